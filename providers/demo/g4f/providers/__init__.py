@@ -1,0 +1,1 @@
+"""Provider base classes and the sync/async bridges."""
