@@ -1,0 +1,1196 @@
+"""g4fdiag worker harness: runs gpt4free (g4f) calls inside one event-loop variant.
+
+g4fdiag (Go) embeds this file, writes it to a temp dir and starts
+
+    python -u harness.py --loop {asyncio|nest|uvloop} --dump PATH
+
+with the caller's environment. One worker imports g4f once and serves many
+cells; every cell runs on its own thread with its own event loop, so a stuck
+cell never stops the worker from answering.
+
+Why the loop variant is a process flag: g4f decides at import time whether
+uvloop / nest_asyncio are there, so the variant must be in place before
+`import g4f`. It is realised with an import blocker and a loop factory, never
+by installing or removing anything:
+
+    asyncio  stdlib loop; uvloop, nest_asyncio, nest_asyncio2 unimportable
+    nest     stdlib loop; uvloop unimportable; needs nest_asyncio(2) installed
+    uvloop   uvloop loop, and uvloop's policy so loops g4f makes are uvloop too
+
+Protocol. Requests are JSON lines on stdin. Replies and events are JSON lines
+on file descriptor 3 (never stdout: g4f prints there freely). Harness
+diagnostics go to stderr.
+
+    start-up -> {"event":"ready","loop","available","reason","package","version",
+                 "python","python_version","g4f_version","g4f_path",
+                 "nest_module","pid"}
+             or {"event":"fatal","error":EXC} and exit status 3 (g4f not importable)
+
+    {"op":"catalog","id":N}
+             -> {"id":N,"event":"catalog","providers":[{"name","kind","working",
+                 "needs_auth","supports_stream","supports_system_message",
+                 "default_model","models","url","parent"}, ...]}
+
+    {"op":"run","id":N,"cell":{"provider","mode","loop","model","concurrency",
+     "repeat"},"block_threshold_ms":2000,"messages":[...]}
+             -> at most once {"id":N,"event":"blocked","loop_thread":STACK,
+                              "blocked_ms":F}
+             -> {"id":N,"event":"done","calls":[CALL...],"log":TEXT,
+                 "duration_ms":F,"nest_patched_before":B,
+                 "nest_patched_after":B}
+                B: whether nest_asyncio had patched asyncio in this worker
+                when the cell started / when it ended (it patches
+                process-wide, so a cell after the one that triggered it
+                behaves otherwise; Go retires a worker once it is patched)
+
+    {"op":"tasks","id":M,"cell_id":N}
+             -> {"id":M,"event":"tasks","tasks":TEXT,"calls":[CALL...],"log":TEXT,
+                 "duration_ms":F}
+                TEXT: the pending asyncio tasks of cell N's loop with their
+                stacks ("" when N has no loop). calls/log/duration_ms: a
+                snapshot of cell N so far (absent when N is not running);
+                calls still running are "pending", with the chunks seen so far.
+
+    {"op":"exit"} or EOF on stdin -> exit status 0 at once
+
+    a request that cannot be served (bad JSON, unknown op, bad cell, loop
+    variant unavailable) -> {"id":N|null,"event":"error","error":EXC}
+
+    CALL = {"index","round","outcome":"ok"|"error"|"pending","chain":[EXC...],"chunks",
+            "first_chunk_ms","max_gap_ms","last_chunk_ms","duration_ms","text"}
+           (times in ms from the call's start; a non-streaming success counts
+           as one chunk)
+    EXC  = {"type","message","frames":[{"file","line","func","code"}],
+            "traceback","relation":""|"cause"|"context"}
+           (a chain lists the raised exception first, then its cause or
+           context, down to the root, at most 8)
+
+Modes: baseline (sync client on a fresh thread with no loop), sync and
+sync-stream (sync client called inside a coroutine on the cell's loop, which
+blocks that loop on purpose: that is the conflict being diagnosed), async and
+async-stream (AsyncClient awaited / iterated on the cell's loop).
+
+Hangs: a heartbeat (a chain of loop callbacks) stamps the cell loop every
+50 ms; a watchdog thread reports a loop that stays silent past
+block_threshold_ms, with the loop thread's stack. In sync modes every call
+holds the loop while it runs, so a slow call there reports "blocked" too. Nothing here can interrupt a stuck call: the deadline belongs
+to the Go side, which sends SIGUSR1 (faulthandler dumps every thread to the
+--dump file), asks for "tasks", then kills the worker.
+
+Stdlib only; the syntax stays valid from Python 3.8 to 3.14.
+"""
+
+import argparse
+import asyncio
+import contextvars
+import faulthandler
+import importlib
+import importlib.util
+import inspect
+import io
+import json
+import os
+import platform
+import re
+import signal
+import sys
+import threading
+import time
+import traceback
+import warnings
+
+PROTOCOL_FD = 3
+LOG_LIMIT = 16 * 1024        # characters of printed output kept per cell
+TRACEBACK_LIMIT = 8 * 1024   # characters of traceback text kept per exception
+TEXT_LIMIT = 200             # characters of answer kept per call
+CHAIN_LIMIT = 8              # exceptions kept per chain
+HEARTBEAT_S = 0.05
+WATCHDOG_S = 0.05
+DEFAULT_THRESHOLD_MS = 2000.0
+MODES = ("baseline", "sync", "sync-stream", "async", "async-stream")
+LOOPS = ("asyncio", "nest", "uvloop")
+NEST_MODULES = ("nest_asyncio", "nest_asyncio2")
+DEFAULT_MESSAGES = [{"role": "user", "content": "Say hello."}]
+
+
+def diag(message):
+    """Harness diagnostics: to the real stderr, never into a cell's log."""
+    try:
+        ORIGINAL_STDERR.write("g4fdiag-harness: %s\n" % message)
+        ORIGINAL_STDERR.flush()
+    except Exception:
+        pass
+
+
+ORIGINAL_STDOUT = sys.stdout
+ORIGINAL_STDERR = sys.stderr
+
+
+# ---------------------------------------------------------------------------
+# Protocol channel (fd 3)
+# ---------------------------------------------------------------------------
+
+class Channel(object):
+    """JSON lines on fd 3. Cells, the watchdog and the main thread all write,
+    so writes are serialised by a lock to keep each object on one line."""
+
+    def __init__(self, fd):
+        self._out = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def send(self, obj):
+        # ensure_ascii: provider text may hold lone surrogates that UTF-8
+        # cannot encode; escaped JSON always can.
+        line = json.dumps(obj, ensure_ascii=True, default=str)
+        with self._lock:
+            try:
+                self._out.write(line + "\n")
+                self._out.flush()
+            except (OSError, ValueError):
+                # The reader is gone: nobody is left to serve.
+                os._exit(1)
+
+    def flush(self):
+        with self._lock:
+            try:
+                self._out.flush()
+            except (OSError, ValueError):
+                pass
+
+
+CHANNEL = None  # set in main()
+
+
+def emit(obj):
+    CHANNEL.send(obj)
+
+
+# ---------------------------------------------------------------------------
+# Loop variants
+# ---------------------------------------------------------------------------
+
+class ImportBlocker(object):
+    """A sys.meta_path finder, inserted first, that makes some top-level
+    packages unimportable. ModuleNotFoundError is an ImportError, so both
+    `except ImportError` and `except ModuleNotFoundError` in g4f see it."""
+
+    def __init__(self, names, loop_name):
+        self.names = frozenset(names)
+        self.loop_name = loop_name
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(
+                "blocked by g4fdiag (--loop %s)" % self.loop_name, name=fullname)
+        return None
+
+    def invalidate_caches(self):
+        pass
+
+
+class Variant(object):
+    def __init__(self, name):
+        self.name = name
+        self.available = True
+        self.reason = ""
+        self.package = ""
+        self.version = ""
+        self.factory = asyncio.new_event_loop
+
+
+def block_imports(names, loop_name):
+    if names:
+        sys.meta_path.insert(0, ImportBlocker(names, loop_name))
+
+
+def dist_version(name):
+    try:
+        from importlib import metadata
+        return metadata.version(name)
+    except Exception:
+        return ""
+
+
+def importable(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def setup_variant(name):
+    """Put the loop variant in place. Must run before `import g4f`."""
+    variant = Variant(name)
+    if name == "asyncio":
+        block_imports(("uvloop",) + NEST_MODULES, name)
+        variant.package = "asyncio"
+        variant.version = platform.python_version()
+    elif name == "nest":
+        block_imports(("uvloop",), name)
+        found = [m for m in NEST_MODULES if importable(m)]
+        if found:
+            variant.package = found[0]
+            variant.version = dist_version(found[0])
+        else:
+            variant.available = False
+            variant.reason = "neither nest_asyncio nor nest_asyncio2 is importable"
+    elif name == "uvloop":
+        try:
+            import uvloop
+        except Exception as exc:
+            variant.available = False
+            variant.reason = str(exc) or type(exc).__name__
+            return variant
+        variant.package = "uvloop"
+        variant.version = getattr(uvloop, "__version__", "") or dist_version("uvloop")
+        variant.factory = uvloop.new_event_loop
+        # Loops g4f creates itself (asyncio.run, new_event_loop) must be uvloop
+        # too, as they are under uvicorn.
+        if hasattr(asyncio, "set_event_loop_policy"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return variant
+
+
+VARIANT = None  # set in main()
+DUMP_FILE = None  # the --dump file, open for the life of the process
+
+
+# ---------------------------------------------------------------------------
+# Print capture
+# ---------------------------------------------------------------------------
+
+class LogBuffer(object):
+    """What a cell printed, keeping only the tail."""
+
+    def __init__(self):
+        self._text = ""
+        self._lock = threading.Lock()
+
+    def write(self, text):
+        with self._lock:
+            self._text = (self._text + text)[-LOG_LIMIT:]
+
+    def text(self):
+        with self._lock:
+            return self._text
+
+
+# The cell a write belongs to. A ContextVar follows the cell into its asyncio
+# tasks and into asyncio.to_thread workers (both copy the context).
+CURRENT_LOG = contextvars.ContextVar("g4fdiag_cell_log", default=None)
+# Threads the harness starts itself, for writes made outside the cell's
+# context on those threads (loop callbacks scheduled from elsewhere).
+THREAD_LOGS = {}
+
+
+def attach_thread(log):
+    CURRENT_LOG.set(log)
+    THREAD_LOGS[threading.get_ident()] = log
+
+
+def detach_thread():
+    THREAD_LOGS.pop(threading.get_ident(), None)
+
+
+class StreamRouter(object):
+    """Stands in for sys.stdout / sys.stderr: writes made while running a
+    cell go to that cell's log, all others to the original stream.
+    Installed before `import g4f` so handlers g4f creates at import time
+    (logging.StreamHandler(sys.stderr)) hold the router too."""
+
+    def __init__(self, original):
+        self._original = original
+
+    def _log(self):
+        log = CURRENT_LOG.get()
+        if log is None:
+            log = THREAD_LOGS.get(threading.get_ident())
+        return log
+
+    def write(self, text):
+        log = self._log()
+        if log is None:
+            return self._original.write(text)
+        if not isinstance(text, str):
+            text = str(text)
+        log.write(text)
+        return len(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        try:
+            self._original.flush()
+        except Exception:
+            pass
+
+    def isatty(self):
+        return False
+
+    def __getattr__(self, name):
+        # encoding, errors, fileno, buffer...: those of the real stream.
+        return getattr(self._original, name)
+
+
+def install_router():
+    sys.stdout = StreamRouter(ORIGINAL_STDOUT)
+    sys.stderr = StreamRouter(ORIGINAL_STDERR)
+
+
+# ---------------------------------------------------------------------------
+# Exceptions as JSON
+# ---------------------------------------------------------------------------
+
+def type_name(exc):
+    cls = type(exc)
+    module = getattr(cls, "__module__", "") or ""
+    qualname = getattr(cls, "__qualname__", cls.__name__)
+    if module in ("builtins", "exceptions", ""):
+        return qualname
+    return "%s.%s" % (module, qualname)
+
+
+def safe_str(obj):
+    try:
+        return str(obj)
+    except Exception:
+        try:
+            return repr(obj)
+        except Exception:
+            return "<unprintable %s>" % type(obj).__name__
+
+
+def exception_record(exc, relation=""):
+    tb = exc.__traceback__
+    frames = []
+    text = ""
+    try:
+        for fs in traceback.extract_tb(tb):
+            frames.append({"file": fs.filename, "line": fs.lineno or 0,
+                           "func": fs.name, "code": fs.line or ""})
+        if frames:
+            text = "Traceback (most recent call last):\n" + "".join(traceback.format_tb(tb))
+        text += "".join(traceback.format_exception_only(type(exc), exc))
+    except Exception as fmt_exc:
+        text += "<traceback unavailable: %s>\n" % safe_str(fmt_exc)
+    return {"type": type_name(exc), "message": safe_str(exc), "frames": frames,
+            "traceback": text[-TRACEBACK_LIMIT:], "relation": relation}
+
+
+def exception_chain(exc):
+    """The raised exception, then each __cause__ (or unsuppressed
+    __context__), down to the root."""
+    chain = []
+    seen = set()
+    relation = ""
+    while exc is not None and id(exc) not in seen and len(chain) < CHAIN_LIMIT:
+        seen.add(id(exc))
+        chain.append(exception_record(exc, relation))
+        if exc.__cause__ is not None:
+            exc, relation = exc.__cause__, "cause"
+        elif exc.__context__ is not None and not exc.__suppress_context__:
+            exc, relation = exc.__context__, "context"
+        else:
+            exc = None
+    return chain
+
+
+def error_reply(req_id, exc):
+    emit({"id": req_id, "event": "error", "error": exception_record(exc)})
+
+
+class HarnessError(Exception):
+    """A request the harness cannot serve."""
+
+
+HarnessError.__module__ = "g4fdiag"
+
+
+class ProviderNotFoundError(Exception):
+    """Used when the g4f under test has no error class of that name."""
+
+
+ProviderNotFoundError.__module__ = "g4fdiag"
+
+
+# ---------------------------------------------------------------------------
+# g4f: import and environment report
+# ---------------------------------------------------------------------------
+
+def import_g4f():
+    import g4f
+    # The submodules the harness uses; older releases lack some of them.
+    for name in ("g4f.client", "g4f.Provider", "g4f.errors"):
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            diag("import %s failed: %s: %s" % (name, type_name(exc), safe_str(exc)))
+    return g4f
+
+
+def g4f_path(g4f):
+    path = getattr(g4f, "__file__", None)
+    if path:
+        return os.path.dirname(os.path.abspath(path))
+    paths = list(getattr(g4f, "__path__", []) or [])
+    return os.path.abspath(paths[0]) if paths else ""
+
+
+def g4f_version(g4f, path):
+    # Installed metadata first, unless it describes another copy of g4f than
+    # the one imported (a checkout on PYTHONPATH shadowing an install).
+    try:
+        from importlib import metadata
+        dist = metadata.distribution("g4f")
+        init = str(dist.locate_file(os.path.join("g4f", "__init__.py")))
+        if not os.path.exists(init) or os.path.samefile(os.path.dirname(init), path):
+            return dist.version
+    except Exception:
+        pass
+    version = getattr(g4f, "__version__", None)
+    if version:
+        return str(version)
+    try:
+        utils = importlib.import_module("g4f.version").utils
+        version = utils.current_version
+        if version:
+            return str(version)
+    except Exception:
+        pass
+    return ""
+
+
+def nest_module_of_g4f():
+    """Which nest_asyncio the imported g4f uses: a module it holds in its
+    globals, else a name in its source (blocked imports leave no module)."""
+    names = ("g4f.providers.asyncio", "g4f.providers.base_provider",
+             "g4f.Provider.base_provider", "g4f.Provider.helper")
+    try:
+        importlib.import_module(names[0])
+    except Exception:
+        pass
+    modules = [sys.modules[n] for n in names if n in sys.modules]
+    for module in modules:
+        for value in list(vars(module).values()):
+            if inspect.ismodule(value) and value.__name__ in NEST_MODULES:
+                return value.__name__
+    for module in modules:
+        try:
+            source = inspect.getsource(module)
+        except Exception:
+            continue
+        if re.search(r"\bnest_asyncio2\b", source):
+            return "nest_asyncio2"
+        if re.search(r"\bnest_asyncio\b", source):
+            return "nest_asyncio"
+    return ""
+
+
+def ready_event(g4f):
+    path = g4f_path(g4f)
+    return {"event": "ready", "loop": VARIANT.name, "available": VARIANT.available,
+            "reason": VARIANT.reason, "package": VARIANT.package,
+            "version": VARIANT.version, "python": sys.executable,
+            "python_version": platform.python_version(),
+            "g4f_version": g4f_version(g4f, path), "g4f_path": path,
+            "nest_module": nest_module_of_g4f(), "pid": os.getpid()}
+
+
+# ---------------------------------------------------------------------------
+# Catalog
+# ---------------------------------------------------------------------------
+
+KIND_BY_METHOD = (("create_async_generator", "async-generator"),
+                  ("create_async", "async"),
+                  ("create_completion", "sync"))
+
+
+def is_abstract(attr):
+    if getattr(attr, "__isabstractmethod__", False):
+        return True
+    return getattr(getattr(attr, "__func__", None), "__isabstractmethod__", False)
+
+
+def provider_kind(cls):
+    """The kind a provider class really implements: the concrete method
+    defined by the most-derived class (bases such as AsyncGeneratorProvider
+    also define the other methods as adapters)."""
+    for klass in getattr(cls, "__mro__", (cls,)):
+        own = getattr(klass, "__dict__", {})
+        for method, kind in KIND_BY_METHOD:
+            if method in own and not is_abstract(own[method]):
+                return kind
+    return "sync"
+
+
+def class_attr(cls, name, default):
+    try:
+        return getattr(cls, name, default)
+    except Exception:
+        return default
+
+
+def as_name(value):
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if inspect.isclass(value):
+        return value.__name__
+    return safe_str(getattr(value, "name", value))
+
+
+def as_names(value):
+    if isinstance(value, dict):
+        value = list(value.keys())
+    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+        return []
+    return [as_name(v) for v in value]
+
+
+def provider_classes(g4f):
+    module = sys.modules.get("g4f.Provider") or getattr(g4f, "Provider", None)
+    classes = list(class_attr(module, "__providers__", None) or [])
+    if not classes and module is not None:
+        for name in dir(module):
+            value = class_attr(module, name, None)
+            if inspect.isclass(value) and hasattr(value, "working"):
+                classes.append(value)
+    return classes
+
+
+def catalog_entry(cls):
+    return {"name": as_name(class_attr(cls, "__name__", "")),
+            "kind": provider_kind(cls),
+            "working": bool(class_attr(cls, "working", False)),
+            "needs_auth": bool(class_attr(cls, "needs_auth", False)),
+            "supports_stream": bool(class_attr(cls, "supports_stream", False)),
+            "supports_system_message": bool(class_attr(cls, "supports_system_message", False)),
+            "default_model": as_name(class_attr(cls, "default_model", None)),
+            "models": as_names(class_attr(cls, "models", None)),
+            "url": as_name(class_attr(cls, "url", None)),
+            "parent": as_name(class_attr(cls, "parent", None))}
+
+
+def catalog(g4f):
+    entries, seen = [], set()
+    for cls in provider_classes(g4f):
+        try:
+            entry = catalog_entry(cls)
+        except Exception as exc:
+            diag("catalog: skipping %r: %s" % (cls, safe_str(exc)))
+            continue
+        if entry["name"] and entry["name"] not in seen:
+            seen.add(entry["name"])
+            entries.append(entry)
+    return entries
+
+
+def resolve_provider(g4f, name):
+    module = sys.modules.get("g4f.Provider") or getattr(g4f, "Provider", None)
+    convert = class_attr(class_attr(module, "ProviderUtils", None), "convert", None)
+    if isinstance(convert, dict) and name in convert:
+        return convert[name]
+    value = class_attr(module, name, None)
+    return value if inspect.isclass(value) else None
+
+
+def provider_not_found(name):
+    cls = class_attr(sys.modules.get("g4f.errors"), "ProviderNotFoundError", None)
+    if not (inspect.isclass(cls) and issubclass(cls, BaseException)):
+        cls = ProviderNotFoundError
+    return cls("Provider not found: %s" % name)
+
+
+# ---------------------------------------------------------------------------
+# Calling g4f (feature detection, no pinned release)
+# ---------------------------------------------------------------------------
+
+class Api(object):
+    """The call styles of the g4f under test: the client classes when the
+    release has them, g4f.ChatCompletion otherwise."""
+
+    def __init__(self, g4f):
+        client = sys.modules.get("g4f.client")
+        self.Client = class_attr(client, "Client", None)
+        self.AsyncClient = class_attr(client, "AsyncClient", None)
+        self.ChatCompletion = class_attr(g4f, "ChatCompletion", None)
+
+    def sync_create(self, call, stream):
+        if self.Client is not None:
+            return self.Client().chat.completions.create(
+                model=call.model, messages=call.messages, provider=call.provider,
+                stream=stream)
+        return self.ChatCompletion.create(call.model, call.messages,
+                                          provider=call.provider, stream=stream)
+
+    def async_create(self, call, stream):
+        if self.AsyncClient is not None:
+            return self.AsyncClient().chat.completions.create(
+                model=call.model, messages=call.messages, provider=call.provider,
+                stream=stream)
+        return self.ChatCompletion.create_async(call.model, call.messages,
+                                                provider=call.provider, stream=stream)
+
+
+API = None  # set in main()
+
+
+def chunk_text(chunk):
+    if chunk is None:
+        return ""
+    if isinstance(chunk, str):
+        return chunk
+    choices = class_attr(chunk, "choices", None)
+    if choices:
+        delta = class_attr(choices[0], "delta", None)
+        content = class_attr(delta, "content", None)
+        return "" if content is None else safe_str(content)
+    return safe_str(chunk)
+
+
+def answer_text(result):
+    """The answer of a non-streaming call, whatever shape the release gives."""
+    if result is None:
+        return ""
+    if isinstance(result, str):
+        return result
+    choices = class_attr(result, "choices", None)
+    if choices:
+        message = class_attr(choices[0], "message", None)
+        content = class_attr(message, "content", None)
+        return "" if content is None else safe_str(content)
+    if hasattr(result, "__iter__"):
+        return "".join(chunk_text(c) for c in result)
+    return safe_str(result)
+
+
+class CallRecorder(object):
+    """Timing and outcome of one call; times in ms from the call's start."""
+
+    def __init__(self, index, round_):
+        self.index = index
+        self.round = round_
+        self.t0 = time.monotonic()
+        self.chunks = 0
+        self.first = 0.0
+        self.last = 0.0
+        self.max_gap = 0.0
+        self.text = ""
+        self.outcome = "error"
+        self.chain = []
+        self.duration = 0.0
+
+    def _now(self):
+        return (time.monotonic() - self.t0) * 1000.0
+
+    def chunk(self, text):
+        now = self._now()
+        if self.chunks == 0:
+            self.first = now
+        else:
+            self.max_gap = max(self.max_gap, now - self.last)
+        self.last = now
+        self.chunks += 1
+        if len(self.text) < TEXT_LIMIT:
+            self.text = (self.text + text)[:TEXT_LIMIT]
+
+    def answer(self, text):
+        """A non-streaming success: the whole answer is one chunk."""
+        self.chunk(text)
+
+    def ok(self):
+        self.outcome = "ok"
+        self.duration = self._now()
+
+    def error(self, exc):
+        self.outcome = "error"
+        self.chain = exception_chain(exc)
+        self.duration = self._now()
+
+    def record(self):
+        return {"index": self.index, "round": self.round, "outcome": self.outcome,
+                "chain": self.chain, "chunks": self.chunks,
+                "first_chunk_ms": round(self.first, 3),
+                "max_gap_ms": round(self.max_gap, 3),
+                "last_chunk_ms": round(self.last, 3),
+                "duration_ms": round(self.duration, 3), "text": self.text}
+
+
+def call_sync(call, rec):
+    rec.answer(answer_text(API.sync_create(call.checked(), stream=False)))
+
+
+def call_sync_stream(call, rec):
+    for chunk in API.sync_create(call.checked(), stream=True):
+        rec.chunk(chunk_text(chunk))
+
+
+async def call_async(call, rec):
+    result = API.async_create(call.checked(), stream=False)
+    if inspect.isawaitable(result):
+        result = await result
+    if hasattr(result, "__aiter__"):  # releases that always return an iterator
+        parts = []
+        async for chunk in result:
+            parts.append(chunk_text(chunk))
+        result = "".join(parts)
+    rec.answer(answer_text(result))
+
+
+async def call_async_stream(call, rec):
+    result = API.async_create(call.checked(), stream=True)
+    if not hasattr(result, "__aiter__") and inspect.isawaitable(result):
+        result = await result  # releases where create is a coroutine
+    if hasattr(result, "__aiter__"):
+        async for chunk in result:
+            rec.chunk(chunk_text(chunk))
+    elif isinstance(result, str) or not hasattr(result, "__iter__"):
+        rec.chunk(chunk_text(result))
+    else:
+        for chunk in result:
+            rec.chunk(chunk_text(chunk))
+
+
+# ---------------------------------------------------------------------------
+# Cells
+# ---------------------------------------------------------------------------
+
+class CallSpec(object):
+    """What every call of a cell passes to g4f."""
+
+    def __init__(self, name, provider, model, messages):
+        self.name = name
+        self.provider = provider
+        self.model = model
+        self.messages = messages
+
+    def checked(self):
+        # Raised inside the call, so an unknown provider is an ordinary call
+        # error with a traceback, like any other.
+        if self.provider is None:
+            raise provider_not_found(self.name)
+        return self
+
+
+class Cell(object):
+    def __init__(self, req_id, spec, threshold_ms, call):
+        self.id = req_id
+        self.mode = spec["mode"]
+        self.concurrency = spec["concurrency"]
+        self.repeat = spec["repeat"]
+        self.threshold_ms = threshold_ms
+        self.call = call
+        self.log = LogBuffer()
+        self.records = {}            # (round, index) -> call record
+        self.loop = None             # the cell's loop, for "tasks"
+        self.loop_thread = None      # ident of the thread running it
+        self.live = {}               # (round, index) -> CallRecorder, running
+        self.t0 = time.monotonic()
+        self.nest_patched_before = nest_patched()
+        self.stamp = 0.0             # last heartbeat, time.monotonic()
+        self.watching = False        # the watchdog looks at this cell
+        self.blocked_sent = False
+
+    def start_call(self, index, round_):
+        rec = CallRecorder(index, round_)
+        self.live[(round_, index)] = rec
+        return rec
+
+    def end_call(self, rec):
+        self.records[(rec.round, rec.index)] = rec.record()
+        self.live.pop((rec.round, rec.index), None)
+
+    def snapshot(self):
+        """Calls so far: finished ones as recorded, running ones "pending"
+        with the chunks they have seen (a stalled stream's evidence)."""
+        records, live = dict(self.records), dict(self.live)
+        # Every call of the rounds begun so far: a call whose task never got
+        # to run (nest_asyncio's "Cannot enter into task") is pending too.
+        last_round = max([r for r, _ in list(records) + list(live)] or [0])
+        calls = []
+        for round_ in range(last_round + 1):
+            for index in range(self.concurrency):
+                record = records.get((round_, index))
+                if record is None:
+                    rec = live.get((round_, index)) or CallRecorder(index, round_)
+                    record = rec.record()
+                    record["outcome"] = "pending"
+                    record["duration_ms"] = round(rec._now(), 3) if (round_, index) in live else 0.0
+                calls.append(record)
+        return calls
+
+
+CELLS = {}  # request id -> Cell, while running
+CELLS_LOCK = threading.Lock()
+
+
+def nest_patched():
+    """Whether nest_asyncio has already patched asyncio in this process.
+
+    It patches globally (asyncio.run, the Task class, the loop class) the
+    first time g4f applies it, so under the nest variant a cell can behave
+    differently after an earlier cell in the same worker triggered it."""
+    try:
+        if getattr(asyncio, "_nest_patched", False) or hasattr(asyncio, "_run_orig"):
+            return True
+        py_task = getattr(asyncio.tasks, "_PyTask", None)
+        c_task = getattr(asyncio.tasks, "_CTask", None)
+        return py_task is not None and c_task is not None and asyncio.Task is py_task \
+            and py_task is not c_task
+    except Exception:
+        return False
+
+
+def parse_cell(req):
+    spec = req.get("cell")
+    if not isinstance(spec, dict):
+        raise HarnessError("run: missing cell")
+    mode = spec.get("mode")
+    if mode not in MODES:
+        raise HarnessError("run: unknown mode %r" % (mode,))
+    loop = spec.get("loop") or VARIANT.name
+    if loop != VARIANT.name:
+        raise HarnessError("run: cell loop %r sent to a %r worker" % (loop, VARIANT.name))
+    if not VARIANT.available:
+        raise HarnessError("run: loop variant %s unavailable: %s" % (VARIANT.name, VARIANT.reason))
+    name = spec.get("provider")
+    if not isinstance(name, str) or not name:
+        raise HarnessError("run: missing provider")
+    parsed = {"mode": mode, "provider": name, "model": spec.get("model") or "",
+              "concurrency": max(1, int(spec.get("concurrency") or 1)),
+              "repeat": max(1, int(spec.get("repeat") or 1))}
+    threshold = float(req.get("block_threshold_ms") or DEFAULT_THRESHOLD_MS)
+    messages = req.get("messages") or DEFAULT_MESSAGES
+    return parsed, threshold, messages
+
+
+def start_cell(req, g4f):
+    spec, threshold, messages = parse_cell(req)
+    call = CallSpec(spec["provider"], resolve_provider(g4f, spec["provider"]),
+                    spec["model"], messages)
+    cell = Cell(req.get("id"), spec, threshold, call)
+    with CELLS_LOCK:
+        CELLS[cell.id] = cell
+    thread = threading.Thread(target=run_cell, args=(cell,), daemon=True,
+                              name="g4fdiag-cell-%s" % cell.id)
+    thread.start()
+
+
+def run_cell(cell):
+    attach_thread(cell.log)
+    t0 = cell.t0
+    failure = None
+    try:
+        if cell.mode == "baseline":
+            run_baseline(cell)
+        else:
+            run_on_loop(cell)
+    except BaseException as exc:  # a harness fault: still answer the request
+        failure = exc
+        diag("cell %s failed: %s" % (cell.id, "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
+    finally:
+        cell.watching = False
+        detach_thread()
+    with CELLS_LOCK:
+        CELLS.pop(cell.id, None)
+    emit({"id": cell.id, "event": "done", "calls": cell_calls(cell, failure),
+          "log": cell.log.text(),
+          "duration_ms": round((time.monotonic() - t0) * 1000.0, 3),
+          "nest_patched_before": cell.nest_patched_before,
+          "nest_patched_after": nest_patched()})
+
+
+def cell_calls(cell, failure):
+    calls = []
+    for round_ in range(cell.repeat):
+        for index in range(cell.concurrency):
+            record = cell.records.get((round_, index))
+            if record is None:
+                rec = CallRecorder(index, round_)
+                rec.error(failure or HarnessError("call did not finish"))
+                record = rec.record()
+            calls.append(record)
+    return calls
+
+
+# -- baseline: the control, on plain threads with no event loop --------------
+
+def run_baseline(cell):
+    for round_ in range(cell.repeat):
+        threads = [threading.Thread(target=baseline_call, args=(cell, index, round_),
+                                    daemon=True,
+                                    name="g4fdiag-cell-%s-call-%d" % (cell.id, index))
+                   for index in range(cell.concurrency)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
+def baseline_call(cell, index, round_):
+    attach_thread(cell.log)
+    rec = cell.start_call(index, round_)
+    try:
+        call_sync(cell.call, rec)
+        rec.ok()
+    except BaseException as exc:
+        rec.error(exc)
+    finally:
+        detach_thread()
+    cell.end_call(rec)
+
+
+# -- loop modes: calls inside coroutines on the cell's own loop --------------
+
+def run_on_loop(cell):
+    loop = VARIANT.factory()
+    asyncio.set_event_loop(loop)
+    cell.loop = loop
+    cell.loop_thread = threading.get_ident()
+    cell.stamp = time.monotonic()
+    cell.watching = True
+    try:
+        loop.run_until_complete(loop_main(cell))
+    finally:
+        cell.watching = False
+        close_loop(loop)
+        try:
+            asyncio.set_event_loop(None)
+        except Exception:
+            pass
+
+
+async def loop_main(cell):
+    start_heartbeat(cell, cell.loop)
+    try:
+        for round_ in range(cell.repeat):
+            await asyncio.gather(*[loop_call(cell, index, round_)
+                                   for index in range(cell.concurrency)])
+    finally:
+        cell.watching = False
+
+
+def start_heartbeat(cell, loop):
+    """Stamp the cell every HEARTBEAT_S from a chain of loop callbacks.
+
+    The stamp only moves when the loop gets control back, so a stale one
+    means something holds the loop thread. Plain callbacks, not a task: a
+    task created before nest_asyncio patched the loop dies with "Cannot enter
+    into task" when a nested run steps it, and would fake a blocked loop;
+    callbacks run in nested runs like in the outer one."""
+    def beat():
+        cell.stamp = time.monotonic()
+        if cell.watching:
+            loop.call_later(HEARTBEAT_S, beat)
+    beat()
+
+
+async def loop_call(cell, index, round_):
+    rec = cell.start_call(index, round_)
+    try:
+        if cell.mode == "sync":
+            call_sync(cell.call, rec)          # blocks the loop thread: the point
+        elif cell.mode == "sync-stream":
+            call_sync_stream(cell.call, rec)   # idem
+        elif cell.mode == "async":
+            await call_async(cell.call, rec)
+        else:
+            await call_async_stream(cell.call, rec)
+        rec.ok()
+    except BaseException as exc:
+        rec.error(exc)
+    cell.end_call(rec)
+
+
+def close_loop(loop):
+    """Tidy up what the calls left on the loop, without ever waiting long."""
+    try:
+        if not loop.is_closed() and not loop.is_running():
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.wait(pending, timeout=1.0))
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), 1.0))
+    except BaseException as exc:
+        diag("closing a cell loop: %s" % safe_str(exc))
+    try:
+        # close() also shuts the default executor down without waiting, so
+        # a stuck to_thread worker cannot hold the cell open.
+        loop.close()
+    except BaseException:
+        pass
+
+
+# -- the watchdog -------------------------------------------------------------
+
+def thread_stack(ident):
+    frame = sys._current_frames().get(ident)
+    if frame is None:
+        return ""
+    name = next((t.name for t in threading.enumerate() if t.ident == ident), "?")
+    return ('Thread 0x%x "%s" (most recent call last):\n' % (ident, name)
+            + "".join(traceback.format_stack(frame)))
+
+
+def watchdog():
+    while True:
+        time.sleep(WATCHDOG_S)
+        with CELLS_LOCK:
+            cells = list(CELLS.values())
+        for cell in cells:
+            try:
+                check_heartbeat(cell)
+            except Exception as exc:
+                diag("watchdog: %s" % safe_str(exc))
+
+
+def check_heartbeat(cell):
+    if not cell.watching or cell.blocked_sent:
+        return
+    silent_ms = (time.monotonic() - cell.stamp) * 1000.0
+    if silent_ms <= cell.threshold_ms:
+        return
+    cell.blocked_sent = True
+    emit({"id": cell.id, "event": "blocked", "loop_thread": thread_stack(cell.loop_thread),
+          "blocked_ms": round(silent_ms, 1)})
+
+
+# ---------------------------------------------------------------------------
+# Pending tasks of a (possibly stuck) cell loop
+# ---------------------------------------------------------------------------
+
+def tasks_text(cell):
+    """Read from this thread, never from the cell's: its loop may be stuck."""
+    loop = cell.loop if cell is not None else None
+    if loop is None or loop.is_closed():
+        return ""
+    try:
+        tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    except Exception as exc:
+        return "<could not list tasks: %s>\n" % safe_str(exc)
+    out = io.StringIO()
+    for task in tasks:
+        try:
+            task.print_stack(file=out)
+        except Exception as exc:
+            out.write("%r\n  <stack unavailable: %s>\n" % (task, safe_str(exc)))
+    return out.getvalue()
+
+
+def answer_tasks(req):
+    """The pending tasks of a running cell's loop, plus a snapshot of the
+    cell (calls so far, log so far): a hung cell never sends "done"."""
+    with CELLS_LOCK:
+        cell = CELLS.get(req.get("cell_id"))
+    reply = {"id": req.get("id"), "event": "tasks", "tasks": ""}
+    try:
+        reply["tasks"] = tasks_text(cell)
+    except Exception as exc:
+        reply["tasks"] = "<could not read tasks: %s>\n" % safe_str(exc)
+    if cell is not None:
+        try:
+            reply["calls"] = cell.snapshot()
+            reply["log"] = cell.log.text()
+            reply["duration_ms"] = round((time.monotonic() - cell.t0) * 1000.0, 3)
+        except Exception as exc:
+            diag("tasks snapshot: %s" % safe_str(exc))
+    emit(reply)
+
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+def register_dump(path):
+    """SIGUSR1 -> every thread's stack into PATH (Go sends it at a deadline).
+    faulthandler writes from C, so it works while Python threads are stuck."""
+    if not hasattr(faulthandler, "register"):
+        diag("faulthandler.register unavailable on this platform")
+        return None
+    target = open(path, "a") if path else ORIGINAL_STDERR
+    faulthandler.register(signal.SIGUSR1, file=target, all_threads=True, chain=False)
+    return target  # keep it open for the life of the process
+
+
+def serve(g4f):
+    stdin = sys.stdin
+    while True:
+        line = stdin.readline()
+        if not line:
+            return  # EOF: Go is done with us
+        line = line.strip()
+        if not line:
+            continue
+        req_id = None
+        try:
+            req = json.loads(line)
+            if not isinstance(req, dict):
+                raise HarnessError("request is not a JSON object")
+            req_id = req.get("id")
+            op = req.get("op")
+            if op == "exit":
+                return
+            if op == "catalog":
+                emit({"id": req_id, "event": "catalog", "providers": catalog(g4f)})
+            elif op == "run":
+                start_cell(req, g4f)
+            elif op == "tasks":
+                # Own thread: reading another thread's tasks must never
+                # hold up the requests behind it.
+                threading.Thread(target=answer_tasks, args=(req,), daemon=True,
+                                 name="g4fdiag-tasks-%s" % req_id).start()
+            else:
+                raise HarnessError("unknown op %r" % (op,))
+        except Exception as exc:
+            error_reply(req_id, exc)
+
+
+def quit_now(status):
+    """os._exit: stuck cell threads (or executor workers joined at exit)
+    must not keep the worker alive."""
+    for stream in (ORIGINAL_STDOUT, ORIGINAL_STDERR):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    if CHANNEL is not None:
+        CHANNEL.flush()
+    os._exit(status)
+
+
+def main(argv=None):
+    global CHANNEL, VARIANT, API, DUMP_FILE
+    parser = argparse.ArgumentParser(description="g4fdiag worker harness")
+    parser.add_argument("--loop", required=True, choices=LOOPS)
+    parser.add_argument("--dump", default="", help="file SIGUSR1 stack dumps are appended to")
+    args = parser.parse_args(argv)
+
+    try:
+        CHANNEL = Channel(PROTOCOL_FD)
+    except OSError as exc:
+        diag("file descriptor %d is not open for the protocol: %s" % (PROTOCOL_FD, exc))
+        return 2
+
+    VARIANT = setup_variant(args.loop)   # 1. before g4f sees any import
+    DUMP_FILE = register_dump(args.dump)  # 2.
+    install_router()
+    try:
+        g4f = import_g4f()                # 3.
+    except BaseException as exc:
+        emit({"event": "fatal", "error": exception_record(exc)})
+        quit_now(3)
+    API = Api(g4f)
+    emit(ready_event(g4f))                # 4.
+    threading.Thread(target=watchdog, daemon=True, name="g4fdiag-watchdog").start()
+    serve(g4f)
+    quit_now(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
