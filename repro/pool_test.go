@@ -1,0 +1,292 @@
+package repro
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/g4fdiag/g4fdiag/providers"
+)
+
+func testPython(tb testing.TB) string {
+	tb.Helper()
+	p := os.Getenv("G4FDIAG_PYTHON")
+	if p == "" {
+		p = "/usr/bin/python3"
+	}
+	if _, err := os.Stat(p); err != nil {
+		tb.Fatalf("no test interpreter %s (run scripts/setup.sh): %v", p, err)
+	}
+	return p
+}
+
+// demoTarget is the miniature g4f with the test interpreter; extraPath dirs
+// go first on PYTHONPATH.
+func demoTarget(tb testing.TB, extraPath ...string) Target {
+	tb.Helper()
+	dir, err := providers.WriteDemo(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := strings.Join(append(extraPath, dir), string(os.PathListSeparator))
+	return Target{Python: testPython(tb), Env: WithPythonPath(os.Environ(), path), Demo: true}
+}
+
+func demoPool(tb testing.TB, extraPath ...string) *Pool {
+	tb.Helper()
+	p, err := NewPool(demoTarget(tb, extraPath...), PoolOptions{BlockThreshold: 500 * time.Millisecond})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { p.Close() })
+	return p
+}
+
+func firstError(o Observation) string {
+	for _, c := range o.Calls {
+		if len(c.Chain) > 0 {
+			return c.Chain[0].Type + ": " + c.Chain[0].Message
+		}
+	}
+	return ""
+}
+
+func TestPoolStartReportsEnvironmentAndCatalog(t *testing.T) {
+	p := demoPool(t)
+	env, catalog, err := p.Start(context.Background(), AllLoops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.G4FVersion == "" || env.PythonVersion == "" || !strings.HasSuffix(env.G4FPath, "g4f") {
+		t.Errorf("environment = %+v", env)
+	}
+	for _, l := range AllLoops {
+		if li, ok := env.Loop(l); !ok || !li.Available {
+			t.Errorf("loop %s: %+v (ok %v)", l, li, ok)
+		}
+	}
+	kinds := map[string]providers.Kind{}
+	for _, pr := range catalog {
+		kinds[pr.Name] = pr.Kind
+	}
+	if kinds["StreamAsync"] != providers.KindAsyncGenerator || kinds["EchoSync"] != providers.KindSync || kinds["RunAsync"] != providers.KindAsync {
+		t.Errorf("kinds = %v", kinds)
+	}
+}
+
+// TestLoopVariants runs the sync-wrapped async-generator provider on each
+// loop for real: it re-enters the running loop except where nest_asyncio
+// patches it.
+func TestLoopVariants(t *testing.T) {
+	p := demoPool(t)
+	ctx := context.Background()
+	want := map[Loop]string{
+		LoopAsyncio: "RuntimeError: This event loop is already running",
+		LoopUvloop:  "RuntimeError: this event loop is already running.",
+		LoopNest:    "",
+	}
+	for loop, msg := range want {
+		obs, err := p.RunCell(ctx, Cell{Provider: "StreamAsync", Mode: ModeSync, Loop: loop, Concurrency: 1, Repeat: 2}, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if obs.End != EndCompleted || len(obs.Calls) != 2 {
+			t.Fatalf("%s: end %s with %d calls", loop, obs.End, len(obs.Calls))
+		}
+		if got := firstError(obs); got != msg {
+			t.Errorf("%s: error %q, want %q", loop, got, msg)
+		}
+	}
+}
+
+// TestNestFirstRequest: in a process nest_asyncio has not patched yet, two
+// sync calls at once meet nest_asyncio's "Cannot enter into task" and the
+// second never ends — what the first requests to a fresh server meet. A
+// worker, once patched, takes no further cell, so the next cell meets it too.
+func TestNestFirstRequest(t *testing.T) {
+	p := demoPool(t)
+	ctx := context.Background()
+	var pids []int
+	for range 2 {
+		obs, err := p.RunCell(ctx, Cell{Provider: "StreamAsync", Mode: ModeSync, Loop: LoopNest, Concurrency: 2, Repeat: 1}, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if obs.End != EndDeadline || !strings.Contains(obs.Log, "Cannot enter into task") {
+			t.Fatalf("end %s, log:\n%s", obs.End, obs.Log)
+		}
+		pids = append(pids, obs.Worker.PID)
+	}
+	if pids[0] == pids[1] {
+		t.Errorf("both cells ran in worker %d", pids[0])
+	}
+}
+
+func TestStreamTimings(t *testing.T) {
+	p := demoPool(t)
+	obs, err := p.RunCell(context.Background(), Cell{Provider: "StreamAsync", Mode: ModeAsyncStream, Loop: LoopUvloop, Concurrency: 1, Repeat: 2}, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(obs.Calls) != 2 {
+		t.Fatalf("calls = %d, want 2 (repeat 2)", len(obs.Calls))
+	}
+	for _, c := range obs.Calls {
+		if c.Outcome != OutcomeOK || c.Chunks < 2 || c.FirstChunkMS <= 0 || c.MaxGapMS <= 0 || c.LastChunkMS < c.FirstChunkMS {
+			t.Errorf("call %+v", c)
+		}
+	}
+}
+
+// TestBlockedLoopRetiresWorker: the heartbeat finds the loop thread stuck,
+// the cell ends early with its stack, and the next cell gets a new worker.
+func TestBlockedLoopRetiresWorker(t *testing.T) {
+	p := demoPool(t)
+	ctx := context.Background()
+	obs, err := p.RunCell(ctx, Cell{Provider: "DeadlockLoop", Mode: ModeSync, Loop: LoopAsyncio, Concurrency: 1, Repeat: 1}, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs.End != EndBlocked || obs.Stacks == nil {
+		t.Fatalf("end = %s, stacks %v", obs.End, obs.Stacks)
+	}
+	if !strings.Contains(obs.Stacks.LoopThread, "result") || obs.Stacks.BlockedMS < 500 {
+		t.Errorf("loop thread stack (blocked %.0f ms):\n%s", obs.Stacks.BlockedMS, obs.Stacks.LoopThread)
+	}
+	if !strings.Contains(obs.Stacks.Threads, "Thread 0x") {
+		t.Errorf("no faulthandler dump:\n%s", obs.Stacks.Threads)
+	}
+	next, err := p.RunCell(ctx, Cell{Provider: "EchoSync", Mode: ModeSync, Loop: LoopAsyncio, Concurrency: 1, Repeat: 1}, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.End != EndCompleted || next.Worker.PID == obs.Worker.PID {
+		t.Errorf("next cell: end %s on worker %d (stuck one was %d)", next.End, next.Worker.PID, obs.Worker.PID)
+	}
+	waitGone(t, obs.Worker.PID)
+}
+
+// TestDeadlineKeepsEvidence: a stream that stops is cut at the deadline,
+// with the chunks it sent, every thread's stack and the loop's tasks.
+func TestDeadlineKeepsEvidence(t *testing.T) {
+	p := demoPool(t)
+	obs, err := p.RunCell(context.Background(), Cell{Provider: "StallStream", Mode: ModeAsyncStream, Loop: LoopNest, Concurrency: 1, Repeat: 1}, 1500*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs.End != EndDeadline || obs.Stacks == nil {
+		t.Fatalf("end = %s", obs.End)
+	}
+	if len(obs.Calls) != 1 || obs.Calls[0].Outcome != OutcomePending || obs.Calls[0].Chunks != 2 {
+		t.Errorf("calls at the deadline = %+v", obs.Calls)
+	}
+	if !strings.Contains(obs.Stacks.Tasks, "Task") {
+		t.Errorf("tasks = %q", obs.Stacks.Tasks)
+	}
+	if !strings.Contains(obs.Stacks.Threads, "Thread 0x") {
+		t.Errorf("threads = %q", obs.Stacks.Threads)
+	}
+	waitGone(t, obs.Worker.PID)
+}
+
+// TestWorkerCrash: a worker killed mid-cell gives a crashed observation and
+// the next cell runs on a fresh worker.
+func TestWorkerCrash(t *testing.T) {
+	p := demoPool(t)
+	ctx := context.Background()
+	done := make(chan Observation)
+	go func() {
+		obs, _ := p.RunCell(ctx, Cell{Provider: "StallStream", Mode: ModeAsync, Loop: LoopUvloop, Concurrency: 1, Repeat: 1}, 30*time.Second)
+		done <- obs
+	}()
+	var pid int
+	for deadline := time.Now().Add(20 * time.Second); pid == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		p.mu.Lock()
+		if ws := p.workers[LoopUvloop]; len(ws) > 0 {
+			pid = ws[0].cmd.Process.Pid
+		}
+		p.mu.Unlock()
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	obs := <-done
+	if obs.End != EndCrashed || obs.Worker == nil || !strings.Contains(obs.Worker.ExitStatus, "killed") {
+		t.Fatalf("observation = %+v, worker %+v", obs.End, obs.Worker)
+	}
+	next, err := p.RunCell(ctx, Cell{Provider: "EchoSync", Mode: ModeAsync, Loop: LoopUvloop, Concurrency: 1, Repeat: 1}, 10*time.Second)
+	if err != nil || next.End != EndCompleted {
+		t.Fatalf("next cell: %v %s", err, next.End)
+	}
+}
+
+// TestUnavailableLoop: an interpreter where uvloop cannot be imported shows
+// the uvloop variant as unavailable, not as an error.
+func TestUnavailableLoop(t *testing.T) {
+	shadow := t.TempDir()
+	if err := os.WriteFile(filepath.Join(shadow, "uvloop.py"), []byte("raise ImportError('No module named uvloop (shadowed by the test)')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := demoPool(t, shadow)
+	env, _, err := p.Start(context.Background(), AllLoops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	li, _ := env.Loop(LoopUvloop)
+	if li.Available || !strings.Contains(li.Reason, "uvloop") {
+		t.Errorf("uvloop = %+v, want unavailable with a reason", li)
+	}
+	obs, err := p.RunCell(context.Background(), Cell{Provider: "EchoSync", Mode: ModeSync, Loop: LoopUvloop, Concurrency: 1, Repeat: 1}, 5*time.Second)
+	if err != nil || obs.End != EndUnavailable {
+		t.Errorf("cell on an unavailable loop: %v %s", err, obs.End)
+	}
+}
+
+// TestCloseEndsEveryWorker: nothing outlives the pool, stuck workers
+// included.
+func TestCloseEndsEveryWorker(t *testing.T) {
+	p := demoPool(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, _, err := p.Start(ctx, AllLoops); err != nil {
+		t.Fatal(err)
+	}
+	go p.RunCell(ctx, Cell{Provider: "StallStream", Mode: ModeAsync, Loop: LoopNest, Concurrency: 1, Repeat: 1}, time.Minute)
+	time.Sleep(300 * time.Millisecond)
+	p.mu.Lock()
+	var pids []int
+	for w := range p.live {
+		pids = append(pids, w.cmd.Process.Pid)
+	}
+	p.mu.Unlock()
+	cancel()
+	p.Close()
+	for _, pid := range pids {
+		waitGone(t, pid)
+	}
+	if _, err := os.Stat(p.dir); !os.IsNotExist(err) {
+		t.Errorf("temp dir %s left behind", p.dir)
+	}
+}
+
+// waitGone fails the test when pid is still running (and not a zombie)
+// after a few seconds.
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return
+		}
+		s := string(data)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 && strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z") {
+			return
+		}
+	}
+	t.Errorf("worker %d still runs", pid)
+}

@@ -1,0 +1,98 @@
+package repro
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/g4fdiag/g4fdiag/providers"
+)
+
+// Driver runs single cells. The in-process Pool is one; a driver knows
+// nothing of verdicts.
+type Driver interface {
+	// RunCell runs one cell within timeout. The error is non-nil only when
+	// ctx ended first.
+	RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error)
+}
+
+// Decide returns the observation of a cell that the plan says not to run —
+// a provider marked not working, one that needs auth, a loop variant that
+// is not available — and false for a cell to run.
+func Decide(p Plan, c Cell, pr providers.Provider, env Environment) (Observation, bool) {
+	obs := Observation{Cell: c, Started: time.Now()}
+	switch {
+	case !pr.Working && !p.IncludeNotWorking:
+		obs.End, obs.SkipReason = EndNotWorking, "the provider class says working = False (--include-not-working runs it)"
+	case pr.NeedsAuth && !p.IncludeAuth:
+		obs.End, obs.SkipReason = EndSkipped, "the provider needs auth (--include-auth runs it)"
+	default:
+		if li, ok := env.Loop(c.Loop); ok && !li.Available {
+			obs.End, obs.SkipReason = EndUnavailable, li.Reason
+			return obs, true
+		}
+		return Observation{}, false
+	}
+	return obs, true
+}
+
+// Run runs the plan's cells through d, at most p.Jobs at once, and sends each
+// observation on the returned channel as it ends, the undecided ones first.
+// The channel is closed when every cell has ended or ctx is done; cells cut
+// short by ctx are not sent.
+func Run(ctx context.Context, d Driver, p Plan, catalog []providers.Provider, env Environment) <-chan Observation {
+	out := make(chan Observation)
+	byName := make(map[string]providers.Provider, len(catalog))
+	for _, pr := range catalog {
+		byName[pr.Name] = pr
+	}
+	var todo []Cell
+	var decided []Observation
+	for _, c := range p.Cells(catalog) {
+		if obs, ok := Decide(p, c, byName[c.Provider], env); ok {
+			decided = append(decided, obs)
+			continue
+		}
+		todo = append(todo, c)
+	}
+	jobs := max(p.Jobs, 1)
+	go func() {
+		defer close(out)
+		for _, obs := range decided {
+			select {
+			case out <- obs:
+			case <-ctx.Done():
+				return
+			}
+		}
+		cells := make(chan Cell)
+		var wg sync.WaitGroup
+		for range min(jobs, max(len(todo), 1)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for c := range cells {
+					obs, err := d.RunCell(ctx, c, p.Timeout)
+					if err != nil {
+						continue // ctx ended: the cell is unfinished
+					}
+					select {
+					case out <- obs:
+					case <-ctx.Done():
+					}
+				}
+			}()
+		}
+	feed:
+		for _, c := range todo {
+			select {
+			case cells <- c:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+		close(cells)
+		wg.Wait()
+	}()
+	return out
+}

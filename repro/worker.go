@@ -1,0 +1,385 @@
+package repro
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/g4fdiag/g4fdiag/providers"
+)
+
+// maxEventLine bounds one protocol line from a worker; a done event carries
+// every call's traceback, so it is generous, but a worker cannot make Go
+// buffer without end.
+const maxEventLine = 64 << 20
+
+// event is one JSON line a worker writes on fd 3. Which fields are set
+// depends on Event.
+type event struct {
+	ID    int64  `json:"id"`
+	Event string `json:"event"` // ready, fatal, catalog, blocked, done, tasks, error
+
+	// ready
+	Loop          Loop   `json:"loop"`
+	Available     bool   `json:"available"`
+	Reason        string `json:"reason"`
+	Package       string `json:"package"`
+	Version       string `json:"version"`
+	Python        string `json:"python"`
+	PythonVersion string `json:"python_version"`
+	G4FVersion    string `json:"g4f_version"`
+	G4FPath       string `json:"g4f_path"`
+	NestModule    string `json:"nest_module"`
+	PID           int    `json:"pid"`
+
+	// fatal, error
+	Error *PyException `json:"error"`
+
+	// catalog
+	Providers []providers.Provider `json:"providers"`
+
+	// done, and the snapshot in tasks
+	Calls      []Call  `json:"calls"`
+	Log        string  `json:"log"`
+	DurationMS float64 `json:"duration_ms"`
+	// NestPatchedAfter says nest_asyncio patched the process by the end of
+	// the cell: later cells in it would not meet what a fresh process meets.
+	NestPatchedAfter bool `json:"nest_patched_after"`
+
+	// blocked
+	LoopThread string  `json:"loop_thread"`
+	BlockedMS  float64 `json:"blocked_ms"`
+
+	// tasks
+	Tasks string `json:"tasks"`
+}
+
+// request is one JSON line Go writes to a worker's stdin.
+type request struct {
+	Op               string    `json:"op"`
+	ID               int64     `json:"id"`
+	Cell             *Cell     `json:"cell,omitempty"`
+	CellID           int64     `json:"cell_id,omitempty"`
+	BlockThresholdMS int64     `json:"block_threshold_ms,omitempty"`
+	Messages         []Message `json:"messages,omitempty"`
+}
+
+// Message is one chat message sent to a provider.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// errWorkerExited is returned to callers waiting on a worker that died.
+var errWorkerExited = errors.New("worker exited")
+
+// worker is one long-lived Python process serving cells of one loop variant.
+// It is owned by a Pool, which starts it, routes cells to it and ends it.
+type worker struct {
+	loop     Loop
+	cmd      *exec.Cmd
+	stdin    io.WriteCloser
+	dumpPath string
+	stderr   *tailBuffer
+	ready    event
+
+	writeMu sync.Mutex
+
+	mu       sync.Mutex
+	nextID   int64
+	waiting  map[int64]chan event
+	inflight int  // cells Go still waits for
+	tainted  bool // a cell is stuck in it: no new cells, end when idle
+	exited   chan struct{}
+	exitErr  error // set before exited is closed
+}
+
+// startWorker starts the harness for one loop variant and waits for its ready
+// line. It fails with an *EnvError when the interpreter is missing or g4f
+// cannot be imported.
+func startWorker(ctx context.Context, t Target, harness, dumpPath string, loop Loop) (*worker, error) {
+	replyR, replyW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(t.Python, "-u", harness, "--loop", string(loop), "--dump", dumpPath)
+	cmd.Env = t.Env
+	cmd.ExtraFiles = []*os.File{replyW} // fd 3 in the child
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	stderr := newTailBuffer(64 << 10)
+	cmd.Stdout = stderr // provider prints; kept only as a tail for crash reports
+	cmd.Stderr = stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		replyR.Close()
+		replyW.Close()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		replyR.Close()
+		replyW.Close()
+		return nil, envErrorf("pass --python with the path of a Python 3 interpreter",
+			"cannot start Python %q: %v", t.Python, unwrapExec(err))
+	}
+	replyW.Close()
+	w := &worker{
+		loop: loop, cmd: cmd, stdin: stdin, dumpPath: dumpPath, stderr: stderr,
+		waiting: make(map[int64]chan event), exited: make(chan struct{}),
+	}
+	readyCh := make(chan event, 1)
+	go w.read(replyR, readyCh)
+
+	timer := time.NewTimer(t.startTimeout())
+	defer timer.Stop()
+	select {
+	case ev, ok := <-readyCh:
+		if !ok {
+			<-w.exited
+			return nil, w.startError(t)
+		}
+		if ev.Event == "fatal" {
+			w.kill()
+			<-w.exited
+			return nil, importError(t, ev.Error)
+		}
+		w.ready = ev
+		return w, nil
+	case <-timer.C:
+		w.kill()
+		<-w.exited
+		return nil, envErrorf("check that `import g4f` works with that interpreter",
+			"the %s worker (%s) did not start within %s", loop, t.Python, t.startTimeout())
+	case <-ctx.Done():
+		w.kill()
+		<-w.exited
+		return nil, ctx.Err()
+	}
+}
+
+func unwrapExec(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (w *worker) startError(t Target) error {
+	tail := lastLine(w.stderr.String())
+	return envErrorf("check the interpreter with `"+t.Python+" -c 'import g4f'`",
+		"the %s worker exited at start (%v): %s", w.loop, w.exitErr, tail)
+}
+
+func importError(t Target, exc *PyException) error {
+	msg := "unknown error"
+	if exc != nil {
+		msg = exc.Type + ": " + exc.Message
+	}
+	fix := "install g4f for it, put a g4f checkout on PYTHONPATH, pass --python, or try --demo"
+	return envErrorf(fix, "g4f is not importable with %s (%s)", t.Python, msg)
+}
+
+// read decodes the worker's fd 3 until EOF, hands the first line (ready or
+// fatal) to readyCh and every later one to whoever waits for its ID.
+func (w *worker) read(r io.ReadCloser, readyCh chan<- event) {
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxEventLine)
+	first := true
+	for sc.Scan() {
+		var ev event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			w.stderr.Write([]byte("g4fdiag: undecodable worker line: " + err.Error() + "\n"))
+			continue
+		}
+		if first {
+			first = false
+			readyCh <- ev
+			continue
+		}
+		w.mu.Lock()
+		ch := w.waiting[ev.ID]
+		w.mu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- ev:
+			default: // nobody listens any more
+			}
+		}
+	}
+	if first {
+		close(readyCh)
+	}
+	err := w.cmd.Wait()
+	w.mu.Lock()
+	w.exitErr = err
+	if err == nil {
+		w.exitErr = errors.New("exit status 0")
+	}
+	w.mu.Unlock()
+	close(w.exited)
+}
+
+// send writes one request and returns the channel its events arrive on.
+func (w *worker) send(req request) (int64, <-chan event, error) {
+	w.mu.Lock()
+	w.nextID++
+	req.ID = w.nextID
+	ch := make(chan event, 4)
+	w.waiting[req.ID] = ch
+	w.mu.Unlock()
+	line, err := json.Marshal(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	w.writeMu.Lock()
+	_, err = w.stdin.Write(append(line, '\n'))
+	w.writeMu.Unlock()
+	if err != nil {
+		w.forget(req.ID)
+		return 0, nil, fmt.Errorf("%w: %v", errWorkerExited, err)
+	}
+	return req.ID, ch, nil
+}
+
+func (w *worker) forget(id int64) {
+	w.mu.Lock()
+	delete(w.waiting, id)
+	w.mu.Unlock()
+}
+
+// call sends a request and waits for its single reply.
+func (w *worker) call(ctx context.Context, req request, timeout time.Duration) (event, error) {
+	id, ch, err := w.send(req)
+	if err != nil {
+		return event{}, err
+	}
+	defer w.forget(id)
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case ev := <-ch:
+		return ev, nil
+	case <-w.exited:
+		return event{}, errWorkerExited
+	case <-timer.C:
+		return event{}, fmt.Errorf("no answer to %s within %s", req.Op, timeout)
+	case <-ctx.Done():
+		return event{}, ctx.Err()
+	}
+}
+
+// dumpThreads asks faulthandler, through SIGUSR1, for the stacks of every
+// thread. It works even when no Python thread of the worker can run.
+func (w *worker) dumpThreads() string {
+	before := fileSize(w.dumpPath)
+	if err := w.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		return ""
+	}
+	deadline := time.Now().Add(time.Second)
+	last, stableSince := before, time.Now()
+	for time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		size := fileSize(w.dumpPath)
+		if size != last {
+			last, stableSince = size, time.Now()
+			continue
+		}
+		if size > before && time.Since(stableSince) >= 30*time.Millisecond {
+			break
+		}
+	}
+	f, err := os.Open(w.dumpPath)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if _, err := f.Seek(before, io.SeekStart); err != nil {
+		return ""
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+	return string(b)
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// kill ends the worker's whole process group: provider code may have started
+// children of its own.
+func (w *worker) kill() {
+	if w.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+	_ = w.stdin.Close()
+}
+
+func (w *worker) isExited() bool {
+	select {
+	case <-w.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+// Tail returns the last n lines.
+func (t *tailBuffer) Tail(n int) string {
+	s := strings.TrimRight(t.String(), "\n")
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if s == "" {
+		return "no output"
+	}
+	return string(bytes.TrimSpace([]byte(s)))
+}
