@@ -1,0 +1,369 @@
+package diag
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// Verdict is what diag concludes about one cell: its class, the signature
+// that matched and the line of evidence that shows it.
+type Verdict struct {
+	Class       Class  `json:"verdict"`
+	Signature   string `json:"signature"`
+	Evidence    string `json:"evidence"`
+	Frame       string `json:"frame,omitempty"` // innermost g4f frame, "g4f/providers/asyncio.py:57 in to_sync_generator"
+	Explanation string `json:"explanation,omitempty"`
+	Remedy      string `json:"remedy,omitempty"`
+	// Split counts calls per class when the calls of a flaky cell disagreed.
+	Split map[Class]int `json:"split,omitempty"`
+}
+
+// Failing reports whether the cell ran and did not answer: every class but
+// ok, skipped, not-working and unavailable.
+func (v Verdict) Failing() bool {
+	switch v.Class {
+	case ClassOK, ClassSkipped, ClassNotWorking, ClassUnavailable:
+		return false
+	}
+	return true
+}
+
+// LoopFailure reports whether the cell counts as a loop failure for the exit
+// code: its class is a loop class, or it is flaky and some of its calls failed
+// with a loop class.
+func (v Verdict) LoopFailure() bool { return v.LoopClass() != "" }
+
+// LoopClass is the loop class that makes the cell a loop failure (the worst
+// one of a flaky cell's split), or "" when it is none.
+func (v Verdict) LoopClass() Class {
+	if v.Class.IsLoop() {
+		return v.Class
+	}
+	if v.Class != ClassFlaky {
+		return ""
+	}
+	var worst Class
+	for c, n := range v.Split {
+		if n > 0 && c.IsLoop() && (worst == "" || worse(c, worst)) {
+			worst = c
+		}
+	}
+	return worst
+}
+
+// endInterrupted is how a cell cut short by Ctrl-C would end; repro has no
+// constant for it yet, so diag reads the value without one.
+const endInterrupted repro.End = "interrupted"
+
+// maxEvidence bounds the evidence line, in runes.
+const maxEvidence = 200
+
+// Classify assigns a verdict to one observation. It reads only the
+// observation, so a saved scan classifies the same way a live one does.
+func Classify(o repro.Observation) Verdict {
+	switch o.End {
+	case repro.EndSkipped:
+		return stateVerdict("skipped", orDefault(o.SkipReason, "skipped"))
+	case endInterrupted:
+		return stateVerdict("interrupted", orDefault(o.SkipReason, "the scan was interrupted before the cell finished"))
+	case repro.EndNotWorking:
+		return stateVerdict("provider-not-working", orDefault(o.SkipReason, "provider class is marked working = False"))
+	case repro.EndUnavailable:
+		return stateVerdict("loop-unavailable", orDefault(o.SkipReason, "loop variant "+string(o.Loop)+" is not available"))
+	case repro.EndCrashed:
+		return crashedVerdict(o)
+	case repro.EndBlocked:
+		return blockedVerdict(o)
+	case repro.EndDeadline:
+		return aggregate(o, true)
+	}
+	return aggregate(o, false)
+}
+
+// stateVerdict is a verdict from StateSignatures.
+func stateVerdict(id, evidence string) Verdict {
+	s, ok := Lookup(id)
+	if !ok {
+		s = fallbackSignature
+	}
+	return Verdict{Class: s.Class, Signature: s.ID, Evidence: oneLine(evidence),
+		Explanation: s.Explanation, Remedy: s.Remedy}
+}
+
+func crashedVerdict(o repro.Observation) Verdict {
+	ev := "worker died mid-cell"
+	if w := o.Worker; w != nil {
+		if w.ExitStatus != "" {
+			ev = "worker exited: " + w.ExitStatus
+		}
+		if last := lastLine(w.StderrTail); last != "" {
+			ev += "; last stderr: " + last
+		}
+	}
+	return stateVerdict("worker-crashed", ev)
+}
+
+func blockedVerdict(o repro.Observation) Verdict {
+	var st repro.Stacks
+	if o.Stacks != nil {
+		st = *o.Stacks
+	}
+	frames := parseStack(st.LoopThread)
+	id := "loop-thread-blocked"
+	if waitsForever(frames) {
+		id = "deadlock-loop-thread"
+	}
+	ev := "loop thread blocked"
+	if st.BlockedMS > 0 {
+		ev += " " + fmtDuration(st.BlockedMS)
+	}
+	if f, ok := blameFrame(frames); ok {
+		ev += " in " + formatFrame(f)
+		if code := strings.TrimSpace(f.Code); code != "" {
+			ev += ": " + code
+		}
+	} else {
+		ev += " (no stack recorded)"
+	}
+	v := stateVerdict(id, ev)
+	if f, ok := innermostG4F(frames); ok {
+		v.Frame = oneLine(formatFrame(f))
+	}
+	return v
+}
+
+// aggregate classifies every call and folds them into one verdict; with
+// deadline set, calls still pending count as timeout or stall.
+func aggregate(o repro.Observation, deadline bool) Verdict {
+	if len(o.Calls) == 0 {
+		if deadline {
+			return stateVerdict("no-answer", "no answer within "+fmtDuration(o.DurationMS))
+		}
+		return stateVerdict("no-calls", "cell "+orDefault(string(o.End), "ended")+" without recording a call")
+	}
+	verdicts := make([]Verdict, len(o.Calls))
+	for i, c := range o.Calls {
+		verdicts[i] = classifyCall(o, c)
+	}
+	first := verdicts[0]
+	split := map[Class]int{}
+	for _, v := range verdicts {
+		split[v.Class]++
+	}
+	if len(split) == 1 {
+		return first
+	}
+	worst := -1
+	for i, v := range verdicts {
+		if v.Class != ClassOK && (worst < 0 || worse(v.Class, verdicts[worst].Class)) {
+			worst = i
+		}
+	}
+	w := verdicts[worst]
+	parts := make([]string, 0, len(split))
+	for _, c := range orderedClasses(split) {
+		parts = append(parts, fmt.Sprintf("%d %s", split[c], c))
+	}
+	ev := fmt.Sprintf("%s of %d calls: %s", strings.Join(parts, ", "), len(verdicts), w.Evidence)
+	return Verdict{Class: ClassFlaky, Signature: w.Signature, Evidence: oneLine(ev), Frame: w.Frame,
+		Explanation: w.Explanation, Remedy: w.Remedy, Split: split}
+}
+
+// orderedClasses lists the classes of a count map in Classes order, unknown
+// ones last by name.
+func orderedClasses(m map[Class]int) []Class {
+	out := make([]Class, 0, len(m))
+	known := map[Class]bool{}
+	for _, c := range Classes {
+		known[c] = true
+		if m[c] > 0 {
+			out = append(out, c)
+		}
+	}
+	var unknown []Class
+	for c, n := range m {
+		if !known[c] && n > 0 {
+			unknown = append(unknown, c)
+		}
+	}
+	sortClasses(unknown)
+	return append(out, unknown...)
+}
+
+func sortClasses(cs []Class) {
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j] < cs[j-1]; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+}
+
+// classifyCall is the verdict of one call.
+func classifyCall(o repro.Observation, c repro.Call) Verdict {
+	switch {
+	case c.Outcome == repro.OutcomeOK:
+		ev := "answered in " + fmtDuration(c.DurationMS)
+		if c.Chunks > 0 {
+			ev += fmt.Sprintf(" (%d chunks)", c.Chunks)
+		}
+		return stateVerdict("ok", ev)
+	case c.Outcome == repro.OutcomePending:
+		return pendingVerdict(o, c)
+	case len(c.Chain) == 0:
+		v := fallbackVerdict()
+		v.Evidence = "call " + orDefault(string(c.Outcome), "failed") + " without an exception recorded"
+		return v
+	}
+	m, idx, ok := matchChain(c.Chain)
+	if !ok {
+		v := fallbackVerdict()
+		v.Evidence = oneLine(exceptionLine(c.Chain[0].Type, c.Chain[0].Message))
+		v.Frame = chainFrame(c.Chain, 0)
+		return v
+	}
+	return Verdict{Class: m.sig.Class, Signature: m.sig.ID, Evidence: oneLine(m.line),
+		Frame: chainFrame(c.Chain, idx), Explanation: m.sig.Explanation, Remedy: m.sig.Remedy}
+}
+
+func fallbackVerdict() Verdict {
+	s := fallbackSignature
+	return Verdict{Class: s.Class, Signature: s.ID, Explanation: s.Explanation, Remedy: s.Remedy}
+}
+
+// pendingVerdict is a call still running at the deadline: a stall when a
+// stream had started, a timeout otherwise.
+func pendingVerdict(o repro.Observation, c repro.Call) Verdict {
+	ran := o.DurationMS
+	if c.DurationMS > ran {
+		ran = c.DurationMS
+	}
+	if o.Mode.Streaming() && c.Chunks > 0 {
+		last := math.Max(c.LastChunkMS, c.FirstChunkMS)
+		ev := fmt.Sprintf("stream stopped after %d chunk%s; last chunk at %s", c.Chunks, plural(c.Chunks), fmtDuration(last))
+		if gap := ran - last; gap > 0 {
+			ev += ", no chunk for " + fmtDuration(gap)
+		}
+		return stateVerdict("stream-stalled", ev)
+	}
+	return stateVerdict("no-answer", "no answer within "+fmtDuration(ran))
+}
+
+// matchChain walks an exception chain (raised first, root cause last) and
+// returns the first signature match and the index of the exception it
+// matched.
+//
+// The walk starts at the root cause and goes outward, because the root cause
+// is what failed, with two exceptions. An exception that was only the context
+// of the next one ("during handling of the above exception") had been caught
+// and handled, so the exceptions raised after it are tried first and it only
+// counts when none of them matches. And a combined message that lists the
+// exceptions it stands for (g4f's RetryProviderError, raised from the first
+// provider's exception only) is read first, its worst listed exception
+// deciding: a loop error of the second provider must not hide behind the
+// first provider's network error.
+func matchChain(chain []repro.PyException) (match, int, bool) {
+	for i, e := range chain {
+		msg := capMessage(e.Message)
+		if _, claimed := matchType(e.Type, msg); claimed {
+			continue
+		}
+		if m, ok := matchQuoted(e.Type, msg, 0); ok {
+			return m, i, true
+		}
+	}
+	start := 0
+	for start < len(chain) {
+		end := start + 1
+		for end < len(chain) && chain[end].Relation != "context" {
+			end++
+		}
+		for i := end - 1; i >= start; i-- {
+			if m, ok := matchException(chain[i].Type, chain[i].Message); ok {
+				return m, i, true
+			}
+		}
+		start = end
+	}
+	return match{}, -1, false
+}
+
+// chainFrame is the innermost g4f frame of the matched exception, else of the
+// exceptions raised after it, else of the ones before it.
+func chainFrame(chain []repro.PyException, idx int) string {
+	if idx < 0 || idx >= len(chain) {
+		idx = 0
+	}
+	order := make([]int, 0, len(chain))
+	for i := idx; i >= 0; i-- {
+		order = append(order, i)
+	}
+	for i := idx + 1; i < len(chain); i++ {
+		order = append(order, i)
+	}
+	for _, i := range order {
+		frames := chain[i].Frames
+		if len(frames) == 0 {
+			frames = parseStack(chain[i].Traceback)
+		}
+		if f, ok := innermostG4F(frames); ok {
+			return oneLine(formatFrame(f))
+		}
+	}
+	return ""
+}
+
+// fmtDuration prints milliseconds the way evidence lines read: "12 ms",
+// "2.1 s", "5 s".
+func fmtDuration(ms float64) string {
+	if math.IsNaN(ms) || ms < 0 {
+		ms = 0
+	}
+	if ms < 1000 {
+		return fmt.Sprintf("%.0f ms", ms)
+	}
+	s := math.Round(ms/100) / 10
+	if s == math.Trunc(s) || s >= 100 {
+		return fmt.Sprintf("%.0f s", s)
+	}
+	return fmt.Sprintf("%.1f s", s)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func orDefault(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return s
+}
+
+// lastLine is the last non-blank line of s.
+func lastLine(s string) string {
+	lines := strings.Split(s, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+// oneLine makes untrusted text fit an evidence line: no control sequences,
+// no secrets, one line, at most maxEvidence runes.
+func oneLine(s string) string {
+	s = Redact(Sanitize(s))
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) > maxEvidence {
+		s = string(r[:maxEvidence-1]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,294 @@
+package diag
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+func obs(p string, m repro.Mode, l repro.Loop, end repro.End, calls ...repro.Call) repro.Observation {
+	return repro.Observation{Cell: repro.Cell{Provider: p, Mode: m, Loop: l, Concurrency: len(calls), Repeat: 1},
+		End: end, Calls: calls, DurationMS: 10}
+}
+
+func TestClassifyEnds(t *testing.T) {
+	deadlockStack := "Traceback (most recent call last):\n" +
+		"  File \"/srv/app/harness.py\", line 210, in run_call\n    result = create()\n" +
+		"  File \"/venv/lib/python3.11/site-packages/g4f/Provider/DeadlockLoop.py\", line 30, in create_completion\n    return future.result()\n" +
+		"  File \"/usr/lib/python3.11/concurrent/futures/_base.py\", line 451, in result\n    self._condition.wait(timeout)\n" +
+		"  File \"/usr/lib/python3.11/threading.py\", line 320, in wait\n    waiter.acquire()\n"
+	lockStack := "Thread 0x1 (most recent call first):\n" +
+		"  File \"/venv/lib/python3.11/site-packages/g4f/Provider/Locky.py\", line 12 in create_completion\n"
+	lockStackWithCode := "Traceback (most recent call last):\n" +
+		"  File \"/venv/lib/python3.11/site-packages/g4f/Provider/Locky.py\", line 12, in create_completion\n    self._lock.acquire()\n"
+	sleepStack := "Traceback (most recent call last):\n" +
+		"  File \"/venv/lib/python3.11/site-packages/g4f/Provider/Sleepy.py\", line 14, in create_completion\n    time.sleep(3)\n"
+	pending := repro.Call{Outcome: repro.OutcomePending, DurationMS: 5000}
+	stalled := repro.Call{Outcome: repro.OutcomePending, Chunks: 2, FirstChunkMS: 5, LastChunkMS: 12, DurationMS: 4912}
+
+	cases := []struct {
+		name      string
+		o         repro.Observation
+		want      Class
+		signature string
+		evidence  string
+		frame     string
+	}{
+		{"skipped", func() repro.Observation {
+			o := obs("P", repro.ModeSync, repro.LoopNest, repro.EndSkipped)
+			o.SkipReason = "provider does not support streaming"
+			return o
+		}(), ClassSkipped, "skipped", "provider does not support streaming", ""},
+		{"interrupted", obs("P", repro.ModeSync, repro.LoopNest, "interrupted"), ClassSkipped, "interrupted", "the scan was interrupted before the cell finished", ""},
+		{"unknown end with calls", obs("P", repro.ModeSync, repro.LoopNest, "future-end", okCall(0, 0, 3)), ClassOK, "ok", "answered in 3 ms", ""},
+		{"not working", obs("P", repro.ModeSync, repro.LoopNest, repro.EndNotWorking), ClassNotWorking, "provider-not-working", "provider class is marked working = False", ""},
+		{"unavailable", func() repro.Observation {
+			o := obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndUnavailable)
+			o.SkipReason = "No module named 'uvloop'"
+			return o
+		}(), ClassUnavailable, "loop-unavailable", "No module named 'uvloop'", ""},
+		{"crashed", func() repro.Observation {
+			o := obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCrashed, pending)
+			o.Worker = &repro.WorkerInfo{PID: 7, ExitStatus: "exit status 139", StderrTail: "a\nFatal Python error: Segmentation fault\n\n"}
+			return o
+		}(), ClassCrashed, "worker-crashed", "worker exited: exit status 139; last stderr: Fatal Python error: Segmentation fault", ""},
+		{"blocked on a future is a deadlock", func() repro.Observation {
+			o := obs("DeadlockLoop", repro.ModeSync, repro.LoopUvloop, repro.EndBlocked, pending)
+			o.Stacks = &repro.Stacks{LoopThread: deadlockStack, BlockedMS: 2100}
+			return o
+		}(), ClassDeadlock, "deadlock-loop-thread",
+			"loop thread blocked 2.1 s in g4f/Provider/DeadlockLoop.py:30 in create_completion: return future.result()",
+			"g4f/Provider/DeadlockLoop.py:30 in create_completion"},
+		{"blocked on a lock is a deadlock", func() repro.Observation {
+			o := obs("Locky", repro.ModeSync, repro.LoopNest, repro.EndBlocked, pending)
+			o.Stacks = &repro.Stacks{LoopThread: lockStackWithCode, BlockedMS: 1000}
+			return o
+		}(), ClassDeadlock, "deadlock-loop-thread",
+			"loop thread blocked 1 s in g4f/Provider/Locky.py:12 in create_completion: self._lock.acquire()",
+			"g4f/Provider/Locky.py:12 in create_completion"},
+		{"blocked without a wait frame", func() repro.Observation {
+			o := obs("Locky", repro.ModeSync, repro.LoopNest, repro.EndBlocked, pending)
+			o.Stacks = &repro.Stacks{LoopThread: lockStack, BlockedMS: 1000}
+			return o
+		}(), ClassLoopBlocked, "loop-thread-blocked",
+			"loop thread blocked 1 s in g4f/Provider/Locky.py:12 in create_completion",
+			"g4f/Provider/Locky.py:12 in create_completion"},
+		{"blocked in sleep", func() repro.Observation {
+			o := obs("Sleepy", repro.ModeSync, repro.LoopAsyncio, repro.EndBlocked, pending)
+			o.Stacks = &repro.Stacks{LoopThread: sleepStack, BlockedMS: 1500}
+			return o
+		}(), ClassLoopBlocked, "loop-thread-blocked",
+			"loop thread blocked 1.5 s in g4f/Provider/Sleepy.py:14 in create_completion: time.sleep(3)",
+			"g4f/Provider/Sleepy.py:14 in create_completion"},
+		{"blocked without stacks", obs("P", repro.ModeSync, repro.LoopAsyncio, repro.EndBlocked),
+			ClassLoopBlocked, "loop-thread-blocked", "loop thread blocked (no stack recorded)", ""},
+		{"deadline streaming stall", func() repro.Observation {
+			o := obs("Stall", repro.ModeAsyncStream, repro.LoopAsyncio, repro.EndDeadline, stalled)
+			o.DurationMS = 4912
+			return o
+		}(), ClassStall, "stream-stalled", "stream stopped after 2 chunks; last chunk at 12 ms, no chunk for 4.9 s", ""},
+		{"deadline non-streaming with chunks is a timeout", func() repro.Observation {
+			o := obs("Stall", repro.ModeAsync, repro.LoopAsyncio, repro.EndDeadline, stalled)
+			o.DurationMS = 5003
+			return o
+		}(), ClassTimeout, "no-answer", "no answer within 5 s", ""},
+		{"deadline streaming without chunks", func() repro.Observation {
+			o := obs("Hang", repro.ModeSyncStream, repro.LoopAsyncio, repro.EndDeadline, pending)
+			o.DurationMS = 5003
+			return o
+		}(), ClassTimeout, "no-answer", "no answer within 5 s", ""},
+		{"deadline without calls", func() repro.Observation {
+			o := obs("Hang", repro.ModeSync, repro.LoopAsyncio, repro.EndDeadline)
+			o.DurationMS = 30000
+			return o
+		}(), ClassTimeout, "no-answer", "no answer within 30 s", ""},
+		{"completed ok", obs("P", repro.ModeAsync, repro.LoopUvloop, repro.EndCompleted, okCall(0, 0, 12), okCall(1, 0, 14)),
+			ClassOK, "ok", "answered in 12 ms", ""},
+		{"completed without calls", obs("P", repro.ModeAsync, repro.LoopUvloop, repro.EndCompleted),
+			ClassProviderError, "no-calls", "cell completed without recording a call", ""},
+		{"completed loop error", obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted,
+			errorCall(0, 3, withFrames(reentryUvloop, syncWrapperFrames("P"))), errorCall(1, 3, withFrames(reentryUvloop, syncWrapperFrames("P")))),
+			ClassLoopReentry, "reentry-uvloop", "RuntimeError: this event loop is already running.", "g4f/providers/asyncio.py:57 in to_sync_generator"},
+		{"completed calls before the deadline count", obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndDeadline,
+			errorCall(0, 3, reentryUvloop), pending),
+			ClassFlaky, "reentry-uvloop", "1 loop-reentry, 1 timeout of 2 calls: RuntimeError: this event loop is already running.", ""},
+		{"error without exception", obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, repro.Call{Outcome: repro.OutcomeError}),
+			ClassProviderError, "provider-error", "call error without an exception recorded", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Classify(tc.o)
+			if v.Class != tc.want || v.Signature != tc.signature || v.Evidence != tc.evidence || v.Frame != tc.frame {
+				t.Errorf("got  %s [%s] %q (%s)\nwant %s [%s] %q (%s)", v.Class, v.Signature, v.Evidence, v.Frame,
+					tc.want, tc.signature, tc.evidence, tc.frame)
+			}
+			if v.Class != ClassOK && v.Class != ClassSkipped && (v.Explanation == "" || v.Remedy == "") {
+				t.Errorf("verdict %s has no explanation or remedy", v.Class)
+			}
+		})
+	}
+}
+
+func TestClassifyFlaky(t *testing.T) {
+	o := obs("ConcurrencyFlaky", repro.ModeSync, repro.LoopNest, repro.EndCompleted,
+		okCall(0, 0, 30), errorCall(1, 31, withFrames(nestTask, syncWrapperFrames("X"))), errorCall(2, 4, networkChain(repro.ModeSync, "X")...))
+	v := Classify(o)
+	want := map[Class]int{ClassOK: 1, ClassLoopReentry: 1, ClassNetwork: 1}
+	if v.Class != ClassFlaky || !reflect.DeepEqual(v.Split, want) {
+		t.Fatalf("got %s %v, want flaky %v", v.Class, v.Split, want)
+	}
+	if v.Signature != "reentry-nest-task" {
+		t.Errorf("signature %s, want the worst class's reentry-nest-task", v.Signature)
+	}
+	if !strings.HasPrefix(v.Evidence, "1 ok, 1 loop-reentry, 1 network of 3 calls: RuntimeError: Cannot enter into task") {
+		t.Errorf("evidence %q", v.Evidence)
+	}
+	if !v.LoopFailure() || v.LoopClass() != ClassLoopReentry || !v.Failing() {
+		t.Errorf("a flaky cell with a loop-reentry call is a failing loop failure")
+	}
+
+	o = obs("NetFlaky", repro.ModeSync, repro.LoopNest, repro.EndCompleted, okCall(0, 0, 30), errorCall(1, 4, networkChain(repro.ModeSync, "X")...))
+	v = Classify(o)
+	if v.Class != ClassFlaky || v.LoopFailure() || v.Signature != "network-dns" || v.Evidence != "1 ok, 1 network of 2 calls: gaierror: [Errno -2] Name or service not known" {
+		t.Errorf("got %+v", v)
+	}
+}
+
+func TestVerdictPredicates(t *testing.T) {
+	for _, c := range Classes {
+		v := Verdict{Class: c}
+		failing := c != ClassOK && c != ClassSkipped && c != ClassNotWorking && c != ClassUnavailable
+		if v.Failing() != failing {
+			t.Errorf("%s.Failing() = %v", c, v.Failing())
+		}
+		if v.LoopFailure() != c.IsLoop() {
+			t.Errorf("%s.LoopFailure() = %v", c, v.LoopFailure())
+		}
+		if n := len([]rune(c.Code())); n == 0 || n > 4 {
+			t.Errorf("%s: code %q longer than 4", c, c.Code())
+		}
+		if c.Meaning() == "" || (c != ClassOK && len(c.Color()) == 0) {
+			t.Errorf("%s: no meaning or colour", c)
+		}
+	}
+	loops := []Class{ClassLoopReentry, ClassLoopMissing, ClassLoopClosed, ClassLoopMismatch, ClassLoopBlocked, ClassDeadlock}
+	n := 0
+	for _, c := range Classes {
+		if c.IsLoop() {
+			n++
+		}
+	}
+	if n != len(loops) {
+		t.Errorf("%d loop classes, want %d", n, len(loops))
+	}
+	if (Verdict{Class: ClassFlaky, Split: map[Class]int{ClassOK: 1, ClassTimeout: 1}}).LoopFailure() {
+		t.Error("flaky without a loop class is not a loop failure")
+	}
+}
+
+func TestChainOrder(t *testing.T) {
+	cases := []struct {
+		name  string
+		chain []repro.PyException
+		sig   string
+	}{
+		{"root cause decides", []repro.PyException{
+			{Type: "g4f.errors.NestAsyncioError", Message: `Install "nest-asyncio2" package | pip install -U nest-asyncio2`},
+			{Type: "RuntimeError", Message: "this event loop is already running.", Relation: "cause"},
+		}, "reentry-uvloop"},
+		{"unmatched root is skipped", []repro.PyException{
+			{Type: "TimeoutError", Message: ""},
+			{Type: "asyncio.exceptions.CancelledError", Message: "", Relation: "cause"},
+		}, "network-timeout"},
+		{"requirements from import error", []repro.PyException{
+			{Type: "g4f.errors.MissingRequirementsError", Message: `Install "curl_cffi" package`},
+			{Type: "ModuleNotFoundError", Message: "No module named 'curl_cffi'", Relation: "cause"},
+		}, "missing-module"},
+		{"a handled loop error does not make a network error a loop fault", []repro.PyException{
+			{Type: "aiohttp.client_exceptions.ClientConnectorError", Message: "Cannot connect to host x:443 ssl:default [Connection refused]"},
+			{Type: "RuntimeError", Message: "There is no current event loop in thread 'Thread-1'.", Relation: "context"},
+		}, "network-aiohttp"},
+		{"older g4f: NestAsyncioError raised while handling the failed import", []repro.PyException{
+			{Type: "g4f.errors.NestAsyncioError", Message: `Install "nest_asyncio" package`},
+			{Type: "ModuleNotFoundError", Message: "No module named 'nest_asyncio'", Relation: "context"},
+		}, "reentry-nest-asyncio-error"},
+		{"a combined message is read before its cause", []repro.PyException{
+			{Type: "g4f.errors.RetryProviderError", Message: "RetryProvider failed:\nBlackbox: ClientConnectorError: Cannot connect to host www.blackbox.ai:443 ssl:default [Name or service not known]\nDDG: RuntimeError: this event loop is already running."},
+			{Type: "aiohttp.client_exceptions.ClientConnectorError", Message: "Cannot connect to host www.blackbox.ai:443 ssl:default [Name or service not known]", Relation: "cause"},
+		}, "reentry-uvloop"},
+		{"the handled exception counts when nothing else matches", []repro.PyException{
+			{Type: "KeyError", Message: "'loop'"},
+			{Type: "RuntimeError", Message: "There is no current event loop in thread 'Thread-1'.", Relation: "context"},
+		}, "missing-thread-loop"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _, ok := matchChain(tc.chain)
+			if !ok || m.sig.ID != tc.sig {
+				got := "nothing"
+				if ok {
+					got = m.sig.ID
+				}
+				t.Errorf("matched %s, want %s", got, tc.sig)
+			}
+		})
+	}
+}
+
+// A provider that cannot reach its host is never a loop fault, even when its
+// traceback runs through g4f's sync wrapper and run_until_complete.
+func TestNetworkThroughSyncWrapperIsNetwork(t *testing.T) {
+	frames := append(syncWrapperFrames("Blackbox"),
+		frame("/usr/lib/python3.11/asyncio/base_events.py", 653, "run_until_complete", "return future.result()"),
+		frame("/venv/lib/python3.11/site-packages/aiohttp/connector.py", 1002, "_create_direct_connection", "raise ClientConnectorError(req.connection_key, exc) from exc"))
+	e := withFrames(repro.PyException{Type: "aiohttp.client_exceptions.ClientConnectorError",
+		Message: "Cannot connect to host www.blackbox.ai:443 ssl:default [Name or service not known]"}, frames)
+	for _, l := range repro.AllLoops {
+		v := Classify(obs("Blackbox", repro.ModeSync, l, repro.EndCompleted, errorCall(0, 3, e)))
+		if v.Class != ClassNetwork || v.Signature != "network-aiohttp" || v.LoopFailure() {
+			t.Errorf("%s: got %s [%s]", l, v.Class, v.Signature)
+		}
+		if v.Frame != "g4f/providers/asyncio.py:57 in to_sync_generator" {
+			t.Errorf("frame %q", v.Frame)
+		}
+	}
+}
+
+func TestFrameFromTracebackText(t *testing.T) {
+	e := repro.PyException{Type: "RuntimeError", Message: "this event loop is already running.",
+		Traceback: "Traceback (most recent call last):\n" +
+			"  File \"C:\\Python311\\Lib\\site-packages\\g4f\\providers\\asyncio.py\", line 61, in to_sync_generator\n" +
+			"    yield loop.run_until_complete(await_callback(gen.__anext__, timeout))\n" +
+			"  File \"uvloop/loop.pyx\", line 1511, in uvloop.loop.Loop.run_until_complete\n" +
+			"RuntimeError: this event loop is already running.\n"}
+	v := Classify(obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, errorCall(0, 1, e)))
+	if v.Frame != "g4f/providers/asyncio.py:61 in to_sync_generator" {
+		t.Errorf("frame %q", v.Frame)
+	}
+}
+
+func TestEvidenceIsOneCleanLine(t *testing.T) {
+	msg := "bad\x1b[31m red\x1b[0m\r\nsecond line api_key=sk-abcdefghijklmnopqrstuvwx " + strings.Repeat("x", 400)
+	v := Classify(obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, errorCall(0, 1, repro.PyException{Type: "Weird", Message: msg})))
+	if strings.ContainsAny(v.Evidence, "\x1b\r\n") || len([]rune(v.Evidence)) > maxEvidence {
+		t.Errorf("evidence not one clean line: %q", v.Evidence)
+	}
+	if v.Evidence != "Weird: bad red" {
+		t.Errorf("evidence %q", v.Evidence)
+	}
+	m := strings.Replace(msg, "\r\n", " ", 1)
+	v = Classify(obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, errorCall(0, 1, repro.PyException{Type: "Weird", Message: m})))
+	if strings.Contains(v.Evidence, "sk-abc") || !strings.HasSuffix(v.Evidence, "…") || len([]rune(v.Evidence)) != maxEvidence {
+		t.Errorf("evidence %q", v.Evidence)
+	}
+}
+
+func TestFmtDuration(t *testing.T) {
+	for ms, want := range map[float64]string{0: "0 ms", 12.4: "12 ms", 999: "999 ms", 1000: "1 s", 2104: "2.1 s", 4912: "4.9 s", 5003: "5 s", 125000: "125 s", -3: "0 ms"} {
+		if got := fmtDuration(ms); got != want {
+			t.Errorf("fmtDuration(%v) = %q, want %q", ms, got, want)
+		}
+	}
+}

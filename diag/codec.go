@@ -1,0 +1,341 @@
+package diag
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/g4fdiag/g4fdiag/providers"
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// Record kinds of a JSON-lines stream. Observation lines carry no record
+// field: they are plain repro.Observation objects.
+const (
+	RecordHeader = "header"
+	RecordEnd    = "end"
+)
+
+type headerRecord struct {
+	Record string `json:"record"`
+	Header
+}
+
+type endRecord struct {
+	Record      string `json:"record"`
+	Interrupted bool   `json:"interrupted,omitempty"`
+}
+
+// JSONLWriter streams a scan as JSON lines: one header record, one line per
+// observation as cells finish, and an end record. It is safe for concurrent
+// use; every line reaches the underlying writer (and its Flush, when it has
+// one) before the call returns, so a killed scan leaves whole lines behind.
+// Secrets are redacted on the way out.
+type JSONLWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	header bool
+	ended  bool
+}
+
+// NewJSONLWriter returns a JSONLWriter writing to w.
+func NewJSONLWriter(w io.Writer) *JSONLWriter { return &JSONLWriter{w: w} }
+
+// WriteHeader writes the header record; it must come first, once.
+func (j *JSONLWriter) WriteHeader(h Header) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.header {
+		return errors.New("diag: jsonl header written twice")
+	}
+	j.header = true
+	h.Command = Redact(h.Command)
+	return j.line(headerRecord{Record: RecordHeader, Header: h})
+}
+
+// WriteObservation writes one observation line.
+func (j *JSONLWriter) WriteObservation(o repro.Observation) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	switch {
+	case !j.header:
+		return errors.New("diag: jsonl observation before the header")
+	case j.ended:
+		return errors.New("diag: jsonl observation after the end record")
+	}
+	return j.line(redactObservation(o))
+}
+
+// WriteEnd writes the end record, saying whether the scan was interrupted.
+func (j *JSONLWriter) WriteEnd(interrupted bool) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.ended {
+		return errors.New("diag: jsonl end record written twice")
+	}
+	j.ended = true
+	return j.line(endRecord{Record: RecordEnd, Interrupted: interrupted})
+}
+
+func (j *JSONLWriter) line(v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil { // Encode ends the line
+		return fmt.Errorf("diag: encoding jsonl: %w", err)
+	}
+	if _, err := j.w.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	if f, ok := j.w.(interface{ Flush() error }); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
+// ReadReport reads a saved scan, either a JSON report or a JSON-lines stream
+// (told apart by the first record), reclassifies its observations with the
+// current signature table and rebuilds the report.
+func ReadReport(r io.Reader) (Report, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return Report{}, fmt.Errorf("diag: reading report: %w", err)
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	body := bytes.TrimLeft(data, " \t\r\n")
+	if len(body) == 0 {
+		return Report{}, errors.New("diag: reading report: empty input")
+	}
+	if body[0] != '{' {
+		line := lineAt(data, len(data)-len(body))
+		return Report{}, fmt.Errorf("diag: reading report: line %d: not a g4fdiag report (want a JSON object or JSON lines)", line)
+	}
+	first := body
+	if i := bytes.IndexByte(first, '\n'); i >= 0 {
+		first = first[:i]
+	}
+	if json.Valid(first) {
+		var probe struct {
+			Record *string          `json:"record"`
+			Cells  *json.RawMessage `json:"cells"`
+		}
+		_ = json.Unmarshal(first, &probe)
+		if probe.Record != nil || probe.Cells == nil {
+			return readJSONL(data)
+		}
+	}
+	return readJSONReport(data)
+}
+
+func readJSONReport(data []byte) (Report, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var probe map[string]json.RawMessage
+	if err := dec.Decode(&probe); err != nil {
+		return Report{}, jsonError("reading report", data, err)
+	}
+	if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
+		off := int(dec.InputOffset()) + bytes.Index(data[dec.InputOffset():], rest[:1])
+		return Report{}, fmt.Errorf("diag: reading report: line %d: unexpected data after the report", lineAt(data, off))
+	}
+	if _, ok := probe["cells"]; !ok {
+		return Report{}, errors.New("diag: reading report: line 1: not a g4fdiag report (no \"cells\")")
+	}
+	var rep Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return Report{}, jsonError("reading report", data, err)
+	}
+	return Build(rep.Header(), rep.Observations(), rep.Interrupted), nil
+}
+
+func readJSONL(data []byte) (Report, error) {
+	var (
+		h           Header
+		obs         []repro.Observation
+		interrupted bool
+		sawHeader   bool
+		sawEnd      bool
+	)
+	br := bufio.NewReader(bytes.NewReader(data))
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			if perr := func() error {
+				var probe struct {
+					Record *string `json:"record"`
+				}
+				if err := json.Unmarshal(line, &probe); err != nil {
+					return jsonLineError(err)
+				}
+				if sawEnd {
+					return errors.New("record after the end record")
+				}
+				switch {
+				case probe.Record == nil:
+					var o repro.Observation
+					if err := json.Unmarshal(line, &o); err != nil {
+						return jsonLineError(err)
+					}
+					if o.Provider == "" || o.End == "" {
+						return errors.New("observation without provider or end")
+					}
+					obs = append(obs, o)
+				case *probe.Record == RecordHeader:
+					if sawHeader || len(obs) > 0 {
+						return errors.New("header record must come first, once")
+					}
+					var hr headerRecord
+					if err := json.Unmarshal(line, &hr); err != nil {
+						return jsonLineError(err)
+					}
+					h, sawHeader = hr.Header, true
+				case *probe.Record == RecordEnd:
+					var er endRecord
+					if err := json.Unmarshal(line, &er); err != nil {
+						return jsonLineError(err)
+					}
+					interrupted, sawEnd = er.Interrupted, true
+				default:
+					return fmt.Errorf("unknown record %q", *probe.Record)
+				}
+				return nil
+			}(); perr != nil {
+				return Report{}, fmt.Errorf("diag: reading jsonl: line %d: %w", n, perr)
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return Report{}, fmt.Errorf("diag: reading jsonl: line %d: %w", n, err)
+		}
+	}
+	if !sawHeader && len(obs) == 0 {
+		return Report{}, errors.New("diag: reading jsonl: no header and no observations")
+	}
+	return Build(h, obs, interrupted), nil
+}
+
+// jsonLineError shortens encoding/json's errors for a one-line record.
+func jsonLineError(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("invalid JSON at column %d: %v", se.Offset, se)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("field %q: %v", te.Field, te)
+	}
+	return err
+}
+
+// jsonError names the line of a JSON document where decoding failed.
+func jsonError(what string, data []byte, err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("diag: %s: line %d: %w", what, lineAt(data, int(se.Offset)), err)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("diag: %s: line %d: field %q: %w", what, lineAt(data, int(te.Offset)), te.Field, err)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fmt.Errorf("diag: %s: line %d: report ends early: %w", what, lineAt(data, len(data)), err)
+	}
+	return fmt.Errorf("diag: %s: %w", what, err)
+}
+
+// lineAt is the 1-based line number of byte offset off in data.
+func lineAt(data []byte, off int) int {
+	if off > len(data) {
+		off = len(data)
+	}
+	if off < 0 {
+		off = 0
+	}
+	return bytes.Count(data[:off], []byte("\n")) + 1
+}
+
+// redactObservation returns a copy of o with secrets redacted from every
+// field that carries provider output or exception text.
+func redactObservation(o repro.Observation) repro.Observation {
+	o.SkipReason = Redact(o.SkipReason)
+	o.Log = Redact(o.Log)
+	if o.Calls != nil {
+		calls := make([]repro.Call, len(o.Calls))
+		for i, c := range o.Calls {
+			c.Text = Redact(c.Text)
+			if c.Chain != nil {
+				chain := make([]repro.PyException, len(c.Chain))
+				for k, e := range c.Chain {
+					e.Message = Redact(e.Message)
+					e.Traceback = Redact(e.Traceback)
+					if e.Frames != nil {
+						frames := make([]repro.Frame, len(e.Frames))
+						for f, fr := range e.Frames {
+							fr.Code = Redact(fr.Code)
+							frames[f] = fr
+						}
+						e.Frames = frames
+					}
+					chain[k] = e
+				}
+				c.Chain = chain
+			}
+			calls[i] = c
+		}
+		o.Calls = calls
+	}
+	if o.Stacks != nil {
+		s := *o.Stacks
+		s.Threads, s.Tasks, s.LoopThread = Redact(s.Threads), Redact(s.Tasks), Redact(s.LoopThread)
+		o.Stacks = &s
+	}
+	if o.Worker != nil {
+		w := *o.Worker
+		w.StderrTail = Redact(w.StderrTail)
+		w.ExitStatus = Redact(w.ExitStatus)
+		o.Worker = &w
+	}
+	return o
+}
+
+// redactReport returns a copy of r safe to write out.
+func redactReport(r Report) Report {
+	r.Command = Redact(r.Command)
+	cells := make([]CellReport, len(r.Cells))
+	for i, c := range r.Cells {
+		c.Observation = redactObservation(c.Observation)
+		c.Evidence = Redact(c.Evidence)
+		c.Frame = Redact(c.Frame)
+		cells[i] = c
+	}
+	r.Cells = cells
+	if r.Providers == nil {
+		r.Providers = []providers.Provider{}
+	}
+	return r
+}
+
+func renderJSON(w io.Writer, r Report, _ RenderOptions) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(redactReport(r))
+}
+
+func renderJSONL(w io.Writer, r Report, _ RenderOptions) error {
+	jw := NewJSONLWriter(w)
+	if err := jw.WriteHeader(r.Header()); err != nil {
+		return err
+	}
+	for _, c := range r.Cells {
+		if err := jw.WriteObservation(c.Observation); err != nil {
+			return err
+		}
+	}
+	return jw.WriteEnd(r.Interrupted)
+}

@@ -1,0 +1,212 @@
+package diag
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+func TestReadReportErrors(t *testing.T) {
+	header := `{"record":"header","tool":"g4fdiag","version":"1","command":"c","plan":{"providers":["P"]},"environment":{},"providers":[]}`
+	good := `{"provider":"P","mode":"sync","loop":"uvloop","concurrency":1,"repeat":1,"end":"completed","started":"2026-03-01T12:00:00Z","duration_ms":3}`
+	cases := []struct {
+		name, in, want string
+	}{
+		{"empty", "  \n", "diag: reading report: empty input"},
+		{"not an object", "\n\n[1,2]", "diag: reading report: line 3: not a g4fdiag report (want a JSON object or JSON lines)"},
+		{"bad jsonl line", header + "\n" + good + "\n{\"provider\": \n", "diag: reading jsonl: line 3: invalid JSON"},
+		{"truncated jsonl", header + "\n" + good[:40], "diag: reading jsonl: line 2: invalid JSON"},
+		{"wrong type", header + "\n" + `{"provider":"P","end":"completed","calls":"many"}`, `diag: reading jsonl: line 2: field "calls"`},
+		{"unknown record", header + "\n" + `{"record":"footer"}`, `diag: reading jsonl: line 2: unknown record "footer"`},
+		{"header twice", header + "\n" + header, "diag: reading jsonl: line 2: header record must come first, once"},
+		{"header after observation", good + "\n" + header, "diag: reading jsonl: line 2: header record must come first, once"},
+		{"record after end", header + "\n" + `{"record":"end"}` + "\n" + good, "diag: reading jsonl: line 3: record after the end record"},
+		{"observation without provider", header + "\n\n" + `{"mode":"sync"}`, "diag: reading jsonl: line 3: observation without provider or end"},
+		{"json report syntax", "{\n  \"tool\": \"g4fdiag\",\n  \"cells\": [\n    {\"provider\": \"P\",, }\n  ]\n}\n", "diag: reading report: line 4: invalid character ','"},
+		{"json report type", "{\n  \"tool\": \"g4fdiag\",\n  \"cells\": [\n    {\"provider\": 3}\n  ]\n}\n", "diag: reading report: line 4: field"},
+		{"json report cut short", "{\n  \"tool\": \"g4fdiag\",\n  \"cells\": [\n", "diag: reading report: line 4: report ends early"},
+		{"json report trailing data", "{\n  \"cells\": []\n}\n\n{}", "diag: reading report: line 5: unexpected data after the report"},
+		{"json object that is no report", "{\n  \"name\": 1\n}", `diag: reading report: line 1: not a g4fdiag report (no "cells")`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadReport(strings.NewReader(tc.in))
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("err = %v\nwant prefix %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestReadReportForms(t *testing.T) {
+	good := `{"provider":"P","mode":"sync","loop":"uvloop","concurrency":1,"repeat":1,"end":"completed","calls":[{"index":0,"round":0,"outcome":"error","chain":[{"type":"RuntimeError","message":"this event loop is already running."}],"chunks":0,"duration_ms":2}],"started":"2026-03-01T12:00:00Z","duration_ms":3}`
+	for name, in := range map[string]string{
+		"headerless jsonl":        good + "\n",
+		"jsonl with BOM and CRLF": "\xef\xbb\xbf" + `{"record":"header","tool":"g4fdiag","plan":{"providers":["P"]}}` + "\r\n" + good + "\r\n" + `{"record":"end","interrupted":true}` + "\r\n",
+		"compact json report":     `{"tool":"g4fdiag","cells":[` + good + `]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, err := ReadReport(strings.NewReader(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Cells) != 1 || r.Cells[0].Class != ClassLoopReentry || r.Summary.Conflict != 1 {
+				t.Errorf("got %+v", r.Cells)
+			}
+		})
+	}
+}
+
+// flushCounter is a writer with a Flush, like bufio.Writer, counting flushes.
+type flushCounter struct {
+	*bufio.Writer
+	flushes int
+}
+
+func (f *flushCounter) Flush() error { f.flushes++; return f.Writer.Flush() }
+
+func TestJSONLWriterConcurrent(t *testing.T) {
+	var out bytes.Buffer
+	fc := &flushCounter{Writer: bufio.NewWriter(&out)}
+	jw := NewJSONLWriter(fc)
+	if err := jw.WriteObservation(repro.Observation{}); err == nil {
+		t.Error("an observation before the header must fail")
+	}
+	if err := jw.WriteHeader(sampleHeader()); err != nil {
+		t.Fatal(err)
+	}
+	if err := jw.WriteHeader(sampleHeader()); err == nil {
+		t.Error("a second header must fail")
+	}
+	obs := sampleObservations()
+	var wg sync.WaitGroup
+	for _, o := range obs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := jw.WriteObservation(o); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := jw.WriteEnd(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := jw.WriteObservation(obs[0]); err == nil {
+		t.Error("an observation after the end must fail")
+	}
+	if fc.flushes != len(obs)+2 {
+		t.Errorf("%d flushes, want one per line (%d)", fc.flushes, len(obs)+2)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != len(obs)+2 {
+		t.Fatalf("%d lines, want %d", len(lines), len(obs)+2)
+	}
+	for i, l := range lines {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("line %d is not JSON: %s", i+1, l)
+		}
+	}
+	if !strings.HasPrefix(lines[0], `{"record":"header",`) || lines[len(lines)-1] != `{"record":"end"}` {
+		t.Errorf("first %s\nlast %s", lines[0], lines[len(lines)-1])
+	}
+	r, err := ReadReport(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := renderString(t, "table", r, RenderOptions{}), renderString(t, "table", sampleReport(), RenderOptions{}); got != want {
+		t.Error("a streamed scan renders differently from the built one")
+	}
+}
+
+func TestBuildOrder(t *testing.T) {
+	h := Header{Plan: repro.Plan{Providers: []string{"Zeta", "Alpha"}}}
+	var in []repro.Observation
+	for _, p := range []string{"Alpha", "Unknown2", "Zeta", "Unknown1"} {
+		for _, l := range []repro.Loop{repro.LoopUvloop, "other", repro.LoopAsyncio} {
+			for _, m := range []repro.Mode{"api-sse", repro.ModeAsync, repro.ModeBaseline} {
+				in = append(in, obs(p, m, l, repro.EndCompleted, okCall(0, 0, 1)))
+			}
+		}
+	}
+	r := Build(h, in, false)
+	var got []string
+	for _, c := range r.Cells[:9] {
+		got = append(got, fmt.Sprintf("%s/%s/%s", c.Provider, c.Mode, c.Loop))
+	}
+	want := []string{
+		"Zeta/baseline/asyncio", "Zeta/baseline/uvloop", "Zeta/baseline/other",
+		"Zeta/async/asyncio", "Zeta/async/uvloop", "Zeta/async/other",
+		"Zeta/api-sse/asyncio", "Zeta/api-sse/uvloop", "Zeta/api-sse/other",
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("order\n got %v\nwant %v", got, want)
+	}
+	var provs []string
+	for i := 0; i < len(r.Cells); i += 9 {
+		provs = append(provs, r.Cells[i].Provider)
+	}
+	if strings.Join(provs, " ") != "Zeta Alpha Unknown1 Unknown2" {
+		t.Errorf("provider order %v", provs)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	r := sampleReport()
+	s := r.Summary
+	if s.Cells != 165 || s.Counts[ClassOK] != 92 || s.Counts[ClassLoopReentry] != 8 || s.Counts[ClassNetwork] != 15 {
+		t.Errorf("counts %+v", s.Counts)
+	}
+	// 8 loop-reentry + the flaky cell with a loop-reentry call
+	if s.Conflict != 9 {
+		t.Errorf("conflict %d, want 9", s.Conflict)
+	}
+	// + 3 loop-missing, 2 loop-blocked, 6 deadlock
+	if s.LoopFailures != 20 {
+		t.Errorf("loop failures %d, want 20", s.LoopFailures)
+	}
+	if !strings.HasPrefix(s.LikelyCause, "uvloop is installed and g4f's sync wrapper calls run_until_complete inside the running loop: sync-wrapped calls fail under uvloop (2 cells); also: deadlock on the loop thread (6)") {
+		t.Errorf("likely cause %q", s.LikelyCause)
+	}
+}
+
+func TestLikelyCauseFollowsTheData(t *testing.T) {
+	reentry := func(p string, m repro.Mode, l repro.Loop, e repro.PyException) repro.Observation {
+		return obs(p, m, l, repro.EndCompleted, errorCall(0, 1, e))
+	}
+	cases := []struct {
+		name string
+		obs  []repro.Observation
+		want string
+	}{
+		{"nothing", []repro.Observation{obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, okCall(0, 0, 1))},
+			"no loop conflict found"},
+		{"stdlib without nest", []repro.Observation{
+			reentry("A", repro.ModeSync, repro.LoopAsyncio, reentryStdlib),
+			reentry("B", repro.ModeSyncStream, repro.LoopAsyncio, repro.PyException{Type: "g4f.errors.NestAsyncioError", Message: `Install "nest_asyncio" package`}),
+		}, "without nest_asyncio the stdlib loop cannot be re-entered by sync calls (2 cells)"},
+		{"uvloop in every mode", []repro.Observation{
+			reentry("A", repro.ModeSync, repro.LoopUvloop, reentryUvloop),
+			reentry("A", repro.ModeAsync, repro.LoopUvloop, reentryUvloop),
+		}, "uvloop is installed and g4f's sync wrapper calls run_until_complete inside the running loop: calls fail under uvloop (2 cells)"},
+		{"blocked only", []repro.Observation{func() repro.Observation {
+			o := obs("S", repro.ModeSync, repro.LoopAsyncio, repro.EndBlocked)
+			o.Stacks = &repro.Stacks{LoopThread: "  File \"/x/g4f/S.py\", line 3, in f\n    time.sleep(9)\n"}
+			return o
+		}()}, "a sync call blocks the loop thread (1 cell)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Build(Header{}, tc.obs, false).Summary.LikelyCause; got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}

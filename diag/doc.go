@@ -1,0 +1,19 @@
+// Package diag turns observations into verdicts and verdicts into reports.
+//
+// It owns the signature table (what makes a loop-reentry, a network failure,
+// a missing requirement), Classify (one repro.Observation → one Verdict),
+// the aggregation of verdicts into a Report with a summary and a likely
+// cause, the report encodings (JSON, JSON lines) and their reader, and the
+// renderers (table, json, jsonl, evidence).
+//
+// diag knows nothing of processes, workers, HTTP or clocks: it reads the
+// structured record the drivers left (exception chains, tracebacks, stack
+// dumps, chunk timings, how the cell ended) and nothing else, so a scan saved
+// as JSON lines can be re-reported later with the current signature table and
+// give the same verdicts a live run gives. Renderers are pure functions of a
+// Report: they read no environment, no terminal and no time.
+//
+// Everything a provider or an exception printed is untrusted: renderers strip
+// terminal control sequences from it and every output format redacts API keys
+// and Authorization values.
+package diag

@@ -1,0 +1,249 @@
+package diag
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// How much of each piece of evidence RenderEvidence prints.
+const (
+	tracebackTail = 25
+	stackTail     = 60
+	outputTail    = 20
+	maxCallLines  = 10
+)
+
+// RenderEvidence writes, for every failing cell of the report (every class
+// but ok, skipped, not-working and unavailable), what a bug report needs:
+// the verdict and why, the remedy, the exception chain and traceback of a
+// representative call, the hang evidence, the stream timing, the worker's
+// stderr and what the provider printed. It is the output of g4fdiag repro.
+func RenderEvidence(w io.Writer, r Report, o RenderOptions) error {
+	p := newPainter(o.Color)
+	var buf bytes.Buffer
+	failing := 0
+	for _, c := range r.Cells {
+		if c.Failing() {
+			failing++
+		}
+	}
+	fmt.Fprintf(&buf, "%s %d failing cell%s of %d\n", p.bold("evidence:"), failing, plural(failing), len(r.Cells))
+	fmt.Fprintf(&buf, "environment: %s\n", environmentLine(r.Environment))
+	if loops := loopsLine(r.Environment); loops != "" {
+		fmt.Fprintf(&buf, "loops available: %s\n", loops)
+	}
+	for _, c := range r.Cells {
+		if c.Failing() {
+			writeCellEvidence(&buf, c, p)
+		}
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+func writeCellEvidence(buf *bytes.Buffer, c CellReport, p *painter) {
+	title := fmt.Sprintf("%s %s/%s: %s", single(c.Provider), single(string(c.Mode)), single(string(c.Loop)), p.paint(c.Class, string(c.Class)))
+	fmt.Fprintf(buf, "\n%s %s %s\n", p.bold("=="), title, p.bold("=="))
+	field := func(name, value string) {
+		if value != "" {
+			fmt.Fprintf(buf, "%-12s %s\n", name+":", value)
+		}
+	}
+	field("signature", single(c.Signature))
+	field("evidence", single(c.Evidence))
+	field("frame", single(c.Frame))
+	field("why", c.Explanation)
+	field("remedy", c.Remedy)
+	if c.Model != "" {
+		field("model", single(c.Model))
+	}
+	field("cell", fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", single(string(c.End)), fmtDuration(c.DurationMS), c.Concurrency, c.Repeat))
+	if len(c.Split) > 0 {
+		var parts []string
+		for _, cl := range orderedClasses(c.Split) {
+			parts = append(parts, fmt.Sprintf("%d %s", c.Split[cl], cl))
+		}
+		field("calls", strings.Join(parts, ", "))
+	}
+	if call, ok := representativeCall(c); ok {
+		writeCallEvidence(buf, c, call)
+	}
+	writeStreamTiming(buf, c)
+	if s := c.Stacks; s != nil {
+		if s.LoopThread != "" {
+			head := "loop thread stack"
+			if s.BlockedMS > 0 {
+				head += " (heartbeat missed for " + fmtDuration(s.BlockedMS) + ")"
+			}
+			block(buf, head, tail(s.LoopThread, stackTail))
+		}
+		block(buf, "pending asyncio tasks", tail(s.Tasks, stackTail))
+		block(buf, "threads", tail(relevantThreads(s.Threads, c.Provider), stackTail))
+	}
+	if wk := c.Worker; wk != nil {
+		info := "pid " + strconv.Itoa(wk.PID)
+		if wk.ExitStatus != "" {
+			info += ", " + single(wk.ExitStatus)
+		}
+		field("worker", info)
+		block(buf, "worker stderr", tail(wk.StderrTail, outputTail))
+	}
+	block(buf, "provider output", tail(c.Log, outputTail))
+}
+
+// representativeCall is the first call that failed the way the cell's
+// verdict says.
+func representativeCall(c CellReport) (repro.Call, bool) {
+	var firstFailing = -1
+	for i, call := range c.Calls {
+		v := classifyCall(c.Observation, call)
+		if v.Signature == c.Signature && v.Class != ClassOK {
+			return call, true
+		}
+		if firstFailing < 0 && v.Class != ClassOK {
+			firstFailing = i
+		}
+	}
+	if firstFailing >= 0 {
+		return c.Calls[firstFailing], true
+	}
+	return repro.Call{}, false
+}
+
+func writeCallEvidence(buf *bytes.Buffer, c CellReport, call repro.Call) {
+	fmt.Fprintf(buf, "%-12s #%d of round %d, %s after %s", "call:", call.Index, call.Round, single(string(call.Outcome)), fmtDuration(call.DurationMS))
+	if call.Chunks > 0 {
+		fmt.Fprintf(buf, ", %d chunk%s", call.Chunks, plural(call.Chunks))
+	}
+	buf.WriteString("\n")
+	if len(call.Chain) == 0 {
+		return
+	}
+	buf.WriteString("exception chain (raised first):\n")
+	for i, e := range call.Chain {
+		prefix := ""
+		switch {
+		case i == 0:
+		case e.Relation == "cause":
+			prefix = "caused by: "
+		case e.Relation == "context":
+			prefix = "raised while handling: "
+		default:
+			prefix = "then: "
+		}
+		fmt.Fprintf(buf, "  %s%s\n", prefix, truncateRunes(single(exceptionLine(e.Type, e.Message)), 400, "…"))
+	}
+	_, idx, ok := matchChain(call.Chain)
+	if !ok {
+		idx = 0
+	}
+	e := call.Chain[idx]
+	tb := e.Traceback
+	if strings.TrimSpace(tb) == "" {
+		tb = formatFrames(e.Frames)
+	}
+	if tb == "" && idx != 0 {
+		e = call.Chain[0]
+		tb = e.Traceback
+		if strings.TrimSpace(tb) == "" {
+			tb = formatFrames(e.Frames)
+		}
+	}
+	block(buf, fmt.Sprintf("traceback of %s (last %d lines)", single(shortType(e.Type)), tracebackTail), tail(tb, tracebackTail))
+}
+
+// formatFrames prints frames the way Python's traceback module does.
+func formatFrames(frames []repro.Frame) string {
+	if len(frames) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("Traceback (most recent call last):\n")
+	for _, f := range frames {
+		fmt.Fprintf(&b, "  File %q, line %d, in %s\n", f.File, f.Line, f.Func)
+		if f.Code != "" {
+			fmt.Fprintf(&b, "    %s\n", f.Code)
+		}
+	}
+	return b.String()
+}
+
+func writeStreamTiming(buf *bytes.Buffer, c CellReport) {
+	if !c.Mode.Streaming() {
+		return
+	}
+	var lines []string
+	for _, call := range c.Calls {
+		if len(lines) == maxCallLines {
+			lines = append(lines, fmt.Sprintf("… %d more calls", len(c.Calls)-maxCallLines))
+			break
+		}
+		s := fmt.Sprintf("call #%d round %d: %s, %d chunk%s", call.Index, call.Round, single(string(call.Outcome)), call.Chunks, plural(call.Chunks))
+		if call.Chunks > 0 {
+			s += fmt.Sprintf(", first at %s, max gap %s, last at %s", fmtDuration(call.FirstChunkMS), fmtDuration(call.MaxGapMS), fmtDuration(call.LastChunkMS))
+		}
+		s += ", ran " + fmtDuration(call.DurationMS)
+		lines = append(lines, s)
+	}
+	block(buf, "stream timing", strings.Join(lines, "\n"))
+}
+
+// block prints a heading and untrusted text indented under it.
+func block(buf *bytes.Buffer, heading, text string) {
+	text = strings.TrimRight(clean(text), "\n ")
+	if strings.TrimSpace(text) == "" {
+		return
+	}
+	fmt.Fprintf(buf, "%s:\n", heading)
+	for _, l := range strings.Split(text, "\n") {
+		fmt.Fprintf(buf, "  %s\n", strings.TrimRight(l, " \t\r"))
+	}
+}
+
+// tail is the last n lines of s, with a note of how many were left out.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) <= n {
+		return strings.Join(lines, "\n")
+	}
+	return fmt.Sprintf("… %d earlier lines\n", len(lines)-n) + strings.Join(lines[len(lines)-n:], "\n")
+}
+
+// relevantThreads keeps the threads of a faulthandler dump that run g4f or
+// the provider's code; all of them when none does.
+func relevantThreads(dump, provider string) string {
+	if strings.TrimSpace(dump) == "" {
+		return ""
+	}
+	var blocks [][]string
+	for _, l := range strings.Split(strings.TrimRight(dump, "\n"), "\n") {
+		if isThreadHeader(l) || len(blocks) == 0 {
+			blocks = append(blocks, nil)
+		}
+		blocks[len(blocks)-1] = append(blocks[len(blocks)-1], l)
+	}
+	var keep []string
+	for _, b := range blocks {
+		text := strings.Join(b, "\n")
+		if strings.Contains(slashPath(text), "/g4f/") || (provider != "" && strings.Contains(text, provider)) {
+			if len(keep) > 0 {
+				keep = append(keep, "")
+			}
+			keep = append(keep, b...)
+		}
+	}
+	if len(keep) == 0 {
+		return dump
+	}
+	return strings.Join(keep, "\n")
+}
+
+func isThreadHeader(l string) bool {
+	return !strings.HasPrefix(l, " ") && (strings.HasPrefix(l, "Thread ") || strings.HasPrefix(l, "Current thread ") ||
+		strings.HasPrefix(l, "Stack of ") || strings.HasPrefix(l, "# Thread"))
+}

@@ -1,0 +1,86 @@
+package diag
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/fatih/color"
+)
+
+// RenderOptions are the choices a caller makes about its terminal; renderers
+// never look at the terminal or the environment themselves.
+type RenderOptions struct {
+	// Color paints table codes by class. Off, the output holds no escape
+	// code at all.
+	Color bool
+	// Width is the terminal width the table must fit; 0 means no limit.
+	Width int
+}
+
+type renderer struct {
+	name string
+	fn   func(io.Writer, Report, RenderOptions) error
+}
+
+// renderers are the report formats, in the order Formats lists them.
+var renderers = []renderer{
+	{"table", renderTable},
+	{"json", renderJSON},
+	{"jsonl", renderJSONL},
+}
+
+// Formats lists the report formats Render knows.
+func Formats() []string {
+	names := make([]string, len(renderers))
+	for i, r := range renderers {
+		names[i] = r.name
+	}
+	return names
+}
+
+// Render writes the report in the named format.
+func Render(w io.Writer, format string, r Report, o RenderOptions) error {
+	for _, rd := range renderers {
+		if rd.name == format {
+			return rd.fn(w, r, o)
+		}
+	}
+	return fmt.Errorf("diag: unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
+}
+
+// painter colours text by class when colour is on and passes it through
+// untouched otherwise.
+type painter struct {
+	on     bool
+	colors map[Class]*color.Color
+}
+
+func newPainter(on bool) *painter { return &painter{on: on, colors: map[Class]*color.Color{}} }
+
+func (p *painter) paint(c Class, s string) string {
+	if !p.on || s == "" {
+		return s
+	}
+	col, ok := p.colors[c]
+	if !ok {
+		attrs := c.Color()
+		if len(attrs) == 0 {
+			return s
+		}
+		col = color.New(attrs...)
+		col.EnableColor() // decided by RenderOptions, not by color.NoColor's terminal check
+		p.colors[c] = col
+	}
+	return col.Sprint(s)
+}
+
+// bold is for headings; same rule as paint.
+func (p *painter) bold(s string) string {
+	if !p.on || s == "" {
+		return s
+	}
+	c := color.New(color.Bold)
+	c.EnableColor()
+	return c.Sprint(s)
+}

@@ -1,0 +1,254 @@
+package diag
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./diag -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; run go test ./diag -update and review the diff\n--- got:\n%s", name, got)
+	}
+}
+
+func TestGoldenTable(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, "table", sampleReport(), RenderOptions{Width: 120}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "table.golden", buf.Bytes())
+}
+
+func TestGoldenEvidence(t *testing.T) {
+	var buf bytes.Buffer
+	if err := RenderEvidence(&buf, evidenceSample(), RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "evidence.golden", buf.Bytes())
+}
+
+func TestGoldenJSON(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, "json", evidenceSample(), RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report.json.golden", buf.Bytes())
+}
+
+func TestGoldenJSONL(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, "jsonl", evidenceSample(), RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report.jsonl.golden", buf.Bytes())
+}
+
+func TestGoldenTableSmall(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, "table", evidenceSample(), RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "table-small.golden", buf.Bytes())
+}
+
+func renderString(t *testing.T, format string, r Report, o RenderOptions) string {
+	t.Helper()
+	var buf bytes.Buffer
+	var err error
+	if format == "evidence" {
+		err = RenderEvidence(&buf, r, o)
+	} else {
+		err = Render(&buf, format, r, o)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", format, err)
+	}
+	return buf.String()
+}
+
+// hostileReport is a report whose untrusted text tries to drive the terminal
+// and leak secrets.
+func hostileReport() Report {
+	const esc = "\x1b[2J\x1b]0;owned\x07\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\\u009b31m\u202e"
+	o := sampleCell("NeedsAuth", repro.ModeSync, repro.LoopUvloop)
+	o.Provider = "Evil" + esc + "Provider"
+	o.Log = "token leak: Authorization: Bearer abcdef0123456789 and api_key=sk-proj-ABCDEFGHIJKLMNOPQRSTUV" + esc + "\n"
+	for i := range o.Calls {
+		o.Calls[i].Chain = []repro.PyException{{Type: "RuntimeError" + esc,
+			Message:   "this event loop is already running." + esc + " key sk-ABCDEFGHIJKLMNOPQRSTUVWX",
+			Traceback: "Traceback (most recent call last):\n  File \"/x/g4f/a.py\", line 1, in f\n    headers={'Authorization': 'Bearer sk-ABCDEFGHIJKLMNOPQRSTUVWX'}\n" + esc}}
+	}
+	o.Worker = &repro.WorkerInfo{PID: 1, StderrTail: "password=hunter2hunter2" + esc}
+	h := sampleHeader()
+	h.Command = "g4fdiag check --api-key sk-ABCDEFGHIJKLMNOPQRSTUVWX"
+	return Build(h, []repro.Observation{o}, false)
+}
+
+func TestNoEscapeCodesWithoutColor(t *testing.T) {
+	for _, r := range []Report{sampleReport(), hostileReport()} {
+		for _, f := range []string{"table", "evidence"} {
+			out := renderString(t, f, r, RenderOptions{Color: false})
+			if strings.ContainsAny(out, "\x1b\u009b\u202e\a") {
+				t.Errorf("%s with Color off holds a control sequence: %q", f, out)
+			}
+		}
+	}
+}
+
+var sgr = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+func TestColorOnlyAddsSGR(t *testing.T) {
+	for _, f := range []string{"table", "evidence"} {
+		plain := renderString(t, f, sampleReport(), RenderOptions{})
+		colored := renderString(t, f, sampleReport(), RenderOptions{Color: true})
+		if !sgr.MatchString(colored) {
+			t.Errorf("%s with Color on has no colour", f)
+		}
+		if got := sgr.ReplaceAllString(colored, ""); got != plain {
+			t.Errorf("%s: colour changed more than colours (alignment?)\n%s", f, got)
+		}
+	}
+	// a hostile report: the only escapes with Color on are the ones we add
+	colored := renderString(t, "table", hostileReport(), RenderOptions{Color: true})
+	if strings.ContainsAny(sgr.ReplaceAllString(colored, ""), "\x1b\u009b") {
+		t.Errorf("provider text reached the terminal: %q", colored)
+	}
+}
+
+func TestRedactedInEveryFormat(t *testing.T) {
+	secrets := []string{"abcdef0123456789", "ABCDEFGHIJKLMNOPQRSTUV", "hunter2hunter2"}
+	for _, f := range append(Formats(), "evidence") {
+		out := renderString(t, f, hostileReport(), RenderOptions{})
+		for _, s := range secrets {
+			if strings.Contains(out, s) {
+				t.Errorf("%s output leaks %q", f, s)
+			}
+		}
+		if !strings.Contains(out, redacted) && f != "table" {
+			t.Errorf("%s output shows no redaction mark", f)
+		}
+	}
+}
+
+func TestTableFitsWidth(t *testing.T) {
+	out := renderString(t, "table", sampleReport(), RenderOptions{})
+	tableLines := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.ContainsAny(l, "│┌└├") {
+			tableLines++
+			if n := utf8.RuneCountInString(l); n > 120 {
+				t.Errorf("table line is %d wide: %s", n, l)
+			}
+		}
+	}
+	if tableLines != len(sampleProviders)+5 {
+		t.Errorf("%d table lines, want %d", tableLines, len(sampleProviders)+5)
+	}
+
+	// long provider names are cut to fit the given width
+	obs := sampleObservations()
+	for i := range obs {
+		obs[i].Provider += "WithAVeryLongSuffixName"
+	}
+	r := Build(sampleHeader(), obs, false)
+	out = renderString(t, "table", r, RenderOptions{Width: 110})
+	for _, l := range strings.Split(out, "\n") {
+		if strings.ContainsAny(l, "│┌└├") && utf8.RuneCountInString(l) > 110 {
+			t.Errorf("table line is %d wide with Width 110: %s", utf8.RuneCountInString(l), l)
+		}
+	}
+	if !strings.Contains(out, "…") {
+		t.Error("long names were not cut")
+	}
+}
+
+func TestRenderUnknownFormat(t *testing.T) {
+	err := Render(&bytes.Buffer{}, "xml", sampleReport(), RenderOptions{})
+	if err == nil || err.Error() != `diag: unknown format "xml" (want one of table, json, jsonl)` {
+		t.Errorf("err = %v", err)
+	}
+	if !reflect.DeepEqual(Formats(), []string{"table", "json", "jsonl"}) {
+		t.Errorf("Formats() = %v", Formats())
+	}
+}
+
+func TestRenderEmptyReport(t *testing.T) {
+	r := Build(Header{Tool: "g4fdiag"}, nil, false)
+	for _, f := range append(Formats(), "evidence") {
+		out := renderString(t, f, r, RenderOptions{})
+		if out == "" {
+			t.Errorf("%s: empty output", f)
+		}
+	}
+	if r.Summary.LikelyCause != "no loop conflict found" {
+		t.Errorf("likely cause %q", r.Summary.LikelyCause)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	orig := sampleReport()
+	want := renderString(t, "table", orig, RenderOptions{})
+	wantEvidence := renderString(t, "evidence", orig, RenderOptions{})
+	for _, f := range []string{"json", "jsonl"} {
+		t.Run(f, func(t *testing.T) {
+			saved := renderString(t, f, orig, RenderOptions{})
+			back, err := ReadReport(strings.NewReader(saved))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := renderString(t, "table", back, RenderOptions{}); got != want {
+				t.Errorf("table after a %s round trip differs:\n%s", f, got)
+			}
+			if got := renderString(t, "evidence", back, RenderOptions{}); got != wantEvidence {
+				t.Errorf("evidence after a %s round trip differs", f)
+			}
+			if !reflect.DeepEqual(back.Summary, orig.Summary) {
+				t.Errorf("summary %+v, want %+v", back.Summary, orig.Summary)
+			}
+			if again := renderString(t, f, back, RenderOptions{}); again != saved {
+				t.Errorf("%s is not stable across a round trip", f)
+			}
+		})
+	}
+}
+
+// A saved report is reclassified with the current table, whatever verdicts
+// it carries.
+func TestReadReportReclassifies(t *testing.T) {
+	saved := renderString(t, "json", evidenceSample(), RenderOptions{})
+	tampered := strings.ReplaceAll(saved, `"verdict": "loop-reentry"`, `"verdict": "ok"`)
+	if tampered == saved {
+		t.Fatal("sample has no loop-reentry verdict")
+	}
+	back, err := ReadReport(strings.NewReader(tampered))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Summary.Counts[ClassLoopReentry] != evidenceSample().Summary.Counts[ClassLoopReentry] || !back.Interrupted {
+		t.Errorf("report not reclassified: %+v", back.Summary)
+	}
+}

@@ -1,0 +1,292 @@
+package diag
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/g4fdiag/g4fdiag/providers"
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// CellReport is one cell of a report: the observation and its verdict, encoded
+// as one flat JSON object (provider, mode, loop, ..., verdict, signature,
+// evidence, calls, duration_ms).
+type CellReport struct {
+	repro.Observation
+	Verdict
+}
+
+// Header is what a report says about the scan before its first cell; it is
+// the first record of a JSON-lines stream.
+type Header struct {
+	Tool        string               `json:"tool"`
+	Version     string               `json:"version"`
+	Command     string               `json:"command"`
+	Plan        repro.Plan           `json:"plan"`
+	Environment repro.Environment    `json:"environment"`
+	Providers   []providers.Provider `json:"providers"`
+}
+
+// Summary aggregates the verdicts of a report.
+type Summary struct {
+	Cells  int           `json:"cells"`
+	Counts map[Class]int `json:"counts"`
+	// LoopFailures counts cells that fail like the documented conflict: a
+	// loop class, or flaky with a loop class among its calls.
+	LoopFailures int `json:"loop_failures"`
+	// Conflict counts cells that reproduce the documented conflict itself:
+	// loop-reentry, or flaky with loop-reentry among its calls.
+	Conflict    int    `json:"conflict"`
+	LikelyCause string `json:"likely_cause"`
+}
+
+// Report is a classified scan: what ran, where, and what every cell did.
+type Report struct {
+	Tool        string               `json:"tool"`
+	Version     string               `json:"version"`
+	Command     string               `json:"command"`
+	Plan        repro.Plan           `json:"plan"`
+	Environment repro.Environment    `json:"environment"`
+	Providers   []providers.Provider `json:"providers"`
+	Cells       []CellReport         `json:"cells"`
+	Summary     Summary              `json:"summary"`
+	Interrupted bool                 `json:"interrupted,omitempty"`
+}
+
+// Header returns the report's header fields.
+func (r Report) Header() Header {
+	return Header{Tool: r.Tool, Version: r.Version, Command: r.Command, Plan: r.Plan,
+		Environment: r.Environment, Providers: r.Providers}
+}
+
+// Observations returns the observations of the report's cells, in report order.
+func (r Report) Observations() []repro.Observation {
+	obs := make([]repro.Observation, len(r.Cells))
+	for i, c := range r.Cells {
+		obs[i] = c.Observation
+	}
+	return obs
+}
+
+// Build classifies every observation and assembles the report, cells in
+// report order: providers in plan order (unknown ones after, by name), then
+// modes in repro.AllModes order, then loops in repro.AllLoops order.
+func Build(h Header, obs []repro.Observation, interrupted bool) Report {
+	cells := make([]CellReport, len(obs))
+	for i, o := range obs {
+		cells[i] = CellReport{Observation: o, Verdict: Classify(o)}
+	}
+	order := newCellOrder(h.Plan)
+	sort.SliceStable(cells, func(i, j int) bool { return order.less(cells[i].Cell, cells[j].Cell) })
+	r := Report{Tool: h.Tool, Version: h.Version, Command: h.Command, Plan: h.Plan,
+		Environment: h.Environment, Providers: h.Providers, Cells: cells, Interrupted: interrupted}
+	r.Summary = summarize(r)
+	return r
+}
+
+// cellOrder sorts cells in report order.
+type cellOrder struct {
+	provider map[string]int
+	mode     map[repro.Mode]int
+	loop     map[repro.Loop]int
+}
+
+func newCellOrder(p repro.Plan) cellOrder {
+	o := cellOrder{provider: map[string]int{}, mode: map[repro.Mode]int{}, loop: map[repro.Loop]int{}}
+	for i, name := range p.Providers {
+		if _, dup := o.provider[name]; !dup {
+			o.provider[name] = i
+		}
+	}
+	for i, m := range repro.AllModes {
+		o.mode[m] = i
+	}
+	for i, l := range repro.AllLoops {
+		o.loop[l] = i
+	}
+	return o
+}
+
+// rankOf places known keys by index and unknown ones after them.
+func rankOf[K comparable](m map[K]int, k K) (int, bool) {
+	if i, ok := m[k]; ok {
+		return i, true
+	}
+	return len(m), false
+}
+
+func lessBy[K ~string](m map[K]int, a, b K) (less, equal bool) {
+	ia, _ := rankOf(m, a)
+	ib, _ := rankOf(m, b)
+	if ia != ib {
+		return ia < ib, false
+	}
+	if a != b {
+		return a < b, false
+	}
+	return false, true
+}
+
+func (o cellOrder) less(a, b repro.Cell) bool {
+	if l, eq := lessBy(o.provider, a.Provider, b.Provider); !eq {
+		return l
+	}
+	if l, eq := lessBy(o.mode, a.Mode, b.Mode); !eq {
+		return l
+	}
+	l, _ := lessBy(o.loop, a.Loop, b.Loop)
+	return l
+}
+
+func summarize(r Report) Summary {
+	s := Summary{Cells: len(r.Cells), Counts: map[Class]int{}}
+	for _, c := range r.Cells {
+		s.Counts[c.Class]++
+		if c.LoopFailure() {
+			s.LoopFailures++
+		}
+		if c.Class == ClassLoopReentry || (c.Class == ClassFlaky && c.Split[ClassLoopReentry] > 0) {
+			s.Conflict++
+		}
+	}
+	s.LikelyCause = likelyCause(r)
+	return s
+}
+
+// cause is one mechanism behind loop failures, and the cells showing it.
+type cause struct {
+	key   string
+	rank  int
+	cells []CellReport
+}
+
+// likelyCause names the mechanism behind the report's loop failures on one
+// line: the most specific one first (uvloop re-entry, the documented conflict,
+// before the others), with its explanation, then the others, most cells first.
+func likelyCause(r Report) string {
+	byKey := map[string]*cause{}
+	var causes []*cause
+	for _, c := range r.Cells {
+		lc := c.LoopClass()
+		if lc == "" {
+			continue
+		}
+		key, rank := causeKey(c, lc)
+		cs, ok := byKey[key]
+		if !ok {
+			cs = &cause{key: key, rank: rank}
+			byKey[key] = cs
+			causes = append(causes, cs)
+		}
+		cs.cells = append(cs.cells, c)
+	}
+	if len(causes) == 0 {
+		return "no loop conflict found"
+	}
+	sort.SliceStable(causes, func(i, j int) bool { return causes[i].rank < causes[j].rank })
+	line := describeCause(causes[0], r.Environment)
+	rest := causes[1:]
+	sort.SliceStable(rest, func(i, j int) bool {
+		if len(rest[i].cells) != len(rest[j].cells) {
+			return len(rest[i].cells) > len(rest[j].cells)
+		}
+		return rest[i].rank < rest[j].rank
+	})
+	if len(rest) > 0 {
+		also := make([]string, len(rest))
+		for i, cs := range rest {
+			also[i] = fmt.Sprintf("%s (%d)", causeNames[cs.key], len(cs.cells))
+		}
+		line += "; also: " + strings.Join(also, ", ")
+	}
+	return line
+}
+
+// causeNames are the short names of mechanisms after the first.
+var causeNames = map[string]string{
+	"uvloop":    "uvloop re-entry",
+	"no-nest":   "stdlib loop re-entry without nest_asyncio",
+	"nest-task": "nest_asyncio task switch",
+	"own-loop":  "a new event loop inside the running one",
+	"deadlock":  "deadlock on the loop thread",
+	"blocked":   "blocked loop thread",
+	"missing":   "no event loop on the thread",
+	"closed":    "closed event loop",
+	"mismatch":  "futures of another event loop",
+	"other":     "other loop failures",
+}
+
+// causeKey sorts a loop failure into a mechanism.
+func causeKey(c CellReport, lc Class) (string, int) {
+	switch lc {
+	case ClassLoopReentry:
+		switch {
+		case c.Signature == "reentry-nest-task":
+			return "nest-task", 2
+		case c.Signature == "reentry-uvloop" || c.Signature == "reentry-nest-uvloop":
+			return "uvloop", 0
+		case c.Signature == "reentry-stdlib" || strings.HasPrefix(c.Signature, "reentry-nest-asyncio"):
+			return "no-nest", 1
+		}
+		return "own-loop", 3
+	case ClassDeadlock:
+		return "deadlock", 4
+	case ClassLoopBlocked:
+		return "blocked", 5
+	case ClassLoopMissing:
+		return "missing", 6
+	case ClassLoopClosed:
+		return "closed", 7
+	case ClassLoopMismatch:
+		return "mismatch", 8
+	}
+	return "other", 9
+}
+
+func describeCause(cs *cause, env repro.Environment) string {
+	n := len(cs.cells)
+	count := fmt.Sprintf("(%d cell%s)", n, plural(n))
+	switch cs.key {
+	case "uvloop":
+		what := "calls"
+		if syncWrapped(cs.cells) {
+			what = "sync-wrapped calls"
+		}
+		return "uvloop is installed and g4f's sync wrapper calls run_until_complete inside the running loop: " +
+			what + " fail under uvloop " + count
+	case "no-nest":
+		s := "without nest_asyncio the stdlib loop cannot be re-entered by sync calls"
+		if env.NestModule != "" {
+			s += " (this g4f imports " + env.NestModule + ")"
+		}
+		return s + " " + count
+	case "nest-task":
+		return "nest_asyncio re-enters the loop but asyncio refuses the task switch: sync calls inside the loop break or hang " + count
+	case "own-loop":
+		return "a sync entry point starts its own event loop (asyncio.run or run_until_complete) inside the running loop " + count
+	case "deadlock":
+		return "a sync call on the loop thread waits for work that needs that same loop: deadlock " + count
+	case "blocked":
+		return "a sync call blocks the loop thread " + count
+	case "missing":
+		return "code under g4f calls asyncio.get_event_loop() on a thread without an event loop " + count
+	case "closed":
+		return "an event loop is used after it was closed " + count
+	case "mismatch":
+		return "futures or sessions of one event loop are awaited on another " + count
+	}
+	return "loop failures of another kind " + count
+}
+
+// syncWrapped reports whether every cell calls g4f through its sync wrapper.
+func syncWrapped(cells []CellReport) bool {
+	for _, c := range cells {
+		switch c.Mode {
+		case repro.ModeBaseline, repro.ModeSync, repro.ModeSyncStream:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,555 @@
+package diag
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Signature is one recognisable failure: the exception types and message that
+// identify it, the class it puts a call in, and what to tell the user.
+//
+// An exception is matched in three passes over the table, each in table
+// order (see matchException): by type, when its type is one of Types and
+// Message is nil or matches its message; else by the exceptions its message
+// quotes at line starts ("Provider: RuntimeError: ..."), the worst of them;
+// else by message alone, when Message matches whatever the type. Unless, when
+// set, vetoes every pass: a message it matches is never this signature's.
+type Signature struct {
+	ID    string
+	Class Class
+	// Types are exception type names, bare ("ClientConnectorError") or
+	// qualified ("urllib.error.URLError"). A bare name matches the last
+	// component of the exception's type, a qualified one its full name or
+	// trailing components.
+	Types       []string
+	Message     *regexp.Regexp
+	Unless      *regexp.Regexp
+	Explanation string
+	Remedy      string
+}
+
+// Lookup returns the signature with the given ID from Signatures or the
+// signatures diag assigns from how a cell ended.
+func Lookup(id string) (Signature, bool) {
+	for _, list := range [][]Signature{Signatures, StateSignatures} {
+		for _, s := range list {
+			if s.ID == id {
+				return s, true
+			}
+		}
+	}
+	return Signature{}, false
+}
+
+var (
+	// httpErrorTypes raise on an HTTP status; the status in the message
+	// decides between auth, rate limit and a plain provider error.
+	httpErrorTypes = []string{"ResponseStatusError", "ResponseError", "ClientResponseError", "HTTPStatusError", "HTTPError"}
+	nestAsyncio    = regexp.MustCompile(`(?i)nest[_-]?asyncio`)
+)
+
+// Signatures is the table Classify matches exceptions against, in order. The
+// provider failures (network, auth, HTTP status, missing requirements, not
+// working, not found) come first: a provider that cannot reach its host is
+// never a loop fault, whatever loop code its traceback passes through, so
+// nothing here looks at frames. The loop signatures follow.
+var Signatures = []Signature{
+	// --- network ---
+	{
+		ID:    "network-aiohttp",
+		Class: ClassNetwork,
+		Types: []string{"ClientConnectorError", "ClientConnectorDNSError", "ClientConnectorSSLError",
+			"ClientConnectorCertificateError", "ClientConnectionError", "ClientConnectionResetError",
+			"ClientOSError", "ClientSSLError", "ClientProxyConnectionError", "ServerDisconnectedError",
+			"ServerConnectionError", "ServerFingerprintMismatch"},
+		Explanation: "aiohttp could not open or keep a connection to the provider's host. The provider fails this way under every loop; " +
+			"it is not a loop fault even when the traceback passes through g4f's run_until_complete.",
+		Remedy: "Check network access to the provider (DNS, proxy, firewall); the baseline cell failing the same way confirms it.",
+	},
+	{
+		ID:    "network-connection",
+		Class: ClassNetwork,
+		Types: []string{"ConnectionError", "ConnectionRefusedError", "ConnectionResetError", "ConnectionAbortedError",
+			"BrokenPipeError", "ConnectError", "ProxyError", "SSLError", "SSLCertVerificationError",
+			"RemoteProtocolError", "ChunkedEncodingError", "IncompleteRead", "RemoteDisconnected"},
+		Explanation: "The connection to the provider failed or dropped (builtin ConnectionError, requests, httpx or curl_cffi). " +
+			"A network condition, not a loop fault.",
+		Remedy: "Check network access to the provider (DNS, proxy, firewall, TLS interception).",
+	},
+	{
+		ID:          "network-url",
+		Class:       ClassNetwork,
+		Types:       []string{"urllib.error.URLError", "URLError", "MaxRetryError", "NewConnectionError", "NameResolutionError"},
+		Explanation: "urllib or urllib3 could not reach the provider's URL. A network condition, not a loop fault.",
+		Remedy:      "Check network access to the provider (DNS, proxy, firewall).",
+	},
+	{
+		ID:          "network-dns",
+		Class:       ClassNetwork,
+		Types:       []string{"socket.gaierror", "gaierror", "socket.herror", "herror"},
+		Explanation: "The provider's host name did not resolve. Offline machines fail every provider this way.",
+		Remedy:      "Check DNS and network access; run the scan where the provider's host resolves.",
+	},
+	{
+		ID:    "network-timeout",
+		Class: ClassNetwork,
+		Types: []string{"TimeoutError", "asyncio.TimeoutError", "concurrent.futures.TimeoutError", "socket.timeout",
+			"ServerTimeoutError", "ConnectionTimeoutError", "SocketTimeoutError", "ReadTimeout", "ConnectTimeout",
+			"ReadTimeoutError", "ConnectTimeoutError", "TimeoutException", "PoolTimeout", "WriteTimeout"},
+		Explanation: "A request to the provider timed out inside the provider's own code. The call came back with an error, " +
+			"so the loop kept running: a network or server condition, not a loop fault.",
+		Remedy: "Check network access and the provider's status; pass a larger timeout if the provider is just slow.",
+	},
+	{
+		ID:          "network-curl",
+		Class:       ClassNetwork,
+		Message:     regexp.MustCompile(`curl: \((?:5|6|7|28|35|52|55|56)\)`),
+		Explanation: "curl_cffi could not resolve, connect to or read from the provider's host (curl error 5/6/7/28/35/52/55/56).",
+		Remedy:      "Check network access to the provider (DNS, proxy, firewall).",
+	},
+	{
+		ID:    "network-message",
+		Class: ClassNetwork,
+		Message: regexp.MustCompile(`Name or service not known|nodename nor servname provided|Temporary failure in name resolution|` +
+			`getaddrinfo failed|Could not resolve host|Connection refused|Cannot connect to host|Connection reset by peer|` +
+			`Network is unreachable|No route to host|Failed to establish a new connection|Server disconnected|` +
+			`Remote end closed connection`),
+		Explanation: "The message names a connection failure (DNS, refused, reset, unreachable). A network condition, not a loop fault.",
+		Remedy:      "Check network access to the provider (DNS, proxy, firewall).",
+	},
+
+	// --- auth ---
+	{
+		ID:          "auth-missing",
+		Class:       ClassAuth,
+		Types:       []string{"MissingAuthError", "MissingAccessTokenError", "NoValidHarFileError", "AuthenticationError"},
+		Explanation: "The provider needs credentials (an api_key, cookies or a .har file) and none were given.",
+		Remedy:      "Pass api_key= or set up the provider's cookies/.har file; scans leave needs_auth providers out unless asked.",
+	},
+	{
+		ID:          "auth-http-401",
+		Class:       ClassAuth,
+		Types:       httpErrorTypes,
+		Message:     regexp.MustCompile(`(?i)\bunauthori[sz]ed\b|(?:response|status(?: code)?|http(?:/[\d.]+)?(?: error)?)\W{0,3}401\b|^401\b`),
+		Explanation: "The provider's server answered 401 Unauthorized: the request lacked valid credentials.",
+		Remedy:      "Pass a valid api_key or cookies for this provider.",
+	},
+	{
+		ID:    "auth-api-key",
+		Class: ClassAuth,
+		Message: regexp.MustCompile(`(?i)\bapi[ _-]?key\b[^\n]{0,60}?\b(?:required|missing|needed|invalid|incorrect|not (?:set|provided|found|given))\b|` +
+			`\b(?:missing|invalid|incorrect|no|requires? an?|provide an?|add an?)\s+"?api[ _-]?key\b`),
+		Explanation: "The provider asks for an API key.",
+		Remedy:      "Pass api_key= for this provider, or leave it out of the scan.",
+	},
+
+	// --- provider errors with a known reason ---
+	{
+		ID:          "rate-limited",
+		Class:       ClassProviderError,
+		Types:       []string{"RateLimitError"},
+		Explanation: "The provider refused the request because of a rate limit.",
+		Remedy:      "Wait and retry, or scan with less --concurrency and --repeat.",
+	},
+	{
+		ID:          "rate-limited-http",
+		Class:       ClassProviderError,
+		Types:       httpErrorTypes,
+		Message:     regexp.MustCompile(`(?i)(?:response|status(?: code)?|http(?:/[\d.]+)?(?: error)?)\W{0,3}429\b|^429\b|too many requests|rate[ -]?limit(?:ed| exceeded| reached)`),
+		Explanation: "The provider's server answered 429 Too Many Requests.",
+		Remedy:      "Wait and retry, or scan with less --concurrency and --repeat.",
+	},
+	{
+		ID:          "cloudflare",
+		Class:       ClassProviderError,
+		Types:       []string{"CloudflareError"},
+		Explanation: "The provider's site is behind a Cloudflare challenge that blocked the request.",
+		Remedy:      "Nothing in the event loop to fix; the provider needs a browser session or cookies from one.",
+	},
+	{
+		ID:          "http-status",
+		Class:       ClassProviderError,
+		Types:       httpErrorTypes,
+		Explanation: "The provider's server answered with an HTTP error status (blocked, outage or changed API).",
+		Remedy:      "Nothing in the event loop to fix; check the provider's status or choose another provider.",
+	},
+	{
+		ID:          "http-status-message",
+		Class:       ClassProviderError,
+		Message:     regexp.MustCompile(`(?i)(?:response|status(?: code)?|http(?:/[\d.]+)?(?: error)?)\W{0,3}[45]\d\d\b|^[45]\d\d, message=`),
+		Explanation: "The provider's server answered with an HTTP error status (blocked, outage or changed API).",
+		Remedy:      "Nothing in the event loop to fix; check the provider's status or choose another provider.",
+	},
+	{
+		ID:          "model-not-found",
+		Class:       ClassProviderError,
+		Types:       []string{"ModelNotFoundError", "ModelNotSupportedError", "ModelNotAllowedError"},
+		Explanation: "The provider does not offer the requested model.",
+		Remedy:      "Pass a model the provider lists (g4fdiag providers), or let the scan use its default model.",
+	},
+	{
+		ID:          "stream-not-supported",
+		Class:       ClassProviderError,
+		Types:       []string{"StreamNotSupportedError"},
+		Explanation: "The provider does not support streaming, so streaming modes cannot work with it.",
+		Remedy:      "Use the non-streaming modes for this provider.",
+	},
+
+	// --- missing requirements ---
+	{
+		ID:          "missing-requirements",
+		Class:       ClassMissingRequirements,
+		Types:       []string{"MissingRequirementsError"},
+		Unless:      nestAsyncio,
+		Explanation: "g4f says a package this provider needs is not installed.",
+		Remedy:      "Install the package the message names (pip install -U ...) in the scanned environment.",
+	},
+	{
+		ID:          "missing-requirements-install",
+		Class:       ClassMissingRequirements,
+		Message:     regexp.MustCompile(`Install (?:or update )?"[^"\n]+"(?: and "[^"\n]+")* packages?\b`),
+		Unless:      nestAsyncio,
+		Explanation: "g4f says a package this provider needs is not installed.",
+		Remedy:      "Install the package the message names (pip install -U ...) in the scanned environment.",
+	},
+	{
+		ID:          "missing-module",
+		Class:       ClassMissingRequirements,
+		Types:       []string{"ModuleNotFoundError", "ImportError"},
+		Explanation: "A module the provider imports is not installed (or not importable in this version).",
+		Remedy:      "Install the missing module in the scanned environment.",
+	},
+
+	// --- provider state ---
+	{
+		ID:          "not-working",
+		Class:       ClassNotWorking,
+		Types:       []string{"ProviderNotWorkingError"},
+		Explanation: "g4f refused to run the provider because its class is marked working = False.",
+		Remedy:      "Nothing to fix in the loop; scan with --include-not-working to try it anyway.",
+	},
+	{
+		ID:          "provider-not-found",
+		Class:       ClassProviderNotFound,
+		Types:       []string{"ProviderNotFoundError"},
+		Explanation: "This g4f does not know a provider of that name.",
+		Remedy:      "Check the name against g4fdiag providers; names are case-sensitive and change between g4f releases.",
+	},
+	{
+		ID:          "provider-not-found-message",
+		Class:       ClassProviderNotFound,
+		Message:     regexp.MustCompile(`(?i)\bprovider not found\b|\bprovider\b[^\n]{0,60}?\bnot found\b|\bunknown provider\b`),
+		Explanation: "This g4f does not know a provider of that name.",
+		Remedy:      "Check the name against g4fdiag providers; names are case-sensitive and change between g4f releases.",
+	},
+
+	// --- loop: re-entry ---
+	{
+		ID:      "reentry-uvloop",
+		Class:   ClassLoopReentry,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`(?:^|[^A-Za-z])this event loop is already running`),
+		Explanation: "g4f's sync wrapper called run_until_complete on the uvloop loop already running on this thread. " +
+			"uvloop cannot be re-entered and nest_asyncio cannot patch it, so g4f does not even try: this is the documented conflict.",
+		Remedy: "Inside async code use g4f.client.AsyncClient (await it); or run the sync call off the loop thread with " +
+			"await asyncio.to_thread(...); or run the app on the stdlib loop (uvicorn --loop asyncio, uvloop uninstalled).",
+	},
+	{
+		ID:      "reentry-stdlib",
+		Class:   ClassLoopReentry,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`This event loop is already running`),
+		Explanation: "g4f's sync wrapper called run_until_complete on the stdlib loop already running on this thread, " +
+			"and nest_asyncio was not there (or not the one this g4f imports) to make that loop re-entrant.",
+		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...); " +
+			"installing the nest_asyncio package g4f imports is a last resort.",
+	},
+	{
+		ID:      "reentry-asyncio-run",
+		Class:   ClassLoopReentry,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`asyncio\.run\(\) cannot be called from a running event loop`),
+		Explanation: "A sync entry point (g4f's non-streaming wrapper or the provider itself) called asyncio.run while a loop " +
+			"was already running on this thread.",
+		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...).",
+	},
+	{
+		ID:          "reentry-other-loop",
+		Class:       ClassLoopReentry,
+		Types:       []string{"RuntimeError"},
+		Message:     regexp.MustCompile(`Cannot run the event loop while another loop is running`),
+		Explanation: "Code under g4f created its own event loop and ran it on a thread where another loop is already running.",
+		Remedy:      "Inside async code use g4f.client.AsyncClient; or run the sync call on its own thread with await asyncio.to_thread(...).",
+	},
+	{
+		ID:    "reentry-nest-asyncio-error",
+		Class: ClassLoopReentry,
+		Types: []string{"NestAsyncioError"},
+		Explanation: "g4f's sync wrapper found a running loop on this thread and needs nest_asyncio to re-enter it, " +
+			"but the nest_asyncio module this g4f imports (nest_asyncio, or nest_asyncio2 from 2026 releases) is not importable.",
+		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...); " +
+			"installing the nest_asyncio package this g4f imports is a last resort.",
+	},
+	{
+		ID:      "reentry-nest-asyncio-install",
+		Class:   ClassLoopReentry,
+		Message: regexp.MustCompile(`(?i)install "?nest[_-]?asyncio2?"? package`),
+		Explanation: "g4f's sync wrapper found a running loop on this thread and asks for nest_asyncio to re-enter it; " +
+			"the nest_asyncio module this g4f imports is not importable.",
+		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...); " +
+			"installing the nest_asyncio package this g4f imports is a last resort.",
+	},
+	{
+		ID:      "reentry-nest-task",
+		Class:   ClassLoopReentry,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`(?s)Cannot enter into task .* while another task .* is being executed`),
+		Explanation: "nest_asyncio let g4f's sync wrapper re-enter the running loop, but asyncio then refused to switch to a task " +
+			"while the re-entered one was still executing; streams started this way can hang for good.",
+		Remedy: "Inside async code use g4f.client.AsyncClient instead of relying on nest_asyncio; or run the sync call with " +
+			"await asyncio.to_thread(...).",
+	},
+	{
+		ID:          "reentry-nest-uvloop",
+		Class:       ClassLoopReentry,
+		Types:       []string{"ValueError"},
+		Message:     regexp.MustCompile(`Can't patch loop of type`),
+		Explanation: "nest_asyncio.apply() was called on a uvloop loop, which it cannot patch, so the running loop cannot be re-entered.",
+		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...); " +
+			"or run the app on the stdlib loop (uvicorn --loop asyncio).",
+	},
+
+	// --- loop: missing, closed, mismatch ---
+	{
+		ID:      "missing-thread-loop",
+		Class:   ClassLoopMissing,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`There is no current event loop in thread`),
+		Explanation: "Code under g4f called asyncio.get_event_loop() on a thread that has no event loop " +
+			"(a worker thread of Flask, a thread pool, or g4fdiag's baseline thread).",
+		Remedy: "Use g4f.client.AsyncClient from async code, or give the thread a loop (asyncio.run(...) around the call, or " +
+			"asyncio.set_event_loop(asyncio.new_event_loop()) first).",
+	},
+	{
+		ID:      "missing-running-loop",
+		Class:   ClassLoopMissing,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`no running event loop`),
+		Explanation: "Code under g4f needs a running loop (asyncio.get_running_loop, create_task) and was called from sync code " +
+			"with none running.",
+		Remedy: "Call this provider through g4f.client.AsyncClient from async code, or wrap the call in asyncio.run(...).",
+	},
+	{
+		ID:      "closed-loop",
+		Class:   ClassLoopClosed,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`Event loop is closed`),
+		Explanation: "Something scheduled work on an event loop that had been closed, typically a loop g4f's sync wrapper " +
+			"created for one call and closed, still held by a session or a generator.",
+		Remedy: "Use one loop for the client's lifetime: g4f.client.AsyncClient inside async code; close sessions before their loop.",
+	},
+	{
+		ID:      "mismatch-different-loop",
+		Class:   ClassLoopMismatch,
+		Types:   []string{"RuntimeError", "ValueError"},
+		Message: regexp.MustCompile(`attached to a different loop|is bound to a different event loop|belongs to a different loop`),
+		Explanation: "A future, lock or session created on one event loop was awaited on another, typically a shared client " +
+			"created under one loop and reused after g4f's sync wrapper started a new one.",
+		Remedy: "Create async clients and sessions inside the loop that uses them; do not share them between sync and async calls.",
+	},
+}
+
+// StateSignatures are the signatures Classify assigns from how a cell ended
+// rather than from an exception.
+var StateSignatures = []Signature{
+	{ID: "ok", Class: ClassOK},
+	{ID: "skipped", Class: ClassSkipped},
+	{ID: "interrupted", Class: ClassSkipped},
+	{ID: "provider-not-working", Class: ClassNotWorking,
+		Explanation: "The provider class is marked working = False; the scan did not run it.",
+		Remedy:      "Scan with --include-not-working to run it anyway."},
+	{ID: "loop-unavailable", Class: ClassUnavailable,
+		Explanation: "This loop variant could not be set up in the scanned interpreter (uvloop or nest_asyncio not installed).",
+		Remedy:      "Install the package to scan that variant; the other variants still tell the story."},
+	{ID: "worker-crashed", Class: ClassCrashed,
+		Explanation: "The Python worker died while running the cell (a segfault, an os._exit, or the OOM killer).",
+		Remedy:      "Read the worker's stderr tail below; rerun the cell alone with g4fdiag repro."},
+	{ID: "deadlock-loop-thread", Class: ClassDeadlock,
+		Explanation: "The loop thread is blocked waiting (future.result(), a lock, an event, a queue) for work that can only run " +
+			"on that same loop, so the wait can never end.",
+		Remedy: "Never block the loop thread on the loop's own work: await the coroutine instead, or run the sync call with " +
+			"await asyncio.to_thread(...)."},
+	{ID: "loop-thread-blocked", Class: ClassLoopBlocked,
+		Explanation: "A sync call ran on the loop thread and blocked it (sleep, sync I/O, a long computation): every other task " +
+			"of that loop stalls meanwhile.",
+		Remedy: "Run the sync call off the loop thread with await asyncio.to_thread(...), or use g4f.client.AsyncClient."},
+	{ID: "stream-stalled", Class: ClassStall,
+		Explanation: "The stream started and then stopped sending chunks before the deadline, with the call still running.",
+		Remedy:      "Compare with the other loops: a stall only under nest_asyncio points at loop re-entry; everywhere, at the provider."},
+	{ID: "no-answer", Class: ClassTimeout,
+		Explanation: "No answer before the cell deadline and no sign of a blocked loop: a hang in the provider or the network.",
+		Remedy:      "Raise --timeout to tell slow from hung; g4fdiag repro shows the stacks of the hung call."},
+	{ID: "no-calls", Class: ClassProviderError,
+		Explanation: "The cell ended without recording a single call.",
+		Remedy:      "Rerun the cell with g4fdiag repro and read the worker's output."},
+	fallbackSignature,
+}
+
+// fallbackSignature is the verdict for an error no signature knows.
+var fallbackSignature = Signature{
+	ID:          "provider-error",
+	Class:       ClassProviderError,
+	Explanation: "The provider raised an error that no signature knows; as far as diag can tell it is not a loop fault.",
+	Remedy:      "Read the exception chain (g4fdiag repro); compare with the baseline cell of the same provider.",
+}
+
+// typeIn reports whether the exception type typ is one of names.
+func typeIn(names []string, typ string) bool {
+	typ = strings.TrimSpace(typ)
+	if typ == "" {
+		return false
+	}
+	for _, n := range names {
+		if typ == n || strings.HasSuffix(typ, "."+n) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Signature) vetoed(msg string) bool { return s.Unless != nil && s.Unless.MatchString(msg) }
+
+// byType is the first pass: the exception's type is one of s.Types.
+func (s *Signature) byType(typ, msg string) bool {
+	if len(s.Types) == 0 || !typeIn(s.Types, typ) || s.vetoed(msg) {
+		return false
+	}
+	return s.Message == nil || s.Message.MatchString(msg)
+}
+
+// byMessage is the last pass: the message alone.
+func (s *Signature) byMessage(msg string) bool {
+	return s.Message != nil && !s.vetoed(msg) && s.Message.MatchString(msg)
+}
+
+// quotedError finds an exception quoted as "Type: message" at the start of a
+// line of another exception's message, optionally after a provider name:
+// g4f's RetryProviderError lists one "Provider: Type: message" line per
+// provider it tried, and the API server's error bodies carry
+// "Type: message". Quotes inside a line (a JSON body a remote server
+// returned) are not counted: they are that server's errors, not ours.
+var quotedError = regexp.MustCompile(`(?m)^[ \t]*(?:[A-Za-z0-9_.\-]+:[ \t]+)?` +
+	`((?:[A-Za-z_][A-Za-z0-9_]*\.)*(?:[A-Z][A-Za-z0-9_]*(?:Error|Exception|Warning)|gaierror|herror|timeout)):[ \t]*([^\n]*)`)
+
+// Bounds on the work one exception costs, whatever its message holds: the
+// recursion into quoted messages, the quotes read at each level, and the
+// bytes of a message the signatures read (the tell is always near the start).
+const (
+	maxQuoteDepth = 2
+	maxQuotes     = 16
+	maxMatchBytes = 64 << 10
+)
+
+// match is the signature an exception matched and the message line that
+// showed it.
+type match struct {
+	sig  *Signature
+	line string // "Type: message" of the matching (possibly quoted) exception
+}
+
+// matchException finds the signature of one exception in three passes, each
+// in table order: by its type (Types, narrowed by Message); else by the
+// exceptions its message quotes, the worst of them; else by its message
+// alone (Message).
+func matchException(typ, msg string) (match, bool) {
+	msg = capMessage(msg)
+	if m, ok := matchType(typ, msg); ok {
+		return m, true
+	}
+	if m, ok := matchQuoted(typ, msg, 0); ok {
+		return m, true
+	}
+	return matchMessage(typ, msg)
+}
+
+func capMessage(msg string) string {
+	if len(msg) > maxMatchBytes {
+		return msg[:maxMatchBytes]
+	}
+	return msg
+}
+
+func matchType(typ, msg string) (match, bool) {
+	for i := range Signatures {
+		if Signatures[i].byType(typ, msg) {
+			return match{&Signatures[i], exceptionLine(typ, msg)}, true
+		}
+	}
+	return match{}, false
+}
+
+func matchMessage(typ, msg string) (match, bool) {
+	for i := range Signatures {
+		if Signatures[i].byMessage(msg) {
+			return match{&Signatures[i], exceptionLine(typ, msg)}, true
+		}
+	}
+	return match{}, false
+}
+
+// matchQuoted matches the exceptions msg quotes and returns the worst match.
+func matchQuoted(typ, msg string, depth int) (match, bool) {
+	if depth >= maxQuoteDepth {
+		return match{}, false
+	}
+	var best match
+	found := false
+	for _, q := range quotedError.FindAllStringSubmatch(msg, maxQuotes>>(2*depth)) {
+		m, ok := matchType(q[1], q[2])
+		if !ok {
+			m, ok = matchQuoted(q[1], q[2], depth+1)
+		}
+		if !ok {
+			m, ok = matchMessage(q[1], q[2])
+		}
+		if ok && (!found || worse(m.sig.Class, best.sig.Class)) {
+			best, found = m, true
+		}
+	}
+	if found {
+		if t := shortType(typ); t != "" && depth == 0 {
+			best.line = t + ": " + best.line
+		}
+	}
+	return best, found
+}
+
+// shortType is the last component of a qualified type name.
+func shortType(typ string) string {
+	typ = strings.TrimSpace(typ)
+	if i := strings.LastIndexByte(typ, '.'); i >= 0 && i < len(typ)-1 {
+		return typ[i+1:]
+	}
+	return typ
+}
+
+// exceptionLine is the "Type: message" evidence of an exception, on one line.
+func exceptionLine(typ, msg string) string {
+	t := shortType(typ)
+	first := firstLine(msg)
+	switch {
+	case t == "":
+		return first
+	case first == "":
+		return t
+	}
+	return t + ": " + first
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	return s
+}

@@ -1,0 +1,183 @@
+package diag
+
+import (
+	"testing"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+type exceptionCase struct {
+	name    string
+	typ     string
+	msg     string
+	wantSig string
+	want    Class
+}
+
+// signatureCases holds at least one case per entry of Signatures (checked by
+// TestEverySignatureHasACase), then the cases the design insists on.
+var signatureCases = []exceptionCase{
+	// network
+	{"aiohttp connector", "aiohttp.client_exceptions.ClientConnectorError", "Cannot connect to host www.blackbox.ai:443 ssl:default [Name or service not known]", "network-aiohttp", ClassNetwork},
+	{"aiohttp connection error", "aiohttp.ClientConnectionError", "Connection closed", "network-aiohttp", ClassNetwork},
+	{"aiohttp os error", "aiohttp.client_exceptions.ClientOSError", "[Errno 104] Connection reset by peer", "network-aiohttp", ClassNetwork},
+	{"aiohttp server disconnected", "aiohttp.client_exceptions.ServerDisconnectedError", "Server disconnected", "network-aiohttp", ClassNetwork},
+	{"builtin connection error", "ConnectionError", "connection lost", "network-connection", ClassNetwork},
+	{"connection refused", "ConnectionRefusedError", "[Errno 111] Connect call failed ('127.0.0.1', 1337)", "network-connection", ClassNetwork},
+	{"requests connection error", "requests.exceptions.ConnectionError", "HTTPSConnectionPool(host='x', port=443): Max retries exceeded", "network-connection", ClassNetwork},
+	{"curl_cffi connection error", "curl_cffi.requests.exceptions.ConnectionError", "Failed to perform, curl: (7) Failed to connect", "network-connection", ClassNetwork},
+	{"urllib URLError", "urllib.error.URLError", "<urlopen error [Errno -3] Temporary failure in name resolution>", "network-url", ClassNetwork},
+	{"socket gaierror", "socket.gaierror", "[Errno -2] Name or service not known", "network-dns", ClassNetwork},
+	{"TimeoutError", "TimeoutError", "", "network-timeout", ClassNetwork},
+	{"asyncio TimeoutError", "asyncio.exceptions.TimeoutError", "", "network-timeout", ClassNetwork},
+	{"curl_cffi RequestsError", "curl_cffi.requests.errors.RequestsError", "Failed to perform, curl: (6) Could not resolve host: chatgpt.com", "network-curl", ClassNetwork},
+	{"name or service not known", "OSError", "[Errno -2] Name or service not known", "network-message", ClassNetwork},
+	{"connection refused message", "OSError", "[Errno 111] Connection refused", "network-message", ClassNetwork},
+	{"cannot connect message", "Exception", "Cannot connect to host api.example:443 ssl:default", "network-message", ClassNetwork},
+
+	// auth
+	{"MissingAuthError", "g4f.errors.MissingAuthError", `Add a "api_key"`, "auth-missing", ClassAuth},
+	{"HTTP 401", "g4f.errors.ResponseStatusError", "Response 401: Unauthorized", "auth-http-401", ClassAuth},
+	{"401 in message", "Exception", "Error: status code 401", "auth-http-401", ClassAuth},
+	{"api key required", "ValueError", "An API key is required for this provider", "auth-api-key", ClassAuth},
+	{"api_key missing", "Exception", "api_key is missing", "auth-api-key", ClassAuth},
+
+	// provider errors
+	{"RateLimitError", "g4f.errors.RateLimitError", "slow down", "rate-limited", ClassProviderError},
+	{"HTTP 429", "g4f.errors.ResponseStatusError", "Response 429: Too Many Requests", "rate-limited-http", ClassProviderError},
+	{"Cloudflare", "g4f.errors.CloudflareError", "Response 403: Cloudflare detected", "cloudflare", ClassProviderError},
+	{"HTTP 403", "g4f.errors.ResponseStatusError", "Response 403: Forbidden", "http-status", ClassProviderError},
+	{"HTTP 500 message", "Exception", "Response 500: Internal Server Error", "http-status-message", ClassProviderError},
+	{"model not found", "g4f.errors.ModelNotFoundError", "Model is not supported: gpt-9", "model-not-found", ClassProviderError},
+	{"stream not supported", "g4f.errors.StreamNotSupportedError", `GizAI does not support "stream" argument`, "stream-not-supported", ClassProviderError},
+
+	// missing requirements
+	{"MissingRequirementsError", "g4f.errors.MissingRequirementsError", `Install or update "curl_cffi" package | pip install -U curl_cffi`, "missing-requirements", ClassMissingRequirements},
+	{"install package message", "Exception", `Install "nodriver" package | pip install -U nodriver`, "missing-requirements-install", ClassMissingRequirements},
+	{"ModuleNotFoundError", "ModuleNotFoundError", "No module named 'curl_cffi'", "missing-module", ClassMissingRequirements},
+
+	// provider state
+	{"ProviderNotWorkingError", "g4f.errors.ProviderNotWorkingError", "Bing is not working", "not-working", ClassNotWorking},
+	{"ProviderNotFoundError", "g4f.errors.ProviderNotFoundError", "Provider not found: Nope", "provider-not-found", ClassProviderNotFound},
+	{"provider not found message", "ValueError", "Provider Nope not found", "provider-not-found-message", ClassProviderNotFound},
+
+	// loop re-entry
+	{"uvloop already running", "RuntimeError", "this event loop is already running.", "reentry-uvloop", ClassLoopReentry},
+	{"stdlib already running", "RuntimeError", "This event loop is already running", "reentry-stdlib", ClassLoopReentry},
+	{"asyncio.run in loop", "RuntimeError", "asyncio.run() cannot be called from a running event loop", "reentry-asyncio-run", ClassLoopReentry},
+	{"another loop running", "RuntimeError", "Cannot run the event loop while another loop is running", "reentry-other-loop", ClassLoopReentry},
+	{"NestAsyncioError", "g4f.errors.NestAsyncioError", `Install "nest_asyncio" package | pip install -U nest_asyncio`, "reentry-nest-asyncio-error", ClassLoopReentry},
+	{"NestAsyncioError 2026", "g4f.errors.NestAsyncioError", `Install "nest-asyncio2" package | pip install -U nest-asyncio2`, "reentry-nest-asyncio-error", ClassLoopReentry},
+	{"nest_asyncio install message", "g4f.errors.MissingRequirementsError", `Install "nest_asyncio" package`, "reentry-nest-asyncio-install", ClassLoopReentry},
+	{"nest task switch", "RuntimeError", "Cannot enter into task <Task pending name='Task-1' coro=<Server.serve() running at .../uvicorn/server.py:80> wait_for=<Future finished result=None> cb=[_run_until_complete_cb() at .../asyncio/base_events.py:180]> while another task <Task pending name='starlette.responses.StreamingResponse.__call__.<locals>.wrap' coro=<StreamingResponse.__call__.<locals>.wrap() running at .../starlette/responses.py:273> cb=[TaskGroup._spawn.<locals>.task_done() at .../anyio/_backends/_asyncio.py:726]> is being executed.", "reentry-nest-task", ClassLoopReentry},
+	{"nest_asyncio on uvloop", "ValueError", "Can't patch loop of type <class 'uvloop.Loop'>", "reentry-nest-uvloop", ClassLoopReentry},
+
+	// loop missing, closed, mismatch
+	{"no loop in thread", "RuntimeError", "There is no current event loop in thread 'ThreadPoolExecutor-0_0'.", "missing-thread-loop", ClassLoopMissing},
+	{"no running loop", "RuntimeError", "no running event loop", "missing-running-loop", ClassLoopMissing},
+	{"loop closed", "RuntimeError", "Event loop is closed", "closed-loop", ClassLoopClosed},
+	{"future other loop", "RuntimeError", "Task <Task pending name='Task-2' coro=<f() running at x.py:3>> got Future <Future pending> attached to a different loop", "mismatch-different-loop", ClassLoopMismatch},
+	{"lock bound other loop", "RuntimeError", "<asyncio.locks.Lock object at 0x7f [unlocked]> is bound to a different event loop", "mismatch-different-loop", ClassLoopMismatch},
+
+	// quoted inside combined messages (RetryProviderError, the API server's error bodies)
+	{"retry provider quotes uvloop", "g4f.errors.RetryProviderError", "RetryProvider failed:\nBlackbox: ClientConnectorError: Cannot connect to host www.blackbox.ai:443 ssl:default [Name or service not known]\nDDG: RuntimeError: this event loop is already running.", "reentry-uvloop", ClassLoopReentry},
+	{"retry provider quotes network only", "g4f.errors.RetryProviderError", "RetryProvider failed:\nBlackbox: ClientConnectorError: Cannot connect to host www.blackbox.ai:443 ssl:default [Name or service not known]", "network-aiohttp", ClassNetwork},
+	{"api body loop", "APIError", "RuntimeError: this event loop is already running.", "reentry-uvloop", ClassLoopReentry},
+	{"api body network", "APIError", "ClientConnectorError: Cannot connect to host www.blackbox.ai:443 ssl:default [Name or service not known]", "network-aiohttp", ClassNetwork},
+	{"api body requirements", "APIError", `MissingRequirementsError: Install or update "curl_cffi" package | pip install -U curl_cffi`, "missing-requirements", ClassMissingRequirements},
+	{"remote server's error inside a JSON body", "Exception", `Response 500: {"error": "InternalServerError: RuntimeError: Event loop is closed"}`, "http-status-message", ClassProviderError},
+	{"error prefix quoting a loop error", "Exception", "Error: RuntimeError: Event loop is closed", "closed-loop", ClassLoopClosed},
+	{"api body stream unsupported", "APIError", `StreamNotSupportedError: GizAI does not support "stream" argument`, "stream-not-supported", ClassProviderError},
+
+	// never a loop class
+	{"network error mentioning a closed loop", "aiohttp.client_exceptions.ClientOSError", "Cannot write to closing transport; Event loop is closed", "network-aiohttp", ClassNetwork},
+	{"missing requirements is not nest", "g4f.errors.MissingRequirementsError", `Install "curl_cffi" package`, "missing-requirements", ClassMissingRequirements},
+	{"auth line number not http", "RuntimeError", "Cannot enter into task <Task pending coro=<f() running at server.py:401>> while another task <Task pending> is being executed.", "reentry-nest-task", ClassLoopReentry},
+}
+
+func TestSignatures(t *testing.T) {
+	for _, tc := range signatureCases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, ok := matchException(tc.typ, tc.msg)
+			if !ok {
+				t.Fatalf("%s: %q matched no signature, want %s", tc.typ, tc.msg, tc.wantSig)
+			}
+			if m.sig.ID != tc.wantSig || m.sig.Class != tc.want {
+				t.Errorf("%s: %q matched %s (%s), want %s (%s)", tc.typ, tc.msg, m.sig.ID, m.sig.Class, tc.wantSig, tc.want)
+			}
+		})
+	}
+}
+
+func TestEverySignatureHasACase(t *testing.T) {
+	covered := map[string]bool{}
+	for _, tc := range signatureCases {
+		covered[tc.wantSig] = true
+	}
+	for _, s := range Signatures {
+		if !covered[s.ID] {
+			t.Errorf("signature %s has no test case in signatureCases", s.ID)
+		}
+	}
+}
+
+func TestSignatureTableIsWellFormed(t *testing.T) {
+	seen := map[string]bool{}
+	loopSeen := false
+	for _, list := range [][]Signature{Signatures, StateSignatures} {
+		for _, s := range list {
+			if seen[s.ID] {
+				t.Errorf("duplicate signature ID %s", s.ID)
+			}
+			seen[s.ID] = true
+			if _, ok := classInfos[s.Class]; !ok {
+				t.Errorf("%s: unknown class %q", s.ID, s.Class)
+			}
+			if s.Class != ClassOK && s.Class != ClassSkipped && (s.Explanation == "" || s.Remedy == "") {
+				t.Errorf("%s: needs an explanation and a remedy", s.ID)
+			}
+		}
+	}
+	for _, s := range Signatures {
+		if len(s.Types) == 0 && s.Message == nil {
+			t.Errorf("%s matches nothing: no Types and no Message", s.ID)
+		}
+		// provider failures come before loop signatures, so a provider
+		// failure is never called a loop fault
+		if s.Class.IsLoop() {
+			loopSeen = true
+		} else if loopSeen {
+			t.Errorf("%s (%s) comes after a loop signature", s.ID, s.Class)
+		}
+	}
+}
+
+func TestUnmatchedIsProviderError(t *testing.T) {
+	o := repro.Observation{Cell: repro.Cell{Provider: "P", Mode: repro.ModeSync, Loop: repro.LoopUvloop}, End: repro.EndCompleted,
+		Calls: []repro.Call{errorCall(0, 1, repro.PyException{Type: "KeyError", Message: "'choices'\nmore"})}}
+	v := Classify(o)
+	if v.Class != ClassProviderError || v.Signature != "provider-error" || v.Evidence != "KeyError: 'choices'" {
+		t.Errorf("got %+v", v)
+	}
+}
+
+func TestMatchType(t *testing.T) {
+	cases := []struct {
+		names []string
+		typ   string
+		want  bool
+	}{
+		{[]string{"ClientConnectorError"}, "aiohttp.client_exceptions.ClientConnectorError", true},
+		{[]string{"ClientConnectorError"}, "ClientConnectorError", true},
+		{[]string{"urllib.error.URLError"}, "urllib.error.URLError", true},
+		{[]string{"error.URLError"}, "urllib.error.URLError", true},
+		{[]string{"urllib.error.URLError"}, "URLError", false},
+		{[]string{"ConnectionError"}, "MyConnectionError", false},
+		{[]string{"ConnectionError"}, "", false},
+	}
+	for _, c := range cases {
+		if got := typeIn(c.names, c.typ); got != c.want {
+			t.Errorf("typeIn(%v, %q) = %v, want %v", c.names, c.typ, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,169 @@
+package diag
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// frameLine matches a frame of a Python traceback ("File "x", line 3, in f")
+// and of a faulthandler dump ("File "x", line 3 in f").
+var frameLine = regexp.MustCompile(`^\s*File "([^"]*)", line (\d+),? in (.*?)\s*$`)
+
+// parseStack reads the first stack of a traceback or faulthandler dump into
+// frames, outermost first. faulthandler prints the most recent call first;
+// tracebacks print it last.
+func parseStack(text string) []repro.Frame {
+	var frames []repro.Frame
+	recentFirst := false
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if m := frameLine.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.Atoi(m[2])
+			frames = append(frames, repro.Frame{File: m[1], Line: n, Func: m[3]})
+			continue
+		}
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case trimmed == "":
+		case strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t"):
+			// a code line belongs to the frame above it
+			if len(frames) > 0 && frames[len(frames)-1].Code == "" && !strings.HasPrefix(trimmed, "^") && !strings.HasPrefix(trimmed, "~") {
+				frames[len(frames)-1].Code = trimmed
+			}
+		case len(frames) > 0:
+			// the next thread or exception starts
+			if recentFirst {
+				reverse(frames)
+			}
+			return frames
+		default:
+			recentFirst = strings.Contains(line, "most recent call first")
+		}
+	}
+	if recentFirst {
+		reverse(frames)
+	}
+	return frames
+}
+
+func reverse(fs []repro.Frame) {
+	for i, j := 0, len(fs)-1; i < j; i, j = i+1, j-1 {
+		fs[i], fs[j] = fs[j], fs[i]
+	}
+}
+
+func slashPath(p string) string { return strings.ReplaceAll(p, `\`, "/") }
+
+// g4fPath is the file path from the g4f package directory on, and whether
+// the path is inside one.
+func g4fPath(file string) (string, bool) {
+	p := slashPath(file)
+	if i := strings.LastIndex(p, "/g4f/"); i >= 0 {
+		return p[i+1:], true
+	}
+	if strings.HasPrefix(p, "g4f/") {
+		return p, true
+	}
+	return "", false
+}
+
+// innermostG4F is the innermost frame in a g4f package directory.
+func innermostG4F(frames []repro.Frame) (repro.Frame, bool) {
+	for i := len(frames) - 1; i >= 0; i-- {
+		if _, ok := g4fPath(frames[i].File); ok {
+			return frames[i], true
+		}
+	}
+	return repro.Frame{}, false
+}
+
+// formatFrame prints a frame as "g4f/providers/asyncio.py:57 in
+// to_sync_generator", with the path cut to the g4f directory (or to its last
+// three components outside g4f).
+func formatFrame(f repro.Frame) string {
+	p, ok := g4fPath(f.File)
+	if !ok {
+		p = slashPath(f.File)
+		parts := strings.Split(p, "/")
+		if len(parts) > 3 {
+			p = strings.Join(parts[len(parts)-3:], "/")
+		}
+	}
+	s := p + ":" + strconv.Itoa(f.Line)
+	if f.Func != "" {
+		s += " in " + f.Func
+	}
+	return s
+}
+
+// isStdlib reports whether a frame's file belongs to Python's standard library.
+func isStdlib(file string) bool {
+	p := slashPath(file)
+	if strings.Contains(p, "/site-packages/") || strings.Contains(p, "/dist-packages/") {
+		return false
+	}
+	if _, ok := g4fPath(p); ok {
+		return false
+	}
+	if strings.HasPrefix(p, "<frozen") || strings.Contains(p, "/lib/python") || strings.Contains(p, "/Lib/") {
+		return true
+	}
+	for _, dir := range []string{"/asyncio/", "/concurrent/futures/"} {
+		if strings.Contains(p, dir) {
+			return true
+		}
+	}
+	switch p[strings.LastIndexByte(p, '/')+1:] {
+	case "threading.py", "queue.py", "selectors.py", "socket.py", "ssl.py":
+		return true
+	}
+	return false
+}
+
+// blameFrame is the frame a blocked loop thread is blamed on: the innermost
+// g4f frame, else the innermost frame outside the stdlib, else the innermost.
+func blameFrame(frames []repro.Frame) (repro.Frame, bool) {
+	if f, ok := innermostG4F(frames); ok {
+		return f, true
+	}
+	for i := len(frames) - 1; i >= 0; i-- {
+		if !isStdlib(frames[i].File) {
+			return frames[i], true
+		}
+	}
+	if len(frames) > 0 {
+		return frames[len(frames)-1], true
+	}
+	return repro.Frame{}, false
+}
+
+// blockingCode is a call that waits on another thread or on the loop itself.
+var blockingCode = regexp.MustCompile(`\.(?:result|acquire|wait)\(|\bqueue\w*\.get\(|\bq\.get\(`)
+
+// waitsForever reports whether a blocked loop thread is waiting on something
+// that only another party can release (a future's result, a lock, an event, a
+// condition, a queue): run on the loop thread, that wait is a deadlock when
+// the other party needs the loop. A sleep or a slow socket read is not.
+func waitsForever(frames []repro.Frame) bool {
+	for i := len(frames) - 1; i >= 0; i-- {
+		f := frames[i]
+		p := slashPath(f.File)
+		base := p[strings.LastIndexByte(p, '/')+1:]
+		switch {
+		case strings.HasSuffix(p, "concurrent/futures/_base.py") && (f.Func == "result" || f.Func == "wait" || f.Func == "__get_result"):
+			return true
+		case base == "threading.py" && (f.Func == "wait" || f.Func == "acquire" || f.Func == "wait_for"):
+			return true
+		case base == "queue.py" && (f.Func == "get" || f.Func == "put"):
+			return true
+		}
+		if !isStdlib(f.File) {
+			// the innermost frame outside the stdlib decides by what it calls
+			return blockingCode.MatchString(f.Code)
+		}
+	}
+	return false
+}

@@ -1,0 +1,323 @@
+package diag
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// codeWidth is the width of a class code in a table cell.
+const codeWidth = 4
+
+// loopAbbrev names loops in the table's second header row.
+var loopAbbrev = map[repro.Loop]string{repro.LoopAsyncio: "aio", repro.LoopNest: "nest", repro.LoopUvloop: "uv"}
+
+func abbrevLoop(l repro.Loop) string {
+	if a, ok := loopAbbrev[l]; ok {
+		return a
+	}
+	return truncateRunes(clean(string(l)), codeWidth, "")
+}
+
+// grid is the table's shape: rows of providers, columns of modes, and inside
+// each column one code per loop.
+type grid struct {
+	providers []string
+	modes     []repro.Mode
+	loops     []repro.Loop
+	cells     map[string]CellReport // by Cell.Key()
+}
+
+func newGrid(r Report) grid {
+	g := grid{cells: map[string]CellReport{}}
+	seenP := map[string]bool{}
+	modes := map[repro.Mode]bool{}
+	loops := map[repro.Loop]bool{}
+	for _, c := range r.Cells {
+		if !seenP[c.Provider] {
+			seenP[c.Provider] = true
+			g.providers = append(g.providers, c.Provider)
+		}
+		modes[c.Mode], loops[c.Loop] = true, true
+		if _, dup := g.cells[c.Key()]; !dup {
+			g.cells[c.Key()] = c
+		}
+	}
+	g.modes = ordered(repro.AllModes, modes)
+	g.loops = ordered(repro.AllLoops, loops)
+	return g
+}
+
+// ordered lists the keys of set, known ones in known order, the rest by name.
+func ordered[K ~string](known []K, set map[K]bool) []K {
+	var out, rest []K
+	for _, k := range known {
+		if set[k] {
+			out = append(out, k)
+		}
+	}
+	isKnown := map[K]bool{}
+	for _, k := range known {
+		isKnown[k] = true
+	}
+	for k := range set {
+		if !isKnown[k] {
+			rest = append(rest, k)
+		}
+	}
+	sort.Slice(rest, func(i, j int) bool { return rest[i] < rest[j] })
+	return append(out, rest...)
+}
+
+func padRight(s string, width int) string {
+	if n := len([]rune(s)); n < width {
+		return s + strings.Repeat(" ", width-n)
+	}
+	return s
+}
+
+func truncateRunes(s string, width int, ellipsis string) string {
+	r := []rune(s)
+	if len(r) <= width {
+		return s
+	}
+	if width <= len([]rune(ellipsis)) {
+		return string(r[:width])
+	}
+	return string(r[:width-len([]rune(ellipsis))]) + ellipsis
+}
+
+// columnWidth is the content width of one mode column.
+func (g grid) columnWidth(m repro.Mode) int {
+	w := len(g.loops)*(codeWidth+1) - 1
+	if n := len([]rune(string(m))); n > w {
+		w = n
+	}
+	return w
+}
+
+func renderTable(w io.Writer, r Report, o RenderOptions) error {
+	p := newPainter(o.Color)
+	g := newGrid(r)
+	var buf bytes.Buffer
+	if len(r.Cells) == 0 {
+		buf.WriteString("no cells\n")
+	} else if err := writeGrid(&buf, g, p, o.Width); err != nil {
+		return err
+	}
+	writeLegend(&buf, r, g, p)
+	writeSummary(&buf, r, p)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+func writeGrid(buf *bytes.Buffer, g grid, p *painter, maxWidth int) error {
+	names := make([]string, len(g.providers))
+	provWidth := len("provider")
+	for i, name := range g.providers {
+		names[i] = strings.TrimSpace(strings.Join(strings.Fields(clean(name)), " "))
+		if n := len([]rune(names[i])); n > provWidth {
+			provWidth = n
+		}
+	}
+	total := provWidth + 4 // "│ name " + final "│"
+	for _, m := range g.modes {
+		total += g.columnWidth(m) + 3
+	}
+	if maxWidth > 0 && total > maxWidth {
+		provWidth = max(8, provWidth-(total-maxWidth))
+		for i := range names {
+			names[i] = truncateRunes(names[i], provWidth, "…")
+		}
+	}
+
+	header := []any{"provider"}
+	for _, m := range g.modes {
+		abbrevs := make([]string, len(g.loops))
+		for i, l := range g.loops {
+			abbrevs[i] = padRight(abbrevLoop(l), codeWidth)
+		}
+		cw := g.columnWidth(m)
+		header = append(header, padRight(clean(string(m)), cw)+"\n"+padRight(strings.Join(abbrevs, " "), cw))
+	}
+	t := tablewriter.NewTable(buf,
+		tablewriter.WithEastAsian(tw.Off),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+		tablewriter.WithTrimSpace(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+	)
+	t.Header(header...)
+	for i, prov := range g.providers {
+		row := []any{padRight(names[i], provWidth)}
+		for _, m := range g.modes {
+			codes := make([]string, len(g.loops))
+			for k, l := range g.loops {
+				code, class := "-", Class("")
+				if c, ok := g.cells[repro.Cell{Provider: prov, Mode: m, Loop: l}.Key()]; ok {
+					code, class = c.Class.Code(), c.Class
+				}
+				pad := ""
+				if k < len(g.loops)-1 {
+					pad = strings.Repeat(" ", codeWidth+1-len([]rune(code)))
+				}
+				codes[k] = p.paint(class, code) + pad
+			}
+			row = append(row, strings.Join(codes, ""))
+		}
+		if err := t.Append(row...); err != nil {
+			return fmt.Errorf("diag: table: %w", err)
+		}
+	}
+	if err := t.Render(); err != nil {
+		return fmt.Errorf("diag: table: %w", err)
+	}
+	return nil
+}
+
+func writeLegend(buf *bytes.Buffer, r Report, g grid, p *painter) {
+	if len(r.Cells) == 0 {
+		return
+	}
+	var loops []string
+	for _, l := range g.loops {
+		desc := string(l)
+		switch l {
+		case repro.LoopAsyncio:
+			desc = "asyncio (stdlib loop, no nest_asyncio)"
+		case repro.LoopNest:
+			desc = "asyncio + nest_asyncio"
+		case repro.LoopUvloop:
+			desc = "uvloop"
+		}
+		loops = append(loops, abbrevLoop(l)+" = "+clean(desc))
+	}
+	fmt.Fprintf(buf, "loops: %s\n", strings.Join(loops, ", "))
+	present := map[Class]int{}
+	for _, c := range r.Cells {
+		present[c.Class]++
+	}
+	buf.WriteString("legend:\n")
+	for _, c := range orderedClasses(present) {
+		fmt.Fprintf(buf, "  %s  %-20s %s\n", p.paint(c, c.Code())+strings.Repeat(" ", codeWidth-len([]rune(c.Code()))), clean(string(c)), c.Meaning())
+	}
+	if missingCells(g) {
+		fmt.Fprintf(buf, "  %s  %-20s %s\n", padRight("-", codeWidth), "", "not in the scan")
+	}
+}
+
+func missingCells(g grid) bool {
+	return len(g.cells) < len(g.providers)*len(g.modes)*len(g.loops)
+}
+
+func writeSummary(buf *bytes.Buffer, r Report, p *painter) {
+	s := r.Summary
+	var counts []string
+	for _, c := range orderedClasses(s.Counts) {
+		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], p.paint(c, clean(string(c)))))
+	}
+	fmt.Fprintf(buf, "\n%s %d cell%s", p.bold("summary:"), s.Cells, plural(s.Cells))
+	if len(counts) > 0 {
+		fmt.Fprintf(buf, ": %s", strings.Join(counts, ", "))
+	}
+	buf.WriteString("\n")
+	fmt.Fprintf(buf, "documented loop conflict reproduced in %d cell%s\n", s.Conflict, plural(s.Conflict))
+	fmt.Fprintf(buf, "loop failures: %d cell%s\n", s.LoopFailures, plural(s.LoopFailures))
+	fmt.Fprintf(buf, "likely cause: %s\n", clean(s.LikelyCause))
+	fmt.Fprintf(buf, "environment: %s\n", environmentLine(r.Environment))
+	if loops := loopsLine(r.Environment); loops != "" {
+		fmt.Fprintf(buf, "loops available: %s\n", loops)
+	}
+	if r.Interrupted {
+		buf.WriteString("interrupted: the scan stopped before every cell ran\n")
+	}
+	shown := 0
+	for _, c := range r.Cells {
+		if !c.LoopFailure() {
+			continue
+		}
+		if shown == 0 {
+			buf.WriteString("failing loop cells:\n")
+		}
+		if shown == maxCellLines {
+			fmt.Fprintf(buf, "  … %d more (g4fdiag repro shows every one)\n", s.LoopFailures-shown)
+			break
+		}
+		fmt.Fprintf(buf, "  %s\n", cellLine(c, p))
+		shown++
+	}
+}
+
+// maxCellLines bounds the failing loop cells listed under the table.
+const maxCellLines = 40
+
+// cellLine is "provider mode/loop: class [signature] evidence (frame)".
+func cellLine(c CellReport, p *painter) string {
+	s := fmt.Sprintf("%s %s/%s: %s [%s] %s", single(c.Provider), single(string(c.Mode)), single(string(c.Loop)),
+		p.paint(c.Class, string(c.Class)), single(c.Signature), single(c.Evidence))
+	if f := single(c.Frame); f != "" && !strings.Contains(s, f) {
+		s += " (" + f + ")"
+	}
+	return s
+}
+
+// single is untrusted text cleaned and folded onto one line.
+func single(s string) string { return strings.Join(strings.Fields(clean(s)), " ") }
+
+func environmentLine(e repro.Environment) string {
+	var parts []string
+	py := "python"
+	if e.PythonVersion != "" {
+		py += " " + single(e.PythonVersion)
+	}
+	if e.Python != "" {
+		py += " (" + single(e.Python) + ")"
+	}
+	parts = append(parts, py)
+	g := "g4f"
+	if e.G4FVersion != "" {
+		g += " " + single(e.G4FVersion)
+	} else {
+		g += " (version unknown)"
+	}
+	if e.G4FPath != "" {
+		g += " from " + single(e.G4FPath)
+	}
+	if e.Demo {
+		g += " (demo miniature)"
+	}
+	parts = append(parts, g)
+	if e.NestModule != "" {
+		parts = append(parts, "g4f imports "+single(e.NestModule))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func loopsLine(e repro.Environment) string {
+	var parts []string
+	for _, li := range e.Loops {
+		s := single(string(li.Loop))
+		if li.Available {
+			s += " yes"
+			if li.Package != "" {
+				s += " (" + strings.TrimSpace(single(li.Package)+" "+single(li.Version)) + ")"
+			}
+		} else {
+			s += " no"
+			if li.Reason != "" {
+				s += " (" + single(li.Reason) + ")"
+			}
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}
