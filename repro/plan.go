@@ -1,6 +1,8 @@
 package repro
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/providers"
@@ -8,19 +10,19 @@ import (
 
 // Plan is what a scan runs: which providers, modes and loops, and how hard.
 type Plan struct {
-	Providers      []string      `json:"providers"` // selected names, in report order
-	Modes          []Mode        `json:"modes"`
-	Loops          []Loop        `json:"loops"`
-	Model          string        `json:"model,omitempty"` // overrides each provider's default model
-	Concurrency    int           `json:"concurrency"`
-	Repeat         int           `json:"repeat"`
-	Jobs           int           `json:"jobs"`
-	Timeout        time.Duration `json:"timeout"`         // per cell
-	BlockThreshold time.Duration `json:"block_threshold"` // heartbeat silence that means a blocked loop
+	Providers      []string // selected names, in report order
+	Modes          []Mode
+	Loops          []Loop
+	Model          string // overrides each provider's default model
+	Concurrency    int
+	Repeat         int
+	Jobs           int
+	Timeout        time.Duration // per cell
+	BlockThreshold time.Duration // heartbeat silence that means a blocked loop
 	// IncludeNotWorking runs providers marked working = False instead of
 	// reporting them not-working unrun; IncludeAuth runs needs_auth ones.
-	IncludeNotWorking bool `json:"include_not_working,omitempty"`
-	IncludeAuth       bool `json:"include_auth,omitempty"`
+	IncludeNotWorking bool
+	IncludeAuth       bool
 }
 
 // Cells expands the plan into cells in report order: provider, then mode,
@@ -44,4 +46,58 @@ func (p Plan) Cells(catalog []providers.Provider) []Cell {
 		}
 	}
 	return cells
+}
+
+// planJSON is Plan as encoded: durations as strings such as "20s", which a
+// reader of a saved report can read.
+type planJSON struct {
+	Providers         []string `json:"providers"`
+	Modes             []Mode   `json:"modes"`
+	Loops             []Loop   `json:"loops"`
+	Model             string   `json:"model,omitempty"`
+	Concurrency       int      `json:"concurrency"`
+	Repeat            int      `json:"repeat"`
+	Jobs              int      `json:"jobs"`
+	Timeout           string   `json:"timeout"`
+	BlockThreshold    string   `json:"block_threshold"`
+	IncludeNotWorking bool     `json:"include_not_working,omitempty"`
+	IncludeAuth       bool     `json:"include_auth,omitempty"`
+}
+
+// MarshalJSON encodes durations as Go duration strings.
+func (p Plan) MarshalJSON() ([]byte, error) {
+	return json.Marshal(planJSON{
+		Providers: p.Providers, Modes: p.Modes, Loops: p.Loops, Model: p.Model,
+		Concurrency: p.Concurrency, Repeat: p.Repeat, Jobs: p.Jobs,
+		Timeout: p.Timeout.String(), BlockThreshold: p.BlockThreshold.String(),
+		IncludeNotWorking: p.IncludeNotWorking, IncludeAuth: p.IncludeAuth,
+	})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (p *Plan) UnmarshalJSON(data []byte) error {
+	var j planJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return err
+	}
+	*p = Plan{Providers: j.Providers, Modes: j.Modes, Loops: j.Loops, Model: j.Model,
+		Concurrency: j.Concurrency, Repeat: j.Repeat, Jobs: j.Jobs,
+		IncludeNotWorking: j.IncludeNotWorking, IncludeAuth: j.IncludeAuth}
+	var err error
+	if p.Timeout, err = parseDuration("timeout", j.Timeout); err != nil {
+		return err
+	}
+	p.BlockThreshold, err = parseDuration("block_threshold", j.BlockThreshold)
+	return err
+}
+
+func parseDuration(field, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("plan %s: %v", field, err)
+	}
+	return d, nil
 }
