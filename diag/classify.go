@@ -236,6 +236,9 @@ func fallbackVerdict() Verdict {
 // pendingVerdict is a call still running at the deadline: a stall when a
 // stream had started, a timeout otherwise.
 func pendingVerdict(o repro.Observation, c repro.Call) Verdict {
+	if v, ok := loggedLoopError(o.Log); ok {
+		return v
+	}
 	ran := o.DurationMS
 	if c.DurationMS > ran {
 		ran = c.DurationMS
@@ -249,6 +252,22 @@ func pendingVerdict(o repro.Observation, c repro.Call) Verdict {
 		return stateVerdict("stream-stalled", ev)
 	}
 	return stateVerdict("no-answer", "no answer within "+fmtDuration(ran))
+}
+
+// loggedLoopError finds a loop-class error that was printed during the cell
+// but raised to no caller: asyncio's exception handler logs nest_asyncio's
+// "Cannot enter into task" while the call it broke waits forever.
+func loggedLoopError(log string) (Verdict, bool) {
+	if log == "" {
+		return Verdict{}, false
+	}
+	m, ok := matchQuoted("", capMessage(log), 0)
+	if !ok || !m.sig.Class.IsLoop() {
+		return Verdict{}, false
+	}
+	return Verdict{Class: m.sig.Class, Signature: m.sig.ID,
+		Evidence:    oneLine("hung after the worker logged " + m.line),
+		Explanation: m.sig.Explanation, Remedy: m.sig.Remedy}, true
 }
 
 // matchChain walks an exception chain (raised first, root cause last) and

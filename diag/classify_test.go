@@ -292,3 +292,34 @@ func TestFmtDuration(t *testing.T) {
 		}
 	}
 }
+
+// A call left hanging by a loop error that asyncio only logged is that loop
+// error, not a timeout: nest_asyncio's task switch breaks a second call and
+// the log is the only place the error shows.
+func TestPendingWithLoggedLoopError(t *testing.T) {
+	o := repro.Observation{
+		Cell:       repro.Cell{Provider: "P", Mode: repro.ModeSync, Loop: repro.LoopNest, Concurrency: 2, Repeat: 1},
+		End:        repro.EndDeadline,
+		DurationMS: 5000,
+		Calls: []repro.Call{
+			{Index: 0, Outcome: repro.OutcomeOK, Chunks: 1},
+			{Index: 1, Outcome: repro.OutcomePending},
+		},
+		Log: "Exception in callback <TaskStepMethWrapper object at 0x7f>()\n" +
+			"Traceback (most recent call last):\n" +
+			"  File \"/usr/lib/python3.11/asyncio/events.py\", line 80, in _run\n" +
+			"RuntimeError: Cannot enter into task <Task pending name='Task-3'> while another task <Task pending name='Task-2'> is being executed.\n",
+	}
+	v := Classify(o)
+	if v.Class != ClassFlaky || v.Signature != "reentry-nest-task" || v.Split[ClassLoopReentry] != 1 || !v.LoopFailure() {
+		t.Errorf("verdict = %+v", v)
+	}
+	o.Calls = o.Calls[1:]
+	if v := Classify(o); v.Class != ClassLoopReentry || !strings.Contains(v.Evidence, "hung after the worker logged RuntimeError: Cannot enter into task") {
+		t.Errorf("verdict = %+v", v)
+	}
+	o.Log = "Error fetching https://example.invalid: ClientConnectorError: Cannot connect to host\n"
+	if v := Classify(o); v.Class != ClassTimeout {
+		t.Errorf("a logged network error made the hang %+v", v)
+	}
+}
