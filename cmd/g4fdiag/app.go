@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/mattn/go-isatty"
+	"github.com/urfave/cli/v2"
+)
+
+// IO is what a command reads and writes, injected so tests can run commands
+// without a terminal and a real one can be told apart from a pipe.
+type IO struct {
+	In          io.Reader
+	Out, Err    io.Writer
+	OutTerminal bool
+	ErrTerminal bool
+	Environ     []string
+	// Signals, when set, replaces the process's SIGINT/SIGTERM (tests).
+	Signals <-chan os.Signal
+}
+
+func stdIO() IO {
+	return IO{
+		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		OutTerminal: isatty.IsTerminal(os.Stdout.Fd()),
+		ErrTerminal: isatty.IsTerminal(os.Stderr.Fd()),
+		Environ:     os.Environ(),
+	}
+}
+
+func (o IO) getenv(key string) string {
+	for i := len(o.Environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(o.Environ[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// color reports whether output to stdout may carry colour: only on a
+// terminal, and never with NO_COLOR set (https://no-color.org).
+func (o IO) color() bool {
+	_, noColor := lookup(o.Environ, "NO_COLOR")
+	return o.OutTerminal && !noColor
+}
+
+func lookup(environ []string, key string) (string, bool) {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(environ[i], "="); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// Main runs g4fdiag with args (args[0] is the program name) and returns the
+// exit code. Nothing below it exits the process.
+func Main(args []string, stdio IO) int {
+	ctx, stop := interruptContext(stdio)
+	defer stop()
+	app := newApp(stdio)
+	err := app.RunContext(ctx, args)
+	if err != nil && ctx.Err() != nil {
+		err = context.Canceled
+	}
+	code := exitCode(err)
+	var failures *failuresError
+	switch {
+	case err == nil, errors.As(err, &failures):
+	case code == exitInterrupted:
+		fmt.Fprintln(stdio.Err, "g4fdiag: interrupted")
+	default:
+		fmt.Fprintln(stdio.Err, "g4fdiag: "+err.Error())
+	}
+	return code
+}
+
+// interruptContext is cancelled by the first SIGINT or SIGTERM.
+func interruptContext(stdio IO) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := stdio.Signals
+	var own chan os.Signal
+	if sigs == nil {
+		own = make(chan os.Signal, 1)
+		signal.Notify(own, syscall.SIGINT, syscall.SIGTERM)
+		sigs = own
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		if own != nil {
+			signal.Stop(own)
+		}
+		cancel()
+	}
+}
+
+func newApp(stdio IO) *cli.App {
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, "g4fdiag "+versionString()) }
+	app := &cli.App{
+		Name:  "g4fdiag",
+		Usage: "diagnose and reproduce event-loop conflicts in gpt4free (g4f)",
+		Description: `g4fdiag runs every g4f provider in every call mode (baseline, sync, sync-stream,
+async, async-stream) on every event loop (asyncio, nest, uvloop), in Python worker
+processes it controls, and tells which combinations fail like the documented
+loop conflict "RuntimeError: this event loop is already running." and why.`,
+		UsageText: `g4fdiag check --demo                      scan the embedded miniature g4f
+   g4fdiag check --python .venv/bin/python   scan the g4f installed in a venv
+   PYTHONPATH=~/src/gpt4free g4fdiag check   scan a g4f source checkout
+   g4fdiag check --provider 'Blackbox*' --modes sync,async --loops uvloop
+   g4fdiag repro --demo --provider StreamAsync
+   g4fdiag check --demo --format jsonl > scan.jsonl; g4fdiag report scan.jsonl
+   g4fdiag providers --demo`,
+		Version:              versionString(),
+		Reader:               stdio.In,
+		Writer:               stdio.Out,
+		ErrWriter:            stdio.Err,
+		HideHelpCommand:      true,
+		EnableBashCompletion: true,
+		Suggest:              true,
+		ExitErrHandler:       func(*cli.Context, error) {}, // Main maps errors to exit codes
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usagef("%v (see g4fdiag --help)", err)
+		},
+		Commands: []*cli.Command{
+			checkCommand(stdio),
+			reproCommand(stdio),
+			providersCommand(stdio),
+			reportCommand(stdio),
+		},
+		CustomAppHelpTemplate: cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n",
+	}
+	return app
+}
+
+// versionString is the module version and VCS revision from the build info.
+func versionString() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		v += " " + rev + modified
+	}
+	return v + " " + runtime.Version()
+}
+
+func commandUsageError(_ *cli.Context, err error, _ bool) error {
+	return usagef("%v (see --help)", err)
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// run runs Main with args and no terminal, and returns the exit code,
+// stdout and stderr.
+func run(t *testing.T, environ []string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(append([]string{"g4fdiag"}, args...), IO{
+		In: strings.NewReader(""), Out: &out, Err: &errOut, Environ: environ,
+	})
+	return code, out.String(), errOut.String()
+}
+
+func TestBadArguments(t *testing.T) {
+	unwritable := filepath.Join(t.TempDir(), "no-such-dir", "out.json")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string // the whole stderr line
+	}{
+		{"unknown mode", []string{"check", "--demo", "--modes", "sync,turbo"}, exitUsage,
+			`g4fdiag: unknown mode "turbo" in --modes; use any of baseline,sync,sync-stream,async,async-stream`},
+		{"unknown loop", []string{"check", "--demo", "--loops", "trio"}, exitUsage,
+			`g4fdiag: unknown loop "trio" in --loops; use any of asyncio,nest,uvloop`},
+		{"concurrency 0", []string{"check", "--demo", "--concurrency", "0"}, exitUsage,
+			`g4fdiag: --concurrency must be at least 1, got 0`},
+		{"repeat 0", []string{"check", "--demo", "--repeat", "0"}, exitUsage,
+			`g4fdiag: --repeat must be at least 1, got 0`},
+		{"negative timeout", []string{"check", "--demo", "--timeout", "-1s"}, exitUsage,
+			`g4fdiag: --timeout must be positive, got -1s`},
+		{"unknown format", []string{"check", "--demo", "--format", "yaml"}, exitUsage,
+			`g4fdiag: unknown --format "yaml"; use one of ` + formatsList()},
+		{"unknown flag", []string{"check", "--colour"}, exitUsage,
+			`g4fdiag: flag provided but not defined: -colour (see --help)`},
+		{"stray argument", []string{"check", "Blackbox"}, exitUsage,
+			`g4fdiag: check takes no arguments, got "Blackbox" (providers go in --provider)`},
+		{"repro without provider", []string{"repro", "--demo"}, exitUsage,
+			`g4fdiag: repro needs --provider NAME (g4fdiag providers lists them)`},
+		{"unwritable output", []string{"check", "--demo", "--output", unwritable}, exitUsage,
+			`g4fdiag: cannot write --output ` + unwritable + `: no such file or directory; choose a writable path`},
+		{"missing python", []string{"check", "--python", "/nonexistent/python3"}, exitEnv,
+			`g4fdiag: --python "/nonexistent/python3": no such file or directory; pass --python with the path of a Python 3 interpreter`},
+		{"python not on PATH", []string{"providers", "--python", "no-such-python-g4fdiag"}, exitEnv,
+			`g4fdiag: --python "no-such-python-g4fdiag": not found on PATH; pass --python with the path of a Python 3 interpreter`},
+		{"report without file", []string{"report"}, exitUsage,
+			`g4fdiag: report needs exactly one FILE (a json or jsonl report from check), got 0`},
+		{"report of a missing file", []string{"report", "/nonexistent/scan.json"}, exitUsage,
+			`g4fdiag: cannot read /nonexistent/scan.json: no such file or directory`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, nil, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit code = %d, want %d (stderr %q)", code, tt.code, stderr)
+			}
+			if got := strings.TrimSpace(stderr); got != tt.msg {
+				t.Errorf("stderr:\n got %s\nwant %s", got, tt.msg)
+			}
+		})
+	}
+}
+
+func formatsList() string {
+	return strings.Join(diag.Formats(), ", ")
+}
+
+func TestScanOptions(t *testing.T) {
+	var got scanOptions
+	app := newApp(IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	for _, c := range app.Commands {
+		if c.Name == "check" {
+			c.Action = func(ctx *cli.Context) error {
+				var err error
+				got, err = scanOptionsFrom(ctx, "check")
+				return err
+			}
+		}
+	}
+	err := app.Run([]string{"g4fdiag", "check", "--demo", "--provider", "Stream*,EchoSync", "--provider", "NetFail",
+		"--modes", "sync, async,sync", "--loops", "uvloop", "--concurrency", "4", "--repeat", "2", "-j", "3",
+		"--block-threshold", "500ms", "--include-auth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := repro.Plan{
+		Modes: []repro.Mode{repro.ModeSync, repro.ModeAsync}, Loops: []repro.Loop{repro.LoopUvloop},
+		Concurrency: 4, Repeat: 2, Jobs: 3, Timeout: demoTimeout, BlockThreshold: 500 * time.Millisecond,
+		IncludeAuth: true,
+	}
+	if !equalPlan(got.Plan, want) {
+		t.Errorf("plan = %+v\nwant %+v", got.Plan, want)
+	}
+	if p := strings.Join(got.Patterns, " "); p != "Stream* EchoSync NetFail" {
+		t.Errorf("patterns = %q", p)
+	}
+	if !got.Demo || got.Format != "table" {
+		t.Errorf("demo = %v, format = %q", got.Demo, got.Format)
+	}
+}
+
+func equalPlan(a, b repro.Plan) bool {
+	return joinModes(a.Modes) == joinModes(b.Modes) && joinLoops(a.Loops) == joinLoops(b.Loops) &&
+		a.Concurrency == b.Concurrency && a.Repeat == b.Repeat && a.Jobs == b.Jobs &&
+		a.Timeout == b.Timeout && a.BlockThreshold == b.BlockThreshold &&
+		a.IncludeAuth == b.IncludeAuth && a.IncludeNotWorking == b.IncludeNotWorking && a.Model == b.Model
+}
+
+func TestHelpListsExitCodesAndExamples(t *testing.T) {
+	code, out, _ := run(t, nil, "--help")
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	for _, want := range []string{"EXIT CODES:", "130", "g4fdiag check --demo", "repro", "providers", "report"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--help lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := run(t, nil, "--version")
+	if code != 0 || !strings.HasPrefix(out, "g4fdiag ") {
+		t.Fatalf("--version: code %d, output %q", code, out)
+	}
+}

@@ -1,0 +1,470 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// testPython is the interpreter the tests scan with: Debian's, which
+// scripts/setup.sh gives uvloop and nest_asyncio — not whatever python3 is
+// first on PATH.
+func testPython(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("G4FDIAG_PYTHON")
+	if p == "" {
+		p = "/usr/bin/python3"
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("no test interpreter %s (run scripts/setup.sh): %v", p, err)
+	}
+	return p
+}
+
+// cellJSON is the part of a JSON report cell the tests read.
+type cellJSON struct {
+	Provider   string  `json:"provider"`
+	Mode       string  `json:"mode"`
+	Loop       string  `json:"loop"`
+	End        string  `json:"end"`
+	Verdict    string  `json:"verdict"`
+	Signature  string  `json:"signature"`
+	Evidence   string  `json:"evidence"`
+	DurationMS float64 `json:"duration_ms"`
+	Calls      []struct {
+		Outcome string `json:"outcome"`
+		Chunks  int    `json:"chunks"`
+	} `json:"calls"`
+	Stacks *struct {
+		LoopThread string  `json:"loop_thread"`
+		Threads    string  `json:"threads"`
+		BlockedMS  float64 `json:"blocked_ms"`
+	} `json:"stacks"`
+}
+
+type reportJSON struct {
+	Cells       []cellJSON `json:"cells"`
+	Interrupted bool       `json:"interrupted"`
+	Summary     struct {
+		LoopFailures int `json:"loop_failures"`
+	} `json:"summary"`
+	Providers []struct {
+		Name      string `json:"name"`
+		Kind      string `json:"kind"`
+		Working   bool   `json:"working"`
+		NeedsAuth bool   `json:"needs_auth"`
+	} `json:"providers"`
+}
+
+// demoScan is one full scan of the miniature g4f, shared by the tests that
+// only read it.
+var demoScan struct {
+	once   sync.Once
+	code   int
+	stderr string
+	report reportJSON
+	raw    []byte
+	err    error
+}
+
+func fullDemoScan(t *testing.T) reportJSON {
+	t.Helper()
+	python := testPython(t)
+	demoScan.once.Do(func() {
+		out := filepath.Join(os.TempDir(), fmt.Sprintf("g4fdiag-test-%d.json", os.Getpid()))
+		defer os.Remove(out)
+		demoScan.code, _, demoScan.stderr = run(t, os.Environ(), "check", "--demo", "--python", python,
+			"--format", "json", "--output", out)
+		demoScan.raw, demoScan.err = os.ReadFile(out)
+		if demoScan.err == nil {
+			demoScan.err = json.Unmarshal(demoScan.raw, &demoScan.report)
+		}
+	})
+	if demoScan.err != nil {
+		t.Fatalf("demo scan (exit %d, stderr %s): %v", demoScan.code, demoScan.stderr, demoScan.err)
+	}
+	return demoScan.report
+}
+
+func cellOf(r reportJSON, provider, mode, loop string) cellJSON {
+	for _, c := range r.Cells {
+		if c.Provider == provider && c.Mode == mode && c.Loop == loop {
+			return c
+		}
+	}
+	return cellJSON{}
+}
+
+// TestDemoMatrix pins the verdict of every cell of the demo scan, run for
+// real under all three loops, and the exit code.
+func TestDemoMatrix(t *testing.T) {
+	r := fullDemoScan(t)
+	if demoScan.code != exitFailures {
+		t.Errorf("exit code = %d, want %d (stderr %s)", demoScan.code, exitFailures, demoScan.stderr)
+	}
+	var lines []string
+	for _, c := range r.Cells {
+		lines = append(lines, fmt.Sprintf("%-12s %-12s %-7s %-14s %s", c.Provider, c.Mode, c.Loop, c.Verdict, c.Signature))
+	}
+	got := strings.Join(lines, "\n") + "\n"
+	golden := filepath.Join("..", "..", "testdata", "demo-matrix.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("demo matrix differs from %s (go test ./cmd/g4fdiag -run TestDemoMatrix -update to accept):\n%s",
+			golden, lineDiff(string(want), got))
+	}
+}
+
+// TestDemoDoneWhen states the issue's acceptance points one by one, so a
+// golden refresh cannot quietly drop one.
+func TestDemoDoneWhen(t *testing.T) {
+	r := fullDemoScan(t)
+	for _, loop := range []string{"asyncio", "nest", "uvloop"} {
+		for _, mode := range []string{"baseline", "sync", "sync-stream", "async", "async-stream"} {
+			c := cellOf(r, "StreamAsync", mode, loop)
+			want := "ok"
+			if (mode == "sync" || mode == "sync-stream") && loop != "nest" {
+				want = "loop-reentry"
+			}
+			if c.Verdict != want {
+				t.Errorf("StreamAsync %s/%s = %q (%s), want %s", mode, loop, c.Verdict, c.Evidence, want)
+			}
+			if n := cellOf(r, "NetFail", mode, loop); n.Verdict != "network" {
+				t.Errorf("NetFail %s/%s = %q (%s), want network", mode, loop, n.Verdict, n.Evidence)
+			}
+		}
+		for _, mode := range []string{"sync", "sync-stream"} {
+			c := cellOf(r, "DeadlockLoop", mode, loop)
+			if c.Verdict != "loop-blocked" && c.Verdict != "deadlock" {
+				t.Errorf("DeadlockLoop %s/%s = %q, want loop-blocked or deadlock", mode, loop, c.Verdict)
+			}
+			// Found by the heartbeat, not by the cell deadline.
+			if c.End != "blocked" || c.Stacks == nil || c.Stacks.LoopThread == "" {
+				t.Errorf("DeadlockLoop %s/%s ended %q without the loop thread's stack", mode, loop, c.End)
+			}
+			if c.Stacks != nil && !strings.Contains(c.Stacks.Threads, "Thread") {
+				t.Errorf("DeadlockLoop %s/%s has no all-thread dump", mode, loop)
+			}
+		}
+	}
+	if c := cellOf(r, "StreamAsync", "sync", "uvloop"); !strings.Contains(c.Evidence, "this event loop is already running") {
+		t.Errorf("uvloop evidence %q lacks uvloop's message", c.Evidence)
+	}
+	if c := cellOf(r, "StreamAsync", "sync", "asyncio"); !strings.Contains(c.Evidence, "This event loop is already running") {
+		t.Errorf("asyncio evidence %q lacks CPython's message", c.Evidence)
+	}
+	kinds := map[string]string{}
+	for _, p := range r.Providers {
+		kinds[p.Name] = p.Kind
+	}
+	for name, kind := range map[string]string{"EchoSync": "sync", "StreamAsync": "async-generator", "RunAsync": "async"} {
+		if kinds[name] != kind {
+			t.Errorf("provider %s kind = %q, want %q", name, kinds[name], kind)
+		}
+	}
+	if r.Summary.LoopFailures == 0 {
+		t.Error("summary counts no loop failures")
+	}
+}
+
+// numbers matches what changes between two scans of the same target: times,
+// sizes, addresses, process ids.
+var numbers = regexp.MustCompile(`0x[0-9a-f]+|\d+(\.\d+)?`)
+
+// TestReportReplaysJSONL checks that a jsonl scan re-rendered by `report`
+// prints the table `check` prints, times aside.
+func TestReportReplaysJSONL(t *testing.T) {
+	python := testPython(t)
+	dir := t.TempDir()
+	jsonl := filepath.Join(dir, "s.jsonl")
+	code, _, stderr := run(t, os.Environ(), "check", "--demo", "--python", python, "--format", "jsonl", "--output", jsonl)
+	if code != exitFailures {
+		t.Fatalf("check --format jsonl: exit %d, stderr %s", code, stderr)
+	}
+	code, replayed, stderr := run(t, os.Environ(), "report", jsonl)
+	if code != exitFailures {
+		t.Fatalf("report: exit %d, stderr %s", code, stderr)
+	}
+	code, direct, stderr := run(t, os.Environ(), "check", "--demo", "--python", python)
+	if code != exitFailures {
+		t.Fatalf("check: exit %d, stderr %s", code, stderr)
+	}
+	if strings.Contains(direct, "\x1b[") {
+		t.Error("table written to a non-terminal carries escape codes")
+	}
+	a := numbers.ReplaceAllString(replayed, "N")
+	b := numbers.ReplaceAllString(direct, "N")
+	if a != b {
+		t.Errorf("report of the jsonl scan differs from check's table:\n%s", lineDiff(b, a))
+	}
+}
+
+func TestEnvironmentErrors(t *testing.T) {
+	python := testPython(t)
+	t.Run("python without g4f", func(t *testing.T) {
+		environ := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "PYTHONPATH=" + t.TempDir()}
+		code, _, stderr := run(t, environ, "check", "--python", python)
+		if code != exitEnv {
+			t.Errorf("exit code = %d, want %d", code, exitEnv)
+		}
+		want := "g4fdiag: g4f is not importable with " + python
+		if !strings.HasPrefix(stderr, want) || !strings.Contains(stderr, "--demo") || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("stderr = %q, want one line starting %q and naming the fix", stderr, want)
+		}
+	})
+	t.Run("unknown provider", func(t *testing.T) {
+		code, _, stderr := run(t, os.Environ(), "check", "--demo", "--python", python, "--provider", "StreamAsink")
+		if code != exitUsage {
+			t.Errorf("exit code = %d, want %d", code, exitUsage)
+		}
+		want := `g4fdiag: unknown provider "StreamAsink"; did you mean "StreamAsync"? (run ` + "`g4fdiag providers`" + ` to list them)` + "\n"
+		if stderr != want {
+			t.Errorf("stderr:\n got %q\nwant %q", stderr, want)
+		}
+	})
+}
+
+func TestProvidersCommand(t *testing.T) {
+	python := testPython(t)
+	code, out, stderr := run(t, os.Environ(), "providers", "--demo", "--python", python, "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var list []struct {
+		Name, Kind string
+		Working    bool
+		NeedsAuth  bool `json:"needs_auth"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, p := range list {
+		found[p.Name] = true
+		if p.Name == "Retired" && p.Working {
+			t.Error("Retired is listed as working")
+		}
+		if p.Name == "AuthNeeded" && !p.NeedsAuth {
+			t.Error("AuthNeeded is listed without needs_auth")
+		}
+	}
+	for _, name := range []string{"EchoSync", "StreamAsync", "RunAsync", "DeadlockLoop", "ThreadLoop", "StallStream", "NetFail", "AuthNeeded", "Crowded", "Retired"} {
+		if !found[name] {
+			t.Errorf("providers --demo lacks %s", name)
+		}
+	}
+	code, table, _ := run(t, os.Environ(), "providers", "--demo", "--python", python)
+	if code != 0 || !strings.Contains(table, "StreamAsync") || !strings.Contains(table, "async-generator") {
+		t.Errorf("providers table (exit %d):\n%s", code, table)
+	}
+}
+
+// TestInterrupt signals a real scan like Ctrl-C does and checks the exit
+// code, that no worker outlives g4fdiag and that finished cells are kept.
+func TestInterrupt(t *testing.T) {
+	python := testPython(t)
+	bin := buildBinary(t)
+	out := filepath.Join(t.TempDir(), "partial.json")
+	cmd := exec.Command(bin, "check", "--demo", "--python", python, "--format", "json", "--output", out, "--timeout", "60s")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the workers run, and a hanging cell holds the scan.
+	var workers []int
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		workers = descendants(cmd.Process.Pid)
+		if len(workers) >= 3 {
+			break
+		}
+	}
+	if len(workers) < 3 {
+		cmd.Process.Kill()
+		t.Fatalf("workers did not start; stderr: %s", stderr.String())
+	}
+	time.Sleep(3 * time.Second) // fast cells finish, slow ones hang
+	workers = descendants(cmd.Process.Pid)
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	took := time.Since(sent)
+	t.Logf("exit %v %s after SIGINT", err, took)
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit code = %d, want %d; stderr: %s", code, exitInterrupted, stderr.String())
+	}
+	if took > 2*time.Second {
+		t.Errorf("exit took %s after SIGINT, want at most 2s", took)
+	}
+	for _, pid := range workers {
+		if alive(pid) {
+			t.Errorf("worker %d outlived g4fdiag", pid)
+		}
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("no --output after an interrupt: %v", err)
+	}
+	var r reportJSON
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatalf("--output after an interrupt: %v\n%s", err, data)
+	}
+	if !r.Interrupted || len(r.Cells) == 0 {
+		t.Errorf("--output after an interrupt: interrupted=%v with %d cells", r.Interrupted, len(r.Cells))
+	}
+	if len(r.Cells) >= 150 {
+		t.Errorf("interrupted scan holds all %d cells", len(r.Cells))
+	}
+}
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "g4fdiag")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// descendants lists the processes below pid, read from /proc.
+func descendants(pid int) []int {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if pp := ppid(p); pp > 0 {
+			children[pp] = append(children[pp], p)
+		}
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range children[p] {
+			out = append(out, c)
+			queue = append(queue, c)
+		}
+	}
+	return out
+}
+
+func ppid(pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; fields resume after the last ')'.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 2 {
+		return 0
+	}
+	p, _ := strconv.Atoi(fields[1])
+	return p
+}
+
+// alive reports whether pid is still a process that is not a zombie,
+// waiting up to a second for the kernel to finish with it.
+func alive(pid int) bool {
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return false
+		}
+		s := string(data)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 && strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z") {
+			return false
+		}
+	}
+	return true
+}
+
+// lineDiff shows the lines of got that differ from want, with line numbers.
+func lineDiff(want, got string) string {
+	w := strings.Split(want, "\n")
+	g := strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var a, c string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			c = g[i]
+		}
+		if a != c {
+			fmt.Fprintf(&b, "line %d:\n  want %s\n  got  %s\n", i+1, a, c)
+		}
+	}
+	return b.String()
+}
+
+// TestDemoConcurrency runs two calls at once per cell: Crowded's shared
+// private loop is re-entered by the overlapping call, and in a process that
+// nest_asyncio has not patched yet the second sync call meets "Cannot enter
+// into task" and never ends.
+func TestDemoConcurrency(t *testing.T) {
+	python := testPython(t)
+	out := filepath.Join(t.TempDir(), "c2.json")
+	code, _, stderr := run(t, os.Environ(), "check", "--demo", "--python", python, "--provider", "Crowded,StreamAsync",
+		"--concurrency", "2", "--modes", "baseline,sync,async", "--loops", "nest,uvloop", "--timeout", "3s",
+		"--format", "json", "--output", out)
+	if code != exitFailures {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r reportJSON
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		provider, mode, loop, verdict, evidence string
+	}{
+		{"Crowded", "baseline", "uvloop", "flaky", "1 ok, 1 loop-reentry of 2 calls: RuntimeError: this event loop is already running."},
+		{"Crowded", "async", "nest", "flaky", "1 ok, 1 loop-reentry of 2 calls: RuntimeError: This event loop is already running"},
+		{"Crowded", "sync", "uvloop", "ok", ""},
+		{"StreamAsync", "sync", "nest", "flaky", "1 ok, 1 loop-reentry of 2 calls: hung after the worker logged RuntimeError: Cannot enter into task"},
+		{"StreamAsync", "async", "uvloop", "ok", ""},
+	}
+	for _, tt := range tests {
+		c := cellOf(r, tt.provider, tt.mode, tt.loop)
+		if c.Verdict != tt.verdict || !strings.HasPrefix(c.Evidence, tt.evidence) {
+			t.Errorf("%s %s/%s = %s: %s\nwant %s: %s…", tt.provider, tt.mode, tt.loop, c.Verdict, c.Evidence, tt.verdict, tt.evidence)
+		}
+	}
+}

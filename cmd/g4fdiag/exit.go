@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/g4fdiag/g4fdiag/providers"
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// Exit codes, documented in the README and in --help.
+const (
+	exitOK          = 0   // no loop-class failure
+	exitFailures    = 1   // loop-class failures found
+	exitUsage       = 2   // bad arguments
+	exitEnv         = 3   // no Python, g4f not importable, a worker that cannot start
+	exitInterrupted = 130 // SIGINT or SIGTERM
+)
+
+const exitCodesHelp = `EXIT CODES:
+   0    no loop-class failure found
+   1    loop-class failures found (loop-reentry, loop-missing, loop-closed,
+        loop-mismatch, loop-blocked, deadlock)
+   2    usage error: a bad flag, provider, mode, loop or output file
+   3    environment error: no Python, g4f not importable, a worker that cannot start
+   130  interrupted (Ctrl-C); finished cells are still written to --output`
+
+// usageError is a mistake in the arguments: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// failuresError says the scan found loop-class failures: exit 1, and the
+// report already said which.
+type failuresError struct{ n int }
+
+func (e *failuresError) Error() string {
+	return fmt.Sprintf("%d cell(s) fail with a loop-class verdict", e.n)
+}
+
+// exitCode maps an error from a command to the process exit code. It is the
+// only place that knows the mapping.
+func exitCode(err error) int {
+	var (
+		usage    *usageError
+		unknown  *providers.UnknownError
+		env      *repro.EnvError
+		failures *failuresError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.As(err, &failures):
+		return exitFailures
+	case errors.As(err, &usage), errors.As(err, &unknown):
+		return exitUsage
+	case errors.As(err, &env):
+		return exitEnv
+	}
+	return exitEnv
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/urfave/cli/v2"
+
+	"github.com/g4fdiag/g4fdiag/providers"
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+type providersOptions struct {
+	targetOptions
+	Patterns []string
+	Format   string
+}
+
+func providersCommand(stdio IO) *cli.Command {
+	return &cli.Command{
+		Name:  "providers",
+		Usage: "list the provider catalog of a g4f installation",
+		UsageText: `g4fdiag providers [options]
+
+   g4fdiag providers --demo
+   g4fdiag providers --python .venv/bin/python --format json`,
+		Flags: append(targetFlags(),
+			&cli.StringSliceFlag{Name: "provider", Aliases: []string{"p"}, Usage: "only providers matching `NAME` or glob (repeatable)"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
+		),
+		OnUsageError: commandUsageError,
+		Action: func(c *cli.Context) error {
+			o := providersOptions{
+				targetOptions: targetOptions{Python: c.String("python"), Demo: c.Bool("demo")},
+				Patterns:      c.StringSlice("provider"),
+				Format:        c.String("format"),
+			}
+			if o.Format != "table" && o.Format != "json" {
+				return usagef("unknown --format %q for providers; use table or json", o.Format)
+			}
+			return runProviders(c.Context, o, stdio)
+		},
+	}
+}
+
+func runProviders(ctx context.Context, o providersOptions, stdio IO) error {
+	demoDir, err := os.MkdirTemp("", "g4fdiag-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(demoDir)
+	t, err := o.target(stdio, func() (string, error) { return demoDir, nil })
+	if err != nil {
+		return err
+	}
+	pool, err := repro.NewPool(t, repro.PoolOptions{})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	_, catalog, err := pool.Start(ctx, []repro.Loop{repro.LoopAsyncio})
+	if err != nil {
+		return err
+	}
+	selected, err := providers.Select(catalog, o.Patterns)
+	if err != nil {
+		return err
+	}
+	if o.Format == "json" {
+		enc := json.NewEncoder(stdio.Out)
+		enc.SetIndent("", "  ")
+		if selected == nil {
+			selected = []providers.Provider{}
+		}
+		return enc.Encode(selected)
+	}
+	table := tablewriter.NewWriter(stdio.Out)
+	table.Header("Provider", "Kind", "Working", "Auth", "Stream", "Default model")
+	for _, p := range selected {
+		if err := table.Append(p.Name, string(p.Kind), yesNo(p.Working), yesNo(p.NeedsAuth),
+			yesNo(p.SupportsStream), p.DefaultModel); err != nil {
+			return err
+		}
+	}
+	if err := table.Render(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdio.Out, "%d providers\n", len(selected))
+	return err
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
