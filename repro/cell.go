@@ -14,11 +14,25 @@ const (
 	ModeAsyncStream Mode = "async-stream" // AsyncClient with stream=True, async for over chunks
 )
 
+// The modes over HTTP, against g4f's API server.
+const (
+	ModeAPIJSON Mode = "api-json" // POST /v1/chat/completions with stream false
+	ModeAPISSE  Mode = "api-sse"  // the same with stream true: server-sent events
+)
+
 // AllModes lists the in-process modes in report order.
 var AllModes = []Mode{ModeBaseline, ModeSync, ModeSyncStream, ModeAsync, ModeAsyncStream}
 
+// APIModes lists the HTTP modes in report order; they follow AllModes.
+var APIModes = []Mode{ModeAPIJSON, ModeAPISSE}
+
 // Streaming reports whether the mode iterates chunks.
-func (m Mode) Streaming() bool { return m == ModeSyncStream || m == ModeAsyncStream }
+func (m Mode) Streaming() bool {
+	return m == ModeSyncStream || m == ModeAsyncStream || m == ModeAPISSE
+}
+
+// OverHTTP reports whether the mode calls an API server.
+func (m Mode) OverHTTP() bool { return m == ModeAPIJSON || m == ModeAPISSE }
 
 // Loop is the event loop the outer code runs on, fixed per worker process.
 type Loop string
@@ -29,6 +43,10 @@ const (
 	LoopNest    Loop = "nest"    // stdlib loop, nest_asyncio importable as g4f expects
 	LoopUvloop  Loop = "uvloop"  // uvloop
 )
+
+// LoopServer is the loop of an API server g4fdiag did not start (--api
+// URL): whatever that server runs on.
+const LoopServer Loop = "server"
 
 // AllLoops lists the loop variants in report order.
 var AllLoops = []Loop{LoopAsyncio, LoopNest, LoopUvloop}
@@ -105,6 +123,15 @@ type Call struct {
 	LastChunkMS  float64       `json:"last_chunk_ms,omitempty"`
 	DurationMS   float64       `json:"duration_ms"`
 	Text         string        `json:"text,omitempty"` // the answer, cut short
+
+	// Over HTTP only.
+	HTTPStatus  int     `json:"http_status,omitempty"`
+	FirstByteMS float64 `json:"first_byte_ms,omitempty"` // time to the first body byte
+	Frames      int     `json:"frames,omitempty"`        // SSE frames read, [DONE] and errors included
+	// ServerLog is what the API server logged while serving this call —
+	// its traceback when the client only saw a stream that never came —
+	// when g4fdiag started that server.
+	ServerLog string `json:"server_log,omitempty"`
 }
 
 // Stacks is hang evidence.
