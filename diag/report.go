@@ -99,14 +99,22 @@ func newCellOrder(p repro.Plan) cellOrder {
 			o.provider[name] = i
 		}
 	}
-	for i, m := range repro.AllModes {
+	for i, m := range reportModes {
 		o.mode[m] = i
 	}
-	for i, l := range repro.AllLoops {
+	for i, l := range reportLoops {
 		o.loop[l] = i
 	}
 	return o
 }
+
+// reportModes and reportLoops are the orders of a report's columns: the
+// in-process modes, then the HTTP ones; the loop variants, then an API
+// server's own loop.
+var (
+	reportModes = append(append([]repro.Mode{}, repro.AllModes...), repro.APIModes...)
+	reportLoops = append(append([]repro.Loop{}, repro.AllLoops...), repro.LoopServer)
+)
 
 // rankOf places known keys by index and unknown ones after them.
 func rankOf[K comparable](m map[K]int, k K) (int, bool) {

@@ -17,7 +17,7 @@ import (
 const codeWidth = 4
 
 // loopAbbrev names loops in the table's second header row.
-var loopAbbrev = map[repro.Loop]string{repro.LoopAsyncio: "aio", repro.LoopNest: "nest", repro.LoopUvloop: "uv"}
+var loopAbbrev = map[repro.Loop]string{repro.LoopAsyncio: "aio", repro.LoopNest: "nest", repro.LoopUvloop: "uv", repro.LoopServer: "srv"}
 
 func abbrevLoop(l repro.Loop) string {
 	if a, ok := loopAbbrev[l]; ok {
@@ -50,8 +50,8 @@ func newGrid(r Report) grid {
 			g.cells[c.Key()] = c
 		}
 	}
-	g.modes = ordered(repro.AllModes, modes)
-	g.loops = ordered(repro.AllLoops, loops)
+	g.modes = ordered(reportModes, modes)
+	g.loops = ordered(reportLoops, loops)
 	return g
 }
 
@@ -198,6 +198,8 @@ func writeLegend(buf *bytes.Buffer, r Report, g grid, p *painter) {
 			desc = "asyncio + nest_asyncio"
 		case repro.LoopUvloop:
 			desc = "uvloop"
+		case repro.LoopServer:
+			desc = "the API server's own loop (--api)"
 		}
 		loops = append(loops, abbrevLoop(l)+" = "+clean(desc))
 	}

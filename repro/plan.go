@@ -23,6 +23,10 @@ type Plan struct {
 	// reporting them not-working unrun; IncludeAuth runs needs_auth ones.
 	IncludeNotWorking bool
 	IncludeAuth       bool
+	// API is the base URL of an API server g4fdiag did not start (--api).
+	// Its HTTP cells run on LoopServer; with servers g4fdiag starts, they
+	// run on each of Loops.
+	API string
 }
 
 // Cells expands the plan into cells in report order: provider, then mode,
@@ -39,7 +43,11 @@ func (p Plan) Cells(catalog []providers.Provider) []Cell {
 			model = byName[name].DefaultModel
 		}
 		for _, m := range p.Modes {
-			for _, l := range p.Loops {
+			loops := p.Loops
+			if m.OverHTTP() && p.API != "" {
+				loops = []Loop{LoopServer}
+			}
+			for _, l := range loops {
 				cells = append(cells, Cell{Provider: name, Mode: m, Loop: l, Model: model,
 					Concurrency: p.Concurrency, Repeat: p.Repeat})
 			}
@@ -62,6 +70,7 @@ type planJSON struct {
 	BlockThreshold    string   `json:"block_threshold"`
 	IncludeNotWorking bool     `json:"include_not_working,omitempty"`
 	IncludeAuth       bool     `json:"include_auth,omitempty"`
+	API               string   `json:"api,omitempty"`
 }
 
 // MarshalJSON encodes durations as Go duration strings.
@@ -70,7 +79,7 @@ func (p Plan) MarshalJSON() ([]byte, error) {
 		Providers: p.Providers, Modes: p.Modes, Loops: p.Loops, Model: p.Model,
 		Concurrency: p.Concurrency, Repeat: p.Repeat, Jobs: p.Jobs,
 		Timeout: p.Timeout.String(), BlockThreshold: p.BlockThreshold.String(),
-		IncludeNotWorking: p.IncludeNotWorking, IncludeAuth: p.IncludeAuth,
+		IncludeNotWorking: p.IncludeNotWorking, IncludeAuth: p.IncludeAuth, API: p.API,
 	})
 }
 
@@ -82,7 +91,7 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 	}
 	*p = Plan{Providers: j.Providers, Modes: j.Modes, Loops: j.Loops, Model: j.Model,
 		Concurrency: j.Concurrency, Repeat: j.Repeat, Jobs: j.Jobs,
-		IncludeNotWorking: j.IncludeNotWorking, IncludeAuth: j.IncludeAuth}
+		IncludeNotWorking: j.IncludeNotWorking, IncludeAuth: j.IncludeAuth, API: j.API}
 	var err error
 	if p.Timeout, err = parseDuration("timeout", j.Timeout); err != nil {
 		return err

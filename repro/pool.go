@@ -17,6 +17,16 @@ import (
 //go:embed harness/harness.py
 var harnessPy []byte
 
+// WriteHarness writes the embedded harness into dir and returns its path.
+// Workers run it; so do the API servers g4fdiag starts (--serve-api).
+func WriteHarness(dir string) (string, error) {
+	path := filepath.Join(dir, "harness.py")
+	if err := os.WriteFile(path, harnessPy, 0o600); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
 // DefaultMessages is what every call asks when the plan says nothing else.
 var DefaultMessages = []Message{{Role: "user", Content: "Say hello in one word."}}
 
@@ -53,8 +63,8 @@ func NewPool(t Target, o PoolOptions) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	harness := filepath.Join(dir, "harness.py")
-	if err := os.WriteFile(harness, harnessPy, 0o600); err != nil {
+	harness, err := WriteHarness(dir)
+	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}

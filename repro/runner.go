@@ -16,6 +16,27 @@ type Driver interface {
 	RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error)
 }
 
+// Route is the Driver of a scan that mixes in-process and HTTP modes: it
+// sends each cell to the driver of its mode.
+type Route struct {
+	InProcess Driver
+	HTTP      Driver
+}
+
+// RunCell runs c on the driver of its mode. A mode whose driver is missing
+// is a planning mistake the command layer rules out; it ends as skipped.
+func (r Route) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error) {
+	d := r.InProcess
+	if c.Mode.OverHTTP() {
+		d = r.HTTP
+	}
+	if d == nil {
+		return Observation{Cell: c, Started: time.Now(), End: EndSkipped,
+			SkipReason: "no driver for mode " + string(c.Mode)}, nil
+	}
+	return d.RunCell(ctx, c, timeout)
+}
+
 // Decide returns the observation of a cell that the plan says not to run —
 // a provider marked not working, one that needs auth, a loop variant that
 // is not available — and false for a cell to run.

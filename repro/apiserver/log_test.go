@@ -1,0 +1,39 @@
+package apiserver
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLogFor(t *testing.T) {
+	l := NewLog(1 << 20)
+	t0 := time.Now()
+	l.Add("g4fdiag-log t=1.000 req=a uvicorn.error INFO: started", t0)
+	l.Add("g4fdiag-log t=2.000 req=b root ERROR: Traceback for b", t0.Add(2*time.Second))
+	l.Add("g4fdiag-log t=2.100 req=- asyncio ERROR: Exception in callback", t0.Add(2100*time.Millisecond))
+	l.Add("g4fdiag-log t=2.100 req=- asyncio ERROR: RuntimeError: Cannot enter into task", t0.Add(2100*time.Millisecond))
+	l.Add("plain line without a prefix", t0.Add(9*time.Second))
+	got := l.For("b", t0.Add(1900*time.Millisecond), t0.Add(2050*time.Millisecond))
+	want := "root ERROR: Traceback for b\nasyncio ERROR: Exception in callback\nasyncio ERROR: RuntimeError: Cannot enter into task\n"
+	if got != want {
+		t.Errorf("For(b):\n%q\nwant\n%q", got, want)
+	}
+	if got := l.For("a", t0.Add(5*time.Second), t0.Add(6*time.Second)); got != "uvicorn.error INFO: started\n" {
+		t.Errorf("For(a) = %q", got)
+	}
+	if tail := l.Tail(1); tail != "plain line without a prefix\n" {
+		t.Errorf("Tail = %q", tail)
+	}
+}
+
+func TestLogIsBounded(t *testing.T) {
+	l := NewLog(1000)
+	now := time.Now()
+	for i := 0; i < 1000; i++ {
+		l.Add(strings.Repeat("x", 99), now)
+	}
+	if l.size > 1000 || len(l.lines) > 10 {
+		t.Errorf("log kept %d bytes in %d lines", l.size, len(l.lines))
+	}
+}
