@@ -84,13 +84,13 @@ func Start(ctx context.Context, t repro.Target, harness string, loop repro.Loop,
 	for {
 		select {
 		case <-s.exited:
-			tail := s.log.Tail(5)
-			if s.exitCode() == exitUnavailable {
-				return nil, &UnavailableError{Loop: loop, Reason: lastLine(tail)}
+			reason := lastLine(s.log.Tail(5))
+			if s.exitCode() == exitUnavailable && strings.Contains(reason, "fatal: loop variant") {
+				return nil, &UnavailableError{Loop: loop, Reason: strings.TrimPrefix(reason, "g4fdiag-serve fatal: ")}
 			}
 			return nil, &repro.EnvError{
-				What: fmt.Sprintf("the %s API server exited at start (%v): %s", loop, s.exitErr, lastLine(tail)),
-				Fix:  "check that `import g4f.api` works with " + t.Python}
+				What: fmt.Sprintf("the %s API server exited at start (%v): %s", loop, s.exitErr, reason),
+				Fix:  "check that `import g4f.api` and uvicorn work with " + t.Python}
 		case <-ctx.Done():
 			s.Stop(0)
 			return nil, ctx.Err()

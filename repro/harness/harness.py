@@ -77,7 +77,48 @@ holds the loop while it runs, so a slow call there reports "blocked" too. Nothin
 to the Go side, which sends SIGUSR1 (faulthandler dumps every thread to the
 --dump file), asks for "tasks", then kills the worker.
 
-Stdlib only; the syntax stays valid from Python 3.8 to 3.14.
+Serve mode (the api-json / api-sse driver's server):
+
+    python -u harness.py --loop {asyncio|nest|uvloop} --serve-api --port N
+                         [--host 127.0.0.1] [--dump PATH]
+
+Same loop variant set-up (import blocker, loop policy) before anything
+imports g4f; then `import g4f.api` (real g4f or the miniature) and its app:
+create_app() when the module has it (real g4f since 0.3.2), else a
+module-level `app`, else 0.2.x's Api(engine=g4f).app. It runs under uvicorn
+with loop="uvloop" for the uvloop variant and loop="asyncio" otherwise,
+lifespan "auto", the access log on, uvicorn's own SIGINT/SIGTERM handling
+(which waits for open connections, and cannot act while the loop thread is
+stuck: Go escalates to SIGKILL). No fd 3, no JSON protocol. On stderr:
+
+    g4fdiag-serve ready port=N loop=L pid=P
+        once uvicorn listens (N: the bound port)
+    g4fdiag-serve fatal: REASON
+        loop variant unavailable, uvicorn or g4f.api not importable, or
+        uvicorn could not bind / start; exit status 3 (the traceback, if
+        any, comes first as g4fdiag-log lines)
+    g4fdiag-log t=MS req=ID LOGGER LEVEL: TEXT
+        every log record (root, uvicorn.error, uvicorn.access, asyncio,
+        g4f.*, py.warnings), one line per line of its text: a multi-line
+        message or traceback repeats the prefix on every line. MS:
+        milliseconds since the process started, 3 decimals. ID: the
+        request's X-G4fdiag-Request header (every byte that is not printable
+        ASCII, spaces included, as "_"; at most 128 characters), "-"
+        outside a request.
+        asyncio's "Exception in callback ..." / "Task exception was never
+        retrieved" records carry the id of the running context (a nested
+        run inside a request), else that of the handle or task concerned.
+        What g4f prints to sys.stdout / sys.stderr arrives the same way,
+        a line per record, as LOGGER "stdout" / "stderr", LEVEL INFO.
+
+Exit status: 0 after uvicorn shut down on a signal, 3 as above, 130 on
+KeyboardInterrupt. SIGUSR1 dumps every thread to the --dump file as in
+worker mode (to stderr, unprefixed, without --dump). Lines without either
+prefix can still appear on stderr: output written below Python (C
+libraries, a fatal interpreter error).
+
+Stdlib only (serve mode imports the uvicorn of the environment it serves);
+the syntax stays valid from Python 3.8 to 3.14.
 """
 
 import argparse
@@ -89,6 +130,7 @@ import importlib.util
 import inspect
 import io
 import json
+import logging
 import os
 import platform
 import re
@@ -1104,6 +1146,364 @@ def answer_tasks(req):
 
 
 # ---------------------------------------------------------------------------
+# Serve mode: g4f's API app under uvicorn, logs for the Go side
+# ---------------------------------------------------------------------------
+
+LOG_PREFIX = "g4fdiag-log"
+REQUEST_HEADER = b"x-g4fdiag-request"
+REQUEST_ID_LIMIT = 128
+# The X-G4fdiag-Request of the request being served. uvicorn runs each
+# request in its own task and Starlette copies the context into the tasks
+# it spawns, so every record logged on behalf of a request can read it.
+REQUEST_ID = contextvars.ContextVar("g4fdiag_request", default="-")
+_EMITTING = threading.local()  # a log line is being written on this thread
+
+
+def process_start_wall():
+    """time.time() of this process's start: /proc on Linux (10 ms ticks),
+    else the moment logging was imported (first lines of this file)."""
+    try:
+        with open("/proc/self/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        started = float(fields[19]) / os.sysconf("SC_CLK_TCK")  # since boot
+        uptime = time.clock_gettime(time.CLOCK_BOOTTIME)
+        if 0 <= uptime - started < 86400 * 365:
+            return time.time() - (uptime - started)
+    except Exception:
+        pass
+    return getattr(logging, "_startTime", time.time())
+
+
+def clean_request_id(raw):
+    """A header value safe to put in one log field: printable ASCII, no spaces."""
+    text = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
+    text = "".join(c if "!" <= c <= "~" else "_" for c in text)
+    return text[:REQUEST_ID_LIMIT] or "-"
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps each record with the request id of the context it is logged in."""
+
+    def filter(self, record):
+        if not hasattr(record, "g4fdiag_req"):
+            try:
+                record.g4fdiag_req = REQUEST_ID.get()
+            except Exception:
+                record.g4fdiag_req = "-"
+        return True
+
+
+class PrefixFormatter(logging.Formatter):
+    """One record -> lines `g4fdiag-log t=MS req=ID LOGGER LEVEL: text`, the
+    prefix repeated on every line of a multi-line message or traceback."""
+
+    def __init__(self, start_wall):
+        logging.Formatter.__init__(self)
+        self.start_wall = start_wall
+
+    def format(self, record):
+        try:
+            text = record.getMessage()
+        except Exception as exc:
+            text = "%r %r <unformattable: %s>" % (record.msg, record.args, safe_str(exc))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            text = text.rstrip("\n") + "\n" + record.exc_text
+        if record.stack_info:
+            text = text.rstrip("\n") + "\n" + self.formatStack(record.stack_info)
+        prefix = "%s t=%.3f req=%s %s %s: " % (
+            LOG_PREFIX, (record.created - self.start_wall) * 1000.0,
+            getattr(record, "g4fdiag_req", "-"), record.name or "root", record.levelname)
+        return "\n".join(prefix + line for line in (text.splitlines() or [""]))
+
+
+class LineHandler(logging.StreamHandler):
+    """Writes to the real stderr, whole records at once."""
+
+    def emit(self, record):
+        _EMITTING.active = True
+        try:
+            logging.StreamHandler.emit(self, record)
+        finally:
+            _EMITTING.active = False
+
+
+class PrintToLog(object):
+    """Stands in for sys.stdout / sys.stderr in serve mode: what g4f prints
+    becomes log records (logger "stdout" / "stderr"), a line at a time, with
+    the request id of the printing context."""
+
+    def __init__(self, original, name):
+        self._original = original
+        self._logger = logging.getLogger(name)
+        self._partial = {}  # thread ident -> text without its newline yet
+        self._lock = threading.Lock()
+
+    def write(self, text):
+        if not isinstance(text, str):
+            text = safe_str(text)
+        if getattr(_EMITTING, "active", False):
+            # logging reporting its own failure: straight out, no loop.
+            self._original.write(text)
+            return len(text)
+        key = threading.get_ident()
+        with self._lock:
+            pending = self._partial.pop(key, "") + text
+            lines = pending.split("\n")
+            if lines[-1]:
+                self._partial[key] = lines[-1]
+        for line in lines[:-1]:
+            self._logger.info("%s", line.rstrip("\r"))
+        return len(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        with self._lock:
+            pending = self._partial.pop(threading.get_ident(), "")
+        if pending:
+            self._logger.info("%s", pending)
+
+    def isatty(self):
+        return False
+
+    def __getattr__(self, name):
+        return getattr(self._original, name)
+
+
+def setup_serve_logging():
+    """Every log record, whoever logs it, to stderr in the g4fdiag-log format."""
+    handler = LineHandler(ORIGINAL_STDERR)
+    handler.setFormatter(PrefixFormatter(process_start_wall()))
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    sys.stdout = PrintToLog(ORIGINAL_STDOUT, "stdout")
+    sys.stderr = PrintToLog(ORIGINAL_STDERR, "stderr")
+    return handler
+
+
+def adopt_loggers(handler):
+    """Loggers that print on their own (g4f's, or any set up on import)
+    hand their records to the root handler instead, so every line has the
+    prefix. Loggers writing to files keep their handlers."""
+    manager = logging.Logger.manager
+    for logger in [logging.getLogger()] + list(manager.loggerDict.values()):
+        if not isinstance(logger, logging.Logger):
+            continue
+        for old in list(logger.handlers):
+            if old is handler or isinstance(old, logging.FileHandler):
+                continue
+            if isinstance(old, logging.StreamHandler):
+                logger.removeHandler(old)
+                logger.propagate = True
+
+
+def request_id_of(context):
+    """The request id carried by the handle/task an asyncio error is about."""
+    for key in ("handle", "task", "future"):
+        obj = context.get(key)
+        ctx = getattr(obj, "_context", None)
+        if ctx is None and callable(getattr(obj, "get_context", None)):
+            try:
+                ctx = obj.get_context()
+            except Exception:
+                ctx = None
+        if isinstance(ctx, contextvars.Context):
+            value = ctx.get(REQUEST_ID, "-")
+            if value != "-":
+                return value
+    return "-"
+
+
+def loop_exception_handler(loop, context):
+    """asyncio's default handler ("Exception in callback", "Task exception was
+    never retrieved"), logged with a request id: the one of the running
+    context (a nested run inside a request), else the one of the handle or
+    task the error is about."""
+    request_id = REQUEST_ID.get()
+    if request_id == "-":
+        request_id = request_id_of(context)
+    token = REQUEST_ID.set(request_id) if request_id != "-" else None
+    try:
+        loop.default_exception_handler(context)
+    finally:
+        if token is not None:
+            REQUEST_ID.reset(token)
+
+
+class RequestIdMiddleware(object):
+    """ASGI wrapper: the X-G4fdiag-Request header into REQUEST_ID; on its
+    first call (lifespan startup, or the first request) it installs the loop
+    exception handler on the running loop."""
+
+    def __init__(self, app):
+        self.app = app
+        self.loop_ready = False
+
+    async def __call__(self, scope, receive, send):
+        if not self.loop_ready:
+            self.loop_ready = True
+            try:
+                loop = asyncio.get_running_loop()
+                if loop.get_exception_handler() is None:
+                    loop.set_exception_handler(loop_exception_handler)
+            except Exception as exc:
+                logging.getLogger("g4fdiag").warning("no loop exception handler: %s", safe_str(exc))
+        if scope.get("type") not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        request_id = "-"
+        for name, value in scope.get("headers") or ():
+            if name.lower() == REQUEST_HEADER:
+                request_id = clean_request_id(value)
+                break
+        token = REQUEST_ID.set(request_id)
+        try:
+            return await self.app(scope, receive, send)
+        finally:
+            try:
+                REQUEST_ID.reset(token)
+            except ValueError:  # finished in another context: nothing to undo
+                pass
+
+
+def api_app(module, g4f):
+    """The ASGI app of g4f.api, whatever the release: create_app() (0.3.2
+    and later, a uvicorn factory), a module-level `app`, or the 0.2.x
+    `Api(engine=g4f).app`."""
+    factory = getattr(module, "create_app", None)
+    if callable(factory):
+        return factory(), "create_app()"
+    app = getattr(module, "app", None)
+    if app is not None:
+        return app, "app"
+    api_class = getattr(module, "Api", None)
+    if inspect.isclass(api_class):
+        try:
+            params = inspect.signature(api_class).parameters
+        except (TypeError, ValueError):
+            params = {}
+        if "engine" in params:
+            return api_class(engine=g4f).app, "Api(engine=g4f).app"
+    raise HarnessError("g4f.api has no create_app, no app and no Api(engine=...)")
+
+
+def serve_fatal(message, exc=None):
+    """Exit 3 with one clear line on stderr (and, for an exception, its
+    traceback as log lines before it)."""
+    if exc is not None:
+        logging.getLogger("g4fdiag").error("%s", message, exc_info=(type(exc), exc, exc.__traceback__))
+    try:
+        ORIGINAL_STDERR.write("g4fdiag-serve fatal: %s\n" % message.replace("\n", " "))
+        ORIGINAL_STDERR.flush()
+    except Exception:
+        pass
+    logging.shutdown()
+    os._exit(3)
+
+
+def dist_or_module_version(module, name):
+    return getattr(module, "__version__", "") or dist_version(name)
+
+
+def serve_api(args):
+    """--serve-api: g4f.api under uvicorn on the variant's loop. Returns when
+    uvicorn does (SIGTERM / SIGINT, uvicorn's own handling)."""
+    global VARIANT, DUMP_FILE
+    VARIANT = setup_variant(args.loop)       # 1. before g4f sees any import
+    handler = setup_serve_logging()
+    log = logging.getLogger("g4fdiag")
+    if not VARIANT.available:
+        serve_fatal("loop variant %s unavailable: %s" % (VARIANT.name, VARIANT.reason))
+    DUMP_FILE = register_dump(args.dump)
+    try:
+        import uvicorn
+    except BaseException as exc:
+        serve_fatal("uvicorn not importable: %s: %s" % (type_name(exc), safe_str(exc)), exc)
+    try:
+        g4f = importlib.import_module("g4f")
+        module = importlib.import_module("g4f.api")
+        app, source = api_app(module, g4f)
+    except BaseException as exc:
+        serve_fatal("g4f.api not usable: %s: %s" % (type_name(exc), safe_str(exc)), exc)
+    adopt_loggers(handler)
+    path = g4f_path(g4f)
+    log.info("g4f %s at %s, app from g4f.api.%s, nest module %s, uvicorn %s, loop %s %s",
+             g4f_version(g4f, path) or "?", path, source, nest_module_of_g4f() or "-",
+             dist_or_module_version(uvicorn, "uvicorn") or "?", VARIANT.package,
+             VARIANT.version)
+
+    config = make_uvicorn_config(uvicorn, RequestIdMiddleware(app), args)
+    server = ready_server_class(uvicorn)(config)
+    try:
+        server.run()
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            return 130
+        if isinstance(exc, SystemExit) and not getattr(server, "started", False):
+            serve_fatal("uvicorn could not start on %s:%d (exit %s)" % (args.host, args.port, exc.code))
+        raise
+    finally:
+        adopt_loggers(handler)
+    if not getattr(server, "started", False):
+        serve_fatal("uvicorn did not start on %s:%d" % (args.host, args.port))
+    return 0
+
+
+def make_uvicorn_config(uvicorn, app, args):
+    """Same options on every uvicorn since 0.1x: an explicit loop (uvloop for
+    the uvloop variant, the stdlib one otherwise), the access log, and no
+    log_config (uvicorn then leaves logging to us)."""
+    options = {"host": args.host, "port": args.port,
+               "loop": "uvloop" if VARIANT.name == "uvloop" else "asyncio",
+               "lifespan": "auto", "access_log": True, "log_config": None,
+               "log_level": "info"}
+    try:
+        return uvicorn.Config(app, **options)
+    except TypeError:  # a uvicorn that lacks one of them: the essentials
+        for name in ("log_config", "access_log", "lifespan", "log_level"):
+            options.pop(name, None)
+        return uvicorn.Config(app, **options)
+
+
+def ready_server_class(uvicorn):
+    """uvicorn.Server that prints the ready line once it listens."""
+
+    class ReadyServer(uvicorn.Server):
+        async def startup(self, *args, **kwargs):
+            result = await uvicorn.Server.startup(self, *args, **kwargs)
+            if getattr(self, "started", True) and not self.should_exit:
+                print_ready(self)
+            return result
+
+    return ReadyServer
+
+
+def print_ready(server):
+    port = server.config.port
+    try:
+        for srv in getattr(server, "servers", None) or ():
+            for sock in srv.sockets or ():
+                port = sock.getsockname()[1]
+                break
+    except Exception:
+        pass
+    try:
+        ORIGINAL_STDERR.write("g4fdiag-serve ready port=%d loop=%s pid=%d\n"
+                              % (port, VARIANT.name, os.getpid()))
+        ORIGINAL_STDERR.flush()
+    except Exception:
+        pass
+
+
+# ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
 
@@ -1169,7 +1569,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="g4fdiag worker harness")
     parser.add_argument("--loop", required=True, choices=LOOPS)
     parser.add_argument("--dump", default="", help="file SIGUSR1 stack dumps are appended to")
+    parser.add_argument("--serve-api", action="store_true",
+                        help="serve g4f.api under uvicorn instead of the worker protocol")
+    parser.add_argument("--port", type=int, default=None, help="--serve-api: port to listen on")
+    parser.add_argument("--host", default="127.0.0.1", help="--serve-api: address to bind")
     args = parser.parse_args(argv)
+
+    if args.serve_api:
+        if args.port is None:
+            parser.error("--serve-api needs --port")
+        return serve_api(args)
+    if args.port is not None:
+        parser.error("--port only goes with --serve-api")
 
     try:
         CHANNEL = Channel(PROTOCOL_FD)
