@@ -30,6 +30,11 @@ const (
 	ClassCrashed             Class = "crashed"              // the worker died mid-cell
 	ClassProviderNotFound    Class = "provider-not-found"   // g4f does not know the provider
 	ClassMissingRequirements Class = "missing-requirements" // a provider dependency is not installed
+	// ClassProtocol is an API server answer that breaks HTTP, the
+	// OpenAI-compatible JSON or server-sent events: an HTML error page, a
+	// stream cut short, a frame past the limits. Not a loop fault, and not
+	// the provider's: the server or something between it and g4fdiag.
+	ClassProtocol Class = "protocol"
 )
 
 // Classes lists every class in the order legends and summaries use: ok first,
@@ -38,7 +43,7 @@ const (
 var Classes = []Class{
 	ClassOK,
 	ClassLoopReentry, ClassLoopMissing, ClassLoopClosed, ClassLoopMismatch, ClassLoopBlocked, ClassDeadlock,
-	ClassTimeout, ClassStall, ClassFlaky, ClassCrashed,
+	ClassTimeout, ClassStall, ClassFlaky, ClassCrashed, ClassProtocol,
 	ClassNetwork, ClassAuth, ClassProviderError, ClassMissingRequirements, ClassProviderNotFound,
 	ClassNotWorking, ClassSkipped, ClassUnavailable,
 }
@@ -70,15 +75,16 @@ var classInfos = map[Class]classInfo{
 	ClassStall:               {"stal", "the stream started, then stopped sending chunks", hangColor, 7},
 	ClassTimeout:             {"TO", "no answer before the cell deadline", hangColor, 8},
 	ClassFlaky:               {"flky", "calls of the same cell ended differently", []color.Attribute{color.FgMagenta}, 9},
-	ClassProviderError:       {"err", "the provider raised an error that is not a loop fault", quietColor, 10},
-	ClassMissingRequirements: {"req", "a package the provider needs is not installed", quietColor, 11},
-	ClassAuth:                {"auth", "the provider needs credentials", quietColor, 12},
-	ClassNetwork:             {"net", "the provider could not be reached (network)", quietColor, 13},
-	ClassProviderNotFound:    {"nf", "g4f does not know this provider", quietColor, 14},
-	ClassNotWorking:          {"nw", "the provider is marked working = False; not run", quietColor, 15},
-	ClassUnavailable:         {"n/a", "the loop variant is not installed here; not run", quietColor, 16},
-	ClassSkipped:             {"skip", "not run", quietColor, 17},
-	ClassOK:                  {"ok", "answered", []color.Attribute{color.FgGreen}, 18},
+	ClassProtocol:            {"prot", "the API server's answer broke HTTP, JSON or SSE (not a loop fault)", []color.Attribute{color.FgMagenta}, 10},
+	ClassProviderError:       {"err", "the provider raised an error that is not a loop fault", quietColor, 11},
+	ClassMissingRequirements: {"req", "a package the provider needs is not installed", quietColor, 12},
+	ClassAuth:                {"auth", "the provider needs credentials", quietColor, 13},
+	ClassNetwork:             {"net", "the provider could not be reached (network)", quietColor, 14},
+	ClassProviderNotFound:    {"nf", "g4f does not know this provider", quietColor, 15},
+	ClassNotWorking:          {"nw", "the provider is marked working = False; not run", quietColor, 16},
+	ClassUnavailable:         {"n/a", "the loop variant is not installed here; not run", quietColor, 17},
+	ClassSkipped:             {"skip", "not run", quietColor, 18},
+	ClassOK:                  {"ok", "answered", []color.Attribute{color.FgGreen}, 19},
 }
 
 // IsLoop reports whether the class is one of the loop classes, the failures
@@ -109,7 +115,8 @@ func (c Class) Meaning() string {
 }
 
 // Color is the colour the table paints the class in: loop classes red,
-// hangs yellow, provider failures and unrun cells faint, ok green.
+// hangs yellow, crashes, flaky cells and protocol breaks magenta, provider
+// failures and unrun cells faint, ok green.
 func (c Class) Color() []color.Attribute {
 	if ci, ok := classInfos[c]; ok {
 		return ci.color

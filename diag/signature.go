@@ -48,6 +48,10 @@ var (
 	nestAsyncio    = regexp.MustCompile(`(?i)nest[_-]?asyncio`)
 )
 
+// protocolError is the exception type repro/httpapi gives an API server
+// answer that breaks the protocol.
+const protocolError = "g4fdiag.ProtocolError"
+
 // Signatures is the table Classify matches exceptions against, in order. The
 // provider failures (network, auth, HTTP status, missing requirements, not
 // working, not found) come first: a provider that cannot reach its host is
@@ -118,6 +122,82 @@ var Signatures = []Signature{
 		Remedy:      "Check network access to the provider (DNS, proxy, firewall).",
 	},
 
+	// --- the API server's answers (api-json, api-sse) ---
+	//
+	// repro/httpapi reports an answer that breaks HTTP, the OpenAI JSON or
+	// server-sent events as a g4fdiag.ProtocolError whose message starts
+	// with the kind of break; the server's own error bodies are not here:
+	// they quote g4f's exception ("RuntimeError: ...") and match like any
+	// quoted exception.
+	{
+		ID:      "protocol-content-type",
+		Class:   ClassProtocol,
+		Types:   []string{protocolError},
+		Message: regexp.MustCompile(`^wrong content type: `),
+		Explanation: "The API server answered with a content type the OpenAI-compatible API does not use there: an HTML or plain-text " +
+			"error page (a proxy, a crashed or different server) or a non-streaming answer to stream=true. " +
+			"A smoke test that only checks the status code misreads this.",
+		Remedy: "Check that the --api URL is g4f's API server itself (curl -i the same request); read the server's log for the request.",
+	},
+	{
+		ID:      "protocol-truncated",
+		Class:   ClassProtocol,
+		Types:   []string{protocolError},
+		Message: regexp.MustCompile(`^truncated (?:stream|answer): `),
+		Explanation: "The answer ended before it was complete: the connection closed before the answer, inside the body or " +
+			"inside a frame, or the event stream ended without the closing data: [DONE]. The server or a proxy cut it " +
+			"(a crash, a restart, a proxy timeout); very old g4f servers never send [DONE].",
+		Remedy: "Read the server's log around the request (g4fdiag repro shows it when g4fdiag started the server); check proxy timeouts.",
+	},
+	{
+		ID:      "protocol-frame-limit",
+		Class:   ClassProtocol,
+		Types:   []string{protocolError},
+		Message: regexp.MustCompile(`^frame over limit: `),
+		Explanation: "One server-sent event was larger than g4fdiag reads (1 MiB unless set otherwise): a runaway frame, or a " +
+			"server that never sends the blank line that ends a frame.",
+		Remedy: "Capture the stream with curl -N to see the frame; raise the frame limit only if the answer is meant to be that large.",
+	},
+	{
+		ID:          "protocol-body-limit",
+		Class:       ClassProtocol,
+		Types:       []string{protocolError},
+		Message:     regexp.MustCompile(`^body over limit: `),
+		Explanation: "The answer was larger than g4fdiag reads (64 MiB unless set otherwise): a stream or body that does not end.",
+		Remedy:      "Capture the answer with curl -N to see what repeats; raise the body limit only if the answer is meant to be that large.",
+	},
+	{
+		ID:          "protocol-frame-json",
+		Class:       ClassProtocol,
+		Types:       []string{protocolError},
+		Message:     regexp.MustCompile(`^invalid JSON in frame\b`),
+		Explanation: "A data: frame of the event stream was not a JSON object; OpenAI-compatible clients fail on it.",
+		Remedy:      "Capture the stream with curl -N and read the frame; check for a proxy rewriting the stream or a server printing into it.",
+	},
+	{
+		ID:          "protocol-body-json",
+		Class:       ClassProtocol,
+		Types:       []string{protocolError},
+		Message:     regexp.MustCompile(`^invalid JSON body: `),
+		Explanation: "The non-streaming answer was not a JSON chat completion (no JSON, or JSON without choices); OpenAI-compatible clients fail on it.",
+		Remedy:      "Check that the --api URL is g4f's API server itself (curl -i the same request); read the server's log for the request.",
+	},
+	{
+		ID:          "protocol-not-http",
+		Class:       ClassProtocol,
+		Types:       []string{protocolError},
+		Message:     regexp.MustCompile(`^not HTTP: `),
+		Explanation: "Whatever listens at the --api address accepted the connection but did not answer in HTTP.",
+		Remedy:      "Check the --api URL: scheme, host and port of g4f's API server (g4f api listens on port 1337 by default).",
+	},
+	{
+		ID:          "protocol-violation",
+		Class:       ClassProtocol,
+		Types:       []string{protocolError},
+		Explanation: "The API server's answer broke the HTTP, JSON or server-sent events protocol in a way no narrower signature names.",
+		Remedy:      "Capture the same request with curl -i -N and read the server's log for it.",
+	},
+
 	// --- auth ---
 	{
 		ID:          "auth-missing",
@@ -133,6 +213,13 @@ var Signatures = []Signature{
 		Message:     regexp.MustCompile(`(?i)\bunauthori[sz]ed\b|(?:response|status(?: code)?|http(?:/[\d.]+)?(?: error)?)\W{0,3}401\b|^401\b`),
 		Explanation: "The provider's server answered 401 Unauthorized: the request lacked valid credentials.",
 		Remedy:      "Pass a valid api_key or cookies for this provider.",
+	},
+	{
+		ID:          "auth-api-server-key",
+		Class:       ClassAuth,
+		Message:     regexp.MustCompile(`(?i)\bG4F API key\b`),
+		Explanation: "The g4f API server was started with --g4f-api-key and refused the request: no key, or not its key.",
+		Remedy:      "Give g4fdiag the key the server was started with; it sends it as Authorization: Bearer and g4f-api-key.",
 	},
 	{
 		ID:    "auth-api-key",

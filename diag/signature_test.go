@@ -89,6 +89,26 @@ var signatureCases = []exceptionCase{
 	{"error prefix quoting a loop error", "Exception", "Error: RuntimeError: Event loop is closed", "closed-loop", ClassLoopClosed},
 	{"api body stream unsupported", "APIError", `StreamNotSupportedError: GizAI does not support "stream" argument`, "stream-not-supported", ClassProviderError},
 
+	// what repro/httpapi records from g4f's API server: in-band SSE error frames, error bodies, protocol breaks
+	{"api stream loop", "g4f.api.StreamError", "RuntimeError: this event loop is already running.", "reentry-uvloop", ClassLoopReentry},
+	{"api stream network", "g4f.api.StreamError", "ClientConnectorError: Cannot connect to host www.blackbox.ai:443 ssl:default [Name or service not known]", "network-aiohttp", ClassNetwork},
+	{"api 500 requirements", "g4f.api.ErrorResponse", `MissingRequirementsError: Install or update "curl_cffi" package | pip install -U curl_cffi`, "missing-requirements", ClassMissingRequirements},
+	{"api 404 provider not found", "g4f.api.ErrorResponse", "ProviderNotFoundError: Provider not found: Nope", "provider-not-found", ClassProviderNotFound},
+	{"api key required", "g4f.api.ErrorResponse", "G4F API key required", "auth-api-server-key", ClassAuth},
+	{"api key invalid", "g4f.api.ErrorResponse", "Invalid G4F API key", "auth-api-server-key", ClassAuth},
+	{"protocol: HTML error page", "g4fdiag.ProtocolError", "wrong content type: HTTP 502 sent text/html, not text/event-stream: <html><head><title>502 Bad Gateway</title>", "protocol-content-type", ClassProtocol},
+	{"protocol: cut mid-frame", "g4fdiag.ProtocolError", "truncated stream: the connection closed inside frame 3 (unexpected EOF)", "protocol-truncated", ClassProtocol},
+	{"protocol: closed without an answer", "g4fdiag.ProtocolError", "truncated answer: the server closed the connection without an answer (EOF)", "protocol-truncated", ClassProtocol},
+	{"protocol: no [DONE]", "g4fdiag.ProtocolError", "truncated stream: the body ended after 4 frames without data: [DONE]", "protocol-truncated", ClassProtocol},
+	{"protocol: frame limit", "g4fdiag.ProtocolError", "frame over limit: frame 1 passed 1048576 bytes", "protocol-frame-limit", ClassProtocol},
+	{"protocol: body limit", "g4fdiag.ProtocolError", "body over limit: the answer passed 67108864 bytes", "protocol-body-limit", ClassProtocol},
+	{"protocol: invalid JSON frame", "g4fdiag.ProtocolError", "invalid JSON in frame 2: invalid character 'o' in literal null (expecting 'u'): not json", "protocol-frame-json", ClassProtocol},
+	{"protocol: non-JSON body", "g4fdiag.ProtocolError", "invalid JSON body: HTTP 200 text/plain: hello", "protocol-body-json", ClassProtocol},
+	{"protocol: not HTTP", "g4fdiag.ProtocolError", `not HTTP: malformed HTTP response "SSH-2.0-OpenSSH_9.2"`, "protocol-not-http", ClassProtocol},
+	{"protocol: other", "g4fdiag.ProtocolError", "something new", "protocol-violation", ClassProtocol},
+	{"protocol: a page quoting a loop error stays protocol", "g4fdiag.ProtocolError", "wrong content type: HTTP 500 sent text/plain, not application/json:\nRuntimeError: this event loop is already running.", "protocol-content-type", ClassProtocol},
+	{"urllib3's ProtocolError is not the API server's", "urllib3.exceptions.ProtocolError", "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))", "network-message", ClassNetwork},
+
 	// never a loop class
 	{"network error mentioning a closed loop", "aiohttp.client_exceptions.ClientOSError", "Cannot write to closing transport; Event loop is closed", "network-aiohttp", ClassNetwork},
 	{"missing requirements is not nest", "g4f.errors.MissingRequirementsError", `Install "curl_cffi" package`, "missing-requirements", ClassMissingRequirements},
