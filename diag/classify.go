@@ -3,6 +3,7 @@ package diag
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 
 	"github.com/g4fdiag/g4fdiag/repro"
@@ -236,7 +237,10 @@ func fallbackVerdict() Verdict {
 // pendingVerdict is a call still running at the deadline: a stall when a
 // stream had started, a timeout otherwise.
 func pendingVerdict(o repro.Observation, c repro.Call) Verdict {
-	if v, ok := loggedLoopError(o.Log); ok {
+	if v, ok := loggedLoopError("worker", o.Log); ok {
+		return v
+	}
+	if v, ok := loggedLoopError("server", c.ServerLog); ok {
 		return v
 	}
 	ran := o.DurationMS
@@ -254,19 +258,24 @@ func pendingVerdict(o repro.Observation, c repro.Call) Verdict {
 	return stateVerdict("no-answer", "no answer within "+fmtDuration(ran))
 }
 
+// logLevel is the "logger LEVEL: " head of a log line, as the API servers
+// g4fdiag starts write them.
+var logLevel = regexp.MustCompile(`(?m)^[ \t]*[A-Za-z0-9_.\-]+ (?:DEBUG|INFO|WARNING|ERROR|CRITICAL): `)
+
 // loggedLoopError finds a loop-class error that was printed during the cell
-// but raised to no caller: asyncio's exception handler logs nest_asyncio's
-// "Cannot enter into task" while the call it broke waits forever.
-func loggedLoopError(log string) (Verdict, bool) {
+// (by the worker, or by the API server for one request) but raised to no
+// caller: asyncio's exception handler logs nest_asyncio's "Cannot enter into
+// task" while the call it broke waits forever.
+func loggedLoopError(who, log string) (Verdict, bool) {
 	if log == "" {
 		return Verdict{}, false
 	}
-	m, ok := matchQuoted("", capMessage(log), 0)
+	m, ok := matchQuoted("", logLevel.ReplaceAllString(capMessage(log), ""), 0)
 	if !ok || !m.sig.Class.IsLoop() {
 		return Verdict{}, false
 	}
 	return Verdict{Class: m.sig.Class, Signature: m.sig.ID,
-		Evidence:    oneLine("hung after the worker logged " + m.line),
+		Evidence:    oneLine("hung after the " + who + " logged " + m.line),
 		Explanation: m.sig.Explanation, Remedy: m.sig.Remedy}, true
 }
 

@@ -323,3 +323,19 @@ func TestPendingWithLoggedLoopError(t *testing.T) {
 		t.Errorf("a logged network error made the hang %+v", v)
 	}
 }
+
+// Over HTTP the client of a nest server's first stream sees no byte; what
+// decides is the traceback the server logged for that request.
+func TestPendingWithServerLoggedLoopError(t *testing.T) {
+	o := repro.Observation{
+		Cell:       repro.Cell{Provider: "P", Mode: repro.ModeAPISSE, Loop: repro.LoopNest, Concurrency: 1, Repeat: 1},
+		End:        repro.EndDeadline,
+		DurationMS: 5000,
+		Calls: []repro.Call{{Outcome: repro.OutcomePending, ServerLog: "asyncio ERROR: Exception in callback Task.task_wakeup()\n" +
+			"asyncio ERROR: RuntimeError: Cannot enter into task <Task pending name='Task-1' coro=<Server.serve()>> while another task <Task pending name='wrap'> is being executed.\n"}},
+	}
+	v := Classify(o)
+	if v.Class != ClassLoopReentry || v.Signature != "reentry-nest-task" || !strings.HasPrefix(v.Evidence, "hung after the server logged RuntimeError: Cannot enter into task") {
+		t.Errorf("verdict = %+v", v)
+	}
+}

@@ -121,6 +121,11 @@ func writeCallEvidence(buf *bytes.Buffer, c CellReport, call repro.Call) {
 		fmt.Fprintf(buf, ", %d chunk%s", call.Chunks, plural(call.Chunks))
 	}
 	buf.WriteString("\n")
+	if call.HTTPStatus != 0 {
+		fmt.Fprintf(buf, "%-12s HTTP %d, first byte after %s, %d SSE frame%s\n", "http:", call.HTTPStatus,
+			fmtDuration(call.FirstByteMS), call.Frames, plural(call.Frames))
+	}
+	block(buf, "server log for this request", tail(call.ServerLog, outputTail))
 	if len(call.Chain) == 0 {
 		return
 	}
