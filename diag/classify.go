@@ -79,6 +79,9 @@ func Classify(o repro.Observation) Verdict {
 	case repro.EndBlocked:
 		return blockedVerdict(o)
 	case repro.EndDeadline:
+		if v, ok := deadlockAtDeadline(o); ok {
+			return v
+		}
 		return aggregate(o, true)
 	}
 	return aggregate(o, false)
@@ -134,6 +137,32 @@ func blockedVerdict(o repro.Observation) Verdict {
 		v.Frame = oneLine(formatFrame(f))
 	}
 	return v
+}
+
+// deadlockAtDeadline reads the stacks taken at a cell's deadline: a thread
+// running an event loop that waits for something only that loop could
+// deliver is a deadlock — over HTTP, a whole API server stopped by one call.
+//
+// Only over HTTP: a server serves one cell at a time, while a worker's dump
+// also holds the threads of other cells (their blocked loops are reported by
+// the heartbeat, with the loop thread's own stack).
+func deadlockAtDeadline(o repro.Observation) (Verdict, bool) {
+	if !o.Mode.OverHTTP() || o.Stacks == nil || o.Stacks.Threads == "" {
+		return Verdict{}, false
+	}
+	frames, ok := stuckLoopThread(o.Stacks.Threads)
+	if !ok {
+		return Verdict{}, false
+	}
+	ev := "at the deadline the API server's loop thread waits forever"
+	if f, ok := blameFrame(frames); ok {
+		ev += " in " + formatFrame(f)
+	}
+	v := stateVerdict("deadlock-loop-thread", ev)
+	if f, ok := innermostG4F(frames); ok {
+		v.Frame = oneLine(formatFrame(f))
+	}
+	return v, true
 }
 
 // aggregate classifies every call and folds them into one verdict; with

@@ -339,3 +339,41 @@ func TestPendingWithServerLoggedLoopError(t *testing.T) {
 		t.Errorf("verdict = %+v", v)
 	}
 }
+
+// An API server whose loop thread waits on its own future answers nothing;
+// the stacks taken at the deadline show why.
+func TestDeadlineWithServerStuckOnItself(t *testing.T) {
+	dump := `Thread 0x00007f86d0bfe6c0 (most recent call first):
+  File "/usr/lib/python3.11/threading.py", line 324 in wait
+  File "/usr/lib/python3.11/threading.py", line 622 in wait
+  File "/usr/lib/python3.11/threading.py", line 995 in _bootstrap
+
+Current thread 0x00007f86df76e2c0 (most recent call first):
+  File "/usr/lib/python3.11/threading.py", line 320 in wait
+  File "/usr/lib/python3.11/concurrent/futures/_base.py", line 451 in result
+  File "/tmp/demo/g4f/Provider/DeadlockLoop.py", line 33 in create_completion
+  File "/tmp/demo/g4f/api/__init__.py", line 317 in chat_completions
+  File "/usr/lib/python3.11/asyncio/runners.py", line 118 in run
+  File "/usr/lib/python3/dist-packages/uvicorn/server.py", line 60 in run
+`
+	o := repro.Observation{
+		Cell:   repro.Cell{Provider: "DeadlockLoop", Mode: repro.ModeAPIJSON, Loop: repro.LoopUvloop, Concurrency: 1, Repeat: 1},
+		End:    repro.EndDeadline,
+		Calls:  []repro.Call{{Outcome: repro.OutcomePending}},
+		Stacks: &repro.Stacks{Threads: dump},
+	}
+	v := Classify(o)
+	if v.Class != ClassDeadlock || v.Frame != "g4f/Provider/DeadlockLoop.py:33 in create_completion" ||
+		!strings.Contains(v.Evidence, "API server's loop thread waits forever") {
+		t.Errorf("verdict = %+v", v)
+	}
+	// A loop thread idle in select, and a worker thread waiting: a plain hang.
+	o.Stacks.Threads = `Current thread 0x00007f86df76e2c0 (most recent call first):
+  File "/usr/lib/python3.11/selectors.py", line 468 in select
+  File "/usr/lib/python3.11/asyncio/base_events.py", line 1884 in _run_once
+  File "/usr/lib/python3.11/asyncio/base_events.py", line 607 in run_forever
+`
+	if v := Classify(o); v.Class != ClassTimeout {
+		t.Errorf("idle loop: %+v", v)
+	}
+}

@@ -167,3 +167,48 @@ func waitsForever(frames []repro.Frame) bool {
 	}
 	return false
 }
+
+// threadHead starts one thread's stack in a faulthandler dump.
+var threadHead = regexp.MustCompile(`(?m)^(?:Current thread|Thread) 0x[0-9a-fA-F]+`)
+
+// splitThreads cuts a faulthandler dump into one text per thread.
+func splitThreads(dump string) []string {
+	idx := threadHead.FindAllStringIndex(dump, -1)
+	out := make([]string, 0, len(idx))
+	for i, loc := range idx {
+		end := len(dump)
+		if i+1 < len(idx) {
+			end = idx[i+1][0]
+		}
+		out = append(out, dump[loc[0]:end])
+	}
+	return out
+}
+
+// runsLoop reports whether a thread's stack runs an event loop: asyncio's
+// runner or run_forever, uvloop, or uvicorn's server.
+func runsLoop(frames []repro.Frame) bool {
+	for _, f := range frames {
+		p := slashPath(f.File)
+		switch {
+		case strings.HasSuffix(p, "asyncio/runners.py"),
+			strings.HasSuffix(p, "asyncio/base_events.py") && (f.Func == "run_forever" || f.Func == "run_until_complete"),
+			strings.Contains(p, "uvloop"),
+			strings.HasSuffix(p, "uvicorn/server.py"):
+			return true
+		}
+	}
+	return false
+}
+
+// stuckLoopThread finds, in an all-thread dump, a thread that runs an event
+// loop and waits in a wait only another party can end, and returns its frames.
+func stuckLoopThread(dump string) ([]repro.Frame, bool) {
+	for _, th := range splitThreads(dump) {
+		frames := parseStack(th)
+		if runsLoop(frames) && waitsForever(frames) {
+			return frames, true
+		}
+	}
+	return nil, false
+}

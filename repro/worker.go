@@ -282,15 +282,22 @@ func (w *worker) call(ctx context.Context, req request, timeout time.Duration) (
 // dumpThreads asks faulthandler, through SIGUSR1, for the stacks of every
 // thread. It works even when no Python thread of the worker can run.
 func (w *worker) dumpThreads() string {
-	before := fileSize(w.dumpPath)
-	if err := w.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+	return DumpStacks(w.cmd.Process.Pid, w.dumpPath)
+}
+
+// DumpStacks sends SIGUSR1 to a harness process (worker or API server) whose
+// faulthandler writes every thread's stack to path, and returns what it
+// wrote. It works even when no Python thread of the process can run.
+func DumpStacks(pid int, path string) string {
+	before := fileSize(path)
+	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
 		return ""
 	}
 	deadline := time.Now().Add(time.Second)
 	last, stableSince := before, time.Now()
 	for time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
-		size := fileSize(w.dumpPath)
+		size := fileSize(path)
 		if size != last {
 			last, stableSince = size, time.Now()
 			continue
@@ -299,7 +306,7 @@ func (w *worker) dumpThreads() string {
 			break
 		}
 	}
-	f, err := os.Open(w.dumpPath)
+	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}

@@ -68,7 +68,7 @@ func Main(args []string, stdio IO) int {
 	ctx, stop := interruptContext(stdio)
 	defer stop()
 	app := newApp(stdio)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, bareAPIFlag(args))
 	if err != nil && ctx.Err() != nil {
 		err = context.Canceled
 	}
@@ -82,6 +82,22 @@ func Main(args []string, stdio IO) int {
 		fmt.Fprintln(stdio.Err, "g4fdiag: "+err.Error())
 	}
 	return code
+}
+
+// bareAPIFlag turns an --api given without a URL (last, or followed by
+// another flag) into --api-spawn, so `g4fdiag check --demo --api` starts the
+// demo's API servers.
+func bareAPIFlag(args []string) []string {
+	out := append([]string(nil), args...)
+	for i, a := range out {
+		if a == "--" {
+			break
+		}
+		if (a == "--api" || a == "-api") && (i+1 == len(out) || strings.HasPrefix(out[i+1], "-")) {
+			out[i] = "--api-spawn"
+		}
+	}
+	return out
 }
 
 // interruptContext is cancelled by the first SIGINT or SIGTERM.

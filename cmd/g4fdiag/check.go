@@ -14,11 +14,17 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/apiserver"
+	"github.com/g4fdiag/g4fdiag/repro/httpapi"
 )
 
 // demoTimeout is the per-cell deadline under --demo: the miniature's
-// providers answer at once, so only its hanging ones ever wait for it.
-const demoTimeout = 5 * time.Second
+// providers answer at once, so only its hanging ones ever wait for it. The
+// stall timeout of its streams is shorter still.
+const (
+	demoTimeout      = 5 * time.Second
+	demoStallTimeout = 2 * time.Second
+)
 
 // targetOptions say which g4f to scan.
 type targetOptions struct {
@@ -29,14 +35,24 @@ type targetOptions struct {
 // scanOptions are the options of check and repro.
 type scanOptions struct {
 	targetOptions
-	Command   string // check or repro
-	Patterns  []string
-	Plan      repro.Plan
-	Format    string
-	Output    string
-	Evidence  bool // repro: print every failing cell's evidence
-	StartWait time.Duration
+	Command  string // check or repro
+	Patterns []string
+	Plan     repro.Plan
+	Format   string
+	Output   string
+	Evidence bool // repro: print every failing cell's evidence
+	API      apiOptions
 }
+
+// apiOptions say which g4f API server the HTTP modes call.
+type apiOptions struct {
+	URL          string // --api URL: a server g4fdiag did not start
+	Key          string
+	Spawn        bool // --api-spawn: start one server per loop variant
+	StallTimeout time.Duration
+}
+
+func (a apiOptions) enabled() bool { return a.URL != "" || a.Spawn }
 
 func targetFlags() []cli.Flag {
 	return []cli.Flag{
@@ -48,7 +64,7 @@ func targetFlags() []cli.Flag {
 func scanFlags() []cli.Flag {
 	return append(targetFlags(),
 		&cli.StringSliceFlag{Name: "provider", Aliases: []string{"p"}, Usage: "provider `NAME` or glob (repeatable; default: all)"},
-		&cli.StringFlag{Name: "modes", Value: joinModes(repro.AllModes), Usage: "call modes to run, comma-separated"},
+		&cli.StringFlag{Name: "modes", Value: joinModes(repro.AllModes), Usage: "call modes to run, comma-separated; api-json and api-sse call an API server (default with --api: " + joinModes(repro.APIModes) + ")"},
 		&cli.StringFlag{Name: "loops", Value: joinLoops(repro.AllLoops), Usage: "event loops to run on, comma-separated"},
 		&cli.StringFlag{Name: "model", Usage: "model to ask for (default: each provider's default model)"},
 		&cli.IntFlag{Name: "concurrency", Value: 1, Usage: "calls at once in each cell"},
@@ -58,6 +74,10 @@ func scanFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "block-threshold", Value: 2 * time.Second, Usage: "heartbeat silence after which a loop thread counts as blocked"},
 		&cli.BoolFlag{Name: "include-not-working", Usage: "run providers marked working = False instead of reporting them not-working"},
 		&cli.BoolFlag{Name: "include-auth", Usage: "run providers that need auth instead of skipping them"},
+		&cli.StringFlag{Name: "api", Usage: "base `URL` of a running g4f API server (g4f api) to call in modes api-json and api-sse; --api alone means --api-spawn"},
+		&cli.BoolFlag{Name: "api-spawn", Usage: "start g4f's API server once per loop variant (uvicorn on uvloop, on asyncio with and without nest_asyncio) and call it"},
+		&cli.StringFlag{Name: "api-key", Usage: "API key sent to the server as a Bearer token (redacted from every output)", EnvVars: []string{"G4F_API_KEY"}},
+		&cli.DurationFlag{Name: "stall-timeout", Value: httpapi.DefaultStallTimeout, Usage: "silence after which a started API stream counts as stalled (2s with --demo unless set)"},
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format: " + strings.Join(diag.Formats(), ", ")},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout"},
 	)
@@ -126,9 +146,29 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 			}
 		}
 	}
-	modes, err := parseModes(c.String("modes"))
+	o.API = apiOptions{URL: c.String("api"), Key: c.String("api-key"), Spawn: c.Bool("api-spawn"),
+		StallTimeout: c.Duration("stall-timeout")}
+	if o.API.URL != "" && o.API.Spawn {
+		return o, usagef("--api URL calls a running server and --api-spawn starts servers; use one of them")
+	}
+	if o.Demo && !c.IsSet("stall-timeout") {
+		o.API.StallTimeout = demoStallTimeout
+	}
+	if o.API.StallTimeout <= 0 {
+		return o, usagef("--stall-timeout must be positive, got %s", o.API.StallTimeout)
+	}
+	modeList := c.String("modes")
+	if o.API.enabled() && !c.IsSet("modes") {
+		modeList = joinModes(repro.APIModes)
+	}
+	modes, err := parseModes(modeList)
 	if err != nil {
 		return o, err
+	}
+	for _, m := range modes {
+		if m.OverHTTP() && !o.API.enabled() {
+			return o, usagef("mode %s calls an API server: add --api URL, or --api-spawn to start one", m)
+		}
 	}
 	loops, err := parseLoops(c.String("loops"))
 	if err != nil {
@@ -143,6 +183,7 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 		Concurrency: c.Int("concurrency"), Repeat: c.Int("repeat"), Jobs: c.Int("jobs"),
 		Timeout: timeout, BlockThreshold: c.Duration("block-threshold"),
 		IncludeNotWorking: c.Bool("include-not-working"), IncludeAuth: c.Bool("include-auth"),
+		API: o.API.URL,
 	}
 	switch {
 	case o.Plan.Concurrency < 1:
@@ -171,19 +212,22 @@ func checkFormat(format string) error {
 	return usagef("unknown --format %q; use one of %s", format, strings.Join(diag.Formats(), ", "))
 }
 
+// knownModes are the modes --modes accepts, in-process ones first.
+var knownModes = append(append([]repro.Mode{}, repro.AllModes...), repro.APIModes...)
+
 func parseModes(s string) ([]repro.Mode, error) {
 	var out []repro.Mode
 	for _, part := range splitList(s) {
 		m := repro.Mode(part)
-		if !containsMode(repro.AllModes, m) {
-			return nil, usagef("unknown mode %q in --modes; use any of %s", part, joinModes(repro.AllModes))
+		if !containsMode(knownModes, m) {
+			return nil, usagef("unknown mode %q in --modes; use any of %s", part, joinModes(knownModes))
 		}
 		if !containsMode(out, m) {
 			out = append(out, m)
 		}
 	}
 	if len(out) == 0 {
-		return nil, usagef("--modes is empty; use any of %s", joinModes(repro.AllModes))
+		return nil, usagef("--modes is empty; use any of %s", joinModes(knownModes))
 	}
 	return out, nil
 }
@@ -290,7 +334,115 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// runScan is check and repro: discover, select, run, classify, render.
+// stopGrace is how long a started API server gets to stop on SIGTERM
+// before its process group is killed: short, so Ctrl-C ends the scan at once.
+const stopGrace = 500 * time.Millisecond
+
+// apiStartTimeout bounds the start of one API server, g4f import included.
+const apiStartTimeout = 60 * time.Second
+
+// scanTarget is what a scan runs against, once set up: the drivers, the
+// catalog and what is known of the environment. close ends every worker and
+// server it started.
+type scanTarget struct {
+	driver  repro.Route
+	env     repro.Environment
+	catalog []providers.Provider
+	closers []func()
+}
+
+func (st *scanTarget) close() {
+	for i := len(st.closers) - 1; i >= 0; i-- {
+		st.closers[i]()
+	}
+	st.closers = nil
+}
+
+// setUp starts what the plan needs: Python workers for in-process modes
+// (and for the catalog when g4fdiag starts the API servers), the API servers
+// for --api-spawn, the HTTP driver for --api.
+func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
+	st := &scanTarget{}
+	inProcess := false
+	for _, m := range o.Plan.Modes {
+		inProcess = inProcess || !m.OverHTTP()
+	}
+	var t repro.Target
+	if inProcess || o.API.Spawn {
+		demoDir, err := os.MkdirTemp("", "g4fdiag-demo-")
+		if err != nil {
+			return st, err
+		}
+		st.closers = append(st.closers, func() { os.RemoveAll(demoDir) })
+		if t, err = o.target(stdio, func() (string, error) { return demoDir, nil }); err != nil {
+			return st, err
+		}
+		pool, err := repro.NewPool(t, repro.PoolOptions{BlockThreshold: o.Plan.BlockThreshold})
+		if err != nil {
+			return st, err
+		}
+		st.closers = append(st.closers, func() { pool.Close() })
+		if st.env, st.catalog, err = pool.Start(ctx, o.Plan.Loops); err != nil {
+			return st, err
+		}
+		st.driver.InProcess = pool
+	}
+	if !o.API.enabled() {
+		return st, nil
+	}
+	hopts := httpapi.Options{APIKey: o.API.Key, StallTimeout: o.API.StallTimeout}
+	if o.API.Spawn {
+		set, infos, err := apiserver.StartAll(ctx, t, o.Plan.Loops, apiStartTimeout)
+		if err != nil {
+			return st, err
+		}
+		st.closers = append(st.closers, func() { set.Stop(stopGrace) })
+		hopts.Use, hopts.ServerLog = set.Use, set.ServerLog
+		st.env.Loops = mergeLoops(st.env.Loops, infos)
+	} else {
+		cat, err := httpapi.Discover(ctx, nil, o.API.URL, o.API.Key)
+		if err != nil {
+			return st, err
+		}
+		hopts.Servers = map[repro.Loop]string{repro.LoopServer: o.API.URL}
+		if !inProcess {
+			st.catalog = cat.Providers
+			if len(st.catalog) == 0 {
+				// An older server lists models, not providers: the
+				// --provider names are the catalog.
+				if len(o.Patterns) == 0 {
+					return st, usagef("the server at %s does not list its providers (no /v1/providers); name them with --provider", o.API.URL)
+				}
+				for _, name := range o.Patterns {
+					st.catalog = append(st.catalog, providers.Provider{Name: name, Working: true, SupportsStream: true})
+				}
+			}
+		}
+	}
+	st.driver.HTTP = httpapi.New(hopts)
+	return st, nil
+}
+
+// mergeLoops marks a loop unavailable when its API server could not start.
+func mergeLoops(loops, servers []repro.LoopInfo) []repro.LoopInfo {
+	for _, s := range servers {
+		found := false
+		for i := range loops {
+			if loops[i].Loop == s.Loop {
+				found = true
+				if !s.Available && loops[i].Available {
+					loops[i].Available, loops[i].Reason = false, "API server: "+s.Reason
+				}
+			}
+		}
+		if !found {
+			loops = append(loops, s)
+		}
+	}
+	return loops
+}
+
+// runScan is check and repro: set up, select, run, classify, render.
 func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	out, closeOut, err := openOutput(o.Output, stdio.Out)
 	if err != nil {
@@ -298,26 +450,12 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	}
 	defer closeOut()
 
-	demoDir, err := os.MkdirTemp("", "g4fdiag-demo-")
+	st, err := setUp(ctx, &o, stdio)
+	defer st.close()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(demoDir)
-	t, err := o.target(stdio, func() (string, error) { return demoDir, nil })
-	if err != nil {
-		return err
-	}
-	pool, err := repro.NewPool(t, repro.PoolOptions{BlockThreshold: o.Plan.BlockThreshold})
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-
-	env, catalog, err := pool.Start(ctx, o.Plan.Loops)
-	if err != nil {
-		return err
-	}
-	selected, err := providers.Select(catalog, o.Patterns)
+	selected, err := providers.Select(st.catalog, o.Patterns)
 	if err != nil {
 		return err
 	}
@@ -325,7 +463,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 		o.Plan.Providers = append(o.Plan.Providers, pr.Name)
 	}
 	header := diag.Header{Tool: "g4fdiag", Version: versionString(), Command: o.Command,
-		Plan: o.Plan, Environment: env, Providers: selected}
+		Plan: o.Plan, Environment: st.env, Providers: selected}
 
 	var stream *diag.JSONLWriter
 	if o.Format == "jsonl" {
@@ -335,7 +473,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 		}
 	}
 	var observations []repro.Observation
-	for obs := range repro.Run(ctx, pool, o.Plan, selected, env) {
+	for obs := range repro.Run(ctx, st.driver, o.Plan, selected, st.env) {
 		observations = append(observations, obs)
 		if stream != nil {
 			if err := stream.WriteObservation(obs); err != nil {
@@ -344,7 +482,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 		}
 	}
 	interrupted := ctx.Err() != nil
-	pool.Close() // end every worker before rendering: nothing outlives the scan
+	st.close() // end every worker and server before rendering: nothing outlives the scan
 	report := diag.Build(header, observations, interrupted)
 	if stream != nil {
 		if interrupted {

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ type Server struct {
 	URL  string // base URL, e.g. http://127.0.0.1:41234
 	cmd  *exec.Cmd
 	log  *Log
+	dump string // faulthandler's file: SIGUSR1 writes every thread's stack there
 
 	exited  chan struct{}
 	exitErr error
@@ -56,14 +58,15 @@ func (e *UnavailableError) Error() string {
 }
 
 // Start starts the API server of one loop variant with the harness at
-// harness and waits until it answers HTTP, at most startTimeout.
-func Start(ctx context.Context, t repro.Target, harness string, loop repro.Loop, startTimeout time.Duration) (*Server, error) {
+// harness and waits until it answers HTTP, at most startTimeout. The server's
+// stack dumps go to dump.
+func Start(ctx context.Context, t repro.Target, harness, dump string, loop repro.Loop, startTimeout time.Duration) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(t.Python, "-u", harness, "--loop", string(loop), "--serve-api",
-		"--host", "127.0.0.1", "--port", strconv.Itoa(port))
+		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--dump", dump)
 	cmd.Env = t.Env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
@@ -76,7 +79,7 @@ func Start(ctx context.Context, t repro.Target, harness string, loop repro.Loop,
 			Fix: "pass --python with the path of a Python 3 interpreter"}
 	}
 	s := &Server{Loop: loop, URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd,
-		log: NewLog(4 << 20), exited: make(chan struct{})}
+		log: NewLog(4 << 20), dump: dump, exited: make(chan struct{})}
 	go s.read(out)
 
 	deadline := time.Now().Add(startTimeout)
@@ -175,12 +178,35 @@ func (s *Server) Stop(grace time.Duration) {
 	<-s.exited
 }
 
-// Set is the servers of one scan, one per loop variant.
+// Stacks returns every thread's stack of the server, from faulthandler.
+func (s *Server) Stacks() string { return repro.DumpStacks(s.cmd.Process.Pid, s.dump) }
+
+// Set is the servers of one scan, one per loop variant. A server serves one
+// cell at a time, so a cell that leaves it hung — a deadlocked loop thread
+// stops the whole server — can have it restarted before the next cell
+// without cutting another cell's requests.
 type Set struct {
-	mu      sync.Mutex
-	servers map[repro.Loop]*Server
+	t       repro.Target
+	harness string
 	dir     string
+	timeout time.Duration
+
+	mu      sync.Mutex
+	loops   map[repro.Loop]*loopServer
+	stopped bool
+	seq     int
 }
+
+// loopServer is the server of one loop and its turn-taking.
+type loopServer struct {
+	turn    chan struct{} // holds a token while a cell uses the server
+	current *Server
+	restart bool      // the last cell left requests hanging on it
+	history []*Server // earlier servers of this loop, newest last, for their logs
+}
+
+// maxHistory bounds the stopped servers whose logs are kept per loop.
+const maxHistory = 4
 
 // StartAll starts one server per loop, in parallel. A loop whose server is
 // unavailable is reported in the returned infos, not as an error.
@@ -194,7 +220,7 @@ func StartAll(ctx context.Context, t repro.Target, loops []repro.Loop, startTime
 		os.RemoveAll(dir)
 		return nil, nil, err
 	}
-	set := &Set{servers: make(map[repro.Loop]*Server), dir: dir}
+	set := &Set{t: t, harness: harness, dir: dir, timeout: startTimeout, loops: make(map[repro.Loop]*loopServer)}
 	infos := make([]repro.LoopInfo, len(loops))
 	errs := make([]error, len(loops))
 	var wg sync.WaitGroup
@@ -202,7 +228,7 @@ func StartAll(ctx context.Context, t repro.Target, loops []repro.Loop, startTime
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := Start(ctx, t, harness, l, startTimeout)
+			s, err := set.start(ctx, l)
 			var un *UnavailableError
 			switch {
 			case errors.As(err, &un):
@@ -212,7 +238,7 @@ func StartAll(ctx context.Context, t repro.Target, loops []repro.Loop, startTime
 			default:
 				infos[i] = repro.LoopInfo{Loop: l, Available: true}
 				set.mu.Lock()
-				set.servers[l] = s
+				set.loops[l] = &loopServer{turn: make(chan struct{}, 1), current: s}
 				set.mu.Unlock()
 			}
 		}()
@@ -225,41 +251,123 @@ func StartAll(ctx context.Context, t repro.Target, loops []repro.Loop, startTime
 	return set, infos, nil
 }
 
+func (s *Set) start(ctx context.Context, l repro.Loop) (*Server, error) {
+	s.mu.Lock()
+	s.seq++
+	dump := filepath.Join(s.dir, fmt.Sprintf("stacks-%s-%d.txt", l, s.seq))
+	s.mu.Unlock()
+	return Start(ctx, s.t, s.harness, dump, l, s.timeout)
+}
+
 // URLs maps each running server's loop to its base URL.
 func (s *Set) URLs() map[repro.Loop]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[repro.Loop]string, len(s.servers))
-	for l, srv := range s.servers {
-		out[l] = srv.URL
+	out := make(map[repro.Loop]string, len(s.loops))
+	for l, ls := range s.loops {
+		out[l] = ls.current.URL
 	}
 	return out
 }
 
-// Server returns the server of one loop, if it runs.
+// Server returns the current server of one loop, if it runs.
 func (s *Set) Server(l repro.Loop) (*Server, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	srv, ok := s.servers[l]
-	return srv, ok
+	ls, ok := s.loops[l]
+	if !ok {
+		return nil, false
+	}
+	return ls.current, true
+}
+
+// Use waits for the loop's server to be free, restarts it when the cell
+// before left it hung, and hands it to one cell: the base URL, and done, to
+// call when the cell ends. done(true) — requests were left hanging — returns
+// the server's stacks and has it restarted before the next cell.
+func (s *Set) Use(ctx context.Context, l repro.Loop) (string, func(hung bool) *repro.Stacks, error) {
+	s.mu.Lock()
+	ls, ok := s.loops[l]
+	s.mu.Unlock()
+	if !ok {
+		return "", nil, fmt.Errorf("no g4f API server for loop %s", l)
+	}
+	select {
+	case ls.turn <- struct{}{}:
+	case <-ctx.Done():
+		return "", nil, ctx.Err()
+	}
+	s.mu.Lock()
+	restart, old, stopped := ls.restart, ls.current, s.stopped
+	s.mu.Unlock()
+	if stopped {
+		<-ls.turn
+		return "", nil, errors.New("the API servers are stopped")
+	}
+	if restart {
+		old.Stop(0)
+		srv, err := s.start(ctx, l)
+		if err != nil {
+			<-ls.turn
+			return "", nil, fmt.Errorf("restarting the %s API server after a hang: %w", l, err)
+		}
+		s.mu.Lock()
+		ls.history = append(ls.history, old)
+		if len(ls.history) > maxHistory {
+			ls.history = ls.history[1:]
+		}
+		ls.current, ls.restart = srv, false
+		if s.stopped { // Stop ran while this one started
+			s.mu.Unlock()
+			srv.Stop(0)
+			<-ls.turn
+			return "", nil, errors.New("the API servers are stopped")
+		}
+		s.mu.Unlock()
+	}
+	srv := ls.current
+	var once sync.Once
+	done := func(hung bool) *repro.Stacks {
+		var st *repro.Stacks
+		once.Do(func() {
+			if hung {
+				st = &repro.Stacks{Threads: srv.Stacks()}
+				s.mu.Lock()
+				ls.restart = true
+				s.mu.Unlock()
+			}
+			<-ls.turn
+		})
+		return st
+	}
+	return srv.URL, done, nil
 }
 
 // ServerLog is what the loop's server logged for one request: the lines
-// tagged with its id, and untagged lines read while it ran.
+// tagged with its id, and untagged lines read while it ran. Servers that
+// were restarted since are searched too.
 func (s *Set) ServerLog(l repro.Loop, requestID string, from, to time.Time) string {
-	srv, ok := s.Server(l)
-	if !ok {
-		return ""
+	s.mu.Lock()
+	ls, ok := s.loops[l]
+	var servers []*Server
+	if ok {
+		servers = append(append(servers, ls.history...), ls.current)
 	}
-	return srv.log.For(requestID, from, to)
+	s.mu.Unlock()
+	var b strings.Builder
+	for _, srv := range servers {
+		b.WriteString(srv.log.For(requestID, from, to))
+	}
+	return b.String()
 }
 
 // Stop stops every server, in parallel, and removes the temp dir.
 func (s *Set) Stop(grace time.Duration) {
 	s.mu.Lock()
-	servers := make([]*Server, 0, len(s.servers))
-	for _, srv := range s.servers {
-		servers = append(servers, srv)
+	s.stopped = true
+	var servers []*Server
+	for _, ls := range s.loops {
+		servers = append(servers, ls.current)
 	}
 	s.mu.Unlock()
 	var wg sync.WaitGroup

@@ -69,6 +69,12 @@ type Options struct {
 	// (by its id) between from and to; it is called once per call after
 	// the cell's calls end.
 	ServerLog func(loop repro.Loop, requestID string, from, to time.Time) string
+	// Use, when set, replaces Servers: it hands out the base URL of a
+	// loop's server for one cell and the function to call when the cell
+	// ends, told whether calls were left hanging on the server; that one
+	// returns the server's stacks as evidence (nil when it has none). It is
+	// how servers g4fdiag started are shared and restarted after a hang.
+	Use func(ctx context.Context, loop repro.Loop) (base string, done func(hung bool) *repro.Stacks, err error)
 }
 
 // Driver runs HTTP cells; it implements repro.Driver.
@@ -141,8 +147,23 @@ func (d *Driver) RunCell(ctx context.Context, c repro.Cell, timeout time.Duratio
 		return finish()
 	}
 	base := d.servers[c.Loop]
+	var done func(hung bool) *repro.Stacks
+	if d.o.Use != nil {
+		var err error
+		if base, done, err = d.o.Use(ctx, c.Loop); err != nil {
+			if ctx.Err() != nil {
+				return obs, ctx.Err()
+			}
+			base = ""
+			obs.SkipReason = err.Error()
+		}
+		base = normalizeBase(base)
+	}
 	if base == "" {
-		obs.End, obs.SkipReason = repro.EndUnavailable, fmt.Sprintf("no g4f API server for loop %s", c.Loop)
+		obs.End = repro.EndUnavailable
+		if obs.SkipReason == "" {
+			obs.SkipReason = fmt.Sprintf("no g4f API server for loop %s", c.Loop)
+		}
 		return finish()
 	}
 	body, err := json.Marshal(chatRequest{Model: c.Model, Messages: d.o.Messages, Provider: c.Provider, Stream: c.Mode == repro.ModeAPISSE})
@@ -189,12 +210,18 @@ func (d *Driver) RunCell(ctx context.Context, c repro.Cell, timeout time.Duratio
 		obs.Calls[i] = call
 	}
 	if ctx.Err() != nil {
+		if done != nil {
+			done(false)
+		}
 		d.scrub(&obs)
 		return obs, ctx.Err()
 	}
 	obs.End = repro.EndCompleted
 	if !complete {
 		obs.End = repro.EndDeadline
+	}
+	if done != nil {
+		obs.Stacks = done(!complete)
 	}
 	if d.o.ServerLog != nil {
 		for i, st := range calls {
