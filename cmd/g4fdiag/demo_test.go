@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -465,6 +466,132 @@ func TestDemoConcurrency(t *testing.T) {
 		c := cellOf(r, tt.provider, tt.mode, tt.loop)
 		if c.Verdict != tt.verdict || !strings.HasPrefix(c.Evidence, tt.evidence) {
 			t.Errorf("%s %s/%s = %s: %s\nwant %s: %s…", tt.provider, tt.mode, tt.loop, c.Verdict, c.Evidence, tt.verdict, tt.evidence)
+		}
+	}
+}
+
+// TestAPIDemoMatrix scans the demo's API servers, started by g4fdiag on each
+// loop, and pins every verdict.
+func TestAPIDemoMatrix(t *testing.T) {
+	python := testPython(t)
+	out := filepath.Join(t.TempDir(), "api.json")
+	code, _, stderr := run(t, os.Environ(), "check", "--demo", "--api", "--python", python, "--format", "json", "--output", out)
+	if code != exitFailures {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Cells []struct {
+			cellJSON
+			Calls []struct {
+				HTTPStatus int    `json:"http_status"`
+				ServerLog  string `json:"server_log"`
+			} `json:"calls"`
+		} `json:"cells"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, c := range r.Cells {
+		lines = append(lines, fmt.Sprintf("%-12s %-9s %-7s %-14s %s", c.Provider, c.Mode, c.Loop, c.Verdict, c.Signature))
+		status := 0
+		if len(c.Calls) > 0 {
+			status = c.Calls[0].HTTPStatus
+		}
+		switch {
+		case c.Provider == "StreamAsync" && c.Loop == "uvloop" && c.Mode == "api-sse":
+			if c.Verdict != "loop-reentry" || status != 200 {
+				t.Errorf("StreamAsync api-sse/uvloop: %s with HTTP %d, want loop-reentry inside HTTP 200", c.Verdict, status)
+			}
+			if !strings.Contains(c.Calls[0].ServerLog, "this event loop is already running") {
+				t.Errorf("StreamAsync api-sse/uvloop carries no server log: %q", c.Calls[0].ServerLog)
+			}
+		case c.Provider == "StreamAsync" && c.Loop == "uvloop" && c.Mode == "api-json":
+			if c.Verdict != "loop-reentry" || status != 500 {
+				t.Errorf("StreamAsync api-json/uvloop: %s with HTTP %d, want loop-reentry with HTTP 500", c.Verdict, status)
+			}
+		case c.Provider == "NetFail" && c.Verdict != "network":
+			t.Errorf("NetFail %s/%s = %s", c.Mode, c.Loop, c.Verdict)
+		case c.Provider == "EchoSync" && c.Verdict != "ok":
+			t.Errorf("EchoSync %s/%s = %s (%s)", c.Mode, c.Loop, c.Verdict, c.Evidence)
+		}
+	}
+	got := strings.Join(lines, "\n") + "\n"
+	golden := filepath.Join("..", "..", "testdata", "api-demo-matrix.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("API demo matrix differs from %s:\n%s", golden, lineDiff(string(want), got))
+	}
+}
+
+func TestAPIUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	code, _, stderr := run(t, os.Environ(), "check", "--api", "http://"+addr)
+	if code != exitEnv {
+		t.Errorf("exit code = %d, want %d", code, exitEnv)
+	}
+	if !strings.HasPrefix(stderr, "g4fdiag: cannot reach the g4f API at http://"+addr) || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("stderr = %q, want one line naming the server", stderr)
+	}
+}
+
+// TestInterruptSpawnedScan: Ctrl-C during a scan of servers g4fdiag started
+// leaves no server behind, the hung ones included.
+func TestInterruptSpawnedScan(t *testing.T) {
+	python := testPython(t)
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "check", "--demo", "--api", "--python", python, "--provider", "StallStream,DeadlockLoop", "--timeout", "60s")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var procs []int
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		procs = descendants(cmd.Process.Pid)
+		if len(procs) >= 6 { // three workers and three servers
+			break
+		}
+	}
+	time.Sleep(2 * time.Second) // requests hang on the servers
+	procs = descendants(cmd.Process.Pid)
+	if len(procs) < 6 {
+		cmd.Process.Kill()
+		t.Fatalf("only %d processes started; stderr: %s", len(procs), stderr.String())
+	}
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	took := time.Since(sent)
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit code = %d, want %d; stderr: %s", code, exitInterrupted, stderr.String())
+	}
+	t.Logf("exit %s after SIGINT, %d processes below g4fdiag", took, len(procs))
+	if took > 2*time.Second {
+		t.Errorf("exit took %s after SIGINT, want at most 2s", took)
+	}
+	for _, pid := range procs {
+		if alive(pid) {
+			t.Errorf("process %d outlived g4fdiag", pid)
 		}
 	}
 }
