@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Measures the engine: per-cell overhead with an instantly answering provider
-# at --jobs 2 (wall and CPU, Go and Python together), worker start-up, and the
-# wall time of the full demo scan. Prints the figures; asserts nothing.
+# at --jobs 2 (wall and CPU, Go and Python together), worker start-up, the
+# HTTP driver's requests/s and CPU per request against the demo's API server,
+# and the wall time of the full demo scan. Prints the figures; asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export G4FDIAG_PYTHON=/usr/bin/python3
 go test ./repro -run '^$' -bench 'CellOverhead|WorkerStart' -benchtime "${BENCHTIME:-300x}" -count "${COUNT:-1}"
+go test ./repro/apiserver -run '^$' -bench 'DriverAgainstDemoServer' -benchtime "${BENCHTIME:-300x}" -count "${COUNT:-1}"
 bin=$(mktemp -d)/g4fdiag
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go build -o "$bin" ./cmd/g4fdiag

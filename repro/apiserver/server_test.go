@@ -18,6 +18,10 @@ import (
 )
 
 func demoTarget(t *testing.T, extraPath ...string) repro.Target {
+	return demoTargetB(t, extraPath...)
+}
+
+func demoTargetB(t testing.TB, extraPath ...string) repro.Target {
 	t.Helper()
 	python := os.Getenv("G4FDIAG_PYTHON")
 	if python == "" {
