@@ -59,10 +59,34 @@ type Cell struct {
 	Model       string `json:"model,omitempty"`
 	Concurrency int    `json:"concurrency"`
 	Repeat      int    `json:"repeat"`
+	// Remedy, when set, says this cell tries a known fix for the cell whose
+	// Key is Of (--verify-fixes); Mode and Loop are then the remedy's.
+	Remedy Remedy `json:"remedy,omitempty"`
+	Of     string `json:"of,omitempty"`
 }
 
 // Key identifies a cell within a plan.
-func (c Cell) Key() string { return c.Provider + "|" + string(c.Mode) + "|" + string(c.Loop) }
+func (c Cell) Key() string {
+	k := c.Provider + "|" + string(c.Mode) + "|" + string(c.Loop)
+	if c.Remedy != "" {
+		k += "|" + string(c.Remedy) + "|" + c.Of
+	}
+	return k
+}
+
+// Remedy is a known fix for a loop-class failure, tried by --verify-fixes.
+type Remedy string
+
+// The remedies, in the order they are usually advised.
+const (
+	RemedyNoUvloop Remedy = "uvloop-removed" // the same cell with uvloop unimportable (server on the stdlib loop)
+	RemedyAsync    Remedy = "async"          // the same call through AsyncClient
+	RemedyNest     Remedy = "nest-asyncio"   // nest_asyncio importable, where it can patch the loop
+	RemedyToThread Remedy = "to-thread"      // the sync call run off the loop thread with asyncio.to_thread
+)
+
+// AllRemedies lists the remedies in report order.
+var AllRemedies = []Remedy{RemedyNoUvloop, RemedyAsync, RemedyNest, RemedyToThread}
 
 // End says how a cell's run ended; diag reads it to tell a timeout, a blocked
 // loop, a crashed worker and an interruption apart.
