@@ -15,6 +15,8 @@ import (
 type CellReport struct {
 	repro.Observation
 	Verdict
+	// Remedies are the fixes tried for this cell (--verify-fixes).
+	Remedies []RemedyResult `json:"remedies,omitempty"`
 }
 
 // Header is what a report says about the scan before its first cell; it is
@@ -62,9 +64,16 @@ func (r Report) Header() Header {
 
 // Observations returns the observations of the report's cells, in report order.
 func (r Report) Observations() []repro.Observation {
-	obs := make([]repro.Observation, len(r.Cells))
-	for i, c := range r.Cells {
-		obs[i] = c.Observation
+	obs := make([]repro.Observation, 0, len(r.Cells))
+	for _, c := range r.Cells {
+		obs = append(obs, c.Observation)
+		for _, rem := range c.Remedies {
+			if rem.Cell != nil {
+				obs = append(obs, rem.Cell.Observation)
+			} else {
+				obs = append(obs, repro.RemedyPlan{Remedy: rem.Remedy, Note: rem.Note}.NotRun(c.Cell))
+			}
+		}
 	}
 	return obs
 }
@@ -77,6 +86,7 @@ func Build(h Header, obs []repro.Observation, interrupted bool) Report {
 	for i, o := range obs {
 		cells[i] = CellReport{Observation: o, Verdict: Classify(o)}
 	}
+	cells = attachRemedies(cells)
 	order := newCellOrder(h.Plan)
 	sort.SliceStable(cells, func(i, j int) bool { return order.less(cells[i].Cell, cells[j].Cell) })
 	r := Report{Tool: h.Tool, Version: h.Version, Command: h.Command, Plan: h.Plan,

@@ -114,6 +114,7 @@ func renderTable(w io.Writer, r Report, o RenderOptions) error {
 	}
 	writeLegend(&buf, r, g, p)
 	writeSummary(&buf, r, p)
+	writeRemedies(&buf, r, p)
 	_, err := w.Write(buf.Bytes())
 	return err
 }

@@ -61,8 +61,8 @@ type Cell struct {
 	Repeat      int    `json:"repeat"`
 	// Remedy, when set, says this cell tries a known fix for the cell whose
 	// Key is Of (--verify-fixes); Mode and Loop are then the remedy's.
-	Remedy Remedy `json:"remedy,omitempty"`
-	Of     string `json:"of,omitempty"`
+	Remedy Remedy `json:"remedy_tried,omitempty"`
+	Of     string `json:"remedy_for,omitempty"`
 }
 
 // Key identifies a cell within a plan.

@@ -62,7 +62,6 @@ func Decide(p Plan, c Cell, pr providers.Provider, env Environment) (Observation
 // The channel is closed when every cell has ended or ctx is done; cells cut
 // short by ctx are not sent.
 func Run(ctx context.Context, d Driver, p Plan, catalog []providers.Provider, env Environment) <-chan Observation {
-	out := make(chan Observation)
 	byName := make(map[string]providers.Provider, len(catalog))
 	for _, pr := range catalog {
 		byName[pr.Name] = pr
@@ -76,7 +75,16 @@ func Run(ctx context.Context, d Driver, p Plan, catalog []providers.Provider, en
 		}
 		todo = append(todo, c)
 	}
-	jobs := max(p.Jobs, 1)
+	return RunCells(ctx, d, decided, todo, p.Jobs, p.Timeout)
+}
+
+// RunCells sends the decided observations, then runs cells through d, at
+// most jobs at once, each within timeout, and sends each observation as it
+// ends. The channel is closed when every cell has ended or ctx is done;
+// cells cut short by ctx are not sent.
+func RunCells(ctx context.Context, d Driver, decided []Observation, todo []Cell, jobs int, timeout time.Duration) <-chan Observation {
+	out := make(chan Observation)
+	jobs = max(jobs, 1)
 	go func() {
 		defer close(out)
 		for _, obs := range decided {
@@ -93,7 +101,7 @@ func Run(ctx context.Context, d Driver, p Plan, catalog []providers.Provider, en
 			go func() {
 				defer wg.Done()
 				for c := range cells {
-					obs, err := d.RunCell(ctx, c, p.Timeout)
+					obs, err := d.RunCell(ctx, c, timeout)
 					if err != nil {
 						continue // ctx ended: the cell is unfinished
 					}

@@ -41,7 +41,9 @@ type scanOptions struct {
 	Format   string
 	Output   string
 	Evidence bool // repro: print every failing cell's evidence
-	API      apiOptions
+	// VerifyFixes re-runs every loop-class cell under each remedy.
+	VerifyFixes bool
+	API         apiOptions
 }
 
 // apiOptions say which g4f API server the HTTP modes call.
@@ -74,6 +76,7 @@ func scanFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "block-threshold", Value: 2 * time.Second, Usage: "heartbeat silence after which a loop thread counts as blocked"},
 		&cli.BoolFlag{Name: "include-not-working", Usage: "run providers marked working = False instead of reporting them not-working"},
 		&cli.BoolFlag{Name: "include-auth", Usage: "run providers that need auth instead of skipping them"},
+		&cli.BoolFlag{Name: "verify-fixes", Usage: "re-run every loop-class cell under each known remedy (uvloop removed, AsyncClient, nest_asyncio, asyncio.to_thread) and report which fixes it"},
 		&cli.StringFlag{Name: "api", Usage: "base `URL` of a running g4f API server (g4f api) to call in modes api-json and api-sse; --api alone means --api-spawn"},
 		&cli.BoolFlag{Name: "api-spawn", Usage: "start g4f's API server once per loop variant (uvicorn on uvloop, on asyncio with and without nest_asyncio) and call it"},
 		&cli.StringFlag{Name: "api-key", Usage: "API key sent to the server as a Bearer token (redacted from every output)", EnvVars: []string{"G4F_API_KEY"}},
@@ -138,6 +141,7 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 		Command:       command,
 		Format:        c.String("format"),
 		Output:        c.String("output"),
+		VerifyFixes:   c.Bool("verify-fixes"),
 	}
 	for _, p := range c.StringSlice("provider") {
 		for _, part := range strings.Split(p, ",") {
@@ -382,7 +386,7 @@ func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 			return st, err
 		}
 		st.closers = append(st.closers, func() { pool.Close() })
-		if st.env, st.catalog, err = pool.Start(ctx, o.Plan.Loops); err != nil {
+		if st.env, st.catalog, err = pool.Start(ctx, o.loopsToStart()); err != nil {
 			return st, err
 		}
 		st.driver.InProcess = pool
@@ -392,7 +396,7 @@ func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 	}
 	hopts := httpapi.Options{APIKey: o.API.Key, StallTimeout: o.API.StallTimeout}
 	if o.API.Spawn {
-		set, infos, err := apiserver.StartAll(ctx, t, o.Plan.Loops, apiStartTimeout)
+		set, infos, err := apiserver.StartAll(ctx, t, o.loopsToStart(), apiStartTimeout)
 		if err != nil {
 			return st, err
 		}
@@ -421,6 +425,34 @@ func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 	}
 	st.driver.HTTP = httpapi.New(hopts)
 	return st, nil
+}
+
+// loopsToStart are the loop variants to start workers and servers for: the
+// plan's, and with --verify-fixes every one, since remedies move cells to
+// other loops and need to know which can be had.
+func (o *scanOptions) loopsToStart() []repro.Loop {
+	if o.VerifyFixes {
+		return repro.AllLoops
+	}
+	return o.Plan.Loops
+}
+
+// remedyCells plans the remedies of every loop-class cell of a report: the
+// cells to run, and the observations of those that do not apply.
+func remedyCells(r diag.Report, env repro.Environment) (decided []repro.Observation, todo []repro.Cell) {
+	for _, c := range r.Cells {
+		if !c.LoopFailure() {
+			continue
+		}
+		for _, plan := range repro.PlanRemedies(c.Cell, env) {
+			if plan.Cell == nil {
+				decided = append(decided, plan.NotRun(c.Cell))
+				continue
+			}
+			todo = append(todo, *plan.Cell)
+		}
+	}
+	return decided, todo
 }
 
 // mergeLoops marks a loop unavailable when its API server could not start.
@@ -473,12 +505,24 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 		}
 	}
 	var observations []repro.Observation
-	for obs := range repro.Run(ctx, st.driver, o.Plan, selected, st.env) {
-		observations = append(observations, obs)
-		if stream != nil {
-			if err := stream.WriteObservation(obs); err != nil {
-				return err
+	collect := func(ch <-chan repro.Observation) error {
+		for obs := range ch {
+			observations = append(observations, obs)
+			if stream != nil {
+				if err := stream.WriteObservation(obs); err != nil {
+					return err
+				}
 			}
+		}
+		return nil
+	}
+	if err := collect(repro.Run(ctx, st.driver, o.Plan, selected, st.env)); err != nil {
+		return err
+	}
+	if o.VerifyFixes && ctx.Err() == nil {
+		decided, todo := remedyCells(diag.Build(header, observations, false), st.env)
+		if err := collect(repro.RunCells(ctx, st.driver, decided, todo, o.Plan.Jobs, o.Plan.Timeout)); err != nil {
+			return err
 		}
 	}
 	interrupted := ctx.Err() != nil

@@ -202,6 +202,7 @@ type loopServer struct {
 	turn    chan struct{} // holds a token while a cell uses the server
 	current *Server
 	restart bool      // the last cell left requests hanging on it
+	used    bool      // a cell has used the current server
 	history []*Server // earlier servers of this loop, newest last, for their logs
 }
 
@@ -282,10 +283,11 @@ func (s *Set) Server(l repro.Loop) (*Server, bool) {
 }
 
 // Use waits for the loop's server to be free, restarts it when the cell
-// before left it hung, and hands it to one cell: the base URL, and done, to
-// call when the cell ends. done(true) — requests were left hanging — returns
-// the server's stacks and has it restarted before the next cell.
-func (s *Set) Use(ctx context.Context, l repro.Loop) (string, func(hung bool) *repro.Stacks, error) {
+// before left it hung or fresh asks for a server no request has reached, and
+// hands it to one cell: the base URL, and done, to call when the cell ends.
+// done(true) — requests were left hanging — returns the server's stacks and
+// has it restarted before the next cell.
+func (s *Set) Use(ctx context.Context, l repro.Loop, fresh bool) (string, func(hung bool) *repro.Stacks, error) {
 	s.mu.Lock()
 	ls, ok := s.loops[l]
 	s.mu.Unlock()
@@ -298,7 +300,8 @@ func (s *Set) Use(ctx context.Context, l repro.Loop) (string, func(hung bool) *r
 		return "", nil, ctx.Err()
 	}
 	s.mu.Lock()
-	restart, old, stopped := ls.restart, ls.current, s.stopped
+	restart, old, stopped := ls.restart || (fresh && ls.used), ls.current, s.stopped
+	ls.used = true
 	s.mu.Unlock()
 	if stopped {
 		<-ls.turn
@@ -316,7 +319,7 @@ func (s *Set) Use(ctx context.Context, l repro.Loop) (string, func(hung bool) *r
 		if len(ls.history) > maxHistory {
 			ls.history = ls.history[1:]
 		}
-		ls.current, ls.restart = srv, false
+		ls.current, ls.restart, ls.used = srv, false, true
 		if s.stopped { // Stop ran while this one started
 			s.mu.Unlock()
 			srv.Stop(0)

@@ -32,7 +32,10 @@ diagnostics go to stderr.
                  "default_model","models","url","parent"}, ...]}
 
     {"op":"run","id":N,"cell":{"provider","mode","loop","model","concurrency",
-     "repeat"},"block_threshold_ms":2000,"messages":[...]}
+     "repeat","remedy_tried"},"block_threshold_ms":2000,"messages":[...]}
+             remedy_tried "to-thread" runs a sync mode's call with
+             asyncio.to_thread (the other remedies are other cells: another
+             loop or mode, nothing for the harness to do)
              -> at most once {"id":N,"event":"blocked","loop_thread":STACK,
                               "blocked_ms":F}
              -> {"id":N,"event":"done","calls":[CALL...],"log":TEXT,
@@ -823,6 +826,7 @@ class Cell(object):
     def __init__(self, req_id, spec, threshold_ms, call):
         self.id = req_id
         self.mode = spec["mode"]
+        self.remedy = spec.get("remedy", "")
         self.concurrency = spec["concurrency"]
         self.repeat = spec["repeat"]
         self.threshold_ms = threshold_ms
@@ -905,7 +909,8 @@ def parse_cell(req):
         raise HarnessError("run: missing provider")
     parsed = {"mode": mode, "provider": name, "model": spec.get("model") or "",
               "concurrency": max(1, int(spec.get("concurrency") or 1)),
-              "repeat": max(1, int(spec.get("repeat") or 1))}
+              "repeat": max(1, int(spec.get("repeat") or 1)),
+              "remedy": spec.get("remedy_tried") or ""}
     threshold = float(req.get("block_threshold_ms") or DEFAULT_THRESHOLD_MS)
     messages = req.get("messages") or DEFAULT_MESSAGES
     return parsed, threshold, messages
@@ -1035,7 +1040,14 @@ def start_heartbeat(cell, loop):
 async def loop_call(cell, index, round_):
     rec = cell.start_call(index, round_)
     try:
-        if cell.mode == "sync":
+        if cell.mode in ("sync", "sync-stream") and cell.remedy == "to-thread":
+            # The "manage the loop at the entry point" remedy: the same sync
+            # call, moved off the loop thread (asyncio.to_thread, written so
+            # Python 3.8 has it too).
+            fn = call_sync if cell.mode == "sync" else call_sync_stream
+            ctx = contextvars.copy_context()
+            await asyncio.get_running_loop().run_in_executor(None, ctx.run, fn, cell.call, rec)
+        elif cell.mode == "sync":
             call_sync(cell.call, rec)          # blocks the loop thread: the point
         elif cell.mode == "sync-stream":
             call_sync_stream(cell.call, rec)   # idem

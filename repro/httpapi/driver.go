@@ -74,7 +74,9 @@ type Options struct {
 	// ends, told whether calls were left hanging on the server; that one
 	// returns the server's stacks as evidence (nil when it has none). It is
 	// how servers g4fdiag started are shared and restarted after a hang.
-	Use func(ctx context.Context, loop repro.Loop) (base string, done func(hung bool) *repro.Stacks, err error)
+	// fresh asks for a server no request has reached yet: a remedy that
+	// changes the server's loop is judged on what a restarted server does.
+	Use func(ctx context.Context, loop repro.Loop, fresh bool) (base string, done func(hung bool) *repro.Stacks, err error)
 }
 
 // Driver runs HTTP cells; it implements repro.Driver.
@@ -150,7 +152,8 @@ func (d *Driver) RunCell(ctx context.Context, c repro.Cell, timeout time.Duratio
 	var done func(hung bool) *repro.Stacks
 	if d.o.Use != nil {
 		var err error
-		if base, done, err = d.o.Use(ctx, c.Loop); err != nil {
+		fresh := c.Remedy == repro.RemedyNoUvloop || c.Remedy == repro.RemedyNest
+		if base, done, err = d.o.Use(ctx, c.Loop, fresh); err != nil {
 			if ctx.Err() != nil {
 				return obs, ctx.Err()
 			}

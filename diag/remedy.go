@@ -1,0 +1,174 @@
+package diag
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// Remedy outcomes: what trying a remedy did to a failing cell.
+const (
+	OutcomeFixes    = "fixes"     // the re-run is ok
+	OutcomeNoChange = "no-change" // the re-run fails the same way (same class)
+	OutcomeChanges  = "changes"   // the re-run fails another way
+	OutcomeNotRun   = "not-run"   // the remedy does not apply; Note says why
+)
+
+// RemedyResult is one remedy tried (or not) for a failing cell.
+type RemedyResult struct {
+	Remedy  repro.Remedy `json:"remedy"`
+	Outcome string       `json:"outcome"`
+	Note    string       `json:"note,omitempty"`
+	Cell    *CellReport  `json:"cell,omitempty"` // the re-run; nil when not run
+}
+
+// outcomeOf compares a remedy's re-run with the cell it was tried for.
+func outcomeOf(orig, rerun Verdict) string {
+	switch {
+	case rerun.Class == ClassOK:
+		return OutcomeFixes
+	case rerun.Class == orig.Class && rerun.Signature == orig.Signature:
+		return OutcomeNoChange
+	}
+	// Another class, or the same class by another mechanism: the error
+	// traded for nest_asyncio's hang is loop-reentry too, but not the same.
+	return OutcomeChanges
+}
+
+// attachRemedies moves the remedy cells into the Remedies of the cells they
+// were tried for, in repro.AllRemedies order, and returns the other cells.
+func attachRemedies(cells []CellReport) []CellReport {
+	var main []CellReport
+	byKey := map[string]int{}
+	var remedies []CellReport
+	for _, c := range cells {
+		if c.Cell.Remedy != "" {
+			remedies = append(remedies, c)
+			continue
+		}
+		byKey[c.Key()] = len(main)
+		main = append(main, c)
+	}
+	for _, rc := range remedies {
+		i, ok := byKey[rc.Cell.Of]
+		if !ok {
+			continue // the cell it was tried for is not in this report
+		}
+		res := RemedyResult{Remedy: rc.Cell.Remedy}
+		if rc.End == repro.EndSkipped {
+			res.Outcome, res.Note = OutcomeNotRun, rc.SkipReason
+		} else {
+			rcCopy := rc
+			res.Cell = &rcCopy
+			res.Outcome = outcomeOf(main[i].Verdict, rc.Verdict)
+		}
+		main[i].Remedies = append(main[i].Remedies, res)
+	}
+	for i := range main {
+		sortRemedies(main[i].Remedies)
+	}
+	return main
+}
+
+func sortRemedies(rs []RemedyResult) {
+	rank := map[repro.Remedy]int{}
+	for i, r := range repro.AllRemedies {
+		rank[r] = i
+	}
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && rank[rs[j].Remedy] < rank[rs[j-1].Remedy]; j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+		}
+	}
+}
+
+// remedyEntry is how a remedy's outcome reads in the table: "fixes",
+// "= RE" (fails the same way), "→ TO" (fails another way) or "n/a".
+func remedyEntry(r RemedyResult) string {
+	switch r.Outcome {
+	case OutcomeFixes:
+		return "fixes"
+	case OutcomeNoChange:
+		return "= " + r.Cell.Class.Code()
+	case OutcomeChanges:
+		return "→ " + r.Cell.Class.Code()
+	}
+	return "n/a"
+}
+
+// writeRemedies prints, per provider, a small table of its failing cells
+// (rows) and the remedies tried (columns), then why the n/a ones were not run.
+func writeRemedies(buf *bytes.Buffer, r Report, p *painter) {
+	var providers []string
+	rows := map[string][]CellReport{}
+	for _, c := range r.Cells {
+		if len(c.Remedies) == 0 {
+			continue
+		}
+		if _, seen := rows[c.Provider]; !seen {
+			providers = append(providers, c.Provider)
+		}
+		rows[c.Provider] = append(rows[c.Provider], c)
+	}
+	if len(providers) == 0 {
+		return
+	}
+	fmt.Fprintf(buf, "\n%s\n", p.bold("remedies tried (--verify-fixes): fixes = the re-run is ok, = X fails the same way, → X fails another way, n/a = not run"))
+	const cellWidth, colWidth = 28, 16
+	for _, prov := range providers {
+		fmt.Fprintf(buf, "%s\n  %-*s", single(prov), cellWidth, "cell")
+		for _, rem := range repro.AllRemedies {
+			fmt.Fprintf(buf, "%-*s", colWidth, rem)
+		}
+		trimLine(buf)
+		notes := map[string]bool{}
+		var noteOrder, changes []string
+		for _, c := range rows[prov] {
+			label := fmt.Sprintf("%s/%s %s", single(string(c.Mode)), single(string(c.Loop)), c.Class.Code())
+			fmt.Fprintf(buf, "  %-*s", cellWidth, truncateRunes(label, cellWidth-1, "…"))
+			for _, rem := range repro.AllRemedies {
+				entry := "-"
+				for _, res := range c.Remedies {
+					if res.Remedy != rem {
+						continue
+					}
+					entry = remedyEntry(res)
+					if res.Outcome == OutcomeNotRun {
+						note := string(rem) + ": " + clean(res.Note)
+						if !notes[note] {
+							notes[note] = true
+							noteOrder = append(noteOrder, note)
+						}
+					}
+					if res.Outcome == OutcomeChanges {
+						changes = append(changes, fmt.Sprintf("%s/%s %s: %s [%s] %s", single(string(c.Mode)), single(string(c.Loop)),
+							rem, res.Cell.Class, single(res.Cell.Signature), single(res.Cell.Evidence)))
+					}
+					if res.Cell != nil {
+						entry = p.paint(res.Cell.Class, padRight(entry, colWidth))
+					}
+				}
+				buf.WriteString(padRight(entry, colWidth)) // a painted entry is padded already
+			}
+			trimLine(buf)
+		}
+		for _, ch := range changes {
+			fmt.Fprintf(buf, "  → %s\n", truncateRunes(ch, 114, "…"))
+		}
+		for _, n := range noteOrder {
+			fmt.Fprintf(buf, "  n/a %s\n", truncateRunes(single(n), 110, "…"))
+		}
+	}
+}
+
+// trimLine ends the line being written, without its trailing blanks.
+func trimLine(buf *bytes.Buffer) {
+	b := buf.Bytes()
+	n := len(b)
+	for n > 0 && b[n-1] == ' ' {
+		n--
+	}
+	buf.Truncate(n)
+	buf.WriteByte('\n')
+}
