@@ -303,17 +303,35 @@ func redactObservation(o repro.Observation) repro.Observation {
 	return o
 }
 
-// redactReport returns a copy of r safe to write out.
-func redactReport(r Report) Report {
-	r.Command = Redact(r.Command)
-	cells := make([]CellReport, len(r.Cells))
-	for i, c := range r.Cells {
+// redactCells returns copies of cells, and of the remedy cells in them, safe
+// to write out.
+func redactCells(in []CellReport) []CellReport {
+	cells := make([]CellReport, len(in))
+	for i, c := range in {
 		c.Observation = redactObservation(c.Observation)
 		c.Evidence = Redact(c.Evidence)
 		c.Frame = Redact(c.Frame)
+		if len(c.Remedies) > 0 {
+			rems := make([]RemedyResult, len(c.Remedies))
+			for j, rem := range c.Remedies {
+				rem.Note = Redact(rem.Note)
+				if rem.Cell != nil {
+					rc := redactCells([]CellReport{*rem.Cell})[0]
+					rem.Cell = &rc
+				}
+				rems[j] = rem
+			}
+			c.Remedies = rems
+		}
 		cells[i] = c
 	}
-	r.Cells = cells
+	return cells
+}
+
+// redactReport returns a copy of r safe to write out.
+func redactReport(r Report) Report {
+	r.Command = Redact(r.Command)
+	r.Cells = redactCells(r.Cells)
 	if r.Providers == nil {
 		r.Providers = []providers.Provider{}
 	}
@@ -332,8 +350,8 @@ func renderJSONL(w io.Writer, r Report, _ RenderOptions) error {
 	if err := jw.WriteHeader(r.Header()); err != nil {
 		return err
 	}
-	for _, c := range r.Cells {
-		if err := jw.WriteObservation(c.Observation); err != nil {
+	for _, o := range r.Observations() {
+		if err := jw.WriteObservation(o); err != nil {
 			return err
 		}
 	}

@@ -33,7 +33,7 @@ func TestBadArguments(t *testing.T) {
 		msg  string // the whole stderr line
 	}{
 		{"unknown mode", []string{"check", "--demo", "--modes", "sync,turbo"}, exitUsage,
-			`g4fdiag: unknown mode "turbo" in --modes; use any of baseline,sync,sync-stream,async,async-stream`},
+			`g4fdiag: unknown mode "turbo" in --modes; use any of baseline,sync,sync-stream,async,async-stream,api-json,api-sse`},
 		{"unknown loop", []string{"check", "--demo", "--loops", "trio"}, exitUsage,
 			`g4fdiag: unknown loop "trio" in --loops; use any of asyncio,nest,uvloop`},
 		{"concurrency 0", []string{"check", "--demo", "--concurrency", "0"}, exitUsage,
@@ -135,5 +135,42 @@ func TestVersion(t *testing.T) {
 	code, out, _ := run(t, nil, "--version")
 	if code != 0 || !strings.HasPrefix(out, "g4fdiag ") {
 		t.Fatalf("--version: code %d, output %q", code, out)
+	}
+}
+
+func TestAPIArguments(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"api mode without a server", []string{"check", "--demo", "--modes", "sync,api-sse"},
+			`g4fdiag: mode api-sse calls an API server: add --api URL, or --api-spawn to start one`},
+		{"both api flags", []string{"check", "--api", "http://127.0.0.1:1", "--api-spawn"},
+			`g4fdiag: --api URL calls a running server and --api-spawn starts servers; use one of them`},
+		{"bad stall timeout", []string{"check", "--api-spawn", "--stall-timeout", "0s"},
+			`g4fdiag: --stall-timeout must be positive, got 0s`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, nil, tt.args...)
+			if code != exitUsage || strings.TrimSpace(stderr) != tt.msg {
+				t.Errorf("exit %d, stderr:\n got %s\nwant %s", code, strings.TrimSpace(stderr), tt.msg)
+			}
+		})
+	}
+}
+
+func TestBareAPIFlag(t *testing.T) {
+	tests := map[string]string{
+		"check --demo --api":                  "check --demo --api-spawn",
+		"check --api --modes api-sse":         "check --api-spawn --modes api-sse",
+		"check --api http://h:1 --modes sync": "check --api http://h:1 --modes sync",
+		"check -- --api":                      "check -- --api",
+	}
+	for in, want := range tests {
+		if got := strings.Join(bareAPIFlag(strings.Fields(in)), " "); got != want {
+			t.Errorf("bareAPIFlag(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
