@@ -142,7 +142,8 @@ loop conflict "RuntimeError: this event loop is already running." and why.`,
    g4fdiag check --provider 'Blackbox*' --modes sync,async --loops uvloop
    g4fdiag repro --demo --provider StreamAsync
    g4fdiag check --demo --format jsonl > scan.jsonl; g4fdiag report scan.jsonl
-   g4fdiag providers --demo`,
+   g4fdiag providers --demo
+   g4fdiag doctor                            check this Python for event-loop exposures`,
 		Version:              versionString(),
 		Reader:               stdio.In,
 		Writer:               stdio.Out,
@@ -159,6 +160,7 @@ loop conflict "RuntimeError: this event loop is already running." and why.`,
 			reproCommand(stdio),
 			providersCommand(stdio),
 			reportCommand(stdio),
+			doctorCommand(stdio),
 		},
 		CustomAppHelpTemplate: cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n",
 	}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/fatih/color"
+	"github.com/urfave/cli/v2"
+
+	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+type doctorOptions struct {
+	targetOptions
+	Format string
+	Output string
+}
+
+func doctorCommand(stdio IO) *cli.Command {
+	return &cli.Command{
+		Name:  "doctor",
+		Usage: "inspect a Python environment for what makes sync g4f calls fail inside a running event loop",
+		UsageText: `g4fdiag doctor [options]
+
+   g4fdiag doctor
+   g4fdiag doctor --python .venv/bin/python --format json -o doctor.json`,
+		Description: `Reports the interpreter, g4f (version, where it is imported from, which
+nest_asyncio it imports and whether that one is installed), uvloop,
+nest_asyncio, nest_asyncio2, uvicorn and aiohttp, the loop uvicorn would
+pick and the event loop policy, then one line per exposure with its remedy.
+Exit 1 when exposed, 0 when not, 3 when the interpreter cannot be inspected
+or g4f cannot be imported (the rest is still reported).`,
+		Flags: append(targetFlags(),
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout"},
+		),
+		OnUsageError: commandUsageError,
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() > 0 {
+				return usagef("doctor takes no arguments, got %q", c.Args().First())
+			}
+			o := doctorOptions{
+				targetOptions: targetOptions{Python: c.String("python"), Demo: c.Bool("demo")},
+				Format:        c.String("format"),
+				Output:        c.String("output"),
+			}
+			if o.Format != "table" && o.Format != "json" {
+				return usagef("unknown --format %q for doctor; use table or json", o.Format)
+			}
+			return runDoctor(c.Context, o, stdio)
+		},
+	}
+}
+
+// runDoctor inspects the interpreter, prints the report, and returns
+// failuresError when exposed. A g4f that cannot be imported is reported
+// first and then returned as the environment error (exit 3): the rest of
+// the interpreter could be inspected, but not what the user asked about.
+func runDoctor(ctx context.Context, o doctorOptions, stdio IO) error {
+	out, closeOut, err := openOutput(o.Output, stdio.Out)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+	var demoDir string // only --demo makes one
+	t, err := o.target(stdio, func() (string, error) {
+		var err error
+		demoDir, err = os.MkdirTemp("", "g4fdiag-demo-")
+		return demoDir, err
+	})
+	if demoDir != "" {
+		defer os.RemoveAll(demoDir)
+	}
+	if err != nil {
+		return err
+	}
+	d, err := repro.RunDoctor(ctx, t)
+	if err != nil {
+		return err
+	}
+	if o.Format == "json" {
+		err = renderDoctorJSON(out, d)
+	} else {
+		err = renderDoctorText(out, d, o.Output == "" && stdio.color())
+	}
+	if err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	if err := d.ImportError(); err != nil {
+		return err
+	}
+	if n := len(d.Exposures); n > 0 {
+		return &failuresError{n: n}
+	}
+	return nil
+}
+
+func renderDoctorJSON(w io.Writer, d repro.Doctor) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(d)
+}
+
+// renderDoctorText writes aligned "key: value" lines, then the exposures,
+// each with its evidence and remedy. Everything the interpreter said is
+// untrusted: it is sanitised before it reaches a terminal.
+func renderDoctorText(w io.Writer, d repro.Doctor, colour bool) error {
+	paint := func(attr color.Attribute, s string) string {
+		if !colour {
+			return s
+		}
+		c := color.New(attr)
+		c.EnableColor()
+		return c.Sprint(s)
+	}
+	var rows [][2]string
+	add := func(k, v string) { rows = append(rows, [2]string{k, diag.Sanitize(v)}) }
+
+	add("python", d.Python)
+	add("python version", fmt.Sprintf("%s (%s, %s)", d.PythonVersion, d.Implementation, d.Platform))
+	if d.G4F.Importable {
+		v := d.G4F.Version
+		if v == "" {
+			v = "(version unknown)"
+		}
+		if d.Demo {
+			v += " (the miniature g4f of --demo)"
+		}
+		add("g4f", v)
+		add("g4f path", d.G4F.Path)
+		switch {
+		case d.G4F.NestModule == "":
+			add("g4f nest module", "none named")
+		case d.G4F.NestInstalled:
+			add("g4f nest module", d.G4F.NestModule+" (installed)")
+		default:
+			add("g4f nest module", d.G4F.NestModule+" (NOT installed)")
+		}
+		if d.G4F.DetectsUvloop != nil {
+			add("g4f detects uvloop", yesNo(*d.G4F.DetectsUvloop))
+		}
+	} else {
+		add("g4f", "not importable: "+d.G4F.Error)
+	}
+	for _, p := range d.Packages {
+		v := "absent"
+		switch {
+		case p.Installed() && *p.Version == "":
+			v = "installed (version unknown)"
+		case p.Installed():
+			v = *p.Version
+		case p.Error != "":
+			v = "not importable: " + p.Error
+		}
+		add(p.Name, v)
+	}
+	uv := d.UvicornLoop
+	if uv == "" {
+		uv = "(uvicorn not installed)"
+	}
+	add("uvicorn --loop auto", uv)
+	policy := d.LoopPolicy
+	switch {
+	case policy == "":
+		policy = "(none: this Python has no event loop policies)"
+	case d.LoopPolicySetBy != "":
+		policy += " (set by " + d.LoopPolicySetBy + ")"
+	}
+	add("event loop policy", policy)
+
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r[0]))
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%-*s %s\n", width+1, r[0]+":", r[1])
+	}
+	b.WriteString("\n")
+	if len(d.Exposures) == 0 {
+		b.WriteString("exposures: " + paint(color.FgGreen, "none") + "\n")
+	} else {
+		fmt.Fprintf(&b, "exposures: %d\n", len(d.Exposures))
+		for _, e := range d.Exposures {
+			fmt.Fprintf(&b, "- %s: %s\n", paint(color.FgRed, e.ID), diag.Sanitize(e.Summary))
+			fmt.Fprintf(&b, "  because: %s\n", diag.Sanitize(e.Detail))
+			fmt.Fprintf(&b, "  remedy: %s\n", diag.Sanitize(e.Remedy))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// shadowUvloop returns an environment whose PYTHONPATH starts with a
+// uvloop.py that raises ImportError, so the interpreter has no uvloop.
+func shadowUvloop(t *testing.T) []string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "uvloop.py"), []byte("raise ImportError('No module named uvloop (shadowed by the test)')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return repro.WithPythonPath(os.Environ(), dir)
+}
+
+// exposureLines are the "- ID: summary" lines of a text report.
+func exposureIDsOf(text string) []string {
+	var ids []string
+	for _, m := range regexp.MustCompile(`(?m)^- ([a-z0-9-]+): `).FindAllStringSubmatch(text, -1) {
+		ids = append(ids, m[1])
+	}
+	return ids
+}
+
+func hasID(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDoctorDemo: on the test machine (Debian's uvloop and nest_asyncio)
+// doctor reports the uvloop exposure and exits 1.
+func TestDoctorDemo(t *testing.T) {
+	code, stdout, stderr := run(t, os.Environ(), "doctor", "--demo", "--python", testPython(t))
+	if code != exitFailures || stderr != "" {
+		t.Fatalf("exit %d, stderr %q; want %d and nothing on stderr", code, stderr, exitFailures)
+	}
+	for _, want := range []string{
+		"\ng4f:                 0.0.1+miniature (the miniature g4f of --demo)\n",
+		"\ng4f nest module:     nest_asyncio (installed)\n",
+		"\nnest_asyncio2:       absent\n",
+		"\nuvicorn --loop auto: uvloop\n",
+		"\n- uvloop-installed: sync g4f calls inside a running uvloop loop fail with \"RuntimeError: this event loop is already running.\"",
+		"\n  remedy: in async code await AsyncClient()",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
+		}
+	}
+	if ids := exposureIDsOf(stdout); !hasID(ids, "uvloop-installed") || !hasID(ids, "uvicorn-picks-uvloop") {
+		t.Errorf("exposures %v, want uvloop-installed and uvicorn-picks-uvloop", ids)
+	}
+	if strings.Contains(stdout, "\x1b[") {
+		t.Errorf("colour in a report that goes to a pipe:\n%q", stdout)
+	}
+}
+
+// TestDoctorUvloopHidden: with uvloop unimportable neither uvloop exposure
+// is reported.
+func TestDoctorUvloopHidden(t *testing.T) {
+	code, stdout, stderr := run(t, shadowUvloop(t), "doctor", "--demo", "--python", testPython(t))
+	if code != exitOK && code != exitFailures {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	ids := exposureIDsOf(stdout)
+	for _, id := range []string{"uvloop-installed", "uvicorn-picks-uvloop"} {
+		if hasID(ids, id) {
+			t.Errorf("exposure %s reported with uvloop hidden:\n%s", id, stdout)
+		}
+	}
+	for _, want := range []string{
+		"\nuvloop:              not importable: ImportError: No module named uvloop (shadowed by the test)\n",
+		"\nuvicorn --loop auto: asyncio\n",
+		"\ng4f detects uvloop:  no\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
+		}
+	}
+	if wantCode := map[bool]int{true: exitFailures, false: exitOK}[len(ids) > 0]; code != wantCode {
+		t.Errorf("exit %d with exposures %v, want %d", code, ids, wantCode)
+	}
+}
+
+// TestDoctorJSONGolden pins the JSON report of the demo on the test
+// machine, machine-specific values normalised.
+func TestDoctorJSONGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name, golden string
+		environ      []string
+	}{
+		{"demo", "doctor.golden.json", os.Environ()},
+		{"demo without uvloop", "doctor-no-uvloop.golden.json", shadowUvloop(t)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "doctor.json")
+			code, stdout, stderr := run(t, tc.environ, "doctor", "--demo", "--python", testPython(t), "--format", "json", "-o", out)
+			if code != exitFailures || stdout != "" || stderr != "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+			}
+			raw, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := normaliseDoctorJSON(t, raw)
+			golden := filepath.Join("..", "..", "testdata", tc.golden)
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("doctor JSON differs from %s (go test ./cmd/g4fdiag -run TestDoctorJSONGolden -update to accept):\n%s",
+					golden, lineDiff(string(want), string(got)))
+			}
+		})
+	}
+}
+
+// normaliseDoctorJSON replaces what differs between machines — the
+// interpreter, its version, paths, package versions — and keeps the
+// structure, what is installed, and every exposure.
+func normaliseDoctorJSON(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	var d repro.Doctor
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatalf("%v:\n%s", err, raw)
+	}
+	// The raw report must already be what a re-encode gives: field order is
+	// the struct's, and nothing is lost.
+	var again bytes.Buffer
+	if err := renderDoctorJSON(&again, d); err != nil {
+		t.Fatal(err)
+	}
+	if again.String() != string(raw) {
+		t.Errorf("the report does not round-trip:\n%s", lineDiff(string(raw), again.String()))
+	}
+	var replace []string
+	d.Python = "PYTHON"
+	d.PythonVersion = "PYTHON_VERSION"
+	d.G4F.Path = "DEMO/g4f"
+	for i, p := range d.Packages {
+		if p.Version != nil && *p.Version != "" {
+			replace = append(replace, p.Name+" "+*p.Version, p.Name+" VERSION")
+			v := "VERSION"
+			d.Packages[i].Version = &v
+		}
+		if p.Path != "" {
+			d.Packages[i].Path = "PATH"
+		}
+		if p.Error != "" && !strings.Contains(p.Error, "shadowed by the test") {
+			t.Errorf("package %s: unexpected error %q", p.Name, p.Error)
+		}
+	}
+	r := strings.NewReplacer(replace...)
+	for i := range d.Exposures {
+		d.Exposures[i].Detail = r.Replace(d.Exposures[i].Detail)
+	}
+	var b bytes.Buffer
+	if err := renderDoctorJSON(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestDoctorErrors: exit 3 with one line when the interpreter cannot be
+// inspected; exit 3 after the report when g4f cannot be imported; exit 2
+// for bad arguments.
+func TestDoctorErrors(t *testing.T) {
+	noG4F := t.TempDir()
+	if err := os.WriteFile(filepath.Join(noG4F, "g4f.py"), []byte("raise ImportError('no g4f here')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	python := testPython(t)
+	missing := filepath.Join(t.TempDir(), "python")
+	tests := []struct {
+		name    string
+		environ []string
+		args    []string
+		code    int
+		stderr  string // the whole of it
+		report  bool   // a report on stdout
+	}{
+		{"no such python", os.Environ(), []string{"doctor", "--python", missing}, exitEnv,
+			`g4fdiag: --python "` + missing + `": no such file or directory; pass --python with the path of a Python 3 interpreter` + "\n", false},
+		{"not a python", os.Environ(), []string{"doctor", "--python", "/bin/true"}, exitEnv,
+			"g4fdiag: cannot inspect /bin/true: no report from the doctor script (exit status 0): no output; " +
+				"check the interpreter with `/bin/true -c 'import sys; print(sys.version)'`\n", false},
+		{"g4f not importable", repro.WithPythonPath(os.Environ(), noG4F), []string{"doctor", "--python", python}, exitEnv,
+			"g4fdiag: g4f is not importable with " + python + " (ImportError: no g4f here); " +
+				"install g4f for it, put a g4f checkout on PYTHONPATH, pass --python, or try --demo\n", true},
+		{"unknown format", os.Environ(), []string{"doctor", "--demo", "--format", "junit"}, exitUsage,
+			"g4fdiag: unknown --format \"junit\" for doctor; use table or json\n", false},
+		{"an argument", os.Environ(), []string{"doctor", "uvloop"}, exitUsage,
+			"g4fdiag: doctor takes no arguments, got \"uvloop\"\n", false},
+		{"unwritable output", os.Environ(), []string{"doctor", "--demo", "-o", filepath.Join(missing, "x", "out.json")}, exitUsage,
+			"g4fdiag: cannot write --output " + filepath.Join(missing, "x", "out.json") + ": no such file or directory; choose a writable path\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, tt.environ, tt.args...)
+			if code != tt.code || stderr != tt.stderr {
+				t.Errorf("exit %d, stderr %q\nwant %d, %q", code, stderr, tt.code, tt.stderr)
+			}
+			if got := strings.Contains(stdout, "\nexposures: "); got != tt.report {
+				t.Errorf("report on stdout = %v, want %v:\n%s", got, tt.report, stdout)
+			}
+			if tt.report && !strings.Contains(stdout, "\ng4f:                 not importable: ImportError: no g4f here\n") {
+				t.Errorf("report does not say why g4f is missing:\n%s", stdout)
+			}
+		})
+	}
+}
+
+// TestDoctorText renders hand-made reports: colour only when asked, and
+// what the interpreter said is stripped of terminal sequences.
+func TestDoctorText(t *testing.T) {
+	v := "1.0"
+	d := repro.Doctor{Python: "/py", PythonVersion: "3.12.1", Implementation: "CPython", Platform: "linux",
+		G4F:        repro.DoctorG4F{Error: "ImportError: \x1b]0;pwned\x07bad \x1b[2Jname"},
+		Packages:   []repro.Package{{Name: "uvloop", Version: &v}, {Name: "nest_asyncio"}},
+		LoopPolicy: "uvloop.EventLoopPolicy", LoopPolicySetBy: "startup"}
+	d.Exposures = repro.Exposures(d)
+
+	var plain bytes.Buffer
+	if err := renderDoctorText(&plain, d, false); err != nil {
+		t.Fatal(err)
+	}
+	want := `python:              /py
+python version:      3.12.1 (CPython, linux)
+g4f:                 not importable: ImportError: bad name
+uvloop:              1.0
+nest_asyncio:        absent
+uvicorn --loop auto: (uvicorn not installed)
+event loop policy:   uvloop.EventLoopPolicy (set by startup)
+
+exposures: 3
+- uvloop-installed: `
+	if !strings.HasPrefix(plain.String(), want) {
+		t.Errorf("plain report:\n%s\nwant it to start with:\n%s", plain.String(), want)
+	}
+	if ids := exposureIDsOf(plain.String()); strings.Join(ids, ",") != "uvloop-installed,policy-uvloop,nest-module-missing" {
+		t.Errorf("exposures %v", ids)
+	}
+
+	var coloured bytes.Buffer
+	if err := renderDoctorText(&coloured, d, true); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(coloured.String(), "- \x1b[31muvloop-installed\x1b[0m: ") {
+		t.Errorf("no colour on a terminal:\n%q", coloured.String())
+	}
+
+	d.Exposures = []repro.Exposure{}
+	plain.Reset()
+	if err := renderDoctorText(&plain, d, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(plain.String(), "\n\nexposures: none\n") {
+		t.Errorf("no exposures:\n%s", plain.String())
+	}
+}
+
+// TestDoctorColourOnlyOnTerminal: a terminal gets colour, NO_COLOR and
+// --output do not.
+func TestDoctorColourOnlyOnTerminal(t *testing.T) {
+	python := testPython(t)
+	for _, tc := range []struct {
+		name    string
+		environ []string
+		colour  bool
+	}{
+		{"terminal", os.Environ(), true},
+		{"NO_COLOR", append(os.Environ(), "NO_COLOR=1"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := Main([]string{"g4fdiag", "doctor", "--demo", "--python", python}, IO{
+				In: strings.NewReader(""), Out: &out, Err: &errOut, Environ: tc.environ, OutTerminal: true,
+			})
+			if code != exitFailures {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			if got := strings.Contains(out.String(), "\x1b["); got != tc.colour {
+				t.Errorf("colour = %v, want %v:\n%q", got, tc.colour, out.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,456 @@
+package repro
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func versionPtr(s string) *string { return &s }
+func boolPtr(b bool) *bool        { return &b }
+
+// doctorOf is a hand-made report: g4f importable with nest module nest,
+// installed packages name=version.
+func doctorOf(nest string, installed ...string) Doctor {
+	d := Doctor{Python: "/py", PythonVersion: "3.11.2",
+		G4F:        DoctorG4F{Importable: true, Version: "0.5.0", Path: "/site/g4f", NestModule: nest},
+		LoopPolicy: "asyncio.unix_events._UnixDefaultEventLoopPolicy"}
+	have := map[string]string{}
+	for _, kv := range installed {
+		k, v, _ := strings.Cut(kv, "=")
+		have[k] = v
+	}
+	for _, name := range DoctorPackages {
+		p := Package{Name: name}
+		if v, ok := have[name]; ok {
+			p.Version = versionPtr(v)
+		}
+		d.Packages = append(d.Packages, p)
+	}
+	d.G4F.NestInstalled = nest != "" && have[nest] != ""
+	if _, ok := have["uvicorn"]; ok {
+		d.UvicornLoop = "asyncio"
+		if _, ok := have["uvloop"]; ok {
+			d.UvicornLoop = "uvloop"
+		}
+	}
+	return d
+}
+
+func exposureIDs(es []Exposure) []string {
+	ids := []string{}
+	for _, e := range es {
+		ids = append(ids, e.ID)
+	}
+	return ids
+}
+
+// TestExposureRules pins which rules apply to which environment, and the
+// evidence each gives.
+func TestExposureRules(t *testing.T) {
+	notImportable := func(d Doctor) Doctor {
+		d.G4F = DoctorG4F{Error: "ModuleNotFoundError: No module named 'g4f'"}
+		return d
+	}
+	uvloopPolicy := func(by string) func(Doctor) Doctor {
+		return func(d Doctor) Doctor {
+			d.LoopPolicy, d.LoopPolicySetBy = "uvloop.EventLoopPolicy", by
+			return d
+		}
+	}
+	tests := []struct {
+		name    string
+		d       Doctor
+		ids     []string
+		details []string
+	}{
+		{"Debian: uvloop, nest_asyncio, uvicorn",
+			doctorOf("nest_asyncio", "uvloop=0.17.0", "nest_asyncio=1.5.4", "uvicorn=0.17.6", "aiohttp=3.8.4"),
+			[]string{"uvloop-installed", "uvicorn-picks-uvloop", "nest-asyncio-task-switch"},
+			[]string{"uvloop 0.17.0 is importable", "uvicorn 0.17.6 --loop auto picks uvloop 0.17.0",
+				"this g4f imports nest_asyncio 1.5.4 and patches stdlib loops with it"}},
+		{"uvloop hidden",
+			doctorOf("nest_asyncio", "nest_asyncio=1.5.4", "uvicorn=0.17.6"),
+			[]string{"nest-asyncio-task-switch"}, nil},
+		{"uvloop without uvicorn",
+			doctorOf("nest_asyncio", "uvloop=0.19.0", "nest_asyncio=1.6.0"),
+			[]string{"uvloop-installed", "nest-asyncio-task-switch"}, nil},
+		{"uvicorn whose auto loop is asyncio although uvloop imports",
+			func() Doctor {
+				d := doctorOf("nest_asyncio", "uvloop=0.19.0", "nest_asyncio=1.6.0", "uvicorn=9.0")
+				d.UvicornLoop = "asyncio"
+				return d
+			}(),
+			[]string{"uvloop-installed", "nest-asyncio-task-switch"}, nil},
+		{"g4f 2026 imports nest_asyncio2, only nest_asyncio installed",
+			doctorOf("nest_asyncio2", "nest_asyncio=1.5.4"),
+			[]string{"nest-module-missing"},
+			[]string{"this g4f imports nest_asyncio2, which is not installed; nest_asyncio 1.5.4 is, and this g4f does not use it"}},
+		{"older g4f imports nest_asyncio, only nest_asyncio2 installed",
+			doctorOf("nest_asyncio", "nest_asyncio2=1.7.0"),
+			[]string{"nest-module-missing"},
+			[]string{"this g4f imports nest_asyncio, which is not installed; nest_asyncio2 1.7.0 is, and this g4f does not use it"}},
+		{"the right nest module installed",
+			doctorOf("nest_asyncio2", "nest_asyncio2=1.7.0"),
+			[]string{"nest-asyncio-task-switch"},
+			[]string{"this g4f imports nest_asyncio2 1.7.0 and patches stdlib loops with it"}},
+		{"neither nest module",
+			doctorOf("nest_asyncio"),
+			[]string{"nest-module-missing"},
+			[]string{"this g4f imports nest_asyncio, which is not installed"}},
+		{"a g4f that names no nest module",
+			doctorOf("", "nest_asyncio=1.5.4"),
+			[]string{}, nil},
+		{"g4f not importable, nothing installed",
+			notImportable(doctorOf("")),
+			[]string{"nest-module-missing"},
+			[]string{"neither nest_asyncio nor nest_asyncio2 is installed"}},
+		{"g4f not importable, Debian packages",
+			notImportable(doctorOf("", "uvloop=0.17.0", "nest_asyncio=1.5.4", "uvicorn=0.17.6")),
+			[]string{"uvloop-installed", "uvicorn-picks-uvloop", "nest-asyncio-task-switch"},
+			[]string{"uvloop 0.17.0 is importable", "uvicorn 0.17.6 --loop auto picks uvloop 0.17.0",
+				"nest_asyncio 1.5.4 is installed"}},
+		{"uvloop policy set at start-up",
+			uvloopPolicy("startup")(doctorOf("nest_asyncio", "uvloop=0.17.0", "nest_asyncio=1.5.4")),
+			[]string{"uvloop-installed", "policy-uvloop"},
+			[]string{"uvloop 0.17.0 is importable",
+				"the policy is uvloop.EventLoopPolicy, set at interpreter start-up, before g4f (sitecustomize, usercustomize or a .pth file)"}},
+		{"uvloop policy set by importing g4f",
+			uvloopPolicy("g4f import")(doctorOf("nest_asyncio", "uvloop=0.17.0", "nest_asyncio=1.5.4")),
+			[]string{"uvloop-installed", "policy-uvloop"},
+			[]string{"uvloop 0.17.0 is importable", "the policy is uvloop.EventLoopPolicy, set while importing g4f"}},
+		{"g4f detects uvloop",
+			func() Doctor {
+				d := doctorOf("", "uvloop=0.17.0")
+				d.G4F.DetectsUvloop = boolPtr(true)
+				return d
+			}(),
+			[]string{"uvloop-installed"},
+			[]string{"uvloop 0.17.0 is importable, and g4f detects it (has_uvloop)"}},
+		{"uvloop that imports but says no version",
+			doctorOf("", "uvloop="),
+			[]string{"uvloop-installed"},
+			[]string{"uvloop is importable"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Exposures(tt.d)
+			if ids := exposureIDs(got); !reflect.DeepEqual(ids, tt.ids) {
+				t.Fatalf("exposures = %v, want %v", ids, tt.ids)
+			}
+			if tt.details == nil {
+				return
+			}
+			var details []string
+			for _, e := range got {
+				details = append(details, e.Detail)
+			}
+			if !reflect.DeepEqual(details, tt.details) {
+				t.Errorf("details:\n got %q\nwant %q", details, tt.details)
+			}
+		})
+	}
+}
+
+// TestExposureRulesAreComplete: every rule has an ID, text and a condition,
+// IDs are unique, and {nest} is filled in.
+func TestExposureRulesAreComplete(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range ExposureRules {
+		if r.ID == "" || r.Summary == "" || r.Remedy == "" || r.Applies == nil {
+			t.Errorf("incomplete rule %+v", r)
+		}
+		if seen[r.ID] {
+			t.Errorf("duplicate rule %s", r.ID)
+		}
+		seen[r.ID] = true
+	}
+	for _, e := range Exposures(doctorOf("nest_asyncio2")) {
+		if e.ID != "nest-module-missing" || !strings.HasPrefix(e.Remedy, "pip install nest_asyncio2 into this interpreter") {
+			t.Errorf("exposure %+v: want nest-module-missing naming nest_asyncio2", e)
+		}
+	}
+	d := doctorOf("")
+	d.G4F.Importable = false
+	for _, e := range Exposures(d) {
+		if strings.Contains(e.Summary+e.Remedy, "{nest}") {
+			t.Errorf("unfilled placeholder in %+v", e)
+		}
+	}
+}
+
+func TestImportError(t *testing.T) {
+	d := doctorOf("nest_asyncio")
+	if err := d.ImportError(); err != nil {
+		t.Fatalf("importable g4f: %v", err)
+	}
+	d.G4F = DoctorG4F{Error: "ImportError: boom\x1b[31m\nsecond line"}
+	var env *EnvError
+	if err := d.ImportError(); !errors.As(err, &env) {
+		t.Fatalf("ImportError() = %v, want *EnvError", err)
+	}
+	want := "g4f is not importable with /py (ImportError: boom[31m second line)"
+	if env.What != want {
+		t.Errorf("What = %q, want %q", env.What, want)
+	}
+}
+
+func TestParseDoctor(t *testing.T) {
+	report := `g4fdiag-doctor {"python":"/py","python_version":"3.12.1","g4f":{"importable":true},"packages":[{"name":"uvloop","version":null}]}`
+	tests := []struct {
+		name, stdout, err string
+	}{
+		{"alone", report + "\n", ""},
+		{"after g4f prints, last wins", "g4f: new version 9\ng4fdiag-doctor {\"python\":\"\"}\n" + report + "\nnoise\n", ""},
+		{"no report", "hello\n", "no report from the doctor script"},
+		{"cut short", "g4fdiag-doctor {\"python\":", "unreadable report from the doctor script"},
+		{"empty report", "g4fdiag-doctor {}\n", "the doctor script's report names no interpreter"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := parseDoctor(tt.stdout)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Python != "/py" || !d.G4F.Importable || len(d.Packages) != 1 || d.Packages[0].Installed() {
+				t.Errorf("parsed %+v", d)
+			}
+		})
+	}
+}
+
+func findExposure(d Doctor, id string) (Exposure, bool) {
+	for _, e := range d.Exposures {
+		if e.ID == id {
+			return e, true
+		}
+	}
+	return Exposure{}, false
+}
+
+// TestRunDoctorDemo runs doctor.py for real on the miniature g4f with the
+// test interpreter (Debian's uvloop and nest_asyncio).
+func TestRunDoctorDemo(t *testing.T) {
+	d, err := RunDoctor(context.Background(), demoTarget(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Python == "" || d.PythonVersion == "" || !d.Demo {
+		t.Errorf("interpreter = %q %q demo=%v", d.Python, d.PythonVersion, d.Demo)
+	}
+	g := d.G4F
+	if !g.Importable || g.Version != "0.0.1+miniature" || filepath.Base(g.Path) != "g4f" ||
+		g.NestModule != "nest_asyncio" || !g.NestInstalled || g.DetectsUvloop == nil || !*g.DetectsUvloop {
+		t.Errorf("g4f = %+v", g)
+	}
+	var names []string
+	for _, p := range d.Packages {
+		names = append(names, p.Name)
+	}
+	if !reflect.DeepEqual(names, DoctorPackages) {
+		t.Errorf("packages = %v, want %v", names, DoctorPackages)
+	}
+	if uv, _ := d.Package("uvloop"); !uv.Installed() || *uv.Version == "" {
+		t.Errorf("uvloop = %+v, want installed with a version", uv)
+	}
+	if p, _ := d.Package("nest_asyncio2"); p.Installed() {
+		t.Errorf("nest_asyncio2 = %+v, want absent", p)
+	}
+	if d.UvicornLoop != "uvloop" || !strings.HasPrefix(d.LoopPolicy, "asyncio.") || d.LoopPolicySetBy != "" {
+		t.Errorf("uvicorn loop %q, policy %q set by %q", d.UvicornLoop, d.LoopPolicy, d.LoopPolicySetBy)
+	}
+	if _, ok := findExposure(d, "uvloop-installed"); !ok {
+		t.Errorf("exposures %v lack uvloop-installed", exposureIDs(d.Exposures))
+	}
+}
+
+// TestRunDoctorUvloopHidden: a uvloop.py that raises ImportError first on
+// PYTHONPATH, as in TestUnavailableLoop: doctor sees what g4f and uvicorn
+// would see.
+func TestRunDoctorUvloopHidden(t *testing.T) {
+	shadow := t.TempDir()
+	writeDoctorFile(t, filepath.Join(shadow, "uvloop.py"), "raise ImportError('No module named uvloop (shadowed by the test)')\n")
+	d, err := RunDoctor(context.Background(), demoTarget(t, shadow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uv, _ := d.Package("uvloop")
+	if uv.Installed() || !strings.Contains(uv.Error, "shadowed by the test") {
+		t.Errorf("uvloop = %+v, want not importable with the shadow's error", uv)
+	}
+	if d.G4F.DetectsUvloop == nil || *d.G4F.DetectsUvloop || d.UvicornLoop != "asyncio" {
+		t.Errorf("g4f detects uvloop %v, uvicorn loop %q", d.G4F.DetectsUvloop, d.UvicornLoop)
+	}
+	for _, id := range []string{"uvloop-installed", "uvicorn-picks-uvloop"} {
+		if _, ok := findExposure(d, id); ok {
+			t.Errorf("exposure %s with uvloop hidden", id)
+		}
+	}
+}
+
+// TestRunDoctorFakeG4F: a g4f of 2026 that imports nest_asyncio2 (absent
+// here) and installs uvloop's policy on import.
+func TestRunDoctorFakeG4F(t *testing.T) {
+	dir := t.TempDir()
+	writeDoctorFile(t, filepath.Join(dir, "g4f", "__init__.py"),
+		"__version__ = '9.9.9'\nprint('g4f prints on import')\nimport asyncio, uvloop\nasyncio.set_event_loop_policy(uvloop.EventLoopPolicy())\n")
+	writeDoctorFile(t, filepath.Join(dir, "g4f", "providers", "__init__.py"), "")
+	writeDoctorFile(t, filepath.Join(dir, "g4f", "providers", "asyncio.py"),
+		"try:\n    import nest_asyncio2 as nest_asyncio\n    has_nest_asyncio = True\nexcept ImportError:\n    has_nest_asyncio = False\n")
+	target := Target{Python: testPython(t), Env: WithPythonPath(os.Environ(), dir)}
+	d, err := RunDoctor(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := d.G4F
+	if !g.Importable || g.Version != "9.9.9" || g.NestModule != "nest_asyncio2" || g.NestInstalled ||
+		g.DetectsNest == nil || *g.DetectsNest || g.DetectsUvloop != nil {
+		t.Errorf("g4f = %+v", g)
+	}
+	if d.LoopPolicy != "uvloop.EventLoopPolicy" || d.LoopPolicySetBy != "g4f import" {
+		t.Errorf("policy %q set by %q", d.LoopPolicy, d.LoopPolicySetBy)
+	}
+	want := []string{"uvloop-installed", "uvicorn-picks-uvloop", "policy-uvloop", "nest-module-missing"}
+	if ids := exposureIDs(d.Exposures); !reflect.DeepEqual(ids, want) {
+		t.Errorf("exposures = %v, want %v", ids, want)
+	}
+}
+
+func TestRunDoctorNoG4F(t *testing.T) {
+	shadow := t.TempDir()
+	writeDoctorFile(t, filepath.Join(shadow, "g4f.py"), "raise ImportError('no g4f here')\n")
+	d, err := RunDoctor(context.Background(), Target{Python: testPython(t), Env: WithPythonPath(os.Environ(), shadow)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.G4F.Importable || d.G4F.Error != "ImportError: no g4f here" {
+		t.Errorf("g4f = %+v", d.G4F)
+	}
+	var env *EnvError
+	if err := d.ImportError(); !errors.As(err, &env) {
+		t.Errorf("ImportError() = %v, want *EnvError", err)
+	}
+	if len(d.Packages) != len(DoctorPackages) {
+		t.Errorf("packages = %+v: the rest must still be inspected", d.Packages)
+	}
+}
+
+// TestRunDoctorUnusable: an interpreter that cannot run the script, or a
+// script whose report is cut, is an environment error naming the problem.
+func TestRunDoctorUnusable(t *testing.T) {
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "cut-python")
+	writeDoctorFile(t, cut, "#!/bin/sh\necho 'g4fdiag-doctor {\"python\": '\necho 'Traceback: it broke' >&2\nexit 1\n")
+	if err := os.Chmod(cut, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		python, want string
+	}{
+		{filepath.Join(dir, "missing"), "cannot start Python"},
+		{"/bin/true", "no report from the doctor script (exit status 0): no output"},
+		{cut, "unreadable report from the doctor script"},
+	}
+	for _, tt := range tests {
+		_, err := RunDoctor(context.Background(), Target{Python: tt.python, Env: os.Environ()})
+		var env *EnvError
+		if !errors.As(err, &env) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want *EnvError with %q", tt.python, err, tt.want)
+		}
+	}
+	_, err := RunDoctor(context.Background(), Target{Python: cut, Env: os.Environ()})
+	if err == nil || !strings.Contains(err.Error(), "(exit status 1): Traceback: it broke") {
+		t.Errorf("err = %v, want the exit status and the last stderr line", err)
+	}
+}
+
+func TestRunDoctorCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dir := t.TempDir()
+	slow := filepath.Join(dir, "slow-python")
+	writeDoctorFile(t, slow, "#!/bin/sh\nexec sleep 30\n")
+	if err := os.Chmod(slow, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunDoctor(ctx, Target{Python: slow, Env: os.Environ()}); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+func writeDoctorFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunDoctorTimeout(t *testing.T) {
+	slow := filepath.Join(t.TempDir(), "slow-python")
+	writeDoctorFile(t, slow, "#!/bin/sh\nexec sleep 30\n")
+	if err := os.Chmod(slow, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := RunDoctor(context.Background(), Target{Python: slow, Env: os.Environ(), StartTimeout: 200 * time.Millisecond})
+	var env *EnvError
+	if !errors.As(err, &env) || !strings.Contains(err.Error(), "did not finish within 200ms") {
+		t.Errorf("err = %v, want *EnvError naming the timeout", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("RunDoctor took %s after a 200ms timeout", d)
+	}
+}
+
+// TestRunDoctorKillsLeftovers: a child started by the script (as g4f may
+// start one on import) that keeps stdout open neither holds RunDoctor up nor
+// outlives it.
+func TestRunDoctorKillsLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	leaky := filepath.Join(dir, "leaky-python")
+	writeDoctorFile(t, leaky, "#!/bin/sh\nsleep 30 &\necho $! > "+pidFile+"\n"+
+		`echo 'g4fdiag-doctor {"python":"/leaky","python_version":"3.12.0","g4f":{"importable":true},"packages":[]}'`+"\n")
+	if err := os.Chmod(leaky, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	d, err := RunDoctor(context.Background(), Target{Python: leaky, Env: os.Environ()})
+	if err != nil || d.Python != "/leaky" {
+		t.Fatalf("RunDoctor = %+v, %v", d, err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("RunDoctor took %s: held up by the child's stdout", took)
+	}
+	raw, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d outlived RunDoctor", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
