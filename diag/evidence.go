@@ -74,6 +74,7 @@ func writeCellEvidence(buf *bytes.Buffer, c CellReport, p *painter) {
 		writeCallEvidence(buf, c, call)
 	}
 	writeStreamTiming(buf, c)
+	writeHang(buf, c)
 	if s := c.Stacks; s != nil {
 		if s.LoopThread != "" {
 			head := "loop thread stack"

@@ -16,6 +16,11 @@ type RenderOptions struct {
 	Color bool
 	// Width is the terminal width the table must fit; 0 means no limit.
 	Width int
+	// Script is the standalone reproduction script the markdown report
+	// shows under "Reproduction", and ScriptNote what it says above it (how
+	// to run it); other formats ignore both.
+	Script     string
+	ScriptNote string
 }
 
 type renderer struct {
@@ -28,6 +33,7 @@ var renderers = []renderer{
 	{"table", renderTable},
 	{"json", renderJSON},
 	{"jsonl", renderJSONL},
+	{"markdown", renderMarkdown},
 }
 
 // Formats lists the report formats Render knows.

@@ -1,0 +1,737 @@
+package diag
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// HangSummary is the hang evidence of a cell reduced to what decides it:
+// which thread runs the loop, what it waits on, which frame re-entered the
+// loop, and one sentence telling a deadlock from a network hang from a
+// blocked loop. Every field is cleaned (no control sequences, no secrets,
+// one line).
+type HangSummary struct {
+	// Kind is the mechanism: "deadlock", "blocked", "network", "stall",
+	// "reentry", "waiting" (the loop runs, a task waits forever on something
+	// else) or "unknown".
+	Kind string `json:"kind"`
+	// LoopThread names the thread that runs the cell's loop:
+	// "g4fdiag-cell-7 (0x7f3a1c7fe640)", "main thread (0x00007f0d2c9e9b80)",
+	// "thread 0x00007f3a1c7fe640", or "" when no stack shows it.
+	LoopThread string `json:"loop_thread,omitempty"`
+	// WaitsOn is the innermost blocking call and what it is, e.g.
+	// "concurrent.futures Future.result() (threading.Condition.wait)".
+	WaitsOn string `json:"waits_on,omitempty"`
+	// WaitFrame is the frame that made that call, formatted like
+	// Verdict.Frame: the innermost g4f frame, else the innermost one that is
+	// neither the standard library nor the machinery around the call (the
+	// harness, the loop, the web server); "" when there is none.
+	WaitFrame string `json:"wait_frame,omitempty"`
+	// Reentered is the innermost frame on the loop thread that calls
+	// run_until_complete, asyncio.run or to_sync_generator inside the running
+	// loop, formatted like Verdict.Frame; "" when the loop was not re-entered.
+	Reentered string `json:"reentered,omitempty"`
+	// Sentence says in one sentence what kind of hang this is.
+	Sentence string `json:"sentence"`
+}
+
+// The kinds of hang SummarizeHang tells apart.
+const (
+	hangDeadlock = "deadlock"
+	hangBlocked  = "blocked"
+	hangNetwork  = "network"
+	hangStall    = "stall"
+	hangReentry  = "reentry"
+	hangWaiting  = "waiting"
+	hangUnknown  = "unknown"
+)
+
+// SummarizeHang reduces the stacks of a cell that hung (it ended blocked or
+// at its deadline, or its class is deadlock, loop-blocked, timeout, stall, or
+// a loop-reentry only seen in a log while the call hung) to a HangSummary.
+// It reports false for any other cell and for a hung cell without stacks.
+func SummarizeHang(c CellReport) (HangSummary, bool) {
+	if !hung(c) || c.Stacks == nil {
+		return HangSummary{}, false
+	}
+	st := *c.Stacks
+	if blank(st.LoopThread) && blank(st.Threads) && blank(st.Tasks) {
+		return HangSummary{}, false
+	}
+	var h HangSummary
+	lt, found := findLoopThread(c, st)
+	if found {
+		h.LoopThread = lt.name
+		h.Reentered = reentryFrame(lt.frames)
+	}
+	stuck := found && !lt.idle
+	switch {
+	case stuck && waitsForever(lt.frames):
+		h.Kind = hangDeadlock
+		what, obj := deadlockWait(lt.frames)
+		h.WaitsOn, h.WaitFrame = what, hangBlame(lt.frames)
+		whose := "the loop thread"
+		if c.Mode.OverHTTP() {
+			whose = "the API server's loop thread"
+		}
+		h.Sentence = fmt.Sprintf("Deadlock: %s waits on %s that only this loop can %s.", whose, obj.noun, obj.verb)
+	case c.LoopClass() == ClassLoopReentry:
+		// the re-entry failed where nobody caught it (a log line) and left
+		// the call waiting
+		h.Kind = hangReentry
+		if w, ok := taskWait(taskStacks(st.Tasks), c.Provider); ok {
+			h.WaitsOn, h.WaitFrame = w.what+" in a task", w.frame
+		}
+		if c.Signature == "reentry-nest-task" {
+			h.Sentence = "Re-entry hang: nest_asyncio re-entered the running loop and asyncio refused the task switch, so the call waits for a task that never runs."
+		} else {
+			h.Sentence = "Re-entry hang: a sync call re-entered the running loop and failed there, so the call waits for an answer that never comes."
+		}
+	case stuck && (c.End == repro.EndBlocked || knownBlocking(lt.frames)):
+		// One snapshot of a loop thread outside select may just catch the
+		// loop running a callback: blocked takes the heartbeat's word, or a
+		// call known to block made outside the loop's own machinery.
+		h.Kind = hangBlocked
+		what, short := blockingCall(lt.frames)
+		h.WaitsOn, h.WaitFrame = what, hangBlame(lt.frames)
+		h.Sentence = fmt.Sprintf("Blocked loop: a sync call holds the loop thread (%s), so nothing else on the loop runs.", short)
+	default:
+		summarizeIdle(&h, c, st, lt, found)
+	}
+	h.LoopThread = single(h.LoopThread)
+	h.WaitsOn = single(h.WaitsOn)
+	h.WaitFrame = single(h.WaitFrame)
+	h.Reentered = single(h.Reentered)
+	return h, true
+}
+
+// summarizeIdle explains a hang whose loop thread is idle, running, or not
+// in the stacks: the waiting happens in a task or on another thread.
+func summarizeIdle(h *HangSummary, c CellReport, st repro.Stacks, lt loopThread, found bool) {
+	// In a worker, a cell that reached its deadline without a blocked report
+	// had a loop that kept answering the heartbeat; over HTTP nobody's
+	// heartbeat watches the server's loop.
+	where := ""
+	switch {
+	case found && lt.idle && lt.inSelect:
+		where = "the loop is idle in select"
+	case found && lt.idle:
+		where = "the loop is idle"
+	case found, c.End == repro.EndDeadline && !c.Mode.OverHTTP():
+		where = "the loop runs"
+	}
+	clause := func(s string) string {
+		if where == "" {
+			return ""
+		}
+		return where + s
+	}
+	tasks := taskStacks(st.Tasks)
+	side := sideThreads(st.Threads, c.Provider, lt)
+	switch {
+	case networkWaitFound(h, tasks, side, c.Provider):
+		h.Kind = hangNetwork
+		h.Sentence = "Network hang: " + clause(" while ") + "a call waits for a socket."
+	case stalled(c):
+		h.Kind = hangStall
+		if w, ok := taskWait(tasks, c.Provider); ok {
+			h.WaitsOn, h.WaitFrame = w.what+" in a task", w.frame
+		}
+		n := stalledChunks(c)
+		h.Sentence = fmt.Sprintf("Stalled stream: the loop runs; the provider's generator waits forever after %d chunk%s.", n, plural(n))
+	default:
+		if w, ok := taskWait(tasks, c.Provider); ok {
+			h.Kind = hangWaiting
+			h.WaitsOn, h.WaitFrame = w.what+" in a task", w.frame
+			h.Sentence = fmt.Sprintf("Stuck call: %sthe call waits forever on %s.", clause(", but "), w.what)
+			return
+		}
+		h.Kind = hangUnknown
+		h.Sentence = "No answer: " + clause(", and ") + "no stack shows what the call waits on."
+	}
+}
+
+// hung reports whether a cell hung rather than failed.
+func hung(c CellReport) bool {
+	switch c.End {
+	case repro.EndBlocked, repro.EndDeadline:
+		return true
+	}
+	switch c.Class {
+	case ClassDeadlock, ClassLoopBlocked, ClassTimeout, ClassStall:
+		return true
+	case ClassLoopReentry:
+		return strings.HasPrefix(c.Evidence, "hung after")
+	}
+	return false
+}
+
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
+
+// loopThread is the stack of the thread that runs a cell's loop.
+type loopThread struct {
+	name     string
+	header   string
+	frames   []repro.Frame
+	idle     bool // waiting for I/O in the loop itself: nothing holds the thread
+	inSelect bool // idle in selectors.select (a stdlib loop); uvloop polls in C
+}
+
+// threadHeader reads a thread's first line: faulthandler's "Thread 0x... (most
+// recent call first):" (with "[name]" since Python 3.14), or the harness's
+// heartbeat 'Thread 0x... "name" (most recent call last):'.
+var threadHeader = regexp.MustCompile(`^(?:Current thread|Thread) (0x[0-9a-fA-F]+)(?: \[([^\]]*)\]| "([^"]*)")?`)
+
+func newLoopThread(text string) loopThread {
+	first := strings.TrimSpace(strings.SplitN(strings.TrimLeft(text, "\n"), "\n", 2)[0])
+	lt := loopThread{header: first, frames: parseStack(text)}
+	if m := threadHeader.FindStringSubmatch(first); m != nil {
+		switch name := m[2] + m[3]; {
+		case name != "":
+			lt.name = name + " (" + m[1] + ")"
+		case len(lt.frames) > 0 && lt.frames[0].Func == "<module>":
+			lt.name = "main thread (" + m[1] + ")"
+		default:
+			lt.name = "thread " + m[1]
+		}
+	}
+	lt.idle, lt.inSelect = loopIdle(lt.frames)
+	return lt
+}
+
+// findLoopThread is the stack of the thread running the cell's loop: the
+// heartbeat's, else the best candidate of the all-thread dump. A worker's dump
+// also holds the threads of other cells, so there a loop thread must show
+// the provider, or be the only one; and a worker cell that reached its
+// deadline had a loop answering the heartbeat, so a stuck loop thread in
+// its dump belongs to another cell.
+func findLoopThread(c CellReport, st repro.Stacks) (loopThread, bool) {
+	if !blank(st.LoopThread) {
+		lt := newLoopThread(st.LoopThread)
+		if lt.name == "" {
+			lt.name = "the cell's loop thread"
+		}
+		return lt, len(lt.frames) > 0
+	}
+	worker := !c.Mode.OverHTTP()
+	var best loopThread
+	bestScore, loops := -1, 0
+	for _, th := range splitThreads(st.Threads) {
+		lt := newLoopThread(th)
+		if !runsLoopHere(lt.frames) {
+			continue
+		}
+		loops++
+		if worker && c.End == repro.EndDeadline && !lt.idle {
+			continue
+		}
+		score := 0
+		if c.Provider != "" && strings.Contains(th, c.Provider) {
+			score += 4
+		}
+		if strings.Contains(slashPath(th), "/g4f/") {
+			score += 2
+		}
+		if !lt.idle && waitsForever(lt.frames) {
+			score++
+		}
+		if score > bestScore {
+			best, bestScore = lt, score
+		}
+	}
+	switch {
+	case bestScore < 0:
+		return loopThread{}, false
+	case !worker, loops == 1, bestScore >= 4:
+		return best, true
+	}
+	return loopThread{}, false
+}
+
+// runsLoopHere reports whether a stack runs an event loop: runsLoop's frames,
+// plus nest_asyncio's and those that start a loop whose own frames are C
+// (uvloop under the harness, or under g4f's sync wrapper).
+func runsLoopHere(frames []repro.Frame) bool {
+	if runsLoop(frames) {
+		return true
+	}
+	if n := len(frames); n > 0 && entersLoop(frames[n-1]) {
+		return true
+	}
+	for _, f := range frames {
+		if loopFrame(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// loopFrame reports whether a frame is event-loop machinery: it starts a
+// loop, runs one, or runs a callback or task step of one.
+func loopFrame(f repro.Frame) bool {
+	p := slashPath(f.File)
+	switch {
+	case strings.HasSuffix(p, "asyncio/runners.py"),
+		strings.HasSuffix(p, "asyncio/base_events.py") && (f.Func == "run_forever" || f.Func == "run_until_complete" || f.Func == "_run_once"),
+		strings.HasSuffix(p, "asyncio/events.py") && f.Func == "_run",
+		strings.Contains(p, "uvloop"), strings.Contains(p, "nest_asyncio"),
+		strings.Contains(p, "/uvicorn/"),
+		isHarness(f) && (f.Func == "run_on_loop" || f.Func == "serve_api"):
+		return true
+	}
+	return false
+}
+
+// loopIdle reports whether a loop thread's innermost frame is the loop
+// waiting for I/O: selectors.select under a stdlib loop, the loop's own
+// bookkeeping between callbacks, or the frame that started a uvloop loop
+// (uvloop polls in C, so faulthandler shows nothing below it). A callback
+// or task step the loop is running is not idle.
+func loopIdle(frames []repro.Frame) (idle, inSelect bool) {
+	if len(frames) == 0 {
+		return false, false
+	}
+	in := frames[len(frames)-1]
+	p := slashPath(in.File)
+	switch {
+	case fileBase(p) == "selectors.py" && in.Func == "select":
+		return true, true
+	case strings.HasSuffix(p, "asyncio/windows_events.py"),
+		strings.HasSuffix(p, "asyncio/base_events.py") && (in.Func == "_run_once" || in.Func == "run_forever" || in.Func == "run_until_complete"),
+		strings.HasSuffix(p, "asyncio/runners.py"),
+		strings.Contains(p, "nest_asyncio") && in.Func != "step",
+		strings.Contains(p, "/uvicorn/") && (fileBase(p) == "server.py" || fileBase(p) == "main.py"),
+		isHarness(in) && (in.Func == "run_on_loop" || in.Func == "serve_api"),
+		entersLoop(in), startsLoop.MatchString(in.Code):
+		return true, false
+	}
+	return false, false
+}
+
+// startsLoop is code that enters an event loop.
+var startsLoop = regexp.MustCompile(`\brun_until_complete\(|\basyncio\.run\(|\brun_forever\(|\bto_sync_generator\(`)
+
+// entersLoop reports whether a frame is a function that enters an event loop.
+func entersLoop(f repro.Frame) bool {
+	p := slashPath(f.File)
+	switch {
+	case f.Func == "to_sync_generator":
+		return true
+	case strings.HasSuffix(p, "asyncio/runners.py") && f.Func == "run",
+		strings.HasSuffix(p, "asyncio/base_events.py") && (f.Func == "run_until_complete" || f.Func == "run_forever"),
+		strings.Contains(p, "nest_asyncio") && (f.Func == "run_until_complete" || f.Func == "run_forever" || f.Func == "run"),
+		strings.Contains(p, "uvloop") && strings.Contains(f.Func, "run"):
+		return true
+	}
+	return false
+}
+
+// reentryFrame is the innermost frame of a loop thread that calls
+// run_until_complete, asyncio.run or to_sync_generator while a loop already
+// runs further out on the same thread. Loop machinery itself (asyncio,
+// nest_asyncio, uvloop, uvicorn, the harness that starts the cell's loop) is
+// never the culprit; a baseline call's wrapper starts a fresh loop on a
+// thread that ran none, which is no re-entry.
+func reentryFrame(frames []repro.Frame) string {
+	for i := len(frames) - 1; i >= 0; i-- {
+		f := frames[i]
+		calls := startsLoop.MatchString(f.Code) || (i+1 < len(frames) && entersLoop(frames[i+1]))
+		if !calls || loopFrame(f) || isHarness(f) {
+			continue
+		}
+		if outerLoop(frames[:i]) {
+			return formatFrame(f)
+		}
+	}
+	return ""
+}
+
+// outerLoop reports whether one of the frames runs an event loop.
+func outerLoop(frames []repro.Frame) bool {
+	for _, f := range frames {
+		if loopFrame(f) || startsLoop.MatchString(f.Code) {
+			return true
+		}
+	}
+	return false
+}
+
+func isHarness(f repro.Frame) bool {
+	p := slashPath(f.File)
+	return p[strings.LastIndexByte(p, '/')+1:] == "harness.py"
+}
+
+// hangBlame is the frame a wait is blamed on, formatted: the innermost g4f
+// frame, else the innermost one that is neither the standard library nor
+// the machinery around the call (the harness, the loop, the web server).
+func hangBlame(frames []repro.Frame) string {
+	if f, ok := innermostG4F(frames); ok {
+		return formatFrame(f)
+	}
+	for i := len(frames) - 1; i >= 0; i-- {
+		if !isStdlib(frames[i].File) && !machinery(frames[i]) {
+			return formatFrame(frames[i])
+		}
+	}
+	return ""
+}
+
+// machineryFile is code around a call that is not the call's own: the loop,
+// nest_asyncio, the web server and framework g4f's API runs in.
+var machineryFile = regexp.MustCompile(`/(?:uvicorn|h11|httptools|starlette|fastapi|anyio|uvloop)/|nest_asyncio|uvloop`)
+
+func machinery(f repro.Frame) bool {
+	return isHarness(f) || machineryFile.MatchString(slashPath(f.File))
+}
+
+// knownBlocking reports whether a snapshot of a loop thread shows it held
+// by a sync call: the innermost frame outside the standard library is the
+// call's own code (not the loop's machinery: asyncio's transports touch
+// sockets too, without blocking), and it is in C below it (time.sleep
+// shows no frame) or in a standard-library call known to block.
+func knownBlocking(frames []repro.Frame) bool {
+	for i := len(frames) - 1; i >= 0; i-- {
+		if isStdlib(frames[i].File) {
+			continue
+		}
+		if machinery(frames[i]) {
+			return false
+		}
+		if i == len(frames)-1 {
+			return true
+		}
+		break
+	}
+	switch _, short := blockingCall(frames); short {
+	case "time.sleep", "socket recv", "select", "subprocess":
+		return true
+	}
+	return false
+}
+
+// waitObject is what a deadlocked thread waits on, for the sentence.
+type waitObject struct{ noun, verb string }
+
+// deadlockWait names the wait of a thread waitsForever found stuck: the
+// innermost standard-library wait, else what the innermost frame outside it
+// calls.
+func deadlockWait(frames []repro.Frame) (string, waitObject) {
+	var waits []repro.Frame
+	for i := len(frames) - 1; i >= 0 && isStdlib(frames[i].File); i-- {
+		waits = append(waits, frames[i]) // innermost first
+	}
+	for _, f := range waits {
+		p := slashPath(f.File)
+		switch {
+		case strings.HasSuffix(p, "concurrent/futures/_base.py"):
+			return "concurrent.futures Future.result() (threading.Condition.wait)", waitObject{"a future", "complete"}
+		case strings.HasSuffix(p, "/queue.py") || p == "queue.py":
+			return "queue.Queue." + f.Func + "() (threading.Condition.wait)", waitObject{"a queue", "fill"}
+		}
+	}
+	threadingWaits := 0
+	for _, f := range waits {
+		p := slashPath(f.File)
+		if strings.HasSuffix(p, "threading.py") {
+			switch f.Func {
+			case "acquire":
+				return "threading.Lock.acquire()", waitObject{"a lock", "release"}
+			case "wait", "wait_for":
+				threadingWaits++
+			}
+		}
+	}
+	switch {
+	case threadingWaits >= 2:
+		return "threading.Event.wait() (threading.Condition.wait)", waitObject{"an event", "set"}
+	case threadingWaits == 1:
+		return "threading.Condition.wait()", waitObject{"a condition", "notify"}
+	}
+	if f, ok := blameFrame(frames); ok {
+		code := strings.TrimSpace(f.Code)
+		switch {
+		case strings.Contains(code, ".result("):
+			return "Future.result(): " + code, waitObject{"a future", "complete"}
+		case strings.Contains(code, ".acquire("):
+			return "Lock.acquire(): " + code, waitObject{"a lock", "release"}
+		case strings.Contains(code, ".get("):
+			return "Queue.get(): " + code, waitObject{"a queue", "fill"}
+		case strings.Contains(code, ".wait("):
+			return "Event.wait(): " + code, waitObject{"an event", "set"}
+		}
+	}
+	return "a wait on another thread", waitObject{"work", "do"}
+}
+
+// syncNetworkFile is a module doing blocking socket I/O.
+var syncNetworkFile = regexp.MustCompile(`(?:^|/)(?:socket|ssl)\.py$|/http/client\.py$|/(?:urllib3|requests|httpx|httpcore|curl_cffi|websocket)/`)
+
+// blockingCall names what holds a blocked (not deadlocked) loop thread, in
+// full and in short for the sentence.
+func blockingCall(frames []repro.Frame) (what, short string) {
+	for i := len(frames) - 1; i >= 0; i-- {
+		f := frames[i]
+		p := slashPath(f.File)
+		code := strings.TrimSpace(f.Code)
+		switch {
+		case sleepCode.MatchString(code):
+			return "time.sleep", "time.sleep"
+		case syncNetworkFile.MatchString(p), syncNetworkCode.MatchString(code):
+			return "socket recv (blocking network I/O on the loop thread)", "socket recv"
+		case fileBase(p) == "selectors.py" && f.Func == "select":
+			return "selectors.select outside the loop (blocking I/O)", "select"
+		case strings.Contains(code, "subprocess.") || fileBase(p) == "subprocess.py":
+			return "a subprocess wait", "subprocess"
+		}
+		if !isStdlib(f.File) {
+			if code != "" {
+				return "a blocking call: " + code, "a blocking call"
+			}
+			return "a call into C code (faulthandler shows only Python frames)", "a call into C code"
+		}
+	}
+	return "a blocking call", "a blocking call"
+}
+
+// sleepCode is a call to time.sleep, imported or not.
+var sleepCode = regexp.MustCompile(`(?:^|[^.\w])(?:time\.)?sleep\(`)
+
+// syncNetworkCode is a call doing blocking network I/O.
+var syncNetworkCode = regexp.MustCompile(`\brequests\.(?:get|post|request)\(|\burlopen\(|\.recv(?:_into)?\(|\.getresponse\(`)
+
+// fileBase is the last element of a slash path.
+func fileBase(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
+
+// taskStack is one pending task of a loop: the task's repr line and its frames.
+type taskStack struct {
+	text   string
+	header string
+	frames []repro.Frame
+}
+
+// taskStacks cuts the pending-tasks text (Task.print_stack output, or one
+// repr per line) into one stack per task.
+func taskStacks(text string) []taskStack {
+	var out []taskStack
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		indented := strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t")
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		if !indented || len(out) == 0 {
+			out = append(out, taskStack{header: l})
+		}
+		t := &out[len(out)-1]
+		t.text += l + "\n"
+	}
+	for i := range out {
+		out[i].frames = parseStack(out[i].text)
+	}
+	return out
+}
+
+// coroAt reads a task repr's "coro=<Name() running at FILE:LINE>".
+var coroAt = regexp.MustCompile(`coro=<([^()<>\s]+)\(\) running at ([^<>]+?):(\d+)>`)
+
+// coroFrame is the frame a task repr says its coroutine runs at.
+func coroFrame(header string) (repro.Frame, bool) {
+	m := coroAt.FindStringSubmatch(header)
+	if m == nil {
+		return repro.Frame{}, false
+	}
+	n, _ := strconv.Atoi(m[3])
+	return repro.Frame{File: m[2], Line: n, Func: m[1]}, true
+}
+
+// frames of a task, its repr's frame when it printed none.
+func (t taskStack) allFrames() []repro.Frame {
+	if len(t.frames) > 0 {
+		return t.frames
+	}
+	if f, ok := coroFrame(t.header); ok {
+		return []repro.Frame{f}
+	}
+	return nil
+}
+
+// relevantTasks are the tasks that show the provider or g4f, else the ones
+// that are not only the harness, else all.
+func relevantTasks(tasks []taskStack, provider string) []taskStack {
+	var mine, others []taskStack
+	for _, t := range tasks {
+		switch {
+		case provider != "" && strings.Contains(t.text, provider), strings.Contains(slashPath(t.text), "/g4f/"):
+			mine = append(mine, t)
+		case !strings.Contains(t.text, "harness.py"):
+			others = append(others, t)
+		}
+	}
+	switch {
+	case len(mine) > 0:
+		return mine
+	case len(others) > 0:
+		return others
+	}
+	return tasks
+}
+
+type wait struct{ what, frame string }
+
+// asyncWaitCode is awaited code and what it waits on.
+var asyncWaitCode = []struct {
+	re   *regexp.Regexp
+	what string
+}{
+	{regexp.MustCompile(`(?i)\bqueue\w*\.get\(`), "asyncio.Queue.get"},
+	{regexp.MustCompile(`\basyncio\.sleep\(`), "asyncio.sleep"},
+	{regexp.MustCompile(`(?i)\b(?:cond|condition)\w*\.wait\(`), "asyncio.Condition.wait"},
+	{regexp.MustCompile(`(?i)\block\w*\.acquire\(|\basync with \w*lock`), "asyncio.Lock.acquire"},
+	{regexp.MustCompile(`\.wait\(\)`), "asyncio.Event.wait"},
+}
+
+// taskWait finds what the cell's pending task waits on.
+func taskWait(tasks []taskStack, provider string) (wait, bool) {
+	for _, t := range relevantTasks(tasks, provider) {
+		frames := t.allFrames()
+		for i := len(frames) - 1; i >= 0; i-- {
+			f := frames[i]
+			p := slashPath(f.File)
+			what := ""
+			switch {
+			case strings.HasSuffix(p, "asyncio/locks.py") && f.Func == "wait":
+				what = "asyncio.Event.wait"
+				if i > 0 && strings.Contains(strings.ToLower(frames[i-1].Code), "cond") {
+					what = "asyncio.Condition.wait"
+				}
+			case strings.HasSuffix(p, "asyncio/locks.py") && f.Func == "acquire":
+				what = "asyncio.Lock.acquire"
+			case strings.HasSuffix(p, "asyncio/queues.py") && f.Func == "get":
+				what = "asyncio.Queue.get"
+			case strings.HasSuffix(p, "asyncio/tasks.py") && f.Func == "sleep":
+				what = "asyncio.sleep"
+			default:
+				for _, w := range asyncWaitCode {
+					if w.re.MatchString(f.Code) {
+						what = w.what
+						break
+					}
+				}
+			}
+			if what != "" {
+				return wait{what: what, frame: hangBlame(frames)}, true
+			}
+		}
+		if strings.Contains(t.header, "wait_for=<Future pending") {
+			return wait{what: "an asyncio Future", frame: hangBlame(frames)}, true
+		}
+	}
+	return wait{}, false
+}
+
+// asyncNetworkFile is a module doing socket I/O for a coroutine.
+var asyncNetworkFile = regexp.MustCompile(`/(?:aiohttp|aiohttp_socks|httpx|httpcore|curl_cffi|websockets|anyio/streams)/|asyncio/(?:streams|sslproto)\.py$`)
+
+// asyncNetworkText is network I/O in a task's repr or awaited code.
+var asyncNetworkText = regexp.MustCompile(`\baiohttp\b|StreamReader|ClientResponse|\bsock_recv|\bsock_connect|getaddrinfo|open_connection|\biter_(?:chunked|any|chunks|lines)\(|\.readany\(|\.readchunk\(|\.readline\(|\.read\(`)
+
+// networkWaitFound looks for a socket wait in the cell's tasks and in the
+// other threads running the provider, and records it in h.
+func networkWaitFound(h *HangSummary, tasks []taskStack, side [][]repro.Frame, provider string) bool {
+	const what = "socket recv / selectors.select (network I/O)"
+	for _, t := range relevantTasks(tasks, provider) {
+		frames := t.allFrames()
+		hit := asyncNetworkText.MatchString(t.header)
+		for _, f := range frames {
+			if asyncNetworkFile.MatchString(slashPath(f.File)) || asyncNetworkText.MatchString(f.Code) {
+				hit = true
+			}
+		}
+		if hit {
+			h.WaitsOn, h.WaitFrame = what, hangBlame(frames)
+			return true
+		}
+	}
+	for _, frames := range side {
+		for i := len(frames) - 1; i >= 0; i-- {
+			if syncNetworkFile.MatchString(slashPath(frames[i].File)) || syncNetworkCode.MatchString(frames[i].Code) {
+				h.WaitsOn, h.WaitFrame = "socket recv on a worker thread (network I/O)", hangBlame(frames)
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sideThreads are the threads of the dump other than the loop thread that run
+// the provider's code: a call moved off the loop (to_thread) waits there.
+func sideThreads(dump, provider string, lt loopThread) [][]repro.Frame {
+	if provider == "" {
+		return nil
+	}
+	var out [][]repro.Frame
+	for _, th := range splitThreads(dump) {
+		if !strings.Contains(th, provider) {
+			continue
+		}
+		first := strings.TrimSpace(strings.SplitN(th, "\n", 2)[0])
+		if lt.header != "" && first == lt.header {
+			continue
+		}
+		out = append(out, parseStack(th))
+	}
+	return out
+}
+
+// stalled reports whether a streaming cell hung after its first chunks.
+func stalled(c CellReport) bool {
+	if c.Class == ClassStall || c.Split[ClassStall] > 0 {
+		return true
+	}
+	return c.Mode.Streaming() && stalledChunks(c) > 0
+}
+
+// stalledChunks is how many chunks the stalled calls had sent: the most of
+// any call still pending, else of any call.
+func stalledChunks(c CellReport) int {
+	pending, any := 0, 0
+	for _, call := range c.Calls {
+		if call.Outcome == repro.OutcomePending {
+			pending = max(pending, call.Chunks)
+		}
+		any = max(any, call.Chunks)
+	}
+	if pending > 0 {
+		return pending
+	}
+	return any
+}
+
+// writeHang prints the hang summary of a cell, when it has one, as the
+// "hang:" block of its evidence.
+func writeHang(buf *bytes.Buffer, c CellReport) {
+	h, ok := SummarizeHang(c)
+	if !ok {
+		return
+	}
+	fmt.Fprintf(buf, "hang:\n  %s\n", h.Sentence)
+	line := func(name, value string) {
+		if value != "" {
+			fmt.Fprintf(buf, "  %-12s %s\n", name+":", value)
+		}
+	}
+	line("loop thread", h.LoopThread)
+	waits := h.WaitsOn
+	if h.WaitFrame != "" {
+		if waits == "" {
+			waits = "?"
+		}
+		waits += ", from " + h.WaitFrame
+	}
+	line("waits on", waits)
+	line("re-entered", h.Reentered)
+}

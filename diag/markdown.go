@@ -1,0 +1,724 @@
+package diag
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// The headings of a markdown report, in order. They are stable: a reader
+// (or a bot) can find each section by its heading.
+const (
+	mdEnvironment  = "Environment"
+	mdMatrix       = "Matrix"
+	mdSummary      = "Summary"
+	mdFailingCells = "Failing cells"
+	mdReproduction = "Reproduction"
+	mdRemedies     = "Remedies tried"
+)
+
+// mdLimit keeps a markdown report under GitHub's limit for an issue body
+// (65536 characters): past it, failing cells are listed one line each.
+const mdLimit = 60000
+
+// renderMarkdown writes the report as GitHub-flavoured Markdown ready to
+// paste into an issue: the environment, the matrix, the summary, the
+// evidence of each failing cell, the reproduction script (RenderOptions.
+// Script) and the remedies tried. Untrusted text is cleaned and redacted,
+// escaped in prose and table cells, and fenced with a fence it cannot close.
+func renderMarkdown(w io.Writer, r Report, o RenderOptions) error {
+	var b bytes.Buffer
+	writeMDIntro(&b, r)
+	writeMDEnvironment(&b, r)
+	writeMDMatrix(&b, r)
+	writeMDSummary(&b, r)
+	// what follows the failing cells is written first, so they know how
+	// much room is left
+	var tail bytes.Buffer
+	writeMDReproduction(&tail, o)
+	writeMDRemedies(&tail, r)
+	writeMDFailing(&b, r, tail.Len())
+	b.Write(tail.Bytes())
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func writeMDIntro(b *bytes.Buffer, r Report) {
+	tool := orDefault(single(r.Tool), "g4fdiag")
+	if v := single(r.Version); v != "" {
+		tool += " " + v
+	}
+	s := r.Summary
+	fmt.Fprintf(b, "Report of %s: loop failures in %d of %d cell%s; the documented loop conflict reproduced in %d.\n",
+		mdText(tool), s.LoopFailures, s.Cells, plural(s.Cells), s.Conflict)
+	if r.Interrupted {
+		b.WriteString("\n> **Interrupted:** the scan stopped before every cell ran.\n")
+	}
+}
+
+func writeMDHeading(b *bytes.Buffer, title string) {
+	fmt.Fprintf(b, "\n## %s\n\n", title)
+}
+
+func writeMDEnvironment(b *bytes.Buffer, r Report) {
+	writeMDHeading(b, mdEnvironment)
+	e := r.Environment
+	py := orDefault(mdText(e.PythonVersion), "version unknown")
+	if e.Python != "" {
+		py += " (" + mdCode(e.Python) + ")"
+	}
+	fmt.Fprintf(b, "- **Python:** %s\n", py)
+	g := "version unknown"
+	if e.G4FVersion != "" {
+		g = mdCode(e.G4FVersion)
+	}
+	if e.G4FPath != "" {
+		g += " from " + mdCode(e.G4FPath)
+	}
+	if e.Demo {
+		g += " (the demo miniature)"
+	}
+	fmt.Fprintf(b, "- **g4f:** %s\n", g)
+	if e.NestModule != "" {
+		fmt.Fprintf(b, "- **nest_asyncio:** g4f imports %s\n", mdCode(e.NestModule))
+	} else {
+		b.WriteString("- **nest_asyncio:** g4f did not say which module it imports\n")
+	}
+	if len(e.Loops) > 0 {
+		b.WriteString("- **Loops:**\n")
+		for _, li := range e.Loops {
+			s := "available"
+			if li.Available {
+				if pkg := strings.TrimSpace(single(li.Package) + " " + single(li.Version)); pkg != "" {
+					s += " (" + mdCode(pkg) + ")"
+				}
+			} else {
+				s = "not available"
+				if li.Reason != "" {
+					s += ": " + mdCode(li.Reason)
+				}
+			}
+			fmt.Fprintf(b, "  - %s: %s\n", mdCode(string(li.Loop)), s)
+		}
+	}
+	if r.Command != "" {
+		fmt.Fprintf(b, "- **Command:** %s\n", mdCode(r.Command))
+	}
+	tool := orDefault(single(r.Tool), "g4fdiag")
+	if r.Version != "" {
+		tool += " " + single(r.Version)
+	}
+	fmt.Fprintf(b, "- **Tool:** %s\n", mdText(tool))
+	if plan := planLine(r.Plan); plan != "" {
+		fmt.Fprintf(b, "- **Plan:** %s\n", plan)
+	}
+}
+
+// planLine is how hard the scan ran, for the environment section.
+func planLine(p repro.Plan) string {
+	var parts []string
+	if p.Concurrency > 0 {
+		parts = append(parts, fmt.Sprintf("concurrency %d", p.Concurrency))
+	}
+	if p.Repeat > 0 {
+		parts = append(parts, fmt.Sprintf("repeat %d", p.Repeat))
+	}
+	if p.Timeout > 0 {
+		parts = append(parts, "timeout "+p.Timeout.String()+" per cell")
+	}
+	if p.BlockThreshold > 0 {
+		parts = append(parts, "loop blocked after "+p.BlockThreshold.String())
+	}
+	if p.Model != "" {
+		parts = append(parts, "model "+mdCode(p.Model))
+	}
+	if p.API != "" {
+		parts = append(parts, "API server "+mdCode(p.API))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func writeMDMatrix(b *bytes.Buffer, r Report) {
+	writeMDHeading(b, mdMatrix)
+	if len(r.Cells) == 0 {
+		b.WriteString("No cells.\n")
+		return
+	}
+	g := newGrid(r)
+	b.WriteString("| provider |")
+	for _, m := range g.modes {
+		for _, l := range g.loops {
+			fmt.Fprintf(b, " %s/%s |", mdText(string(m)), mdText(abbrevLoop(l)))
+		}
+	}
+	b.WriteString("\n| --- |")
+	for range len(g.modes) * len(g.loops) {
+		b.WriteString(" :-: |")
+	}
+	b.WriteString("\n")
+	for _, prov := range g.providers {
+		fmt.Fprintf(b, "| %s |", mdText(prov))
+		for _, m := range g.modes {
+			for _, l := range g.loops {
+				code := "-"
+				if c, ok := g.cells[repro.Cell{Provider: prov, Mode: m, Loop: l}.Key()]; ok {
+					code = mdText(c.Class.Code())
+					if c.LoopFailure() {
+						code = "**" + code + "**"
+					}
+				}
+				fmt.Fprintf(b, " %s |", code)
+			}
+		}
+		b.WriteString("\n")
+	}
+
+	present := map[Class]int{}
+	for _, c := range r.Cells {
+		present[c.Class]++
+	}
+	var legend []string
+	for _, c := range orderedClasses(present) {
+		legend = append(legend, fmt.Sprintf("%s %s: %s", mdCode(c.Code()), mdText(string(c)), mdText(c.Meaning())))
+	}
+	if missingCells(g) {
+		legend = append(legend, "`-` not in the scan")
+	}
+	fmt.Fprintf(b, "\n**Legend:** %s. Bold: fails like the documented loop conflict.\n", strings.Join(legend, " · "))
+	var loops []string
+	for _, l := range g.loops {
+		loops = append(loops, mdCode(abbrevLoop(l))+" "+mdText(loopMeaning(l)))
+	}
+	fmt.Fprintf(b, "\n**Loops:** %s.\n", strings.Join(loops, " · "))
+}
+
+// loopMeaning is what a loop variant is, for legends.
+func loopMeaning(l repro.Loop) string {
+	switch l {
+	case repro.LoopAsyncio:
+		return "asyncio (stdlib loop, no nest_asyncio)"
+	case repro.LoopNest:
+		return "asyncio + nest_asyncio"
+	case repro.LoopUvloop:
+		return "uvloop"
+	case repro.LoopServer:
+		return "the API server's own loop (--api)"
+	}
+	return string(l)
+}
+
+func writeMDSummary(b *bytes.Buffer, r Report) {
+	writeMDHeading(b, mdSummary)
+	s := r.Summary
+	var counts []string
+	for _, c := range orderedClasses(s.Counts) {
+		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], mdText(string(c))))
+	}
+	fmt.Fprintf(b, "- **Cells:** %d", s.Cells)
+	if len(counts) > 0 {
+		fmt.Fprintf(b, " (%s)", strings.Join(counts, ", "))
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(b, "- **Documented loop conflict** reproduced in %d cell%s\n", s.Conflict, plural(s.Conflict))
+	fmt.Fprintf(b, "- **Loop failures:** %d cell%s\n", s.LoopFailures, plural(s.LoopFailures))
+	fmt.Fprintf(b, "- **Likely cause:** %s\n", mdText(s.LikelyCause))
+	if line := remedyTally(r); line != "" {
+		fmt.Fprintf(b, "- **Remedies:** %s\n", line)
+	}
+}
+
+// remedyTally says, per remedy, how many of the cells it was run for it fixed.
+func remedyTally(r Report) string {
+	fixed, ran := map[repro.Remedy]int{}, map[repro.Remedy]int{}
+	var order []repro.Remedy
+	for _, c := range r.Cells {
+		for _, rem := range c.Remedies {
+			if rem.Outcome == OutcomeNotRun {
+				continue
+			}
+			if _, seen := ran[rem.Remedy]; !seen {
+				order = append(order, rem.Remedy)
+			}
+			ran[rem.Remedy]++
+			if rem.Outcome == OutcomeFixes {
+				fixed[rem.Remedy]++
+			}
+		}
+	}
+	sortRemedyNames(order)
+	parts := make([]string, len(order))
+	for i, rem := range order {
+		parts[i] = fmt.Sprintf("%s fixes %d of %d", mdCode(string(rem)), fixed[rem], ran[rem])
+	}
+	return strings.Join(parts, "; ")
+}
+
+// sortRemedyNames orders remedies as repro.AllRemedies does, unknown ones last.
+func sortRemedyNames(rs []repro.Remedy) {
+	rank := map[repro.Remedy]int{}
+	for i, r := range repro.AllRemedies {
+		rank[r] = i + 1
+	}
+	key := func(r repro.Remedy) int {
+		if k, ok := rank[r]; ok {
+			return k
+		}
+		return len(rank) + 1
+	}
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && (key(rs[j]) < key(rs[j-1]) || key(rs[j]) == key(rs[j-1]) && rs[j] < rs[j-1]); j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+		}
+	}
+}
+
+// mdCellTitle is "provider mode/loop", escaped.
+func mdCellTitle(c CellReport) string {
+	return mdText(c.Provider) + " " + mdText(string(c.Mode)) + "/" + mdText(string(c.Loop))
+}
+
+// writeMDFailing writes one section per failing cell, loop failures first.
+// A cell that failed exactly like one shown above refers to it instead of
+// repeating the evidence. Sections that would take the report past mdLimit
+// (tail is the size of what follows) become one line each at the end: the
+// first cell of each kind of failure gets its evidence before any repeat.
+func writeMDFailing(b *bytes.Buffer, r Report, tail int) {
+	writeMDHeading(b, mdFailingCells)
+	var loop, other []CellReport
+	for _, c := range r.Cells {
+		switch {
+		case !c.Failing():
+		case c.LoopFailure():
+			loop = append(loop, c)
+		default:
+			other = append(other, c)
+		}
+	}
+	cells := append(loop, other...)
+	if len(cells) == 0 {
+		b.WriteString("No cell failed.\n")
+		return
+	}
+	fmt.Fprintf(b, "%d failing cell%s, loop failures first.\n", len(cells), plural(len(cells)))
+
+	// Start from every cell on one line, then give sections to the cells
+	// they fit for: first the first cell of each kind of failure, in
+	// order, then the repeats of those shown.
+	budget := mdLimit - b.Len() - tail - len(mdCompactIntro(len(cells)))
+	keys := make([]string, len(cells))
+	compact := make([]string, len(cells))
+	used := 0
+	for i, c := range cells {
+		keys[i] = sameFailureKey(c)
+		compact[i] = mdCompactLine(c)
+		used += len(compact[i])
+	}
+	shown := make([]string, len(cells))
+	firstOf := map[string]int{}
+	for i, c := range cells {
+		if _, seen := firstOf[keys[i]]; seen {
+			continue
+		}
+		var sec bytes.Buffer
+		writeMDCellHeading(&sec, c)
+		writeMDCell(&sec, c)
+		if used-len(compact[i])+sec.Len() <= budget {
+			firstOf[keys[i]] = i
+			shown[i] = sec.String()
+			used += sec.Len() - len(compact[i])
+		}
+	}
+	for i, c := range cells {
+		first, ok := firstOf[keys[i]]
+		if !ok || first == i {
+			continue
+		}
+		var sec bytes.Buffer
+		writeMDCellHeading(&sec, c)
+		writeMDField(&sec, "Signature", mdCode(c.Signature))
+		writeMDField(&sec, "Evidence", mdCode(c.Evidence))
+		fmt.Fprintf(&sec, "\nSame failure as **%s** above.\n", mdCellTitle(cells[first]))
+		if used-len(compact[i])+sec.Len() <= budget {
+			shown[i] = sec.String()
+			used += sec.Len() - len(compact[i])
+		}
+	}
+	var rest []string
+	for i := range cells {
+		if shown[i] != "" {
+			b.WriteString(shown[i])
+		} else {
+			rest = append(rest, compact[i])
+		}
+	}
+	if len(rest) == 0 {
+		return
+	}
+	b.WriteString(mdCompactIntro(len(rest)))
+	for i, line := range rest {
+		if b.Len()+len(line)+tail > mdLimit {
+			fmt.Fprintf(b, "- … and %d more\n", len(rest)-i)
+			return
+		}
+		b.WriteString(line)
+	}
+}
+
+func writeMDCellHeading(b *bytes.Buffer, c CellReport) {
+	fmt.Fprintf(b, "\n### %s: %s\n\n", mdCellTitle(c), mdText(string(c.Class)))
+}
+
+// sameFailureKey groups cells that failed the same way, with the same
+// evidence: only the first of them shows its traceback and stacks.
+func sameFailureKey(c CellReport) string {
+	h, _ := SummarizeHang(c)
+	return strings.Join([]string{c.Provider, string(c.Class), c.Signature, c.Evidence, c.Frame, h.Sentence}, "\x00")
+}
+
+func mdCompactIntro(n int) string {
+	return fmt.Sprintf("\nThe other %d failing cell%s, one line each (the whole evidence would not fit an issue; `g4fdiag repro` shows it):\n\n",
+		n, plural(n))
+}
+
+// mdCompactLine is a failing cell on one line.
+func mdCompactLine(c CellReport) string {
+	return fmt.Sprintf("- **%s:** %s %s %s\n", mdCellTitle(c), mdText(string(c.Class)), mdCode(c.Signature), mdCode(c.Evidence))
+}
+
+func writeMDField(b *bytes.Buffer, name, value string) {
+	if value != "" {
+		fmt.Fprintf(b, "- **%s:** %s\n", name, value)
+	}
+}
+
+func writeMDCell(b *bytes.Buffer, c CellReport) {
+	writeMDField(b, "Signature", mdCode(c.Signature))
+	writeMDField(b, "Evidence", mdCode(c.Evidence))
+	writeMDField(b, "Frame", mdCode(c.Frame))
+	writeMDField(b, "Why", mdText(c.Explanation))
+	writeMDField(b, "Remedy", mdText(c.Remedy))
+	cell := fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", mdText(string(c.End)), fmtDuration(c.DurationMS), c.Concurrency, c.Repeat)
+	if c.Model != "" {
+		cell = "model " + mdCode(c.Model) + "; " + cell
+	}
+	writeMDField(b, "Cell", cell)
+	if len(c.Split) > 0 {
+		var parts []string
+		for _, cl := range orderedClasses(c.Split) {
+			parts = append(parts, fmt.Sprintf("%d %s", c.Split[cl], mdText(string(cl))))
+		}
+		writeMDField(b, "Calls", strings.Join(parts, ", "))
+	}
+	call, hasCall := representativeCall(c)
+	if hasCall {
+		s := fmt.Sprintf("#%d of round %d, %s after %s", call.Index, call.Round, mdText(string(call.Outcome)), fmtDuration(call.DurationMS))
+		if call.Chunks > 0 {
+			s += fmt.Sprintf(", %d chunk%s", call.Chunks, plural(call.Chunks))
+		}
+		writeMDField(b, "Call", s)
+		if call.HTTPStatus != 0 {
+			writeMDField(b, "HTTP", fmt.Sprintf("status %d, first byte after %s, %d SSE frame%s", call.HTTPStatus,
+				fmtDuration(call.FirstByteMS), call.Frames, plural(call.Frames)))
+		}
+	}
+	if wk := c.Worker; wk != nil {
+		info := fmt.Sprintf("pid %d", wk.PID)
+		if wk.ExitStatus != "" {
+			info += ", " + mdCode(wk.ExitStatus)
+		}
+		writeMDField(b, "Worker", info)
+	}
+	if hasCall {
+		writeMDChain(b, call)
+		writeMDBlock(b, "Server log for this request", tail(call.ServerLog, outputTail), false)
+	}
+	writeMDStreamTiming(b, c)
+	writeMDHang(b, c)
+	if s := c.Stacks; s != nil {
+		head := "Loop thread stack"
+		if s.BlockedMS > 0 {
+			head += " (heartbeat missed for " + fmtDuration(s.BlockedMS) + ")"
+		}
+		writeMDBlock(b, head, tail(s.LoopThread, stackTail), true)
+		writeMDBlock(b, "Pending asyncio tasks", tail(s.Tasks, stackTail), true)
+		writeMDBlock(b, "Threads", tail(relevantThreads(s.Threads, c.Provider), stackTail), true)
+	}
+	if wk := c.Worker; wk != nil {
+		writeMDBlock(b, "Worker stderr", tail(wk.StderrTail, outputTail), true)
+	}
+	writeMDBlock(b, "Provider output", tail(c.Log, outputTail), true)
+}
+
+// writeMDChain writes a call's exception chain and the traceback of the
+// exception its verdict matched.
+func writeMDChain(b *bytes.Buffer, call repro.Call) {
+	if len(call.Chain) == 0 {
+		return
+	}
+	b.WriteString("\n**Exception chain** (raised first):\n\n")
+	for i, e := range call.Chain {
+		rel := ""
+		switch {
+		case i == 0:
+		case e.Relation == "cause":
+			rel = "caused by: "
+		case e.Relation == "context":
+			rel = "raised while handling: "
+		default:
+			rel = "then: "
+		}
+		fmt.Fprintf(b, "%d. %s%s\n", i+1, rel, mdCode(truncateRunes(single(e.Type+": "+e.Message), 400, "…")))
+	}
+	_, idx, ok := matchChain(call.Chain)
+	if !ok {
+		idx = 0
+	}
+	e := call.Chain[idx]
+	tb := e.Traceback
+	if blank(tb) {
+		tb = formatFrames(e.Frames)
+	}
+	if blank(tb) && idx != 0 {
+		e = call.Chain[0]
+		if tb = e.Traceback; blank(tb) {
+			tb = formatFrames(e.Frames)
+		}
+	}
+	tb = caretLine.ReplaceAllString(tb, "")
+	writeMDBlock(b, fmt.Sprintf("Traceback of %s (last %d lines)", mdCode(shortType(e.Type)), tracebackTail), tail(tb, tracebackTail), false)
+}
+
+// caretLine is a line of the carets Python 3.11+ prints under the failing
+// expression of a traceback line: room better spent on frames in an issue.
+var caretLine = regexp.MustCompile(`(?m)^[ \t]*[\^~]+[ \t]*(?:\n|$)`)
+
+func writeMDStreamTiming(b *bytes.Buffer, c CellReport) {
+	if !c.Mode.Streaming() || len(c.Calls) == 0 {
+		return
+	}
+	var lines []string
+	for i, call := range c.Calls {
+		if i == maxCallLines {
+			lines = append(lines, fmt.Sprintf("… %d more calls", len(c.Calls)-maxCallLines))
+			break
+		}
+		s := fmt.Sprintf("call #%d round %d: %s, %d chunk%s", call.Index, call.Round, call.Outcome, call.Chunks, plural(call.Chunks))
+		if call.Chunks > 0 {
+			s += fmt.Sprintf(", first at %s, max gap %s, last at %s", fmtDuration(call.FirstChunkMS), fmtDuration(call.MaxGapMS), fmtDuration(call.LastChunkMS))
+		}
+		lines = append(lines, s+", ran "+fmtDuration(call.DurationMS))
+	}
+	writeMDBlock(b, "Stream timing", strings.Join(lines, "\n"), false)
+}
+
+// writeMDHang writes the hang summary of a cell that hung.
+func writeMDHang(b *bytes.Buffer, c CellReport) {
+	h, ok := SummarizeHang(c)
+	if !ok {
+		return
+	}
+	fmt.Fprintf(b, "\n**Hang:** %s\n\n", mdText(h.Sentence))
+	writeMDField(b, "Loop thread", mdCode(h.LoopThread))
+	waits := mdText(h.WaitsOn)
+	if h.WaitFrame != "" {
+		waits = strings.TrimSpace(waits + " from " + mdCode(h.WaitFrame))
+	}
+	writeMDField(b, "Waits on", waits)
+	writeMDField(b, "Re-entered the loop at", mdCode(h.Reentered))
+}
+
+// writeMDBlock writes untrusted text in a fenced block under a bold label;
+// folded, it sits in a <details> element GitHub shows closed.
+func writeMDBlock(b *bytes.Buffer, label, text string, folded bool) {
+	if blank(text) {
+		return
+	}
+	if folded {
+		fmt.Fprintf(b, "\n<details><summary>%s</summary>\n\n%s\n</details>\n", label, mdFence(text, "text"))
+		return
+	}
+	fmt.Fprintf(b, "\n**%s:**\n\n%s", label, mdFence(text, "text"))
+}
+
+func writeMDReproduction(b *bytes.Buffer, o RenderOptions) {
+	writeMDHeading(b, mdReproduction)
+	if note := strings.TrimSpace(clean(o.ScriptNote)); note != "" {
+		var lines []string
+		for _, l := range strings.Split(note, "\n") {
+			if l = mdText(l); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		b.WriteString(strings.Join(lines, "\\\n") + "\n\n")
+	}
+	if blank(o.Script) {
+		b.WriteString("No reproduction script is attached to this report.\n")
+		return
+	}
+	b.WriteString(mdFence(o.Script, "python"))
+}
+
+func writeMDRemedies(b *bytes.Buffer, r Report) {
+	writeMDHeading(b, mdRemedies)
+	var providers []string
+	rows := map[string][]CellReport{}
+	for _, c := range r.Cells {
+		if len(c.Remedies) == 0 {
+			continue
+		}
+		if _, seen := rows[c.Provider]; !seen {
+			providers = append(providers, c.Provider)
+		}
+		rows[c.Provider] = append(rows[c.Provider], c)
+	}
+	if len(providers) == 0 {
+		b.WriteString("No remedy was tried (`g4fdiag check --verify-fixes` re-runs each loop failure under each known fix).\n")
+		return
+	}
+	b.WriteString("Each loop failure re-run under each known fix (`--verify-fixes`): **fixes** = the re-run answered; " +
+		"no change = it fails the same way; → = it fails another way; not run = the fix does not apply.\n")
+	for _, prov := range providers {
+		var rems []repro.Remedy
+		seen := map[repro.Remedy]bool{}
+		for _, c := range rows[prov] {
+			for _, res := range c.Remedies {
+				if !seen[res.Remedy] {
+					seen[res.Remedy] = true
+					rems = append(rems, res.Remedy)
+				}
+			}
+		}
+		sortRemedyNames(rems)
+		fmt.Fprintf(b, "\n**%s**\n\n| failing cell |", mdText(prov))
+		for _, rem := range rems {
+			fmt.Fprintf(b, " %s |", mdText(string(rem)))
+		}
+		b.WriteString("\n| --- |")
+		for range rems {
+			b.WriteString(" --- |")
+		}
+		b.WriteString("\n")
+		var changes []string
+		for _, c := range rows[prov] {
+			fmt.Fprintf(b, "| %s/%s: %s |", mdText(string(c.Mode)), mdText(string(c.Loop)), mdText(string(c.Class)))
+			for _, rem := range rems {
+				entry := "-"
+				for _, res := range c.Remedies {
+					if res.Remedy != rem {
+						continue
+					}
+					entry = mdRemedyEntry(c, res)
+					if res.Outcome == OutcomeChanges && res.Cell != nil {
+						changes = append(changes, fmt.Sprintf("- %s/%s with %s: %s %s %s", mdText(string(c.Mode)), mdText(string(c.Loop)),
+							mdCode(string(rem)), mdText(string(res.Cell.Class)), mdCode(res.Cell.Signature), mdCode(res.Cell.Evidence)))
+					}
+				}
+				fmt.Fprintf(b, " %s |", entry)
+			}
+			b.WriteString("\n")
+		}
+		if len(changes) > 0 {
+			b.WriteString("\n" + strings.Join(changes, "\n") + "\n")
+		}
+	}
+}
+
+// mdRemedyEntry is how a remedy's outcome reads in a table cell: "fixes",
+// "no change (loop-reentry)", "→ timeout", "not run: why".
+func mdRemedyEntry(c CellReport, res RemedyResult) string {
+	switch res.Outcome {
+	case OutcomeFixes:
+		return "**fixes**"
+	case OutcomeNoChange:
+		class := c.Class
+		if res.Cell != nil {
+			class = res.Cell.Class
+		}
+		return "no change (" + mdText(string(class)) + ")"
+	case OutcomeChanges:
+		if res.Cell != nil {
+			return "→ " + mdText(string(res.Cell.Class))
+		}
+		return "changes"
+	case OutcomeNotRun:
+		if note := strings.TrimSuffix(single(res.Note), " (not run)"); note != "" {
+			return "not run: " + mdText(note)
+		}
+		return "not run"
+	}
+	return mdText(res.Outcome)
+}
+
+// mdSpecial are the characters Markdown (CommonMark and GitHub's
+// extensions: tables, strikethrough, autolinks, entities) may act on inside
+// a line.
+const mdSpecial = "\\`*_[]<>|~&#"
+
+// mdText is untrusted text made safe for Markdown prose, headings and table
+// cells: cleaned, on one line, with the characters Markdown acts on
+// backslash-escaped. An underscore inside a word (nest_asyncio) opens no
+// emphasis and stays as it is.
+func mdText(s string) string {
+	s = single(s)
+	if !strings.ContainsAny(s, mdSpecial) {
+		return s
+	}
+	rs := []rune(s)
+	var b strings.Builder
+	for i, r := range rs {
+		if strings.ContainsRune(mdSpecial, r) && !(r == '_' && i > 0 && i+1 < len(rs) && wordRune(rs[i-1]) && wordRune(rs[i+1])) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// mdCode is untrusted text as an inline code span: cleaned, on one line,
+// delimited by more backticks than it holds. Not for table cells: a pipe in
+// it would end the cell.
+func mdCode(s string) string {
+	s = single(s)
+	if s == "" {
+		return ""
+	}
+	ticks := strings.Repeat("`", longestRun(s, '`')+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return ticks + s + ticks
+}
+
+// mdFence is untrusted text as a fenced code block: cleaned, and fenced
+// with more backticks than any run in it, so no line of it closes the fence.
+func mdFence(text, info string) string {
+	text = clean(text)
+	lines := strings.Split(strings.TrimRight(text, "\n "), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t\r")
+	}
+	text = strings.Join(lines, "\n")
+	fence := strings.Repeat("`", max(3, longestRun(text, '`')+1))
+	return fence + info + "\n" + text + "\n" + fence + "\n"
+}
+
+// longestRun is the length of the longest run of c in s.
+func longestRun(s string, c byte) int {
+	best, n := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			n++
+			best = max(best, n)
+		} else {
+			n = 0
+		}
+	}
+	return best
+}
