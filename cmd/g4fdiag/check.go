@@ -41,6 +41,8 @@ type scanOptions struct {
 	Format   string
 	Output   string
 	Evidence bool // repro: print every failing cell's evidence
+	// EmitScript is where repro writes a standalone reproduction script.
+	EmitScript string
 	// VerifyFixes re-runs every loop-class cell under each remedy.
 	VerifyFixes bool
 	API         apiOptions
@@ -114,8 +116,10 @@ func reproCommand(stdio IO) *cli.Command {
 		UsageText: `g4fdiag repro --provider NAME [options]
 
    g4fdiag repro --demo --provider StreamAsync
+   g4fdiag repro --demo --provider StreamAsync --loops uvloop --verify-fixes --emit-script repro.py
    g4fdiag repro --python .venv/bin/python --provider Blackbox --loops uvloop`,
-		Flags:        scanFlags(),
+		Flags: append(scanFlags(),
+			&cli.StringFlag{Name: "emit-script", Usage: "write a standalone Python script reproducing the first failing cell to `FILE`, and run it to check that it does"}),
 		OnUsageError: commandUsageError,
 		Action: func(c *cli.Context) error {
 			opts, err := scanOptionsFrom(c, "repro")
@@ -126,6 +130,11 @@ func reproCommand(stdio IO) *cli.Command {
 				return usagef("repro needs --provider NAME (g4fdiag providers lists them)")
 			}
 			opts.Evidence = true
+			if opts.EmitScript = c.String("emit-script"); opts.EmitScript != "" {
+				if err := checkScriptPath(opts.EmitScript); err != nil {
+					return err
+				}
+			}
 			return runScan(c.Context, opts, stdio)
 		},
 	}
@@ -349,6 +358,7 @@ const apiStartTimeout = 60 * time.Second
 // catalog and what is known of the environment. close ends every worker and
 // server it started.
 type scanTarget struct {
+	target  repro.Target // the interpreter and environment, when Python runs
 	driver  repro.Route
 	env     repro.Environment
 	catalog []providers.Provider
@@ -390,6 +400,7 @@ func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 			return st, err
 		}
 		st.driver.InProcess = pool
+		st.target = t
 	}
 	if !o.API.enabled() {
 		return st, nil
@@ -526,20 +537,36 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 		}
 	}
 	interrupted := ctx.Err() != nil
-	st.close() // end every worker and server before rendering: nothing outlives the scan
 	report := diag.Build(header, observations, interrupted)
+	var script *scriptOutcome
+	if o.EmitScript != "" && !interrupted {
+		if script, err = emitScript(ctx, o.EmitScript, o, st, report); err != nil {
+			return err
+		}
+	}
+	st.close() // end every worker and server before rendering: nothing outlives the scan
+	ropts := diag.RenderOptions{Color: o.Output == "" && stdio.color(), Width: 120}
+	if script != nil {
+		ropts.Script, ropts.ScriptNote = script.Text, strings.Join(append([]string{script.Note}, script.Remedies...), "\n")
+	}
 	if stream != nil {
 		if interrupted {
 			if err := stream.WriteEnd(true); err != nil {
 				return err
 			}
 		}
-	} else if err := render(out, o.Format, report, stdio, o.Output == ""); err != nil {
-		return err
+	} else if err := diag.Render(out, o.Format, report, ropts); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
 	}
 	if o.Evidence && o.Format == "table" {
-		if err := diag.RenderEvidence(out, report, diag.RenderOptions{Color: o.Output == "" && stdio.color(), Width: 120}); err != nil {
+		if err := diag.RenderEvidence(out, report, ropts); err != nil {
 			return err
+		}
+	}
+	if script != nil {
+		fmt.Fprintln(stdio.Err, script.Note)
+		for _, line := range script.Remedies {
+			fmt.Fprintln(stdio.Err, "  "+line)
 		}
 	}
 	if interrupted {
