@@ -4,8 +4,8 @@
 // a missing requirement), Classify (one repro.Observation → one Verdict),
 // the aggregation of verdicts into a Report with a summary and a likely
 // cause, the report encodings (JSON, JSON lines) and their reader, and the
-// renderers (table, json, jsonl, markdown, evidence, and the reduced
-// hang summary).
+// renderers (table, json, jsonl, markdown, junit, github, evidence, the
+// reduced hang summary), and the comparison with a baseline report.
 //
 // diag knows nothing of processes, workers, HTTP or clocks: it reads the
 // structured record the drivers left (exception chains, tracebacks, stack

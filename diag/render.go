@@ -34,6 +34,8 @@ var renderers = []renderer{
 	{"json", renderJSON},
 	{"jsonl", renderJSONL},
 	{"markdown", renderMarkdown},
+	{"junit", renderJUnit},
+	{"github", renderGitHub},
 }
 
 // Formats lists the report formats Render knows.

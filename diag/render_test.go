@@ -188,10 +188,10 @@ func TestTableFitsWidth(t *testing.T) {
 
 func TestRenderUnknownFormat(t *testing.T) {
 	err := Render(&bytes.Buffer{}, "xml", sampleReport(), RenderOptions{})
-	if err == nil || err.Error() != `diag: unknown format "xml" (want one of table, json, jsonl, markdown)` {
+	if err == nil || err.Error() != `diag: unknown format "xml" (want one of table, json, jsonl, markdown, junit, github)` {
 		t.Errorf("err = %v", err)
 	}
-	if !reflect.DeepEqual(Formats(), []string{"table", "json", "jsonl", "markdown"}) {
+	if !reflect.DeepEqual(Formats(), []string{"table", "json", "jsonl", "markdown", "junit", "github"}) {
 		t.Errorf("Formats() = %v", Formats())
 	}
 }

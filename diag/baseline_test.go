@@ -1,0 +1,264 @@
+package diag
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// sampleWith is the sample scan with some cells replaced (by provider, mode
+// and loop) and some left out.
+func sampleWith(replace []repro.Observation, drop ...repro.Cell) Report {
+	byKey := map[string]repro.Observation{}
+	for _, o := range replace {
+		byKey[o.Key()] = o
+	}
+	gone := map[string]bool{}
+	for _, c := range drop {
+		gone[c.Key()] = true
+	}
+	var obs []repro.Observation
+	for _, o := range sampleObservations() {
+		if gone[o.Key()] {
+			continue
+		}
+		if r, ok := byKey[o.Key()]; ok {
+			o = r
+		}
+		obs = append(obs, o)
+	}
+	return Build(sampleHeader(), obs, false)
+}
+
+func key(p string, m repro.Mode, l repro.Loop, c Class, sig string) CellKey {
+	return CellKey{Provider: p, Mode: m, Loop: l, Class: c, Signature: sig}
+}
+
+func TestCompareWithItself(t *testing.T) {
+	r := sampleReport()
+	for _, spec := range []string{"", "any", "loop-reentry,stall"} {
+		set, err := ParseClassSet(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := Compare(r, r, set)
+		if len(c.New) != 0 || len(c.Fixed) != 0 || len(c.Gone) != 0 || c.Regressed() {
+			t.Errorf("%q: %+v", spec, c)
+		}
+		if !reflect.DeepEqual(c.Still, Failing(r, set)) || len(c.Still) == 0 {
+			t.Errorf("%q: still %v, failing %v", spec, c.Still, Failing(r, set))
+		}
+	}
+	if n := len(Failing(r, ClassSet{})); n != r.Summary.LoopFailures {
+		t.Errorf("%d failing under the default set, %d loop failures", n, r.Summary.LoopFailures)
+	}
+}
+
+func TestCompareNewFailure(t *testing.T) {
+	base := sampleReport()
+	// HealthySync fails like AsyncGenHealthy now, and a new provider's cell
+	// that fails was not in the baseline at all
+	broken := sampleCell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+	broken.Provider = "HealthySync"
+	cur := sampleWith([]repro.Observation{broken})
+	c := Compare(base, cur, ClassSet{})
+	want := []CellKey{key("HealthySync", repro.ModeSync, repro.LoopUvloop, ClassLoopReentry, "reentry-uvloop")}
+	if !reflect.DeepEqual(c.New, want) || len(c.Fixed) != 0 || len(c.Gone) != 0 || !c.Regressed() {
+		t.Errorf("new %v fixed %v gone %v", c.New, c.Fixed, c.Gone)
+	}
+	if len(c.Still) != base.Summary.LoopFailures {
+		t.Errorf("%d still failing, want %d", len(c.Still), base.Summary.LoopFailures)
+	}
+
+	// a cell absent from the baseline is new
+	base = sampleWith(nil, repro.Cell{Provider: "ThreadLocalLoop", Mode: repro.ModeBaseline, Loop: repro.LoopNest})
+	c = Compare(base, sampleReport(), ClassSet{})
+	want = []CellKey{key("ThreadLocalLoop", repro.ModeBaseline, repro.LoopNest, ClassLoopMissing, "missing-thread-loop")}
+	if !reflect.DeepEqual(c.New, want) {
+		t.Errorf("new %v, want %v", c.New, want)
+	}
+
+	// a network failure is new only when the set asks for it
+	down := sampleCell("NetworkDown", repro.ModeSync, repro.LoopNest)
+	down.Provider = "HealthySync"
+	cur = sampleWith([]repro.Observation{down})
+	if c := Compare(sampleReport(), cur, ClassSet{}); len(c.New) != 0 {
+		t.Errorf("network failure is new under loop: %v", c.New)
+	}
+	for _, spec := range []string{"any", "network", "loop,network"} {
+		set, _ := ParseClassSet(spec)
+		c := Compare(sampleReport(), cur, set)
+		if len(c.New) != 1 || c.New[0].Class != ClassNetwork || c.New[0].Provider != "HealthySync" {
+			t.Errorf("%s: new %v", spec, c.New)
+		}
+	}
+}
+
+func TestCompareFixed(t *testing.T) {
+	base := sampleReport()
+	fixed := sampleCell("HealthySync", repro.ModeSync, repro.LoopUvloop)
+	fixed.Provider = "AsyncGenHealthy"
+	unavailable := sampleCell("DeadlockLoop", repro.ModeSync, repro.LoopNest)
+	unavailable.End, unavailable.Calls, unavailable.Stacks = repro.EndUnavailable, nil, nil
+	cur := sampleWith([]repro.Observation{fixed, unavailable},
+		repro.Cell{Provider: "BlockingSleep", Mode: repro.ModeSync, Loop: repro.LoopUvloop})
+	c := Compare(base, cur, ClassSet{})
+	wantFixed := []CellKey{key("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop, ClassLoopReentry, "reentry-uvloop")}
+	wantGone := []CellKey{
+		key("DeadlockLoop", repro.ModeSync, repro.LoopNest, ClassDeadlock, "deadlock-loop-thread"),
+		key("BlockingSleep", repro.ModeSync, repro.LoopUvloop, ClassLoopBlocked, "loop-thread-blocked"),
+	}
+	if len(c.New) != 0 || !reflect.DeepEqual(c.Fixed, wantFixed) || !reflect.DeepEqual(c.Gone, wantGone) || c.Regressed() {
+		t.Errorf("new %v\nfixed %v\ngone %v", c.New, c.Fixed, c.Gone)
+	}
+	if len(c.Still) != base.Summary.LoopFailures-3 {
+		t.Errorf("%d still failing", len(c.Still))
+	}
+	// the other way round, the fixed cell is new and the ones that did not
+	// run in the baseline are new too
+	back := Compare(cur, base, ClassSet{})
+	if len(back.New) != 3 || len(back.Fixed) != 0 {
+		t.Errorf("reversed: new %v fixed %v", back.New, back.Fixed)
+	}
+}
+
+// A flaky cell with a loop class among its calls fails under "loop" and
+// under that class; under "flaky" as a flaky cell.
+func TestClassSetFlaky(t *testing.T) {
+	r := sampleReport()
+	var flaky Verdict
+	for _, c := range r.Cells {
+		if c.Class == ClassFlaky {
+			flaky = c.Verdict
+		}
+	}
+	if flaky.Split[ClassLoopReentry] == 0 {
+		t.Fatalf("sample flaky cell: %+v", flaky)
+	}
+	for spec, want := range map[string]bool{"": true, "loop": true, "any": true, "loop-reentry": true, "flaky": true,
+		"ok": false, "network": false, "deadlock,timeout": false} {
+		set, err := ParseClassSet(spec)
+		if err != nil {
+			if spec == "ok" {
+				continue
+			}
+			t.Fatal(err)
+		}
+		if got := set.Fails(flaky); got != want {
+			t.Errorf("%q fails the flaky cell: %v, want %v", spec, got, want)
+		}
+	}
+	ok := Verdict{Class: ClassOK}
+	skipped := Verdict{Class: ClassSkipped}
+	anySet, _ := ParseClassSet("any")
+	onSkip, _ := ParseClassSet("skipped")
+	if anySet.Fails(ok) || anySet.Fails(skipped) || !onSkip.Fails(skipped) || (ClassSet{}).Fails(Verdict{Class: ClassNetwork}) {
+		t.Error("ok, skipped or network misjudged")
+	}
+}
+
+func TestParseClassSet(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{in: "", want: "loop"},
+		{in: "loop", want: "loop"},
+		{in: "any", want: "any"},
+		{in: " Timeout , LOOP ,", want: "loop,timeout"},
+		{in: "network,loop-reentry,any", want: "any,loop-reentry,network"},
+		{in: "deadlock,deadlock", want: "deadlock"},
+		{in: "loops", err: `diag: unknown class "loops" (want loop, any, loop-reentry, loop-missing, loop-closed, loop-mismatch, loop-blocked, deadlock, timeout, stall, flaky, crashed, protocol, network, auth, provider-error, missing-requirements, provider-not-found, not-working, skipped, unavailable)`},
+		{in: "loop,ok", err: `diag: class "ok" is not a failure (want loop, any, loop-reentry, loop-missing, loop-closed, loop-mismatch, loop-blocked, deadlock, timeout, stall, flaky, crashed, protocol, network, auth, provider-error, missing-requirements, provider-not-found, not-working, skipped, unavailable)`},
+	} {
+		set, err := ParseClassSet(tc.in)
+		switch {
+		case tc.err != "":
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("ParseClassSet(%q) error %v, want %s", tc.in, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("ParseClassSet(%q): %v", tc.in, err)
+		case set.String() != tc.want:
+			t.Errorf("ParseClassSet(%q) = %s, want %s", tc.in, set, tc.want)
+		default:
+			back, err := ParseClassSet(set.String())
+			if err != nil || !reflect.DeepEqual(back, set) {
+				t.Errorf("%q does not read back: %v %v", set, back, err)
+			}
+		}
+	}
+	if (ClassSet{}).String() != "loop" {
+		t.Errorf("zero set is %q", ClassSet{})
+	}
+}
+
+func TestComparisonJSON(t *testing.T) {
+	set, _ := ParseClassSet("loop,stall")
+	c := Compare(sampleReport(), sampleReport(), set)
+	data, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	for _, want := range []string{`"fail_on":"loop,stall"`, `"new":[]`, `"fixed":[]`, `"gone":[]`,
+		`{"provider":"AsyncGenHealthy","mode":"sync","loop":"asyncio","class":"loop-reentry","signature":"reentry-stdlib"}`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("JSON lacks %s:\n%s", want, s)
+		}
+	}
+	var back Comparison
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, c) {
+		t.Errorf("JSON round trip:\n%+v\n%+v", back, c)
+	}
+}
+
+// comparisonSample has a new failure, a fixed cell, one not run now, and the
+// rest still failing.
+func comparisonSample() Comparison {
+	broken := sampleCell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+	broken.Provider = "HealthySync"
+	fixed := sampleCell("HealthySync", repro.ModeSync, repro.LoopAsyncio)
+	fixed.Provider = "AsyncGenHealthy"
+	cur := sampleWith([]repro.Observation{broken, fixed},
+		repro.Cell{Provider: "BlockingSleep", Mode: repro.ModeSync, Loop: repro.LoopUvloop})
+	return Compare(sampleReport(), cur, ClassSet{})
+}
+
+func TestGoldenComparison(t *testing.T) {
+	var buf bytes.Buffer
+	if err := RenderComparison(&buf, comparisonSample(), RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "baseline.golden", buf.Bytes())
+	if !strings.HasPrefix(buf.String(), "baseline: 1 new, 1 fixed, 18 still failing, 1 not run now (fail on: loop)\n") {
+		t.Errorf("summary line: %s", buf.String())
+	}
+}
+
+func TestRenderComparisonColorAndWidth(t *testing.T) {
+	c := comparisonSample()
+	var plain, colored, narrow bytes.Buffer
+	_ = RenderComparison(&plain, c, RenderOptions{})
+	_ = RenderComparison(&colored, c, RenderOptions{Color: true})
+	_ = RenderComparison(&narrow, c, RenderOptions{Width: 30})
+	if !sgr.MatchString(colored.String()) || sgr.ReplaceAllString(colored.String(), "") != plain.String() {
+		t.Errorf("colour changed more than colours:\n%s", colored.String())
+	}
+	for _, l := range strings.Split(narrow.String(), "\n") {
+		if strings.HasPrefix(l, "  ") && len([]rune(l)) > 30 {
+			t.Errorf("line wider than 30: %q", l)
+		}
+	}
+	// hostile names stay on their line, without escapes
+	k := CellKey{Provider: "Evil\n\x1b[2Jname", Mode: "sync", Loop: "uvloop", Class: ClassLoopReentry, Signature: "sig\nx"}
+	var buf bytes.Buffer
+	_ = RenderComparison(&buf, Comparison{New: []CellKey{k}}, RenderOptions{})
+	if got := buf.String(); strings.Count(got, "\n") != 3 || strings.ContainsRune(got, '\x1b') {
+		t.Errorf("hostile key: %q", got)
+	}
+}

@@ -1,0 +1,194 @@
+package diag
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// renderGitHub writes the report as GitHub Actions workflow commands
+// (docs.github.com/actions/reference/workflow-commands-for-github-actions),
+// which the runner turns into annotations on the run:
+//
+//   - one ::notice with the summary line, first, so the per-job annotation
+//     limit never drops it;
+//   - one ::error per cell that fails like the documented loop conflict (what
+//     sets exit code 1), saying provider, mode/loop, class, signature,
+//     evidence, frame, the remedy and what the remedies tried did. GitHub
+//     shows ten error annotations per step, so the first cell of each kind of
+//     failure (provider, class, signature) comes first and the repeats after;
+//   - one ::warning per cell that hung, stalled, crashed, broke the API
+//     protocol or was flaky without a loop class among its calls: not a loop
+//     failure, but it can hide one and deserves a look;
+//   - nothing for failures that are the provider's (network, auth,
+//     provider-error, missing requirements, unknown provider) or cells that
+//     did not run: an offline CI would bury the loop errors under them. The
+//     notice counts them; the job summary (GitHubSummary) lists them.
+//
+// Every message and property is escaped as the runner expects, so no text of
+// a provider can end the command or start another one.
+func renderGitHub(w io.Writer, r Report, _ RenderOptions) error {
+	var b bytes.Buffer
+	writeWorkflowCommand(&b, "notice", orDefault(single(r.Tool), "g4fdiag")+" summary", gitHubSummaryLine(r))
+	var firsts, repeats []CellReport
+	seen := map[string]bool{}
+	for _, c := range r.Cells {
+		if !c.LoopFailure() {
+			continue
+		}
+		key := strings.Join([]string{c.Provider, string(c.Class), c.Signature}, "\x00")
+		if seen[key] {
+			repeats = append(repeats, c)
+			continue
+		}
+		seen[key] = true
+		firsts = append(firsts, c)
+	}
+	for _, c := range append(firsts, repeats...) {
+		writeWorkflowCommand(&b, "error", gitHubTitle(c), gitHubMessage(c))
+	}
+	for _, c := range r.Cells {
+		if !c.LoopFailure() && gitHubWarns(c.Class) {
+			writeWorkflowCommand(&b, "warning", gitHubTitle(c), gitHubMessage(c))
+		}
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// gitHubWarns reports whether a failing cell that is not a loop failure gets
+// a warning annotation: the hangs, crashes, protocol breaks and flaky cells.
+func gitHubWarns(c Class) bool {
+	switch c {
+	case ClassTimeout, ClassStall, ClassCrashed, ClassProtocol, ClassFlaky:
+		return true
+	}
+	return false
+}
+
+// gitHubSummaryLine is the summary on one line: loop failures, the conflict,
+// the counts per class and the likely cause.
+func gitHubSummaryLine(r Report) string {
+	s := r.Summary
+	var counts []string
+	for _, c := range orderedClasses(s.Counts) {
+		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], single(string(c))))
+	}
+	line := fmt.Sprintf("loop failures in %d of %d cell%s; documented loop conflict reproduced in %d", s.LoopFailures, s.Cells, plural(s.Cells), s.Conflict)
+	if len(counts) > 0 {
+		line += " (" + strings.Join(counts, ", ") + ")"
+	}
+	line += ". Likely cause: " + single(s.LikelyCause)
+	if r.Interrupted {
+		line += ". Interrupted: the scan stopped before every cell ran"
+	}
+	return line
+}
+
+// gitHubTitle is an annotation's title: "loop-reentry: AsyncGenHealthy
+// sync/uvloop".
+func gitHubTitle(c CellReport) string {
+	return fmt.Sprintf("%s: %s %s/%s", single(string(c.Class)), single(c.Provider), single(string(c.Mode)), single(string(c.Loop)))
+}
+
+// gitHubMessage is an annotation's text, one fact a line.
+func gitHubMessage(c CellReport) string {
+	lines := []string{fmt.Sprintf("%s %s/%s: %s [%s] %s", single(c.Provider), single(string(c.Mode)), single(string(c.Loop)),
+		single(string(c.Class)), single(c.Signature), single(c.Evidence))}
+	add := func(name, value string) {
+		if value != "" {
+			lines = append(lines, name+": "+value)
+		}
+	}
+	add("frame", single(c.Frame))
+	add("remedy", single(c.Remedy))
+	if len(c.Remedies) > 0 {
+		parts := make([]string, len(c.Remedies))
+		for i, res := range c.Remedies {
+			parts[i] = single(string(res.Remedy)) + ": " + remedyOutcomeText(c, res)
+		}
+		add("remedies tried", strings.Join(parts, "; "))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// writeWorkflowCommand writes "::command title=...::message" on one line.
+func writeWorkflowCommand(b *bytes.Buffer, command, title, message string) {
+	b.WriteString("::" + command)
+	if title != "" {
+		b.WriteString(" title=" + escapeWorkflowProperty(title))
+	}
+	b.WriteString("::" + escapeWorkflowData(message) + "\n")
+}
+
+// escapeWorkflowData escapes a workflow command's message the way the
+// runner unescapes it: % first, then carriage return and newline, so the
+// message stays on the command's line whatever it holds. Text is cleaned
+// (no terminal sequences, no secrets) first.
+func escapeWorkflowData(s string) string {
+	s = clean(s)
+	s = strings.ReplaceAll(s, "%", "%25")
+	s = strings.ReplaceAll(s, "\r", "%0D")
+	return strings.ReplaceAll(s, "\n", "%0A")
+}
+
+// escapeWorkflowProperty escapes a property value: as a message, and also
+// ':' and ',', which would end the value.
+func escapeWorkflowProperty(s string) string {
+	s = escapeWorkflowData(s)
+	s = strings.ReplaceAll(s, ":", "%3A")
+	return strings.ReplaceAll(s, ",", "%2C")
+}
+
+// gitHubSummaryLimit bounds the cells GitHubSummary lists in each of its two
+// lists; the matrix shows them all.
+const gitHubSummaryLimit = 50
+
+// GitHubSummary is the report as a Markdown job summary for
+// $GITHUB_STEP_SUMMARY: the markdown report's opening line, environment in
+// one line, matrix and summary, then the failing cells one line each — loop
+// failures, then the others folded away. The full evidence stays in
+// --format markdown and g4fdiag repro.
+func GitHubSummary(r Report) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s\n\n", mdText(orDefault(single(r.Tool), "g4fdiag")))
+	writeMDIntro(&b, r)
+	fmt.Fprintf(&b, "\n**Environment:** %s\n", mdText(environmentLine(r.Environment)))
+	writeMDMatrix(&b, r)
+	writeMDSummary(&b, r)
+
+	var loop, other []CellReport
+	for _, c := range r.Cells {
+		switch {
+		case c.LoopFailure():
+			loop = append(loop, c)
+		case c.Failing():
+			other = append(other, c)
+		}
+	}
+	writeMDHeading(&b, "Loop failures")
+	if len(loop) == 0 {
+		b.WriteString("No cell fails like the documented loop conflict.\n")
+	} else {
+		writeMDCellList(&b, loop)
+	}
+	if len(other) > 0 {
+		fmt.Fprintf(&b, "\n<details><summary>%d other failing cell%s (not loop failures)</summary>\n\n", len(other), plural(len(other)))
+		writeMDCellList(&b, other)
+		b.WriteString("\n</details>\n")
+	}
+	b.WriteString("\nThe evidence of every failing cell: `g4fdiag check --format markdown`, or `g4fdiag repro --provider NAME` for one provider.\n")
+	return b.String()
+}
+
+// writeMDCellList lists cells one line each, at most gitHubSummaryLimit.
+func writeMDCellList(b *bytes.Buffer, cells []CellReport) {
+	for i, c := range cells {
+		if i == gitHubSummaryLimit {
+			fmt.Fprintf(b, "- … and %d more\n", len(cells)-i)
+			return
+		}
+		b.WriteString(mdCompactLine(c))
+	}
+}

@@ -1,0 +1,352 @@
+package diag
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// renderJUnit writes the report as JUnit XML for CI test reporters: one
+// <testsuite> per loop ("g4fdiag uvloop"), one <testcase> per cell (classname
+// "g4fdiag.<provider>", name "<mode>/<loop>"). Remedy re-runs are not test
+// cases: their outcomes are part of the failure they were tried for.
+//
+// What counts as a failure is what sets exit code 1 (DESIGN.md §7): a cell
+// that fails like the documented loop conflict (a loop class, or flaky with a
+// loop class among its calls) is a <failure> whose type is the cell's class
+// and whose message is "<signature>: <evidence>"; its body holds the
+// explanation, the remedy, the frame, the exception chain and traceback tail
+// of a representative call, the hang evidence and the remedies tried. Every
+// other failing cell (network, auth, timeout, a crash, ...) passes, with a
+// "not a loop failure" note in its <system-out>: a JUnit consumer turns any
+// <failure> or <error> red, and a provider that is offline in CI is not what
+// g4fdiag gates on — the XML and the exit code must agree. No <error> is ever
+// written, for the same reason. Cells that did not run (skipped, not-working,
+// unavailable) are <skipped>.
+//
+// Untrusted text is cleaned and redacted, stripped of the characters XML 1.0
+// does not allow, and escaped (markup characters always, line breaks in
+// attributes), so the document is well-formed whatever a provider printed;
+// the tests read it back with a strict encoding/xml decoder and go-junit.
+func renderJUnit(w io.Writer, r Report, _ RenderOptions) error {
+	var suites []junitSuite
+	var total junitCounts
+	for _, l := range newGrid(r).loops {
+		s := junitSuite{loop: l}
+		for _, c := range r.Cells {
+			if c.Loop == l {
+				s.cells = append(s.cells, c)
+				s.counts.add(c)
+			}
+		}
+		total.merge(s.counts)
+		suites = append(suites, s)
+	}
+
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	b.WriteString("<testsuites")
+	xmlAttr(&b, "name", orDefault(single(r.Tool), "g4fdiag"))
+	total.attrs(&b)
+	b.WriteString(">\n")
+	props := junitProperties(r)
+	for _, s := range suites {
+		writeJUnitSuite(&b, r, s, props)
+	}
+	b.WriteString("</testsuites>\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+type junitSuite struct {
+	loop   repro.Loop
+	cells  []CellReport
+	counts junitCounts
+}
+
+// junitCounts are the attributes JUnit reporters total: tests, failures,
+// errors (always 0), skipped and time.
+type junitCounts struct {
+	tests, failures, skipped int
+	ms                       float64
+}
+
+func (k *junitCounts) add(c CellReport) {
+	k.tests++
+	k.ms += junitMS(c.DurationMS)
+	switch {
+	case c.LoopFailure():
+		k.failures++
+	case junitSkipped(c):
+		k.skipped++
+	}
+}
+
+func (k *junitCounts) merge(o junitCounts) {
+	k.tests += o.tests
+	k.failures += o.failures
+	k.skipped += o.skipped
+	k.ms += o.ms
+}
+
+func (k junitCounts) attrs(b *bytes.Buffer) {
+	xmlAttr(b, "tests", strconv.Itoa(k.tests))
+	xmlAttr(b, "failures", strconv.Itoa(k.failures))
+	xmlAttr(b, "errors", "0")
+	xmlAttr(b, "skipped", strconv.Itoa(k.skipped))
+	xmlAttr(b, "time", junitSeconds(k.ms))
+}
+
+// junitMS is a duration fit for a sum: no NaN, nothing negative.
+func junitMS(ms float64) float64 {
+	if math.IsNaN(ms) || math.IsInf(ms, 0) || ms < 0 {
+		return 0
+	}
+	return ms
+}
+
+// junitSeconds is a duration in milliseconds as JUnit's time attribute:
+// seconds, three decimals.
+func junitSeconds(ms float64) string {
+	return strconv.FormatFloat(junitMS(ms)/1000, 'f', 3, 64)
+}
+
+// junitProperties describe the scan; every suite carries them, since many
+// reporters read properties per suite only.
+func junitProperties(r Report) [][2]string {
+	e := r.Environment
+	props := [][2]string{
+		{"tool", strings.TrimSpace(single(r.Tool) + " " + single(r.Version))},
+		{"command", single(r.Command)},
+		{"python", strings.TrimSpace(single(e.PythonVersion) + " " + single(e.Python))},
+		{"g4f.version", single(e.G4FVersion)},
+		{"g4f.path", single(e.G4FPath)},
+		{"g4f.nest_module", single(e.NestModule)},
+		{"likely_cause", single(r.Summary.LikelyCause)},
+	}
+	if e.Demo {
+		props = append(props, [2]string{"g4f.demo", "true"})
+	}
+	if r.Interrupted {
+		props = append(props, [2]string{"interrupted", "true"})
+	}
+	return props
+}
+
+func writeJUnitSuite(b *bytes.Buffer, r Report, s junitSuite, props [][2]string) {
+	b.WriteString("  <testsuite")
+	xmlAttr(b, "name", "g4fdiag "+single(string(s.loop)))
+	s.counts.attrs(b)
+	b.WriteString(">\n    <properties>\n")
+	loopProps := [][2]string{{"loop", single(string(s.loop))}, {"loop.meaning", loopMeaning(s.loop)}}
+	for _, li := range r.Environment.Loops {
+		if li.Loop != s.loop {
+			continue
+		}
+		loopProps = append(loopProps, [2]string{"loop.available", strconv.FormatBool(li.Available)})
+		if pkg := strings.TrimSpace(single(li.Package) + " " + single(li.Version)); pkg != "" {
+			loopProps = append(loopProps, [2]string{"loop.package", pkg})
+		}
+		if li.Reason != "" {
+			loopProps = append(loopProps, [2]string{"loop.reason", single(li.Reason)})
+		}
+	}
+	for _, p := range append(loopProps, props...) {
+		if p[1] == "" {
+			continue
+		}
+		b.WriteString("      <property")
+		xmlAttr(b, "name", p[0])
+		xmlAttr(b, "value", p[1])
+		b.WriteString("/>\n")
+	}
+	b.WriteString("    </properties>\n")
+	for _, c := range s.cells {
+		writeJUnitCase(b, c)
+	}
+	b.WriteString("  </testsuite>\n")
+}
+
+func writeJUnitCase(b *bytes.Buffer, c CellReport) {
+	var inner bytes.Buffer
+	var out strings.Builder
+	switch {
+	case c.LoopFailure():
+		inner.WriteString("      <failure")
+		xmlAttr(&inner, "type", single(string(c.Class)))
+		xmlAttr(&inner, "message", junitMessage(c))
+		inner.WriteString(">")
+		xmlText(&inner, junitFailureBody(c))
+		inner.WriteString("</failure>\n")
+	case junitSkipped(c):
+		inner.WriteString("      <skipped")
+		xmlAttr(&inner, "message", junitMessage(c))
+		inner.WriteString("/>\n")
+	case c.Failing():
+		fmt.Fprintf(&out, "g4fdiag: not a loop failure: %s [%s] %s\n", single(string(c.Class)), single(c.Signature), single(c.Evidence))
+		if c.Explanation != "" {
+			fmt.Fprintf(&out, "why: %s\n", single(c.Explanation))
+		}
+		if c.Remedy != "" {
+			fmt.Fprintf(&out, "remedy: %s\n", single(c.Remedy))
+		}
+	}
+	if log := strings.TrimRight(clean(tail(c.Log, outputTail)), "\n "); !blank(log) {
+		if out.Len() > 0 {
+			out.WriteString("\n")
+		}
+		out.WriteString("provider output:\n" + log + "\n")
+	}
+	if out.Len() > 0 {
+		inner.WriteString("      <system-out>")
+		xmlText(&inner, out.String())
+		inner.WriteString("</system-out>\n")
+	}
+	if wk := c.Worker; wk != nil && !blank(wk.StderrTail) {
+		inner.WriteString("      <system-err>")
+		xmlText(&inner, "worker stderr:\n"+strings.TrimRight(clean(tail(wk.StderrTail, outputTail)), "\n ")+"\n")
+		inner.WriteString("</system-err>\n")
+	}
+
+	b.WriteString("    <testcase")
+	xmlAttr(b, "classname", "g4fdiag."+single(c.Provider))
+	xmlAttr(b, "name", single(string(c.Mode))+"/"+single(string(c.Loop)))
+	xmlAttr(b, "time", junitSeconds(c.DurationMS))
+	if inner.Len() == 0 {
+		b.WriteString("/>\n")
+		return
+	}
+	b.WriteString(">\n")
+	b.Write(inner.Bytes())
+	b.WriteString("    </testcase>\n")
+}
+
+// junitSkipped reports whether a cell is a skipped test case: it did not run
+// (skipped, not-working, unavailable).
+func junitSkipped(c CellReport) bool { return !c.Failing() && c.Class != ClassOK }
+
+// junitMessage is the one-line message of a failure or a skip: the signature
+// and the evidence for a failure, the class and the reason for a skip.
+func junitMessage(c CellReport) string {
+	if c.LoopFailure() {
+		return single(c.Signature) + ": " + single(c.Evidence)
+	}
+	return single(string(c.Class)) + ": " + single(c.Evidence)
+}
+
+// junitFailureBody is what a CI reader needs to act on a loop failure, as
+// RenderEvidence prints it: why, the fix, where, and the traceback or stacks
+// of a representative call, then what each remedy tried did.
+func junitFailureBody(c CellReport) string {
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "%s %s/%s: %s\n", single(c.Provider), single(string(c.Mode)), single(string(c.Loop)), single(string(c.Class)))
+	field := func(name, value string) {
+		if value != "" {
+			fmt.Fprintf(&buf, "%-12s %s\n", name+":", value)
+		}
+	}
+	field("signature", single(c.Signature))
+	field("evidence", single(c.Evidence))
+	field("frame", single(c.Frame))
+	field("why", single(c.Explanation))
+	field("remedy", single(c.Remedy))
+	field("cell", fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", single(string(c.End)), fmtDuration(c.DurationMS), c.Concurrency, c.Repeat))
+	if len(c.Split) > 0 {
+		var parts []string
+		for _, cl := range orderedClasses(c.Split) {
+			parts = append(parts, fmt.Sprintf("%d %s", c.Split[cl], single(string(cl))))
+		}
+		field("calls", strings.Join(parts, ", "))
+	}
+	if call, ok := representativeCall(c); ok {
+		writeCallEvidence(&buf, c, call)
+	}
+	writeHang(&buf, c)
+	if s := c.Stacks; s != nil {
+		head := "loop thread stack"
+		if s.BlockedMS > 0 {
+			head += " (heartbeat missed for " + fmtDuration(s.BlockedMS) + ")"
+		}
+		block(&buf, head, tail(s.LoopThread, stackTail))
+		block(&buf, "pending asyncio tasks", tail(s.Tasks, stackTail))
+	}
+	if len(c.Remedies) > 0 {
+		buf.WriteString("remedies tried (--verify-fixes):\n")
+		for _, res := range c.Remedies {
+			fmt.Fprintf(&buf, "  %s: %s\n", single(string(res.Remedy)), remedyOutcomeText(c, res))
+		}
+	}
+	return buf.String()
+}
+
+// remedyOutcomeText says in words what trying a remedy did: "fixes",
+// "no change (loop-reentry)", "changes to timeout [sig] evidence",
+// "not run: why".
+func remedyOutcomeText(c CellReport, res RemedyResult) string {
+	switch res.Outcome {
+	case OutcomeFixes:
+		return "fixes"
+	case OutcomeNoChange:
+		class := c.Class
+		if res.Cell != nil {
+			class = res.Cell.Class
+		}
+		return "no change (" + single(string(class)) + ")"
+	case OutcomeChanges:
+		if rc := res.Cell; rc != nil {
+			return fmt.Sprintf("changes to %s [%s] %s", single(string(rc.Class)), single(rc.Signature), single(rc.Evidence))
+		}
+		return "changes"
+	case OutcomeNotRun:
+		if note := strings.TrimSuffix(single(res.Note), " (not run)"); note != "" {
+			return "not run: " + note
+		}
+		return "not run"
+	}
+	return single(res.Outcome)
+}
+
+// xmlAttr writes ` name="value"`, the value made legal XML and escaped
+// (newlines and tabs as character references, so no parser folds them).
+func xmlAttr(b *bytes.Buffer, name, value string) {
+	b.WriteString(" " + name + `="` + xmlAttrEscaper.Replace(xmlLegal(value)) + `"`)
+}
+
+// xmlText writes character data made legal XML and escaped, with its
+// newlines and quotes kept as they are so the body reads as it would in a
+// terminal.
+func xmlText(b *bytes.Buffer, text string) {
+	b.WriteString(xmlTextEscaper.Replace(xmlLegal(text)))
+}
+
+// The escapes of XML 1.0 §2.4 and §3.3.3: markup characters always, and in
+// an attribute value its quote and the whitespace a parser would normalise
+// to a space. A carriage return is a character reference everywhere, or a
+// parser would drop it with the newline after it.
+var (
+	xmlTextEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#xD;")
+	xmlAttrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;",
+		"\r", "&#xD;", "\n", "&#xA;", "\t", "&#x9;")
+)
+
+// xmlLegal drops what XML 1.0 does not allow in a document (Char production:
+// tab, newline, carriage return, U+0020–U+D7FF, U+E000–U+FFFD,
+// U+10000–U+10FFFF) and turns invalid UTF-8 into U+FFFD. Renderers clean
+// untrusted text before this; it is the last guard, for every string.
+func xmlLegal(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return r
+		case r < 0x20, r >= 0xD800 && r <= 0xDFFF, r == 0xFFFE || r == 0xFFFF, r > 0x10FFFF:
+			return -1
+		}
+		return r
+	}, s)
+}
