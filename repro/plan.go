@@ -27,10 +27,14 @@ type Plan struct {
 	// Its HTTP cells run on LoopServer; with servers g4fdiag starts, they
 	// run on each of Loops.
 	API string
+	// Shard is the share of the cells this scan runs (--shard i/n); the zero
+	// value and 1/1 mean all of them.
+	Shard Shard
 }
 
 // Cells expands the plan into cells in report order: provider, then mode,
-// then loop. catalog supplies each provider's default model.
+// then loop; with a Shard, only that shard's share of them. catalog supplies
+// each provider's default model.
 func (p Plan) Cells(catalog []providers.Provider) []Cell {
 	byName := make(map[string]providers.Provider, len(catalog))
 	for _, pr := range catalog {
@@ -53,6 +57,9 @@ func (p Plan) Cells(catalog []providers.Provider) []Cell {
 			}
 		}
 	}
+	if !p.Shard.Whole() {
+		cells = p.Shard.Take(cells)
+	}
 	return cells
 }
 
@@ -71,6 +78,7 @@ type planJSON struct {
 	IncludeNotWorking bool     `json:"include_not_working,omitempty"`
 	IncludeAuth       bool     `json:"include_auth,omitempty"`
 	API               string   `json:"api,omitempty"`
+	Shard             string   `json:"shard,omitempty"`
 }
 
 // MarshalJSON encodes durations as Go duration strings.
@@ -80,6 +88,7 @@ func (p Plan) MarshalJSON() ([]byte, error) {
 		Concurrency: p.Concurrency, Repeat: p.Repeat, Jobs: p.Jobs,
 		Timeout: p.Timeout.String(), BlockThreshold: p.BlockThreshold.String(),
 		IncludeNotWorking: p.IncludeNotWorking, IncludeAuth: p.IncludeAuth, API: p.API,
+		Shard: p.shardString(),
 	})
 }
 
@@ -93,6 +102,11 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 		Concurrency: j.Concurrency, Repeat: j.Repeat, Jobs: j.Jobs,
 		IncludeNotWorking: j.IncludeNotWorking, IncludeAuth: j.IncludeAuth, API: j.API}
 	var err error
+	if j.Shard != "" {
+		if p.Shard, err = ParseShard(j.Shard); err != nil {
+			return fmt.Errorf("plan shard %q: %v", j.Shard, err)
+		}
+	}
 	if p.Timeout, err = parseDuration("timeout", j.Timeout); err != nil {
 		return err
 	}
@@ -109,4 +123,12 @@ func parseDuration(field, s string) (time.Duration, error) {
 		return 0, fmt.Errorf("plan %s: %v", field, err)
 	}
 	return d, nil
+}
+
+// shardString is the plan's shard as encoded: "" for the whole scan.
+func (p Plan) shardString() string {
+	if p.Shard.Whole() {
+		return ""
+	}
+	return p.Shard.String()
 }

@@ -68,7 +68,7 @@ func Main(args []string, stdio IO) int {
 	ctx, stop := interruptContext(stdio)
 	defer stop()
 	app := newApp(stdio)
-	err := app.RunContext(ctx, bareAPIFlag(args))
+	err := app.RunContext(ctx, flagsFirst(app, bareAPIFlag(args)))
 	if err != nil && ctx.Err() != nil {
 		err = context.Canceled
 	}
@@ -82,6 +82,57 @@ func Main(args []string, stdio IO) int {
 		fmt.Fprintln(stdio.Err, "g4fdiag: "+err.Error())
 	}
 	return code
+}
+
+// flagsFirst moves a command's flags before its arguments, so `g4fdiag
+// report scan.json --format junit` works: urfave/cli stops reading flags at
+// the first argument.
+func flagsFirst(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	var cmd *cli.Command
+	for _, c := range app.Commands {
+		if c.Name == args[1] {
+			cmd = c
+		}
+	}
+	if cmd == nil {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		if _, isBool := f.(*cli.BoolFlag); isBool {
+			continue
+		}
+		for _, name := range f.Names() {
+			takesValue[name] = true
+		}
+	}
+	flags, positional := []string{}, []string{}
+	rest := args[2:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case a == "--":
+			positional = append(positional, rest[i+1:]...)
+			i = len(rest)
+		case strings.HasPrefix(a, "-") && a != "-":
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(rest) {
+				i++
+				flags = append(flags, rest[i])
+			}
+		default:
+			positional = append(positional, a)
+		}
+	}
+	out := append([]string{args[0], args[1]}, flags...)
+	if len(positional) > 0 {
+		out = append(append(out, "--"), positional...)
+	}
+	return out
 }
 
 // bareAPIFlag turns an --api given without a URL (last, or followed by

@@ -39,7 +39,9 @@ type scanOptions struct {
 	Patterns []string
 	Plan     repro.Plan
 	Format   string
-	Output   string
+	Outputs  []output // where the report goes: stdout and --output files
+	Baseline string   // --baseline: an earlier report; only new failures fail
+	FailOn   diag.ClassSet
 	Evidence bool // repro: print every failing cell's evidence
 	// EmitScript is where repro writes a standalone reproduction script.
 	EmitScript string
@@ -84,7 +86,10 @@ func scanFlags() []cli.Flag {
 		&cli.StringFlag{Name: "api-key", Usage: "API key sent to the server as a Bearer token (redacted from every output)", EnvVars: []string{"G4F_API_KEY"}},
 		&cli.DurationFlag{Name: "stall-timeout", Value: httpapi.DefaultStallTimeout, Usage: "silence after which a started API stream counts as stalled (2s with --demo unless set)"},
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format: " + strings.Join(diag.Formats(), ", ")},
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout"},
+		&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout; FORMAT=FILE writes that format there beside stdout's (repeatable: -o json=scan.json -o junit=junit.xml)"},
+		&cli.StringFlag{Name: "baseline", Usage: "an earlier JSON report: only loop-class failures new against it fail the run; the report lists new, fixed and still-failing cells"},
+		&cli.StringFlag{Name: "fail-on", Value: "loop", Usage: "classes that fail the run: loop (the loop classes), any (every failure), or class names, comma-separated"},
+		&cli.StringFlag{Name: "shard", Usage: "run only share `i/n` of the cells (deterministic and balanced; merge the reports with g4fdiag merge)"},
 	)
 }
 
@@ -149,7 +154,7 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 		targetOptions: targetOptions{Python: c.String("python"), Demo: c.Bool("demo")},
 		Command:       command,
 		Format:        c.String("format"),
-		Output:        c.String("output"),
+		Baseline:      c.String("baseline"),
 		VerifyFixes:   c.Bool("verify-fixes"),
 	}
 	for _, p := range c.StringSlice("provider") {
@@ -212,6 +217,17 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 	}
 	if err := checkFormat(o.Format); err != nil {
 		return o, err
+	}
+	if o.Outputs, err = parseOutputs(c.StringSlice("output"), o.Format); err != nil {
+		return o, err
+	}
+	if o.FailOn, err = diag.ParseClassSet(c.String("fail-on")); err != nil {
+		return o, usagef("--fail-on: %v", strings.TrimPrefix(err.Error(), "diag: "))
+	}
+	if v := c.String("shard"); v != "" {
+		if o.Plan.Shard, err = repro.ParseShard(v); err != nil {
+			return o, usagef("--shard %s: %v", v, err)
+		}
 	}
 	return o, nil
 }
@@ -487,11 +503,19 @@ func mergeLoops(loops, servers []repro.LoopInfo) []repro.LoopInfo {
 
 // runScan is check and repro: set up, select, run, classify, render.
 func runScan(ctx context.Context, o scanOptions, stdio IO) error {
-	out, closeOut, err := openOutput(o.Output, stdio.Out)
+	sinks, err := openSinks(o.Outputs, stdio.Out)
 	if err != nil {
 		return err
 	}
-	defer closeOut()
+	defer closeSinks(sinks)
+	var base *diag.Report
+	if o.Baseline != "" {
+		b, err := loadReport(o.Baseline, "--baseline")
+		if err != nil {
+			return err
+		}
+		base = &b
+	}
 
 	st, err := setUp(ctx, &o, stdio)
 	defer st.close()
@@ -508,20 +532,22 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	header := diag.Header{Tool: "g4fdiag", Version: versionString(), Command: o.Command,
 		Plan: o.Plan, Environment: st.env, Providers: selected}
 
-	var stream *diag.JSONLWriter
-	if o.Format == "jsonl" {
-		stream = diag.NewJSONLWriter(out)
-		if err := stream.WriteHeader(header); err != nil {
-			return err
+	for _, s := range sinks {
+		if s.jsonl != nil {
+			if err := s.jsonl.WriteHeader(header); err != nil {
+				return err
+			}
 		}
 	}
 	var observations []repro.Observation
 	collect := func(ch <-chan repro.Observation) error {
 		for obs := range ch {
 			observations = append(observations, obs)
-			if stream != nil {
-				if err := stream.WriteObservation(obs); err != nil {
-					return err
+			for _, s := range sinks {
+				if s.jsonl != nil {
+					if err := s.jsonl.WriteObservation(obs); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -545,23 +571,37 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 		}
 	}
 	st.close() // end every worker and server before rendering: nothing outlives the scan
-	ropts := diag.RenderOptions{Color: o.Output == "" && stdio.color(), Width: 120}
-	if script != nil {
-		ropts.Script, ropts.ScriptNote = script.Text, strings.Join(append([]string{script.Note}, script.Remedies...), "\n")
+
+	var cmp *diag.Comparison
+	if base != nil {
+		c := diag.Compare(*base, report, o.FailOn)
+		cmp = &c
 	}
-	if stream != nil {
-		if interrupted {
-			if err := stream.WriteEnd(true); err != nil {
+	for _, s := range sinks {
+		ropts := diag.RenderOptions{Color: s.stdout() && stdio.color(), Width: 120}
+		if script != nil {
+			ropts.Script, ropts.ScriptNote = script.Text, strings.Join(append([]string{script.Note}, script.Remedies...), "\n")
+		}
+		if err := s.writeReport(report, ropts); err != nil {
+			return err
+		}
+		if s.Format != "table" {
+			continue
+		}
+		if o.Evidence {
+			if err := diag.RenderEvidence(s.w, report, ropts); err != nil {
 				return err
 			}
 		}
-	} else if err := diag.Render(out, o.Format, report, ropts); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	if o.Evidence && o.Format == "table" {
-		if err := diag.RenderEvidence(out, report, ropts); err != nil {
-			return err
+		if cmp != nil {
+			fmt.Fprintln(s.w)
+			if err := diag.RenderComparison(s.w, *cmp, ropts); err != nil {
+				return err
+			}
 		}
+	}
+	if err := writeStepSummary(sinks, report, stdio); err != nil {
+		return err
 	}
 	if script != nil {
 		fmt.Fprintln(stdio.Err, script.Note)
@@ -572,10 +612,59 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	if interrupted {
 		return context.Canceled
 	}
-	if n := report.Summary.LoopFailures; n > 0 {
+	if cmp != nil {
+		if cmp.Regressed() {
+			return &failuresError{n: len(cmp.New), new: true}
+		}
+		return nil
+	}
+	if n := len(diag.Failing(report, o.FailOn)); n > 0 {
 		return &failuresError{n: n}
 	}
 	return nil
+}
+
+// writeStepSummary appends the Markdown job summary to $GITHUB_STEP_SUMMARY
+// when a github output was asked for and the variable is set.
+func writeStepSummary(sinks []*sink, r diag.Report, stdio IO) error {
+	path := stdio.getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return nil
+	}
+	for _, s := range sinks {
+		if s.Format != "github" {
+			continue
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("writing the job summary to $GITHUB_STEP_SUMMARY (%s): %w", path, err)
+		}
+		_, err = io.WriteString(f, diag.GitHubSummary(r))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	return nil
+}
+
+// loadReport reads a saved report (json or jsonl); what names the flag it
+// came from, "" for a plain argument.
+func loadReport(path, what string) (diag.Report, error) {
+	name := path
+	if what != "" {
+		name = what + " " + path
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return diag.Report{}, usagef("cannot read %s: %v", name, unwrapPathError(err))
+	}
+	defer f.Close()
+	r, err := diag.ReadReport(f)
+	if err != nil {
+		return diag.Report{}, usagef("%s is not a g4fdiag report: %v", name, err)
+	}
+	return r, nil
 }
 
 func render(w io.Writer, format string, r diag.Report, stdio IO, toStdout bool) error {

@@ -37,10 +37,16 @@ func usagef(format string, args ...any) error {
 
 // failuresError says the scan found loop-class failures: exit 1, and the
 // report already said which.
-type failuresError struct{ n int }
+type failuresError struct {
+	n   int
+	new bool // counted against a baseline
+}
 
 func (e *failuresError) Error() string {
-	return fmt.Sprintf("%d cell(s) fail with a loop-class verdict", e.n)
+	if e.new {
+		return fmt.Sprintf("%d cell(s) fail anew against the baseline", e.n)
+	}
+	return fmt.Sprintf("%d cell(s) fail", e.n)
 }
 
 // exitCode maps an error from a command to the process exit code. It is the

@@ -1,7 +1,8 @@
 package main
 
 import (
-	"os"
+	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -9,9 +10,11 @@ import (
 )
 
 type reportOptions struct {
-	File   string
-	Format string
-	Output string
+	File     string
+	Format   string
+	Output   string
+	Baseline string
+	FailOn   diag.ClassSet
 }
 
 func reportCommand(stdio IO) *cli.Command {
@@ -19,22 +22,30 @@ func reportCommand(stdio IO) *cli.Command {
 		Name:      "report",
 		Usage:     "re-render a saved scan (json or jsonl) in any format",
 		ArgsUsage: "FILE",
-		UsageText: `g4fdiag report FILE [--format FORMAT] [--output FILE]
+		UsageText: `g4fdiag report FILE [--format FORMAT] [--output FILE] [--baseline FILE]
 
    g4fdiag check --demo --format jsonl > scan.jsonl; g4fdiag report scan.jsonl
-   g4fdiag report scan.json --format json -o copy.json`,
+   g4fdiag report scan.json --format junit -o junit.xml
+   g4fdiag report scan.json --baseline yesterday.json`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
+			&cli.StringFlag{Name: "baseline", Usage: "an earlier report: only failures new against it fail"},
+			&cli.StringFlag{Name: "fail-on", Value: "loop", Usage: "classes that fail: loop, any, or class names, comma-separated"},
 		},
 		OnUsageError: commandUsageError,
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() != 1 {
 				return usagef("report needs exactly one FILE (a json or jsonl report from check), got %d", c.Args().Len())
 			}
-			o := reportOptions{File: c.Args().First(), Format: c.String("format"), Output: c.String("output")}
+			o := reportOptions{File: c.Args().First(), Format: c.String("format"), Output: c.String("output"),
+				Baseline: c.String("baseline")}
 			if err := checkFormat(o.Format); err != nil {
 				return err
+			}
+			var err error
+			if o.FailOn, err = diag.ParseClassSet(c.String("fail-on")); err != nil {
+				return usagef("--fail-on: %v", strings.TrimPrefix(err.Error(), "diag: "))
 			}
 			return runReport(o, stdio)
 		},
@@ -42,14 +53,18 @@ func reportCommand(stdio IO) *cli.Command {
 }
 
 func runReport(o reportOptions, stdio IO) error {
-	in, err := os.Open(o.File)
+	r, err := loadReport(o.File, "")
 	if err != nil {
-		return usagef("cannot read %s: %v", o.File, unwrapPathError(err))
+		return err
 	}
-	defer in.Close()
-	r, err := diag.ReadReport(in)
-	if err != nil {
-		return usagef("%s is not a g4fdiag report: %v", o.File, err)
+	var cmp *diag.Comparison
+	if o.Baseline != "" {
+		base, err := loadReport(o.Baseline, "--baseline")
+		if err != nil {
+			return err
+		}
+		c := diag.Compare(base, r, o.FailOn)
+		cmp = &c
 	}
 	out, closeOut, err := openOutput(o.Output, stdio.Out)
 	if err != nil {
@@ -59,7 +74,19 @@ func runReport(o reportOptions, stdio IO) error {
 	if err := render(out, o.Format, r, stdio, o.Output == ""); err != nil {
 		return err
 	}
-	if n := r.Summary.LoopFailures; n > 0 {
+	if cmp != nil {
+		if o.Format == "table" {
+			fmt.Fprintln(out)
+			if err := diag.RenderComparison(out, *cmp, diag.RenderOptions{Color: o.Output == "" && stdio.color()}); err != nil {
+				return err
+			}
+		}
+		if cmp.Regressed() {
+			return &failuresError{n: len(cmp.New), new: true}
+		}
+		return nil
+	}
+	if n := len(diag.Failing(r, o.FailOn)); n > 0 {
 		return &failuresError{n: n}
 	}
 	return nil

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// TestBaseline: a scan compared with itself exits 0; against a baseline in
+// which one of its loop-class cells did not fail, it exits 1 and names that
+// cell — for `check --baseline` and for `report --baseline`.
+func TestBaseline(t *testing.T) {
+	python := testPython(t)
+	dir := t.TempDir()
+	cur := filepath.Join(dir, "cur.json")
+	scan := []string{"check", "--demo", "--python", python, "--provider", "StreamAsync,EchoSync,NetFail",
+		"--modes", "baseline,sync", "--loops", "asyncio,uvloop"}
+	code, _, stderr := run(t, os.Environ(), append(scan, "--format", "json", "--output", cur)...)
+	if code != exitFailures {
+		t.Fatalf("scan: exit %d, stderr %s", code, stderr)
+	}
+	code, out, stderr := run(t, os.Environ(), "report", cur, "--baseline", cur)
+	if code != exitOK || !strings.Contains(out, "baseline: 0 new") {
+		t.Errorf("report against itself: exit %d, stderr %s\n%s", code, stderr, out)
+	}
+
+	// The baseline: the same scan in which StreamAsync sync/uvloop answered.
+	f, err := os.Open(cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := diag.ReadReport(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obs []repro.Observation
+	for _, o := range r.Observations() {
+		if o.Provider == "StreamAsync" && o.Mode == repro.ModeSync && o.Loop == repro.LoopUvloop {
+			o.Calls = []repro.Call{{Outcome: repro.OutcomeOK, Chunks: 1, Text: "hello"}}
+		}
+		obs = append(obs, o)
+	}
+	basePath := filepath.Join(dir, "base.json")
+	bf, err := os.Create(basePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := diag.Render(bf, "json", diag.Build(r.Header(), obs, false), diag.RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	bf.Close()
+
+	const named = "StreamAsync sync/uvloop: loop-reentry [reentry-uvloop]"
+	code, out, _ = run(t, os.Environ(), "report", cur, "--baseline", basePath)
+	if code != exitFailures || !strings.Contains(out, "baseline: 1 new") || !strings.Contains(out, named) {
+		t.Errorf("report against a baseline without that failure: exit %d\n%s", code, out)
+	}
+	code, out, stderr = run(t, os.Environ(), append(scan, "--baseline", basePath)...)
+	if code != exitFailures || !strings.Contains(out, named) {
+		t.Errorf("check --baseline: exit %d, stderr %s\n%s", code, stderr, out)
+	}
+	code, _, _ = run(t, os.Environ(), append(scan, "--baseline", cur)...)
+	if code != exitOK {
+		t.Errorf("check --baseline of the same scan: exit %d, want 0", code)
+	}
+}
+
+// TestFailOn widens and narrows what fails the run.
+func TestFailOn(t *testing.T) {
+	python := testPython(t)
+	base := []string{"check", "--demo", "--python", python, "--modes", "baseline", "--loops", "asyncio"}
+	if code, _, _ := run(t, os.Environ(), append(base, "--provider", "NetFail")...); code != exitOK {
+		t.Errorf("a network failure failed the default gate: exit %d", code)
+	}
+	if code, _, _ := run(t, os.Environ(), append(base, "--provider", "NetFail", "--fail-on", "any")...); code != exitFailures {
+		t.Errorf("--fail-on any passed a network failure: exit %d", code)
+	}
+	if code, _, _ := run(t, os.Environ(), append(base, "--provider", "ThreadLoop", "--fail-on", "network")...); code != exitOK {
+		t.Errorf("--fail-on network failed on loop-missing: exit %d", code)
+	}
+	code, _, stderr := run(t, nil, "check", "--fail-on", "loops")
+	if code != exitUsage || !strings.HasPrefix(stderr, `g4fdiag: --fail-on: unknown class "loops"`) {
+		t.Errorf("bad --fail-on: exit %d, %q", code, stderr)
+	}
+}
+
+// TestSeveralOutputs writes json and junit files beside the table on stdout.
+func TestSeveralOutputs(t *testing.T) {
+	python := testPython(t)
+	dir := t.TempDir()
+	j, x := filepath.Join(dir, "scan.json"), filepath.Join(dir, "junit.xml")
+	code, out, stderr := run(t, os.Environ(), "check", "--demo", "--python", python, "--provider", "StreamAsync",
+		"--modes", "sync", "--loops", "uvloop", "-o", "json="+j, "-o", "junit="+x)
+	if code != exitFailures {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	if !strings.Contains(out, "StreamAsync") || !strings.Contains(out, "legend:") {
+		t.Errorf("no table on stdout:\n%s", out)
+	}
+	for path, want := range map[string]string{j: `"cells": [`, x: "<testsuites"} {
+		data, err := os.ReadFile(path)
+		if err != nil || !strings.Contains(string(data), want) {
+			t.Errorf("%s (%v) lacks %q:\n%.300s", path, err, want, data)
+		}
+	}
+}

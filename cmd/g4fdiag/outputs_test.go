@@ -1,0 +1,33 @@
+package main
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestParseOutputs(t *testing.T) {
+	tests := []struct {
+		values []string
+		want   []output
+	}{
+		{nil, []output{{Format: "table"}}},
+		{[]string{"scan.txt"}, []output{{Format: "table", Path: "scan.txt"}}},
+		{[]string{"json=scan.json", "junit=junit.xml"},
+			[]output{{Format: "table"}, {Format: "json", Path: "scan.json"}, {Format: "junit", Path: "junit.xml"}}},
+		{[]string{"a=b.txt"}, []output{{Format: "table", Path: "a=b.txt"}}}, // not a format: a file name
+	}
+	for _, tt := range tests {
+		got, err := parseOutputs(tt.values, "table")
+		if err != nil {
+			t.Fatalf("parseOutputs(%q): %v", tt.values, err)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("parseOutputs(%q) = %+v, want %+v", tt.values, got, tt.want)
+		}
+	}
+	for _, bad := range [][]string{{"json="}, {"x.json", "x.json"}} {
+		if _, err := parseOutputs(bad, "table"); err == nil {
+			t.Errorf("parseOutputs(%q) accepted", bad)
+		}
+	}
+}
