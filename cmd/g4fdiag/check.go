@@ -48,6 +48,9 @@ type scanOptions struct {
 	// VerifyFixes re-runs every loop-class cell under each remedy.
 	VerifyFixes bool
 	API         apiOptions
+	// Quiet leaves only the report and the errors: no progress line, no
+	// notes on stderr.
+	Quiet bool
 }
 
 // apiOptions say which g4f API server the HTTP modes call.
@@ -90,6 +93,7 @@ func scanFlags() []cli.Flag {
 		&cli.StringFlag{Name: "baseline", Usage: "an earlier JSON report: only loop-class failures new against it fail the run; the report lists new, fixed and still-failing cells"},
 		&cli.StringFlag{Name: "fail-on", Value: "loop", Usage: "classes that fail the run: loop (the loop classes), any (every failure), or class names, comma-separated"},
 		&cli.StringFlag{Name: "shard", Usage: "run only share `i/n` of the cells (deterministic and balanced; merge the reports with g4fdiag merge)"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the report and errors: no progress line, no notes on stderr"},
 	)
 }
 
@@ -156,6 +160,7 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 		Format:        c.String("format"),
 		Baseline:      c.String("baseline"),
 		VerifyFixes:   c.Bool("verify-fixes"),
+		Quiet:         c.Bool("quiet"),
 	}
 	for _, p := range c.StringSlice("provider") {
 		for _, part := range strings.Split(p, ",") {
@@ -537,12 +542,21 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 			if err := s.jsonl.WriteHeader(header); err != nil {
 				return err
 			}
+			s.streamed = true
 		}
 	}
+	// jsonl streamed to the same terminal would land inside the progress line.
+	jsonlOnTerminal := false
+	for _, s := range sinks {
+		jsonlOnTerminal = jsonlOnTerminal || (s.jsonl != nil && s.stdout() && stdio.OutTerminal)
+	}
+	progress := newProgress(stdio.Err, stdio.showProgress(o.Quiet) && !jsonlOnTerminal, len(o.Plan.Cells(selected)), time.Now)
+	defer progress.Done()
 	var observations []repro.Observation
 	collect := func(ch <-chan repro.Observation) error {
 		for obs := range ch {
 			observations = append(observations, obs)
+			progress.Observe(diag.Classify(obs).LoopFailure())
 			for _, s := range sinks {
 				if s.jsonl != nil {
 					if err := s.jsonl.WriteObservation(obs); err != nil {
@@ -558,10 +572,12 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	}
 	if o.VerifyFixes && ctx.Err() == nil {
 		decided, todo := remedyCells(diag.Build(header, observations, false), st.env)
+		progress.AddTotal(len(decided) + len(todo))
 		if err := collect(repro.RunCells(ctx, st.driver, decided, todo, o.Plan.Jobs, o.Plan.Timeout)); err != nil {
 			return err
 		}
 	}
+	progress.Done()
 	interrupted := ctx.Err() != nil
 	report := diag.Build(header, observations, interrupted)
 	var script *scriptOutcome
@@ -577,51 +593,19 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 		c := diag.Compare(*base, report, o.FailOn)
 		cmp = &c
 	}
-	for _, s := range sinks {
-		ropts := diag.RenderOptions{Color: s.stdout() && stdio.color(), Width: 120}
-		if script != nil {
-			ropts.Script, ropts.ScriptNote = script.Text, strings.Join(append([]string{script.Note}, script.Remedies...), "\n")
-		}
-		if err := s.writeReport(report, ropts); err != nil {
-			return err
-		}
-		if s.Format != "table" {
-			continue
-		}
-		if o.Evidence {
-			if err := diag.RenderEvidence(s.w, report, ropts); err != nil {
-				return err
-			}
-		}
-		if cmp != nil {
-			fmt.Fprintln(s.w)
-			if err := diag.RenderComparison(s.w, *cmp, ropts); err != nil {
-				return err
-			}
-		}
-	}
-	if err := writeStepSummary(sinks, report, stdio); err != nil {
+	if err := deliver(sinks, delivery{report: report, cmp: cmp, evidence: o.Evidence, script: script}, stdio); err != nil {
 		return err
 	}
 	if script != nil {
-		fmt.Fprintln(stdio.Err, script.Note)
+		stdio.info(o.Quiet, "%s", script.Note)
 		for _, line := range script.Remedies {
-			fmt.Fprintln(stdio.Err, "  "+line)
+			stdio.info(o.Quiet, "  %s", line)
 		}
 	}
 	if interrupted {
 		return context.Canceled
 	}
-	if cmp != nil {
-		if cmp.Regressed() {
-			return &failuresError{n: len(cmp.New), new: true}
-		}
-		return nil
-	}
-	if n := len(diag.Failing(report, o.FailOn)); n > 0 {
-		return &failuresError{n: n}
-	}
-	return nil
+	return gate(report, cmp, o.FailOn)
 }
 
 // writeStepSummary appends the Markdown job summary to $GITHUB_STEP_SUMMARY
@@ -665,12 +649,4 @@ func loadReport(path, what string) (diag.Report, error) {
 		return diag.Report{}, usagef("%s is not a g4fdiag report: %v", name, err)
 	}
 	return r, nil
-}
-
-func render(w io.Writer, format string, r diag.Report, stdio IO, toStdout bool) error {
-	err := diag.Render(w, format, r, diag.RenderOptions{Color: toStdout && stdio.color(), Width: 120})
-	if err != nil {
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	return nil
 }

@@ -62,9 +62,10 @@ func isFormat(f string) bool {
 // sink is an opened output.
 type sink struct {
 	output
-	w     io.Writer
-	close func() error
-	jsonl *diag.JSONLWriter // streams observations as cells finish
+	w        io.Writer
+	close    func() error
+	jsonl    *diag.JSONLWriter // streams observations as cells finish
+	streamed bool              // the header went out: observations follow as cells end
 }
 
 // openSinks opens every output before any work, so an unwritable path fails
@@ -99,10 +100,10 @@ func closeSinks(sinks []*sink) error {
 	return first
 }
 
-// writeReport renders the finished report to a sink; a jsonl sink has
-// streamed its observations already and only needs its end record.
+// writeReport renders the finished report to a sink; a jsonl sink that
+// streamed a scan's observations only needs its end record.
 func (s *sink) writeReport(r diag.Report, o diag.RenderOptions) error {
-	if s.jsonl != nil {
+	if s.streamed {
 		if r.Interrupted {
 			return s.jsonl.WriteEnd(true)
 		}
@@ -119,4 +120,71 @@ func (s *sink) name() string {
 		return "stdout"
 	}
 	return s.Path
+}
+
+// delivery is a finished report and what goes with it.
+type delivery struct {
+	report   diag.Report
+	cmp      *diag.Comparison // against --baseline, when given
+	evidence bool             // repro: every failing cell's evidence after the table
+	script   *scriptOutcome   // repro --emit-script
+}
+
+// deliver writes a finished report to every sink — a table followed by the
+// evidence and the baseline comparison — and the GitHub job summary.
+func deliver(sinks []*sink, d delivery, stdio IO) error {
+	for _, s := range sinks {
+		ropts := diag.RenderOptions{Color: s.stdout() && stdio.color(), Width: 120}
+		if d.script != nil {
+			ropts.Script = d.script.Text
+			ropts.ScriptNote = strings.Join(append([]string{d.script.Note}, d.script.Remedies...), "\n")
+		}
+		if err := s.writeReport(d.report, ropts); err != nil {
+			return err
+		}
+		if s.Format != "table" {
+			continue
+		}
+		if d.evidence {
+			if err := diag.RenderEvidence(s.w, d.report, ropts); err != nil {
+				return err
+			}
+		}
+		if d.cmp != nil {
+			fmt.Fprintln(s.w)
+			if err := diag.RenderComparison(s.w, *d.cmp, ropts); err != nil {
+				return err
+			}
+		}
+	}
+	return writeStepSummary(sinks, d.report, stdio)
+}
+
+// compareWith reads a --baseline report and compares r with it; no path, no
+// comparison.
+func compareWith(path string, r diag.Report, failOn diag.ClassSet) (*diag.Comparison, error) {
+	if path == "" {
+		return nil, nil
+	}
+	base, err := loadReport(path, "--baseline")
+	if err != nil {
+		return nil, err
+	}
+	c := diag.Compare(base, r, failOn)
+	return &c, nil
+}
+
+// gate is the run's result by its verdicts: against a baseline, the new
+// failures; else the failures of the --fail-on classes.
+func gate(r diag.Report, cmp *diag.Comparison, failOn diag.ClassSet) error {
+	if cmp != nil {
+		if cmp.Regressed() {
+			return &failuresError{n: len(cmp.New), new: true}
+		}
+		return nil
+	}
+	if n := len(diag.Failing(r, failOn)); n > 0 {
+		return &failuresError{n: n}
+	}
+	return nil
 }

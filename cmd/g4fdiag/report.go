@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -57,37 +56,25 @@ func runReport(o reportOptions, stdio IO) error {
 	if err != nil {
 		return err
 	}
-	var cmp *diag.Comparison
-	if o.Baseline != "" {
-		base, err := loadReport(o.Baseline, "--baseline")
-		if err != nil {
-			return err
-		}
-		c := diag.Compare(base, r, o.FailOn)
-		cmp = &c
-	}
-	out, closeOut, err := openOutput(o.Output, stdio.Out)
+	cmp, err := compareWith(o.Baseline, r, o.FailOn)
 	if err != nil {
 		return err
 	}
-	defer closeOut()
-	if err := render(out, o.Format, r, stdio, o.Output == ""); err != nil {
+	var values []string
+	if o.Output != "" {
+		values = []string{o.Output}
+	}
+	outs, err := parseOutputs(values, o.Format)
+	if err != nil {
 		return err
 	}
-	if cmp != nil {
-		if o.Format == "table" {
-			fmt.Fprintln(out)
-			if err := diag.RenderComparison(out, *cmp, diag.RenderOptions{Color: o.Output == "" && stdio.color()}); err != nil {
-				return err
-			}
-		}
-		if cmp.Regressed() {
-			return &failuresError{n: len(cmp.New), new: true}
-		}
-		return nil
+	sinks, err := openSinks(outs, stdio.Out)
+	if err != nil {
+		return err
 	}
-	if n := len(diag.Failing(r, o.FailOn)); n > 0 {
-		return &failuresError{n: n}
+	defer closeSinks(sinks)
+	if err := deliver(sinks, delivery{report: r, cmp: cmp}, stdio); err != nil {
+		return err
 	}
-	return nil
+	return gate(r, cmp, o.FailOn)
 }
