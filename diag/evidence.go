@@ -132,17 +132,7 @@ func writeCallEvidence(buf *bytes.Buffer, c CellReport, call repro.Call) {
 	}
 	buf.WriteString("exception chain (raised first):\n")
 	for i, e := range call.Chain {
-		prefix := ""
-		switch {
-		case i == 0:
-		case e.Relation == "cause":
-			prefix = "caused by: "
-		case e.Relation == "context":
-			prefix = "raised while handling: "
-		default:
-			prefix = "then: "
-		}
-		fmt.Fprintf(buf, "  %s%s\n", prefix, truncateRunes(single(exceptionLine(e.Type, e.Message)), 400, "…"))
+		fmt.Fprintf(buf, "  %s%s\n", chainLink(i, e), truncateRunes(single(exceptionLine(e.Type, e.Message)), 400, "…"))
 	}
 	_, idx, ok := matchChain(call.Chain)
 	if !ok {
@@ -252,4 +242,18 @@ func relevantThreads(dump, provider string) string {
 func isThreadHeader(l string) bool {
 	return !strings.HasPrefix(l, " ") && (strings.HasPrefix(l, "Thread ") || strings.HasPrefix(l, "Current thread ") ||
 		strings.HasPrefix(l, "Stack of ") || strings.HasPrefix(l, "# Thread"))
+}
+
+// chainLink says how the i-th exception of a chain (raised first) links to
+// the one before it.
+func chainLink(i int, e repro.PyException) string {
+	switch {
+	case i == 0:
+		return ""
+	case e.Relation == "cause":
+		return "caused by: "
+	case e.Relation == "context":
+		return "raised while handling: "
+	}
+	return "then: "
 }

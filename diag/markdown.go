@@ -462,17 +462,7 @@ func writeMDChain(b *bytes.Buffer, call repro.Call) {
 	}
 	b.WriteString("\n**Exception chain** (raised first):\n\n")
 	for i, e := range call.Chain {
-		rel := ""
-		switch {
-		case i == 0:
-		case e.Relation == "cause":
-			rel = "caused by: "
-		case e.Relation == "context":
-			rel = "raised while handling: "
-		default:
-			rel = "then: "
-		}
-		fmt.Fprintf(b, "%d. %s%s\n", i+1, rel, mdCode(truncateRunes(single(e.Type+": "+e.Message), 400, "…")))
+		fmt.Fprintf(b, "%d. %s%s\n", i+1, chainLink(i, e), mdCode(truncateRunes(single(e.Type+": "+e.Message), 400, "…")))
 	}
 	_, idx, ok := matchChain(call.Chain)
 	if !ok {
