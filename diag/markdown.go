@@ -555,17 +555,7 @@ func writeMDReproduction(b *bytes.Buffer, o RenderOptions) {
 
 func writeMDRemedies(b *bytes.Buffer, r Report) {
 	writeMDHeading(b, mdRemedies)
-	var providers []string
-	rows := map[string][]CellReport{}
-	for _, c := range r.Cells {
-		if len(c.Remedies) == 0 {
-			continue
-		}
-		if _, seen := rows[c.Provider]; !seen {
-			providers = append(providers, c.Provider)
-		}
-		rows[c.Provider] = append(rows[c.Provider], c)
-	}
+	providers, rows := remedyRows(r)
 	if len(providers) == 0 {
 		b.WriteString("No remedy was tried (`g4fdiag check --verify-fixes` re-runs each loop failure under each known fix).\n")
 		return

@@ -100,17 +100,7 @@ func remedyEntry(r RemedyResult) string {
 // writeRemedies prints, per provider, a small table of its failing cells
 // (rows) and the remedies tried (columns), then why the n/a ones were not run.
 func writeRemedies(buf *bytes.Buffer, r Report, p *painter) {
-	var providers []string
-	rows := map[string][]CellReport{}
-	for _, c := range r.Cells {
-		if len(c.Remedies) == 0 {
-			continue
-		}
-		if _, seen := rows[c.Provider]; !seen {
-			providers = append(providers, c.Provider)
-		}
-		rows[c.Provider] = append(rows[c.Provider], c)
-	}
+	providers, rows := remedyRows(r)
 	if len(providers) == 0 {
 		return
 	}
@@ -171,4 +161,21 @@ func trimLine(buf *bytes.Buffer) {
 	}
 	buf.Truncate(n)
 	buf.WriteByte('\n')
+}
+
+// remedyRows groups the cells that had remedies tried by provider, providers
+// in report order.
+func remedyRows(r Report) ([]string, map[string][]CellReport) {
+	var providers []string
+	rows := map[string][]CellReport{}
+	for _, c := range r.Cells {
+		if len(c.Remedies) == 0 {
+			continue
+		}
+		if _, seen := rows[c.Provider]; !seen {
+			providers = append(providers, c.Provider)
+		}
+		rows[c.Provider] = append(rows[c.Provider], c)
+	}
+	return providers, rows
 }

@@ -380,6 +380,10 @@ func (t *tailBuffer) Tail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// LastLine is the last non-blank line of a process's output, for one-line
+// error messages; "no output" when there is none.
+func LastLine(s string) string { return lastLine(s) }
+
 func lastLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.LastIndexByte(s, '\n'); i >= 0 {

@@ -385,13 +385,4 @@ func (s *Set) Stop(grace time.Duration) {
 	os.RemoveAll(s.dir)
 }
 
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	if s == "" {
-		return "no output"
-	}
-	return stripPrefix(s)
-}
+func lastLine(s string) string { return stripPrefix(repro.LastLine(s)) }
