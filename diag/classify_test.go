@@ -351,8 +351,8 @@ func TestDeadlineWithServerStuckOnItself(t *testing.T) {
 Current thread 0x00007f86df76e2c0 (most recent call first):
   File "/usr/lib/python3.11/threading.py", line 320 in wait
   File "/usr/lib/python3.11/concurrent/futures/_base.py", line 451 in result
-  File "/tmp/demo/g4f/Provider/DeadlockLoop.py", line 33 in create_completion
-  File "/tmp/demo/g4f/api/__init__.py", line 317 in chat_completions
+  File "/srv/app/g4f/Provider/DeadlockLoop.py", line 33 in create_completion
+  File "/srv/app/g4f/api/__init__.py", line 317 in chat_completions
   File "/usr/lib/python3.11/asyncio/runners.py", line 118 in run
   File "/usr/lib/python3/dist-packages/uvicorn/server.py", line 60 in run
 `

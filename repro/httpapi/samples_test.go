@@ -1,6 +1,6 @@
 package httpapi
 
-// Real g4f API answers, verbatim from /work/shared/samples/g4f-api-error-bodies.md
+// Real g4f API answers, verbatim from the project's shared samples (g4f-api-error-bodies.md)
 // (g4f 0.3.5.8 server, offline, captured with curl).
 const (
 	// POST stream true under uvloop: HTTP 200 text/event-stream, whole body.
