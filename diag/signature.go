@@ -444,6 +444,16 @@ var Signatures = []Signature{
 			"created under one loop and reused after g4f's sync wrapper started a new one.",
 		Remedy: "Create async clients and sessions inside the loop that uses them; do not share them between sync and async calls.",
 	},
+	{
+		ID:      "mismatch-timeout-outside-task",
+		Class:   ClassLoopMismatch,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`Timeout context manager should be used inside a task`),
+		Explanation: "aiohttp found no current task on the loop its session or timeout was created for: the session was made " +
+			"under one event loop (often one g4f's sync wrapper started for an earlier call) and used from another.",
+		Remedy: "Create aiohttp sessions (and async clients) inside the loop that uses them; in async code use " +
+			"g4f.client.AsyncClient rather than the sync client.",
+	},
 }
 
 // StateSignatures are the signatures Classify assigns from how a cell ended

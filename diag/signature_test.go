@@ -77,6 +77,7 @@ var signatureCases = []exceptionCase{
 	{"no running loop", "RuntimeError", "no running event loop", "missing-running-loop", ClassLoopMissing},
 	{"loop closed", "RuntimeError", "Event loop is closed", "closed-loop", ClassLoopClosed},
 	{"future other loop", "RuntimeError", "Task <Task pending name='Task-2' coro=<f() running at x.py:3>> got Future <Future pending> attached to a different loop", "mismatch-different-loop", ClassLoopMismatch},
+	{"aiohttp timeout outside task", "RuntimeError", "Timeout context manager should be used inside a task", "mismatch-timeout-outside-task", ClassLoopMismatch},
 	{"lock bound other loop", "RuntimeError", "<asyncio.locks.Lock object at 0x7f [unlocked]> is bound to a different event loop", "mismatch-different-loop", ClassLoopMismatch},
 
 	// quoted inside combined messages (RetryProviderError, the API server's error bodies)
