@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/g4fdiag/g4fdiag/diag"
+)
+
+type explainOptions struct {
+	Files  []string // "-" is stdin; none means stdin
+	Format string
+	Output string
+}
+
+func explainCommand(stdio IO) *cli.Command {
+	return &cli.Command{
+		Name:      "explain",
+		Usage:     "classify a pasted traceback, API error body, server log or bug report",
+		ArgsUsage: "[FILE ...]",
+		UsageText: `g4fdiag explain [FILE ...] [--format table|text|json|markdown] [--output FILE]
+
+   g4fdiag explain traceback.txt
+   pbpaste | g4fdiag explain
+   g4fdiag explain /var/log/g4f/api.log --format json`,
+		Description: `Reads Python tracebacks (chained ones too), g4f API error bodies and SSE data:
+lines, uvicorn/g4f logs or Markdown bug reports from the FILEs (stdin when none
+or -) and prints the decisive verdict: class, signature, evidence, the frame
+that re-entered the loop, what it means and the remedy. A log with many
+failures also gets a summary per class, provider and signature.
+Exit 1 when a loop-class failure is found, 0 when none, 2 when the input
+cannot be read.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table (or text), json or markdown"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
+		},
+		OnUsageError: commandUsageError,
+		Action: func(c *cli.Context) error {
+			o := explainOptions{Files: c.Args().Slice(), Format: c.String("format"), Output: c.String("output")}
+			if !knownExplainFormat(o.Format) {
+				return usagef("unknown --format %q for explain; use one of %s", o.Format, strings.Join(diag.ExplainFormats(), ", "))
+			}
+			return runExplain(o, stdio)
+		},
+	}
+}
+
+func knownExplainFormat(f string) bool {
+	for _, k := range diag.ExplainFormats() {
+		if k == f {
+			return true
+		}
+	}
+	return false
+}
+
+func runExplain(o explainOptions, stdio IO) error {
+	in, closeIn, err := openExplainInputs(o.Files, stdio.In)
+	if err != nil {
+		return err
+	}
+	defer closeIn()
+	e, err := diag.Explain(in, diag.ExplainOptions{})
+	if err != nil {
+		return usagef("%v", err)
+	}
+	out, closeOut, err := openOutput(o.Output, stdio.Out)
+	if err != nil {
+		return err
+	}
+	err = diag.RenderExplanation(out, o.Format, e, diag.RenderOptions{Color: o.Output == "" && stdio.color()})
+	if cerr := closeOut(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing the explanation: %w", err)
+	}
+	if e.LoopFailure() {
+		return &failuresError{n: e.Summary.Loop}
+	}
+	return nil
+}
+
+// openExplainInputs opens every input before reading any, so a missing file
+// fails before output starts, and joins them with a line break between.
+func openExplainInputs(files []string, stdin io.Reader) (io.Reader, func(), error) {
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	var readers []io.Reader
+	var opened []*os.File
+	closeAll := func() {
+		for _, f := range opened {
+			f.Close()
+		}
+	}
+	for i, name := range files {
+		if i > 0 {
+			readers = append(readers, strings.NewReader("\n"))
+		}
+		if name == "-" {
+			readers = append(readers, namedReader{name: "stdin", r: stdin})
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			closeAll()
+			return nil, nil, usagef("cannot read %s: %v", name, unwrapPathError(err))
+		}
+		opened = append(opened, f)
+		readers = append(readers, namedReader{name: name, r: f})
+	}
+	return io.MultiReader(readers...), closeAll, nil
+}
+
+// namedReader says which input a read error came from.
+type namedReader struct {
+	name string
+	r    io.Reader
+}
+
+func (n namedReader) Read(p []byte) (int, error) {
+	k, err := n.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("cannot read %s: %w", n.name, unwrapPathError(err))
+	}
+	return k, err
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const explainOwn = "../../diag/testdata/explain-own/"
+
+func runExplainIO(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(append([]string{"g4fdiag", "explain"}, args...), IO{In: strings.NewReader(stdin), Out: &out, Err: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+func TestExplainCommandExitCodes(t *testing.T) {
+	sse, err := os.ReadFile(explainOwn + "sse-body.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		code  int
+		out   string // a substring of stdout
+		err   string // the whole stderr
+	}{
+		{"loop from stdin", string(sse), nil, exitFailures, "verdict:   loop-reentry (reentry-uvloop)", ""},
+		{"loop from dash", string(sse), []string{"-"}, exitFailures, "provider:  Blackbox", ""},
+		{"network file", "", []string{explainOwn + "json-network.txt"}, exitOK, "verdict:   network (network-aiohttp)", ""},
+		{"cloudflare through run_until_complete", "", []string{explainOwn + "cloudflare-through-run-until-complete.txt"},
+			exitOK, "provider-error (cloudflare)", ""},
+		{"two files", "", []string{explainOwn + "json-network.txt", explainOwn + "stdlib-windows.txt"}, exitFailures,
+			"Summary: 2 failures (1 loop-class)", ""},
+		{"nothing", "INFO: all good\n", nil, exitOK, "verdict:   ok", ""},
+		{"missing file", "", []string{filepath.Join(dir, "nope.txt")}, exitUsage, "",
+			"g4fdiag: cannot read " + filepath.Join(dir, "nope.txt") + ": no such file or directory\n"},
+		{"directory", "", []string{dir}, exitUsage, "", "g4fdiag: cannot read " + dir + ": is a directory\n"},
+		{"bad format", "", []string{"--format", "junit"}, exitUsage, "",
+			"g4fdiag: unknown --format \"junit\" for explain; use one of table, text, json, markdown\n"},
+		{"markdown", string(sse), []string{"-f", "markdown"}, exitFailures, "- Verdict: **loop-reentry** (`reentry-uvloop`)", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runExplainIO(t, tt.stdin, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tt.code, errOut)
+			}
+			if !strings.Contains(out, tt.out) {
+				t.Errorf("stdout lacks %q:\n%s", tt.out, out)
+			}
+			if errOut != tt.err {
+				t.Errorf("stderr %q, want %q", errOut, tt.err)
+			}
+		})
+	}
+}
+
+func TestExplainCommandJSON(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x.json")
+	code, stdout, _ := runExplainIO(t, "", explainOwn+"server-log.txt", "--format", "json", "-o", out)
+	if code != exitFailures || stdout != "" {
+		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Verdict, Signature, Evidence, Remedy string
+		Findings                             []struct {
+			Verdict, Signature, Evidence string
+			Count                        int
+		}
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Verdict != "loop-reentry" || got.Signature != "reentry-uvloop" || got.Evidence == "" || got.Remedy == "" ||
+		len(got.Findings) != 2 || got.Findings[0].Count != 2 || got.Findings[1].Verdict != "network" {
+		t.Errorf("%+v", got)
+	}
+}

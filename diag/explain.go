@@ -1,0 +1,1102 @@
+package diag
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"unicode/utf8"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// ExplainOptions bound the work and memory of Explain. Zero values take the
+// defaults; the bounds hold whatever the input is.
+type ExplainOptions struct {
+	// MaxLine is the longest line read, in bytes; the rest of a longer line
+	// is skipped. Default 1 MiB.
+	MaxLine int
+	// MaxFindings bounds the distinct (class, signature, provider) findings
+	// kept; failures past it are counted in Summary.Dropped. Default 1024.
+	MaxFindings int
+}
+
+const (
+	defaultMaxLine     = 1 << 20
+	defaultMaxFindings = 1024
+	// Per traceback block: the frames kept per section (the innermost
+	// ones), the sections kept per chain (the root causes and the raised
+	// one), the message lines kept per exception.
+	maxBlockFrames   = 64
+	maxBlockSections = 16
+	maxMessageLines  = 64
+	// pendingLines is how many lines a one-line error waits for the
+	// traceback a logger.exception prints after it.
+	pendingLines = 3
+	// providerContextLines is how long a provider named on a log line
+	// stays the provider of the failures that follow it.
+	providerContextLines = 8
+)
+
+// Explanation is what Explain concludes about a text: the decisive verdict
+// first, then every failure it found, aggregated.
+type Explanation struct {
+	Verdict      Class  `json:"verdict"`
+	Signature    string `json:"signature"`
+	Evidence     string `json:"evidence"`
+	Provider     string `json:"provider,omitempty"`
+	Frame        string `json:"frame,omitempty"`         // innermost g4f frame
+	ReentryFrame string `json:"reentry_frame,omitempty"` // the frame that called run_until_complete / asyncio.run
+	Note         string `json:"note,omitempty"`          // how the evidence was found: quoted, from an API body
+	Explanation  string `json:"explanation,omitempty"`
+	Remedy       string `json:"remedy,omitempty"`
+	// Findings are the failures found, one per (class, signature,
+	// provider), worst first: loop classes, then by count.
+	Findings []Finding      `json:"findings"`
+	Summary  ExplainSummary `json:"summary"`
+}
+
+// Finding is one kind of failure found in the text and how often.
+type Finding struct {
+	Verdict      Class  `json:"verdict"`
+	Signature    string `json:"signature"`
+	Evidence     string `json:"evidence"` // of the first occurrence
+	Count        int    `json:"count"`
+	Provider     string `json:"provider,omitempty"`
+	First        string `json:"first_seen,omitempty"` // log time of the first occurrence, as written
+	Last         string `json:"last_seen,omitempty"`
+	Frame        string `json:"frame,omitempty"`
+	ReentryFrame string `json:"reentry_frame,omitempty"`
+	Note         string `json:"note,omitempty"`
+	order        int
+}
+
+// ExplainSummary counts the failures of a text.
+type ExplainSummary struct {
+	Lines      int            `json:"lines"`
+	Failures   int            `json:"failures"`
+	Loop       int            `json:"loop_failures"`
+	ByClass    map[Class]int  `json:"by_class,omitempty"`
+	ByProvider map[string]int `json:"by_provider,omitempty"`
+	First      string         `json:"first_seen,omitempty"`
+	Last       string         `json:"last_seen,omitempty"`
+	// Dropped counts failures not kept because MaxFindings distinct
+	// findings were already held.
+	Dropped int `json:"dropped,omitempty"`
+}
+
+// LoopFailure reports whether any finding is of a loop class.
+func (e Explanation) LoopFailure() bool { return e.Summary.Loop > 0 }
+
+// Explain reads a text — Python tracebacks (chained or not), API error bodies
+// and SSE data: lines, server logs, Markdown bug reports — line by line and
+// classifies every failure in it with the signature table Classify uses.
+// Memory is bounded by the options and the number of distinct findings, not
+// by the length of the text. The error is the reader's.
+func Explain(r io.Reader, o ExplainOptions) (Explanation, error) {
+	x := newExplainer(o)
+	if err := x.read(r); err != nil {
+		return Explanation{}, err
+	}
+	return x.explanation(), nil
+}
+
+func (x *explainer) read(r io.Reader) error {
+	lr := newLineReader(r, x.maxLine)
+	for {
+		line, ok, err := lr.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		x.line(line)
+		x.notePeak(cap(lr.buf))
+	}
+	x.finish()
+	return nil
+}
+
+// lineReader reads lines of at most max bytes, skipping the rest of longer
+// ones, so one endless line cannot grow memory.
+type lineReader struct {
+	r   *bufio.Reader
+	max int
+	buf []byte
+}
+
+func newLineReader(r io.Reader, max int) *lineReader {
+	return &lineReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+}
+
+func (lr *lineReader) next() (string, bool, error) {
+	lr.buf = lr.buf[:0]
+	read := 0
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		read += len(chunk)
+		if room := lr.max - len(lr.buf); room > 0 {
+			lr.buf = append(lr.buf, chunk[:min(room, len(chunk))]...)
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			if read == 0 {
+				return "", false, nil
+			}
+		case err != nil:
+			return "", false, err
+		}
+		break
+	}
+	b := lr.buf
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return string(b), true, nil
+}
+
+// record is one failure before aggregation.
+type record struct {
+	sig      *Signature
+	evidence string
+	provider string
+	note     string
+	group    bool // an exception group no signature matched
+	// the traceback's chain and the index of the matched exception, read
+	// for frames only when the record starts a finding
+	chain []repro.PyException
+	idx   int
+}
+
+// blockState is where the reader is inside a traceback block.
+type blockState int
+
+const (
+	outside    blockState = iota
+	inFrames              // after "Traceback (most recent call last):"
+	inMessage             // after the exception line
+	afterGap              // a blank line after a message: a chain marker may follow
+	afterChain            // after a chain marker: the next section follows
+)
+
+// tbSection is one traceback of a chain, in the order the text prints it.
+type tbSection struct {
+	frames   []repro.Frame
+	typ      string
+	msg      strings.Builder
+	msgLines int
+	relation string // how this section links to the one printed after it
+	done     bool   // its exception line was read
+}
+
+type explainer struct {
+	maxLine, maxFindings int
+
+	lineNo   int
+	lastTime string
+
+	ctxProvider     string
+	ctxProviderLine int
+
+	// the traceback block being read
+	state  blockState
+	indent string
+	// stampPrefix: every line of the block starts with a log collector's
+	// time and source
+	stampPrefix bool
+	blockLine0  int // the line number of the block's "Traceback" line
+	sections    []*tbSection
+	pendRel     string // relation of the next section to the last one
+	blankRun    int
+
+	// a one-line error waiting for the traceback that may repeat it
+	pending    *record
+	pendingAge int
+	pendTime   string
+
+	idx      map[findingKey]int
+	findings []Finding
+	sum      ExplainSummary
+	peak     int // the most bytes held at once by the line buffer and the block
+}
+
+type findingKey struct {
+	class         Class
+	sig, provider string
+}
+
+func newExplainer(o ExplainOptions) *explainer {
+	x := &explainer{maxLine: o.MaxLine, maxFindings: o.MaxFindings, idx: map[findingKey]int{}}
+	if x.maxLine <= 0 {
+		x.maxLine = defaultMaxLine
+	}
+	if x.maxFindings <= 0 {
+		x.maxFindings = defaultMaxFindings
+	}
+	return x
+}
+
+// notePeak records the bytes held now: the line buffer plus the block.
+func (x *explainer) notePeak(lineBuf int) {
+	held := lineBuf
+	for _, s := range x.sections {
+		held += s.msg.Cap() + len(s.typ)
+		for _, f := range s.frames {
+			held += len(f.File) + len(f.Func) + len(f.Code) + 32
+		}
+	}
+	if held > x.peak {
+		x.peak = held
+	}
+}
+
+var (
+	fenceLine     = regexp.MustCompile("^[ \t]*(?:```|~~~)")
+	logTime       = regexp.MustCompile(`^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?)\b`)
+	logStart      = regexp.MustCompile(`^(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\[?\d{2}:\d{2}:\d{2}\b|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b[: ]|data:)`)
+	exceptionHead = regexp.MustCompile(`^((?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*)(?::[ \t]?(.*))?$`)
+	// inlineError is an exception named inside a log line: "... failed: RuntimeError: ...".
+	inlineError = regexp.MustCompile(`(?:^|[^A-Za-z0-9_.])((?:[A-Za-z_][A-Za-z0-9_]*\.)*(?:[A-Z][A-Za-z0-9_]*(?:Error|Exception)|gaierror|herror)):[ \t]+(.*)$`)
+	// reprError is an exception in its repr, as asyncio's "Task exception
+	// was never retrieved" prints it: exception=RuntimeError('...').
+	reprError   = regexp.MustCompile(`\b((?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Z][A-Za-z0-9_]*(?:Error|Exception))\((?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")`)
+	jsonMessage = regexp.MustCompile(`"message"\s*:\s*("(?:[^"\\]|\\.)*")`)
+
+	providerPath  = regexp.MustCompile(`g4f[/\\]Provider[/\\](?:[A-Za-z0-9_]+[/\\])*([A-Z][A-Za-z0-9_]*)\.py`)
+	providerNamed = regexp.MustCompile(`\bprovider=["']?([A-Za-z][A-Za-z0-9_.\-]*)|"provider"\s*:\s*"([A-Za-z][A-Za-z0-9_.\-]*)"|\bProvider:\s*([A-Z][A-Za-z0-9_]*)`)
+	// namePrefix is a provider name right before an exception in a log
+	// line: "Blackbox: RuntimeError: ...".
+	namePrefix = regexp.MustCompile(`(?:^|[\s\]])([A-Z][A-Za-z0-9_]*):[ \t]*$`)
+	// quotedPrefix is "Name: Type:" at a line start of a combined message.
+	quotedPrefix = regexp.MustCompile(`(?m)^[ \t]*([A-Za-z][A-Za-z0-9_.\-]*):[ \t]+((?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*):`)
+)
+
+const (
+	tracebackHead = "Traceback (most recent call last):"
+	markerContext = "During handling of the above exception, another exception occurred:"
+	markerCause   = "The above exception was the direct cause of the following exception:"
+)
+
+// noiseLine is printed by g4f itself and names no failure of a request.
+func noiseLine(s string) bool {
+	return strings.Contains(s, "Failed to check g4f version") || strings.Contains(s, "New g4f version")
+}
+
+func (x *explainer) line(raw string) {
+	x.lineNo++
+	x.sum.Lines++
+	line := stripGroup(Sanitize(raw))
+	if m := logTime.FindStringSubmatch(line); m != nil {
+		x.lastTime = m[1]
+		if x.sum.First == "" {
+			x.sum.First = m[1]
+		}
+		x.sum.Last = m[1]
+	}
+	if x.state != outside && x.blockLine(line) {
+		return
+	}
+	x.outsideLine(line)
+}
+
+// blockLine feeds a line to the traceback block; false hands it back to the
+// outside reader after the block was finished.
+func (x *explainer) blockLine(line string) bool {
+	if fenceLine.MatchString(line) {
+		if x.state == inFrames {
+			return true
+		}
+		x.finishBlock()
+		return true
+	}
+	body, indented := x.dedent(line)
+	trimmed := strings.TrimSpace(body)
+	cur := x.sections[len(x.sections)-1]
+	switch x.state {
+	case inFrames:
+		if m := frameMatch(body); m != nil {
+			n, _ := strconv.Atoi(m[2])
+			cur.frames = append(cur.frames, repro.Frame{File: m[1], Line: n, Func: m[3]})
+			if len(cur.frames) > 2*maxBlockFrames {
+				cur.frames = append(cur.frames[:0:0], cur.frames[len(cur.frames)-maxBlockFrames:]...)
+			}
+			return true
+		}
+		if trimmed == "" {
+			return true
+		}
+		if indented {
+			if n := len(cur.frames); n > 0 && cur.frames[n-1].Code == "" && trimmed[0] != '^' && trimmed[0] != '~' && trimmed[0] != '[' {
+				cur.frames[n-1].Code = trimmed
+			}
+			return true
+		}
+		if x.exceptionLine(cur, body) {
+			return true
+		}
+		x.finishBlock()
+		return false
+	case inMessage:
+		switch {
+		case trimmed == "":
+			x.state, x.blankRun = afterGap, 1
+			return true
+		case trimmed == markerContext || trimmed == markerCause:
+			x.chainMarker(trimmed)
+			return true
+		case strings.Contains(body, tracebackHead), logStart.MatchString(body):
+			x.finishBlock()
+			return false
+		}
+		if cur.msgLines < maxMessageLines && cur.msg.Len() < maxMatchBytes {
+			cur.msg.WriteByte('\n')
+			cur.msg.WriteString(body[:min(len(body), maxMatchBytes-cur.msg.Len())])
+			cur.msgLines++
+		}
+		return true
+	case afterGap:
+		switch {
+		case trimmed == "" && x.blankRun < 2:
+			x.blankRun++
+			return true
+		case trimmed == markerContext || trimmed == markerCause:
+			x.chainMarker(trimmed)
+			return true
+		}
+		x.finishBlock()
+		return false
+	case afterChain:
+		switch {
+		case trimmed == "":
+			return true
+		case strings.HasPrefix(trimmed, tracebackHead):
+			x.newSection()
+			x.state = inFrames
+			return true
+		}
+		s := x.newSection()
+		if !indented && x.exceptionLine(s, body) {
+			return true
+		}
+		x.sections = x.sections[:len(x.sections)-1]
+		x.finishBlock()
+		return false
+	}
+	return false
+}
+
+// linePrefix is what a container log or a Markdown quote puts before every
+// line of a traceback: "api-1  | ", "> ".
+var linePrefix = regexp.MustCompile(`^(?:[A-Za-z0-9_.\-]+[ \t]*\|[ \t]?|(?:>[ \t]?)+)$`)
+
+// stampPrefix is the time and source a log collector (Heroku, journald,
+// Kubernetes) writes before every line: "2022-06-15T03:42:11.794121+00:00
+// app[web.1]: ", "Mar 01 09:14:02 host g4f[812]: ".
+var stampPrefix = regexp.MustCompile(`^(?:[A-Z][a-z]{2} +\d{1,2} +)?\S*\d{2}:\d{2}:\d{2}\S*(?: +[^\s:]+)? +[A-Za-z0-9_.\-/]+(?:\[[^\]]*\])?: ?`)
+
+// dedent strips the prefix the block's "Traceback" line had (indentation, a
+// Markdown quote, a container name) and reports whether indentation remains.
+func (x *explainer) dedent(line string) (string, bool) {
+	if x.stampPrefix {
+		if loc := stampPrefix.FindStringIndex(line); loc != nil {
+			line = line[loc[1]:]
+		}
+	}
+	body := strings.TrimPrefix(line, x.indent)
+	if len(body) == len(line) && strings.TrimSpace(x.indent) != "" {
+		// a quote or container prefix with its trailing blank trimmed
+		body = strings.TrimPrefix(line, strings.TrimRight(x.indent, " \t"))
+	}
+	return body, body != "" && (body[0] == ' ' || body[0] == '\t')
+}
+
+// exceptionLine reads "Type: message" into s, when the line is one.
+func (x *explainer) exceptionLine(s *tbSection, body string) bool {
+	if logTime.MatchString(body) {
+		return false
+	}
+	m := exceptionHead.FindStringSubmatch(strings.TrimRight(body, " \t"))
+	if m == nil {
+		return false
+	}
+	s.typ = m[1]
+	s.msg.WriteString(m[2][:min(len(m[2]), maxMatchBytes)])
+	s.done = true
+	x.state = inMessage
+	return true
+}
+
+func (x *explainer) chainMarker(marker string) {
+	x.pendRel = "context"
+	if marker == markerCause {
+		x.pendRel = "cause"
+	}
+	x.state = afterChain
+}
+
+// newSection starts the next section of the chain. Past maxBlockSections the
+// newest replaces the last one kept, so the root causes and the raised
+// exception stay.
+func (x *explainer) newSection() *tbSection {
+	s := &tbSection{}
+	last := x.sections[len(x.sections)-1]
+	last.relation = x.pendRel
+	if len(x.sections) >= maxBlockSections {
+		x.sections[len(x.sections)-1] = s
+	} else {
+		x.sections = append(x.sections, s)
+	}
+	return s
+}
+
+func (x *explainer) startBlock(line string) {
+	x.finishBlock()
+	x.state = inFrames
+	x.indent = ""
+	x.stampPrefix = false
+	if i := strings.Index(line, tracebackHead); i > 0 {
+		switch p := line[:i]; {
+		case strings.TrimSpace(p) == "" || linePrefix.MatchString(p):
+			x.indent = p
+		case stampPrefix.MatchString(p) && len(stampPrefix.FindString(p)) == len(p):
+			x.stampPrefix = true
+		}
+	}
+	x.sections = []*tbSection{{}}
+	x.pendRel = ""
+	// the log line that announced the traceback names its provider
+	x.blockLine0 = x.lineNo
+}
+
+func (x *explainer) outsideLine(line string) {
+	if fenceLine.MatchString(line) {
+		return
+	}
+	trimmed := strings.TrimSpace(line)
+	if trimmed == "" {
+		return
+	}
+	if p := providerIn(line); p != "" {
+		x.ctxProvider, x.ctxProviderLine = p, x.lineNo
+	}
+	if strings.Contains(line, tracebackHead) {
+		x.startBlock(line)
+		return
+	}
+	if x.pending != nil {
+		x.pendingAge++
+		if x.pendingAge > pendingLines {
+			x.flushPending()
+		}
+	}
+	if noiseLine(line) {
+		return
+	}
+	if r, ok := x.lineRecord(line); ok {
+		x.flushPending()
+		x.pending, x.pendingAge, x.pendTime = &r, 0, x.lastTime
+	}
+}
+
+// lineRecord classifies a line outside a traceback: an API error body, a log
+// line naming an exception, an exception repr, a loop error's message.
+func (x *explainer) lineRecord(line string) (record, bool) {
+	if r, ok := jsonRecord(line); ok {
+		return x.withProvider(r, line), true
+	}
+	hasError := strings.Contains(line, "Error") || strings.Contains(line, "Exception") || strings.Contains(line, "error")
+	if !hasError && !strings.Contains(line, "loop") && !strings.Contains(line, "task") && !strings.Contains(line, "asyncio") {
+		return record{}, false // the cheap test keeps access lines off the regexps
+	}
+	if loc := inlineError.FindStringSubmatchIndex(line); hasError && loc != nil {
+		m := []string{line[loc[0]:loc[1]], line[loc[2]:loc[3]], line[loc[4]:loc[5]]}
+		if r, ok := x.exceptionRecord(m[1], m[2], line); ok {
+			if p := namePrefix.FindStringSubmatch(line[:loc[2]]); p != nil && r.provider == "" && !strings.HasSuffix(p[1], "Error") &&
+				strings.ToUpper(p[1]) != p[1] {
+				r.provider = p[1]
+			}
+			return r, true
+		}
+		if strings.Contains(line, "ERROR") || strings.Contains(line, "CRITICAL") {
+			r := record{sig: &fallbackSignature, evidence: exceptionLine(m[1], m[2])}
+			return x.withProvider(r, line), true
+		}
+	}
+	if m := reprError.FindStringSubmatch(line); hasError && m != nil {
+		msg := m[2] + m[3]
+		if u, err := strconv.Unquote(`"` + strings.ReplaceAll(msg, `"`, `\"`) + `"`); err == nil {
+			msg = u
+		}
+		if r, ok := x.exceptionRecord(m[1], msg, line); ok {
+			return r, true
+		}
+	}
+	for i := range Signatures {
+		s := &Signatures[i]
+		if s.Class.IsLoop() && s.byMessage(capMessage(line)) {
+			return x.withProvider(record{sig: s, evidence: strings.TrimSpace(line)}, line), true
+		}
+	}
+	return record{}, false
+}
+
+func (x *explainer) exceptionRecord(typ, msg, line string) (record, bool) {
+	m, ok := matchException(typ, msg)
+	if !ok {
+		return record{}, false
+	}
+	r := record{sig: m.sig, evidence: m.line}
+	if q, p := quotedNote(typ, msg, m); q != "" {
+		r.note, r.provider = q, p
+	}
+	return x.withProvider(r, line), true
+}
+
+// jsonRecord reads an API error body: {"error": {"message": ...}} on its own
+// or after "data: ", or a "message": "..." field of a pretty-printed one.
+func jsonRecord(line string) (record, bool) {
+	s := strings.TrimSpace(line)
+	if i := strings.Index(s, "data:"); i >= 0 && i < 40 {
+		s = strings.TrimSpace(s[i+len("data:"):])
+	}
+	if strings.HasPrefix(s, "{") && strings.Contains(s, `"error"`) {
+		var body struct {
+			Error    json.RawMessage `json:"error"`
+			Provider any             `json:"provider"`
+		}
+		if json.Unmarshal([]byte(s), &body) == nil && len(body.Error) > 0 && string(body.Error) != "null" {
+			msg := errorBodyMessage(body.Error)
+			r := bodyRecord(msg)
+			if p, ok := body.Provider.(string); ok {
+				r.provider = providerName(p)
+			}
+			return r, true
+		}
+	}
+	if strings.Contains(s, `"message"`) {
+		if m := jsonMessage.FindStringSubmatch(s); m != nil {
+			var msg string
+			if json.Unmarshal([]byte(m[1]), &msg) == nil {
+				if mm, ok := matchException("", msg); ok {
+					return record{sig: mm.sig, evidence: mm.line, note: "from an API error body"}, true
+				}
+			}
+		}
+	}
+	return record{}, false
+}
+
+func errorBodyMessage(raw json.RawMessage) string {
+	var obj struct {
+		Message string `json:"message"`
+		Detail  string `json:"detail"`
+	}
+	if json.Unmarshal(raw, &obj) == nil {
+		return orDefault(obj.Message, obj.Detail)
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+func bodyRecord(msg string) record {
+	if m, ok := matchException("", msg); ok {
+		return record{sig: m.sig, evidence: m.line, note: "from an API error body"}
+	}
+	return record{sig: &fallbackSignature, evidence: orDefault(msg, "API error body without a message"),
+		note: "from an API error body"}
+}
+
+// withProvider fills the record's provider from the line, else from a
+// provider a recent log line named.
+func (x *explainer) withProvider(r record, line string) record {
+	if r.provider == "" {
+		r.provider = providerIn(line)
+	}
+	if r.provider == "" && x.ctxProvider != "" && x.lineNo-x.ctxProviderLine <= providerContextLines {
+		r.provider = x.ctxProvider
+	}
+	return r
+}
+
+func providerIn(s string) string {
+	if m := providerPath.FindStringSubmatch(s); m != nil {
+		return m[1]
+	}
+	if !strings.Contains(s, "rovider") {
+		return ""
+	}
+	if m := providerNamed.FindStringSubmatch(s); m != nil {
+		return providerName(m[1] + m[2] + m[3])
+	}
+	return ""
+}
+
+func providerName(p string) string {
+	p = strings.TrimSpace(p)
+	if len(p) > 64 {
+		p = p[:64]
+	}
+	if strings.TrimLeft(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == "" {
+		return p
+	}
+	return oneLine(p)
+}
+
+// quotedNote says when the match came from an exception quoted in another
+// one's message, and which provider the quoting line names.
+func quotedNote(typ, msg string, m match) (string, string) {
+	msg = capMessage(msg)
+	if _, direct := matchType(typ, msg); direct {
+		return "", ""
+	}
+	if _, quoted := matchQuoted(typ, msg, 0); !quoted {
+		return "", ""
+	}
+	note := "quoted"
+	if t := shortType(typ); t != "" {
+		note = "quoted in " + t
+	}
+	provider := ""
+	inner := strings.TrimPrefix(m.line, shortType(typ)+": ")
+	innerType, _, _ := strings.Cut(inner, ":")
+	for _, q := range quotedPrefix.FindAllStringSubmatch(msg, maxQuotes) {
+		if shortType(q[2]) == innerType {
+			provider = providerName(q[1])
+			break
+		}
+	}
+	if provider != "" {
+		note += " (" + provider + ")"
+	}
+	return note, provider
+}
+
+// finishBlock classifies the traceback block read so far, if any.
+func (x *explainer) finishBlock() {
+	if x.state == outside {
+		return
+	}
+	x.state = outside
+	secs := x.sections
+	x.sections = nil
+	for len(secs) > 0 && !secs[len(secs)-1].done {
+		secs = secs[:len(secs)-1]
+	}
+	if len(secs) == 0 {
+		return
+	}
+	chain := make([]repro.PyException, len(secs))
+	for i, s := range secs {
+		j := len(secs) - 1 - i
+		chain[j] = repro.PyException{Type: s.typ, Message: s.msg.String(), Frames: s.frames}
+		if j > 0 {
+			chain[j].Relation = s.relation
+		}
+	}
+	r := chainRecord(chain)
+	if r.provider == "" && x.ctxProvider != "" && x.blockLine0-x.ctxProviderLine <= providerContextLines {
+		r.provider = x.ctxProvider
+	}
+	if p := x.pending; p != nil {
+		x.pending = nil
+		if p.sig != r.sig && !p.group {
+			x.add(*p, x.pendTime)
+		}
+	}
+	if r.sig == &fallbackSignature && strings.HasSuffix(shortType(chain[0].Type), "ExceptionGroup") {
+		// the tracebacks of its sub-exceptions follow and say what failed
+		r.group = true
+		x.pending, x.pendingAge, x.pendTime = &r, 0, x.lastTime
+		return
+	}
+	x.add(r, x.lastTime)
+}
+
+// chainRecord classifies an exception chain (raised first) as check does.
+func chainRecord(chain []repro.PyException) record {
+	m, idx, ok := matchChain(chain)
+	var r record
+	if ok {
+		r = record{sig: m.sig, evidence: m.line}
+		r.note, r.provider = quotedNote(chain[idx].Type, chain[idx].Message, m)
+	} else {
+		idx = 0
+		r = record{sig: &fallbackSignature, evidence: exceptionLine(chain[0].Type, chain[0].Message)}
+	}
+	r.chain, r.idx = chain, idx
+	if r.provider == "" {
+		r.provider = chainProvider(chain, idx)
+	}
+	return r
+}
+
+// chainReentry is the frame that entered an event loop from sync code: the
+// innermost frame outside the loop machinery that calls run_until_complete,
+// asyncio.run or to_sync_generator, in the matched exception's traceback,
+// else in the others of the chain.
+func chainReentry(chain []repro.PyException, idx int) string {
+	order := []int{idx}
+	for i := range chain {
+		if i != idx {
+			order = append(order, i)
+		}
+	}
+	for _, i := range order {
+		fs := chain[i].Frames
+		for j := len(fs) - 1; j >= 0; j-- {
+			f := fs[j]
+			calls := startsLoop.MatchString(f.Code) || (j+1 < len(fs) && entersLoop(fs[j+1]))
+			if calls && !loopFrame(f) {
+				return oneLine(formatFrame(f))
+			}
+		}
+	}
+	return ""
+}
+
+// chainProvider is the provider whose module the chain's innermost frames
+// run in.
+func chainProvider(chain []repro.PyException, idx int) string {
+	order := []int{idx}
+	for i := range chain {
+		if i != idx {
+			order = append(order, i)
+		}
+	}
+	for _, i := range order {
+		fs := chain[i].Frames
+		for j := len(fs) - 1; j >= 0; j-- {
+			if m := providerPath.FindStringSubmatch(fs[j].File); m != nil {
+				return m[1]
+			}
+		}
+		if p := providerIn(firstLine(chain[i].Message)); p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
+func (x *explainer) flushPending() {
+	if x.pending != nil {
+		x.add(*x.pending, x.pendTime)
+		x.pending = nil
+	}
+}
+
+func (x *explainer) finish() {
+	x.finishBlock()
+	x.flushPending()
+}
+
+// add aggregates one failure.
+func (x *explainer) add(r record, when string) {
+	x.sum.Failures++
+	if r.sig.Class.IsLoop() {
+		x.sum.Loop++
+	}
+	k := findingKey{r.sig.Class, r.sig.ID, r.provider}
+	i, ok := x.idx[k]
+	if !ok {
+		if len(x.findings) >= x.maxFindings {
+			x.sum.Dropped++
+			return
+		}
+		i = len(x.findings)
+		x.idx[k] = i
+		f := Finding{Verdict: r.sig.Class, Signature: r.sig.ID, Evidence: oneLine(r.evidence),
+			Provider: r.provider, First: when, Note: r.note, order: i}
+		if r.chain != nil {
+			f.Frame, f.ReentryFrame = chainFrame(r.chain, r.idx), chainReentry(r.chain, r.idx)
+		}
+		x.findings = append(x.findings, f)
+	}
+	f := &x.findings[i]
+	f.Count++
+	if when != "" {
+		if f.First == "" {
+			f.First = when
+		}
+		f.Last = when
+	}
+}
+
+// explanation sorts the findings and picks the decisive one: a loop class
+// before any other, then the most frequent, then the worst class, then the
+// first seen.
+func (x *explainer) explanation() Explanation {
+	fs := append([]Finding(nil), x.findings...)
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if al, bl := a.Verdict.IsLoop(), b.Verdict.IsLoop(); al != bl {
+			return al
+		}
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		if a.Verdict != b.Verdict {
+			return worse(a.Verdict, b.Verdict)
+		}
+		return a.order < b.order
+	})
+	sum := x.sum
+	for _, f := range fs {
+		if sum.ByClass == nil {
+			sum.ByClass, sum.ByProvider = map[Class]int{}, map[string]int{}
+		}
+		sum.ByClass[f.Verdict] += f.Count
+		if f.Provider != "" {
+			sum.ByProvider[f.Provider] += f.Count
+		}
+	}
+	if len(sum.ByProvider) == 0 {
+		sum.ByProvider = nil
+	}
+	e := Explanation{Findings: fs, Summary: sum}
+	if fs == nil {
+		e.Findings = []Finding{}
+	}
+	if len(fs) == 0 {
+		s, _ := Lookup("ok")
+		e.Verdict, e.Signature = s.Class, s.ID
+		e.Evidence = "no failure found in " + strconv.Itoa(sum.Lines) + " line" + plural(sum.Lines)
+		return e
+	}
+	d := fs[0]
+	s, ok := Lookup(d.Signature)
+	if !ok {
+		s = fallbackSignature
+	}
+	e.Verdict, e.Signature, e.Evidence = d.Verdict, d.Signature, d.Evidence
+	e.Provider, e.Frame, e.ReentryFrame, e.Note = d.Provider, d.Frame, d.ReentryFrame, d.Note
+	e.Explanation, e.Remedy = s.Explanation, s.Remedy
+	return e
+}
+
+// ExplainFormats lists the formats RenderExplanation knows.
+func ExplainFormats() []string { return []string{"table", "text", "json", "markdown"} }
+
+// RenderExplanation writes an explanation as table (or its alias text),
+// json or markdown. Like the report renderers it reads nothing but e and o.
+func RenderExplanation(w io.Writer, format string, e Explanation, o RenderOptions) error {
+	switch format {
+	case "table", "text":
+		return renderExplainText(w, e, o)
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(e)
+	case "markdown":
+		return renderExplainMarkdown(w, e)
+	}
+	return fmt.Errorf("diag: unknown format %q (want one of %s)", format, strings.Join(ExplainFormats(), ", "))
+}
+
+// topFindings is how many findings the text and markdown summaries list.
+const topFindings = 10
+
+func renderExplainText(w io.Writer, e Explanation, o RenderOptions) error {
+	p := newPainter(o.Color)
+	var b strings.Builder
+	field := func(name, value string) {
+		if value != "" {
+			fmt.Fprintf(&b, "%-10s %s\n", name+":", clean(value))
+		}
+	}
+	verdict := p.paint(e.Verdict, string(e.Verdict))
+	if e.Signature != "" && e.Signature != string(e.Verdict) {
+		verdict += " (" + e.Signature + ")"
+	}
+	fmt.Fprintf(&b, "%-10s %s\n", "verdict:", verdict)
+	field("evidence", e.Evidence)
+	field("note", e.Note)
+	field("provider", e.Provider)
+	field("frame", e.Frame)
+	field("re-entry", e.ReentryFrame)
+	if e.Explanation != "" {
+		b.WriteString("\n" + wrapText(clean(e.Explanation), 78, "") + "\n")
+	}
+	if e.Remedy != "" {
+		b.WriteString("\n" + wrapText("Remedy: "+clean(e.Remedy), 78, "") + "\n")
+	}
+	if s := e.Summary; s.Failures > 1 || len(e.Findings) > 1 {
+		b.WriteString("\n" + p.bold("Summary") + ": " + summaryLine(s) + "\n")
+		b.WriteString("  by class:    " + countList(classCounts(s.ByClass)) + "\n")
+		if len(s.ByProvider) > 0 {
+			b.WriteString("  by provider: " + countList(providerCounts(s.ByProvider)) + "\n")
+		}
+		b.WriteString("\n")
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "COUNT\tVERDICT\tSIGNATURE\tPROVIDER\tFIRST\tLAST\tEVIDENCE")
+		for i, f := range e.Findings {
+			if i == topFindings {
+				fmt.Fprintf(tw, "…\t%d more\t\t\t\t\t\n", len(e.Findings)-topFindings)
+				break
+			}
+			ev := f.Evidence
+			if r := []rune(ev); len(r) > 80 {
+				ev = string(r[:79]) + "…"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Count, p.paint(f.Verdict, string(f.Verdict)), f.Signature,
+				orDefault(single(f.Provider), "-"), orDefault(single(f.First), "-"), orDefault(single(f.Last), "-"), single(ev))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// summaryLine is "412 failures (412 loop) in 51234 lines, 09:14:02 – 11:02:54".
+func summaryLine(s ExplainSummary) string {
+	line := fmt.Sprintf("%d failure%s (%d loop-class) in %d line%s", s.Failures, plural(s.Failures), s.Loop, s.Lines, plural(s.Lines))
+	if s.First != "" {
+		line += ", " + single(s.First) + " – " + single(s.Last)
+	}
+	if s.Dropped > 0 {
+		line += fmt.Sprintf("; %d not itemised (too many distinct findings)", s.Dropped)
+	}
+	return line
+}
+
+type nameCount struct {
+	name string
+	n    int
+}
+
+func classCounts(m map[Class]int) []nameCount {
+	var out []nameCount
+	for _, c := range orderedClasses(m) {
+		out = append(out, nameCount{string(c), m[c]})
+	}
+	return out
+}
+
+func providerCounts(m map[string]int) []nameCount {
+	out := make([]nameCount, 0, len(m))
+	for k, v := range m {
+		out = append(out, nameCount{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].n != out[j].n {
+			return out[i].n > out[j].n
+		}
+		return out[i].name < out[j].name
+	})
+	return out
+}
+
+func countList(cs []nameCount) string {
+	parts := make([]string, 0, len(cs))
+	for i, c := range cs {
+		if i == topFindings {
+			parts = append(parts, fmt.Sprintf("… %d more", len(cs)-topFindings))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", c.n, single(c.name)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// wrapText wraps prose at width runes, each line after the first indented.
+func wrapText(s string, width int, indent string) string {
+	var b strings.Builder
+	n := 0
+	for i, word := range strings.Fields(s) {
+		wl := utf8.RuneCountInString(word)
+		if i > 0 {
+			if n+1+wl > width {
+				b.WriteString("\n" + indent)
+				n = len(indent)
+			} else {
+				b.WriteByte(' ')
+				n++
+			}
+		}
+		b.WriteString(word)
+		n += wl
+	}
+	return b.String()
+}
+
+func renderExplainMarkdown(w io.Writer, e Explanation) error {
+	var b strings.Builder
+	b.WriteString("## g4fdiag explain\n\n")
+	verdict := "**" + mdText(string(e.Verdict)) + "**"
+	if e.Signature != "" && e.Signature != string(e.Verdict) {
+		verdict += " (" + mdCode(e.Signature) + ")"
+	}
+	b.WriteString("- Verdict: " + verdict + "\n")
+	for _, kv := range [][2]string{{"Evidence", e.Evidence}, {"Note", e.Note}, {"Provider", e.Provider},
+		{"Frame", e.Frame}, {"Re-entered the loop at", e.ReentryFrame}} {
+		if kv[1] != "" {
+			b.WriteString("- " + kv[0] + ": " + mdCode(kv[1]) + "\n")
+		}
+	}
+	if e.Explanation != "" {
+		b.WriteString("\n" + mdText(e.Explanation) + "\n")
+	}
+	if e.Remedy != "" {
+		b.WriteString("\n**Remedy:** " + mdText(e.Remedy) + "\n")
+	}
+	if s := e.Summary; s.Failures > 1 || len(e.Findings) > 1 {
+		b.WriteString("\n### Summary\n\n" + mdText(summaryLine(s)) + "\n\n")
+		b.WriteString("| Count | Verdict | Signature | Provider | First | Last | Evidence |\n")
+		b.WriteString("|---:|---|---|---|---|---|---|\n")
+		for i, f := range e.Findings {
+			if i == topFindings {
+				fmt.Fprintf(&b, "| … | %d more | | | | | |\n", len(e.Findings)-topFindings)
+				break
+			}
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s |\n", f.Count, mdText(string(f.Verdict)), mdText(f.Signature),
+				mdText(orDefault(f.Provider, "-")), mdText(orDefault(f.First, "-")), mdText(orDefault(f.Last, "-")), mdText(f.Evidence))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// frameMatch is frameLine's match, skipping the regexp for lines that cannot
+// be a frame.
+func frameMatch(body string) []string {
+	if !strings.Contains(body, "File \"") {
+		return nil
+	}
+	return frameLine.FindStringSubmatch(body)
+}
+
+// groupMargin is the margin Python 3.11+ draws around the tracebacks of an
+// exception group: "  | " before each line, "  + " before the group's own
+// "Exception Group Traceback", "  +-+---- 1 ----" between sub-exceptions.
+var groupMargin = regexp.MustCompile(`^[ \t]*(?:\+-[+-]*(?: \d+ -+| \.\.\. -+)?[ \t]*$|[|+](?: |$))`)
+
+// stripGroup removes the exception group margins of a line (nested groups
+// draw several); a separator line becomes blank.
+func stripGroup(line string) string {
+	for range 4 {
+		t := strings.TrimLeft(line, " \t")
+		if t == "" || (t[0] != '|' && t[0] != '+') {
+			return line
+		}
+		loc := groupMargin.FindStringIndex(line)
+		if loc == nil {
+			return line
+		}
+		line = line[loc[1]:]
+	}
+	return line
+}

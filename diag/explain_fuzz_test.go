@@ -1,0 +1,77 @@
+package diag
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+)
+
+func FuzzExplain(f *testing.F) {
+	for _, name := range []string{"uvloop-to-sync-generator", "chained-context", "combined-quoted", "sse-body",
+		"markdown-report", "server-log", "task-never-retrieved-mismatch", "stdlib-windows"} {
+		f.Add([]byte(mustReadF(f, "testdata/explain-own/"+name+".txt")))
+	}
+	f.Add([]byte("Traceback (most recent call last):\n  File \"a\", line 1, in f\nX\n\nThe above exception was the direct cause of the following exception:\n\nY: z\n"))
+	f.Add([]byte("data: {\"error\": \"RuntimeError: Event loop is closed\", \"provider\": 7}\n"))
+	f.Add([]byte("future: <Task exception=RuntimeError('x \\' attached to a different loop')>\n"))
+	f.Add([]byte("  \"message\": \"NestAsyncioError: \\u001b[31m\"\n"))
+	f.Add([]byte("\r\n```\n\x1b[31mTraceback (most recent call last):\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		x := newExplainer(ExplainOptions{MaxLine: 512, MaxFindings: 8})
+		if err := x.read(bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		e := x.explanation()
+		total, loop := 0, 0
+		for _, fd := range e.Findings {
+			if fd.Count <= 0 {
+				t.Fatalf("finding with count %d: %+v", fd.Count, fd)
+			}
+			total += fd.Count
+			if fd.Verdict.IsLoop() {
+				loop += fd.Count
+			}
+			if _, ok := Lookup(fd.Signature); !ok {
+				t.Fatalf("unknown signature %q", fd.Signature)
+			}
+		}
+		s := e.Summary
+		if len(e.Findings) > 8 || total+s.Dropped != s.Failures || loop > s.Loop || (s.Dropped == 0 && loop != s.Loop) {
+			t.Fatalf("counts disagree: %d findings, total %d loop %d, summary %+v", len(e.Findings), total, loop, s)
+		}
+		if (len(e.Findings) == 0) != (e.Verdict == ClassOK) || e.LoopFailure() != (s.Loop > 0) {
+			t.Fatalf("verdict %s with %d findings, summary %+v", e.Verdict, len(e.Findings), s)
+		}
+		if len(e.Findings) > 0 && e.Findings[0].Verdict != e.Verdict {
+			t.Fatalf("verdict %s is not the first finding's %s", e.Verdict, e.Findings[0].Verdict)
+		}
+		if x.peak > 1<<20 {
+			t.Fatalf("held %d bytes for %d bytes of input", x.peak, len(data))
+		}
+		var out bytes.Buffer
+		for _, format := range ExplainFormats() {
+			out.Reset()
+			if err := RenderExplanation(&out, format, e, RenderOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if format != "json" && strings.ContainsRune(out.String(), '\x1b') {
+				t.Fatalf("%s output holds an escape: %q", format, out.String())
+			}
+		}
+	})
+}
+
+func mustReadF(f *testing.F, path string) string {
+	f.Helper()
+	data, err := readFileString(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return data
+}
+
+func readFileString(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	return string(data), err
+}

@@ -1,0 +1,318 @@
+package diag
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// corpusDirs hold real-format texts (*.txt) with their expected verdicts
+// (*.want: "verdict: <class>" and "signature: <id or *>").
+var corpusDirs = []string{"../testdata/explain", "testdata/explain-own"}
+
+func TestExplainCorpus(t *testing.T) {
+	found := 0
+	for _, dir := range corpusDirs {
+		files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, txt := range files {
+			found++
+			name := filepath.Base(filepath.Dir(txt)) + "/" + strings.TrimSuffix(filepath.Base(txt), ".txt")
+			t.Run(name, func(t *testing.T) {
+				wantClass, wantSig := readWant(t, strings.TrimSuffix(txt, ".txt")+".want")
+				f, err := os.Open(txt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				e, err := Explain(f, ExplainOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := e.Verdict.IsLoop(), wantClass.IsLoop(); got != want {
+					t.Errorf("loop confusion: got %s (loop %v), want %s (loop %v); evidence %q",
+						e.Verdict, got, wantClass, want, e.Evidence)
+				}
+				if got, want := e.LoopFailure(), wantClass.IsLoop(); got != want {
+					t.Errorf("LoopFailure() = %v, want %v (findings %+v)", got, want, e.Findings)
+				}
+				if e.Verdict != wantClass {
+					t.Errorf("verdict %s, want %s; evidence %q", e.Verdict, wantClass, e.Evidence)
+				}
+				if wantSig != "*" && e.Signature != wantSig {
+					t.Errorf("signature %s, want %s; evidence %q", e.Signature, wantSig, e.Evidence)
+				}
+			})
+		}
+	}
+	if found == 0 {
+		t.Fatal("no corpus texts found")
+	}
+}
+
+func readWant(t *testing.T, path string) (Class, string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var class Class
+	sig := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "verdict":
+			class = Class(strings.TrimSpace(v))
+		case "signature":
+			sig = strings.TrimSpace(v)
+		}
+	}
+	if class == "" || sig == "" {
+		t.Fatalf("%s: want both verdict: and signature: lines, got %q", path, data)
+	}
+	if _, known := classInfos[class]; !known {
+		t.Fatalf("%s: unknown class %q", path, class)
+	}
+	if sig != "*" {
+		s, ok := Lookup(sig)
+		if !ok {
+			t.Fatalf("%s: unknown signature %q", path, sig)
+		}
+		if s.Class != class {
+			t.Fatalf("%s: signature %s is of class %s, not %s", path, sig, s.Class, class)
+		}
+	}
+	return class, sig
+}
+
+func explainString(t *testing.T, s string) Explanation {
+	t.Helper()
+	e, err := Explain(strings.NewReader(s), ExplainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestExplainDetails(t *testing.T) {
+	read := func(name string) string {
+		data, err := os.ReadFile(filepath.Join("testdata/explain-own", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	tests := []struct {
+		name, text                     string
+		provider, frame, reentry, note string
+		evidence                       string
+	}{
+		{name: "uvloop", text: read("uvloop-to-sync-generator.txt"),
+			frame:    "g4f/providers/asyncio.py:57 in to_sync_generator",
+			reentry:  "g4f/providers/asyncio.py:57 in to_sync_generator",
+			evidence: "RuntimeError: this event loop is already running."},
+		{name: "windows", text: read("stdlib-windows.txt"),
+			frame:   "g4f/providers/asyncio.py:57 in to_sync_generator",
+			reentry: "g4f/providers/asyncio.py:57 in to_sync_generator"},
+		{name: "quoted", text: read("combined-quoted.txt"), provider: "Blackbox",
+			note:     "quoted in RetryProviderError (Blackbox)",
+			evidence: "RetryProviderError: RuntimeError: this event loop is already running."},
+		{name: "sse", text: read("sse-body.txt"), provider: "Blackbox", note: "from an API error body"},
+		{name: "provider from path", text: read("cloudflare-through-run-until-complete.txt"), provider: "Blackbox"},
+		{name: "asyncio.run caller", text: read("markdown-report.txt"),
+			reentry: "g4f/client/__init__.py:238 in create"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := explainString(t, tt.text)
+			check := func(field, got, want string) {
+				if want != "" && got != want {
+					t.Errorf("%s = %q, want %q", field, got, want)
+				}
+			}
+			check("provider", e.Provider, tt.provider)
+			check("frame", e.Frame, tt.frame)
+			check("reentry", e.ReentryFrame, tt.reentry)
+			check("note", e.Note, tt.note)
+			check("evidence", e.Evidence, tt.evidence)
+			if e.Explanation == "" || e.Remedy == "" {
+				t.Errorf("no explanation or remedy: %+v", e)
+			}
+		})
+	}
+}
+
+func TestExplainSummary(t *testing.T) {
+	e := explainString(t, mustRead(t, "testdata/explain-own/server-log.txt"))
+	if len(e.Findings) != 2 {
+		t.Fatalf("findings = %+v, want 2", e.Findings)
+	}
+	f := e.Findings[0]
+	if f.Verdict != ClassLoopReentry || f.Count != 2 || f.Provider != "Blackbox" ||
+		f.First != "2025-03-01 09:14:02,117" || f.Last != "2025-03-01 09:16:02,117" {
+		t.Errorf("first finding = %+v", f)
+	}
+	if n := e.Findings[1]; n.Verdict != ClassNetwork || n.Provider != "DDG" || n.Count != 1 {
+		t.Errorf("second finding = %+v", n)
+	}
+	s := e.Summary
+	if s.Failures != 3 || s.Loop != 2 || s.ByClass[ClassLoopReentry] != 2 || s.ByProvider["Blackbox"] != 2 ||
+		s.First != "2025-03-01 09:14:02,117" || s.Last != "2025-03-01 09:16:02,117" {
+		t.Errorf("summary = %+v", s)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestExplainNothing(t *testing.T) {
+	for _, text := range []string{"", "\n\n", "INFO:     Uvicorn running on http://0.0.0.0:1337\n",
+		"Traceback (most recent call last):\n  File \"x.py\", line 1, in f\n"} {
+		e := explainString(t, text)
+		if e.Verdict != ClassOK || len(e.Findings) != 0 || e.LoopFailure() {
+			t.Errorf("%q: %+v", text, e)
+		}
+	}
+}
+
+// A logger.exception line followed by the traceback it prints is one failure.
+func TestExplainLoggedThenTraceback(t *testing.T) {
+	text := "ERROR:root:RuntimeError: this event loop is already running.\n" + mustRead(t, "testdata/explain-own/uvloop-to-sync-generator.txt")
+	e := explainString(t, text)
+	if e.Summary.Failures != 1 {
+		t.Errorf("failures = %d, want 1: %+v", e.Summary.Failures, e.Findings)
+	}
+}
+
+func TestExplainLongLine(t *testing.T) {
+	long := strings.Repeat("x", 3<<20)
+	text := long + "\n" + `data: {"error": {"message": "RuntimeError: this event loop is already running."}}` + "\n"
+	e, err := Explain(strings.NewReader(text), ExplainOptions{MaxLine: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Signature != "reentry-uvloop" || e.Summary.Lines != 2 {
+		t.Errorf("%+v", e)
+	}
+}
+
+func TestRenderExplanation(t *testing.T) {
+	e := explainString(t, mustRead(t, "testdata/explain-own/server-log.txt"))
+	for _, format := range ExplainFormats() {
+		var b bytes.Buffer
+		if err := RenderExplanation(&b, format, e, RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "reentry-uvloop") || bytes.ContainsRune(b.Bytes(), '\x1b') {
+			t.Errorf("%s:\n%s", format, b.String())
+		}
+	}
+	var b bytes.Buffer
+	if err := RenderExplanation(&b, "json", e, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var top map[string]any
+	if err := json.Unmarshal(b.Bytes(), &top); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"verdict", "signature", "evidence", "remedy", "findings"} {
+		if _, ok := top[k]; !ok {
+			t.Errorf("json lacks %q", k)
+		}
+	}
+	for _, f := range top["findings"].([]any) {
+		for _, k := range []string{"verdict", "signature", "evidence", "count"} {
+			if _, ok := f.(map[string]any)[k]; !ok {
+				t.Errorf("finding lacks %q: %v", k, f)
+			}
+		}
+	}
+	if err := RenderExplanation(&b, "junit", e, RenderOptions{}); err == nil {
+		t.Error("junit: no error")
+	}
+}
+
+// TestExplainBoundedMemory streams 50 MB of server log through the reader:
+// the findings stay one per distinct (class, signature, provider), and the
+// reader never holds more than its line buffer and one traceback block.
+func TestExplainBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("50 MB stream")
+	}
+	small := newExplainer(ExplainOptions{})
+	var buf bytes.Buffer
+	if err := writeServerLog(&buf, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	if err := small.read(&buf); err != nil {
+		t.Fatal(err)
+	}
+
+	const size = 50 << 20
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeServerLog(pw, size)) }()
+	x := newExplainer(ExplainOptions{MaxLine: 64 << 10})
+	if err := x.read(pr); err != nil {
+		t.Fatal(err)
+	}
+	if len(x.findings) != len(small.findings) || len(x.idx) != len(x.findings) {
+		t.Errorf("findings: %d over 50 MB, %d over 1 MB (index %d)", len(x.findings), len(small.findings), len(x.idx))
+	}
+	if x.sum.Failures < 50*small.sum.Failures/2 {
+		t.Errorf("failures: %d over 50 MB, %d over 1 MB", x.sum.Failures, small.sum.Failures)
+	}
+	// one line buffer plus one block of a few short frames
+	if bound := 64<<10 + 16<<10; x.peak > bound {
+		t.Errorf("peak held %d bytes, bound %d", x.peak, bound)
+	}
+	if x.sections != nil || x.pending != nil {
+		t.Error("block or pending record held after the end")
+	}
+	t.Logf("%d failures, %d findings, peak %d bytes held", x.sum.Failures, len(x.findings), x.peak)
+}
+
+// The per-block bounds hold against a runaway traceback.
+func TestExplainBlockBounds(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Traceback (most recent call last):\n")
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&b, "  File \"/app/g4f/x.py\", line %d, in f\n    f()\n", i)
+	}
+	b.WriteString("RecursionError: maximum recursion depth exceeded\n")
+	for i := 0; i < 5000; i++ {
+		b.WriteString("more message\n")
+	}
+	for i := 0; i < 100; i++ {
+		b.WriteString("\nDuring handling of the above exception, another exception occurred:\n\n" +
+			"Traceback (most recent call last):\n  File \"/app/a.py\", line 1, in g\nValueError: again\n")
+	}
+	b.WriteString("\nThe above exception was the direct cause of the following exception:\n\n" +
+		"Traceback (most recent call last):\n  File \"/app/a.py\", line 1, in g\nRuntimeError: Event loop is closed\n")
+	x := newExplainer(ExplainOptions{})
+	if err := x.read(strings.NewReader(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	e := x.explanation()
+	if e.Signature != "closed-loop" || e.Summary.Failures != 1 {
+		t.Errorf("%+v", e)
+	}
+	if x.peak > 256<<10 {
+		t.Errorf("peak %d bytes", x.peak)
+	}
+}
