@@ -380,7 +380,7 @@ var Signatures = []Signature{
 	{
 		ID:      "reentry-nest-asyncio-install",
 		Class:   ClassLoopReentry,
-		Message: regexp.MustCompile(`(?i)install "?nest[_-]?asyncio2?"? package`),
+		Message: regexp.MustCompile(`(?i)install (?:the )?"?nest[_-]?asyncio2?"? package`),
 		Explanation: "g4f's sync wrapper found a running loop on this thread and asks for nest_asyncio to re-enter it; " +
 			"the nest_asyncio module this g4f imports is not importable.",
 		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...); " +

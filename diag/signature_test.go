@@ -69,6 +69,7 @@ var signatureCases = []exceptionCase{
 	{"NestAsyncioError", "g4f.errors.NestAsyncioError", `Install "nest_asyncio" package | pip install -U nest_asyncio`, "reentry-nest-asyncio-error", ClassLoopReentry},
 	{"NestAsyncioError 2026", "g4f.errors.NestAsyncioError", `Install "nest-asyncio2" package | pip install -U nest-asyncio2`, "reentry-nest-asyncio-error", ClassLoopReentry},
 	{"nest_asyncio install message", "g4f.errors.MissingRequirementsError", `Install "nest_asyncio" package`, "reentry-nest-asyncio-install", ClassLoopReentry},
+	{"old g4f: install the nest_asyncio package", "RuntimeError", `Use "create_async" instead of "create" function in a running event loop. Or install the "nest_asyncio" package.`, "reentry-nest-asyncio-install", ClassLoopReentry},
 	{"nest task switch", "RuntimeError", "Cannot enter into task <Task pending name='Task-1' coro=<Server.serve() running at .../uvicorn/server.py:80> wait_for=<Future finished result=None> cb=[_run_until_complete_cb() at .../asyncio/base_events.py:180]> while another task <Task pending name='starlette.responses.StreamingResponse.__call__.<locals>.wrap' coro=<StreamingResponse.__call__.<locals>.wrap() running at .../starlette/responses.py:273> cb=[TaskGroup._spawn.<locals>.task_done() at .../anyio/_backends/_asyncio.py:726]> is being executed.", "reentry-nest-task", ClassLoopReentry},
 	{"nest_asyncio on uvloop", "ValueError", "Can't patch loop of type <class 'uvloop.Loop'>", "reentry-nest-uvloop", ClassLoopReentry},
 
