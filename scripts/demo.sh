@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec go run ./cmd/g4fdiag check --demo --python /usr/bin/python3 "$@"
+exec go run -buildvcs=true ./cmd/g4fdiag check --demo --python /usr/bin/python3 "$@"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -172,5 +173,21 @@ func TestBareAPIFlag(t *testing.T) {
 		if got := strings.Join(bareAPIFlag(strings.Fields(in)), " "); got != want {
 			t.Errorf("bareAPIFlag(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestVersionNamesRevision: a binary built from the checkout prints the
+// module version and the VCS revision it was built from.
+func TestVersionNamesRevision(t *testing.T) {
+	rev, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	out, err := exec.Command(buildBinary(t), "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), strings.TrimSpace(string(rev))) {
+		t.Errorf("--version = %q, want the revision %s", out, rev)
 	}
 }
