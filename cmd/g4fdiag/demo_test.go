@@ -120,21 +120,7 @@ func TestDemoMatrix(t *testing.T) {
 	for _, c := range r.Cells {
 		lines = append(lines, fmt.Sprintf("%-12s %-12s %-7s %-14s %s", c.Provider, c.Mode, c.Loop, c.Verdict, c.Signature))
 	}
-	got := strings.Join(lines, "\n") + "\n"
-	golden := filepath.Join("..", "..", "testdata", "demo-matrix.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("demo matrix differs from %s (go test ./cmd/g4fdiag -run TestDemoMatrix -update to accept):\n%s",
-			golden, lineDiff(string(want), got))
-	}
+	checkGolden(t, "demo-matrix.golden", lines)
 }
 
 // TestDemoDoneWhen states the acceptance points one by one, so a
@@ -412,6 +398,25 @@ func alive(pid int) bool {
 	return true
 }
 
+// checkGolden compares lines with testdata/name, rewriting it with -update.
+func checkGolden(t *testing.T, name string, lines []string) {
+	t.Helper()
+	got := strings.Join(lines, "\n") + "\n"
+	golden := filepath.Join("..", "..", "testdata", name)
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test ./cmd/g4fdiag -run %s -update to accept):\n%s", golden, t.Name(), lineDiff(string(want), got))
+	}
+}
+
 // lineDiff shows the lines of got that differ from want, with line numbers.
 func lineDiff(want, got string) string {
 	w := strings.Split(want, "\n")
@@ -520,20 +525,7 @@ func TestAPIDemoMatrix(t *testing.T) {
 			t.Errorf("EchoSync %s/%s = %s (%s)", c.Mode, c.Loop, c.Verdict, c.Evidence)
 		}
 	}
-	got := strings.Join(lines, "\n") + "\n"
-	golden := filepath.Join("..", "..", "testdata", "api-demo-matrix.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("API demo matrix differs from %s:\n%s", golden, lineDiff(string(want), got))
-	}
+	checkGolden(t, "api-demo-matrix.golden", lines)
 }
 
 func TestAPIUnreachable(t *testing.T) {
