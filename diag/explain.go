@@ -171,6 +171,8 @@ type record struct {
 	provider string
 	note     string
 	group    bool // an exception group no signature matched
+	// frames found without a chain (a stack dump)
+	frame, reentry string
 	// the traceback's chain and the index of the matched exception, read
 	// for frames only when the record starts a finding
 	chain []repro.PyException
@@ -223,6 +225,20 @@ type explainer struct {
 	pendingAge int
 	pendTime   string
 
+	// a stack dump being read, and faulthandler's timeout header before it
+	dump         *dumpState
+	faultTimeout string
+	// line signatures' LineAfter patterns seen so far
+	after map[*Signature]bool
+	// the last record telling how a process ended, so that the kill that
+	// follows a timeout or a fatal error is not counted twice
+	lastEnd     *Signature
+	lastEndPID  string
+	lastEndLine int
+	// g4f's retry log: the attempt open, and the attempts of each provider
+	attempt *attempt
+	tries   map[string]*tries
+
 	idx      map[findingKey]int
 	findings []Finding
 	sum      ExplainSummary
@@ -235,7 +251,8 @@ type findingKey struct {
 }
 
 func newExplainer(o ExplainOptions) *explainer {
-	x := &explainer{maxLine: o.MaxLine, maxFindings: o.MaxFindings, idx: map[findingKey]int{}}
+	x := &explainer{maxLine: o.MaxLine, maxFindings: o.MaxFindings, idx: map[findingKey]int{},
+		after: map[*Signature]bool{}, tries: map[string]*tries{}}
 	if x.maxLine <= 0 {
 		x.maxLine = defaultMaxLine
 	}
@@ -301,6 +318,10 @@ func (x *explainer) line(raw string) {
 			x.sum.First = m[1]
 		}
 		x.sum.Last = m[1]
+	}
+	x.noteAfter(line)
+	if x.dump != nil && x.dumpLine(line) {
+		return
 	}
 	if x.state != outside && x.blockLine(line) {
 		return
@@ -492,6 +513,14 @@ func (x *explainer) outsideLine(line string) {
 		x.startBlock(line)
 		return
 	}
+	if strings.HasPrefix(trimmed, "Timeout (") && faultTimeout.MatchString(trimmed) {
+		x.faultTimeout = trimmed
+		return
+	}
+	if (strings.Contains(line, "hread ") || strings.Contains(line, "Stack (")) && x.dumpStart(line) {
+		return
+	}
+	x.attemptLine(line)
 	if x.pending != nil {
 		x.pendingAge++
 		if x.pendingAge > pendingLines {
@@ -499,6 +528,16 @@ func (x *explainer) outsideLine(line string) {
 		}
 	}
 	if noiseLine(line) {
+		return
+	}
+	if r, pid, ok := x.lineSignature(line); ok {
+		if x.sameEnd(r, pid) {
+			return
+		}
+		r = x.withProvider(r, line)
+		x.flushPending()
+		x.pending, x.pendingAge, x.pendTime = &r, 0, x.lastTime
+		x.lastEnd, x.lastEndPID, x.lastEndLine = r.sig, pid, x.lineNo
 		return
 	}
 	if r, ok := x.lineRecord(line); ok {
@@ -731,6 +770,8 @@ func chainRecord(chain []repro.PyException) record {
 	if ok {
 		r = record{sig: m.sig, evidence: m.line}
 		r.note, r.provider = quotedNote(chain[idx].Type, chain[idx].Message, m)
+	} else if ir, ok := interruptRecord(chain); ok {
+		return ir
 	} else {
 		idx = 0
 		r = record{sig: &fallbackSignature, evidence: exceptionLine(chain[0].Type, chain[0].Message)}
@@ -798,11 +839,14 @@ func (x *explainer) flushPending() {
 
 func (x *explainer) finish() {
 	x.finishBlock()
+	x.finishDump()
 	x.flushPending()
+	x.flakyFindings()
 }
 
 // add aggregates one failure.
 func (x *explainer) add(r record, when string) {
+	x.attemptFailed(r)
 	x.sum.Failures++
 	if r.sig.Class.IsLoop() {
 		x.sum.Loop++
@@ -820,6 +864,8 @@ func (x *explainer) add(r record, when string) {
 			Provider: r.provider, First: when, Note: r.note, order: i}
 		if r.chain != nil {
 			f.Frame, f.ReentryFrame = chainFrame(r.chain, r.idx), chainReentry(r.chain, r.idx)
+		} else {
+			f.Frame, f.ReentryFrame = r.frame, r.reentry
 		}
 		x.findings = append(x.findings, f)
 	}
@@ -833,21 +879,20 @@ func (x *explainer) add(r record, when string) {
 	}
 }
 
-// explanation sorts the findings and picks the decisive one: a loop class
-// before any other, then the most frequent, then the worst class, then the
-// first seen.
+// explanation sorts the findings and picks the decisive one: the worst
+// class (a loop class before any other; among the rest, a crash before a
+// hang, a hang before a provider's error, a provider's own error before the
+// network or credentials it lacked), then the most frequent, then the first
+// seen.
 func (x *explainer) explanation() Explanation {
 	fs := append([]Finding(nil), x.findings...)
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
-		if al, bl := a.Verdict.IsLoop(), b.Verdict.IsLoop(); al != bl {
-			return al
+		if a.Verdict != b.Verdict {
+			return worse(a.Verdict, b.Verdict)
 		}
 		if a.Count != b.Count {
 			return a.Count > b.Count
-		}
-		if a.Verdict != b.Verdict {
-			return worse(a.Verdict, b.Verdict)
 		}
 		return a.order < b.order
 	})

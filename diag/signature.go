@@ -21,9 +21,19 @@ type Signature struct {
 	// qualified ("urllib.error.URLError"). A bare name matches the last
 	// component of the exception's type, a qualified one its full name or
 	// trailing components.
-	Types       []string
-	Message     *regexp.Regexp
-	Unless      *regexp.Regexp
+	Types   []string
+	Message *regexp.Regexp
+	Unless  *regexp.Regexp
+	// Line matches a log line rather than an exception: how a process or
+	// a request ended ("WORKER TIMEOUT", "Fatal Python error", curl's
+	// exit messages), read by explain. LineHints are substrings one of
+	// which a line must hold before Line is tried, so most lines of a long
+	// log cost a few substring searches. LineAfter, when set, must have
+	// matched an earlier line of the same text: such signatures are tried
+	// before those without, as they are narrower.
+	Line        *regexp.Regexp
+	LineHints   []string
+	LineAfter   *regexp.Regexp
 	Explanation string
 	Remedy      string
 }
@@ -198,6 +208,92 @@ var Signatures = []Signature{
 		Remedy:      "Capture the same request with curl -i -N and read the server's log for it.",
 	},
 
+	// --- how a process or a request ended, read from log lines (explain) ---
+	{
+		ID:        "python-fatal-error",
+		Class:     ClassCrashed,
+		Line:      regexp.MustCompile(`Fatal Python error: (?:Segmentation fault|Aborted|Bus error|Floating point exception|Illegal instruction)`),
+		LineHints: []string{"Fatal Python error"},
+		Explanation: "The Python process died of a fatal signal (a crash in C code: a compiled extension such as curl_cffi, " +
+			"uvloop or a browser driver). faulthandler printed the stacks of the moment it died.",
+		Remedy: "Read the current thread's innermost frames for the extension that crashed; update or reinstall it, and " +
+			"report the crash with those stacks.",
+	},
+	{
+		ID:    "process-killed",
+		Class: ClassCrashed,
+		Line: regexp.MustCompile(`Worker \(pid:(?P<pid>\d+)\) was sent (?:SIG[A-Z]+|code \d+)|` +
+			`Worker with pid (?P<pid>\d+) was terminated due to signal \d+|Child process \[(?P<pid>\d+)\] died|` +
+			`\bexited with code (?:134|137|139)\b|Out of memory: Killed process \d+ \(python|` +
+			`^(?:\S+: (?:line \d+: +)?\d+ +)?(?:Killed|Segmentation fault|Aborted|Bus error)(?: \(core dumped\))?(?: +\S*python\S*.*)?$|` +
+			`^zsh: (?:killed|segmentation fault|abort)\b`),
+		LineHints: []string{"was sent", "terminated due to signal", "Child process", "exited with code", "Out of memory",
+			"Killed", "Segmentation fault", "Aborted", "Bus error", "zsh: "},
+		Explanation: "A server worker or the Python process was killed or died (the kernel's OOM killer, a supervisor's kill " +
+			"after a timeout, or a crash); whatever it was serving ended without an answer.",
+		Remedy: "Read the lines before the kill for its cause (memory growth, a WORKER TIMEOUT, a fatal error); " +
+			"g4fdiag check runs each call in a worker and reports a crash with the worker's last output.",
+	},
+	{
+		ID:        "worker-timeout",
+		Class:     ClassTimeout,
+		Line:      regexp.MustCompile(`\bWORKER TIMEOUT \(pid:(?P<pid>\d+)\)`),
+		LineHints: []string{"WORKER TIMEOUT"},
+		Explanation: "gunicorn killed a worker that had not reported alive within its --timeout: a request held the worker " +
+			"that long (a slow or hung provider call).",
+		Remedy: "Find the request that hung (faulthandler or py-spy dump the worker before the timeout); raise --timeout only " +
+			"when the provider is merely slow.",
+	},
+	{
+		ID:        "client-timeout",
+		Class:     ClassTimeout,
+		Line:      regexp.MustCompile(`^curl: \(28\) .*\bwith 0 bytes received`),
+		LineHints: []string{"curl: (28)"},
+		Explanation: "The client gave up before the API server sent a single byte: the server took the request and never " +
+			"answered (a blocked or hung event loop, or a provider call that never returns).",
+		Remedy: "Dump the server's stacks while it hangs (py-spy dump, or faulthandler) and explain them; g4fdiag check --api " +
+			"URL tells which provider, mode and loop hang.",
+	},
+	{
+		ID:        "client-stall",
+		Class:     ClassStall,
+		Line:      regexp.MustCompile(`^curl: \(28\) .*\bwith [1-9]\d* (?:out of -?\d+ )?bytes received`),
+		LineHints: []string{"curl: (28)"},
+		Explanation: "The API server started the answer, then stopped sending before the client's time ran out: a stream " +
+			"that stalled mid-way, with the request still open.",
+		Remedy: "Compare loops with g4fdiag check --api URL: a stall only under nest_asyncio points at loop re-entry; " +
+			"on every loop, at the provider.",
+	},
+	{
+		ID:        "client-protocol",
+		Class:     ClassProtocol,
+		Line:      regexp.MustCompile(`^curl: \((?:18|52)\) `),
+		LineHints: []string{"curl: (18)", "curl: (52)"},
+		Explanation: "The connection to the API server closed before the answer was complete (curl 18: mid-body; " +
+			"curl 52: before any answer): the server or a proxy in front of it dropped the request (a crash, a restart, " +
+			"a proxy timeout).",
+		Remedy: "Read the server's log at that moment for a crash or a killed worker; check the proxy's timeouts.",
+	},
+	{
+		ID:        "gateway-bad",
+		Class:     ClassProtocol,
+		Line:      regexp.MustCompile(`<title>50[23] [^<]*</title>`),
+		LineHints: []string{"<title>50"},
+		Explanation: "A reverse proxy in front of the API server answered with its own HTML error page: it could not get an " +
+			"answer from g4f's server (down, crashed, or closing connections). Not a g4f answer at all.",
+		Remedy: "Check that g4f's server runs and listens where the proxy points; read its log at that moment.",
+	},
+	{
+		ID:        "gateway-timeout",
+		Class:     ClassTimeout,
+		Line:      regexp.MustCompile(`<title>504 Gateway Time-?out</title>`),
+		LineHints: []string{"<title>504"},
+		Explanation: "A reverse proxy in front of the API server gave up waiting for g4f's answer: the request hung in the " +
+			"server past the proxy's read timeout.",
+		Remedy: "Dump the server's stacks while a request hangs (py-spy dump) and explain them; raise the proxy's timeout " +
+			"only when the provider is merely slow.",
+	},
+
 	// --- auth ---
 	{
 		ID:          "auth-missing",
@@ -300,6 +396,16 @@ var Signatures = []Signature{
 		Remedy:      "Install the package the message names (pip install -U ...) in the scanned environment.",
 	},
 	{
+		ID:      "loop-package-missing",
+		Class:   ClassUnavailable,
+		Types:   []string{"ModuleNotFoundError", "ImportError"},
+		Message: regexp.MustCompile(`No module named '?(?:uvloop|nest_asyncio2?)\b`),
+		Explanation: "The event-loop package the app was set to run on (uvloop, or nest_asyncio) is not installed, so the app " +
+			"could not start on that loop; nothing ran, so nothing here says whether g4f conflicts with it.",
+		Remedy: "Install the package (Debian: python3-uvloop, python3-nest-asyncio), or start on the stdlib loop " +
+			"(uvicorn --loop asyncio); g4fdiag check shows how g4f behaves on each loop.",
+	},
+	{
 		ID:          "missing-module",
 		Class:       ClassMissingRequirements,
 		Types:       []string{"ModuleNotFoundError", "ImportError"},
@@ -321,6 +427,14 @@ var Signatures = []Signature{
 		Types:       []string{"ProviderNotFoundError"},
 		Explanation: "This g4f does not know a provider of that name.",
 		Remedy:      "Check the name against g4fdiag providers; names are case-sensitive and change between g4f releases.",
+	},
+	{
+		ID:    "no-provider-found",
+		Class: ClassProviderNotFound,
+		Types: []string{"RetryNoProviderError"},
+		Explanation: "g4f's RetryProvider had no provider to try: none of its providers serves the model (or streaming, " +
+			"when stream=True was asked), so it raised before any request.",
+		Remedy: "Pass a provider explicitly, or a model that a working provider serves (g4fdiag providers lists them).",
 	},
 	{
 		ID:          "provider-not-found-message",
@@ -406,6 +520,27 @@ var Signatures = []Signature{
 			"or run the app on the stdlib loop (uvicorn --loop asyncio).",
 	},
 
+	{
+		ID:      "reentry-loop-stopped",
+		Class:   ClassLoopReentry,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`Event loop stopped before Future completed`),
+		Explanation: "run_until_complete was driving a loop that something else stopped before the call's answer came: the " +
+			"sync call shares its loop with other code (re-entered through nest_asyncio, or a loop another part of the app " +
+			"stops).",
+		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call on its own thread with " +
+			"await asyncio.to_thread(...), so it drives a loop nothing else touches.",
+	},
+	{
+		ID:      "reentry-close-running",
+		Class:   ClassLoopReentry,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`Cannot close a running event loop`),
+		Explanation: "A sync wrapper took the loop already running on this thread for its own and tried to close it when " +
+			"the call ended.",
+		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...).",
+	},
+
 	// --- loop: missing, closed, mismatch ---
 	{
 		ID:      "missing-thread-loop",
@@ -454,6 +589,41 @@ var Signatures = []Signature{
 		Remedy: "Create aiohttp sessions (and async clients) inside the loop that uses them; in async code use " +
 			"g4f.client.AsyncClient rather than the sync client.",
 	},
+	{
+		ID:      "mismatch-wrong-thread",
+		Class:   ClassLoopMismatch,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`Non-thread-safe operation invoked on an event loop other than the current one`),
+		Explanation: "Code on one thread scheduled work on the event loop of another thread (call_soon, create_task) instead " +
+			"of handing it over thread-safely; asyncio's debug mode caught it. Without debug mode the same bug loses " +
+			"callbacks or hangs.",
+		Remedy: "From another thread use asyncio.run_coroutine_threadsafe(coro, loop) or loop.call_soon_threadsafe(...); " +
+			"better, keep g4f calls on the loop that owns them (g4f.client.AsyncClient).",
+	},
+
+	// --- loop, read from log lines (explain) ---
+	{
+		ID:        "loop-slow-callback",
+		Class:     ClassLoopBlocked,
+		Line:      regexp.MustCompile(`Executing <.*> took \d+(?:\.\d+)? seconds`),
+		LineHints: []string{"Executing <"},
+		Explanation: "asyncio's debug mode saw one step of a task (or a callback) hold the loop thread for that long: sync " +
+			"code ran on the loop thread, and every other task of the loop waited meanwhile. A g4f sync call made from " +
+			"async code does exactly this.",
+		Remedy: "Run the sync call off the loop thread with await asyncio.to_thread(...), or use g4f.client.AsyncClient.",
+	},
+	{
+		ID:        "worker-timeout-uvicorn",
+		Class:     ClassLoopBlocked,
+		Line:      regexp.MustCompile(`\bWORKER TIMEOUT \(pid:(?P<pid>\d+)\)`),
+		LineHints: []string{"WORKER TIMEOUT"},
+		LineAfter: regexp.MustCompile(`UvicornWorker`),
+		Explanation: "gunicorn killed a uvicorn worker that stopped reporting alive. A uvicorn worker reports from a task of " +
+			"its event loop, so the loop itself stopped running for the whole --timeout: its thread was blocked (or " +
+			"deadlocked) by sync code such as a g4f sync call, not merely by a slow request.",
+		Remedy: "Keep sync g4f calls off the loop thread (await asyncio.to_thread(...) or g4f.client.AsyncClient); to see " +
+			"the blocking call, py-spy dump the worker before the timeout and run g4fdiag explain on the dump.",
+	},
 }
 
 // StateSignatures are the signatures Classify assigns from how a cell ended
@@ -486,6 +656,20 @@ var StateSignatures = []Signature{
 	{ID: "no-answer", Class: ClassTimeout,
 		Explanation: "No answer before the cell deadline and no sign of a blocked loop: a hang in the provider or the network.",
 		Remedy:      "Raise --timeout to tell slow from hung; g4fdiag repro shows the stacks of the hung call."},
+	{ID: "hang-dump", Class: ClassTimeout,
+		Explanation: "The stacks were dumped while the process hung (faulthandler, py-spy): no event-loop thread in them is " +
+			"blocked or waits on itself, so the loop kept running and the hang is in what it waits for: a provider's " +
+			"network call, a thread, a lock.",
+		Remedy: "Read the thread named in the evidence; g4fdiag repro --provider X reruns the call with a deadline and " +
+			"shows the stacks of the hung call."},
+	{ID: "keyboard-interrupt", Class: ClassSkipped,
+		Explanation: "The program was stopped (Ctrl-C) while it waited; its stack shows an event loop idle, waiting for I/O, " +
+			"so nothing blocked the loop: the call was slow or hung on the network.",
+		Remedy: "Not a loop fault as far as the stack shows; rerun with a timeout, or g4fdiag repro --provider X to get a verdict."},
+	{ID: "retry-answered", Class: ClassFlaky,
+		Explanation: "The same provider failed some attempts and answered others (g4f's RetryProvider retries it): the failure " +
+			"is intermittent, so a single run may pass or fail.",
+		Remedy: "Read the failing attempts' error in the findings; g4fdiag check --repeat N measures how often each call fails."},
 	{ID: "no-calls", Class: ClassProviderError,
 		Explanation: "The cell ended without recording a single call.",
 		Remedy:      "Rerun the cell with g4fdiag repro and read the worker's output."},

@@ -55,10 +55,14 @@ var signatureCases = []exceptionCase{
 	{"MissingRequirementsError", "g4f.errors.MissingRequirementsError", `Install or update "curl_cffi" package | pip install -U curl_cffi`, "missing-requirements", ClassMissingRequirements},
 	{"install package message", "Exception", `Install "nodriver" package | pip install -U nodriver`, "missing-requirements-install", ClassMissingRequirements},
 	{"ModuleNotFoundError", "ModuleNotFoundError", "No module named 'curl_cffi'", "missing-module", ClassMissingRequirements},
+	{"uvloop not installed", "ModuleNotFoundError", "No module named 'uvloop'", "loop-package-missing", ClassUnavailable},
+	{"nest_asyncio not installed", "ImportError", "No module named nest_asyncio", "loop-package-missing", ClassUnavailable},
+	{"uvloop's submodule is not the loop missing", "ModuleNotFoundError", "No module named 'uvloopx'", "missing-module", ClassMissingRequirements},
 
 	// provider state
 	{"ProviderNotWorkingError", "g4f.errors.ProviderNotWorkingError", "Bing is not working", "not-working", ClassNotWorking},
 	{"ProviderNotFoundError", "g4f.errors.ProviderNotFoundError", "Provider not found: Nope", "provider-not-found", ClassProviderNotFound},
+	{"RetryNoProviderError", "g4f.errors.RetryNoProviderError", "No provider found", "no-provider-found", ClassProviderNotFound},
 	{"provider not found message", "ValueError", "Provider Nope not found", "provider-not-found-message", ClassProviderNotFound},
 
 	// loop re-entry
@@ -73,12 +77,16 @@ var signatureCases = []exceptionCase{
 	{"nest task switch", "RuntimeError", "Cannot enter into task <Task pending name='Task-1' coro=<Server.serve() running at .../uvicorn/server.py:80> wait_for=<Future finished result=None> cb=[_run_until_complete_cb() at .../asyncio/base_events.py:180]> while another task <Task pending name='starlette.responses.StreamingResponse.__call__.<locals>.wrap' coro=<StreamingResponse.__call__.<locals>.wrap() running at .../starlette/responses.py:273> cb=[TaskGroup._spawn.<locals>.task_done() at .../anyio/_backends/_asyncio.py:726]> is being executed.", "reentry-nest-task", ClassLoopReentry},
 	{"nest_asyncio on uvloop", "ValueError", "Can't patch loop of type <class 'uvloop.Loop'>", "reentry-nest-uvloop", ClassLoopReentry},
 
+	{"loop stopped under a sync call", "RuntimeError", "Event loop stopped before Future completed.", "reentry-loop-stopped", ClassLoopReentry},
+	{"closing the running loop", "RuntimeError", "Cannot close a running event loop", "reentry-close-running", ClassLoopReentry},
+
 	// loop missing, closed, mismatch
 	{"no loop in thread", "RuntimeError", "There is no current event loop in thread 'ThreadPoolExecutor-0_0'.", "missing-thread-loop", ClassLoopMissing},
 	{"no running loop", "RuntimeError", "no running event loop", "missing-running-loop", ClassLoopMissing},
 	{"loop closed", "RuntimeError", "Event loop is closed", "closed-loop", ClassLoopClosed},
 	{"future other loop", "RuntimeError", "Task <Task pending name='Task-2' coro=<f() running at x.py:3>> got Future <Future pending> attached to a different loop", "mismatch-different-loop", ClassLoopMismatch},
 	{"aiohttp timeout outside task", "RuntimeError", "Timeout context manager should be used inside a task", "mismatch-timeout-outside-task", ClassLoopMismatch},
+	{"scheduled from another thread", "RuntimeError", "Non-thread-safe operation invoked on an event loop other than the current one", "mismatch-wrong-thread", ClassLoopMismatch},
 	{"lock bound other loop", "RuntimeError", "<asyncio.locks.Lock object at 0x7f [unlocked]> is bound to a different event loop", "mismatch-different-loop", ClassLoopMismatch},
 
 	// quoted inside combined messages (RetryProviderError, the API server's error bodies)
@@ -117,6 +125,64 @@ var signatureCases = []exceptionCase{
 	{"auth line number not http", "RuntimeError", "Cannot enter into task <Task pending coro=<f() running at server.py:401>> while another task <Task pending> is being executed.", "reentry-nest-task", ClassLoopReentry},
 }
 
+// lineCases hold at least one log line per signature with a Line; after is
+// an earlier line of the same text.
+var lineCases = []struct {
+	name, after, line, wantSig string
+	want                       Class
+}{
+	{"fatal error", "", "Fatal Python error: Segmentation fault", "python-fatal-error", ClassCrashed},
+	{"gunicorn SIGKILL", "", "[2025-05-02 10:16:05 +0000] [1] [ERROR] Worker (pid:17) was sent SIGKILL! Perhaps out of memory?", "process-killed", ClassCrashed},
+	{"gunicorn code", "", "[2025-05-02 10:16:05 +0000] [1] [ERROR] Worker (pid:9) was sent code 134!", "process-killed", ClassCrashed},
+	{"uvicorn child died", "", "INFO:     Child process [14] died", "process-killed", ClassCrashed},
+	{"docker exit 137", "", "g4f-1 exited with code 137", "process-killed", ClassCrashed},
+	{"shell segfault", "", "Segmentation fault (core dumped)", "process-killed", ClassCrashed},
+	{"bash killed", "", "bash: line 1: 48213 Killed                  python3 bot.py", "process-killed", ClassCrashed},
+	{"zsh killed", "", "zsh: killed     python bot.py", "process-killed", ClassCrashed},
+	{"gunicorn timeout", "", "[2025-05-02 10:16:04 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:11)", "worker-timeout", ClassTimeout},
+	{"gunicorn timeout of a uvicorn worker", "[2025-05-02 10:14:03 +0000] [1] [INFO] Using worker: uvicorn.workers.UvicornWorker",
+		"[2025-05-02 10:16:04 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:9)", "worker-timeout-uvicorn", ClassLoopBlocked},
+	{"curl no answer", "", "curl: (28) Operation timed out after 120002 milliseconds with 0 bytes received", "client-timeout", ClassTimeout},
+	{"curl stalled", "", "curl: (28) Operation timed out after 60001 milliseconds with 2271 bytes received", "client-stall", ClassStall},
+	{"curl stalled, length known", "", "curl: (28) Operation timed out after 60001 milliseconds with 120 out of 4000 bytes received", "client-stall", ClassStall},
+	{"curl cut", "", "curl: (18) transfer closed with outstanding read data remaining", "client-protocol", ClassProtocol},
+	{"curl empty reply", "", "curl: (52) Empty reply from server", "client-protocol", ClassProtocol},
+	{"nginx 502", "", "<head><title>502 Bad Gateway</title></head>", "gateway-bad", ClassProtocol},
+	{"nginx 504", "", "<head><title>504 Gateway Time-out</title></head>", "gateway-timeout", ClassTimeout},
+	{"asyncio slow callback", "", "WARNING:asyncio:Executing <Task pending name='Task-7' coro=<on_message() running at /srv/bot/handlers.py:41>> took 12.406 seconds", "loop-slow-callback", ClassLoopBlocked},
+}
+
+func TestLineSignatures(t *testing.T) {
+	for _, tc := range lineCases {
+		t.Run(tc.name, func(t *testing.T) {
+			x := newExplainer(ExplainOptions{})
+			if tc.after != "" {
+				x.noteAfter(tc.after)
+			}
+			r, _, ok := x.lineSignature(tc.line)
+			if !ok {
+				t.Fatalf("%q matched no line signature, want %s", tc.line, tc.wantSig)
+			}
+			if r.sig.ID != tc.wantSig || r.sig.Class != tc.want {
+				t.Errorf("%q matched %s (%s), want %s (%s)", tc.line, r.sig.ID, r.sig.Class, tc.wantSig, tc.want)
+			}
+		})
+	}
+	// lines that only look like an ending
+	for _, line := range []string{
+		"Killed 3 idle sessions",
+		"Failed to perform, curl: (28) Operation timed out after 30001 milliseconds with 0 bytes received", // curl_cffi in a provider
+		"the worker exited with code 0",
+		"[INFO] Worker exiting (pid: 11)",
+		"WARNING:asyncio:Executing the plan",
+	} {
+		x := newExplainer(ExplainOptions{})
+		if r, _, ok := x.lineSignature(line); ok {
+			t.Errorf("%q matched %s", line, r.sig.ID)
+		}
+	}
+}
+
 func TestSignatures(t *testing.T) {
 	for _, tc := range signatureCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,6 +200,9 @@ func TestSignatures(t *testing.T) {
 func TestEverySignatureHasACase(t *testing.T) {
 	covered := map[string]bool{}
 	for _, tc := range signatureCases {
+		covered[tc.wantSig] = true
+	}
+	for _, tc := range lineCases {
 		covered[tc.wantSig] = true
 	}
 	for _, s := range Signatures {
@@ -161,8 +230,11 @@ func TestSignatureTableIsWellFormed(t *testing.T) {
 		}
 	}
 	for _, s := range Signatures {
-		if len(s.Types) == 0 && s.Message == nil {
-			t.Errorf("%s matches nothing: no Types and no Message", s.ID)
+		if len(s.Types) == 0 && s.Message == nil && s.Line == nil {
+			t.Errorf("%s matches nothing: no Types, Message or Line", s.ID)
+		}
+		if s.Line != nil && len(s.LineHints) == 0 {
+			t.Errorf("%s: a Line needs LineHints, or every line of a log pays for its regexp", s.ID)
 		}
 		// provider failures come before loop signatures, so a provider
 		// failure is never called a loop fault

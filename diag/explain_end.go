@@ -1,0 +1,485 @@
+package diag
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// This file reads the texts that tell how a process or a request ended
+// rather than which exception it raised: log lines (a killed worker, a
+// gunicorn WORKER TIMEOUT, curl's exit messages), stack dumps of a hung or
+// crashed process (faulthandler, py-spy dump), a Ctrl-C traceback, and
+// g4f's retry log, where one provider failing some attempts and answering
+// others is flaky.
+
+// lineSigs are the signatures read from log lines, those that need an
+// earlier line (LineAfter) first: they are the narrower ones.
+var lineSigs = func() []*Signature {
+	var after, plain []*Signature
+	for i := range Signatures {
+		s := &Signatures[i]
+		switch {
+		case s.Line == nil:
+		case s.LineAfter != nil:
+			after = append(after, s)
+		default:
+			plain = append(plain, s)
+		}
+	}
+	return append(after, plain...)
+}()
+
+// hinted reports whether the line holds one of the signature's hints (or
+// the signature has none).
+func (s *Signature) hinted(line string) bool {
+	if len(s.LineHints) == 0 {
+		return true
+	}
+	for _, h := range s.LineHints {
+		if strings.Contains(line, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// noteAfter records the LineAfter patterns this line matches.
+func (x *explainer) noteAfter(line string) {
+	for _, s := range lineSigs {
+		if s.LineAfter == nil {
+			break
+		}
+		if !x.after[s] && s.LineAfter.MatchString(line) {
+			x.after[s] = true
+		}
+	}
+}
+
+// lineSignature matches a log line against the line signatures; pid is the
+// process the line names, when it names one.
+func (x *explainer) lineSignature(line string) (r record, pid string, ok bool) {
+	for _, s := range lineSigs {
+		if (s.LineAfter != nil && !x.after[s]) || !s.hinted(line) {
+			continue
+		}
+		m := s.Line.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		for i, name := range s.Line.SubexpNames() {
+			if name == "pid" && m[i] != "" {
+				pid = m[i]
+			}
+		}
+		return record{sig: s, evidence: strings.TrimSpace(line)}, pid, true
+	}
+	return record{}, "", false
+}
+
+// sameEnd reports whether a crash line repeats the end of a process an
+// earlier record already told: gunicorn's kill of the worker it had just
+// timed out, or the shell's "Segmentation fault" after Python's fatal error.
+func (x *explainer) sameEnd(r record, pid string) bool {
+	if r.sig.Class != ClassCrashed || x.lastEnd == nil || x.lineNo-x.lastEndLine > 200 {
+		return false
+	}
+	if pid != "" && x.lastEndPID != "" {
+		return pid == x.lastEndPID
+	}
+	return x.lastEnd.Class == ClassCrashed
+}
+
+// --- stack dumps ---
+
+// dumpHead starts a thread's stack in a faulthandler dump ("Thread 0x... (most
+// recent call first):", "Current thread 0x...", "Stack (most recent call
+// first):") or in py-spy's ('Thread 4242 (idle): "MainThread"').
+var dumpHead = regexp.MustCompile(`(?:Current thread|Thread) 0x[0-9a-fA-F]+(?: \[[^\]]*\])? \(most recent call first\):|` +
+	`Stack \(most recent call first\):|` +
+	`Thread (?:0x[0-9A-Fa-f]+|\d+) \((?:idle|active|active\+gil|gil|waiting)\)(?:: "[^"]*")?[ \t]*$`)
+
+// pySpyFrame is a frame of py-spy dump: "    wait (threading.py:327)".
+var pySpyFrame = regexp.MustCompile(`^\s+(\S(?:.*\S)?) \(([^()]+):(\d+)\)\s*$`)
+
+// faultTimeout is the header faulthandler.dump_traceback_later prints.
+var faultTimeout = regexp.MustCompile(`^Timeout \(\d+:\d\d:\d\d(?:\.\d+)?\)!`)
+
+const (
+	maxDumpFrames = 512 // per thread; past it the middle is dropped
+)
+
+// dumpThread is one thread of a dump being read.
+type dumpThread struct {
+	header  string
+	current bool // faulthandler's "Current thread": the one that crashed or dumped
+	frames  []repro.Frame
+}
+
+// dumpState is a stack dump being read. Threads are judged as they end, so
+// only the thread being read and the best finding are held.
+type dumpState struct {
+	prefix  string
+	threads int
+	cur     *dumpThread
+	timeout string // faulthandler's "Timeout (0:00:30)!" header, when there was one
+	// the worst loop thread so far
+	best     *record
+	bestRank int
+	// the thread to name when no loop thread is at fault: the first one
+	// running code outside the stdlib and the loop machinery
+	other string
+	// the crashing thread's innermost g4f (else own) frame
+	crashFrame string
+}
+
+// dumpStart reports whether the line starts a stack dump and, if so, starts it.
+func (x *explainer) dumpStart(line string) bool {
+	loc := dumpHead.FindStringIndex(line)
+	if loc == nil {
+		return false
+	}
+	p := line[:loc[0]]
+	if strings.TrimSpace(p) != "" && !linePrefix.MatchString(p) {
+		return false
+	}
+	x.finishBlock()
+	x.dump = &dumpState{prefix: p, timeout: x.faultTimeout}
+	x.faultTimeout = ""
+	x.dumpThreadStart(line[loc[0]:])
+	return true
+}
+
+func (x *explainer) dumpThreadStart(head string) {
+	d := x.dump
+	d.endThread()
+	d.threads++
+	d.cur = &dumpThread{header: strings.TrimSpace(head), current: strings.HasPrefix(head, "Current thread") ||
+		strings.HasPrefix(head, "Stack ")}
+}
+
+// dumpLine feeds a line to the dump; false ends the dump and hands the line
+// back.
+func (x *explainer) dumpLine(line string) bool {
+	d := x.dump
+	body := line
+	if d.prefix != "" {
+		body = strings.TrimPrefix(line, d.prefix)
+		if len(body) == len(line) {
+			body = strings.TrimPrefix(line, strings.TrimRight(d.prefix, " \t"))
+		}
+	}
+	trimmed := strings.TrimSpace(body)
+	switch {
+	case trimmed == "", trimmed == "<no Python frame>", trimmed == "...",
+		strings.HasPrefix(trimmed, "Extension modules:"), strings.HasPrefix(trimmed, "Current thread's C stack"),
+		strings.HasPrefix(trimmed, "Binary file "), strings.HasPrefix(trimmed, "<cannot get C stack"):
+		return true
+	case dumpHead.MatchString(body) && strings.TrimSpace(dumpHead.ReplaceAllString(body, "")) == "":
+		x.dumpThreadStart(trimmed)
+		return true
+	}
+	if m := frameLine.FindStringSubmatch(body); m != nil {
+		n, _ := strconv.Atoi(m[2])
+		d.cur.add(repro.Frame{File: m[1], Line: n, Func: m[3]})
+		return true
+	}
+	if m := pySpyFrame.FindStringSubmatch(body); m != nil {
+		n, _ := strconv.Atoi(m[3])
+		d.cur.add(repro.Frame{File: pySpyPath(m[2]), Line: n, Func: m[1]})
+		return true
+	}
+	if body != "" && (body[0] == ' ' || body[0] == '\t') {
+		return true // py-spy --locals, a code line
+	}
+	x.finishDump()
+	return false
+}
+
+// pySpyPath makes py-spy's short paths ("asyncio/events.py", "threading.py")
+// look like the absolute ones the stack readers know.
+func pySpyPath(p string) string {
+	if strings.HasPrefix(p, "/") || strings.HasPrefix(p, "<") || (len(p) > 2 && p[1] == ':') {
+		return p
+	}
+	return "/" + p
+}
+
+func (t *dumpThread) add(f repro.Frame) {
+	if len(t.frames) >= maxDumpFrames {
+		half := maxDumpFrames / 2
+		t.frames = append(t.frames[:half], t.frames[len(t.frames)-half+1:]...)
+	}
+	t.frames = append(t.frames, f)
+}
+
+// endThread judges the thread just read.
+func (d *dumpState) endThread() {
+	t := d.cur
+	d.cur = nil
+	if t == nil || len(t.frames) == 0 {
+		return
+	}
+	frames := t.frames
+	reverse(frames) // both formats print the most recent call first
+	if t.current && d.crashFrame == "" {
+		if f, ok := blameFrame(frames); ok {
+			d.crashFrame = oneLine(formatFrame(f))
+		}
+	}
+	r, rank, ok := stackRecord(threadName(t.header, frames), frames)
+	if ok && (d.best == nil || rank < d.bestRank) {
+		d.best, d.bestRank = &r, rank
+	}
+	if !ok && d.other == "" && !runsLoopHere(frames) {
+		if b := hangBlame(frames); b != "" {
+			d.other = threadName(t.header, frames) + " waits in " + b
+		}
+	}
+}
+
+// threadName names a dumped thread by its header: py-spy's thread name, or
+// faulthandler's thread id (the main thread is the one whose outermost frame
+// is a module's).
+func threadName(header string, frames []repro.Frame) string {
+	if i := strings.Index(header, `: "`); i >= 0 && strings.HasSuffix(header, `"`) {
+		return "thread " + header[i+2:]
+	}
+	if strings.HasPrefix(header, "Stack ") {
+		return "the dumped thread"
+	}
+	id := ""
+	if m := threadID.FindStringSubmatch(header); m != nil {
+		id = m[1]
+	}
+	switch {
+	case len(frames) > 0 && frames[0].Func == "<module>":
+		return strings.TrimSpace("main thread " + id)
+	case id != "":
+		return "thread " + id
+	}
+	return "a thread"
+}
+
+var threadID = regexp.MustCompile(`\b(0x[0-9a-fA-F]+|\d+)\b`)
+
+// stackRecord judges one thread's stack, outermost frame first: a thread
+// running an event loop that waits for something only that loop could
+// deliver is a deadlock; one held by a blocking call is a blocked loop. The
+// rank orders the two (deadlock first).
+func stackRecord(name string, frames []repro.Frame) (record, int, bool) {
+	if !runsLoopHere(frames) {
+		return record{}, 0, false
+	}
+	if idle, _ := loopIdle(frames); idle {
+		return record{}, 0, false
+	}
+	r := record{}
+	rank := 0
+	switch {
+	case waitsForever(frames):
+		s, _ := Lookup("deadlock-loop-thread")
+		what, _ := deadlockWait(frames)
+		r.sig, r.evidence = sigPtr(s.ID), name+" runs the event loop and waits forever in "+what
+	case knownBlocking(frames):
+		s, _ := Lookup("loop-thread-blocked")
+		what, _ := blockingCall(frames)
+		r.sig, r.evidence, rank = sigPtr(s.ID), name+" runs the event loop and is blocked in "+what, 1
+	default:
+		return record{}, 0, false
+	}
+	if f, ok := innermostG4F(frames); ok {
+		r.frame = oneLine(formatFrame(f))
+		if p := providerPath.FindStringSubmatch(f.File); p != nil {
+			r.provider = p[1]
+		}
+	} else if b := hangBlame(frames); b != "" {
+		r.evidence += ", under " + b
+	}
+	r.reentry = reentryFrame(frames)
+	return r, rank, true
+}
+
+// sigPtr is the table entry of a state signature, so findings compare by
+// pointer like those of Signatures.
+func sigPtr(id string) *Signature {
+	for i := range StateSignatures {
+		if StateSignatures[i].ID == id {
+			return &StateSignatures[i]
+		}
+	}
+	return &fallbackSignature
+}
+
+// finishDump classifies the dump read so far: the crash a "Fatal Python
+// error" line announced, else the worst loop thread, else a hang with every
+// loop idle.
+func (x *explainer) finishDump() {
+	d := x.dump
+	if d == nil {
+		return
+	}
+	x.dump = nil
+	d.endThread()
+	if p := x.pending; p != nil && p.sig.Class == ClassCrashed {
+		// the stacks of the crash the pending line announced
+		if p.frame == "" {
+			p.frame = d.crashFrame
+		}
+		if p.frame != "" && !strings.Contains(p.evidence, " in ") {
+			p.evidence += " in " + p.frame
+		}
+		x.flushPending()
+		return
+	}
+	x.flushPending()
+	if d.best != nil {
+		if d.timeout != "" {
+			d.best.evidence = strings.TrimSuffix(d.timeout, "!") + ": " + d.best.evidence
+		}
+		x.add(*d.best, x.lastTime)
+		return
+	}
+	ev := fmt.Sprintf("stack dump of %d thread%s: no event-loop thread is blocked", d.threads, plural(d.threads))
+	if d.timeout != "" {
+		ev = strings.TrimSuffix(d.timeout, "!") + ": " + ev
+	}
+	if d.other != "" {
+		ev += "; " + d.other
+	}
+	x.add(record{sig: sigPtr("hang-dump"), evidence: ev}, x.lastTime)
+}
+
+// interruptRecord judges a Ctrl-C traceback no signature matched by where
+// it stopped the program: a loop thread waiting on itself or blocked, else
+// an interrupted wait.
+func interruptRecord(chain []repro.PyException) (record, bool) {
+	if len(chain) == 0 || shortType(chain[0].Type) != "KeyboardInterrupt" {
+		return record{}, false
+	}
+	frames := chain[0].Frames
+	if r, _, ok := stackRecord("the interrupted thread", frames); ok {
+		r.evidence = "KeyboardInterrupt: " + r.evidence
+		return r, true
+	}
+	ev := "KeyboardInterrupt"
+	if n := len(frames); n > 0 {
+		ev += " while waiting in " + formatFrame(frames[n-1])
+	}
+	r := record{sig: sigPtr("keyboard-interrupt"), evidence: ev}
+	if f, ok := innermostG4F(frames); ok {
+		r.frame = oneLine(formatFrame(f))
+	}
+	return r, true
+}
+
+// --- g4f's retry log: flaky providers ---
+
+// usingProvider is what g4f's RetryProvider prints (debug logging on) before
+// each attempt: "Using Blackbox provider", "... (attempt 2)", and what its
+// API prints: "Using Blackbox provider and gpt-4o model".
+var usingProvider = regexp.MustCompile(`\bUsing ([A-Z][A-Za-z0-9_]*) provider\b`)
+
+// attempt is the attempt a "Using X provider" line opened.
+type attempt struct {
+	provider string
+	failed   bool
+}
+
+// tries counts a provider's attempts that ended.
+type tries struct {
+	failed, answered int
+	firstFailure     string // evidence of the first failed attempt
+	order            int
+}
+
+// attemptLine notes a "Using X provider" line: the attempt before it ended,
+// answered unless an error of its provider was logged meanwhile.
+func (x *explainer) attemptLine(line string) {
+	if !strings.Contains(line, "provider") {
+		return
+	}
+	m := usingProvider.FindStringSubmatch(line)
+	if m == nil {
+		return
+	}
+	x.flushPending() // the error of the attempt before, if any, is in
+	x.closeAttempt()
+	x.attempt = &attempt{provider: m[1]}
+}
+
+func (x *explainer) closeAttempt() {
+	a := x.attempt
+	x.attempt = nil
+	if a == nil {
+		return
+	}
+	t := x.triesOf(a.provider)
+	if t == nil {
+		return
+	}
+	if a.failed {
+		t.failed++
+	} else {
+		t.answered++
+	}
+}
+
+func (x *explainer) triesOf(provider string) *tries {
+	if t, ok := x.tries[provider]; ok {
+		return t
+	}
+	if len(x.tries) >= x.maxFindings {
+		return nil
+	}
+	t := &tries{order: len(x.tries)}
+	x.tries[provider] = t
+	return t
+}
+
+// attemptFailed marks the open attempt failed when the record is its
+// provider's error.
+func (x *explainer) attemptFailed(r record) {
+	a := x.attempt
+	if a == nil || r.provider != a.provider || a.failed {
+		return
+	}
+	a.failed = true
+	if t := x.triesOf(a.provider); t != nil && t.firstFailure == "" {
+		t.firstFailure = r.evidence
+	}
+}
+
+// flakyFindings adds a flaky finding for every provider that both failed and
+// answered. The attempt still open at the end of the text is not counted:
+// its end is not in the text.
+func (x *explainer) flakyFindings() {
+	names := make([]string, 0, len(x.tries))
+	for p, t := range x.tries {
+		if t.failed > 0 && t.answered > 0 {
+			names = append(names, p)
+		}
+	}
+	sortByOrder(names, x.tries)
+	for _, p := range names {
+		t := x.tries[p]
+		n := t.failed + t.answered
+		ev := fmt.Sprintf("%s failed %d of %d attempts and answered the others", p, t.failed, n)
+		if t.firstFailure != "" {
+			ev += "; first failure: " + t.firstFailure
+		}
+		x.sum.Failures-- // add counts it again; the failed attempts are counted already
+		x.add(record{sig: sigPtr("retry-answered"), evidence: ev, provider: p}, "")
+	}
+}
+
+func sortByOrder(names []string, ts map[string]*tries) {
+	for i := 1; i < len(names); i++ {
+		for j := i; j > 0 && ts[names[j]].order < ts[names[j-1]].order; j-- {
+			names[j], names[j-1] = names[j-1], names[j]
+		}
+	}
+}
