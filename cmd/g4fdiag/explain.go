@@ -28,10 +28,12 @@ func explainCommand(stdio IO) *cli.Command {
    pbpaste | g4fdiag explain
    g4fdiag explain /var/log/g4f/api.log --format json`,
 		Description: `Reads Python tracebacks (chained ones too), g4f API error bodies and SSE data:
-lines, uvicorn/g4f logs or Markdown bug reports from the FILEs (stdin when none
-or -) and prints the decisive verdict: class, signature, evidence, the frame
-that re-entered the loop, what it means and the remedy. A log with many
-failures also gets a summary per class, provider and signature.
+lines, uvicorn/gunicorn/g4f logs, stack dumps (faulthandler, py-spy dump),
+curl output or Markdown bug reports from the FILEs (stdin when none or -) and
+prints the decisive verdict: class, signature, evidence, the frame that
+re-entered the loop, what it means and the remedy. The worst class decides,
+then the most frequent. A log with many failures also gets a summary per
+class, provider and signature.
 Exit 1 when a loop-class failure is found, 0 when none, 2 when the input
 cannot be read.`,
 		Flags: []cli.Flag{
