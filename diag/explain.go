@@ -215,7 +215,8 @@ type explainer struct {
 	// stampPrefix: every line of the block starts with a log collector's
 	// time and source
 	stampPrefix bool
-	blockLine0  int // the line number of the block's "Traceback" line
+	blockLine0  int  // the line number of the block's "Traceback" line
+	ipython     bool // the block is IPython's (Jupyter's) traceback format
 	sections    []*tbSection
 	pendRel     string // relation of the next section to the last one
 	blankRun    int
@@ -265,6 +266,11 @@ func newExplainer(o ExplainOptions) *explainer {
 // notePeak records the bytes held now: the line buffer plus the block.
 func (x *explainer) notePeak(lineBuf int) {
 	held := lineBuf
+	if x.dump != nil && x.dump.cur != nil {
+		for _, f := range x.dump.cur.frames {
+			held += len(f.File) + len(f.Func) + 32
+		}
+	}
 	for _, s := range x.sections {
 		held += s.msg.Cap() + len(s.typ)
 		for _, f := range s.frames {
@@ -344,6 +350,9 @@ func (x *explainer) blockLine(line string) bool {
 	cur := x.sections[len(x.sections)-1]
 	switch x.state {
 	case inFrames:
+		if x.ipython && x.ipythonLine(cur, body) {
+			return true
+		}
 		if m := frameMatch(body); m != nil {
 			n, _ := strconv.Atoi(m[2])
 			cur.frames = append(cur.frames, repro.Frame{File: m[1], Line: n, Func: m[3]})
@@ -400,6 +409,12 @@ func (x *explainer) blockLine(line string) bool {
 		case trimmed == "":
 			return true
 		case strings.HasPrefix(trimmed, tracebackHead):
+			x.newSection()
+			x.state = inFrames
+			return true
+		case x.ipython && ipythonRule.MatchString(trimmed):
+			return true
+		case x.ipython && ipythonHead.MatchString(trimmed):
 			x.newSection()
 			x.state = inFrames
 			return true
@@ -484,6 +499,7 @@ func (x *explainer) startBlock(line string) {
 	x.state = inFrames
 	x.indent = ""
 	x.stampPrefix = false
+	x.ipython = false
 	if i := strings.Index(line, tracebackHead); i > 0 {
 		switch p := line[:i]; {
 		case strings.TrimSpace(p) == "" || linePrefix.MatchString(p):
@@ -513,6 +529,11 @@ func (x *explainer) outsideLine(line string) {
 		x.startBlock(line)
 		return
 	}
+	if strings.Contains(line, "Traceback (most recent call last)") && ipythonHead.MatchString(trimmed) {
+		x.startBlock("")
+		x.ipython = true
+		return
+	}
 	if strings.HasPrefix(trimmed, "Timeout (") && faultTimeout.MatchString(trimmed) {
 		x.faultTimeout = trimmed
 		return
@@ -534,7 +555,8 @@ func (x *explainer) outsideLine(line string) {
 		if x.sameEnd(r, pid) {
 			return
 		}
-		r = x.withProvider(r, line)
+		// how a process ended is no provider's, unless the line says
+		r.provider = providerIn(line)
 		x.flushPending()
 		x.pending, x.pendingAge, x.pendTime = &r, 0, x.lastTime
 		x.lastEnd, x.lastEndPID, x.lastEndLine = r.sig, pid, x.lineNo
@@ -799,6 +821,9 @@ func chainReentry(chain []repro.PyException, idx int) string {
 		for j := len(fs) - 1; j >= 0; j-- {
 			f := fs[j]
 			calls := startsLoop.MatchString(f.Code) || (j+1 < len(fs) && entersLoop(fs[j+1]))
+			if j == 0 && f.Func == "<module>" {
+				break // a script starting its loop re-enters nothing
+			}
 			if calls && !loopFrame(f) {
 				return oneLine(formatFrame(f))
 			}
@@ -866,6 +891,9 @@ func (x *explainer) add(r record, when string) {
 			f.Frame, f.ReentryFrame = chainFrame(r.chain, r.idx), chainReentry(r.chain, r.idx)
 		} else {
 			f.Frame, f.ReentryFrame = r.frame, r.reentry
+		}
+		if f.Verdict != ClassLoopReentry && f.Verdict != ClassDeadlock {
+			f.ReentryFrame = "" // only a re-entry has a frame that re-entered the loop
 		}
 		x.findings = append(x.findings, f)
 	}

@@ -13,7 +13,9 @@ var logProviders = []string{"Blackbox", "DDG", "PollinationsAI", "Copilot"}
 // writeServerLog writes about size bytes of a g4f API server log under
 // uvicorn with uvloop: access lines, loop re-entry tracebacks through
 // to_sync_generator, network errors, Cloudflare blocks and SSE error bodies,
-// with timestamps and provider names.
+// with timestamps and provider names; g4f's retry lines, now and then a
+// faulthandler dump of a deadlocked loop thread and a gunicorn WORKER
+// TIMEOUT.
 func writeServerLog(w io.Writer, size int64) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var n int64
@@ -56,6 +58,25 @@ g4f.errors.CloudflareError: Response 403: Cloudflare detected
 `, ts, p, p)
 		case 6:
 			k, _ = fmt.Fprintf(bw, `%s INFO g4f.api: data: {"error": {"message": "RuntimeError: this event loop is already running."}, "model": "gpt-4o-mini", "provider": "%s"}`+"\n", ts, p)
+		case 7:
+			switch {
+			case i%200 == 7:
+				k, _ = fmt.Fprintf(bw, `Timeout (0:00:30)!
+Current thread 0x00007f3b2b9a2740 (most recent call first):
+  File "/usr/lib/python3.12/threading.py", line 355 in wait
+  File "/usr/lib/python3.12/concurrent/futures/_base.py", line 451 in result
+  File "/opt/g4f/.venv/lib/python3.12/site-packages/g4f/Provider/%s.py", line 88 in create_completion
+  File "/usr/lib/python3.12/asyncio/events.py", line 88 in _run
+  File "/usr/lib/python3.12/asyncio/base_events.py", line 1987 in _run_once
+  File "/usr/lib/python3.12/asyncio/base_events.py", line 641 in run_forever
+  File "/usr/lib/python3.12/asyncio/runners.py", line 118 in run
+
+`, p)
+			case i%100 == 17:
+				k, _ = fmt.Fprintf(bw, "[%s +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:%d)\n", ts, 9+i%50)
+			default:
+				k, _ = fmt.Fprintf(bw, "Using %s provider (attempt %d)\n", p, 1+i%3)
+			}
 		default:
 			k, _ = fmt.Fprintf(bw, "INFO:     127.0.0.1:%d - \"POST /v1/chat/completions HTTP/1.1\" 200 OK\n", 40000+i%20000)
 		}

@@ -75,9 +75,40 @@ func (x *explainer) lineSignature(line string) (r record, pid string, ok bool) {
 				pid = m[i]
 			}
 		}
-		return record{sig: s, evidence: strings.TrimSpace(line)}, pid, true
+		r := record{sig: s, evidence: strings.TrimSpace(line)}
+		if s.ID == "loop-slow-callback" {
+			r.evidence, r.frame = slowCallback(line, r.evidence)
+		}
+		return r, pid, true
 	}
 	return record{}, "", false
+}
+
+var (
+	slowTook  = regexp.MustCompile(`> took (\d+(?:\.\d+)?) seconds`)
+	slowCoro  = regexp.MustCompile(`coro=<([^\s(<>]+)\(\) running at ([^\s>]+):(\d+)>`)
+	slowHandl = regexp.MustCompile(`Executing <(?:Timer)?Handle (?:when=\S+ )?([^\s(<>]+)\(`)
+)
+
+// slowCallback reads asyncio's debug warning "Executing <Task ...
+// coro=<f() running at file:line> ...> took 12.406 seconds" into a sentence
+// and the frame of the coroutine that held the loop.
+func slowCallback(line, whole string) (evidence, frame string) {
+	took := slowTook.FindStringSubmatch(line)
+	if took == nil {
+		return whole, ""
+	}
+	what := "a callback"
+	if m := slowCoro.FindStringSubmatch(line); m != nil {
+		n, _ := strconv.Atoi(m[3])
+		f := repro.Frame{File: m[2], Line: n, Func: m[1]}
+		frame = oneLine(formatFrame(f))
+		f.Func = ""
+		what = "task " + m[1] + "() at " + oneLine(formatFrame(f))
+	} else if m := slowHandl.FindStringSubmatch(line); m != nil {
+		what = "callback " + m[1] + "()"
+	}
+	return what + " held the event loop for " + took[1] + " seconds (asyncio debug mode)", frame
 }
 
 // sameEnd reports whether a crash line repeats the end of a process an
@@ -361,6 +392,12 @@ func interruptRecord(chain []repro.PyException) (record, bool) {
 		return record{}, false
 	}
 	frames := chain[0].Frames
+	// the signal handler that raised it (asyncio.run's since Python 3.11)
+	// is not where the program was
+	for n := len(frames); n > 0 && (frames[n-1].Func == "_on_sigint" || frames[n-1].Func == "default_int_handler" ||
+		fileBase(slashPath(frames[n-1].File)) == "signal.py"); n = len(frames) {
+		frames = frames[:n-1]
+	}
 	if r, _, ok := stackRecord("the interrupted thread", frames); ok {
 		r.evidence = "KeyboardInterrupt: " + r.evidence
 		return r, true
@@ -482,4 +519,60 @@ func sortByOrder(names []string, ts map[string]*tries) {
 			names[j], names[j-1] = names[j-1], names[j]
 		}
 	}
+}
+
+// --- IPython (Jupyter) tracebacks ---
+
+var (
+	// ipythonHead starts one: "RuntimeError      Traceback (most recent call last)".
+	ipythonHead = regexp.MustCompile(`^(?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*\s+Traceback \(most recent call last\)$`)
+	// ipythonRule is the line of dashes IPython prints above it.
+	ipythonRule = regexp.MustCompile(`^-{20,}$`)
+	// ipythonFile is a frame: "File ~/.venv/.../base_provider.py:40, in
+	// AsyncProvider.create_completion(cls, model)" (IPython 8) or
+	// "~/.venv/.../base_provider.py in create_completion(cls, model)" (7).
+	ipythonFile = regexp.MustCompile(`^(?:File\s+(.+?):(\d+), in |(\S.*?\.py) in )([^\s(]+)`)
+	// ipythonCell is the notebook cell's frame: "Cell In[3], line 3",
+	// "Input In [3], in <cell line: 3>()" or "<ipython-input-3-…> in <module>".
+	ipythonCell = regexp.MustCompile(`^(?:Cell In\s*\[(\d+)\], line (\d+)|Input In \[(\d+)\], in <cell line: (\d+)>|(<ipython-input-[^>]*>) in )`)
+	// ipythonArrow marks the frame's current line: "---> 40 yield ...".
+	ipythonArrow = regexp.MustCompile(`^-+> ?(\d+)\s?(.*)$`)
+)
+
+// ipythonLine reads a line of an IPython traceback's frames into s.
+func (x *explainer) ipythonLine(s *tbSection, body string) bool {
+	trimmed := strings.TrimSpace(body)
+	if m := ipythonArrow.FindStringSubmatch(trimmed); m != nil {
+		if n := len(s.frames); n > 0 {
+			f := &s.frames[n-1]
+			f.Line, _ = strconv.Atoi(m[1])
+			f.Code = strings.TrimSpace(m[2])
+		}
+		return true
+	}
+	if m := ipythonFile.FindStringSubmatch(trimmed); m != nil {
+		file := m[1] + m[3]
+		n, _ := strconv.Atoi(m[2])
+		fn := m[4]
+		if i := strings.LastIndexByte(fn, '.'); i >= 0 && i < len(fn)-1 {
+			fn = fn[i+1:] // AsyncProvider.create_completion: the readers match the bare name
+		}
+		s.frames = append(s.frames, repro.Frame{File: file, Line: n, Func: fn})
+		if len(s.frames) > 2*maxBlockFrames {
+			s.frames = append(s.frames[:0:0], s.frames[len(s.frames)-maxBlockFrames:]...)
+		}
+		return true
+	}
+	if m := ipythonCell.FindStringSubmatch(trimmed); m != nil {
+		cell := "Cell In[" + m[1] + m[3] + "]"
+		if m[5] != "" {
+			cell = m[5]
+		}
+		n, _ := strconv.Atoi(m[2] + m[4])
+		s.frames = append(s.frames, repro.Frame{File: cell, Line: n, Func: "<cell>"})
+		return true
+	}
+	// the numbered lines around the current one, and the wrapped rest of a
+	// long signature
+	return body != "" && (body[0] == ' ' || body[0] == '\t' || (trimmed != "" && trimmed[0] >= '0' && trimmed[0] <= '9'))
 }

@@ -204,3 +204,37 @@ func TestExplainWorstDecides(t *testing.T) {
 		t.Errorf("with a loop error: got %s", e.Verdict)
 	}
 }
+
+// Details the corpus's verdict lines do not check: the frames read from
+// IPython's traceback format, asyncio's slow-callback warning, and no
+// re-entry frame for what is no re-entry.
+func TestExplainEndDetails(t *testing.T) {
+	tests := []struct {
+		file, evidence, frame, reentry string
+	}{
+		{"76-reentry-loop-stopped-jupyter.txt", "RuntimeError: Event loop stopped before Future completed.",
+			"g4f/providers/base_provider.py:40 in create_completion", "g4f/providers/base_provider.py:40 in create_completion"},
+		{"85-ipython7-asyncio-run-notebook.txt", "RuntimeError: asyncio.run() cannot be called from a running event loop",
+			"g4f/client/__init__.py:238 in create", "g4f/client/__init__.py:238 in create"},
+		{"60-blocked-asyncio-debug-slow-callback.txt",
+			"task on_message() at srv/bot/handlers.py:41 held the event loop for 12.406 seconds (asyncio debug mode)",
+			"srv/bot/handlers.py:41 in on_message", ""},
+		// a script's own asyncio.run starts the loop; it re-enters nothing
+		{"77-reentry-close-running-loop.txt", "RuntimeError: Cannot close a running event loop", "", ""},
+		{"78-mismatch-non-thread-safe-py312.txt", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			e := explainString(t, mustRead(t, "../testdata/explain/"+tt.file))
+			if tt.evidence != "" && e.Evidence != tt.evidence {
+				t.Errorf("evidence %q, want %q", e.Evidence, tt.evidence)
+			}
+			if e.Frame != tt.frame {
+				t.Errorf("frame %q, want %q", e.Frame, tt.frame)
+			}
+			if e.ReentryFrame != tt.reentry {
+				t.Errorf("re-entry frame %q, want %q", e.ReentryFrame, tt.reentry)
+			}
+		})
+	}
+}
