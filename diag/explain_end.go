@@ -508,7 +508,6 @@ func (x *explainer) flakyFindings() {
 		if t.firstFailure != "" {
 			ev += "; first failure: " + t.firstFailure
 		}
-		x.sum.Failures-- // add counts it again; the failed attempts are counted already
 		x.add(record{sig: sigPtr("retry-answered"), evidence: ev, provider: p}, "")
 	}
 }

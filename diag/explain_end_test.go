@@ -181,8 +181,8 @@ func TestExplainFlaky(t *testing.T) {
 				!strings.HasPrefix(flaky.Evidence, "Blackbox failed 1 of 2 attempts and answered the others; first failure: ClientConnectorError") {
 				t.Errorf("decisive %s; flaky finding %+v", e.Verdict, *flaky)
 			}
-			if e.Summary.Failures != 1 {
-				t.Errorf("failures = %d, want the one failed attempt", e.Summary.Failures)
+			if e.Summary.Failures != 2 || e.Summary.ByClass[ClassNetwork] != 1 || e.Summary.ByClass[ClassFlaky] != 1 {
+				t.Errorf("summary %+v, want the failed attempt and the flaky provider", e.Summary)
 			}
 		})
 	}

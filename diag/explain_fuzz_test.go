@@ -12,6 +12,12 @@ func FuzzExplain(f *testing.F) {
 		"markdown-report", "server-log", "task-never-retrieved-mismatch", "stdlib-windows"} {
 		f.Add([]byte(mustReadF(f, "testdata/explain-own/"+name+".txt")))
 	}
+	// dumps, IPython, gunicorn and g4f's retry log
+	for _, name := range []string{"57-deadlock-faulthandler-sigusr1-uvicorn", "62-blocked-gunicorn-uvicorn-worker-timeout",
+		"69-crashed-segfault-faulthandler", "72-flaky-retry-attempts-debug-log", "76-reentry-loop-stopped-jupyter",
+		"82-deadlock-py-spy-dump", "60-blocked-asyncio-debug-slow-callback"} {
+		f.Add([]byte(mustReadF(f, "../testdata/explain/"+name+".txt")))
+	}
 	f.Add([]byte("Traceback (most recent call last):\n  File \"a\", line 1, in f\nX\n\nThe above exception was the direct cause of the following exception:\n\nY: z\n"))
 	f.Add([]byte("data: {\"error\": \"RuntimeError: Event loop is closed\", \"provider\": 7}\n"))
 	f.Add([]byte("future: <Task exception=RuntimeError('x \\' attached to a different loop')>\n"))
