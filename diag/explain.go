@@ -75,6 +75,7 @@ type Finding struct {
 	ReentryFrame string `json:"reentry_frame,omitempty"`
 	Note         string `json:"note,omitempty"`
 	order        int
+	lastLine     int // the line of the last occurrence
 }
 
 // ExplainSummary counts the failures of a text.
@@ -86,9 +87,26 @@ type ExplainSummary struct {
 	ByProvider map[string]int `json:"by_provider,omitempty"`
 	First      string         `json:"first_seen,omitempty"`
 	Last       string         `json:"last_seen,omitempty"`
+	// Top are the signatures found, over all providers, worst first: what an
+	// operator reads at a glance ("4728 loop-reentry at
+	// to_sync_generator since 09:14").
+	Top []SignatureCount `json:"top_signatures,omitempty"`
 	// Dropped counts failures not kept because MaxFindings distinct
 	// findings were already held.
 	Dropped int `json:"dropped,omitempty"`
+}
+
+// SignatureCount is one signature's failures over all providers.
+type SignatureCount struct {
+	Signature string `json:"signature"`
+	Verdict   Class  `json:"verdict"`
+	Count     int    `json:"count"`
+	Providers int    `json:"providers,omitempty"`
+	// At is the frame of the signature's most frequent finding: the frame
+	// that re-entered the loop, else the innermost g4f frame.
+	At    string `json:"at,omitempty"`
+	First string `json:"first_seen,omitempty"`
+	Last  string `json:"last_seen,omitempty"`
 }
 
 // LoopFailure reports whether any finding is of a loop class.
@@ -899,6 +917,7 @@ func (x *explainer) add(r record, when string) {
 	}
 	f := &x.findings[i]
 	f.Count++
+	f.lastLine = x.lineNo
 	if when != "" {
 		if f.First == "" {
 			f.First = when
@@ -937,6 +956,7 @@ func (x *explainer) explanation() Explanation {
 	if len(sum.ByProvider) == 0 {
 		sum.ByProvider = nil
 	}
+	sum.Top = topSignatures(fs)
 	e := Explanation{Findings: fs, Summary: sum}
 	if fs == nil {
 		e.Findings = []Finding{}
@@ -979,7 +999,10 @@ func RenderExplanation(w io.Writer, format string, e Explanation, o RenderOption
 }
 
 // topFindings is how many findings the text and markdown summaries list.
-const topFindings = 10
+const (
+	topFindings       = 10
+	topSignatureLines = 3
+)
 
 func renderExplainText(w io.Writer, e Explanation, o RenderOptions) error {
 	p := newPainter(o.Color)
@@ -1011,6 +1034,16 @@ func renderExplainText(w io.Writer, e Explanation, o RenderOptions) error {
 		if len(s.ByProvider) > 0 {
 			b.WriteString("  by provider: " + countList(providerCounts(s.ByProvider)) + "\n")
 		}
+		for i, t := range s.Top {
+			if i == topSignatureLines {
+				break
+			}
+			head := "               "
+			if i == 0 {
+				head = "  top:         "
+			}
+			b.WriteString(head + p.paint(t.Verdict, topLine(t)) + "\n")
+		}
 		b.WriteString("\n")
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "COUNT\tVERDICT\tSIGNATURE\tPROVIDER\tFIRST\tLAST\tEVIDENCE")
@@ -1032,6 +1065,59 @@ func renderExplainText(w io.Writer, e Explanation, o RenderOptions) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// topSignatures folds findings (sorted worst first) by signature, keeping
+// that order; the time span runs from the earliest finding to the latest.
+func topSignatures(fs []Finding) []SignatureCount {
+	var out []SignatureCount
+	idx := map[string]int{}
+	type span struct{ firstOrder, lastLine, best int }
+	var spans []span
+	for _, f := range fs {
+		i, ok := idx[f.Signature]
+		if !ok {
+			i = len(out)
+			idx[f.Signature] = i
+			out = append(out, SignatureCount{Signature: f.Signature, Verdict: f.Verdict, First: f.First, Last: f.Last,
+				At: orDefault(f.ReentryFrame, f.Frame)})
+			spans = append(spans, span{f.order, f.lastLine, f.Count})
+		}
+		t, sp := &out[i], &spans[i]
+		t.Count += f.Count
+		if f.Provider != "" {
+			t.Providers++
+		}
+		if f.order < sp.firstOrder {
+			sp.firstOrder, t.First = f.order, f.First
+		}
+		if f.lastLine > sp.lastLine {
+			sp.lastLine, t.Last = f.lastLine, f.Last
+		}
+		if at := orDefault(f.ReentryFrame, f.Frame); f.Count > sp.best && at != "" {
+			sp.best, t.At = f.Count, at
+		}
+	}
+	return out
+}
+
+// topLine is "4728 loop-reentry (reentry-uvloop) at g4f/providers/asyncio.py:57
+// in to_sync_generator, 4 providers, since 09:14:01".
+func topLine(t SignatureCount) string {
+	line := fmt.Sprintf("%d %s (%s)", t.Count, t.Verdict, t.Signature)
+	if t.At != "" {
+		line += " at " + single(t.At)
+	}
+	if t.Providers > 1 {
+		line += fmt.Sprintf(", %d providers", t.Providers)
+	}
+	switch {
+	case t.First != "" && t.Last != "" && t.First != t.Last:
+		line += ", " + single(t.First) + " – " + single(t.Last)
+	case t.First != "":
+		line += ", at " + single(t.First)
+	}
+	return line
 }
 
 // summaryLine is "412 failures (412 loop) in 51234 lines, 09:14:02 – 11:02:54".
@@ -1128,6 +1214,15 @@ func renderExplainMarkdown(w io.Writer, e Explanation) error {
 	}
 	if s := e.Summary; s.Failures > 1 || len(e.Findings) > 1 {
 		b.WriteString("\n### Summary\n\n" + mdText(summaryLine(s)) + "\n\n")
+		for i, t := range s.Top {
+			if i == topSignatureLines {
+				break
+			}
+			b.WriteString("- " + mdText(topLine(t)) + "\n")
+		}
+		if len(s.Top) > 0 {
+			b.WriteString("\n")
+		}
 		b.WriteString("| Count | Verdict | Signature | Provider | First | Last | Evidence |\n")
 		b.WriteString("|---:|---|---|---|---|---|---|\n")
 		for i, f := range e.Findings {

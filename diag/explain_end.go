@@ -75,7 +75,7 @@ func (x *explainer) lineSignature(line string) (r record, pid string, ok bool) {
 				pid = m[i]
 			}
 		}
-		r := record{sig: s, evidence: strings.TrimSpace(line)}
+		r := record{sig: s, evidence: strings.TrimSpace(gunicornStamp.ReplaceAllString(line, ""))}
 		if s.ID == "loop-slow-callback" {
 			r.evidence, r.frame = slowCallback(line, r.evidence)
 		}
@@ -83,6 +83,10 @@ func (x *explainer) lineSignature(line string) (r record, pid string, ok bool) {
 	}
 	return record{}, "", false
 }
+
+// gunicornStamp is the time and pid gunicorn writes before each line:
+// "[2025-05-02 10:16:04 +0000] [1] ".
+var gunicornStamp = regexp.MustCompile(`^\[\d{4}-\d\d-\d\d [^\]]*\] \[\d+\] `)
 
 var (
 	slowTook  = regexp.MustCompile(`> took (\d+(?:\.\d+)?) seconds`)

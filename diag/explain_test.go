@@ -170,6 +170,14 @@ func TestExplainSummary(t *testing.T) {
 		s.First != "2025-03-01 09:14:02,117" || s.Last != "2025-03-01 09:16:02,117" {
 		t.Errorf("summary = %+v", s)
 	}
+	if len(s.Top) != 2 {
+		t.Fatalf("top signatures = %+v, want 2", s.Top)
+	}
+	if top := s.Top[0]; top.Signature != "reentry-uvloop" || top.Count != 2 || top.Providers != 1 ||
+		top.At != "g4f/providers/asyncio.py:57 in to_sync_generator" ||
+		top.First != "2025-03-01 09:14:02,117" || top.Last != "2025-03-01 09:16:02,117" {
+		t.Errorf("top signature = %+v", top)
+	}
 }
 
 func mustRead(t *testing.T, path string) string {
