@@ -188,6 +188,11 @@ func TestDeadlineKeepsEvidence(t *testing.T) {
 	if !strings.Contains(obs.Stacks.Tasks, "Task") {
 		t.Errorf("tasks = %q", obs.Stacks.Tasks)
 	}
+	// the await chain down to what the provider waits on, through the
+	// async generators Task.print_stack does not follow
+	if !strings.Contains(obs.Stacks.Tasks, "StallStream.py\", line 17, in create_async_generator\n    await asyncio.Event().wait()") {
+		t.Errorf("tasks do not reach the provider's wait:\n%s", obs.Stacks.Tasks)
+	}
 	if !strings.Contains(obs.Stacks.Threads, "Thread 0x") {
 		t.Errorf("threads = %q", obs.Stacks.Threads)
 	}

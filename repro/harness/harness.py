@@ -128,11 +128,13 @@ import argparse
 import asyncio
 import contextvars
 import faulthandler
+import gc
 import importlib
 import importlib.util
 import inspect
 import io
 import json
+import linecache
 import logging
 import os
 import platform
@@ -1131,10 +1133,64 @@ def tasks_text(cell):
     out = io.StringIO()
     for task in tasks:
         try:
-            task.print_stack(file=out)
-        except Exception as exc:
-            out.write("%r\n  <stack unavailable: %s>\n" % (task, safe_str(exc)))
+            write_await_stack(task, out)
+        except Exception:
+            try:
+                task.print_stack(file=out)
+            except Exception as exc:
+                out.write("%r\n  <stack unavailable: %s>\n" % (task, safe_str(exc)))
     return out.getvalue()
+
+
+AWAIT_DEPTH = 64
+
+
+def await_frames(task):
+    """The frames of a suspended task down its await chain, outermost first.
+
+    Task.print_stack stops at the task's own coroutine, so a stalled stream
+    shows only the harness frame that iterates it. Each coroutine says what it
+    awaits (cr_await, ag_await, gi_yieldfrom); an "async for" awaits an
+    asend object that hides its async generator, which the garbage
+    collector's referents still name. The chain ends at a Future."""
+    frames = []
+    obj = task.get_coro()
+    for _ in range(AWAIT_DEPTH):
+        if obj is None:
+            break
+        frame = None
+        for attr in ("cr_frame", "ag_frame", "gi_frame"):
+            frame = getattr(obj, attr, None)
+            if frame is not None:
+                break
+        if frame is not None:
+            frames.append(frame)
+        nxt = None
+        for attr in ("cr_await", "ag_await", "gi_yieldfrom"):
+            nxt = getattr(obj, attr, None)
+            if nxt is not None:
+                break
+        if nxt is not None and not (inspect.iscoroutine(nxt) or inspect.isasyncgen(nxt) or inspect.isgenerator(nxt)):
+            inner = [r for r in gc.get_referents(nxt)
+                     if inspect.iscoroutine(r) or inspect.isasyncgen(r) or inspect.isgenerator(r)]
+            nxt = inner[0] if inner else None
+        obj = nxt
+    return frames
+
+
+def write_await_stack(task, out):
+    """Task.print_stack's format, with the whole await chain."""
+    frames = await_frames(task)
+    if not frames:
+        task.print_stack(file=out)
+        return
+    out.write("Stack for %r (most recent call last):\n" % (task,))
+    for frame in frames:
+        code = frame.f_code
+        out.write('  File "%s", line %d, in %s\n' % (code.co_filename, frame.f_lineno, code.co_name))
+        line = linecache.getline(code.co_filename, frame.f_lineno, frame.f_globals).strip()
+        if line:
+            out.write("    %s\n" % line)
 
 
 def answer_tasks(req):
