@@ -302,7 +302,7 @@ func (x *explainer) notePeak(lineBuf int) {
 
 var (
 	fenceLine     = regexp.MustCompile("^[ \t]*(?:```|~~~)")
-	logTime       = regexp.MustCompile(`^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?)\b`)
+	logTime       = regexp.MustCompile(`^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2})\b`)
 	logStart      = regexp.MustCompile(`^(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\[?\d{2}:\d{2}:\d{2}\b|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b[: ]|data:)`)
 	exceptionHead = regexp.MustCompile(`^((?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*)(?::[ \t]?(.*))?$`)
 	// inlineError is an exception named inside a log line: "... failed: RuntimeError: ...".
@@ -316,7 +316,10 @@ var (
 	providerNamed = regexp.MustCompile(`\bprovider=["']?([A-Za-z][A-Za-z0-9_.\-]*)|"provider"\s*:\s*"([A-Za-z][A-Za-z0-9_.\-]*)"|\bProvider:\s*([A-Z][A-Za-z0-9_]*)`)
 	// namePrefix is a provider name right before an exception in a log
 	// line: "Blackbox: RuntimeError: ...".
-	namePrefix = regexp.MustCompile(`(?:^|[\s\]])([A-Z][A-Za-z0-9_]*):[ \t]*$`)
+	namePrefix = regexp.MustCompile(`(?:^|[\s\]:])([A-Z][A-Za-z0-9_]*):[ \t]*$`)
+	// logLevelName are the words before a colon that name no provider.
+	logLevelName = map[string]bool{"DEBUG": true, "INFO": true, "WARNING": true, "WARN": true, "ERROR": true,
+		"CRITICAL": true, "FATAL": true, "TRACE": true, "EXCEPTION": true}
 	// quotedPrefix is "Name: Type:" at a line start of a combined message.
 	quotedPrefix = regexp.MustCompile(`(?m)^[ \t]*([A-Za-z][A-Za-z0-9_.\-]*):[ \t]+((?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*):`)
 )
@@ -600,7 +603,7 @@ func (x *explainer) lineRecord(line string) (record, bool) {
 		m := []string{line[loc[0]:loc[1]], line[loc[2]:loc[3]], line[loc[4]:loc[5]]}
 		if r, ok := x.exceptionRecord(m[1], m[2], line); ok {
 			if p := namePrefix.FindStringSubmatch(line[:loc[2]]); p != nil && r.provider == "" && !strings.HasSuffix(p[1], "Error") &&
-				strings.ToUpper(p[1]) != p[1] {
+				!logLevelName[strings.ToUpper(p[1])] {
 				r.provider = p[1]
 			}
 			return r, true

@@ -75,7 +75,11 @@ func (x *explainer) lineSignature(line string) (r record, pid string, ok bool) {
 				pid = m[i]
 			}
 		}
-		r := record{sig: s, evidence: strings.TrimSpace(gunicornStamp.ReplaceAllString(line, ""))}
+		ev := gunicornStamp.ReplaceAllString(line, "")
+		if loc := stampPrefix.FindStringIndex(ev); loc != nil && loc[1] < len(ev) {
+			ev = ev[loc[1]:] // journald's, Heroku's time and source
+		}
+		r := record{sig: s, evidence: strings.TrimSpace(ev)}
 		if s.ID == "loop-slow-callback" {
 			r.evidence, r.frame = slowCallback(line, r.evidence)
 		}

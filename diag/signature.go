@@ -225,10 +225,12 @@ var Signatures = []Signature{
 		Line: regexp.MustCompile(`Worker \(pid:(?P<pid>\d+)\) was sent (?:SIG[A-Z]+|code \d+)|` +
 			`Worker with pid (?P<pid>\d+) was terminated due to signal \d+|Child process \[(?P<pid>\d+)\] died|` +
 			`\bexited with code (?:134|137|139)\b|Out of memory: Killed process \d+ \(python|` +
+			`Main process exited, code=(?:killed|dumped), status=\d+/(?:KILL|SEGV|ABRT|BUS)|` +
+			`has been killed by the OOM killer|\bReason:\s+OOMKilled\b|` +
 			`^(?:\S+: (?:line \d+: +)?\d+ +)?(?:Killed|Segmentation fault|Aborted|Bus error)(?: \(core dumped\))?(?: +\S*python\S*.*)?$|` +
 			`^zsh: (?:killed|segmentation fault|abort)\b`),
 		LineHints: []string{"was sent", "terminated due to signal", "Child process", "exited with code", "Out of memory",
-			"Killed", "Segmentation fault", "Aborted", "Bus error", "zsh: "},
+			"Killed", "Segmentation fault", "Aborted", "Bus error", "zsh: ", "Main process exited", "OOM"},
 		Explanation: "A server worker or the Python process was killed or died (the kernel's OOM killer, a supervisor's kill " +
 			"after a timeout, or a crash); whatever it was serving ended without an answer.",
 		Remedy: "Read the lines before the kill for its cause (memory growth, a WORKER TIMEOUT, a fatal error); " +

@@ -139,6 +139,10 @@ var lineCases = []struct {
 	{"shell segfault", "", "Segmentation fault (core dumped)", "process-killed", ClassCrashed},
 	{"bash killed", "", "bash: line 1: 48213 Killed                  python3 bot.py", "process-killed", ClassCrashed},
 	{"zsh killed", "", "zsh: killed     python bot.py", "process-killed", ClassCrashed},
+	{"systemd kill", "", "Mar 01 09:14:02 host systemd[1]: g4f-api.service: Main process exited, code=killed, status=9/KILL", "process-killed", ClassCrashed},
+	{"systemd core dump", "", "Mar 01 09:14:02 host systemd[1]: g4f-api.service: Main process exited, code=dumped, status=11/SEGV", "process-killed", ClassCrashed},
+	{"systemd OOM", "", "Mar 01 09:14:02 host systemd[1]: g4f-api.service: A process of this unit has been killed by the OOM killer.", "process-killed", ClassCrashed},
+	{"kubernetes OOMKilled", "", "      Reason:       OOMKilled", "process-killed", ClassCrashed},
 	{"gunicorn timeout", "", "[2025-05-02 10:16:04 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:11)", "worker-timeout", ClassTimeout},
 	{"gunicorn timeout of a uvicorn worker", "[2025-05-02 10:14:03 +0000] [1] [INFO] Using worker: uvicorn.workers.UvicornWorker",
 		"[2025-05-02 10:16:04 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:9)", "worker-timeout-uvicorn", ClassLoopBlocked},
@@ -175,6 +179,7 @@ func TestLineSignatures(t *testing.T) {
 		"the worker exited with code 0",
 		"[INFO] Worker exiting (pid: 11)",
 		"WARNING:asyncio:Executing the plan",
+		"Mar 01 09:14:02 host systemd[1]: g4f-api.service: Main process exited, code=exited, status=0/SUCCESS",
 	} {
 		x := newExplainer(ExplainOptions{})
 		if r, _, ok := x.lineSignature(line); ok {
