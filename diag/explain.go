@@ -112,6 +112,19 @@ type SignatureCount struct {
 // LoopFailure reports whether any finding is of a loop class.
 func (e Explanation) LoopFailure() bool { return e.Summary.Loop > 0 }
 
+// Failing counts the failures of the findings whose class fails under the
+// set, as ClassSet.Fails judges a cell of that class: with the default set,
+// the loop-class failures.
+func (e Explanation) Failing(set ClassSet) int {
+	n := 0
+	for _, f := range e.Findings {
+		if set.Fails(Verdict{Class: f.Verdict}) {
+			n += f.Count
+		}
+	}
+	return n
+}
+
 // Explain reads a text — Python tracebacks (chained or not), API error bodies
 // and SSE data: lines, server logs, Markdown bug reports — line by line and
 // classifies every failure in it with the signature table Classify uses.

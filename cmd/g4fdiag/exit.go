@@ -38,15 +38,20 @@ func usagef(format string, args ...any) error {
 // failuresError says the scan found loop-class failures: exit 1, and the
 // report already said which.
 type failuresError struct {
-	n   int
-	new bool // counted against a baseline
+	n    int
+	new  bool   // counted against a baseline
+	what string // what failed: "cell" unless said
 }
 
 func (e *failuresError) Error() string {
-	if e.new {
-		return fmt.Sprintf("%d cell(s) fail anew against the baseline", e.n)
+	what := e.what
+	if what == "" {
+		what = "cell"
 	}
-	return fmt.Sprintf("%d cell(s) fail", e.n)
+	if e.new {
+		return fmt.Sprintf("%d %s(s) fail anew against the baseline", e.n, what)
+	}
+	return fmt.Sprintf("%d %s(s) fail", e.n, what)
 }
 
 // exitCode maps an error from a command to the process exit code. It is the

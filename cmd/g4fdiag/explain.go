@@ -15,6 +15,7 @@ type explainOptions struct {
 	Files  []string // "-" is stdin; none means stdin
 	Format string
 	Output string
+	FailOn diag.ClassSet
 }
 
 func explainCommand(stdio IO) *cli.Command {
@@ -34,17 +35,22 @@ prints the decisive verdict: class, signature, evidence, the frame that
 re-entered the loop, what it means and the remedy. The worst class decides,
 then the most frequent. A log with many failures also gets a summary per
 class, provider and signature.
-Exit 1 when a loop-class failure is found, 0 when none, 2 when the input
-cannot be read.`,
+Exit 1 when a loop-class failure is found (or one of the --fail-on classes),
+0 when none, 2 when the input cannot be read.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table (or text), json or markdown"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
+			&cli.StringFlag{Name: "fail-on", Value: "loop", Usage: "classes that exit 1: loop (the loop classes), any (every failure), or class names, comma-separated"},
 		},
 		OnUsageError: commandUsageError,
 		Action: func(c *cli.Context) error {
 			o := explainOptions{Files: c.Args().Slice(), Format: c.String("format"), Output: c.String("output")}
 			if !knownExplainFormat(o.Format) {
 				return usagef("unknown --format %q for explain; use one of %s", o.Format, strings.Join(diag.ExplainFormats(), ", "))
+			}
+			var err error
+			if o.FailOn, err = diag.ParseClassSet(c.String("fail-on")); err != nil {
+				return usagef("--fail-on: %v", strings.TrimPrefix(err.Error(), "diag: "))
 			}
 			return runExplain(o, stdio)
 		},
@@ -81,8 +87,8 @@ func runExplain(o explainOptions, stdio IO) error {
 	if err != nil {
 		return fmt.Errorf("writing the explanation: %w", err)
 	}
-	if e.LoopFailure() {
-		return &failuresError{n: e.Summary.Loop}
+	if n := e.Failing(o.FailOn); n > 0 {
+		return &failuresError{n: n, what: "failure"}
 	}
 	return nil
 }

@@ -46,6 +46,14 @@ func TestExplainCommandExitCodes(t *testing.T) {
 		{"bad format", "", []string{"--format", "junit"}, exitUsage, "",
 			"g4fdiag: unknown --format \"junit\" for explain; use one of table, text, json, markdown\n"},
 		{"markdown", string(sse), []string{"-f", "markdown"}, exitFailures, "- Verdict: **loop-reentry** (`reentry-uvloop`)", ""},
+		{"fail on network", "", []string{"--fail-on", "network", explainOwn + "json-network.txt"}, exitFailures, "network", ""},
+		{"fail on any", "", []string{"--fail-on", "any", explainOwn + "cloudflare-through-run-until-complete.txt"}, exitFailures, "cloudflare", ""},
+		{"fail on crashes only", string(sse), []string{"--fail-on", "crashed"}, exitOK, "loop-reentry", ""},
+		{"fail on loop and crashes", string(sse), []string{"--fail-on", "loop,crashed"}, exitFailures, "loop-reentry", ""},
+		{"fail on nothing known", "", []string{"--fail-on", "loops", explainOwn + "json-network.txt"}, exitUsage, "",
+			"g4fdiag: --fail-on: unknown class \"loops\" (want loop, any, loop-reentry, loop-missing, loop-closed, loop-mismatch, " +
+				"loop-blocked, deadlock, timeout, stall, flaky, crashed, protocol, network, auth, provider-error, missing-requirements, " +
+				"provider-not-found, not-working, skipped, unavailable)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
