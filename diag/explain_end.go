@@ -162,6 +162,7 @@ type dumpThread struct {
 // only the thread being read and the best finding are held.
 type dumpState struct {
 	prefix  string
+	stamped bool // every line starts with a log collector's time and source
 	threads int
 	cur     *dumpThread
 	timeout string // faulthandler's "Timeout (0:00:30)!" header, when there was one
@@ -182,11 +183,16 @@ func (x *explainer) dumpStart(line string) bool {
 		return false
 	}
 	p := line[:loc[0]]
-	if strings.TrimSpace(p) != "" && !linePrefix.MatchString(p) {
+	stamped := false
+	switch {
+	case strings.TrimSpace(p) == "", linePrefix.MatchString(p):
+	case len(stampPrefix.FindString(p)) == len(p):
+		stamped, p = true, ""
+	default:
 		return false
 	}
 	x.finishBlock()
-	x.dump = &dumpState{prefix: p, timeout: x.faultTimeout}
+	x.dump = &dumpState{prefix: p, stamped: stamped, timeout: x.faultTimeout}
 	x.faultTimeout = ""
 	x.dumpThreadStart(line[loc[0]:])
 	return true
@@ -205,6 +211,14 @@ func (x *explainer) dumpThreadStart(head string) {
 func (x *explainer) dumpLine(line string) bool {
 	d := x.dump
 	body := line
+	if d.stamped {
+		loc := stampPrefix.FindStringIndex(line)
+		if loc == nil {
+			x.finishDump()
+			return false
+		}
+		body = line[loc[1]:]
+	}
 	if d.prefix != "" {
 		body = strings.TrimPrefix(line, d.prefix)
 		if len(body) == len(line) {

@@ -106,6 +106,14 @@ func TestExplainDumps(t *testing.T) {
 			"KeyboardInterrupt"),
 			ClassSkipped, "keyboard-interrupt", "KeyboardInterrupt while waiting in lib/python3.11/selectors.py:468", ""},
 	}
+	// the first dump again as journald keeps it: every line stamped
+	var stamped strings.Builder
+	for _, l := range strings.Split(strings.TrimSuffix(tests[0].text, "\n"), "\n") {
+		stamped.WriteString("Mar 01 09:14:02 llm-gw g4f[812]: " + l + "\n")
+	}
+	journald := tests[0]
+	journald.name, journald.text = "journald", stamped.String()
+	tests = append(tests, journald)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := explainString(t, tt.text)
