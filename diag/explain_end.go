@@ -94,7 +94,7 @@ var gunicornStamp = regexp.MustCompile(`^\[\d{4}-\d\d-\d\d [^\]]*\] \[\d+\] `)
 
 var (
 	slowTook  = regexp.MustCompile(`> took (\d+(?:\.\d+)?) seconds`)
-	slowCoro  = regexp.MustCompile(`coro=<([^\s(<>]+)\(\) running at ([^\s>]+):(\d+)>`)
+	slowCoro  = regexp.MustCompile(`coro=<([^\s(<>]+)\(\) (?:running|done, defined) at ([^\s>]+):(\d+)>`)
 	slowHandl = regexp.MustCompile(`Executing <(?:Timer)?Handle (?:when=\S+ )?([^\s(<>]+)\(`)
 )
 
