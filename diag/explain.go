@@ -221,6 +221,15 @@ const (
 	afterChain            // after a chain marker: the next section follows
 )
 
+// addFrame appends a frame; past twice maxBlockFrames only the innermost
+// maxBlockFrames are kept.
+func (s *tbSection) addFrame(f repro.Frame) {
+	s.frames = append(s.frames, f)
+	if len(s.frames) > 2*maxBlockFrames {
+		s.frames = append(s.frames[:0:0], s.frames[len(s.frames)-maxBlockFrames:]...)
+	}
+}
+
 // tbSection is one traceback of a chain, in the order the text prints it.
 type tbSection struct {
 	frames   []repro.Frame
@@ -389,10 +398,7 @@ func (x *explainer) blockLine(line string) bool {
 		}
 		if m := frameMatch(body); m != nil {
 			n, _ := strconv.Atoi(m[2])
-			cur.frames = append(cur.frames, repro.Frame{File: m[1], Line: n, Func: m[3]})
-			if len(cur.frames) > 2*maxBlockFrames {
-				cur.frames = append(cur.frames[:0:0], cur.frames[len(cur.frames)-maxBlockFrames:]...)
-			}
+			cur.addFrame(repro.Frame{File: m[1], Line: n, Func: m[3]})
 			return true
 		}
 		if trimmed == "" {

@@ -3,6 +3,7 @@ package diag
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -334,13 +335,11 @@ func stackRecord(name string, frames []repro.Frame) (record, int, bool) {
 	rank := 0
 	switch {
 	case waitsForever(frames):
-		s, _ := Lookup("deadlock-loop-thread")
 		what, _ := deadlockWait(frames)
-		r.sig, r.evidence = sigPtr(s.ID), name+" runs the event loop and waits forever in "+what
+		r.sig, r.evidence = sigPtr("deadlock-loop-thread"), name+" runs the event loop and waits forever in "+what
 	case knownBlocking(frames):
-		s, _ := Lookup("loop-thread-blocked")
 		what, _ := blockingCall(frames)
-		r.sig, r.evidence, rank = sigPtr(s.ID), name+" runs the event loop and is blocked in "+what, 1
+		r.sig, r.evidence, rank = sigPtr("loop-thread-blocked"), name+" runs the event loop and is blocked in "+what, 1
 	default:
 		return record{}, 0, false
 	}
@@ -377,7 +376,9 @@ func (x *explainer) finishDump() {
 	}
 	x.dump = nil
 	d.endThread()
-	if p := x.pending; p != nil && p.sig.Class == ClassCrashed {
+	p := x.pending
+	crash := p != nil && p.sig.Class == ClassCrashed
+	if crash {
 		// the stacks of the crash the pending line announced
 		if p.frame == "" {
 			p.frame = d.crashFrame
@@ -385,25 +386,23 @@ func (x *explainer) finishDump() {
 		if p.frame != "" && !strings.Contains(p.evidence, " in ") {
 			p.evidence += " in " + p.frame
 		}
-		x.flushPending()
-		return
 	}
 	x.flushPending()
-	if d.best != nil {
-		if d.timeout != "" {
-			d.best.evidence = strings.TrimSuffix(d.timeout, "!") + ": " + d.best.evidence
-		}
-		x.add(*d.best, x.lastTime)
+	if crash {
 		return
 	}
-	ev := fmt.Sprintf("stack dump of %d thread%s: no event-loop thread is blocked", d.threads, plural(d.threads))
-	if d.timeout != "" {
-		ev = strings.TrimSuffix(d.timeout, "!") + ": " + ev
-	}
+	r := record{sig: sigPtr("hang-dump"),
+		evidence: fmt.Sprintf("stack dump of %d thread%s: no event-loop thread is blocked", d.threads, plural(d.threads))}
 	if d.other != "" {
-		ev += "; " + d.other
+		r.evidence += "; " + d.other
 	}
-	x.add(record{sig: sigPtr("hang-dump"), evidence: ev}, x.lastTime)
+	if d.best != nil {
+		r = *d.best
+	}
+	if d.timeout != "" {
+		r.evidence = strings.TrimSuffix(d.timeout, "!") + ": " + r.evidence
+	}
+	x.add(r, x.lastTime)
 }
 
 // interruptRecord judges a Ctrl-C traceback no signature matched by where
@@ -416,9 +415,8 @@ func interruptRecord(chain []repro.PyException) (record, bool) {
 	frames := chain[0].Frames
 	// the signal handler that raised it (asyncio.run's since Python 3.11)
 	// is not where the program was
-	for n := len(frames); n > 0 && (frames[n-1].Func == "_on_sigint" || frames[n-1].Func == "default_int_handler" ||
-		fileBase(slashPath(frames[n-1].File)) == "signal.py"); n = len(frames) {
-		frames = frames[:n-1]
+	for len(frames) > 0 && signalHandler(frames[len(frames)-1]) {
+		frames = frames[:len(frames)-1]
 	}
 	if r, _, ok := stackRecord("the interrupted thread", frames); ok {
 		r.evidence = "KeyboardInterrupt: " + r.evidence
@@ -433,6 +431,10 @@ func interruptRecord(chain []repro.PyException) (record, bool) {
 		r.frame = oneLine(formatFrame(f))
 	}
 	return r, true
+}
+
+func signalHandler(f repro.Frame) bool {
+	return f.Func == "_on_sigint" || f.Func == "default_int_handler" || fileBase(slashPath(f.File)) == "signal.py"
 }
 
 // --- g4f's retry log: flaky providers ---
@@ -522,7 +524,7 @@ func (x *explainer) flakyFindings() {
 			names = append(names, p)
 		}
 	}
-	sortByOrder(names, x.tries)
+	sort.Slice(names, func(i, j int) bool { return x.tries[names[i]].order < x.tries[names[j]].order })
 	for _, p := range names {
 		t := x.tries[p]
 		n := t.failed + t.answered
@@ -531,14 +533,6 @@ func (x *explainer) flakyFindings() {
 			ev += "; first failure: " + t.firstFailure
 		}
 		x.add(record{sig: sigPtr("retry-answered"), evidence: ev, provider: p}, "")
-	}
-}
-
-func sortByOrder(names []string, ts map[string]*tries) {
-	for i := 1; i < len(names); i++ {
-		for j := i; j > 0 && ts[names[j]].order < ts[names[j-1]].order; j-- {
-			names[j], names[j-1] = names[j-1], names[j]
-		}
 	}
 }
 
@@ -578,10 +572,7 @@ func (x *explainer) ipythonLine(s *tbSection, body string) bool {
 		if i := strings.LastIndexByte(fn, '.'); i >= 0 && i < len(fn)-1 {
 			fn = fn[i+1:] // AsyncProvider.create_completion: the readers match the bare name
 		}
-		s.frames = append(s.frames, repro.Frame{File: file, Line: n, Func: fn})
-		if len(s.frames) > 2*maxBlockFrames {
-			s.frames = append(s.frames[:0:0], s.frames[len(s.frames)-maxBlockFrames:]...)
-		}
+		s.addFrame(repro.Frame{File: file, Line: n, Func: fn})
 		return true
 	}
 	if m := ipythonCell.FindStringSubmatch(trimmed); m != nil {
@@ -590,7 +581,7 @@ func (x *explainer) ipythonLine(s *tbSection, body string) bool {
 			cell = m[5]
 		}
 		n, _ := strconv.Atoi(m[2] + m[4])
-		s.frames = append(s.frames, repro.Frame{File: cell, Line: n, Func: "<cell>"})
+		s.addFrame(repro.Frame{File: cell, Line: n, Func: "<cell>"})
 		return true
 	}
 	// the numbered lines around the current one, and the wrapped rest of a

@@ -47,15 +47,15 @@ func TestExplainDumps(t *testing.T) {
 		{"loop thread waits on a future", dump("Current thread 0x00007f3b2b9a2740 (most recent call first):",
 			`  File "/usr/lib/python3.11/threading.py", line 327 in wait`,
 			`  File "/usr/lib/python3.11/concurrent/futures/_base.py", line 451 in result`,
-			`  File "/home/u/.venv/lib/python3.11/site-packages/g4f/providers/base_provider.py", line 60 in create_completion`,
+			`  File "/srv/app/.venv/lib/python3.11/site-packages/g4f/providers/base_provider.py", line 60 in create_completion`,
 			`  File "/srv/bot/handlers.py", line 41 in on_message`),
 			ClassDeadlock, "deadlock-loop-thread", "main thread 0x00007f3b2b9a2740 runs the event loop and waits forever in concurrent.futures Future.result()",
 			"g4f/providers/base_provider.py:60 in create_completion"},
 		{"loop thread in a sync request", dump("Thread 0x00007f3b2b9a2740 (most recent call first):",
 			`  File "/usr/lib/python3.11/socket.py", line 706 in readinto`,
 			`  File "/usr/lib/python3.11/http/client.py", line 286 in _read_status`,
-			`  File "/home/u/.venv/lib/python3.11/site-packages/requests/sessions.py", line 589 in request`,
-			`  File "/home/u/.venv/lib/python3.11/site-packages/g4f/Provider/Vercel.py", line 44 in create_completion`,
+			`  File "/srv/app/.venv/lib/python3.11/site-packages/requests/sessions.py", line 589 in request`,
+			`  File "/srv/app/.venv/lib/python3.11/site-packages/g4f/Provider/Vercel.py", line 44 in create_completion`,
 			`  File "/srv/bot/handlers.py", line 41 in on_message`),
 			ClassLoopBlocked, "loop-thread-blocked", "is blocked in socket recv", "g4f/Provider/Vercel.py:44 in create_completion"},
 		{"every loop idle", dump("Thread 0x00007f3b2b9a2740 (most recent call first):",
@@ -63,7 +63,7 @@ func TestExplainDumps(t *testing.T) {
 			`  File "/usr/lib/python3.11/asyncio/base_events.py", line 1886 in _run_once`) +
 			lines("Thread 0x00007f3b28000640 (most recent call first):",
 				`  File "/usr/lib/python3.11/socket.py", line 706 in readinto`,
-				`  File "/home/u/.venv/lib/python3.11/site-packages/g4f/Provider/Vercel.py", line 44 in create_completion`,
+				`  File "/srv/app/.venv/lib/python3.11/site-packages/g4f/Provider/Vercel.py", line 44 in create_completion`,
 				`  File "/usr/lib/python3.11/concurrent/futures/thread.py", line 58 in run`,
 				`  File "/usr/lib/python3.11/threading.py", line 995 in _bootstrap`),
 			ClassTimeout, "hang-dump", "stack dump of 3 threads: no event-loop thread is blocked; thread 0x00007f3b28000640 waits in g4f/Provider/Vercel.py:44", ""},
@@ -89,8 +89,8 @@ func TestExplainDumps(t *testing.T) {
 		), ClassDeadlock, "deadlock-loop-thread", `thread "MainThread" runs the event loop and waits forever`, "g4f/providers/base_provider.py:60 in create_completion"},
 		{"a crash and its stacks are one failure", lines("Fatal Python error: Segmentation fault", "") +
 			dump("Current thread 0x00007f3b2b9a2740 (most recent call first):",
-				`  File "/home/u/.venv/lib/python3.11/site-packages/curl_cffi/curl.py", line 331 in perform`,
-				`  File "/home/u/.venv/lib/python3.11/site-packages/g4f/Provider/Copilot.py", line 101 in create_completion`) +
+				`  File "/srv/app/.venv/lib/python3.11/site-packages/curl_cffi/curl.py", line 331 in perform`,
+				`  File "/srv/app/.venv/lib/python3.11/site-packages/g4f/Provider/Copilot.py", line 101 in create_completion`) +
 			lines("", "Extension modules: multidict._multidict, yarl._quoting_c (total: 2)", "Segmentation fault (core dumped)"),
 			ClassCrashed, "python-fatal-error", "Fatal Python error: Segmentation fault in g4f/Provider/Copilot.py:101", ""},
 		{"Ctrl-C on an idle loop", lines(
