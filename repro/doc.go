@@ -1,18 +1,39 @@
 // Package repro is the engine of a scan: the Plan and its Cells, the Runner
-// that keeps a bounded number of cells in flight, and the in-process Driver —
-// a pool of long-lived Python workers running the embedded harness.
+// that keeps a bounded number of cells at work, and the in-process Driver —
+// a fork server per loop variant running the embedded harness.
 //
-// A worker is one interpreter set up for one loop variant (asyncio, nest,
-// uvloop) before it imports g4f, through an import blocker and a loop
-// factory, never by changing the user's environment. Go writes requests to
-// its stdin and reads JSON lines from its file descriptor 3, so whatever g4f
+// Isolation is the rule: a cell's verdict may depend only on the cell. No
+// two cells run in one process, at the same time or one after the other,
+// and what a cell leaves behind — a nest_asyncio patch, a provider's class
+// attributes, a loop policy, threads, child processes — never reaches
+// another cell. Providers keep class-level state and nest_asyncio patches
+// asyncio process-wide, so sharing would make verdicts depend on --jobs,
+// on the order of the cells and on the machine. The only sharing is what a
+// cell asks for itself: its --concurrency calls at once, its --repeat
+// rounds.
+//
+// How: a worker is one interpreter set up for one loop variant (asyncio,
+// nest, uvloop) before it imports g4f, through an import blocker and a loop
+// factory, never by changing the user's environment. It imports g4f once
+// and stays as it is — one thread, no event loop, no provider code — and
+// forks a child for every cell, in a process group of its own, which ends
+// with the cell. Where a worker cannot fork (no os.fork, threads alive
+// after the import, or G4FDIAG_FORK=0), every cell gets a worker started
+// for it alone; the environment's LoopInfo.Isolation says which.
+//
+// Go writes requests to a worker's stdin and reads JSON lines from its file
+// descriptor 3 (a fork server relays its children's), so whatever g4f
 // prints stays out of the protocol; harness/harness.py documents the
-// protocol. Each cell runs on a thread of its own with a loop of its own, and
-// the harness's heartbeat reports a loop thread that stops answering. The
-// deadline of a cell belongs to Go: at the deadline it asks faulthandler
-// (SIGUSR1) for every thread's stack and the harness for the loop's pending
-// tasks, then retires the worker and kills its process group once no other
-// cell runs in it.
+// protocol. The harness's heartbeat reports a loop thread that stops
+// answering. The deadline of a cell belongs to Go: at the deadline it asks
+// faulthandler (SIGUSR1) for every thread's stack and the harness for the
+// loop's pending tasks, at once and within a short budget, then kills the
+// cell's process group.
+//
+// --jobs bounds the cells that use the CPU, not the ones that wait: a cell
+// whose process has stopped using the CPU (a hang, a stalled stream) gives
+// its job slot to the next cell (see Yielder), so hung cells wait side by
+// side rather than one after another.
 //
 // repro records what happened — exception chains, tracebacks, chunk timings,
 // stacks, how a cell ended — and knows nothing of verdicts: that is diag's.

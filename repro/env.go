@@ -8,6 +8,9 @@ type LoopInfo struct {
 	Reason    string `json:"reason,omitempty"` // why not, when unavailable
 	Package   string `json:"package,omitempty"`
 	Version   string `json:"version,omitempty"`
+	// Isolation says how cells of this loop were kept apart: a fork per
+	// cell, or a process per cell (and why it could not fork).
+	Isolation string `json:"isolation,omitempty"`
 }
 
 // Environment is what the workers report about the interpreter they run in.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/providers"
@@ -30,11 +31,11 @@ func WriteHarness(dir string) (string, error) {
 // DefaultMessages is what every call asks when the plan says nothing else.
 var DefaultMessages = []Message{{Role: "user", Content: "Say hello in one word."}}
 
-// Pool is the in-process Driver: long-lived Python workers per loop variant,
-// each serving cells on threads of its own — many at once, except where a
-// loop variant needs a worker per cell (see exclusive). A worker with a stuck
-// cell is retired: it takes no new cell, and its process group is killed once
-// Go waits for none of its cells.
+// Pool is the in-process Driver: one fork server per loop variant, which
+// imported g4f once and forks a fresh child for every cell, so no state
+// passes from one cell to another (see the package doc). Where a worker
+// cannot fork, each cell gets a worker process of its own instead, started
+// for it and ended after it: slower, equally isolated.
 type Pool struct {
 	target         Target
 	blockThreshold time.Duration
@@ -48,6 +49,7 @@ type Pool struct {
 	loopInfo map[Loop]LoopInfo
 	starting map[Loop]*sync.Mutex
 	dumpSeq  int
+	children map[int]bool // forked cell processes Go still waits for
 	closed   bool
 }
 
@@ -79,6 +81,7 @@ func NewPool(t Target, o PoolOptions) (*Pool, error) {
 		dir: dir, harness: harness,
 		workers: make(map[Loop][]*worker), live: make(map[*worker]bool),
 		loopInfo: make(map[Loop]LoopInfo), starting: make(map[Loop]*sync.Mutex),
+		children: make(map[int]bool),
 	}, nil
 }
 
@@ -192,7 +195,7 @@ func (p *Pool) acquire(ctx context.Context, l Loop) (*worker, error) {
 		}
 		usable = append(usable, w)
 		w.mu.Lock()
-		if found == nil && (!exclusive(l) || w.inflight == 0) {
+		if found == nil && (w.ready.Fork || w.inflight == 0) {
 			found = w
 			w.inflight++
 		}
@@ -220,18 +223,33 @@ func (p *Pool) acquire(ctx context.Context, l Loop) (*worker, error) {
 	p.live[w] = true
 	p.workers[l] = append(p.workers[l], w)
 	p.loopInfo[l] = LoopInfo{Loop: l, Available: w.ready.Available, Reason: w.ready.Reason,
-		Package: w.ready.Package, Version: w.ready.Version}
+		Package: w.ready.Package, Version: w.ready.Version, Isolation: isolation(w.ready)}
 	w.inflight++
 	go p.reap(w)
 	return w, nil
 }
 
-// exclusive reports whether each cell of a loop variant needs a worker to
-// itself. nest_asyncio patches the whole process the first time g4f applies
-// it, so a nest cell sharing a worker with one that triggers the patch would
-// see neither a fresh process (where a first request meets "Cannot enter into
-// task") nor a patched one, but whichever came first.
-func exclusive(l Loop) bool { return l == LoopNest }
+// isolation says how a worker keeps cells apart, for the report.
+func isolation(r event) string {
+	switch {
+	case !r.Available:
+		return ""
+	case r.Fork:
+		return IsolationFork
+	case r.ForkReason != "":
+		return IsolationProcess + " (cannot fork: " + r.ForkReason + ")"
+	}
+	return IsolationProcess
+}
+
+// How cells are kept apart (LoopInfo.Isolation).
+const (
+	// IsolationFork: each cell runs in a child forked from a worker that
+	// imported g4f once.
+	IsolationFork = "fork per cell"
+	// IsolationProcess: each cell runs in a worker started for it alone.
+	IsolationProcess = "process per cell"
+)
 
 // reap forgets a worker once its process has exited.
 func (p *Pool) reap(w *worker) {
@@ -273,6 +291,14 @@ func (p *Pool) retire(w *worker) {
 // RunCell runs one cell and returns its observation. The error is non-nil
 // only when ctx ended first; the observation is then incomplete.
 func (p *Pool) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error) {
+	return p.RunCellYielding(ctx, c, timeout, nil)
+}
+
+// RunCellYielding is RunCell that calls yield (when not nil) once the
+// cell's process has stopped using the CPU: the cell only waits — on a
+// hang, a stalled stream, its deadline — and its job slot can go to
+// another cell.
+func (p *Pool) RunCellYielding(ctx context.Context, c Cell, timeout time.Duration, yield func()) (Observation, error) {
 	obs := Observation{Cell: c, Started: time.Now()}
 	finish := func() (Observation, error) {
 		obs.DurationMS = msSince(obs.Started)
@@ -299,69 +325,173 @@ func (p *Pool) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Obse
 		obs.End, obs.SkipReason = EndUnavailable, w.ready.Reason
 		return finish()
 	}
+	if !w.ready.Fork {
+		// A worker of its own: it ends with the cell, so nothing the cell
+		// leaves behind reaches another.
+		p.retire(w)
+	}
 	obs.Worker = &WorkerInfo{PID: w.cmd.Process.Pid}
+	cl := cellRun{pool: p, w: w, obs: &obs, yield: yield}
+	if err := cl.run(ctx, timeout); err != nil {
+		return obs, err
+	}
+	return finish()
+}
 
-	id, events, err := w.send(request{Op: "run", Cell: &c,
-		BlockThresholdMS: p.blockThreshold.Milliseconds(), Messages: p.messages})
+// cellRun is one cell in flight on a worker: in a forked child of it, or in
+// the worker itself when it cannot fork.
+type cellRun struct {
+	pool  *Pool
+	w     *worker
+	obs   *Observation
+	yield func()
+
+	id        int64
+	child     int    // the forked child's pid, once known
+	dump, out string // the child's files
+}
+
+// target is the process that runs the cell: its stacks, its CPU.
+func (cl *cellRun) target() (pid int, dump string) {
+	if cl.child != 0 {
+		return cl.child, cl.dump
+	}
+	return cl.w.cmd.Process.Pid, cl.w.dumpPath
+}
+
+func (cl *cellRun) run(ctx context.Context, timeout time.Duration) error {
+	p, w, obs := cl.pool, cl.w, cl.obs
+	req := request{Op: "run", Cell: &obs.Cell,
+		BlockThresholdMS: p.blockThreshold.Milliseconds(), Messages: p.messages}
+	if w.ready.Fork {
+		seq := p.nextSeq()
+		cl.dump = filepath.Join(p.dir, fmt.Sprintf("cell-%d.stacks", seq))
+		cl.out = filepath.Join(p.dir, fmt.Sprintf("cell-%d.out", seq))
+		req.Dump, req.Out = cl.dump, cl.out
+		defer os.Remove(cl.dump)
+		defer os.Remove(cl.out)
+	}
+	id, events, err := w.send(req)
 	if err != nil {
 		<-w.exited
-		return p.crashed(w, &obs)
+		p.crashed(w, obs)
+		return nil
 	}
+	cl.id = id
 	defer w.forget(id)
+	defer cl.endChild()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
+	idle := newIdleWatch(cl.yield)
+	defer idle.stop()
+	if !w.ready.Fork {
+		idle.watch(w.cmd.Process.Pid)
+	}
 	for {
 		select {
 		case ev := <-events:
 			switch ev.Event {
+			case "forked":
+				cl.child = ev.PID
+				obs.Worker.PID = ev.PID
+				p.track(ev.PID, true)
+				idle.watch(ev.PID)
 			case "done":
 				obs.End, obs.Calls, obs.Log = EndCompleted, ev.Calls, ev.Log
-				if ev.NestPatchedAfter {
-					p.retire(w)
-				}
-				return finish()
+				return nil
 			case "error": // the harness refused the request: a g4fdiag fault
 				obs.End = EndCrashed
 				obs.Worker.ExitStatus = "the worker refused the cell"
 				if ev.Error != nil {
 					obs.Worker.StderrTail = ev.Error.Type + ": " + ev.Error.Message
 				}
-				return finish()
+				return nil
+			case "exited": // the cell's child died before it was done
+				cl.child = 0
+				p.track(ev.PID, false)
+				obs.End = EndCrashed
+				obs.Worker.ExitStatus = ev.Status
+				obs.Worker.StderrTail = fileTail(cl.out, 20)
+				return nil
 			case "blocked":
 				obs.End = EndBlocked
 				obs.Stacks = &Stacks{LoopThread: ev.LoopThread, BlockedMS: ev.BlockedMS}
-				p.retire(w)
-				p.hangEvidence(ctx, w, id, &obs)
-				return finish()
+				if !w.ready.Fork {
+					p.retire(w)
+				}
+				cl.hangEvidence(ctx)
+				return nil
 			}
 		case <-deadline.C:
 			obs.End = EndDeadline
 			obs.Stacks = &Stacks{}
-			p.retire(w)
-			p.hangEvidence(ctx, w, id, &obs)
-			return finish()
+			if !w.ready.Fork {
+				p.retire(w)
+			}
+			cl.hangEvidence(ctx)
+			return nil
 		case <-w.exited:
-			return p.crashed(w, &obs)
+			p.crashed(w, obs)
+			return nil
 		case <-ctx.Done():
-			return obs, ctx.Err()
+			return ctx.Err()
 		}
 	}
 }
 
-// hangEvidence adds the all-thread dump, the loop's pending tasks and the
-// calls finished so far to a cell that will not end by itself.
-func (p *Pool) hangEvidence(ctx context.Context, w *worker, cellID int64, obs *Observation) {
-	obs.Stacks.Threads = w.dumpThreads()
-	ev, err := w.call(ctx, request{Op: "tasks", CellID: cellID}, 2*time.Second)
-	if err != nil {
-		obs.Stacks.Tasks = "(no answer from the worker: " + err.Error() + ")"
+// endChild kills the cell's child and whatever it started (its process
+// group) unless it was seen to exit. A child that sent done ends its group
+// itself; the kill is for one that could not.
+func (cl *cellRun) endChild() {
+	if cl.child == 0 {
 		return
 	}
-	obs.Stacks.Tasks = ev.Tasks
-	obs.Calls, obs.Log = ev.Calls, ev.Log
+	_ = syscall.Kill(-cl.child, syscall.SIGKILL)
+	cl.pool.track(cl.child, false)
 }
 
-func (p *Pool) crashed(w *worker, obs *Observation) (Observation, error) {
+// evidenceBudget bounds gathering a hung cell's stacks and tasks, so the
+// cell ends close to its deadline: faulthandler answers in milliseconds
+// even when no Python thread can run, and the tasks come from a thread of
+// their own.
+const evidenceBudget = 150 * time.Millisecond
+
+// hangEvidence adds the all-thread dump, the loop's pending tasks and the
+// calls finished so far to a cell that will not end by itself. Both are
+// asked for at once, within evidenceBudget.
+func (cl *cellRun) hangEvidence(ctx context.Context) {
+	pid, dump := cl.target()
+	threads := make(chan string, 1)
+	go func() { threads <- dumpStacksWithin(pid, dump, evidenceBudget) }()
+	ev, err := cl.w.call(ctx, request{Op: "tasks", CellID: cl.id}, evidenceBudget)
+	cl.obs.Stacks.Threads = <-threads
+	if err != nil {
+		cl.obs.Stacks.Tasks = "(no answer from the worker: " + err.Error() + ")"
+		return
+	}
+	cl.obs.Stacks.Tasks = ev.Tasks
+	cl.obs.Calls, cl.obs.Log = ev.Calls, ev.Log
+}
+
+func (p *Pool) nextSeq() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dumpSeq++
+	return p.dumpSeq
+}
+
+// track records a forked child Go may still have to kill at Close.
+func (p *Pool) track(pid int, alive bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if alive {
+		p.children[pid] = true
+	} else {
+		delete(p.children, pid)
+	}
+}
+
+func (p *Pool) crashed(w *worker, obs *Observation) {
 	w.mu.Lock()
 	status := w.exitErr
 	w.mu.Unlock()
@@ -370,8 +500,6 @@ func (p *Pool) crashed(w *worker, obs *Observation) (Observation, error) {
 	if status != nil {
 		obs.Worker.ExitStatus = status.Error()
 	}
-	obs.DurationMS = msSince(obs.Started)
-	return *obs, nil
 }
 
 // Close kills every worker's process group and removes the temp dir. Safe
@@ -380,7 +508,14 @@ func (p *Pool) Close() error {
 	p.mu.Lock()
 	p.closed = true
 	ws := p.liveWorkers()
+	children := make([]int, 0, len(p.children))
+	for pid := range p.children {
+		children = append(children, pid)
+	}
 	p.mu.Unlock()
+	for _, pid := range children {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
 	for _, w := range ws {
 		w.kill()
 	}

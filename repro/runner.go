@@ -16,6 +16,15 @@ type Driver interface {
 	RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error)
 }
 
+// Yielder is a Driver that can tell when a running cell has stopped using
+// the CPU — it only waits, on a hang, a stream or its deadline — and then
+// calls yield once, so the runner can start another cell: --jobs bounds the
+// cells that work, not the ones that wait.
+type Yielder interface {
+	Driver
+	RunCellYielding(ctx context.Context, c Cell, timeout time.Duration, yield func()) (Observation, error)
+}
+
 // Route is the Driver of a scan that mixes in-process and HTTP modes: it
 // sends each cell to the driver of its mode.
 type Route struct {
@@ -35,6 +44,15 @@ func (r Route) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Obse
 			SkipReason: "no driver for mode " + string(c.Mode)}, nil
 	}
 	return d.RunCell(ctx, c, timeout)
+}
+
+// RunCellYielding runs c on the driver of its mode, yielding when that
+// driver can tell the cell only waits.
+func (r Route) RunCellYielding(ctx context.Context, c Cell, timeout time.Duration, yield func()) (Observation, error) {
+	if y, ok := r.InProcess.(Yielder); ok && !c.Mode.OverHTTP() {
+		return y.RunCellYielding(ctx, c, timeout, yield)
+	}
+	return r.RunCell(ctx, c, timeout)
 }
 
 // Decide returns the observation of a cell that the plan says not to run —
@@ -78,13 +96,27 @@ func Run(ctx context.Context, d Driver, p Plan, catalog []providers.Provider, en
 	return RunCells(ctx, d, decided, todo, p.Jobs, p.Timeout)
 }
 
-// RunCells sends the decided observations, then runs cells through d, at
-// most jobs at once, each within timeout, and sends each observation as it
-// ends. The channel is closed when every cell has ended or ctx is done;
-// cells cut short by ctx are not sent.
+// maxWaiting bounds the cells that have given their job slot back and still
+// wait: each holds a process until its deadline.
+const maxWaiting = 64
+
+// RunCells sends the decided observations, then runs cells through d, each
+// within timeout, and sends each observation as it ends. At most jobs cells
+// work at once; with a Yielder, a cell that only waits gives its slot to the
+// next one, and at most maxWaiting such cells wait beside them. The channel
+// is closed when every cell has ended or ctx is done; cells cut short by ctx
+// are not sent.
 func RunCells(ctx context.Context, d Driver, decided []Observation, todo []Cell, jobs int, timeout time.Duration) <-chan Observation {
 	out := make(chan Observation)
 	jobs = max(jobs, 1)
+	run := func(ctx context.Context, c Cell, yield func()) (Observation, error) {
+		return d.RunCell(ctx, c, timeout)
+	}
+	if y, ok := d.(Yielder); ok {
+		run = func(ctx context.Context, c Cell, yield func()) (Observation, error) {
+			return y.RunCellYielding(ctx, c, timeout, yield)
+		}
+	}
 	go func() {
 		defer close(out)
 		for _, obs := range decided {
@@ -94,34 +126,39 @@ func RunCells(ctx context.Context, d Driver, decided []Observation, todo []Cell,
 				return
 			}
 		}
-		cells := make(chan Cell)
+		busy := make(chan struct{}, jobs)                // a token per working cell
+		inFlight := make(chan struct{}, jobs+maxWaiting) // working and waiting
 		var wg sync.WaitGroup
-		for range min(jobs, max(len(todo), 1)) {
+		defer wg.Wait()
+		for _, c := range todo {
+			select {
+			case inFlight <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case busy <- struct{}{}:
+			case <-ctx.Done():
+				<-inFlight
+				return
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for c := range cells {
-					obs, err := d.RunCell(ctx, c, timeout)
-					if err != nil {
-						continue // ctx ended: the cell is unfinished
-					}
-					select {
-					case out <- obs:
-					case <-ctx.Done():
-					}
+				defer func() { <-inFlight }()
+				var once sync.Once
+				release := func() { once.Do(func() { <-busy }) }
+				defer release()
+				obs, err := run(ctx, c, release)
+				if err != nil {
+					return // ctx ended: the cell is unfinished
+				}
+				select {
+				case out <- obs:
+				case <-ctx.Done():
 				}
 			}()
 		}
-	feed:
-		for _, c := range todo {
-			select {
-			case cells <- c:
-			case <-ctx.Done():
-				break feed
-			}
-		}
-		close(cells)
-		wg.Wait()
 	}()
 	return out
 }

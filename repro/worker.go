@@ -27,7 +27,7 @@ const maxEventLine = 64 << 20
 // depends on Event.
 type event struct {
 	ID    int64  `json:"id"`
-	Event string `json:"event"` // ready, fatal, catalog, blocked, done, tasks, error
+	Event string `json:"event"` // ready, fatal, catalog, forked, blocked, done, exited, tasks, error
 
 	// ready
 	Loop          Loop   `json:"loop"`
@@ -41,6 +41,15 @@ type event struct {
 	G4FPath       string `json:"g4f_path"`
 	NestModule    string `json:"nest_module"`
 	PID           int    `json:"pid"`
+	// Fork says the worker is a fork server: every cell runs in a child
+	// forked for it. ForkReason says why not, when it is not.
+	Fork       bool   `json:"fork"`
+	ForkReason string `json:"fork_reason"`
+
+	// forked: the child's pid (in PID) and what the fork cost
+	ForkMS float64 `json:"fork_ms"`
+	// exited: how a forked child ended (after done, or instead of it)
+	Status string `json:"status"`
 
 	// fatal, error
 	Error *PyException `json:"error"`
@@ -72,6 +81,10 @@ type request struct {
 	CellID           int64     `json:"cell_id,omitempty"`
 	BlockThresholdMS int64     `json:"block_threshold_ms,omitempty"`
 	Messages         []Message `json:"messages,omitempty"`
+	// Dump and Out are a forked child's own files: its faulthandler
+	// stacks, and what it writes below Python (a crash's last words).
+	Dump string `json:"dump,omitempty"`
+	Out  string `json:"out,omitempty"`
 }
 
 // Message is one chat message sent to a provider.
@@ -235,7 +248,7 @@ func (w *worker) send(req request) (int64, <-chan event, error) {
 	w.mu.Lock()
 	w.nextID++
 	req.ID = w.nextID
-	ch := make(chan event, 4)
+	ch := make(chan event, 8) // forked, blocked, done, exited: never more
 	w.waiting[req.ID] = ch
 	w.mu.Unlock()
 	line, err := json.Marshal(req)
@@ -267,15 +280,23 @@ func (w *worker) call(ctx context.Context, req request, timeout time.Duration) (
 	defer w.forget(id)
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	select {
-	case ev := <-ch:
-		return ev, nil
-	case <-w.exited:
-		return event{}, errWorkerExited
-	case <-timer.C:
-		return event{}, fmt.Errorf("no answer to %s within %s", req.Op, timeout)
-	case <-ctx.Done():
-		return event{}, ctx.Err()
+	for {
+		select {
+		case ev := <-ch:
+			switch ev.Event {
+			case "forked": // a fork server serves this request in a child
+				continue
+			case "exited":
+				return event{}, fmt.Errorf("the process serving %s exited (%s)", req.Op, ev.Status)
+			}
+			return ev, nil
+		case <-w.exited:
+			return event{}, errWorkerExited
+		case <-timer.C:
+			return event{}, fmt.Errorf("no answer to %s within %s", req.Op, timeout)
+		case <-ctx.Done():
+			return event{}, ctx.Err()
+		}
 	}
 }
 
@@ -288,12 +309,15 @@ func (w *worker) dumpThreads() string {
 // DumpStacks sends SIGUSR1 to a harness process (worker or API server) whose
 // faulthandler writes every thread's stack to path, and returns what it
 // wrote. It works even when no Python thread of the process can run.
-func DumpStacks(pid int, path string) string {
+func DumpStacks(pid int, path string) string { return dumpStacksWithin(pid, path, time.Second) }
+
+// dumpStacksWithin is DumpStacks waiting at most limit for the dump.
+func dumpStacksWithin(pid int, path string, limit time.Duration) string {
 	before := fileSize(path)
 	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
 		return ""
 	}
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(limit)
 	last, stableSince := before, time.Now()
 	for time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -316,6 +340,26 @@ func DumpStacks(pid int, path string) string {
 	}
 	b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
 	return string(b)
+}
+
+// fileTail is the last n lines of the last 64 KiB of a file: what a dead
+// child wrote below Python.
+func fileTail(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	const most = 64 << 10
+	if size := fileSize(path); size > most {
+		if _, err := f.Seek(size-most, io.SeekStart); err != nil {
+			return ""
+		}
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, most))
+	t := newTailBuffer(most)
+	t.Write(b)
+	return t.Tail(n)
 }
 
 func fileSize(path string) int64 {

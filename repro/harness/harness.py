@@ -4,9 +4,15 @@ g4fdiag (Go) embeds this file, writes it to a temp dir and starts
 
     python -u harness.py --loop {asyncio|nest|uvloop} --dump PATH
 
-with the caller's environment. One worker imports g4f once and serves many
-cells; every cell runs on its own thread with its own event loop, so a stuck
-cell never stops the worker from answering.
+with the caller's environment. A worker imports g4f once and then forks a
+fresh child for every request that runs g4f code (run, catalog): the fork
+server itself stays single-threaded, with no event loop, and never runs a
+provider, so no cell sees what another left behind (a nest_asyncio patch,
+a provider's class attributes, threads, a loop policy). Each child runs its
+cell on a thread of its own with a loop of its own, in a process group of
+its own, and exits when done. Where fork is unavailable or unsafe (see
+fork_safety; G4FDIAG_FORK=0 forces it), the worker serves cells itself on
+threads, and Go gives each cell a worker of its own.
 
 Why the loop variant is a process flag: g4f decides at import time whether
 uvloop / nest_asyncio are there, so the variant must be in place before
@@ -23,7 +29,9 @@ diagnostics go to stderr.
 
     start-up -> {"event":"ready","loop","available","reason","package","version",
                  "python","python_version","g4f_version","g4f_path",
-                 "nest_module","pid"}
+                 "nest_module","pid","fork","fork_reason"}
+                fork: the worker forks a child per request; fork_reason
+                says why not, when it does not
              or {"event":"fatal","error":EXC} and exit status 3 (g4f not importable)
 
     {"op":"catalog","id":N}
@@ -32,10 +40,15 @@ diagnostics go to stderr.
                  "default_model","models","url","parent"}, ...]}
 
     {"op":"run","id":N,"cell":{"provider","mode","loop","model","concurrency",
-     "repeat","remedy_tried"},"block_threshold_ms":2000,"messages":[...]}
+     "repeat","remedy_tried"},"block_threshold_ms":2000,"messages":[...],
+     "dump":PATH,"out":PATH}
+             dump, out (fork server only): the child's faulthandler file and
+             the file its fds 1 and 2 go to (what a crash prints below Python)
              remedy_tried "to-thread" runs a sync mode's call with
              asyncio.to_thread (the other remedies are other cells: another
              loop or mode, nothing for the harness to do)
+             -> fork server first: {"id":N,"event":"forked","pid":P,"fork_ms":F}
+                P is the child's pid, and the id of its process group
              -> at most once {"id":N,"event":"blocked","loop_thread":STACK,
                               "blocked_ms":F}
              -> {"id":N,"event":"done","calls":[CALL...],"log":TEXT,
@@ -44,9 +57,12 @@ diagnostics go to stderr.
                 B: whether nest_asyncio had patched asyncio in this worker
                 when the cell started / when it ended (it patches
                 process-wide, so a cell after the one that triggered it
-                behaves otherwise; Go retires a worker once it is patched)
+                behaves otherwise: the reason cells never share a process)
+             -> fork server last: {"id":N,"event":"exited","pid":P,
+                                   "status":"exit status 0"|"signal: SIGKILL"...}
+                after done it means nothing; before it, the child died
 
-    {"op":"tasks","id":M,"cell_id":N}
+    {"op":"tasks","id":M,"cell_id":N}       (relayed to the child running N)
              -> {"id":M,"event":"tasks","tasks":TEXT,"calls":[CALL...],"log":TEXT,
                  "duration_ms":F}
                 TEXT: the pending asyncio tasks of cell N's loop with their
@@ -78,7 +94,8 @@ Hangs: a heartbeat (a chain of loop callbacks) stamps the cell loop every
 block_threshold_ms, with the loop thread's stack. In sync modes every call
 holds the loop while it runs, so a slow call there reports "blocked" too. Nothing here can interrupt a stuck call: the deadline belongs
 to the Go side, which sends SIGUSR1 (faulthandler dumps every thread to the
---dump file), asks for "tasks", then kills the worker.
+dump file), asks for "tasks", then kills the cell's child and its process
+group (a worker that cannot fork: the worker).
 
 Serve mode (the api-json / api-sse driver's server):
 
@@ -195,6 +212,15 @@ class Channel(object):
                 self._out.flush()
             except (OSError, ValueError):
                 # The reader is gone: nobody is left to serve.
+                os._exit(1)
+
+    def send_line(self, line):
+        """A line already encoded, relayed from a forked child."""
+        with self._lock:
+            try:
+                self._out.write(line + "\n")
+                self._out.flush()
+            except (OSError, ValueError):
                 os._exit(1)
 
     def flush(self):
@@ -544,7 +570,8 @@ def ready_event(g4f):
             "version": VARIANT.version, "python": sys.executable,
             "python_version": platform.python_version(),
             "g4f_version": g4f_version(g4f, path), "g4f_path": path,
-            "nest_module": nest_module_of_g4f(), "pid": os.getpid()}
+            "nest_module": nest_module_of_g4f(), "pid": os.getpid(),
+            "fork": FORKING, "fork_reason": FORK_REASON}
 
 
 # ---------------------------------------------------------------------------
@@ -928,6 +955,7 @@ def start_cell(req, g4f):
     thread = threading.Thread(target=run_cell, args=(cell,), daemon=True,
                               name="g4fdiag-cell-%s" % cell.id)
     thread.start()
+    return thread
 
 
 def run_cell(cell):
@@ -1211,6 +1239,361 @@ def answer_tasks(req):
         except Exception as exc:
             diag("tasks snapshot: %s" % safe_str(exc))
     emit(reply)
+
+
+# ---------------------------------------------------------------------------
+# Fork server: a fresh child process per cell
+# ---------------------------------------------------------------------------
+#
+# Why: providers keep class-level state (cached arguments, cookies, sessions,
+# model lists) and nest_asyncio patches asyncio process-wide, so two cells
+# that share a process can change each other's verdict. Re-importing g4f per
+# cell costs about half a second of CPU; a fork of a process that has
+# imported it costs milliseconds. So the worker imports g4f once and then
+# stays as it is: single-threaded, no event loop, no provider code run. Every
+# request that runs g4f code (run, catalog) is served by a child forked for
+# it, in a process group of its own, which exits when it is done.
+
+FORK_ENV = "G4FDIAG_FORK"   # "0" forces a process per cell, for comparison
+SELECT_IDLE_S = 0.2         # reap poll while children run
+SELECT_REAP_S = 0.005       # a child closed its pipe and has not been reaped
+PR_SET_PDEATHSIG = 1
+
+FORKING = False             # this process is a fork server
+FORK_REASON = ""            # why it is not, when it is not
+LIBC = None                 # for prctl in children, loaded before any fork
+G4F = None                  # the imported g4f, for forked children
+CHILDREN = {}               # pid -> Child, in the fork server
+CHILD_REQUESTS = None       # in a child: the read end of its request pipe
+
+
+def os_threads():
+    """Threads of this process, C threads included (Linux), else Python's."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def fork_safety():
+    """(True, "") when this process may fork a child per cell, else (False,
+    why). A fork copies only the calling thread: a lock another thread held
+    stays held for ever in the child, so a process with threads must not."""
+    if os.environ.get(FORK_ENV, "") == "0":
+        return False, "%s=0 in the environment" % FORK_ENV
+    if not hasattr(os, "fork"):
+        return False, "os.fork is not available on %s" % sys.platform
+    if sys.platform == "darwin":
+        return False, "fork is unsafe on macOS once system frameworks are loaded"
+    extra = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    if extra:
+        return False, "importing g4f started threads (%s)" % ", ".join(extra[:3])
+    if os_threads() > 1:
+        return False, "importing g4f started %d native threads" % (os_threads() - 1)
+    return True, ""
+
+
+class Child(object):
+    """A forked child as the fork server sees it: its pid, the request id it
+    serves, the pipe its events come on and the pipe requests go to."""
+
+    def __init__(self, req_id, pid, events, requests):
+        self.id = req_id
+        self.pid = pid
+        self.events = events
+        self.requests = requests
+        self.pending = bytearray()
+        self.eof = False
+
+
+def die_with_parent(parent):
+    """PR_SET_PDEATHSIG: the child is killed when the fork server dies, so a
+    killed worker never leaves a cell behind."""
+    try:
+        if LIBC is not None:
+            LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except Exception:
+        pass
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before prctl took effect
+
+
+def become_child(req, parent, events_w, requests_r, inherited):
+    """First thing in a forked child: its own process group, its own
+    protocol pipe instead of fd 3, its own output and stack-dump files."""
+    global CHANNEL, CHILD_REQUESTS, DUMP_FILE, FORKING
+    FORKING = False
+    for fd in inherited:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
+    die_with_parent(parent)
+    CHANNEL._out.close()                       # fd 3 belongs to the fork server
+    CHANNEL = Channel(events_w)
+    CHILD_REQUESTS = requests_r
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    out = req.get("out")
+    if isinstance(out, str) and out:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+    dump = req.get("dump")
+    if isinstance(dump, str) and dump:
+        DUMP_FILE = register_dump(dump)
+
+
+def prepare_fork():
+    """Decide whether this worker forks per cell; if so, load what children
+    need and freeze the imported heap, so a child's garbage collector does
+    not write (and so copy) every page the fork server shares with it."""
+    global FORKING, FORK_REASON, LIBC
+    FORKING, FORK_REASON = fork_safety()
+    if not FORKING or not VARIANT.available:
+        FORKING = False
+        return
+    try:
+        import ctypes
+        LIBC = ctypes.CDLL(None, use_errno=True)
+    except Exception:
+        LIBC = None
+    FORKING, FORK_REASON = fork_safety()  # ctypes starts no thread; check anyway
+    if FORKING and hasattr(gc, "freeze"):
+        gc.collect()
+        gc.freeze()
+
+
+def fork_child(req, work):
+    """Fork a child that runs work(req) and exits; tell Go its pid."""
+    events_r, events_w = os.pipe()
+    requests_r, requests_w = os.pipe()
+    parent = os.getpid()
+    t0 = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        status = 0
+        try:
+            inherited = [events_r, requests_w]
+            for c in CHILDREN.values():
+                inherited += [c.events, c.requests]
+            become_child(req, parent, events_w, requests_r, inherited)
+            work(req)
+        except BaseException as exc:
+            status = 1
+            try:
+                error_reply(req.get("id"), exc)
+            except BaseException:
+                pass
+        end_child(status)
+    os.close(events_w)
+    os.close(requests_r)
+    try:
+        os.setpgid(pid, pid)  # also here: Go may signal the group at once
+    except OSError:
+        pass
+    os.set_blocking(events_r, False)
+    CHILDREN[pid] = Child(req.get("id"), pid, events_r, requests_w)
+    emit({"id": req.get("id"), "event": "forked", "pid": pid,
+          "fork_ms": round((time.monotonic() - t0) * 1000.0, 3)})
+    return CHILDREN[pid]
+
+
+def end_child(status):
+    """Leave a child: flush the protocol, then end its whole process group,
+    so nothing a provider started outlives the cell."""
+    for stream in (ORIGINAL_STDOUT, ORIGINAL_STDERR):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    if CHANNEL is not None:
+        CHANNEL.flush()
+    try:
+        if os.getpgid(0) == os.getpid():
+            os.killpg(0, signal.SIGKILL)
+    except OSError:
+        pass
+    os._exit(status)
+
+
+def child_run(req):
+    """A forked child's cell: the same thread layout as a shared worker's
+    (the cell on a thread of its own, the watchdog beside it), plus a thread
+    answering "tasks" requests relayed by the fork server."""
+    threading.Thread(target=child_requests, daemon=True, name="g4fdiag-requests").start()
+    threading.Thread(target=watchdog, daemon=True, name="g4fdiag-watchdog").start()
+    thread = start_cell(req, G4F)
+    thread.join()
+
+
+def child_catalog(req):
+    emit({"id": req.get("id"), "event": "catalog", "providers": catalog(G4F)})
+
+
+def child_requests():
+    with io.open(CHILD_REQUESTS, "r", encoding="utf-8", closefd=False) as stream:
+        for line in stream:
+            try:
+                req = json.loads(line)
+                if isinstance(req, dict) and req.get("op") == "tasks":
+                    answer_tasks(req)
+            except Exception as exc:
+                diag("child request: %s" % safe_str(exc))
+
+
+def exit_status(status):
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
+        return "signal: %s" % name
+    if os.WIFEXITED(status):
+        return "exit status %d" % os.WEXITSTATUS(status)
+    return "status %d" % status
+
+
+class ForkServer(object):
+    """The worker's main loop when it forks: one thread, one selector over
+    stdin (Go's requests) and every child's event pipe; child events are
+    relayed to fd 3 line by line, and a reaped child is reported "exited"
+    (Go ignores that after "done"; before it, the cell crashed)."""
+
+    def __init__(self):
+        import selectors
+        self.sel = selectors.DefaultSelector()
+        self.stdin = sys.stdin.fileno()
+        os.set_blocking(self.stdin, False)
+        self.sel.register(self.stdin, selectors.EVENT_READ, None)
+        self.inbuf = bytearray()
+        self.selectors = selectors
+
+    def run(self):
+        while True:
+            timeout = None
+            if CHILDREN:
+                timeout = SELECT_IDLE_S
+                if any(c.eof for c in CHILDREN.values()):
+                    timeout = SELECT_REAP_S
+            for key, _ in self.sel.select(timeout):
+                if key.data is None:
+                    if not self.read_requests():
+                        return
+                else:
+                    self.read_child(key.data)
+            self.reap()
+
+    def read_requests(self):
+        try:
+            data = os.read(self.stdin, 1 << 16)
+        except BlockingIOError:
+            return True
+        if not data:
+            return False  # EOF: Go is done with us
+        self.inbuf += data
+        while True:
+            i = self.inbuf.find(b"\n")
+            if i < 0:
+                return True
+            line = bytes(self.inbuf[:i]).strip()
+            del self.inbuf[:i + 1]
+            if line and not self.request(line):
+                return False
+
+    def request(self, line):
+        req_id = None
+        try:
+            req = json.loads(line.decode("utf-8", "replace"))
+            if not isinstance(req, dict):
+                raise HarnessError("request is not a JSON object")
+            req_id = req.get("id")
+            op = req.get("op")
+            if op == "exit":
+                return False
+            if op == "run":
+                parse_cell(req)  # a bad request is refused without a fork
+                self.watch(fork_child(req, child_run))
+            elif op == "catalog":
+                self.watch(fork_child(req, child_catalog))
+            elif op == "tasks":
+                self.forward(req, line)
+            else:
+                raise HarnessError("unknown op %r" % (op,))
+        except Exception as exc:
+            error_reply(req_id, exc)
+        return True
+
+    def watch(self, child):
+        self.sel.register(child.events, self.selectors.EVENT_READ, child)
+
+    def forward(self, req, line):
+        for child in CHILDREN.values():
+            if child.id == req.get("cell_id"):
+                try:
+                    os.write(child.requests, line + b"\n")
+                    return
+                except OSError:
+                    break
+        emit({"id": req.get("id"), "event": "tasks", "tasks": ""})
+
+    def read_child(self, child):
+        while True:
+            try:
+                data = os.read(child.events, 1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                child.eof = True
+                self.sel.unregister(child.events)
+                return
+            child.pending += data
+            while True:
+                i = child.pending.find(b"\n")
+                if i < 0:
+                    break
+                CHANNEL.send_line(child.pending[:i].decode("utf-8", "replace"))
+                del child.pending[:i + 1]
+
+    def reap(self):
+        while CHILDREN:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            child = CHILDREN.get(pid)
+            if child is None:
+                continue
+            if not child.eof:
+                self.read_child(child)  # what it wrote before it died
+                if not child.eof:
+                    self.sel.unregister(child.events)
+            del CHILDREN[pid]
+            for fd in (child.events, child.requests):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            emit({"id": child.id, "event": "exited", "pid": pid,
+                  "status": exit_status(status)})
+
+    def close(self):
+        for pid in list(CHILDREN):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 # ---------------------------------------------------------------------------
@@ -1633,7 +2016,7 @@ def quit_now(status):
 
 
 def main(argv=None):
-    global CHANNEL, VARIANT, API, DUMP_FILE
+    global CHANNEL, VARIANT, API, DUMP_FILE, G4F
     parser = argparse.ArgumentParser(description="g4fdiag worker harness")
     parser.add_argument("--loop", required=True, choices=LOOPS)
     parser.add_argument("--dump", default="", help="file SIGUSR1 stack dumps are appended to")
@@ -1665,7 +2048,16 @@ def main(argv=None):
         emit({"event": "fatal", "error": exception_record(exc)})
         quit_now(3)
     API = Api(g4f)
-    emit(ready_event(g4f))                # 4.
+    G4F = g4f
+    prepare_fork()                        # 4.
+    emit(ready_event(g4f))                # 5.
+    if FORKING:
+        server = ForkServer()
+        try:
+            server.run()
+        finally:
+            server.close()
+        quit_now(0)
     threading.Thread(target=watchdog, daemon=True, name="g4fdiag-watchdog").start()
     serve(g4f)
     quit_now(0)
