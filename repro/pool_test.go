@@ -144,7 +144,8 @@ func TestStreamTimings(t *testing.T) {
 }
 
 // TestBlockedLoopRetiresWorker: the heartbeat finds the loop thread stuck,
-// the cell ends early with its stack, and the next cell gets a new worker.
+// the cell ends early with its stack, its process is ended, and the next
+// cell runs in another.
 func TestBlockedLoopRetiresWorker(t *testing.T) {
 	p := demoPool(t)
 	ctx := context.Background()
@@ -199,35 +200,122 @@ func TestDeadlineKeepsEvidence(t *testing.T) {
 	waitGone(t, obs.Worker.PID)
 }
 
-// TestWorkerCrash: a worker killed mid-cell gives a crashed observation and
-// the next cell runs on a fresh worker.
+// TestWorkerCrash: a cell whose process is killed mid-cell ends crashed,
+// with how it died; the fork server goes on serving. A fork server killed
+// mid-cell crashes its cells, and the next cell gets a fresh one.
 func TestWorkerCrash(t *testing.T) {
 	p := demoPool(t)
 	ctx := context.Background()
-	done := make(chan Observation)
-	go func() {
-		obs, _ := p.RunCell(ctx, Cell{Provider: "StallStream", Mode: ModeAsync, Loop: LoopUvloop, Concurrency: 1, Repeat: 1}, 30*time.Second)
-		done <- obs
-	}()
-	var pid int
-	for deadline := time.Now().Add(20 * time.Second); pid == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	stuck := Cell{Provider: "StallStream", Mode: ModeAsync, Loop: LoopUvloop, Concurrency: 1, Repeat: 1}
+	for _, victim := range []string{"cell", "fork server"} {
+		done := make(chan Observation)
+		go func() {
+			obs, _ := p.RunCell(ctx, stuck, 30*time.Second)
+			done <- obs
+		}()
+		pid := waitChild(t, p)
+		if victim == "fork server" {
+			p.mu.Lock()
+			pid = p.workers[LoopUvloop][0].cmd.Process.Pid
+			p.mu.Unlock()
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		obs := <-done
+		if obs.End != EndCrashed || obs.Worker == nil || !strings.Contains(strings.ToLower(obs.Worker.ExitStatus), "kill") {
+			t.Fatalf("%s killed: observation = %s, worker %+v", victim, obs.End, obs.Worker)
+		}
+		next, err := p.RunCell(ctx, Cell{Provider: "EchoSync", Mode: ModeAsync, Loop: LoopUvloop, Concurrency: 1, Repeat: 1}, 10*time.Second)
+		if err != nil || next.End != EndCompleted {
+			t.Fatalf("%s killed: next cell: %v %s", victim, err, next.End)
+		}
+	}
+}
+
+// waitChild waits for the pool's first forked child and returns its pid.
+func waitChild(t *testing.T, p *Pool) int {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		p.mu.Lock()
-		if ws := p.workers[LoopUvloop]; len(ws) > 0 {
-			pid = ws[0].cmd.Process.Pid
+		for pid := range p.children {
+			p.mu.Unlock()
+			time.Sleep(200 * time.Millisecond) // let the cell get going
+			return pid
 		}
 		p.mu.Unlock()
 	}
-	time.Sleep(300 * time.Millisecond)
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
+	t.Fatal("no forked child")
+	return 0
+}
+
+// TestEveryCellItsOwnProcess: cells of one provider at once never share a
+// process, and a fork server, not the cell, is what stays: Crowded shares a
+// private loop between the calls of a process, so six cells at once are
+// all ok only when each has a process of its own.
+func TestEveryCellItsOwnProcess(t *testing.T) {
+	for _, fork := range []bool{true, false} {
+		t.Run(map[bool]string{true: "fork", false: "process per cell"}[fork], func(t *testing.T) {
+			tgt := demoTarget(t)
+			if !fork {
+				tgt.Env = append(tgt.Env, "G4FDIAG_FORK=0")
+			}
+			p, err := NewPool(tgt, PoolOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			env, _, err := p.Start(context.Background(), []Loop{LoopUvloop})
+			if err != nil {
+				t.Fatal(err)
+			}
+			li, _ := env.Loop(LoopUvloop)
+			if want := map[bool]string{true: IsolationFork, false: IsolationProcess + " (cannot fork: G4FDIAG_FORK=0 in the environment)"}[fork]; li.Isolation != want {
+				t.Errorf("isolation = %q, want %q", li.Isolation, want)
+			}
+			var cells []Cell
+			for range 6 {
+				cells = append(cells, Cell{Provider: "Crowded", Mode: ModeSync, Loop: LoopUvloop, Concurrency: 1, Repeat: 1})
+			}
+			pids := map[int]bool{}
+			for obs := range RunCells(context.Background(), p, nil, cells, 6, 10*time.Second) {
+				if obs.End != EndCompleted || obs.Calls[0].Outcome != OutcomeOK {
+					t.Errorf("cell: %s %s", obs.End, firstError(obs))
+				}
+				pids[obs.Worker.PID] = true
+			}
+			if len(pids) != len(cells) {
+				t.Errorf("%d cells ran in %d processes", len(cells), len(pids))
+			}
+		})
 	}
-	obs := <-done
-	if obs.End != EndCrashed || obs.Worker == nil || !strings.Contains(obs.Worker.ExitStatus, "killed") {
-		t.Fatalf("observation = %+v, worker %+v", obs.End, obs.Worker)
+}
+
+// TestWaitingCellGivesUpItsSlot: a cell hung in epoll stops using the CPU,
+// and says so (yield) while it still runs.
+func TestWaitingCellGivesUpItsSlot(t *testing.T) {
+	p := demoPool(t)
+	yielded := make(chan bool, 1)
+	var child int
+	obs, err := p.RunCellYielding(context.Background(), Cell{Provider: "StallStream", Mode: ModeAsync, Loop: LoopAsyncio, Concurrency: 1, Repeat: 1},
+		4*time.Second, func() {
+			p.mu.Lock()
+			for pid := range p.children {
+				child = pid
+			}
+			p.mu.Unlock()
+			yielded <- child != 0 && syscall.Kill(child, 0) == nil
+		})
+	if err != nil || obs.End != EndDeadline {
+		t.Fatalf("%v %s", err, obs.End)
 	}
-	next, err := p.RunCell(ctx, Cell{Provider: "EchoSync", Mode: ModeAsync, Loop: LoopUvloop, Concurrency: 1, Repeat: 1}, 10*time.Second)
-	if err != nil || next.End != EndCompleted {
-		t.Fatalf("next cell: %v %s", err, next.End)
+	select {
+	case running := <-yielded:
+		if !running {
+			t.Error("yielded after the cell's process ended")
+		}
+	default:
+		t.Error("a hung cell never gave its slot back")
 	}
 }
 
@@ -268,7 +356,13 @@ func TestCloseEndsEveryWorker(t *testing.T) {
 	for w := range p.live {
 		pids = append(pids, w.cmd.Process.Pid)
 	}
+	for pid := range p.children {
+		pids = append(pids, pid)
+	}
 	p.mu.Unlock()
+	if len(pids) < 4 {
+		t.Fatalf("%d processes, want a fork server per loop and the stuck cell's child", len(pids))
+	}
 	cancel()
 	p.Close()
 	for _, pid := range pids {

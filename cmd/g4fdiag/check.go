@@ -527,6 +527,11 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	if err != nil {
 		return err
 	}
+	for _, li := range st.env.Loops {
+		if li.Available && li.Isolation != "" && li.Isolation != repro.IsolationFork {
+			stdio.info(o.Quiet, "g4fdiag: %s cells: %s — each starts its own interpreter, slower than a fork", li.Loop, li.Isolation)
+		}
+	}
 	selected, err := providers.Select(st.catalog, o.Patterns)
 	if err != nil {
 		return err

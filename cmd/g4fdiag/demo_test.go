@@ -116,11 +116,51 @@ func TestDemoMatrix(t *testing.T) {
 	if demoScan.code != exitFailures {
 		t.Errorf("exit code = %d, want %d (stderr %s)", demoScan.code, exitFailures, demoScan.stderr)
 	}
+	checkGolden(t, "demo-matrix.golden", matrixLines(r))
+}
+
+// matrixLines is a demo scan as the golden holds it: a cell a line, its
+// verdict and signature.
+func matrixLines(r reportJSON) []string {
 	var lines []string
 	for _, c := range r.Cells {
 		lines = append(lines, fmt.Sprintf("%-12s %-12s %-7s %-14s %s", c.Provider, c.Mode, c.Loop, c.Verdict, c.Signature))
 	}
-	checkGolden(t, "demo-matrix.golden", lines)
+	return lines
+}
+
+// TestDemoMatrixWhateverTheJobs: the same verdict in every cell with one
+// job, a dozen, or more jobs than cells to run — cells never share a
+// process, so how many run at once changes nothing. (The golden is the
+// default scan's, at --jobs = the CPU count; the order the cells run in is
+// shuffled by repro's TestVerdictsDoNotDependOnOrder.)
+func TestDemoMatrixWhateverTheJobs(t *testing.T) {
+	python := testPython(t)
+	want, err := os.ReadFile(filepath.Join("..", "..", "testdata", "demo-matrix.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, jobs := range []string{"1", "12", "64"} {
+		t.Run("jobs="+jobs, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "scan.json")
+			code, _, stderr := run(t, os.Environ(), "check", "--demo", "--python", python, "--jobs", jobs,
+				"--format", "json", "--output", out)
+			if code != exitFailures {
+				t.Fatalf("exit %d, stderr %s", code, stderr)
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r reportJSON
+			if err := json.Unmarshal(data, &r); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(matrixLines(r), "\n") + "\n"; got != string(want) {
+				t.Errorf("--jobs %s changes verdicts:\n%s", jobs, lineDiff(string(want), got))
+			}
+		})
+	}
 }
 
 // TestDemoDoneWhen states the acceptance points one by one, so a

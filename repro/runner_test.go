@@ -1,0 +1,91 @@
+package repro
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// waitingDriver is a Yielder whose "wait" cells give their slot back and
+// then wait until released, and whose other cells end at once.
+type waitingDriver struct {
+	release chan struct{}
+	mu      sync.Mutex
+	started map[string]int
+}
+
+func (d *waitingDriver) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error) {
+	return d.RunCellYielding(ctx, c, timeout, nil)
+}
+
+func (d *waitingDriver) RunCellYielding(ctx context.Context, c Cell, _ time.Duration, yield func()) (Observation, error) {
+	d.mu.Lock()
+	d.started[c.Provider]++
+	d.mu.Unlock()
+	if c.Provider == "wait" {
+		if yield != nil {
+			yield()
+		}
+		select {
+		case <-d.release:
+		case <-ctx.Done():
+			return Observation{}, ctx.Err()
+		}
+	}
+	return Observation{Cell: c, End: EndCompleted}, nil
+}
+
+// TestWaitingCellsDoNotHoldJobs: with one job, two cells that only wait
+// let a working cell run past them; it ends first.
+func TestWaitingCellsDoNotHoldJobs(t *testing.T) {
+	d := &waitingDriver{release: make(chan struct{}), started: map[string]int{}}
+	cells := []Cell{{Provider: "wait", Mode: ModeSync}, {Provider: "wait", Mode: ModeAsync}, {Provider: "work", Mode: ModeSync}}
+	out := RunCells(context.Background(), d, nil, cells, 1, time.Minute)
+	first := <-out
+	if first.Provider != "work" {
+		t.Fatalf("first to end: %s, want the working cell", first.Provider)
+	}
+	close(d.release)
+	n := 1
+	for range out {
+		n++
+	}
+	if n != len(cells) {
+		t.Errorf("%d observations, want %d", n, len(cells))
+	}
+}
+
+// TestJobsBoundWorkingCells: a driver that never yields keeps to --jobs.
+func TestJobsBoundWorkingCells(t *testing.T) {
+	var mu sync.Mutex
+	running, most := 0, 0
+	d := driverFunc(func(ctx context.Context, c Cell, _ time.Duration) (Observation, error) {
+		mu.Lock()
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return Observation{Cell: c, End: EndCompleted}, nil
+	})
+	var cells []Cell
+	for range 40 {
+		cells = append(cells, Cell{Provider: "p", Mode: ModeSync})
+	}
+	n := 0
+	for range RunCells(context.Background(), d, nil, cells, 3, time.Minute) {
+		n++
+	}
+	if n != len(cells) || most > 3 {
+		t.Errorf("%d observations, at most %d at once; want %d, at most 3", n, most, len(cells))
+	}
+}
+
+type driverFunc func(ctx context.Context, c Cell, timeout time.Duration) (Observation, error)
+
+func (f driverFunc) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error) {
+	return f(ctx, c, timeout)
+}
