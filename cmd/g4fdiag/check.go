@@ -13,6 +13,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers"
+	"github.com/g4fdiag/g4fdiag/providers/scale"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/apiserver"
 	"github.com/g4fdiag/g4fdiag/repro/httpapi"
@@ -28,9 +29,23 @@ const (
 
 // targetOptions say which g4f to scan.
 type targetOptions struct {
-	Python string
-	Demo   bool
+	Python    string
+	Demo      bool
+	DemoScale bool // the generated fixture of real g4f's size instead of the demo
 }
+
+// targetFrom reads the target flags.
+func targetFrom(c *cli.Context) (targetOptions, error) {
+	o := targetOptions{Python: c.String("python"), Demo: c.Bool("demo"), DemoScale: c.Bool("demo-scale")}
+	if o.Demo && o.DemoScale {
+		return o, usagef("--demo and --demo-scale are two targets; use one of them")
+	}
+	return o, nil
+}
+
+// embedded reports whether the target is one g4fdiag writes itself, whose
+// providers answer at once and get the demo's short deadlines.
+func (o targetOptions) embedded() bool { return o.Demo || o.DemoScale }
 
 // scanOptions are the options of check and repro.
 type scanOptions struct {
@@ -67,6 +82,7 @@ func targetFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "python", Usage: "Python interpreter to scan with (default: $VIRTUAL_ENV/bin/python, else python3 on PATH)"},
 		&cli.BoolFlag{Name: "demo", Usage: "scan the embedded miniature g4f instead of an installed one"},
+		&cli.BoolFlag{Name: "demo-scale", Usage: "scan a generated g4f of real g4f 0.3.5.8's size and mix (110 providers) instead of an installed one"},
 	}
 }
 
@@ -79,7 +95,7 @@ func scanFlags() []cli.Flag {
 		&cli.IntFlag{Name: "concurrency", Value: 1, Usage: "calls at once in each cell"},
 		&cli.IntFlag{Name: "repeat", Value: 1, Usage: "rounds of calls in each cell"},
 		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(), Usage: "cells in flight at once"},
-		&cli.DurationFlag{Name: "timeout", Value: 20 * time.Second, Usage: "deadline of each cell (5s with --demo unless set)"},
+		&cli.DurationFlag{Name: "timeout", Value: 20 * time.Second, Usage: "deadline of each cell (5s with --demo or --demo-scale unless set)"},
 		&cli.DurationFlag{Name: "block-threshold", Value: 2 * time.Second, Usage: "heartbeat silence after which a loop thread counts as blocked"},
 		&cli.BoolFlag{Name: "include-not-working", Usage: "run providers marked working = False instead of reporting them not-working"},
 		&cli.BoolFlag{Name: "include-auth", Usage: "run providers that need auth instead of skipping them"},
@@ -87,7 +103,7 @@ func scanFlags() []cli.Flag {
 		&cli.StringFlag{Name: "api", Usage: "base `URL` of a running g4f API server (g4f api) to call in modes api-json and api-sse; --api alone means --api-spawn"},
 		&cli.BoolFlag{Name: "api-spawn", Usage: "start g4f's API server once per loop variant (uvicorn on uvloop, on asyncio with and without nest_asyncio) and call it"},
 		&cli.StringFlag{Name: "api-key", Usage: "API key sent to the server as a Bearer token (redacted from every output)", EnvVars: []string{"G4F_API_KEY"}},
-		&cli.DurationFlag{Name: "stall-timeout", Value: httpapi.DefaultStallTimeout, Usage: "silence after which a started API stream counts as stalled (2s with --demo unless set)"},
+		&cli.DurationFlag{Name: "stall-timeout", Value: httpapi.DefaultStallTimeout, Usage: "silence after which a started API stream counts as stalled (2s with --demo or --demo-scale unless set)"},
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format: " + strings.Join(diag.Formats(), ", ")},
 		&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout; FORMAT=FILE writes that format there beside stdout's (repeatable: -o json=scan.json -o junit=junit.xml)"},
 		&cli.StringFlag{Name: "baseline", Usage: "an earlier JSON report: only loop-class failures new against it fail the run; the report lists new, fixed and still-failing cells"},
@@ -154,8 +170,12 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 	if c.Args().Len() > 0 {
 		return scanOptions{}, usagef("%s takes no arguments, got %q (providers go in --provider)", command, c.Args().First())
 	}
+	target, err := targetFrom(c)
+	if err != nil {
+		return scanOptions{}, err
+	}
 	o := scanOptions{
-		targetOptions: targetOptions{Python: c.String("python"), Demo: c.Bool("demo")},
+		targetOptions: target,
 		Command:       command,
 		Format:        c.String("format"),
 		Baseline:      c.String("baseline"),
@@ -174,7 +194,7 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 	if o.API.URL != "" && o.API.Spawn {
 		return o, usagef("--api URL calls a running server and --api-spawn starts servers; use one of them")
 	}
-	if o.Demo && !c.IsSet("stall-timeout") {
+	if o.embedded() && !c.IsSet("stall-timeout") {
 		o.API.StallTimeout = demoStallTimeout
 	}
 	if o.API.StallTimeout <= 0 {
@@ -198,7 +218,7 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 		return o, err
 	}
 	timeout := c.Duration("timeout")
-	if o.Demo && !c.IsSet("timeout") {
+	if o.embedded() && !c.IsSet("timeout") {
 		timeout = demoTimeout
 	}
 	o.Plan = repro.Plan{
@@ -327,20 +347,24 @@ func joinLoops(ls []repro.Loop) string {
 	return strings.Join(s, ",")
 }
 
-// target resolves the interpreter and, for --demo, writes the miniature g4f
-// to dir and puts it on PYTHONPATH.
+// target resolves the interpreter and, for --demo and --demo-scale, writes
+// the miniature g4f to dir and puts it on PYTHONPATH.
 func (o targetOptions) target(stdio IO, dir func() (string, error)) (repro.Target, error) {
 	python, err := repro.FindPython(o.Python, stdio.Environ)
 	if err != nil {
 		return repro.Target{}, err
 	}
-	t := repro.Target{Python: python, Env: stdio.Environ, Demo: o.Demo}
-	if o.Demo {
+	t := repro.Target{Python: python, Env: stdio.Environ, Demo: o.embedded()}
+	if o.embedded() {
 		d, err := dir()
 		if err != nil {
 			return t, err
 		}
-		if _, err := providers.WriteDemo(d); err != nil {
+		write := providers.WriteDemo
+		if o.DemoScale {
+			write = scale.Write
+		}
+		if _, err := write(d); err != nil {
 			return t, err
 		}
 		t.Env = repro.WithPythonPath(stdio.Environ, d)

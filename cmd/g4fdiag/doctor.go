@@ -44,8 +44,12 @@ or g4f cannot be imported (the rest is still reported).`,
 			if c.Args().Len() > 0 {
 				return usagef("doctor takes no arguments, got %q", c.Args().First())
 			}
+			target, err := targetFrom(c)
+			if err != nil {
+				return err
+			}
 			o := doctorOptions{
-				targetOptions: targetOptions{Python: c.String("python"), Demo: c.Bool("demo")},
+				targetOptions: target,
 				Format:        c.String("format"),
 				Output:        c.String("output"),
 			}
@@ -67,7 +71,7 @@ func runDoctor(ctx context.Context, o doctorOptions, stdio IO) error {
 		return err
 	}
 	defer closeOut()
-	var demoDir string // only --demo makes one
+	var demoDir string // only --demo and --demo-scale make one
 	t, err := o.target(stdio, func() (string, error) {
 		var err error
 		demoDir, err = os.MkdirTemp("", "g4fdiag-demo-")

@@ -33,8 +33,12 @@ func providersCommand(stdio IO) *cli.Command {
 		),
 		OnUsageError: commandUsageError,
 		Action: func(c *cli.Context) error {
+			target, err := targetFrom(c)
+			if err != nil {
+				return err
+			}
 			o := providersOptions{
-				targetOptions: targetOptions{Python: c.String("python"), Demo: c.Bool("demo")},
+				targetOptions: target,
 				Patterns:      c.StringSlice("provider"),
 				Format:        c.String("format"),
 			}

@@ -64,7 +64,7 @@ func emitScript(ctx context.Context, path string, o scanOptions, st *scanTarget,
 	where := fmt.Sprintf("%s %s/%s", cell.Provider, cell.Mode, cell.Loop)
 	if got.Signature == cell.Signature {
 		how := fmt.Sprintf("run it with %s %s", st.target.Python, path)
-		if o.Demo {
+		if o.embedded() {
 			how += " and a g4f on PYTHONPATH (the demo's is removed when g4fdiag exits)"
 		}
 		out.Note = fmt.Sprintf("wrote %s: reproduces %s %s [%s] (%s); %s",
