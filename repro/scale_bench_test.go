@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers/scale"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
@@ -132,7 +133,9 @@ func scanOnce(b *testing.B, target repro.Target, plan repro.Plan) scanFigures {
 	for _, p := range catalog {
 		plan.Providers = append(plan.Providers, p.Name)
 	}
+	var observations []repro.Observation
 	for obs := range repro.Run(ctx, pool, plan, catalog, env) {
+		observations = append(observations, obs)
 		f.cells++
 		if obs.End == repro.EndNotWorking || obs.End == repro.EndSkipped || obs.End == repro.EndUnavailable {
 			continue
@@ -149,6 +152,18 @@ func scanOnce(b *testing.B, target repro.Target, plan repro.Plan) scanFigures {
 	f.peakRSS, f.peakPSS = sampler.peakRSS, sampler.peakPSS
 	if want := len(catalog) * len(plan.Modes) * len(plan.Loops); f.cells != want {
 		b.Errorf("%d cells in the scan, want %d", f.cells, want)
+	}
+	// A scan that measured well but judged wrong measured something else:
+	// the providers that fail like the documented conflict on uvloop must
+	// be the table's.
+	reentry := map[string]bool{}
+	for _, obs := range observations {
+		if obs.Loop == repro.LoopUvloop && diag.Classify(obs).Class == diag.ClassLoopReentry {
+			reentry[obs.Provider] = true
+		}
+	}
+	if want := scale.Count(scale.Kinds).UvloopBreaking; len(reentry) != want {
+		b.Errorf("%d providers fail with loop-reentry on uvloop, want %d", len(reentry), want)
 	}
 	return f
 }
