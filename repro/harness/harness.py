@@ -980,6 +980,8 @@ def run_cell(cell):
           "duration_ms": round((time.monotonic() - t0) * 1000.0, 3),
           "nest_patched_before": cell.nest_patched_before,
           "nest_patched_after": nest_patched()})
+    if CHILD_REQUESTS is not None:
+        end_child(0)  # a forked child serves one cell
 
 
 def cell_calls(cell, failure):
@@ -1364,6 +1366,13 @@ def prepare_fork():
         LIBC = ctypes.CDLL(None, use_errno=True)
     except Exception:
         LIBC = None
+    try:
+        # What asyncio imports on a loop's first run_in_executor (and the
+        # to-thread remedy): once here, not once per child.
+        import concurrent.futures.thread  # noqa: F401
+        import select  # noqa: F401
+    except Exception:
+        pass
     FORKING, FORK_REASON = fork_safety()  # ctypes starts no thread; check anyway
     if FORKING and hasattr(gc, "freeze"):
         gc.collect()
@@ -1424,28 +1433,51 @@ def end_child(status):
 
 
 def child_run(req):
-    """A forked child's cell: the same thread layout as a shared worker's
-    (the cell on a thread of its own, the watchdog beside it), plus a thread
-    answering "tasks" requests relayed by the fork server."""
-    threading.Thread(target=child_requests, daemon=True, name="g4fdiag-requests").start()
-    threading.Thread(target=watchdog, daemon=True, name="g4fdiag-watchdog").start()
-    thread = start_cell(req, G4F)
-    thread.join()
+    """A forked child's cell: on a thread of its own, as in a worker that
+    cannot fork, while the main thread is the watchdog and answers "tasks"
+    requests relayed by the fork server. Starting a thread costs a forked
+    child more than it costs a warm process (its pages are copied on first
+    touch), so one thread does both jobs. The cell thread ends the process
+    once it has sent "done" (see run_cell)."""
+    start_cell(req, G4F)
+    child_watch()
+
+
+def child_watch():
+    import select
+    pending = bytearray()
+    while True:
+        ready, _, _ = select.select([CHILD_REQUESTS], [], [], WATCHDOG_S)
+        if ready:
+            data = os.read(CHILD_REQUESTS, 1 << 16)
+            if not data:
+                end_child(1)  # the fork server is gone
+            pending += data
+            while b"\n" in pending:
+                i = pending.index(b"\n")
+                line = bytes(pending[:i])
+                del pending[:i + 1]
+                child_request(line)
+        with CELLS_LOCK:
+            cells = list(CELLS.values())
+        for cell in cells:
+            try:
+                check_heartbeat(cell)
+            except Exception as exc:
+                diag("watchdog: %s" % safe_str(exc))
 
 
 def child_catalog(req):
     emit({"id": req.get("id"), "event": "catalog", "providers": catalog(G4F)})
 
 
-def child_requests():
-    with io.open(CHILD_REQUESTS, "r", encoding="utf-8", closefd=False) as stream:
-        for line in stream:
-            try:
-                req = json.loads(line)
-                if isinstance(req, dict) and req.get("op") == "tasks":
-                    answer_tasks(req)
-            except Exception as exc:
-                diag("child request: %s" % safe_str(exc))
+def child_request(line):
+    try:
+        req = json.loads(line.decode("utf-8", "replace"))
+        if isinstance(req, dict) and req.get("op") == "tasks":
+            answer_tasks(req)
+    except Exception as exc:
+        diag("child request: %s" % safe_str(exc))
 
 
 def exit_status(status):
