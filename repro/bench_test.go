@@ -14,10 +14,23 @@ import (
 
 // BenchmarkCellOverhead measures what the engine costs per cell when the
 // provider answers at once (the demo's EchoSync): wall time per cell at
-// --jobs 2 and CPU per cell, Go and Python worker together.
+// --jobs 2 and CPU per cell, Go, fork servers and their forked cells
+// together. Every cell runs in a child forked for it.
 //
 //	go test ./repro -run '^$' -bench CellOverhead -benchtime 400x
 func BenchmarkCellOverhead(b *testing.B) {
+	benchCells(b, false)
+}
+
+// BenchmarkCellOverheadNoFork is BenchmarkCellOverhead where workers cannot
+// fork (G4FDIAG_FORK=0): a worker process, g4f import included, per cell.
+//
+//	go test ./repro -run '^$' -bench CellOverheadNoFork -benchtime 20x
+func BenchmarkCellOverheadNoFork(b *testing.B) {
+	benchCells(b, true)
+}
+
+func benchCells(b *testing.B, noFork bool) {
 	for _, c := range []struct {
 		mode Mode
 		loop Loop
@@ -26,7 +39,15 @@ func BenchmarkCellOverhead(b *testing.B) {
 		{ModeSync, LoopNest}, {ModeSync, LoopUvloop}, {ModeAsyncStream, LoopUvloop},
 	} {
 		b.Run(string(c.mode)+"/"+string(c.loop), func(b *testing.B) {
-			pool := demoPool(b)
+			tgt := demoTarget(b)
+			if noFork {
+				tgt.Env = append(tgt.Env, "G4FDIAG_FORK=0")
+			}
+			pool, err := NewPool(tgt, PoolOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pool.Close()
 			ctx := context.Background()
 			if _, _, err := pool.Start(ctx, []Loop{c.loop}); err != nil {
 				b.Fatal(err)
@@ -84,12 +105,13 @@ func BenchmarkWorkerStart(b *testing.B) {
 	}
 }
 
-// cpuTime is the user+system CPU of this process and of the pool's live
-// workers.
+// cpuTime is the user+system CPU of this process, of the workers it has
+// reaped, and of the pool's live workers and the cells they have reaped.
 func cpuTime(p *Pool) time.Duration {
-	var ru syscall.Rusage
+	var ru, children syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	total := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
+	total := time.Duration(ru.Utime.Nano() + ru.Stime.Nano() + children.Utime.Nano() + children.Stime.Nano())
 	p.mu.Lock()
 	ws := p.liveWorkers()
 	p.mu.Unlock()
@@ -99,8 +121,9 @@ func cpuTime(p *Pool) time.Duration {
 	return total
 }
 
-// procCPU reads utime+stime of a process from /proc, in clock ticks of 10 ms
-// on Linux's usual USER_HZ of 100.
+// procCPU reads utime+stime+cutime+cstime of a process from /proc — its own
+// CPU and that of the children it waited for — in clock ticks of 10 ms on
+// Linux's usual USER_HZ of 100.
 func procCPU(pid int) time.Duration {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -112,10 +135,13 @@ func procCPU(pid int) time.Duration {
 		return 0
 	}
 	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
+	if len(f) < 15 {
 		return 0
 	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
+	var ticks int64
+	for _, field := range f[11:15] {
+		n, _ := strconv.ParseInt(field, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
