@@ -14,8 +14,8 @@ import (
 // for a stream or a lock — gives its job slot back, so one provider that
 // hangs in ten cells does not hold the scan for ten deadlines in a row.
 const (
-	idleSample = 100 * time.Millisecond
-	idleAfter  = 300 * time.Millisecond
+	idleSample = 50 * time.Millisecond
+	idleAfter  = 200 * time.Millisecond
 	// idleCPU is the CPU a process may use in idleAfter and still count as
 	// waiting: one tick of the kernel's 10 ms accounting, for the heartbeat
 	// and the watchdog, which wake every 50 ms.

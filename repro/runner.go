@@ -2,6 +2,7 @@ package repro
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -106,6 +107,12 @@ const maxWaiting = 64
 // next one, and at most maxWaiting such cells wait beside them. The channel
 // is closed when every cell has ended or ctx is done; cells cut short by ctx
 // are not sent.
+//
+// Cells start in the order of a cellQueue: the providers take turns, and
+// the cells of a provider one of whose cells waits go first, so the hung
+// cells of a provider wait side by side from early in the scan instead of
+// one deadline after another at its end. Verdicts do not depend on the
+// order (see the package doc); the wall time of a scan does.
 func RunCells(ctx context.Context, d Driver, decided []Observation, todo []Cell, jobs int, timeout time.Duration) <-chan Observation {
 	out := make(chan Observation)
 	jobs = max(jobs, 1)
@@ -126,11 +133,12 @@ func RunCells(ctx context.Context, d Driver, decided []Observation, todo []Cell,
 				return
 			}
 		}
+		queue := newCellQueue(todo)
 		busy := make(chan struct{}, jobs)                // a token per working cell
 		inFlight := make(chan struct{}, jobs+maxWaiting) // working and waiting
 		var wg sync.WaitGroup
 		defer wg.Wait()
-		for _, c := range todo {
+		for range todo {
 			select {
 			case inFlight <- struct{}{}:
 			case <-ctx.Done():
@@ -142,6 +150,7 @@ func RunCells(ctx context.Context, d Driver, decided []Observation, todo []Cell,
 				<-inFlight
 				return
 			}
+			c := queue.next() // after the wait: promotions made meanwhile count
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -149,7 +158,11 @@ func RunCells(ctx context.Context, d Driver, decided []Observation, todo []Cell,
 				var once sync.Once
 				release := func() { once.Do(func() { <-busy }) }
 				defer release()
-				obs, err := run(ctx, c, release)
+				yield := func() {
+					queue.promote(c.Provider)
+					release()
+				}
+				obs, err := run(ctx, c, yield)
 				if err != nil {
 					return // ctx ended: the cell is unfinished
 				}
@@ -161,4 +174,60 @@ func RunCells(ctx context.Context, d Driver, decided []Observation, todo []Cell,
 		}
 	}()
 	return out
+}
+
+// cellQueue hands out cells a provider at a time in turn, in the order the
+// providers first appear, each provider's cells in their own order; a
+// promoted provider's cells come before all others.
+type cellQueue struct {
+	mu       sync.Mutex
+	order    []string          // providers in turn order
+	cells    map[string][]Cell // cells not handed out yet
+	turn     int
+	promoted []string // providers whose cells go first, first promoted first
+}
+
+func newCellQueue(cells []Cell) *cellQueue {
+	q := &cellQueue{cells: make(map[string][]Cell)}
+	for _, c := range cells {
+		if _, ok := q.cells[c.Provider]; !ok {
+			q.order = append(q.order, c.Provider)
+		}
+		q.cells[c.Provider] = append(q.cells[c.Provider], c)
+	}
+	return q
+}
+
+// next returns the next cell; the caller asks no more often than there are
+// cells.
+func (q *cellQueue) next() Cell {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.promoted) > 0 {
+		p := q.promoted[0]
+		if cs := q.cells[p]; len(cs) > 0 {
+			q.cells[p] = cs[1:]
+			return cs[0]
+		}
+		q.promoted = q.promoted[1:]
+	}
+	for range q.order {
+		p := q.order[q.turn%len(q.order)]
+		q.turn++
+		if cs := q.cells[p]; len(cs) > 0 {
+			q.cells[p] = cs[1:]
+			return cs[0]
+		}
+	}
+	panic("repro: cellQueue.next called with no cell left")
+}
+
+// promote sends a provider's remaining cells to the front: one of its cells
+// only waits, and so, likely, will the others.
+func (q *cellQueue) promote(provider string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.cells[provider]) > 0 && !slices.Contains(q.promoted, provider) {
+		q.promoted = append(q.promoted, provider)
+	}
 }

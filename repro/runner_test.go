@@ -2,6 +2,7 @@ package repro
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,4 +89,28 @@ type driverFunc func(ctx context.Context, c Cell, timeout time.Duration) (Observ
 
 func (f driverFunc) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error) {
 	return f(ctx, c, timeout)
+}
+
+// TestCellQueue: providers take turns, and a promoted provider's remaining
+// cells go before everyone else's.
+func TestCellQueue(t *testing.T) {
+	var cells []Cell
+	for _, p := range []string{"a", "b", "c"} {
+		for _, m := range []Mode{ModeBaseline, ModeSync, ModeAsync} {
+			cells = append(cells, Cell{Provider: p, Mode: m})
+		}
+	}
+	q := newCellQueue(cells)
+	var got []string
+	take := func() { c := q.next(); got = append(got, c.Provider+"/"+string(c.Mode)) }
+	take()
+	take()
+	q.promote("c")
+	for range len(cells) - 2 {
+		take()
+	}
+	want := "a/baseline b/baseline c/baseline c/sync c/async a/sync b/sync a/async b/async"
+	if g := strings.Join(got, " "); g != want {
+		t.Errorf("order:\n got %s\nwant %s", g, want)
+	}
 }
