@@ -110,21 +110,19 @@ func (p *Pool) Start(ctx context.Context, loops []Loop) (Environment, []provider
 		}
 	}
 	env := p.Environment()
-	var catalog []providers.Provider
-	for _, l := range loops {
-		w, err := p.acquire(ctx, l)
-		if err != nil {
-			return env, nil, err
-		}
-		ev, err := w.call(ctx, request{Op: "catalog"}, p.target.startTimeout())
-		p.release(w)
-		if err != nil {
-			return env, nil, envErrorf("check that g4f.Provider imports cleanly", "listing g4f providers: %v", err)
-		}
-		catalog = ev.Providers
-		break
+	if len(loops) == 0 {
+		return env, nil, nil
 	}
-	return env, catalog, nil
+	w, err := p.acquire(ctx, loops[0])
+	if err != nil {
+		return env, nil, err
+	}
+	ev, err := w.call(ctx, request{Op: "catalog"}, p.target.startTimeout())
+	p.release(w)
+	if err != nil {
+		return env, nil, envErrorf("check that g4f.Provider imports cleanly", "listing g4f providers: %v", err)
+	}
+	return env, ev.Providers, nil
 }
 
 // Environment reports the interpreter and loop variants seen so far.

@@ -300,12 +300,6 @@ func (w *worker) call(ctx context.Context, req request, timeout time.Duration) (
 	}
 }
 
-// dumpThreads asks faulthandler, through SIGUSR1, for the stacks of every
-// thread. It works even when no Python thread of the worker can run.
-func (w *worker) dumpThreads() string {
-	return DumpStacks(w.cmd.Process.Pid, w.dumpPath)
-}
-
 // DumpStacks sends SIGUSR1 to a harness process (worker or API server) whose
 // faulthandler writes every thread's stack to path, and returns what it
 // wrote. It works even when no Python thread of the process can run.
