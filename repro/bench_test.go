@@ -82,6 +82,9 @@ func benchCells(b *testing.B, noFork bool) {
 			b.StopTimer()
 			b.ReportMetric(float64(wall.Microseconds())/1000/float64(b.N), "wall-ms/cell")
 			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/cell")
+			if _, fork := pool.ForkCost(); fork > 0 {
+				b.ReportMetric(float64(fork.Microseconds())/1000, "fork-ms")
+			}
 		})
 	}
 }

@@ -50,6 +50,8 @@ type Pool struct {
 	starting map[Loop]*sync.Mutex
 	dumpSeq  int
 	children map[int]bool // forked cell processes Go still waits for
+	forks    int          // cells forked, and what their forks cost the
+	forkMS   float64      // fork servers: for ForkCost
 	closed   bool
 }
 
@@ -393,6 +395,10 @@ func (cl *cellRun) run(ctx context.Context, timeout time.Duration) error {
 				cl.child = ev.PID
 				obs.Worker.PID = ev.PID
 				p.track(ev.PID, true)
+				p.mu.Lock()
+				p.forks++
+				p.forkMS += ev.ForkMS
+				p.mu.Unlock()
 				idle.watch(ev.PID)
 			case "done":
 				obs.End, obs.Calls, obs.Log = EndCompleted, ev.Calls, ev.Log
@@ -476,6 +482,18 @@ func (p *Pool) nextSeq() int {
 	defer p.mu.Unlock()
 	p.dumpSeq++
 	return p.dumpSeq
+}
+
+// ForkCost is how many cells were forked so far and the mean time a fork
+// server spent forking one (os.fork in the parent: the copy of its page
+// tables; the child's own start is part of the cell).
+func (p *Pool) ForkCost() (forks int, mean time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.forks == 0 {
+		return 0, 0
+	}
+	return p.forks, time.Duration(p.forkMS / float64(p.forks) * float64(time.Millisecond))
 }
 
 // track records a forked child Go may still have to kill at Close.
