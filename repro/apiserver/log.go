@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -9,13 +10,14 @@ import (
 
 // logPrefix is what the harness's serve mode puts before every log line:
 // the server's clock, the request id from the X-G4fdiag-Request header (or
-// "-"), then the logger and level.
+// "-"; several joined by "," when one record concerns several requests),
+// then the logger and level.
 var logPrefix = regexp.MustCompile(`^g4fdiag-log t=[0-9.]+ req=(\S+) `)
 
 // logLine is one line of a server's output, with the time Go read it.
 type logLine struct {
-	text string // without the g4fdiag-log prefix
-	req  string // request id, "" when untagged
+	text string   // without the g4fdiag-log prefix
+	reqs []string // request ids, none when untagged
 	at   time.Time
 }
 
@@ -37,7 +39,7 @@ func (l *Log) Add(line string, at time.Time) {
 	if m := logPrefix.FindStringSubmatch(line); m != nil {
 		ll.text = line[len(m[0]):]
 		if m[1] != "-" {
-			ll.req = m[1]
+			ll.reqs = strings.Split(m[1], ",")
 		}
 	}
 	l.mu.Lock()
@@ -69,8 +71,8 @@ func (l *Log) For(requestID string, from, to time.Time) string {
 	defer l.mu.Unlock()
 	var b strings.Builder
 	for _, ll := range l.lines {
-		mine := requestID != "" && ll.req == requestID
-		during := ll.req == "" && !ll.at.Before(from) && !ll.at.After(to.Add(slack))
+		mine := requestID != "" && slices.Contains(ll.reqs, requestID)
+		during := len(ll.reqs) == 0 && !ll.at.Before(from) && !ll.at.After(to.Add(slack))
 		if mine || during {
 			b.WriteString(ll.text)
 			b.WriteByte('\n')

@@ -25,6 +25,15 @@ func TestLogFor(t *testing.T) {
 	if tail := l.Tail(1); tail != "plain line without a prefix\n" {
 		t.Errorf("Tail = %q", tail)
 	}
+	l.Add("g4fdiag-log t=3.000 req=b,c asyncio ERROR: RuntimeError: Cannot enter into task A while another task B is being executed.", t0.Add(3*time.Second))
+	for _, id := range []string{"b", "c"} {
+		if got := l.For(id, t0.Add(time.Hour), t0.Add(time.Hour)); !strings.Contains(got, "Cannot enter into task A") {
+			t.Errorf("For(%s) misses the record about both b and c: %q", id, got)
+		}
+	}
+	if got := l.For("b,c", t0.Add(time.Hour), t0.Add(time.Hour)); got != "" {
+		t.Errorf(`For("b,c") = %q: ids are matched one by one`, got)
+	}
 }
 
 func TestLogIsBounded(t *testing.T) {

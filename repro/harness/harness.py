@@ -123,11 +123,12 @@ stuck: Go escalates to SIGKILL). No fd 3, no JSON protocol. On stderr:
         message or traceback repeats the prefix on every line. MS:
         milliseconds since the process started, 3 decimals. ID: the
         request's X-G4fdiag-Request header (every byte that is not printable
-        ASCII, spaces included, as "_"; at most 128 characters), "-"
-        outside a request.
+        ASCII, spaces and commas included, as "_"; at most 128
+        characters), "-" outside a request.
         asyncio's "Exception in callback ..." / "Task exception was never
-        retrieved" records carry the id of the running context (a nested
-        run inside a request), else that of the handle or task concerned.
+        retrieved" records carry the ids, joined by ",", of the running
+        context (a nested run inside a request) and of the handle or task
+        concerned, when either is a request's.
         What g4f prints to sys.stdout / sys.stderr arrives the same way,
         a line per record, as LOGGER "stdout" / "stderr", LEVEL INFO.
 
@@ -1658,9 +1659,10 @@ def process_start_wall():
 
 
 def clean_request_id(raw):
-    """A header value safe to put in one log field: printable ASCII, no spaces."""
+    """A header value safe to put in one log field: printable ASCII, no
+    spaces, no commas (they join the ids of a record about several)."""
     text = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
-    text = "".join(c if "!" <= c <= "~" else "_" for c in text)
+    text = "".join(c if "!" <= c <= "~" and c != "," else "_" for c in text)
     return text[:REQUEST_ID_LIMIT] or "-"
 
 
@@ -1808,13 +1810,16 @@ def request_id_of(context):
 
 def loop_exception_handler(loop, context):
     """asyncio's default handler ("Exception in callback", "Task exception was
-    never retrieved"), logged with a request id: the one of the running
-    context (a nested run inside a request), else the one of the handle or
-    task the error is about."""
-    request_id = REQUEST_ID.get()
-    if request_id == "-":
-        request_id = request_id_of(context)
-    token = REQUEST_ID.set(request_id) if request_id != "-" else None
+    never retrieved"), logged with the ids of every request it concerns: the
+    running context's (a nested run inside a request) and the handle's or
+    task's. nest_asyncio's "Cannot enter into task A while another task B is
+    being executed" is raised in B's request and leaves A's hanging: both
+    requests' evidence needs it."""
+    ids = []
+    for request_id in (REQUEST_ID.get(), request_id_of(context)):
+        if request_id != "-" and request_id not in ids:
+            ids.append(request_id)
+    token = REQUEST_ID.set(",".join(ids)) if ids else None
     try:
         loop.default_exception_handler(context)
     finally:
