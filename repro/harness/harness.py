@@ -97,10 +97,14 @@ to the Go side, which sends SIGUSR1 (faulthandler dumps every thread to the
 dump file), asks for "tasks", then kills the cell's child and its process
 group (a worker that cannot fork: the worker).
 
-Serve mode (the api-json / api-sse driver's server):
+Serve mode (the api-json / api-sse driver's servers), in two forms:
 
     python -u harness.py --loop {asyncio|nest|uvloop} --serve-api --port N
                          [--host 127.0.0.1] [--dump PATH]
+        one server in this process (port 0: any free port)
+    python -u harness.py --loop {asyncio|nest|uvloop} --serve-api --fork-server
+                         [--dump PATH]
+        a fork server: imports once, then forks a fresh server per request
 
 Same loop variant set-up (import blocker, loop policy) before anything
 imports g4f; then `import g4f.api` (real g4f or the miniature) and its app:
@@ -137,6 +141,35 @@ KeyboardInterrupt. SIGUSR1 dumps every thread to the --dump file as in
 worker mode (to stderr, unprefixed, without --dump). Lines without either
 prefix can still appear on stderr: output written below Python (C
 libraries, a fatal interpreter error).
+
+The fork server does the same set-up, imports and app build (and loads a
+throw-away uvicorn config, so the modules uvicorn picks are imported too),
+starts no thread and no event loop, and then serves Go on fd 3, a
+SOCK_SEQPACKET unix socket: one JSON object per record, each way.
+
+    start-up -> {"event":"ready","fork":B,"reason":TEXT,"pid":P,"setup_ms":F}
+                fork false: this process must not fork (threads alive after
+                the imports, no os.fork, G4FDIAG_FORK=0), reason says why;
+                it exits 0 and Go starts a --port 0 process per server.
+             or the fatal line on stderr and exit 3, as above.
+
+    {"op":"fork","id":N,"host":"127.0.0.1","port":0,"dump":PATH}
+        with one file descriptor attached (SCM_RIGHTS): the write end of
+        the new server's output pipe
+             -> {"id":N,"event":"forked","pid":P,"fork_ms":F}
+             or {"id":N,"event":"error","error":TEXT}
+        The child is a process group of its own (pgid P), is killed
+        (PR_SET_PDEATHSIG) when the fork server dies, has the pipe as
+        stdout and stderr and PATH as its SIGUSR1 dump file, and then is the
+        server above: its ready / fatal / log lines arrive on its own pipe,
+        MS counted from the fork.
+
+    (unasked) {"event":"exited","pid":P,"status":TEXT,"code":C}
+        a child ended and was reaped: its process group is gone when the
+        processes it started are. C: its exit status, -1 after a signal.
+        Never sent before that child's "forked".
+
+    {"op":"exit"} or EOF -> exit 0; live children die with the fork server.
 
 Stdlib only (serve mode imports the uvicorn of the environment it serves);
 the syntax stays valid from Python 3.8 to 3.14.
@@ -1901,11 +1934,13 @@ def dist_or_module_version(module, name):
     return getattr(module, "__version__", "") or dist_version(name)
 
 
-def serve_api(args):
-    """--serve-api: g4f.api under uvicorn on the variant's loop. Returns when
-    uvicorn does (SIGTERM / SIGINT, uvicorn's own handling)."""
+def serve_setup(args):
+    """What both serve modes do before any server runs: the loop variant
+    (before g4f sees any import), the log format, the stack-dump file,
+    uvicorn and g4f.api imported, the app built and wrapped. Returns
+    (uvicorn, app, handler); exits 3 when any of it fails."""
     global VARIANT, DUMP_FILE
-    VARIANT = setup_variant(args.loop)       # 1. before g4f sees any import
+    VARIANT = setup_variant(args.loop)
     handler = setup_serve_logging()
     log = logging.getLogger("g4fdiag")
     if not VARIANT.available:
@@ -1927,8 +1962,21 @@ def serve_api(args):
              g4f_version(g4f, path) or "?", path, source, nest_module_of_g4f() or "-",
              dist_or_module_version(uvicorn, "uvicorn") or "?", VARIANT.package,
              VARIANT.version)
+    return uvicorn, RequestIdMiddleware(app), handler
 
-    config = make_uvicorn_config(uvicorn, RequestIdMiddleware(app), args)
+
+def serve_api(args):
+    """--serve-api --port N: one server in this process, on the variant's
+    loop. Returns when uvicorn does (SIGTERM / SIGINT, uvicorn's own
+    handling)."""
+    uvicorn, app, handler = serve_setup(args)
+    return run_uvicorn(uvicorn, app, handler, args.host, args.port)
+
+
+def run_uvicorn(uvicorn, app, handler, host, port):
+    """Serve app until uvicorn stops; the exit status (0, or 130 on
+    KeyboardInterrupt), or exit 3 when uvicorn could not start."""
+    config = make_uvicorn_config(uvicorn, app, host, port)
     server = ready_server_class(uvicorn)(config)
     try:
         server.run()
@@ -1936,20 +1984,20 @@ def serve_api(args):
         if isinstance(exc, KeyboardInterrupt):
             return 130
         if isinstance(exc, SystemExit) and not getattr(server, "started", False):
-            serve_fatal("uvicorn could not start on %s:%d (exit %s)" % (args.host, args.port, exc.code))
+            serve_fatal("uvicorn could not start on %s:%d (exit %s)" % (host, port, exc.code))
         raise
     finally:
         adopt_loggers(handler)
     if not getattr(server, "started", False):
-        serve_fatal("uvicorn did not start on %s:%d" % (args.host, args.port))
+        serve_fatal("uvicorn did not start on %s:%d" % (host, port))
     return 0
 
 
-def make_uvicorn_config(uvicorn, app, args):
+def make_uvicorn_config(uvicorn, app, host, port):
     """Same options on every uvicorn since 0.1x: an explicit loop (uvloop for
     the uvloop variant, the stdlib one otherwise), the access log, and no
     log_config (uvicorn then leaves logging to us)."""
-    options = {"host": args.host, "port": args.port,
+    options = {"host": host, "port": port,
                "loop": "uvloop" if VARIANT.name == "uvloop" else "asyncio",
                "lifespan": "auto", "access_log": True, "log_config": None,
                "log_level": "info"}
@@ -1989,6 +2037,195 @@ def print_ready(server):
         ORIGINAL_STDERR.flush()
     except Exception:
         pass
+
+
+# ---------------------------------------------------------------------------
+# Serve mode's fork server: a fresh API server per cell
+# ---------------------------------------------------------------------------
+#
+# Why: nest_asyncio patches asyncio process-wide at the first re-entry, so a
+# server that has answered one request is not the server a user starts:
+# its next stream no longer meets the task-switch hang that a fresh server's
+# first overlapping requests do. A re-import costs about half a second; a
+# fork of a process that imported everything and never ran a loop costs
+# milliseconds, and uvicorn's start in the child a few more.
+
+SERVE_CONTROL_FD = 3       # --fork-server: Go's SOCK_SEQPACKET socket
+SERVE_REQUEST_LIMIT = 1 << 16  # bytes of one request record
+SERVE_MAX_FDS = 4              # room for more than the one expected, to refuse them
+
+
+def serve_send(control, obj):
+    """One record to Go; Go gone means nothing is left to serve: exit, and
+    the children follow (PR_SET_PDEATHSIG)."""
+    try:
+        control.send(json.dumps(obj, ensure_ascii=True, default=str).encode("ascii"))
+    except OSError:
+        os._exit(0)
+
+
+def received_fds(ancdata):
+    """The file descriptors an SCM_RIGHTS message carried."""
+    import array
+    import socket
+    fds = array.array("i")
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+    return list(fds)
+
+
+def warm_uvicorn(uvicorn, app):
+    """Load a throw-away config, so the protocol and lifespan modules uvicorn
+    picks are imported here once instead of in every child."""
+    try:
+        config = make_uvicorn_config(uvicorn, app, "127.0.0.1", 0)
+        if hasattr(config, "load"):
+            config.load()
+    except Exception as exc:
+        logging.getLogger("g4fdiag").info("uvicorn warm-up skipped: %s", safe_str(exc))
+
+
+def reap_api_servers(control):
+    """SIGCHLD: report every child that ended, so Go knows when a server's
+    process group is gone."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+        serve_send(control, {"event": "exited", "pid": pid, "status": exit_status(status),
+                             "code": code})
+
+
+def fork_server(args):
+    """--serve-api --fork-server: import once, then fork an API server per
+    request (see the module doc). Returns the exit status."""
+    import array
+    import socket
+    try:
+        control = socket.socket(fileno=SERVE_CONTROL_FD)
+    except OSError as exc:
+        diag("file descriptor %d is not the control socket: %s" % (SERVE_CONTROL_FD, exc))
+        return 2
+    started = time.monotonic()
+    uvicorn, app, handler = serve_setup(args)
+    warm_uvicorn(uvicorn, app)
+    prepare_fork()
+    for stream in (ORIGINAL_STDOUT, ORIGINAL_STDERR):
+        stream.flush()
+    serve_send(control, {"event": "ready", "fork": FORKING, "reason": FORK_REASON,
+                         "pid": os.getpid(),
+                         "setup_ms": round((time.monotonic() - started) * 1000.0, 3)})
+    if not FORKING:
+        return 0
+    signal.signal(signal.SIGCHLD, lambda signum, frame: reap_api_servers(control))
+    fd_space = socket.CMSG_SPACE(SERVE_MAX_FDS * array.array("i").itemsize)
+    while True:
+        try:
+            data, ancdata, flags, _ = control.recvmsg(SERVE_REQUEST_LIMIT, fd_space)
+        except OSError:
+            return 0
+        fds = received_fds(ancdata)
+        if not data:
+            return 0  # EOF: Go is done with us
+        req_id = None
+        try:
+            if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+                raise HarnessError("request cut short (over %d bytes, or over %d fds)"
+                                   % (SERVE_REQUEST_LIMIT, SERVE_MAX_FDS))
+            req = json.loads(data.decode("utf-8", "replace"))
+            if not isinstance(req, dict):
+                raise HarnessError("request is not a JSON object")
+            req_id = req.get("id")
+            op = req.get("op")
+            if op == "exit":
+                return 0
+            if op != "fork":
+                raise HarnessError("unknown op %r" % (op,))
+            if len(fds) != 1:
+                raise HarnessError("a fork request carries one file descriptor, got %d" % len(fds))
+            fork_api_server(control, req, fds[0], uvicorn, app, handler)
+        except Exception as exc:
+            serve_send(control, {"id": req_id, "event": "error",
+                                 "error": "%s: %s" % (type_name(exc), safe_str(exc))})
+        finally:
+            for fd in fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+
+def fork_api_server(control, req, out_fd, uvicorn, app, handler):
+    """Fork one API server; tell Go its pid before any "exited" of it can go
+    out (SIGCHLD stays blocked until then)."""
+    host = req.get("host") or "127.0.0.1"
+    port = req.get("port") or 0
+    dump = req.get("dump") or ""
+    if not isinstance(host, str) or not isinstance(port, int) or not isinstance(dump, str):
+        raise HarnessError("fork wants host (string), port (integer), dump (string)")
+    parent = os.getpid()
+    begun = time.monotonic()
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+    try:
+        pid = os.fork()
+        if pid == 0:
+            status = 3
+            try:
+                status = api_server_child(control, out_fd, parent, host, port, dump,
+                                          uvicorn, app, handler)
+            except SystemExit as exc:
+                status = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:
+                try:
+                    traceback.print_exc(file=ORIGINAL_STDERR)
+                except BaseException:
+                    pass
+            finally:
+                for stream in (ORIGINAL_STDOUT, ORIGINAL_STDERR):
+                    try:
+                        stream.flush()
+                    except BaseException:
+                        pass
+                os._exit(status)
+        try:
+            os.setpgid(pid, pid)  # also here: Go may signal the group at once
+        except OSError:
+            pass
+        serve_send(control, {"id": req.get("id"), "event": "forked", "pid": pid,
+                             "fork_ms": round((time.monotonic() - begun) * 1000.0, 3)})
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
+
+
+def api_server_child(control, out_fd, parent, host, port, dump, uvicorn, app, handler):
+    """A forked API server: its own process group (Go ends it and whatever it
+    started at once), dead with the fork server, its own output pipe and
+    stack-dump file, log times counted from its own start."""
+    global DUMP_FILE
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
+    die_with_parent(parent)
+    control.close()
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    os.close(out_fd)
+    if dump:
+        DUMP_FILE = register_dump(dump)
+    if isinstance(handler.formatter, PrefixFormatter):
+        handler.formatter.start_wall = time.time()
+    return run_uvicorn(uvicorn, app, handler, host, port)
 
 
 # ---------------------------------------------------------------------------
@@ -2061,14 +2298,20 @@ def main(argv=None):
                         help="serve g4f.api under uvicorn instead of the worker protocol")
     parser.add_argument("--port", type=int, default=None, help="--serve-api: port to listen on")
     parser.add_argument("--host", default="127.0.0.1", help="--serve-api: address to bind")
+    parser.add_argument("--fork-server", action="store_true",
+                        help="--serve-api: fork a fresh server per request on fd 3")
     args = parser.parse_args(argv)
 
     if args.serve_api:
+        if args.fork_server:
+            if args.port is not None:
+                parser.error("--fork-server takes no --port: each server it forks binds its own")
+            return fork_server(args)
         if args.port is None:
-            parser.error("--serve-api needs --port")
+            parser.error("--serve-api needs --port or --fork-server")
         return serve_api(args)
-    if args.port is not None:
-        parser.error("--port only goes with --serve-api")
+    if args.port is not None or args.fork_server:
+        parser.error("--port and --fork-server only go with --serve-api")
 
     try:
         CHANNEL = Channel(PROTOCOL_FD)
