@@ -123,7 +123,11 @@ func writeMDEnvironment(b *bytes.Buffer, r Report) {
 func planLine(p repro.Plan) string {
 	var parts []string
 	if p.Concurrency > 0 {
-		parts = append(parts, fmt.Sprintf("concurrency %d", p.Concurrency))
+		c := fmt.Sprintf("concurrency %d", p.Concurrency)
+		if p.APIConcurrency > 0 && p.APIConcurrency != p.Concurrency {
+			c += fmt.Sprintf(" (%d in API cells)", p.APIConcurrency)
+		}
+		parts = append(parts, c)
 	}
 	if p.Repeat > 0 {
 		parts = append(parts, fmt.Sprintf("repeat %d", p.Repeat))

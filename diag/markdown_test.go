@@ -266,6 +266,18 @@ func checkSections(t *testing.T, d mdDoc) {
 	}
 }
 
+// The plan line says when API cells ran more calls at once than the others.
+func TestPlanLineAPIConcurrency(t *testing.T) {
+	p := repro.Plan{Concurrency: 1, APIConcurrency: 2, Repeat: 1}
+	if got := planLine(p); !strings.HasPrefix(got, "concurrency 1 (2 in API cells), repeat 1") {
+		t.Errorf("planLine = %q", got)
+	}
+	p.APIConcurrency = 1
+	if got := planLine(p); !strings.HasPrefix(got, "concurrency 1, repeat 1") {
+		t.Errorf("planLine = %q", got)
+	}
+}
+
 func TestMarkdownStructure(t *testing.T) {
 	r := markdownSample()
 	md := renderMarkdownString(t, r, RenderOptions{Script: sampleScript, ScriptNote: sampleScriptNote})

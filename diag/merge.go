@@ -120,6 +120,7 @@ func planDiff(a, b NamedReport) string {
 	fields := []struct{ name, a, b string }{
 		{"model", pa.Model, pb.Model},
 		{"concurrency", fmt.Sprint(pa.Concurrency), fmt.Sprint(pb.Concurrency)},
+		{"api concurrency", fmt.Sprint(pa.APIConcurrency), fmt.Sprint(pb.APIConcurrency)},
 		{"repeat", fmt.Sprint(pa.Repeat), fmt.Sprint(pb.Repeat)},
 		{"timeout", pa.Timeout.String(), pb.Timeout.String()},
 		{"block threshold", pa.BlockThreshold.String(), pb.BlockThreshold.String()},

@@ -182,6 +182,8 @@ func TestMergeRefuses(t *testing.T) {
 			"scan-1.json and scan-2.json scanned different plans: model (none) vs gpt-4o"},
 		{"concurrency", func(_, b *Report) { b.Plan.Concurrency = 4 },
 			"scan-1.json and scan-2.json scanned different plans: concurrency 2 vs 4"},
+		{"api concurrency", func(_, b *Report) { b.Plan.APIConcurrency = 3 },
+			"scan-1.json and scan-2.json scanned different plans: api concurrency 0 vs 3"},
 		{"timeout", func(_, b *Report) { b.Plan.Timeout = 20 * time.Second },
 			"scan-1.json and scan-2.json scanned different plans: timeout 5s vs 20s"},
 		{"include auth", func(_, b *Report) { b.Plan.IncludeAuth = false },

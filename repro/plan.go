@@ -10,11 +10,15 @@ import (
 
 // Plan is what a scan runs: which providers, modes and loops, and how hard.
 type Plan struct {
-	Providers      []string // selected names, in report order
-	Modes          []Mode
-	Loops          []Loop
-	Model          string // overrides each provider's default model
-	Concurrency    int
+	Providers   []string // selected names, in report order
+	Modes       []Mode
+	Loops       []Loop
+	Model       string // overrides each provider's default model
+	Concurrency int
+	// APIConcurrency is the calls at once of each HTTP cell (api-json,
+	// api-sse); 0 means Concurrency. Requests that overlap find what one
+	// request at a time does not: nest_asyncio's task-switch hang.
+	APIConcurrency int
 	Repeat         int
 	Jobs           int
 	Timeout        time.Duration // per cell
@@ -53,7 +57,7 @@ func (p Plan) Cells(catalog []providers.Provider) []Cell {
 			}
 			for _, l := range loops {
 				cells = append(cells, Cell{Provider: name, Mode: m, Loop: l, Model: model,
-					Concurrency: p.Concurrency, Repeat: p.Repeat})
+					Concurrency: p.concurrency(m), Repeat: p.Repeat})
 			}
 		}
 	}
@@ -61,6 +65,14 @@ func (p Plan) Cells(catalog []providers.Provider) []Cell {
 		cells = p.Shard.Take(cells)
 	}
 	return cells
+}
+
+// concurrency is the calls at once of a cell of mode m.
+func (p Plan) concurrency(m Mode) int {
+	if m.OverHTTP() && p.APIConcurrency > 0 {
+		return p.APIConcurrency
+	}
+	return p.Concurrency
 }
 
 // planJSON is Plan as encoded: durations as strings such as "20s", which a
@@ -71,6 +83,7 @@ type planJSON struct {
 	Loops             []Loop   `json:"loops"`
 	Model             string   `json:"model,omitempty"`
 	Concurrency       int      `json:"concurrency"`
+	APIConcurrency    int      `json:"api_concurrency,omitempty"`
 	Repeat            int      `json:"repeat"`
 	Jobs              int      `json:"jobs"`
 	Timeout           string   `json:"timeout"`
@@ -85,7 +98,7 @@ type planJSON struct {
 func (p Plan) MarshalJSON() ([]byte, error) {
 	return json.Marshal(planJSON{
 		Providers: p.Providers, Modes: p.Modes, Loops: p.Loops, Model: p.Model,
-		Concurrency: p.Concurrency, Repeat: p.Repeat, Jobs: p.Jobs,
+		Concurrency: p.Concurrency, APIConcurrency: p.APIConcurrency, Repeat: p.Repeat, Jobs: p.Jobs,
 		Timeout: p.Timeout.String(), BlockThreshold: p.BlockThreshold.String(),
 		IncludeNotWorking: p.IncludeNotWorking, IncludeAuth: p.IncludeAuth, API: p.API,
 		Shard: p.shardString(),
@@ -99,7 +112,7 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*p = Plan{Providers: j.Providers, Modes: j.Modes, Loops: j.Loops, Model: j.Model,
-		Concurrency: j.Concurrency, Repeat: j.Repeat, Jobs: j.Jobs,
+		Concurrency: j.Concurrency, APIConcurrency: j.APIConcurrency, Repeat: j.Repeat, Jobs: j.Jobs,
 		IncludeNotWorking: j.IncludeNotWorking, IncludeAuth: j.IncludeAuth, API: j.API}
 	var err error
 	if j.Shard != "" {

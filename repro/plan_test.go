@@ -2,6 +2,7 @@ package repro
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ import (
 
 func TestPlanJSONRoundTrip(t *testing.T) {
 	p := Plan{Providers: []string{"A"}, Modes: []Mode{ModeSync}, Loops: []Loop{LoopUvloop},
-		Concurrency: 2, Repeat: 3, Jobs: 4, Timeout: 20 * time.Second, BlockThreshold: 1500 * time.Millisecond,
+		Concurrency: 2, APIConcurrency: 3, Repeat: 3, Jobs: 4, Timeout: 20 * time.Second, BlockThreshold: 1500 * time.Millisecond,
 		IncludeAuth: true}
 	data, err := json.Marshal(p)
 	if err != nil {
@@ -30,6 +31,23 @@ func TestPlanJSONRoundTrip(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"timeout":"soon"}`), &back); err == nil {
 		t.Error("a bad duration was accepted")
+	}
+}
+
+// HTTP cells take APIConcurrency when it is set; in-process cells never do.
+func TestPlanAPIConcurrency(t *testing.T) {
+	p := Plan{Providers: []string{"A"}, Modes: []Mode{ModeSync, ModeAPIJSON, ModeAPISSE}, Loops: []Loop{LoopNest},
+		Concurrency: 1, APIConcurrency: 2, Repeat: 1}
+	var got []string
+	for _, c := range p.Cells(nil) {
+		got = append(got, fmt.Sprintf("%s:%d", c.Mode, c.Concurrency))
+	}
+	if want := "sync:1 api-json:2 api-sse:2"; strings.Join(got, " ") != want {
+		t.Errorf("cells %q, want %q", got, want)
+	}
+	p.APIConcurrency = 0
+	if c := p.Cells(nil)[2]; c.Concurrency != 1 {
+		t.Errorf("APIConcurrency 0 gives %s cells concurrency %d, want Concurrency's 1", c.Mode, c.Concurrency)
 	}
 }
 
