@@ -2,6 +2,7 @@
 # Measures the engine: per-cell overhead with an instantly answering provider
 # at --jobs 2 (wall and CPU, Go and Python together), worker start-up, the
 # HTTP driver's requests/s and CPU per request against the demo's API server,
+# a fresh API server per cell (fork + uvicorn ready, against a new process),
 # the wall time of the full demo scan, and a full scan of the scale fixture
 # (110 providers in g4f 0.3.5.8's mix) through the engine and through the
 # CLI. Prints the figures; asserts nothing.
@@ -12,6 +13,7 @@ export G4FDIAG_PYTHON=/usr/bin/python3
 go test ./repro -run '^$' -bench 'CellOverhead|WorkerStart' -benchtime "${BENCHTIME:-300x}" -count "${COUNT:-1}"
 go test ./repro -run '^$' -bench 'ScaleMatrix' -benchtime "${SCALE_BENCHTIME:-1x}" -count "${COUNT:-1}"
 go test ./repro/apiserver -run '^$' -bench 'DriverAgainstDemoServer' -benchtime "${BENCHTIME:-300x}" -count "${COUNT:-1}"
+go test ./repro/apiserver -run '^$' -bench 'ServerStart' -benchtime "${SERVERS:-50x}" -count "${COUNT:-1}"
 bin=$(mktemp -d)/g4fdiag
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go build -o "$bin" ./cmd/g4fdiag

@@ -72,7 +72,7 @@ type scanOptions struct {
 type apiOptions struct {
 	URL          string // --api URL: a server g4fdiag did not start
 	Key          string
-	Spawn        bool // --api-spawn: start one server per loop variant
+	Spawn        bool // --api-spawn: start a fresh server per cell
 	StallTimeout time.Duration
 }
 
@@ -101,7 +101,7 @@ func scanFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "include-auth", Usage: "run providers that need auth instead of skipping them"},
 		&cli.BoolFlag{Name: "verify-fixes", Usage: "re-run every loop-class cell under each known remedy (uvloop removed, AsyncClient, nest_asyncio, asyncio.to_thread) and report which fixes it"},
 		&cli.StringFlag{Name: "api", Usage: "base `URL` of a running g4f API server (g4f api) to call in modes api-json and api-sse; --api alone means --api-spawn"},
-		&cli.BoolFlag{Name: "api-spawn", Usage: "start g4f's API server once per loop variant (uvicorn on uvloop, on asyncio with and without nest_asyncio) and call it"},
+		&cli.BoolFlag{Name: "api-spawn", Usage: "start a fresh g4f API server for every cell (uvicorn on uvloop, on asyncio with and without nest_asyncio), forked from one per loop that imported g4f once, and call it"},
 		&cli.StringFlag{Name: "api-key", Usage: "API key sent to the server as a Bearer token (redacted from every output)", EnvVars: []string{"G4F_API_KEY"}},
 		&cli.DurationFlag{Name: "stall-timeout", Value: httpapi.DefaultStallTimeout, Usage: "silence after which a started API stream counts as stalled (2s with --demo or --demo-scale unless set)"},
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format: " + strings.Join(diag.Formats(), ", ")},
@@ -392,11 +392,13 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// stopGrace is how long a started API server gets to stop on SIGTERM
-// before its process group is killed: short, so Ctrl-C ends the scan at once.
+// stopGrace is how long an API fork server gets to exit once told to
+// before its process group is killed (the servers it forked are killed at
+// once): short, so Ctrl-C ends the scan at once.
 const stopGrace = 500 * time.Millisecond
 
-// apiStartTimeout bounds the start of one API server, g4f import included.
+// apiStartTimeout bounds the start of one API fork server, g4f import
+// included, and of each server it forks.
 const apiStartTimeout = 60 * time.Second
 
 // scanTarget is what a scan runs against, once set up: the drivers, the
@@ -457,7 +459,13 @@ func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 			return st, err
 		}
 		st.closers = append(st.closers, func() { set.Stop(stopGrace) })
-		hopts.Use, hopts.ServerLog = set.Use, set.ServerLog
+		hopts.Use = func(ctx context.Context, l repro.Loop) (httpapi.Lease, error) {
+			srv, err := set.Use(ctx, l)
+			if err != nil {
+				return nil, err // not a typed nil in the interface
+			}
+			return srv, nil
+		}
 		st.env.Loops = mergeLoops(st.env.Loops, infos)
 	} else {
 		cat, err := httpapi.Discover(ctx, nil, o.API.URL, o.API.Key)
@@ -511,7 +519,8 @@ func remedyCells(r diag.Report, env repro.Environment) (decided []repro.Observat
 	return decided, todo
 }
 
-// mergeLoops marks a loop unavailable when its API server could not start.
+// mergeLoops marks a loop unavailable when its API server could not start,
+// and adds how its API servers are kept apart when the workers differ.
 func mergeLoops(loops, servers []repro.LoopInfo) []repro.LoopInfo {
 	for _, s := range servers {
 		found := false
@@ -520,6 +529,9 @@ func mergeLoops(loops, servers []repro.LoopInfo) []repro.LoopInfo {
 				found = true
 				if !s.Available && loops[i].Available {
 					loops[i].Available, loops[i].Reason = false, "API server: "+s.Reason
+				}
+				if s.Isolation != "" && s.Isolation != loops[i].Isolation {
+					loops[i].Isolation = strings.TrimPrefix(loops[i].Isolation+"; API servers: "+s.Isolation, "; ")
 				}
 			}
 		}

@@ -1,7 +1,8 @@
 // Package httpapi is the driver of the HTTP modes (api-json, api-sse): it
 // runs cells against g4f's OpenAI-compatible API server (`g4f api`, port
-// 1337 by default) — the one behind --api URL, or the ones g4fdiag started
-// per loop variant — and discovers that server's providers.
+// 1337 by default) — the one behind --api URL, or one g4fdiag started for
+// the cell alone and lent through Options.Use — and discovers that server's
+// providers.
 //
 // Each call is POST {base}/v1/chat/completions with
 // {"model","messages","provider","stream"}, an X-G4fdiag-Request header the

@@ -65,18 +65,25 @@ type Options struct {
 	Limits sse.Limits
 	// Messages is what every call asks; nil means repro.DefaultMessages.
 	Messages []repro.Message
-	// ServerLog, when set, returns what the server logged for one request
-	// (by its id) between from and to; it is called once per call after
-	// the cell's calls end.
-	ServerLog func(loop repro.Loop, requestID string, from, to time.Time) string
-	// Use, when set, replaces Servers: it hands out the base URL of a
-	// loop's server for one cell and the function to call when the cell
-	// ends, told whether calls were left hanging on the server; that one
-	// returns the server's stacks as evidence (nil when it has none). It is
-	// how servers g4fdiag started are shared and restarted after a hang.
-	// fresh asks for a server no request has reached yet: a remedy that
-	// changes the server's loop is judged on what a restarted server does.
-	Use func(ctx context.Context, loop repro.Loop, fresh bool) (base string, done func(hung bool) *repro.Stacks, err error)
+	// Use, when set, replaces Servers: it lends a server of the loop to one
+	// cell, which returns it when its calls end. It is how servers g4fdiag
+	// started reach the driver: a fresh one per cell, so what one cell does
+	// to a server (nest_asyncio's process-wide patch, a hung loop) never
+	// reaches another cell's verdict.
+	Use func(ctx context.Context, loop repro.Loop) (Lease, error)
+}
+
+// Lease is a server lent to one cell.
+type Lease interface {
+	// Base is the server's base URL.
+	Base() string
+	// Return ends the cell's use of the server; hung says calls were left
+	// hanging on it. It returns the server's stacks as evidence when hung
+	// (nil when it has none), and only once the server's log is complete.
+	Return(hung bool) *repro.Stacks
+	// RequestLog is what the server logged for one request: the lines
+	// tagged with its id, and untagged ones logged between from and to.
+	RequestLog(requestID string, from, to time.Time) string
 }
 
 // Driver runs HTTP cells; it implements repro.Driver.
@@ -148,30 +155,32 @@ func (d *Driver) RunCell(ctx context.Context, c repro.Cell, timeout time.Duratio
 		obs.End, obs.SkipReason = repro.EndSkipped, fmt.Sprintf("mode %s does not run over HTTP", c.Mode)
 		return finish()
 	}
+	body, err := json.Marshal(chatRequest{Model: c.Model, Messages: d.o.Messages, Provider: c.Provider, Stream: c.Mode == repro.ModeAPISSE})
+	if err != nil { // messages are plain strings: cannot happen
+		return obs, err
+	}
 	base := d.servers[c.Loop]
-	var done func(hung bool) *repro.Stacks
+	var lease Lease
 	if d.o.Use != nil {
-		var err error
-		fresh := c.Remedy == repro.RemedyNoUvloop || c.Remedy == repro.RemedyNest
-		if base, done, err = d.o.Use(ctx, c.Loop, fresh); err != nil {
+		if lease, err = d.o.Use(ctx, c.Loop); err != nil {
 			if ctx.Err() != nil {
 				return obs, ctx.Err()
 			}
-			base = ""
+			base, lease = "", nil
 			obs.SkipReason = err.Error()
+		} else {
+			base = normalizeBase(lease.Base())
 		}
-		base = normalizeBase(base)
 	}
 	if base == "" {
+		if lease != nil {
+			lease.Return(false)
+		}
 		obs.End = repro.EndUnavailable
 		if obs.SkipReason == "" {
 			obs.SkipReason = fmt.Sprintf("no g4f API server for loop %s", c.Loop)
 		}
 		return finish()
-	}
-	body, err := json.Marshal(chatRequest{Model: c.Model, Messages: d.o.Messages, Provider: c.Provider, Stream: c.Mode == repro.ModeAPISSE})
-	if err != nil { // messages are plain strings: cannot happen
-		return obs, err
 	}
 	cellCtx, cancel := context.WithTimeoutCause(ctx, timeout, errCellDeadline)
 	defer cancel()
@@ -213,8 +222,8 @@ func (d *Driver) RunCell(ctx context.Context, c repro.Cell, timeout time.Duratio
 		obs.Calls[i] = call
 	}
 	if ctx.Err() != nil {
-		if done != nil {
-			done(false)
+		if lease != nil {
+			lease.Return(false)
 		}
 		d.scrub(&obs)
 		return obs, ctx.Err()
@@ -223,13 +232,11 @@ func (d *Driver) RunCell(ctx context.Context, c repro.Cell, timeout time.Duratio
 	if !complete {
 		obs.End = repro.EndDeadline
 	}
-	if done != nil {
-		obs.Stacks = done(!complete)
-	}
-	if d.o.ServerLog != nil {
+	if lease != nil {
+		obs.Stacks = lease.Return(!complete)
 		for i, st := range calls {
 			from, to := st.window(now)
-			obs.Calls[i].ServerLog = d.o.ServerLog(c.Loop, st.id, from, to)
+			obs.Calls[i].ServerLog = lease.RequestLog(st.id, from, to)
 		}
 	}
 	d.scrub(&obs)

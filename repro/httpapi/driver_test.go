@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -114,6 +115,45 @@ func closedAddress(t *testing.T) string {
 
 func cell(mode repro.Mode) repro.Cell {
 	return repro.Cell{Provider: "Blackbox", Mode: mode, Loop: repro.LoopServer, Model: "gpt-4o-mini", Concurrency: 1, Repeat: 1}
+}
+
+// testLease lends one fixed server and records how the cell used it.
+type testLease struct {
+	base string
+	log  func(id string, from, to time.Time) string
+
+	mu       sync.Mutex
+	returned []bool // the hung argument of each Return
+	logged   []string
+	early    bool // RequestLog before Return: the log could be incomplete
+}
+
+func (l *testLease) Base() string { return l.base }
+
+func (l *testLease) Return(hung bool) *repro.Stacks {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.returned = append(l.returned, hung)
+	if hung {
+		return &repro.Stacks{Threads: "Thread 0x1 (most recent call first):\n  File \"server.py\", line 1 in serve\n"}
+	}
+	return nil
+}
+
+func (l *testLease) RequestLog(id string, from, to time.Time) string {
+	l.mu.Lock()
+	l.logged = append(l.logged, id)
+	l.early = l.early || len(l.returned) == 0
+	l.mu.Unlock()
+	if l.log == nil {
+		return ""
+	}
+	return l.log(id, from, to)
+}
+
+// lend makes Options that lend l for every loop.
+func lend(l *testLease) Options {
+	return Options{Use: func(context.Context, repro.Loop) (Lease, error) { return l, nil }}
 }
 
 func run(t *testing.T, o Options, c repro.Cell, timeout time.Duration) repro.Observation {
@@ -508,17 +548,13 @@ func TestConcurrencyAndRepeat(t *testing.T) {
 		mu.Unlock()
 		sseHandler(chunkFrame("Hi")+"data: [DONE]\n\n")(w, r)
 	}))
-	var logged []string
-	o := Options{Servers: map[repro.Loop]string{repro.LoopServer: base},
-		ServerLog: func(l repro.Loop, id string, from, to time.Time) string {
-			mu.Lock()
-			defer mu.Unlock()
-			if l != repro.LoopServer || !to.After(from) {
-				t.Errorf("ServerLog(%s, %s, %v, %v)", l, id, from, to)
-			}
-			logged = append(logged, id)
-			return "INFO: served " + id
-		}}
+	lease := &testLease{base: base, log: func(id string, from, to time.Time) string {
+		if !to.After(from) {
+			t.Errorf("RequestLog(%s, %v, %v)", id, from, to)
+		}
+		return "INFO: served " + id
+	}}
+	o := lend(lease)
 	c := cell(repro.ModeAPISSE)
 	c.Concurrency, c.Repeat = 4, 2
 	obs := run(t, o, c, 10*time.Second)
@@ -533,8 +569,67 @@ func TestConcurrencyAndRepeat(t *testing.T) {
 			t.Errorf("call %d server log %q", i, call.ServerLog)
 		}
 	}
-	if len(ids) != 8 || len(logged) != 8 || most != 4 {
-		t.Errorf("%d request ids, %d logged, %d at once; want 8, 8, 4", len(ids), len(logged), most)
+	if len(ids) != 8 || len(lease.logged) != 8 || most != 4 {
+		t.Errorf("%d request ids, %d logged, %d at once; want 8, 8, 4", len(ids), len(lease.logged), most)
+	}
+	if len(lease.returned) != 1 || lease.returned[0] || lease.early {
+		t.Errorf("lease returned %v (logs read before: %v), want once, not hung, before the logs", lease.returned, lease.early)
+	}
+}
+
+// A cell the deadline cuts returns its server as hung, gets its stacks, and
+// reads the log only after that: a lender may stop the server on Return and
+// must have read all it wrote.
+func TestLeaseOfAHungCell(t *testing.T) {
+	release := make(chan struct{})
+	base := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+	}), release)
+	lease := &testLease{base: base, log: func(id string, from, to time.Time) string {
+		return "asyncio ERROR: RuntimeError: Cannot enter into task <Task pending name='Task-3'> while another task <Task pending name='Task-2'> is being executed."
+	}}
+	c := cell(repro.ModeAPISSE)
+	c.Concurrency = 2
+	obs := run(t, lend(lease), c, 300*time.Millisecond)
+	if obs.End != repro.EndDeadline || obs.Stacks == nil || !strings.Contains(obs.Stacks.Threads, "server.py") {
+		t.Fatalf("end %s, stacks %+v", obs.End, obs.Stacks)
+	}
+	if len(lease.returned) != 1 || !lease.returned[0] || lease.early || len(lease.logged) != 2 {
+		t.Errorf("returned %v, logs read early %v, %d logs; want one hung return before two logs", lease.returned, lease.early, len(lease.logged))
+	}
+	if v := diag.Classify(obs); v.Signature != "reentry-nest-task" {
+		t.Errorf("verdict %+v", v)
+	}
+}
+
+// A lender that cannot start a server leaves the cell unavailable, with
+// its reason; one whose context ends returns the server unhung.
+func TestLeaseRefusedAndInterrupted(t *testing.T) {
+	o := Options{Use: func(context.Context, repro.Loop) (Lease, error) {
+		return nil, errors.New("the nest API server exited at start: boom")
+	}}
+	obs := run(t, o, cell(repro.ModeAPIJSON), time.Second)
+	if obs.End != repro.EndUnavailable || !strings.Contains(obs.SkipReason, "boom") {
+		t.Errorf("end %s, reason %q", obs.End, obs.SkipReason)
+	}
+
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	base := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+	}), release)
+	lease := &testLease{base: base}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-started
+		cancel()
+	}()
+	if _, err := New(lend(lease)).RunCell(ctx, cell(repro.ModeAPISSE), time.Minute); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
+	}
+	if len(lease.returned) != 1 || lease.returned[0] {
+		t.Errorf("returned %v, want once, not hung", lease.returned)
 	}
 }
 
@@ -549,8 +644,8 @@ func TestAPIKeyIsSentNotRecorded(t *testing.T) {
 		io.WriteString(w, chunkFrame("your key is "+key))
 		fmt.Fprintf(w, "data: {\"error\": {\"message\": \"MissingAuthError: Invalid api_key %s (Authorization: %s)\"}}\n\ndata: [DONE]\n\n", key, auth)
 	}))
-	o := Options{Servers: map[repro.Loop]string{repro.LoopServer: base}, APIKey: key,
-		ServerLog: func(repro.Loop, string, time.Time, time.Time) string { return "headers: Authorization: Bearer " + key }}
+	o := lend(&testLease{base: base, log: func(string, time.Time, time.Time) string { return "headers: Authorization: Bearer " + key }})
+	o.APIKey = key
 	obs := run(t, o, cell(repro.ModeAPISSE), 10*time.Second)
 	if auth != "Bearer "+key || g4fKey != key {
 		t.Errorf("server saw Authorization %q, g4f-api-key %q", auth, g4fKey)
