@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -38,6 +39,84 @@ func marked(mark string) map[int]string {
 		out[pid] = strings.Join(strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00"), " ")
 	}
 	return out
+}
+
+// TestDefaultAPISpawnFindsTaskSwitch: the default `check --api-spawn` — no
+// --modes, no --concurrency — finds the hang of a fresh g4f api without
+// uvloop (nest_asyncio's task switch) in its api-sse cell: every cell has a
+// server of its own, forked for it, and sends two requests at once. No
+// process outlives the scan.
+func TestDefaultAPISpawnFindsTaskSwitch(t *testing.T) {
+	python := testPython(t)
+	bin := buildBinary(t)
+	mark := markEnv(t)
+	out := filepath.Join(t.TempDir(), "nest.json")
+	cmd := exec.Command(bin, "check", "--demo", "--api-spawn", "-p", "StreamAsync", "--loops", "nest",
+		"--python", python, "--format", "json", "--output", out)
+	cmd.Env = append(os.Environ(), mark)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Run()
+	if left := marked(mark); len(left) > 0 {
+		t.Errorf("processes outlived the scan: %v", left)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitFailures {
+		t.Fatalf("exit %d, want %d; stderr: %s", code, exitFailures, stderr.String())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Plan struct {
+			Concurrency    int `json:"concurrency"`
+			APIConcurrency int `json:"api_concurrency"`
+		} `json:"plan"`
+		Environment struct {
+			Loops []struct {
+				Loop, Isolation string
+			}
+		} `json:"environment"`
+		Cells []struct {
+			cellJSON
+			Concurrency int `json:"concurrency"`
+			Calls       []struct {
+				Outcome   string `json:"outcome"`
+				ServerLog string `json:"server_log"`
+			} `json:"calls"`
+		} `json:"cells"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Plan.Concurrency != 1 || r.Plan.APIConcurrency != 2 {
+		t.Errorf("plan concurrency %d, api %d; want 1 and 2", r.Plan.Concurrency, r.Plan.APIConcurrency)
+	}
+	if len(r.Environment.Loops) != 1 || !strings.Contains(r.Environment.Loops[0].Isolation, "fork per cell") ||
+		strings.Contains(r.Environment.Loops[0].Isolation, "API servers") {
+		t.Errorf("loops %+v: want the nest API servers forked per cell, like the workers", r.Environment.Loops)
+	}
+	found := false
+	for _, c := range r.Cells {
+		if c.Concurrency != 2 || len(c.Calls) != 2 {
+			t.Errorf("%s/%s: concurrency %d, %d calls; want two at once", c.Mode, c.Loop, c.Concurrency, len(c.Calls))
+		}
+		if c.Mode != "api-sse" {
+			continue
+		}
+		found = true
+		if c.Verdict != "loop-reentry" || c.Signature != "reentry-nest-task" || !strings.Contains(c.Evidence, "Cannot enter into task") {
+			t.Errorf("api-sse/nest = %s [%s]: %s; want loop-reentry [reentry-nest-task]", c.Verdict, c.Signature, c.Evidence)
+		}
+		for i, call := range c.Calls {
+			if call.Outcome != "pending" || !strings.Contains(call.ServerLog, "RuntimeError: Cannot enter into task") {
+				t.Errorf("api-sse/nest call %d: %s, server log %q", i, call.Outcome, call.ServerLog)
+			}
+		}
+	}
+	if !found {
+		t.Error("no api-sse cell")
+	}
 }
 
 // TestInterruptLeavesNoServer: Ctrl-C while forked servers hang leaves no

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -110,6 +111,44 @@ func TestScanOptions(t *testing.T) {
 	}
 	if !got.Demo || got.Format != "table" {
 		t.Errorf("demo = %v, format = %q", got.Demo, got.Format)
+	}
+}
+
+// API cells overlap two requests unless --concurrency says otherwise; the
+// user's number then holds for every cell.
+func TestAPIConcurrencyDefault(t *testing.T) {
+	for argv, want := range map[string]string{
+		"check --demo --api-spawn":                       "api-json:2 api-sse:2",
+		"check --demo --api-spawn --concurrency 1":       "api-json:1 api-sse:1",
+		"check --demo --api-spawn --concurrency 3":       "api-json:3 api-sse:3",
+		"check --demo --api-spawn --modes sync,api-sse":  "sync:1 api-sse:2",
+		"check --demo --modes sync":                      "sync:1",
+		"check --api http://127.0.0.1:1 --modes api-sse": "api-sse:2",
+	} {
+		var got scanOptions
+		app := newApp(IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+		for _, c := range app.Commands {
+			if c.Name == "check" {
+				c.Action = func(ctx *cli.Context) error {
+					var err error
+					got, err = scanOptionsFrom(ctx, "check")
+					return err
+				}
+			}
+		}
+		if err := app.Run(append([]string{"g4fdiag"}, strings.Fields(argv)...)); err != nil {
+			t.Fatalf("%s: %v", argv, err)
+		}
+		got.Plan.Providers = []string{"P"}
+		var cells []string
+		for _, c := range got.Plan.Cells(nil) {
+			if c.Loop == repro.LoopNest || c.Loop == repro.LoopServer {
+				cells = append(cells, fmt.Sprintf("%s:%d", c.Mode, c.Concurrency))
+			}
+		}
+		if strings.Join(cells, " ") != want {
+			t.Errorf("%s: cells %q, want %q", argv, cells, want)
+		}
 	}
 }
 

@@ -27,6 +27,11 @@ const (
 	demoStallTimeout = 2 * time.Second
 )
 
+// apiConcurrency is the calls at once of an API cell when --concurrency is
+// not given: a fresh g4f api without uvloop hangs (nest_asyncio's task
+// switch) only when requests overlap, so one call at a time would pass it.
+const apiConcurrency = 2
+
 // targetOptions say which g4f to scan.
 type targetOptions struct {
 	Python    string
@@ -92,7 +97,7 @@ func scanFlags() []cli.Flag {
 		&cli.StringFlag{Name: "modes", Value: joinModes(repro.AllModes), Usage: "call modes to run, comma-separated; api-json and api-sse call an API server (default with --api: " + joinModes(repro.APIModes) + ")"},
 		&cli.StringFlag{Name: "loops", Value: joinLoops(repro.AllLoops), Usage: "event loops to run on, comma-separated"},
 		&cli.StringFlag{Name: "model", Usage: "model to ask for (default: each provider's default model)"},
-		&cli.IntFlag{Name: "concurrency", Value: 1, Usage: "calls at once in each cell"},
+		&cli.IntFlag{Name: "concurrency", Value: 1, Usage: fmt.Sprintf("calls at once in each cell; API cells (api-json, api-sse) make %d unless it is given, so their requests overlap", apiConcurrency)},
 		&cli.IntFlag{Name: "repeat", Value: 1, Usage: "rounds of calls in each cell"},
 		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(), Usage: "cells in flight at once"},
 		&cli.DurationFlag{Name: "timeout", Value: 20 * time.Second, Usage: "deadline of each cell (5s with --demo or --demo-scale unless set)"},
@@ -223,10 +228,13 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 	}
 	o.Plan = repro.Plan{
 		Modes: modes, Loops: loops, Model: c.String("model"),
-		Concurrency: c.Int("concurrency"), Repeat: c.Int("repeat"), Jobs: c.Int("jobs"),
+		Concurrency: c.Int("concurrency"), APIConcurrency: apiConcurrency, Repeat: c.Int("repeat"), Jobs: c.Int("jobs"),
 		Timeout: timeout, BlockThreshold: c.Duration("block-threshold"),
 		IncludeNotWorking: c.Bool("include-not-working"), IncludeAuth: c.Bool("include-auth"),
 		API: o.API.URL,
+	}
+	if c.IsSet("concurrency") {
+		o.Plan.APIConcurrency = 0 // the user's number, for every cell
 	}
 	switch {
 	case o.Plan.Concurrency < 1:
