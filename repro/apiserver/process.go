@@ -87,8 +87,9 @@ func (p *process) isGone() bool {
 
 // stop ends the process group: SIGTERM, then SIGKILL after grace if it is
 // still there (or at once when grace is 0). It returns once the process is
-// reaped and its output read. A group that is gone is not signalled: its
-// id may belong to another by now.
+// reaped and its output read. A process that is gone is not signalled: its
+// id may belong to another by now. One that has exited is: the processes it
+// left in its group keep the id theirs.
 func (p *process) stop(grace time.Duration) {
 	if p.isGone() {
 		return
@@ -101,33 +102,39 @@ func (p *process) stop(grace time.Duration) {
 		case <-time.After(grace):
 		}
 	}
-	select {
-	case <-p.exited: // the leader is gone; only what it left behind could remain
-	default:
-		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
-	}
+	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
 	<-p.gone
 }
 
-// startHarness starts the harness with args in a process group of its own,
-// killed with Go (Pdeathsig), stdout and stderr on one pipe, extra as fds
-// 3 and up. The returned process is reaped by a goroutine of its own.
+// startHarness starts the harness with args as startCommand does, extra as
+// fds 3 and up.
 func startHarness(t repro.Target, harness string, args []string, line func(string), extra ...*os.File) (*process, error) {
+	cmd := exec.Command(t.Python, append([]string{"-u", harness}, args...)...)
+	cmd.Env = t.Env
+	cmd.ExtraFiles = extra
+	p, err := startCommand(cmd, line)
+	if err != nil {
+		return nil, &repro.EnvError{What: fmt.Sprintf("cannot start Python %q: %v", t.Python, err),
+			Fix: "pass --python with the path of a Python 3 interpreter"}
+	}
+	return p, nil
+}
+
+// startCommand starts cmd in a process group of its own, killed with Go
+// (Pdeathsig), stdout and stderr on one pipe read into the process's Log,
+// and reaps it in a goroutine of its own.
+func startCommand(cmd *exec.Cmd, line func(string)) (*process, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(t.Python, append([]string{"-u", harness}, args...)...)
-	cmd.Env = t.Env
 	cmd.Stdout, cmd.Stderr = w, w // one stream, in order
-	cmd.ExtraFiles = extra
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
 		r.Close()
-		return nil, &repro.EnvError{What: fmt.Sprintf("cannot start Python %q: %v", t.Python, err),
-			Fix: "pass --python with the path of a Python 3 interpreter"}
+		return nil, err
 	}
 	p := newProcess(cmd.Process.Pid, r, line)
 	go func() {
