@@ -10,14 +10,15 @@ import (
 
 // logPrefix is what the harness's serve mode puts before every log line:
 // the server's clock, the request id from the X-G4fdiag-Request header (or
-// "-"; several joined by "," when one record concerns several requests),
-// then the logger and level.
+// "-"; several joined by "," when one record concerns several requests, "-"
+// among them for a party in no request yet), then the logger and level.
 var logPrefix = regexp.MustCompile(`^g4fdiag-log t=[0-9.]+ req=(\S+) `)
 
 // logLine is one line of a server's output, with the time Go read it.
 type logLine struct {
 	text string   // without the g4fdiag-log prefix
 	reqs []string // request ids, none when untagged
+	open bool     // every request's of its time: untagged, or about a party in no request
 	at   time.Time
 }
 
@@ -35,11 +36,12 @@ func NewLog(max int) *Log { return &Log{max: max} }
 
 // Add records one line read at time at.
 func (l *Log) Add(line string, at time.Time) {
-	ll := logLine{text: line, at: at}
+	ll := logLine{text: line, at: at, open: true}
 	if m := logPrefix.FindStringSubmatch(line); m != nil {
 		ll.text = line[len(m[0]):]
 		if m[1] != "-" {
 			ll.reqs = strings.Split(m[1], ",")
+			ll.open = slices.Contains(ll.reqs, "-")
 		}
 	}
 	l.mu.Lock()
@@ -64,15 +66,16 @@ const slack = 250 * time.Millisecond
 const maxEvidence = 16 << 10
 
 // For returns the lines logged for one request: those tagged with its id,
-// and untagged ones read between from and to (plus a little slack), which is
-// where asyncio's own reports land when no request context carries them.
+// and untagged ones (or ones about a party in no request yet) read between
+// from and to (plus a little slack), which is where asyncio's own reports
+// land when no request context carries them.
 func (l *Log) For(requestID string, from, to time.Time) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var b strings.Builder
 	for _, ll := range l.lines {
-		mine := requestID != "" && slices.Contains(ll.reqs, requestID)
-		during := len(ll.reqs) == 0 && !ll.at.Before(from) && !ll.at.After(to.Add(slack))
+		mine := requestID != "" && requestID != "-" && slices.Contains(ll.reqs, requestID)
+		during := ll.open && !ll.at.Before(from) && !ll.at.After(to.Add(slack))
 		if mine || during {
 			b.WriteString(ll.text)
 			b.WriteByte('\n')

@@ -34,6 +34,17 @@ func TestLogFor(t *testing.T) {
 	if got := l.For("b,c", t0.Add(time.Hour), t0.Add(time.Hour)); got != "" {
 		t.Errorf(`For("b,c") = %q: ids are matched one by one`, got)
 	}
+	// a task of no request yet: the running request's, and every request's of its time
+	l.Add("g4fdiag-log t=4.000 req=b,- asyncio ERROR: RuntimeError: Cannot enter into task <Task pending coro=<RequestResponseCycle.run_asgi()>>", t0.Add(4*time.Second))
+	if got := l.For("b", t0.Add(time.Hour), t0.Add(time.Hour)); !strings.Contains(got, "run_asgi") {
+		t.Errorf("For(b) misses the record tagged with it: %q", got)
+	}
+	if got := l.For("d", t0.Add(3900*time.Millisecond), t0.Add(4100*time.Millisecond)); !strings.Contains(got, "run_asgi") {
+		t.Errorf("For(d) misses the record about a task of no request, logged while d ran: %q", got)
+	}
+	if got := l.For("d", t0.Add(5*time.Second), t0.Add(6*time.Second)); strings.Contains(got, "run_asgi") {
+		t.Errorf("For(d) has a record of another time: %q", got)
+	}
 }
 
 func TestLogIsBounded(t *testing.T) {

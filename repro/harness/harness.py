@@ -132,7 +132,9 @@ stuck: Go escalates to SIGKILL). No fd 3, no JSON protocol. On stderr:
         asyncio's "Exception in callback ..." / "Task exception was never
         retrieved" records carry the ids, joined by ",", of the running
         context (a nested run inside a request) and of the handle or task
-        concerned, when either is a request's.
+        concerned, when either is a request's; "-" among them stands for a
+        task of no request (yet), and makes the record every request's of
+        its time, as an untagged one is.
         What g4f prints to sys.stdout / sys.stderr arrives the same way,
         a line per record, as LOGGER "stdout" / "stderr", LEVEL INFO.
 
@@ -1847,11 +1849,13 @@ def loop_exception_handler(loop, context):
     running context's (a nested run inside a request) and the handle's or
     task's. nest_asyncio's "Cannot enter into task A while another task B is
     being executed" is raised in B's request and leaves A's hanging: both
-    requests' evidence needs it."""
-    ids = []
-    for request_id in (REQUEST_ID.get(), request_id_of(context)):
-        if request_id != "-" and request_id not in ids:
-            ids.append(request_id)
+    requests' evidence needs it. A task of no request may be one whose
+    request has not been read yet (its first step is what failed): "-"
+    among the ids shares the record with every request of its time."""
+    running, concerned = REQUEST_ID.get(), request_id_of(context)
+    ids = [running] if running != "-" else []
+    if concerned not in ids and (concerned != "-" or ids):
+        ids.append(concerned)
     token = REQUEST_ID.set(",".join(ids)) if ids else None
     try:
         loop.default_exception_handler(context)
