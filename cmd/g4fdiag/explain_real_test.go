@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -160,7 +161,9 @@ func TestExplainRealCtrlC(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	ready := make([]byte, 6)
-	if _, err := stdout.Read(ready); err != nil || string(ready) != "ready\n" {
+	if _, err := io.ReadFull(stdout, ready); err != nil || string(ready) != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait() // stderr is complete, and no longer written
 		t.Fatalf("script did not start: %q %v; stderr %q", ready, err, errOut.String())
 	}
 	done := make(chan error, 1)
