@@ -1163,13 +1163,17 @@ def thread_stack(ident):
 def watchdog():
     while True:
         time.sleep(WATCHDOG_S)
-        with CELLS_LOCK:
-            cells = list(CELLS.values())
-        for cell in cells:
-            try:
-                check_heartbeat(cell)
-            except Exception as exc:
-                diag("watchdog: %s" % safe_str(exc))
+        check_heartbeats()
+
+
+def check_heartbeats():
+    with CELLS_LOCK:
+        cells = list(CELLS.values())
+    for cell in cells:
+        try:
+            check_heartbeat(cell)
+        except Exception as exc:
+            diag("watchdog: %s" % safe_str(exc))
 
 
 def check_heartbeat(cell):
@@ -1494,13 +1498,7 @@ def child_watch():
                 line = bytes(pending[:i])
                 del pending[:i + 1]
                 child_request(line)
-        with CELLS_LOCK:
-            cells = list(CELLS.values())
-        for cell in cells:
-            try:
-                check_heartbeat(cell)
-            except Exception as exc:
-                diag("watchdog: %s" % safe_str(exc))
+        check_heartbeats()
 
 
 def child_catalog(req):
