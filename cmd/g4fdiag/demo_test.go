@@ -119,6 +119,26 @@ func TestDemoMatrix(t *testing.T) {
 	checkGolden(t, "demo-matrix.golden", matrixLines(r))
 }
 
+// scanReport runs args with a JSON report to a temp file, checks the exit
+// code and returns the report.
+func scanReport(t *testing.T, wantCode int, args ...string) reportJSON {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "scan.json")
+	code, _, stderr := run(t, os.Environ(), append(args, "--format", "json", "--output", out)...)
+	if code != wantCode {
+		t.Fatalf("exit %d, want %d; stderr %s", code, wantCode, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r reportJSON
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // matrixLines is a demo scan as the golden holds it: a cell a line, its
 // verdict and signature.
 func matrixLines(r reportJSON) []string {
@@ -142,20 +162,7 @@ func TestDemoMatrixWhateverTheJobs(t *testing.T) {
 	}
 	for _, jobs := range []string{"1", "12", "64"} {
 		t.Run("jobs="+jobs, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "scan.json")
-			code, _, stderr := run(t, os.Environ(), "check", "--demo", "--python", python, "--jobs", jobs,
-				"--format", "json", "--output", out)
-			if code != exitFailures {
-				t.Fatalf("exit %d, stderr %s", code, stderr)
-			}
-			data, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var r reportJSON
-			if err := json.Unmarshal(data, &r); err != nil {
-				t.Fatal(err)
-			}
+			r := scanReport(t, exitFailures, "check", "--demo", "--python", python, "--jobs", jobs)
 			if got := strings.Join(matrixLines(r), "\n") + "\n"; got != string(want) {
 				t.Errorf("--jobs %s changes verdicts:\n%s", jobs, lineDiff(string(want), got))
 			}
@@ -483,21 +490,8 @@ func lineDiff(want, got string) string {
 // into task" and never ends.
 func TestDemoConcurrency(t *testing.T) {
 	python := testPython(t)
-	out := filepath.Join(t.TempDir(), "c2.json")
-	code, _, stderr := run(t, os.Environ(), "check", "--demo", "--python", python, "--provider", "Crowded,StreamAsync",
-		"--concurrency", "2", "--modes", "baseline,sync,async", "--loops", "nest,uvloop", "--timeout", "3s",
-		"--format", "json", "--output", out)
-	if code != exitFailures {
-		t.Fatalf("exit %d, stderr %s", code, stderr)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r reportJSON
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := scanReport(t, exitFailures, "check", "--demo", "--python", python, "--provider", "Crowded,StreamAsync",
+		"--concurrency", "2", "--modes", "baseline,sync,async", "--loops", "nest,uvloop", "--timeout", "3s")
 	tests := []struct {
 		provider, mode, loop, verdict, evidence string
 	}{
