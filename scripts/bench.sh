@@ -10,7 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export G4FDIAG_PYTHON=/usr/bin/python3
-go test ./repro -run '^$' -bench 'CellOverhead|WorkerStart' -benchtime "${BENCHTIME:-300x}" -count "${COUNT:-1}"
+go test ./repro -run '^$' -bench 'CellOverhead$|WorkerStart' -benchtime "${BENCHTIME:-300x}" -count "${COUNT:-1}"
+# the same cells where workers cannot fork: a worker, g4f import included, per cell
+go test ./repro -run '^$' -bench 'CellOverheadNoFork' -benchtime "${NOFORK_BENCHTIME:-20x}" -count "${COUNT:-1}"
 go test ./repro -run '^$' -bench 'ScaleMatrix' -benchtime "${SCALE_BENCHTIME:-1x}" -count "${COUNT:-1}"
 go test ./repro/apiserver -run '^$' -bench 'DriverAgainstDemoServer' -benchtime "${BENCHTIME:-300x}" -count "${COUNT:-1}"
 go test ./repro/apiserver -run '^$' -bench 'ServerStart' -benchtime "${SERVERS:-50x}" -count "${COUNT:-1}"
