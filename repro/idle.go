@@ -73,6 +73,16 @@ func (iw *idleWatch) run(pid int) {
 
 func (iw *idleWatch) stop() { iw.once.Do(func() { close(iw.done) }) }
 
+// WatchIdle calls yield once, when process pid has used no CPU for a while
+// (see idleAfter), for drivers whose cells run in a process of their own,
+// such as an API server started for the cell. stop ends the watch; yield
+// may be nil.
+func WatchIdle(pid int, yield func()) (stop func()) {
+	iw := newIdleWatch(yield)
+	iw.watch(pid)
+	return iw.stop
+}
+
 // processCPU is the user+system CPU a process has used, all its threads
 // together, from /proc (ticks of 10 ms: Linux's USER_HZ is 100).
 func processCPU(pid int) (time.Duration, bool) {

@@ -50,7 +50,11 @@ func (r Route) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Obse
 // RunCellYielding runs c on the driver of its mode, yielding when that
 // driver can tell the cell only waits.
 func (r Route) RunCellYielding(ctx context.Context, c Cell, timeout time.Duration, yield func()) (Observation, error) {
-	if y, ok := r.InProcess.(Yielder); ok && !c.Mode.OverHTTP() {
+	d := r.InProcess
+	if c.Mode.OverHTTP() {
+		d = r.HTTP
+	}
+	if y, ok := d.(Yielder); ok {
 		return y.RunCellYielding(ctx, c, timeout, yield)
 	}
 	return r.RunCell(ctx, c, timeout)

@@ -146,6 +146,17 @@ type chatRequest struct {
 // server of c.Loop, within timeout. The error is non-nil only when ctx ended
 // first; the observation is then incomplete.
 func (d *Driver) RunCell(ctx context.Context, c repro.Cell, timeout time.Duration) (repro.Observation, error) {
+	return d.RunCellYielding(ctx, c, timeout, nil)
+}
+
+// serverProcess is a Lease on a server started for the cell alone: while
+// that process uses no CPU, the cell only waits.
+type serverProcess interface{ PID() int }
+
+// RunCellYielding is RunCell that calls yield (when not nil) once the
+// cell's own server has stopped using the CPU — its calls hang or wait —
+// so the cell's job slot can go to another cell (see repro.Yielder).
+func (d *Driver) RunCellYielding(ctx context.Context, c repro.Cell, timeout time.Duration, yield func()) (repro.Observation, error) {
 	obs := repro.Observation{Cell: c, Started: time.Now()}
 	finish := func() (repro.Observation, error) {
 		obs.DurationMS = msSince(obs.Started)
@@ -170,6 +181,9 @@ func (d *Driver) RunCell(ctx context.Context, c repro.Cell, timeout time.Duratio
 			obs.SkipReason = err.Error()
 		} else {
 			base = normalizeBase(lease.Base())
+			if sp, ok := lease.(serverProcess); ok && yield != nil {
+				defer repro.WatchIdle(sp.PID(), yield)()
+			}
 		}
 	}
 	if base == "" {

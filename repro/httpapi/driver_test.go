@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -738,5 +739,39 @@ func TestKeyCutByTheTextLimit(t *testing.T) {
 	obs := run(t, Options{Servers: map[repro.Loop]string{repro.LoopServer: base}, APIKey: key}, cell(repro.ModeAPISSE), 5*time.Second)
 	if text := obs.Calls[0].Text; strings.Contains(text, key[:10]) || !strings.HasSuffix(text, "[REDACTED]") {
 		t.Errorf("text %q", text)
+	}
+}
+
+// pidLease is a testLease whose server is a process of its own.
+type pidLease struct {
+	*testLease
+	pid int
+}
+
+func (l pidLease) PID() int { return l.pid }
+
+// TestHungCellYields: a cell whose own server process uses no CPU while
+// its calls hang gives its job slot back before its deadline.
+func TestHungCellYields(t *testing.T) {
+	release := make(chan struct{})
+	base := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+	}), release)
+	idle := exec.Command("sleep", "30") // stands in for a hung server: no CPU
+	if err := idle.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { idle.Process.Kill(); idle.Wait() }()
+	lease := pidLease{&testLease{base: base}, idle.Process.Pid}
+	o := Options{Use: func(context.Context, repro.Loop) (Lease, error) { return lease, nil }}
+	yielded := make(chan struct{}, 1)
+	obs, err := New(o).RunCellYielding(context.Background(), cell(repro.ModeAPISSE), 2*time.Second, func() { yielded <- struct{}{} })
+	if err != nil || obs.End != repro.EndDeadline {
+		t.Fatalf("%v %s", err, obs.End)
+	}
+	select {
+	case <-yielded:
+	default:
+		t.Error("a cell waiting on an idle server kept its slot")
 	}
 }
