@@ -1457,13 +1457,7 @@ def fork_child(req, work):
 def end_child(status):
     """Leave a child: flush the protocol, then end its whole process group,
     so nothing a provider started outlives the cell."""
-    for stream in (ORIGINAL_STDOUT, ORIGINAL_STDERR):
-        try:
-            stream.flush()
-        except Exception:
-            pass
-    if CHANNEL is not None:
-        CHANNEL.flush()
+    flush_all()
     try:
         if os.getpgid(0) == os.getpid():
             os.killpg(0, signal.SIGKILL)
@@ -2281,6 +2275,12 @@ def serve(g4f):
 def quit_now(status):
     """os._exit: stuck cell threads (or executor workers joined at exit)
     must not keep the worker alive."""
+    flush_all()
+    os._exit(status)
+
+
+def flush_all():
+    """What is written before os._exit: the real streams and the protocol."""
     for stream in (ORIGINAL_STDOUT, ORIGINAL_STDERR):
         try:
             stream.flush()
@@ -2288,7 +2288,6 @@ def quit_now(status):
             pass
     if CHANNEL is not None:
         CHANNEL.flush()
-    os._exit(status)
 
 
 def main(argv=None):
