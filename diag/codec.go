@@ -25,9 +25,14 @@ type headerRecord struct {
 	Header
 }
 
+// endRecord closes a JSON-lines stream whose scan ended in order, finished
+// or interrupted: a stream without one was cut short (the process killed,
+// the file truncated). Observations counts the lines before it; nil in
+// streams written before the count existed.
 type endRecord struct {
-	Record      string `json:"record"`
-	Interrupted bool   `json:"interrupted,omitempty"`
+	Record       string `json:"record"`
+	Observations *int   `json:"observations,omitempty"`
+	Interrupted  bool   `json:"interrupted,omitempty"`
 }
 
 // JSONLWriter streams a scan as JSON lines: one header record, one line per
@@ -40,6 +45,7 @@ type JSONLWriter struct {
 	w      io.Writer
 	header bool
 	ended  bool
+	count  int // observations written
 }
 
 // NewJSONLWriter returns a JSONLWriter writing to w.
@@ -67,10 +73,17 @@ func (j *JSONLWriter) WriteObservation(o repro.Observation) error {
 	case j.ended:
 		return errors.New("diag: jsonl observation after the end record")
 	}
-	return j.line(redactObservation(o))
+	if err := j.line(redactObservation(o)); err != nil {
+		return err
+	}
+	j.count++
+	return nil
 }
 
-// WriteEnd writes the end record, saying whether the scan was interrupted.
+// WriteEnd writes the end record: how many observations came before it, and
+// whether the scan was interrupted. A scan that stops in order, finished or
+// interrupted, writes it; one that is killed leaves none, and ReadReport
+// says so.
 func (j *JSONLWriter) WriteEnd(interrupted bool) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -78,7 +91,8 @@ func (j *JSONLWriter) WriteEnd(interrupted bool) error {
 		return errors.New("diag: jsonl end record written twice")
 	}
 	j.ended = true
-	return j.line(endRecord{Record: RecordEnd, Interrupted: interrupted})
+	n := j.count
+	return j.line(endRecord{Record: RecordEnd, Observations: &n, Interrupted: interrupted})
 }
 
 func (j *JSONLWriter) line(v any) error {
@@ -97,39 +111,143 @@ func (j *JSONLWriter) line(v any) error {
 	return nil
 }
 
+// Bounds of what ReadReport reads: a report far over them is not one
+// g4fdiag wrote, and reading it whole would only exhaust memory.
+const (
+	// MaxReportBytes bounds a whole report, json or jsonl.
+	MaxReportBytes = 256 << 20
+	// MaxRecordBytes bounds one jsonl line (an observation carries at most
+	// the bounded logs and stacks of one cell).
+	MaxRecordBytes = 64 << 20
+	// maxLeadingSpace bounds the white space before the first record.
+	maxLeadingSpace = 1 << 20
+)
+
+// ReadInfo says how a saved scan was read.
+type ReadInfo struct {
+	// JSONL is true for a JSON-lines stream.
+	JSONL bool
+	// CutShort is true for a JSON-lines stream without its end record (or
+	// with fewer observations than its end record counts): the scan was
+	// killed or the file truncated, and the report is partial. The report
+	// is then marked Interrupted.
+	CutShort bool
+}
+
 // ReadReport reads a saved scan, either a JSON report or a JSON-lines stream
 // (told apart by the first record), reclassifies its observations with the
 // current signature table and rebuilds the report.
 func ReadReport(r io.Reader) (Report, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return Report{}, fmt.Errorf("diag: reading report: %w", err)
+	rep, _, err := ReadReportInfo(r)
+	return rep, err
+}
+
+// ReadReportInfo is ReadReport, and says how the scan was read. It reads
+// the first bytes before anything else, so a file that is no report fails
+// at once; a jsonl stream is read a line at a time, and no more than
+// MaxReportBytes are read in all.
+func ReadReportInfo(r io.Reader) (Report, ReadInfo, error) {
+	lr := &countingReader{r: r, limit: MaxReportBytes}
+	br := bufio.NewReaderSize(lr, 64<<10)
+	// The white space before the first record, kept for line numbers.
+	var lead []byte
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		_, _ = br.Discard(3)
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	body := bytes.TrimLeft(data, " \t\r\n")
-	if len(body) == 0 {
-		return Report{}, errors.New("diag: reading report: empty input")
+	for {
+		c, err := br.ReadByte()
+		if err == io.EOF {
+			return Report{}, ReadInfo{}, errors.New("diag: reading report: empty input")
+		}
+		if err != nil {
+			return Report{}, ReadInfo{}, readError(err)
+		}
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+			if lead = append(lead, c); len(lead) > maxLeadingSpace {
+				return Report{}, ReadInfo{}, fmt.Errorf("diag: reading report: line %d: not a g4fdiag report (over %d bytes of white space)", lineAt(lead, len(lead)), maxLeadingSpace)
+			}
+			continue
+		}
+		if c != '{' {
+			return Report{}, ReadInfo{}, fmt.Errorf("diag: reading report: line %d: not a g4fdiag report (want a JSON object or JSON lines)", lineAt(lead, len(lead)))
+		}
+		_ = br.UnreadByte()
+		break
 	}
-	if body[0] != '{' {
-		line := lineAt(data, len(data)-len(body))
-		return Report{}, fmt.Errorf("diag: reading report: line %d: not a g4fdiag report (want a JSON object or JSON lines)", line)
+	first, err := readLine(br, MaxReportBytes)
+	if err != nil && err != io.EOF {
+		return Report{}, ReadInfo{}, readError(err)
 	}
-	first := body
-	if i := bytes.IndexByte(first, '\n'); i >= 0 {
-		first = first[:i]
-	}
-	if json.Valid(first) {
+	atEOF := err == io.EOF
+	if line := bytes.TrimRight(first, "\r\n"); json.Valid(line) {
 		var probe struct {
 			Record *string          `json:"record"`
 			Cells  *json.RawMessage `json:"cells"`
 		}
-		_ = json.Unmarshal(first, &probe)
+		_ = json.Unmarshal(line, &probe)
 		if probe.Record != nil || probe.Cells == nil {
-			return readJSONL(data)
+			if len(first) > MaxRecordBytes {
+				return Report{}, ReadInfo{JSONL: true}, fmt.Errorf("diag: reading jsonl: line %d: a record over %d MiB; not a g4fdiag report", lineAt(lead, len(lead)), MaxRecordBytes>>20)
+			}
+			return readJSONL(br, first, atEOF, lineAt(lead, len(lead)))
 		}
 	}
-	return readJSONReport(data)
+	rest, err := io.ReadAll(br)
+	if err != nil {
+		return Report{}, ReadInfo{}, readError(err)
+	}
+	data := append(append(lead, first...), rest...)
+	rep, err := readJSONReport(data)
+	return rep, ReadInfo{}, err
 }
+
+// countingReader fails once more than limit bytes were read.
+type countingReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+}
+
+var errTooLarge = fmt.Errorf("over %d MiB; a g4fdiag report is far smaller, so this is not one", MaxReportBytes>>20)
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.n >= c.limit {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > c.limit-c.n+1 {
+		p = p[:c.limit-c.n+1]
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.n > c.limit {
+		return n, errTooLarge
+	}
+	return n, err
+}
+
+func readError(err error) error {
+	return fmt.Errorf("diag: reading report: %w", err)
+}
+
+// readLine reads up to and including the next newline, failing without
+// reading further once the line is over limit bytes. At the end of the
+// input it returns what there was and io.EOF.
+func readLine(br *bufio.Reader, limit int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(line)+len(chunk) > limit {
+			return nil, errLineTooLong
+		}
+		line = append(line, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return line, err
+	}
+}
+
+var errLineTooLong = fmt.Errorf("a record over %d MiB; not a g4fdiag report", MaxRecordBytes>>20)
 
 func readJSONReport(data []byte) (Report, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -144,6 +262,7 @@ func readJSONReport(data []byte) (Report, error) {
 	if _, ok := probe["cells"]; !ok {
 		return Report{}, errors.New("diag: reading report: line 1: not a g4fdiag report (no \"cells\")")
 	}
+	probe = nil
 	var rep Report
 	if err := json.Unmarshal(data, &rep); err != nil {
 		return Report{}, jsonError("reading report", data, err)
@@ -151,17 +270,23 @@ func readJSONReport(data []byte) (Report, error) {
 	return Build(rep.Header(), rep.Observations(), rep.Interrupted), nil
 }
 
-func readJSONL(data []byte) (Report, error) {
+// readJSONL reads a JSON-lines stream a line at a time: first is its first
+// line (at line number n), already read.
+func readJSONL(br *bufio.Reader, first []byte, atEOF bool, n int) (Report, ReadInfo, error) {
 	var (
 		h           Header
 		obs         []repro.Observation
 		interrupted bool
 		sawHeader   bool
 		sawEnd      bool
+		endCount    *int
 	)
-	br := bufio.NewReader(bytes.NewReader(data))
-	for n := 1; ; n++ {
-		line, err := br.ReadBytes('\n')
+	info := ReadInfo{JSONL: true}
+	line, err := first, error(nil)
+	if atEOF {
+		err = io.EOF
+	}
+	for ; ; n++ {
 		if len(bytes.TrimSpace(line)) > 0 {
 			if perr := func() error {
 				var probe struct {
@@ -197,26 +322,35 @@ func readJSONL(data []byte) (Report, error) {
 					if err := json.Unmarshal(line, &er); err != nil {
 						return jsonLineError(err)
 					}
-					interrupted, sawEnd = er.Interrupted, true
+					interrupted, sawEnd, endCount = er.Interrupted, true, er.Observations
 				default:
 					return fmt.Errorf("unknown record %q", *probe.Record)
 				}
 				return nil
 			}(); perr != nil {
-				return Report{}, fmt.Errorf("diag: reading jsonl: line %d: %w", n, perr)
+				return Report{}, info, fmt.Errorf("diag: reading jsonl: line %d: %w", n, perr)
 			}
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return Report{}, fmt.Errorf("diag: reading jsonl: line %d: %w", n, err)
+			return Report{}, info, fmt.Errorf("diag: reading jsonl: line %d: %w", n, err)
+		}
+		line, err = readLine(br, MaxRecordBytes)
+		if err != nil && err != io.EOF {
+			return Report{}, info, fmt.Errorf("diag: reading jsonl: line %d: %w", n+1, err)
 		}
 	}
 	if !sawHeader && len(obs) == 0 {
-		return Report{}, errors.New("diag: reading jsonl: no header and no observations")
+		return Report{}, info, errors.New("diag: reading jsonl: no header and no observations")
 	}
-	return Build(h, obs, interrupted), nil
+	// A headerless stream is a bare list of observations (a filter's
+	// output), not a scan that could have been cut short.
+	if sawHeader && (!sawEnd || (endCount != nil && *endCount != len(obs))) {
+		info.CutShort, interrupted = true, true
+	}
+	return Build(h, obs, interrupted), info, nil
 }
 
 // jsonLineError shortens encoding/json's errors for a one-line record.

@@ -114,7 +114,7 @@ func TestJSONLWriterConcurrent(t *testing.T) {
 			t.Errorf("line %d is not JSON: %s", i+1, l)
 		}
 	}
-	if !strings.HasPrefix(lines[0], `{"record":"header",`) || lines[len(lines)-1] != `{"record":"end"}` {
+	if !strings.HasPrefix(lines[0], `{"record":"header",`) || lines[len(lines)-1] != fmt.Sprintf(`{"record":"end","observations":%d}`, len(obs)) {
 		t.Errorf("first %s\nlast %s", lines[0], lines[len(lines)-1])
 	}
 	r, err := ReadReport(&out)

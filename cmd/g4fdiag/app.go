@@ -10,10 +10,14 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
+
+	"github.com/g4fdiag/g4fdiag/diag"
 )
 
 // IO is what a command reads and writes, injected so tests can run commands
@@ -24,8 +28,11 @@ type IO struct {
 	OutTerminal bool
 	ErrTerminal bool
 	Environ     []string
-	// Signals, when set, replaces the process's SIGINT/SIGTERM (tests).
+	// Signals, when set, replaces the process's SIGINT/SIGTERM/SIGHUP
+	// (tests).
 	Signals <-chan os.Signal
+	// stop is set by Main: what a second signal runs before leaving.
+	stop *stopper
 }
 
 func stdIO() IO {
@@ -63,25 +70,59 @@ func lookup(environ []string, key string) (string, bool) {
 }
 
 // Main runs g4fdiag with args (args[0] is the program name) and returns the
-// exit code. Nothing below it exits the process.
+// exit code. Nothing below it exits the process, but a second signal: that
+// one leaves at once (see stopper).
 func Main(args []string, stdio IO) int {
-	ctx, stop := interruptContext(stdio)
+	out := &recordingWriter{w: stdio.Out}
+	stdio.Out = out
+	ctx, stop := interruptContext(&stdio)
 	defer stop()
 	app := newApp(stdio)
 	err := app.RunContext(ctx, flagsFirst(app, bareAPIFlag(args)))
 	if err != nil && ctx.Err() != nil {
 		err = context.Canceled
 	}
+	var outErr *outputError
+	if out.err != nil && !errors.As(err, &outErr) && !errors.Is(err, context.Canceled) {
+		// --help, --version, providers, doctor...: what was printed did not
+		// all arrive.
+		err = &outputError{failed: []error{fmt.Errorf("cannot write to stdout: %w", out.err)}}
+	}
 	code := exitCode(err)
 	var failures *failuresError
 	switch {
 	case err == nil, errors.As(err, &failures):
 	case code == exitInterrupted:
+		if errors.As(err, &outErr) {
+			fmt.Fprintln(stdio.Err, "g4fdiag: "+diag.Sanitize(outErr.Error()))
+		}
 		fmt.Fprintln(stdio.Err, "g4fdiag: interrupted")
 	default:
-		fmt.Fprintln(stdio.Err, "g4fdiag: "+err.Error())
+		// Errors quote what providers, servers and files said: never let
+		// that drive the terminal.
+		fmt.Fprintln(stdio.Err, "g4fdiag: "+diag.Sanitize(err.Error()))
 	}
 	return code
+}
+
+// recordingWriter keeps the first error of its writer, so a stdout that
+// could not be written (a closed pipe, a full disk) is never an exit 0.
+type recordingWriter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	err error
+}
+
+func (r *recordingWriter) Write(p []byte) (int, error) {
+	n, err := r.w.Write(p)
+	if err != nil {
+		r.mu.Lock()
+		if r.err == nil {
+			r.err = err
+		}
+		r.mu.Unlock()
+	}
+	return n, err
 }
 
 // flagsFirst moves a command's flags before its arguments, so `g4fdiag
@@ -151,28 +192,113 @@ func bareAPIFlag(args []string) []string {
 	return out
 }
 
-// interruptContext is cancelled by the first SIGINT or SIGTERM.
-func interruptContext(stdio IO) (context.Context, func()) {
+// interruptSignals end a run in order: Ctrl-C, kill, and a terminal or SSH
+// session that closes (SIGHUP).
+var interruptSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+
+// secondSignalGrace is what a second signal leaves the cleanup before the
+// process exits: the first signal's orderly stop may be stuck (a server that
+// takes its time to end), and a user who presses Ctrl-C twice wants out.
+const secondSignalGrace = 700 * time.Millisecond
+
+// stopper holds what a second signal runs before the process leaves: the
+// cleanups of what the command started (process groups, temp dirs), run
+// at once and at most secondSignalGrace.
+type stopper struct {
+	mu       sync.Mutex
+	cleanups map[int]func()
+	next     int
+	exit     func(int) // os.Exit; nil when signals are injected (tests)
+}
+
+// onAbort registers f to run on a second signal; the returned func
+// unregisters it. A nil stopper registers nothing.
+func (s *stopper) onAbort(f func()) func() {
+	if s == nil {
+		return func() {}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cleanups == nil {
+		s.cleanups = map[int]func(){}
+	}
+	id := s.next
+	s.next++
+	s.cleanups[id] = f
+	return func() {
+		s.mu.Lock()
+		delete(s.cleanups, id)
+		s.mu.Unlock()
+	}
+}
+
+// abort runs every cleanup at once, waits for them at most
+// secondSignalGrace and exits 130.
+func (s *stopper) abort(stderr io.Writer) {
+	s.mu.Lock()
+	fs := make([]func(), 0, len(s.cleanups))
+	for _, f := range s.cleanups {
+		fs = append(fs, f)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, f := range fs {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(secondSignalGrace):
+	}
+	fmt.Fprintln(stderr, "g4fdiag: interrupted again: stopped at once")
+	if s.exit != nil {
+		s.exit(exitInterrupted)
+	}
+}
+
+// interruptContext is cancelled by the first SIGINT, SIGTERM or SIGHUP; a
+// second one runs the registered cleanups and leaves at once. It also turns
+// SIGPIPE into EPIPE errors, so a closed stdout (| head -1) is an output
+// error and the other outputs are still written, not a silent exit 141.
+func interruptContext(stdio *IO) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := stdio.Signals
-	var own chan os.Signal
+	st := &stopper{}
+	stdio.stop = st
+	var own, pipe chan os.Signal
 	if sigs == nil {
-		own = make(chan os.Signal, 1)
-		signal.Notify(own, syscall.SIGINT, syscall.SIGTERM)
+		own = make(chan os.Signal, 2)
+		signal.Notify(own, interruptSignals...)
 		sigs = own
+		st.exit = os.Exit
+		pipe = make(chan os.Signal, 1)
+		signal.Notify(pipe, syscall.SIGPIPE)
 	}
 	done := make(chan struct{})
 	go func() {
-		select {
-		case <-sigs:
-			cancel()
-		case <-done:
+		n := 0
+		for {
+			select {
+			case <-sigs:
+				n++
+				if n == 1 {
+					cancel()
+				} else {
+					st.abort(stdio.Err)
+				}
+			case <-pipe: // the write that raised it returns EPIPE
+			case <-done:
+				return
+			}
 		}
 	}()
 	return ctx, func() {
 		close(done)
 		if own != nil {
 			signal.Stop(own)
+			signal.Stop(pipe)
 		}
 		cancel()
 	}

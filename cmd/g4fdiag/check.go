@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -41,11 +46,32 @@ type targetOptions struct {
 
 // targetFrom reads the target flags.
 func targetFrom(c *cli.Context) (targetOptions, error) {
-	o := targetOptions{Python: c.String("python"), Demo: c.Bool("demo"), DemoScale: c.Bool("demo-scale")}
+	o := targetOptions{Python: absPython(c.String("python")), Demo: c.Bool("demo"), DemoScale: c.Bool("demo-scale")}
 	if o.Demo && o.DemoScale {
 		return o, usagef("--demo and --demo-scale are two targets; use one of them")
 	}
 	return o, nil
+}
+
+// absPython resolves --python now, in the directory g4fdiag was started in:
+// the commands run Python in temp dirs, where .venv/bin/python would name
+// nothing. A path is made absolute; a bare name is looked up on PATH (an
+// unknown one is left for repro.FindPython to report).
+func absPython(p string) string {
+	if p == "" {
+		return ""
+	}
+	if !strings.ContainsRune(p, filepath.Separator) {
+		found, err := exec.LookPath(p)
+		if err != nil && !errors.Is(err, exec.ErrDot) {
+			return p
+		}
+		p = found
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 // embedded reports whether the target is one g4fdiag writes itself, whose
@@ -194,6 +220,9 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 			}
 		}
 	}
+	if err := checkPatterns(o.Patterns); err != nil {
+		return o, err
+	}
 	o.API = apiOptions{URL: c.String("api"), Key: c.String("api-key"), Spawn: c.Bool("api-spawn"),
 		StallTimeout: c.Duration("stall-timeout")}
 	if o.API.URL != "" && o.API.Spawn {
@@ -263,6 +292,17 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 		}
 	}
 	return o, nil
+}
+
+// checkPatterns fails on a --provider glob that cannot match anything (an
+// unclosed [ ...), before any worker starts.
+func checkPatterns(patterns []string) error {
+	for _, p := range patterns {
+		if _, err := path.Match(strings.ToLower(p), ""); err != nil {
+			return usagef("bad --provider pattern %q: %v; escape [, * and ? with \\ to match them literally", p, err)
+		}
+	}
+	return nil
 }
 
 func checkFormat(format string) error {
@@ -418,9 +458,12 @@ type scanTarget struct {
 	env     repro.Environment
 	catalog []providers.Provider
 	closers []func()
+	mu      sync.Mutex // held while closing: a second Ctrl-C's close waits for the first
 }
 
 func (st *scanTarget) close() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	for i := len(st.closers) - 1; i >= 0; i-- {
 		st.closers[i]()
 	}
@@ -559,7 +602,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	defer closeSinks(sinks)
 	var base *diag.Report
 	if o.Baseline != "" {
-		b, err := loadReport(o.Baseline, "--baseline")
+		b, err := loadReport(ctx, o.Baseline, "--baseline", stdio.Err)
 		if err != nil {
 			return err
 		}
@@ -568,6 +611,8 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 
 	st, err := setUp(ctx, &o, stdio)
 	defer st.close()
+	// A second Ctrl-C ends the workers and servers and leaves at once.
+	defer stdio.stop.onAbort(st.close)()
 	if err != nil {
 		return err
 	}
@@ -588,7 +633,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 
 	for _, s := range sinks {
 		if s.jsonl != nil {
-			if err := s.jsonl.WriteHeader(header); err != nil {
+			if err := s.jsonl.WriteHeader(header); err != nil && s.w.failed() == nil {
 				return err
 			}
 			s.streamed = true
@@ -607,8 +652,10 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 			observations = append(observations, obs)
 			progress.Observe(diag.Classify(obs).LoopFailure())
 			for _, s := range sinks {
-				if s.jsonl != nil {
-					if err := s.jsonl.WriteObservation(obs); err != nil {
+				if s.jsonl != nil && s.w.failed() == nil {
+					// A write error stays with its sink: the scan and the
+					// other outputs go on, and the end names it.
+					if err := s.jsonl.WriteObservation(obs); err != nil && s.w.failed() == nil {
 						return err
 					}
 				}
@@ -636,23 +683,27 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 		}
 	}
 	st.close() // end every worker and server before rendering: nothing outlives the scan
+	// A signal during --emit-script's run: every cell is in the report, the
+	// script note says the run was cut short, and the exit is 130.
+	interrupted = interrupted || ctx.Err() != nil
 
 	var cmp *diag.Comparison
 	if base != nil {
 		c := diag.Compare(*base, report, o.FailOn)
 		cmp = &c
 	}
-	if err := deliver(sinks, delivery{report: report, cmp: cmp, evidence: o.Evidence, script: script}, stdio); err != nil {
-		return err
-	}
+	outErr := deliver(sinks, delivery{report: report, cmp: cmp, evidence: o.Evidence, script: script}, stdio)
 	if script != nil {
 		stdio.info(o.Quiet, "%s", script.Note)
 		for _, line := range script.Remedies {
 			stdio.info(o.Quiet, "  %s", line)
 		}
 	}
-	if interrupted {
-		return context.Canceled
+	switch {
+	case interrupted:
+		return errors.Join(context.Canceled, outErr)
+	case outErr != nil:
+		return outErr
 	}
 	return gate(report, cmp, o.FailOn)
 }
@@ -682,8 +733,10 @@ func writeStepSummary(sinks []*sink, r diag.Report, stdio IO) error {
 }
 
 // loadReport reads a saved report (json or jsonl); what names the flag it
-// came from, "" for a plain argument.
-func loadReport(path, what string) (diag.Report, error) {
+// came from, "" for a plain argument. A jsonl stream cut short (no end
+// record) still reads, as a partial report, and warn says so. Reading stops
+// when ctx ends, even on a pipe that sends nothing.
+func loadReport(ctx context.Context, path, what string, warn io.Writer) (diag.Report, error) {
 	name := path
 	if what != "" {
 		name = what + " " + path
@@ -693,9 +746,17 @@ func loadReport(path, what string) (diag.Report, error) {
 		return diag.Report{}, usagef("cannot read %s: %v", name, unwrapPathError(err))
 	}
 	defer f.Close()
-	r, err := diag.ReadReport(f)
+	stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Now()) })
+	defer stop()
+	r, info, err := diag.ReadReportInfo(f)
+	if ctx.Err() != nil {
+		return diag.Report{}, ctx.Err()
+	}
 	if err != nil {
 		return diag.Report{}, usagef("%s is not a g4fdiag report: %v", name, err)
+	}
+	if info.CutShort && warn != nil {
+		fmt.Fprintf(warn, "g4fdiag: warning: %s has no end record: the scan was cut short (killed, or the file truncated); the report is partial, %d cell(s)\n", name, len(r.Cells))
 	}
 	return r, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
@@ -14,8 +15,8 @@ const (
 	exitOK          = 0   // no loop-class failure
 	exitFailures    = 1   // loop-class failures found
 	exitUsage       = 2   // bad arguments
-	exitEnv         = 3   // no Python, g4f not importable, a worker that cannot start
-	exitInterrupted = 130 // SIGINT or SIGTERM
+	exitEnv         = 3   // no Python, g4f not importable, a worker that cannot start, an output that cannot be written
+	exitInterrupted = 130 // SIGINT, SIGTERM or SIGHUP
 )
 
 const exitCodesHelp = `EXIT CODES:
@@ -23,8 +24,10 @@ const exitCodesHelp = `EXIT CODES:
    1    loop-class failures found (loop-reentry, loop-missing, loop-closed,
         loop-mismatch, loop-blocked, deadlock)
    2    usage error: a bad flag, provider, mode, loop or output file
-   3    environment error: no Python, g4f not importable, a worker that cannot start
-   130  interrupted (Ctrl-C); finished cells are still written to --output`
+   3    environment error: no Python, g4f not importable, a worker that cannot
+        start, an output that cannot be written (the other outputs are still written)
+   130  interrupted (Ctrl-C, SIGTERM, SIGHUP); finished cells are still written
+        to every output; a second Ctrl-C stops at once`
 
 // usageError is a mistake in the arguments: exit 2.
 type usageError struct{ msg string }
@@ -33,6 +36,18 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// outputError is one or more outputs that could not be written (a closed
+// pipe, a full disk): exit 3. The others were written in full.
+type outputError struct{ failed []error }
+
+func (e *outputError) Error() string {
+	msgs := make([]string, len(e.failed))
+	for i, err := range e.failed {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // failuresError says the scan found loop-class failures: exit 1, and the
@@ -62,12 +77,15 @@ func exitCode(err error) int {
 		unknown  *providers.UnknownError
 		env      *repro.EnvError
 		failures *failuresError
+		output   *outputError
 	)
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
+	case errors.As(err, &output):
+		return exitEnv
 	case errors.As(err, &failures):
 		return exitFailures
 	case errors.As(err, &usage), errors.As(err, &unknown):

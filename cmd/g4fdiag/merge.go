@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -43,7 +44,7 @@ func mergeCommand(stdio IO) *cli.Command {
 			if err != nil {
 				return err
 			}
-			return runMerge(o, stdio)
+			return runMerge(c.Context, o, stdio)
 		},
 	}
 }
@@ -76,10 +77,10 @@ func mergeOptionsFrom(c *cli.Context) (mergeOptions, error) {
 
 // runMerge reads and merges the shards before it opens an output, so a
 // refused merge leaves no empty report behind for a later step to upload.
-func runMerge(o mergeOptions, stdio IO) error {
+func runMerge(ctx context.Context, o mergeOptions, stdio IO) error {
 	named := make([]diag.NamedReport, 0, len(o.Files))
 	for _, f := range o.Files {
-		r, err := loadReport(f, "")
+		r, err := loadReport(ctx, f, "", stdio.Err)
 		if err != nil {
 			return err
 		}
@@ -89,7 +90,7 @@ func runMerge(o mergeOptions, stdio IO) error {
 	if err != nil {
 		return usagef("cannot merge: %v", err)
 	}
-	cmp, err := compareWith(o.Baseline, m.Report, o.FailOn)
+	cmp, err := compareWith(ctx, o.Baseline, m.Report, o.FailOn, stdio.Err)
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func runMerge(o mergeOptions, stdio IO) error {
 		return err
 	}
 	if w := mergeWarning(m); w != "" {
-		fmt.Fprintln(stdio.Err, "g4fdiag: warning: "+w)
+		fmt.Fprintln(stdio.Err, "g4fdiag: warning: "+diag.Sanitize(w))
 	}
 	return gate(m.Report, cmp, o.FailOn)
 }

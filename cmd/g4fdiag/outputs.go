@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/g4fdiag/g4fdiag/diag"
 )
@@ -62,10 +64,38 @@ func isFormat(f string) bool {
 // sink is an opened output.
 type sink struct {
 	output
-	w        io.Writer
+	w        *sinkWriter
 	close    func() error
 	jsonl    *diag.JSONLWriter // streams observations as cells finish
 	streamed bool              // the header went out: observations follow as cells end
+}
+
+// sinkWriter stops writing at its first error and keeps it: one output
+// that fails (a closed pipe, a full disk) must not stop the others, and is
+// named at the end.
+type sinkWriter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	err error
+}
+
+func (w *sinkWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.w.Write(p)
+	if err != nil {
+		w.err = err
+	}
+	return n, err
+}
+
+func (w *sinkWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
 // openSinks opens every output before any work, so an unwritable path fails
@@ -73,14 +103,14 @@ type sink struct {
 func openSinks(outs []output, stdout io.Writer) ([]*sink, error) {
 	var sinks []*sink
 	for _, o := range outs {
-		s := &sink{output: o, w: stdout, close: func() error { return nil }}
+		s := &sink{output: o, w: &sinkWriter{w: stdout}, close: func() error { return nil }}
 		if !o.stdout() {
 			f, err := os.OpenFile(o.Path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 			if err != nil {
 				closeSinks(sinks)
 				return nil, usagef("cannot write --output %s: %v; choose a writable path", o.Path, unwrapPathError(err))
 			}
-			s.w, s.close = f, f.Close
+			s.w.w, s.close = f, f.Close
 		}
 		if o.Format == "jsonl" {
 			s.jsonl = diag.NewJSONLWriter(s.w)
@@ -100,19 +130,28 @@ func closeSinks(sinks []*sink) error {
 	return first
 }
 
+// failures names every output that could not be written, nil when all
+// were.
+func failures(sinks []*sink) error {
+	var failed []error
+	for _, s := range sinks {
+		if err := s.w.failed(); err != nil {
+			failed = append(failed, fmt.Errorf("cannot write the %s report to %s: %v", s.Format, s.name(), unwrapPathError(err)))
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &outputError{failed: failed}
+}
+
 // writeReport renders the finished report to a sink; a jsonl sink that
 // streamed a scan's observations only needs its end record.
 func (s *sink) writeReport(r diag.Report, o diag.RenderOptions) error {
 	if s.streamed {
-		if r.Interrupted {
-			return s.jsonl.WriteEnd(true)
-		}
-		return nil
+		return s.jsonl.WriteEnd(r.Interrupted)
 	}
-	if err := diag.Render(s.w, s.Format, r, o); err != nil {
-		return fmt.Errorf("writing the %s report to %s: %w", s.Format, s.name(), err)
-	}
-	return nil
+	return diag.Render(s.w, s.Format, r, o)
 }
 
 func (s *sink) name() string {
@@ -131,42 +170,52 @@ type delivery struct {
 }
 
 // deliver writes a finished report to every sink — a table followed by the
-// evidence and the baseline comparison — and the GitHub job summary.
+// evidence and the baseline comparison — and the GitHub job summary. An
+// output that fails does not stop the others: they are all written, and
+// the error (an *outputError) names the ones that failed.
 func deliver(sinks []*sink, d delivery, stdio IO) error {
 	for _, s := range sinks {
+		if s.w.failed() != nil {
+			continue // a stream that failed during the scan
+		}
 		ropts := diag.RenderOptions{Color: s.stdout() && stdio.color(), Width: 120}
 		if d.script != nil {
 			ropts.Script = d.script.Text
 			ropts.ScriptNote = strings.Join(append([]string{d.script.Note}, d.script.Remedies...), "\n")
 		}
 		if err := s.writeReport(d.report, ropts); err != nil {
-			return err
+			if s.w.failed() == nil {
+				return fmt.Errorf("writing the %s report to %s: %w", s.Format, s.name(), err)
+			}
+			continue
 		}
 		if s.Format != "table" {
 			continue
 		}
 		if d.evidence {
-			if err := diag.RenderEvidence(s.w, d.report, ropts); err != nil {
-				return err
-			}
+			_ = diag.RenderEvidence(s.w, d.report, ropts) // a write error is the sink's
 		}
 		if d.cmp != nil {
 			fmt.Fprintln(s.w)
-			if err := diag.RenderComparison(s.w, *d.cmp, ropts); err != nil {
-				return err
-			}
+			_ = diag.RenderComparison(s.w, *d.cmp, ropts)
 		}
+	}
+	if err := failures(sinks); err != nil {
+		if serr := writeStepSummary(sinks, d.report, stdio); serr != nil {
+			err.(*outputError).failed = append(err.(*outputError).failed, serr)
+		}
+		return err
 	}
 	return writeStepSummary(sinks, d.report, stdio)
 }
 
 // compareWith reads a --baseline report and compares r with it; no path, no
 // comparison.
-func compareWith(path string, r diag.Report, failOn diag.ClassSet) (*diag.Comparison, error) {
+func compareWith(ctx context.Context, path string, r diag.Report, failOn diag.ClassSet, warn io.Writer) (*diag.Comparison, error) {
 	if path == "" {
 		return nil, nil
 	}
-	base, err := loadReport(path, "--baseline")
+	base, err := loadReport(ctx, path, "--baseline", warn)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/g4fdiag/g4fdiag/diag"
 )
 
 // progressThrottle is the least time between two redraws prompted by
@@ -186,5 +188,5 @@ func (o IO) info(quiet bool, format string, args ...any) {
 	if quiet {
 		return
 	}
-	fmt.Fprintln(o.Err, fmt.Sprintf(format, args...))
+	fmt.Fprintln(o.Err, diag.Sanitize(fmt.Sprintf(format, args...)))
 }

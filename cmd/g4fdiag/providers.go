@@ -9,6 +9,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/urfave/cli/v2"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
@@ -41,6 +42,9 @@ func providersCommand(stdio IO) *cli.Command {
 				targetOptions: target,
 				Patterns:      c.StringSlice("provider"),
 				Format:        c.String("format"),
+			}
+			if err := checkPatterns(o.Patterns); err != nil {
+				return err
 			}
 			if o.Format != "table" && o.Format != "json" {
 				return usagef("unknown --format %q for providers; use table or json", o.Format)
@@ -84,8 +88,10 @@ func runProviders(ctx context.Context, o providersOptions, stdio IO) error {
 	table := tablewriter.NewWriter(stdio.Out)
 	table.Header("Provider", "Kind", "Working", "Auth", "Stream", "Default model")
 	for _, p := range selected {
-		if err := table.Append(p.Name, string(p.Kind), yesNo(p.Working), yesNo(p.NeedsAuth),
-			yesNo(p.SupportsStream), p.DefaultModel); err != nil {
+		// Names and models come from the provider classes: sanitized, they
+		// cannot set the window title or clear the screen.
+		if err := table.Append(diag.Sanitize(p.Name), diag.Sanitize(string(p.Kind)), yesNo(p.Working), yesNo(p.NeedsAuth),
+			yesNo(p.SupportsStream), diag.Sanitize(p.DefaultModel)); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -46,17 +47,17 @@ func reportCommand(stdio IO) *cli.Command {
 			if o.FailOn, err = diag.ParseClassSet(c.String("fail-on")); err != nil {
 				return usagef("--fail-on: %v", strings.TrimPrefix(err.Error(), "diag: "))
 			}
-			return runReport(o, stdio)
+			return runReport(c.Context, o, stdio)
 		},
 	}
 }
 
-func runReport(o reportOptions, stdio IO) error {
-	r, err := loadReport(o.File, "")
+func runReport(ctx context.Context, o reportOptions, stdio IO) error {
+	r, err := loadReport(ctx, o.File, "", stdio.Err)
 	if err != nil {
 		return err
 	}
-	cmp, err := compareWith(o.Baseline, r, o.FailOn)
+	cmp, err := compareWith(ctx, o.Baseline, r, o.FailOn, stdio.Err)
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,19 @@ func emitScript(ctx context.Context, path string, o scanOptions, st *scanTarget,
 		return nil, usagef("cannot write --emit-script %s: %v", path, unwrapPathError(err))
 	}
 	out := &scriptOutcome{Text: string(text)}
+	// interrupted is the outcome of a run cut short by a signal: the script
+	// is written, the report keeps every finished cell, and it says the
+	// check did not finish.
+	interrupted := func(what string) (*scriptOutcome, error) {
+		out.Note = fmt.Sprintf("wrote %s: interrupted while running %s; whether it reproduces %s %s/%s is not known",
+			path, what, cell.Provider, cell.Mode, cell.Loop)
+		out.Note = diag.Redact(diag.Sanitize(out.Note))
+		return out, nil
+	}
 	obs, err := repro.RunScript(ctx, st.target, path, "", o.Plan.Timeout)
+	if ctx.Err() != nil {
+		return interrupted("the script")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +87,9 @@ func emitScript(ctx context.Context, path string, o scanOptions, st *scanTarget,
 	}
 	for _, rem := range repro.ScriptRemedies(cell.Cell) {
 		robs, err := repro.RunScript(ctx, st.target, path, rem, o.Plan.Timeout)
+		if ctx.Err() != nil {
+			return interrupted("the script with --remedy " + string(rem))
+		}
 		if err != nil {
 			return nil, err
 		}
