@@ -255,11 +255,14 @@ type explainer struct {
 	// stampPrefix: every line of the block starts with a log collector's
 	// time and source
 	stampPrefix bool
-	blockLine0  int  // the line number of the block's "Traceback" line
-	ipython     bool // the block is IPython's (Jupyter's) traceback format
-	sections    []*tbSection
-	pendRel     string // relation of the next section to the last one
-	blankRun    int
+	blockLine0  int // the line number of the block's "Traceback" line
+	// blockTime is the log time when the block started: the block ends at
+	// the next record, whose time is not the failure's
+	blockTime string
+	ipython   bool // the block is IPython's (Jupyter's) traceback format
+	sections  []*tbSection
+	pendRel   string // relation of the next section to the last one
+	blankRun  int
 
 	// a one-line error waiting for the traceback that may repeat it
 	pending    *record
@@ -552,6 +555,7 @@ func (x *explainer) startBlock(line string) {
 	x.pendRel = ""
 	// the log line that announced the traceback names its provider
 	x.blockLine0 = x.lineNo
+	x.blockTime = x.lastTime
 }
 
 func (x *explainer) outsideLine(line string) {
@@ -819,10 +823,10 @@ func (x *explainer) finishBlock() {
 	if r.sig == &fallbackSignature && strings.HasSuffix(shortType(chain[0].Type), "ExceptionGroup") {
 		// the tracebacks of its sub-exceptions follow and say what failed
 		r.group = true
-		x.pending, x.pendingAge, x.pendTime = &r, 0, x.lastTime
+		x.pending, x.pendingAge, x.pendTime = &r, 0, x.blockTime
 		return
 	}
-	x.add(r, x.lastTime)
+	x.add(r, x.blockTime)
 }
 
 // chainRecord classifies an exception chain (raised first) as check does.

@@ -167,6 +167,7 @@ type dumpState struct {
 	threads int
 	cur     *dumpThread
 	timeout string // faulthandler's "Timeout (0:00:30)!" header, when there was one
+	when    string // the log time when the dump started: it ends at the next record
 	// the worst loop thread so far
 	best     *record
 	bestRank int
@@ -193,7 +194,7 @@ func (x *explainer) dumpStart(line string) bool {
 		return false
 	}
 	x.finishBlock()
-	x.dump = &dumpState{prefix: p, stamped: stamped, timeout: x.faultTimeout}
+	x.dump = &dumpState{prefix: p, stamped: stamped, timeout: x.faultTimeout, when: x.lastTime}
 	x.faultTimeout = ""
 	x.dumpThreadStart(line[loc[0]:])
 	return true
@@ -402,7 +403,7 @@ func (x *explainer) finishDump() {
 	if d.timeout != "" {
 		r.evidence = strings.TrimSuffix(d.timeout, "!") + ": " + r.evidence
 	}
-	x.add(r, x.lastTime)
+	x.add(r, d.when)
 }
 
 // interruptRecord judges a Ctrl-C traceback no signature matched by where

@@ -324,3 +324,46 @@ func TestExplainBlockBounds(t *testing.T) {
 		t.Errorf("peak %d bytes", x.peak)
 	}
 }
+
+// A failure is seen at the time of the log record that announced it, not of
+// the record after its traceback (the one that ends the block).
+func TestExplainTimesOfTimestampedLog(t *testing.T) {
+	log := `2025-03-01 09:14:02,117 ERROR g4f.api: Exception in provider=Blackbox
+Traceback (most recent call last):
+  File "/opt/g4f/g4f/providers/asyncio.py", line 57, in to_sync_generator
+    yield loop.run_until_complete(await_callback(gen.__anext__))
+  File "uvloop/loop.pyx", line 1512, in uvloop.loop.Loop.run_until_complete
+RuntimeError: this event loop is already running.
+2025-03-01 09:20:00,000 INFO g4f.api: request done
+2025-03-01 09:30:00,000 ERROR g4f.api: Exception in provider=Blackbox
+Traceback (most recent call last):
+  File "/opt/g4f/g4f/providers/asyncio.py", line 57, in to_sync_generator
+    yield loop.run_until_complete(await_callback(gen.__anext__))
+  File "uvloop/loop.pyx", line 1512, in uvloop.loop.Loop.run_until_complete
+RuntimeError: this event loop is already running.
+2025-03-01 09:45:00,000 INFO g4f.api: request done
+Current thread 0x00007f3a1c7fe640 (most recent call first):
+  File "/usr/lib/python3.11/threading.py", line 320 in wait
+  File "/opt/g4f/g4f/providers/asyncio.py", line 57 in to_sync_generator
+2025-03-01 09:50:00,000 INFO g4f.api: shutting down
+`
+	e := explainString(t, log)
+	var reentry *Finding
+	for i := range e.Findings {
+		if e.Findings[i].Verdict == ClassLoopReentry {
+			reentry = &e.Findings[i]
+		}
+	}
+	if reentry == nil {
+		t.Fatalf("no loop-reentry finding: %+v", e.Findings)
+	}
+	if reentry.Count != 2 || reentry.First != "2025-03-01 09:14:02,117" || reentry.Last != "2025-03-01 09:30:00,000" {
+		t.Errorf("loop-reentry finding first %q last %q (count %d), want 09:14:02,117 and 09:30:00,000",
+			reentry.First, reentry.Last, reentry.Count)
+	}
+	for _, f := range e.Findings {
+		if f.Verdict != ClassLoopReentry && f.Last == "2025-03-01 09:50:00,000" {
+			t.Errorf("the stack dump is dated by the record after it: %+v", f)
+		}
+	}
+}
