@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -209,4 +210,68 @@ func TestLikelyCauseFollowsTheData(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A jsonl stream says whether it ended in order: without its end record, or
+// with fewer observations than the end counts, it was cut short.
+func TestReadReportCutShort(t *testing.T) {
+	header := `{"record":"header","tool":"g4fdiag","plan":{"providers":["P"]}}`
+	obs := `{"provider":"P","mode":"sync","loop":"uvloop","concurrency":1,"repeat":1,"end":"completed","calls":[{"index":0,"round":0,"outcome":"ok"}]}`
+	for _, tc := range []struct {
+		name, in         string
+		cut, interrupted bool
+	}{
+		{"ended", header + "\n" + obs + "\n" + `{"record":"end","observations":1}` + "\n", false, false},
+		{"ended interrupted", header + "\n" + obs + "\n" + `{"record":"end","observations":1,"interrupted":true}` + "\n", false, true},
+		{"no end record", header + "\n" + obs + "\n", true, true},
+		{"a line lost", header + "\n" + obs + "\n" + `{"record":"end","observations":2}` + "\n", true, true},
+		{"end without a count (older)", header + "\n" + obs + "\n" + `{"record":"end"}`, false, false},
+		{"no header: a list of observations", obs + "\n", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, info, err := ReadReportInfo(strings.NewReader(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !info.JSONL || info.CutShort != tc.cut || r.Interrupted != tc.interrupted {
+				t.Errorf("info %+v, interrupted %v; want cut short %v, interrupted %v", info, r.Interrupted, tc.cut, tc.interrupted)
+			}
+		})
+	}
+}
+
+// What is no report fails on its first bytes, and a record or report over
+// the bounds fails without being read whole.
+func TestReadReportBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   io.Reader
+		want string
+	}{
+		{"zeros", io.LimitReader(zeros{}, 1<<40), "line 1: not a g4fdiag report"},
+		{"white space only", io.MultiReader(strings.NewReader("\n\n"), io.LimitReader(spaces{}, 2<<20)), "over 1048576 bytes of white space"},
+		{"a long record", io.MultiReader(strings.NewReader(`{"record":"header"}`+"\n"+`{"provider":"`), io.LimitReader(spaces{}, MaxRecordBytes+1)),
+			"line 2: a record over 64 MiB"},
+		{"a long report", io.MultiReader(strings.NewReader("{\n"), io.LimitReader(spaces{}, MaxReportBytes)), "over 256 MiB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadReport(tc.in)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+type spaces struct{}
+
+func (spaces) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	return len(p), nil
 }
