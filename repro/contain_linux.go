@@ -43,7 +43,7 @@ var contain struct {
 	// never taken for an orphan.
 	starting sync.RWMutex
 	mu       sync.Mutex
-	own      map[int]uint64 // pid -> start time: the processes os/exec waits for
+	own      map[int]uint64 // pid -> start time (0: unknown): the processes os/exec waits for
 }
 
 // StartContained starts cmd as a process that runs provider code: its
@@ -142,7 +142,7 @@ func isOwn(pid int, p procStat) bool {
 	contain.mu.Lock()
 	defer contain.mu.Unlock()
 	start, ok := contain.own[pid]
-	return ok && start == p.start
+	return ok && (start == p.start || start == 0)
 }
 
 // forgetGone drops the registered processes that are no longer children of
@@ -151,7 +151,7 @@ func forgetGone(me int) {
 	contain.mu.Lock()
 	defer contain.mu.Unlock()
 	for pid, start := range contain.own {
-		if p, ok := readProc(pid); !ok || p.ppid != me || p.start != start {
+		if p, ok := readProc(pid); !ok || p.ppid != me || start != 0 && p.start != start {
 			delete(contain.own, pid)
 		}
 	}
