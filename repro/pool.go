@@ -251,12 +251,15 @@ const (
 	IsolationProcess = "process per cell"
 )
 
-// reap forgets a worker once its process has exited.
+// reap forgets a worker once its process has exited, and kills what it
+// left: a worker per cell, or a fork server killed, gives g4fdiag the
+// processes its cells started and left (see contain.go).
 func (p *Pool) reap(w *worker) {
 	<-w.exited
 	p.mu.Lock()
 	delete(p.live, w)
 	p.mu.Unlock()
+	ReapAdopted()
 }
 
 // release ends one cell's claim on a worker, and kills a retired worker once
@@ -518,7 +521,8 @@ func (p *Pool) crashed(w *worker, obs *Observation) {
 	}
 }
 
-// Close kills every worker's process group and removes the temp dir. Safe
+// Close kills every worker's process group, and every process their cells
+// started wherever it moved (ReapAdopted), and removes the temp dir. Safe
 // to call more than once and while cells are running.
 func (p *Pool) Close() error {
 	p.mu.Lock()
@@ -541,6 +545,7 @@ func (p *Pool) Close() error {
 		case <-time.After(2 * time.Second):
 		}
 	}
+	ReapAdopted()
 	return os.RemoveAll(p.dir)
 }
 

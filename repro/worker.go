@@ -138,7 +138,7 @@ func startWorker(ctx context.Context, t Target, harness, dumpPath string, loop L
 		replyW.Close()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	if err := StartContained(cmd); err != nil {
 		replyR.Close()
 		replyW.Close()
 		return nil, envErrorf("pass --python with the path of a Python 3 interpreter",

@@ -130,7 +130,7 @@ func startCommand(cmd *exec.Cmd, line func(string)) (*process, error) {
 	}
 	cmd.Stdout, cmd.Stderr = w, w // one stream, in order
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	err = cmd.Start()
+	err = repro.StartContained(cmd)
 	w.Close()
 	if err != nil {
 		r.Close()

@@ -138,6 +138,9 @@ func (s *Server) Log() *Log { return s.proc.log }
 // output read.
 func (s *Server) Stop(grace time.Duration) {
 	s.proc.stop(grace)
+	if !s.Forked {
+		repro.ReapAdopted() // what a server of its own left comes to g4fdiag
+	}
 	if s.release != nil {
 		s.release()
 	}

@@ -163,8 +163,9 @@ func (s *Set) Live() int {
 }
 
 // Stop kills every server still lent out, then stops the fork servers
-// (SIGKILL after grace) and removes the temp dir. Servers go first: a fork
-// server reports its children's ends.
+// (SIGKILL after grace), kills what they left (repro.ReapAdopted) and
+// removes the temp dir. Servers go first: a fork server reports its
+// children's ends.
 func (s *Set) Stop(grace time.Duration) {
 	s.mu.Lock()
 	if !s.stopped {
@@ -200,5 +201,6 @@ func (s *Set) Stop(grace time.Duration) {
 		}()
 	}
 	wg.Wait()
+	repro.ReapAdopted()
 	os.RemoveAll(s.dir)
 }

@@ -1300,6 +1300,9 @@ FORK_ENV = "G4FDIAG_FORK"   # "0" forces a process per cell, for comparison
 SELECT_IDLE_S = 0.2         # reap poll while children run
 SELECT_REAP_S = 0.005       # a child closed its pipe and has not been reaped
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+CONTAIN_BUDGET_S = 2.0      # killing what a process left below it: at most this
+CONTAIN = sys.platform.startswith("linux")  # /proc and subreapers
 
 FORKING = False             # this process is a fork server
 FORK_REASON = ""            # why it is not, when it is not
@@ -1333,6 +1336,120 @@ def fork_safety():
     if os_threads() > 1:
         return False, "importing g4f started %d native threads" % (os_threads() - 1)
     return True, ""
+
+
+# -- containment: nothing a provider starts outlives its cell ------------------
+#
+# A provider may start processes that leave the cell's process group and
+# session (setsid, a double fork: browsers and their drivers do), so ending
+# the group is not enough. Every process that runs provider code, and every
+# fork server, is a child subreaper (Linux): what its descendants leave
+# behind is adopted by it, not by init, and kill_descendants finds it among
+# its own children. What a process killed by SIGKILL left goes to the
+# nearest living subreaper above it: its fork server, else g4fdiag.
+
+def become_subreaper():
+    """PR_SET_CHILD_SUBREAPER on this process (Linux; elsewhere nothing).
+    Not inherited by fork: each process that needs it asks for it."""
+    global LIBC
+    if not CONTAIN:
+        return False
+    try:
+        if LIBC is None:
+            import ctypes
+            LIBC = ctypes.CDLL(None, use_errno=True)
+        return LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except Exception:
+        return False
+
+
+def has_children():
+    """Whether this process has a child, running or not yet reaped. A
+    subreaper without children has no descendants at all. (waitid with
+    WNOWAIT reaps nothing; a few microseconds, no /proc walk.)"""
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+def process_table():
+    """{pid: (ppid, zombie)} of every process, from /proc/*/stat."""
+    table = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return table
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            fd = os.open("/proc/%s/stat" % name, os.O_RDONLY)
+            try:
+                data = os.read(fd, 1024)
+            finally:
+                os.close(fd)
+            fields = data.rsplit(b")", 1)[1].split(None, 2)
+            table[int(name)] = (int(fields[1]), fields[0] == b"Z")
+        except (OSError, ValueError, IndexError):
+            continue
+    return table
+
+
+def kill_descendants(keep=(), budget_s=CONTAIN_BUDGET_S):
+    """SIGKILL every process below this one but the children in keep (a fork
+    server's live cells) and what is below them, and reap the ones that are,
+    or become, its children; in rounds, until none is left or the budget is
+    spent. Returns how many processes were killed."""
+    if not CONTAIN or not has_children():
+        return 0
+    me = os.getpid()
+    end = time.monotonic() + budget_s
+    killed = set()
+    while True:
+        table = process_table()
+        below = {}
+        for pid, (ppid, _) in table.items():
+            below.setdefault(ppid, []).append(pid)
+        direct = [pid for pid in below.get(me, ()) if pid not in keep]
+        if not direct:
+            break
+        stack = list(direct)
+        while stack:
+            pid = stack.pop()
+            stack.extend(below.get(pid, ()))
+            if table[pid][1]:
+                continue  # a zombie: its parent reaps it
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            except OSError:
+                pass
+        for pid in direct:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except OSError:
+                pass
+        if time.monotonic() >= end:
+            break
+        time.sleep(0.001)
+    return len(killed)
+
+
+def contain_on_sigterm():
+    """SIGTERM kills what this process started before it ends as SIGTERM
+    would have ended it."""
+    def terminate(signum, frame):
+        kill_descendants()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+    try:
+        signal.signal(signal.SIGTERM, terminate)
+    except (ValueError, OSError):
+        pass
 
 
 class Child(object):
@@ -1375,6 +1492,7 @@ def become_child(req, parent, events_w, requests_r, inherited):
     except OSError:
         pass
     die_with_parent(parent)
+    become_subreaper()
     CHANNEL._out.close()                       # fd 3 belongs to the fork server
     CHANNEL = Channel(events_w)
     CHILD_REQUESTS = requests_r
@@ -1414,6 +1532,8 @@ def prepare_fork():
     except Exception:
         pass
     FORKING, FORK_REASON = fork_safety()  # ctypes starts no thread; check anyway
+    if FORKING:
+        become_subreaper()  # what a killed child leaves comes here
     if FORKING and hasattr(gc, "freeze"):
         gc.collect()
         gc.freeze()
@@ -1455,9 +1575,15 @@ def fork_child(req, work):
 
 
 def end_child(status):
-    """Leave a child: flush the protocol, then end its whole process group,
-    so nothing a provider started outlives the cell."""
+    """Leave a child: flush the protocol, kill every process below it, then
+    end its whole process group, so nothing a provider started outlives the
+    cell. A child that leaves nothing exits (its fork server then has
+    nothing to look for); else its group's SIGKILL ends it too."""
     flush_all()
+    if CONTAIN:
+        kill_descendants()
+        if not has_children():
+            os._exit(status)
     try:
         if os.getpgid(0) == os.getpid():
             os.killpg(0, signal.SIGKILL)
@@ -1647,6 +1773,10 @@ class ForkServer(object):
                     pass
             emit({"id": child.id, "event": "exited", "pid": pid,
                   "status": exit_status(status)})
+            if not os.WIFEXITED(status):
+                # Killed (its deadline, a crash): what it started and left
+                # is this process's now.
+                kill_descendants(keep=CHILDREN)
 
     def close(self):
         for pid in list(CHILDREN):
@@ -1654,6 +1784,7 @@ class ForkServer(object):
                 os.killpg(pid, signal.SIGKILL)
             except OSError:
                 pass
+        kill_descendants()
 
 
 # ---------------------------------------------------------------------------
@@ -1966,7 +2097,11 @@ def serve_api(args):
     loop. Returns when uvicorn does (SIGTERM / SIGINT, uvicorn's own
     handling)."""
     uvicorn, app, handler = serve_setup(args)
-    return run_uvicorn(uvicorn, app, handler, args.host, args.port)
+    become_subreaper()
+    try:
+        return run_uvicorn(uvicorn, app, handler, args.host, args.port)
+    finally:
+        kill_descendants()
 
 
 def run_uvicorn(uvicorn, app, handler, host, port):
@@ -2082,9 +2217,13 @@ def warm_uvicorn(uvicorn, app):
         logging.getLogger("g4fdiag").info("uvicorn warm-up skipped: %s", safe_str(exc))
 
 
+API_SERVERS = set()  # pids of the servers a fork server forked, until reaped
+
+
 def reap_api_servers(control):
-    """SIGCHLD: report every child that ended, so Go knows when a server's
-    process group is gone."""
+    """SIGCHLD: report every server that ended, so Go knows when a server's
+    process group is gone; kill what a killed one left behind (orphans
+    adopted by this subreaper are reaped here too, and not reported)."""
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -2092,15 +2231,23 @@ def reap_api_servers(control):
             return
         if pid == 0:
             return
+        if pid not in API_SERVERS:
+            continue
+        API_SERVERS.discard(pid)
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
         serve_send(control, {"event": "exited", "pid": pid, "status": exit_status(status),
                              "code": code})
+        if not os.WIFEXITED(status):
+            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+            try:
+                kill_descendants(keep=API_SERVERS)
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
 
 
 def fork_server(args):
     """--serve-api --fork-server: import once, then fork an API server per
     request (see the module doc). Returns the exit status."""
-    import array
     import socket
     try:
         control = socket.socket(fileno=SERVE_CONTROL_FD)
@@ -2118,6 +2265,19 @@ def fork_server(args):
                          "setup_ms": round((time.monotonic() - started) * 1000.0, 3)})
     if not FORKING:
         return 0
+    become_subreaper()
+    contain_on_sigterm()
+    try:
+        return fork_api_servers(control, uvicorn, app, handler)
+    finally:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # Go may be gone: nobody to tell
+        kill_descendants()
+
+
+def fork_api_servers(control, uvicorn, app, handler):
+    """The fork server's loop: a server per request until Go is done."""
+    import array
+    import socket
     signal.signal(signal.SIGCHLD, lambda signum, frame: reap_api_servers(control))
     fd_space = socket.CMSG_SPACE(SERVE_MAX_FDS * array.array("i").itemsize)
     while True:
@@ -2187,7 +2347,9 @@ def fork_api_server(control, req, out_fd, uvicorn, app, handler):
                         stream.flush()
                     except BaseException:
                         pass
+                kill_descendants()
                 os._exit(status)
+        API_SERVERS.add(pid)
         try:
             os.setpgid(pid, pid)  # also here: Go may signal the group at once
         except OSError:
@@ -2210,6 +2372,7 @@ def api_server_child(control, out_fd, parent, host, port, dump, uvicorn, app, ha
     except OSError:
         pass
     die_with_parent(parent)
+    become_subreaper()
     control.close()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
@@ -2274,8 +2437,9 @@ def serve(g4f):
 
 def quit_now(status):
     """os._exit: stuck cell threads (or executor workers joined at exit)
-    must not keep the worker alive."""
+    must not keep the worker alive; nor must what they started."""
     flush_all()
+    kill_descendants()
     os._exit(status)
 
 
@@ -2331,6 +2495,9 @@ def main(argv=None):
     API = Api(g4f)
     G4F = g4f
     prepare_fork()                        # 4.
+    if not FORKING:
+        become_subreaper()  # a worker per cell: the cell's leftovers come here
+    contain_on_sigterm()
     emit(ready_event(g4f))                # 5.
     if FORKING:
         server = ForkServer()
