@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
@@ -88,7 +89,7 @@ func (j *JSONLWriter) line(v any) error {
 	if err := enc.Encode(v); err != nil { // Encode ends the line
 		return fmt.Errorf("diag: encoding jsonl: %w", err)
 	}
-	if _, err := j.w.Write(buf.Bytes()); err != nil {
+	if _, err := j.w.Write(escapeControls(buf.Bytes())); err != nil {
 		return err
 	}
 	if f, ok := j.w.(interface{ Flush() error }); ok {
@@ -267,7 +268,7 @@ func redactObservation(o repro.Observation) repro.Observation {
 	if o.Calls != nil {
 		calls := make([]repro.Call, len(o.Calls))
 		for i, c := range o.Calls {
-			c.Text = Redact(c.Text)
+			c.Text, c.ServerLog = Redact(c.Text), Redact(c.ServerLog)
 			if c.Chain != nil {
 				chain := make([]repro.PyException, len(c.Chain))
 				for k, e := range c.Chain {
@@ -339,10 +340,36 @@ func redactReport(r Report) Report {
 }
 
 func renderJSON(w io.Writer, r Report, _ RenderOptions) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(redactReport(r))
+	if err := enc.Encode(redactReport(r)); err != nil {
+		return err
+	}
+	_, err := w.Write(escapeControls(buf.Bytes()))
+	return err
+}
+
+// escapeControls escapes, in encoded JSON, what encoding/json leaves raw
+// and a terminal may act on when the file is printed: DEL, the C1 controls
+// (U+0080-U+009F: 8-bit CSI and OSC) and the bidi overrides. They can only
+// stand inside strings, where \uXXXX means the same.
+func escapeControls(b []byte) []byte {
+	if !bytes.ContainsFunc(b, func(r rune) bool { return r == 0x7f || terminalRune(r) }) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+64)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == 0x7f || terminalRune(r) {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else {
+			out = append(out, b[:n]...)
+		}
+		b = b[n:]
+	}
+	return out
 }
 
 func renderJSONL(w io.Writer, r Report, _ RenderOptions) error {
