@@ -244,9 +244,15 @@ func (d *Driver) RunCellYielding(ctx context.Context, c repro.Cell, timeout time
 	}
 	now := time.Now()
 	deadline := context.Cause(cellCtx) == errCellDeadline
+	cut := now
+	if dl, ok := cellCtx.Deadline(); ok && deadline && dl.Before(now) {
+		// a call still running past the grace was cut at the deadline:
+		// its silence since the last chunk ends there
+		cut = dl
+	}
 	obs.Calls = make([]repro.Call, len(calls))
 	for i, st := range calls {
-		call, done := st.snapshot(now)
+		call, done := st.snapshot(cut)
 		// a call the deadline cut is unfinished; one cut as stalled before it is not
 		complete = complete && done && !(deadline && call.Outcome == repro.OutcomePending)
 		obs.Calls[i] = call
