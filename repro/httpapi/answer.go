@@ -66,6 +66,9 @@ func (a *answer) stream() ending {
 	frames := 0
 	for {
 		ev, err := r.Next()
+		if a.ctx.Err() != nil && errFrame == nil {
+			return endPending // what comes after the cut is not the call's
+		}
 		if err != nil {
 			if errFrame != nil { // the error is what the server meant to say
 				return failed(*errFrame)

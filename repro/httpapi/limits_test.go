@@ -106,3 +106,44 @@ func TestSteadyStreamCutAtTheDeadline(t *testing.T) {
 		t.Errorf("cadence %v ms", cadence)
 	}
 }
+
+// stubbornBody streams a chunk every 100 ms and ignores Close: a transport
+// that does not honour the call's context.
+type stubbornBody struct{ frames chan string }
+
+func (b *stubbornBody) Read(p []byte) (int, error) { return copy(p, <-b.frames), nil }
+func (b *stubbornBody) Close() error               { return nil }
+
+type stubbornTransport struct{ done chan struct{} }
+
+func (s stubbornTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	b := &stubbornBody{frames: make(chan string)}
+	go func() {
+		for {
+			select {
+			case b.frames <- chunkFrame("tick"):
+			case <-s.done:
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: b}, nil
+}
+
+// A call that goes on past the deadline's grace is measured to the
+// deadline: its silence since the last chunk is not the grace.
+func TestStubbornStreamEndsAtTheDeadline(t *testing.T) {
+	done := make(chan struct{})
+	defer close(done)
+	const timeout = time.Second
+	o := Options{Servers: map[repro.Loop]string{repro.LoopServer: "http://127.0.0.1:1"}, Client: &http.Client{Transport: stubbornTransport{done}}}
+	obs := run(t, o, cell(repro.ModeAPISSE), timeout)
+	c := obs.Calls[0]
+	if obs.End != repro.EndDeadline || c.Outcome != repro.OutcomePending || c.Chunks < 5 {
+		t.Fatalf("end %s, call %+v", obs.End, c)
+	}
+	if c.DurationMS > float64(timeout.Milliseconds())+50 || c.DurationMS-c.LastChunkMS > 300 || c.LastChunkMS > c.DurationMS {
+		t.Errorf("last chunk at %v ms, call measured to %v ms with a %s deadline", c.LastChunkMS, c.DurationMS, timeout)
+	}
+}
