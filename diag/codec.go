@@ -12,6 +12,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/secret"
 )
 
 // Record kinds of a JSON-lines stream. Observation lines carry no record
@@ -54,7 +55,7 @@ func (j *JSONLWriter) WriteHeader(h Header) error {
 		return errors.New("diag: jsonl header written twice")
 	}
 	j.header = true
-	h.Command = Redact(h.Command)
+	h = redactHeader(h)
 	return j.line(headerRecord{Record: RecordHeader, Header: h})
 }
 
@@ -263,6 +264,7 @@ func lineAt(data []byte, off int) int {
 // redactObservation returns a copy of o with secrets redacted from every
 // field that carries provider output or exception text.
 func redactObservation(o repro.Observation) repro.Observation {
+	o.Provider, o.Model = secret.Cut(o.Provider), secret.Cut(o.Model)
 	o.SkipReason = Redact(o.SkipReason)
 	o.Log = Redact(o.Log)
 	if o.Calls != nil {
@@ -329,9 +331,39 @@ func redactCells(in []CellReport) []CellReport {
 	return cells
 }
 
+// redactHeader returns a copy of h safe to write out: the names a server
+// gave (providers, models) hold no kept secret.
+func redactHeader(h Header) Header {
+	h.Command = Redact(h.Command)
+	h.Plan.API, h.Plan.Model = Redact(h.Plan.API), secret.Cut(h.Plan.Model)
+	h.Plan.Providers = cutAll(h.Plan.Providers)
+	if h.Providers != nil {
+		ps := make([]providers.Provider, len(h.Providers))
+		for i, p := range h.Providers {
+			p.Name, p.DefaultModel, p.URL, p.Parent = secret.Cut(p.Name), secret.Cut(p.DefaultModel), Redact(p.URL), secret.Cut(p.Parent)
+			p.Models = cutAll(p.Models)
+			ps[i] = p
+		}
+		h.Providers = ps
+	}
+	return h
+}
+
+func cutAll(names []string) []string {
+	if names == nil {
+		return nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = secret.Cut(n)
+	}
+	return out
+}
+
 // redactReport returns a copy of r safe to write out.
 func redactReport(r Report) Report {
-	r.Command = Redact(r.Command)
+	h := redactHeader(r.Header())
+	r.Command, r.Plan, r.Providers = h.Command, h.Plan, h.Providers
 	r.Cells = redactCells(r.Cells)
 	if r.Providers == nil {
 		r.Providers = []providers.Provider{}

@@ -174,8 +174,9 @@ func (s *hostileServer) catalog(w *bufio.Writer, req *http.Request) {
 	case malformedCatalog:
 		w.WriteString("HTTP/1.1 " + s.key + " " + control + "\r\n\r\n")
 	case controlSequences:
-		b, _ := json.Marshal([]map[string]any{{"id": "Evil" + control, "url": "http://x" + control, "label": control,
-			"models": []string{"m" + control}, "default_model": "m" + control}})
+		// the key too, as a name: no field of a report is trusted
+		b, _ := json.Marshal([]map[string]any{{"id": "Evil" + control + s.key, "url": "http://x" + control + "/?k=" + s.key, "label": control,
+			"models": []string{"m" + control, s.key}, "default_model": "m" + control + s.key, "parent": s.key}})
 		head(w, "200 OK", "Content-Type: application/json")
 		w.Write(b)
 	default:
