@@ -83,7 +83,7 @@ func TestRedirectOffHostKeepsTheKey(t *testing.T) {
 				t.Errorf("%d: message %q lacks %q", code, msg, want)
 			}
 		}
-		if v := diag.Classify(obs); v.Class != diag.ClassProtocol {
+		if v := diag.Classify(obs); v.Class != diag.ClassProtocol || v.Signature != "protocol-redirect" {
 			t.Errorf("%d: verdict %+v", code, v)
 		}
 		_, err := Discover(context.Background(), nil, first, key)
