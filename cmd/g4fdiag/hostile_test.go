@@ -36,6 +36,11 @@ type hostileCase struct {
 	secrets []string
 	// password is put in the --api URL's userinfo.
 	password string
+	// evidence runs repro too, whose table prints every failing call's
+	// evidence (for the cases that answer at once).
+	evidence bool
+	// reproShows is what repro's evidence must hold.
+	reproShows []string
 }
 
 const strongKey = "sk-hostile-0123456789abcdefXYZ"
@@ -63,23 +68,23 @@ var hostileCases = []hostileCase{
 	{b: hugeLine, code: exitOK, want: both(diag.ClassProtocol)},
 	{b: gzipBomb, code: exitOK, want: both(diag.ClassProtocol)},
 	{b: gzipBombCatalog, code: exitEnv, stderr: []string{"does not answer like a g4f API"}},
-	{b: redirectOffHost, code: exitOK, want: both(diag.ClassProtocol)},
+	{b: redirectOffHost, evidence: true, code: exitOK, want: both(diag.ClassProtocol)},
 	{b: redirectCatalog, code: exitEnv, stderr: []string{"redirects to another host", "pass --api http://"}},
 	{b: redirectLoop, code: exitOK, want: both(diag.ClassProtocol)},
-	{b: echoKey, code: exitOK, want: both(diag.ClassAuth)},
+	{b: echoKey, evidence: true, reproShows: []string{"Invalid G4F API key: [REDACTED] (Authorization: Bearer [REDACTED])"}, code: exitOK, want: both(diag.ClassAuth)},
 	{b: echoKeyCatalog, code: exitEnv, stderr: []string{"refused the API key (HTTP 401: Invalid G4F API key: [REDACTED]"}},
-	{b: malformedStatus, code: exitOK, want: both(diag.ClassProtocol)},
+	{b: malformedStatus, evidence: true, code: exitOK, want: both(diag.ClassProtocol)},
 	{b: malformedCatalog, code: exitEnv, stderr: []string{"not HTTP: malformed HTTP status code"}},
-	{b: htmlOK, code: exitOK, want: both(diag.ClassProtocol)},
-	{b: cutChunk, code: exitOK, want: both(diag.ClassProtocol)},
-	{b: invalidUTF8, code: exitFailures, want: both(diag.ClassLoopReentry)},
-	{b: controlSequences, code: exitFailures, want: both(diag.ClassLoopReentry)},
+	{b: htmlOK, evidence: true, code: exitOK, want: both(diag.ClassProtocol)},
+	{b: cutChunk, evidence: true, code: exitOK, want: both(diag.ClassProtocol)},
+	{b: invalidUTF8, evidence: true, code: exitFailures, want: both(diag.ClassLoopReentry)},
+	{b: controlSequences, evidence: true, reproShows: []string{"Evil", "[REDACTED]", "this event loop is already running."}, code: exitFailures, want: both(diag.ClassLoopReentry)},
 	// a key that is a word of the message: classified on what the server
 	// said, cut where it stands as the key
-	{b: loopError, key: "loop", code: exitFailures, want: both(diag.ClassLoopReentry),
+	{b: loopError, key: "loop", evidence: true, reproShows: []string{"this event loop is already running. (api key: [REDACTED])"}, code: exitFailures, want: both(diag.ClassLoopReentry),
 		stderr: []string{"warning: the API key is short or a plain word"}, secrets: []string{"key: loop", "Bearer loop"}},
 	// a password in the URL is used, and shown nowhere
-	{b: healthy, key: "-", password: "hunter2-hostile-pw", code: exitOK, want: both(diag.ClassOK)},
+	{b: healthy, key: "-", password: "hunter2-hostile-pw", evidence: true, code: exitOK, want: both(diag.ClassOK)},
 }
 
 // TestHostileServers runs `check --api` in both API modes against each
@@ -171,6 +176,25 @@ func runHostile(t *testing.T, cases []hostileCase) {
 			}
 			if code != tc.code {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr)
+			}
+			if tc.evidence {
+				// repro prints every failing call's evidence: the server's
+				// messages, its log, the exception chain
+				rargs := append([]string{"repro", "-p", providerName(tc.b, key)}, args[1:]...)
+				rargs = slices.DeleteFunc(rargs, func(a string) bool {
+					return strings.HasPrefix(a, "json=") || strings.HasPrefix(a, "jsonl=") ||
+						strings.HasPrefix(a, "junit=") || strings.HasPrefix(a, "markdown=") || strings.HasPrefix(a, "github=") || a == "-o"
+				})
+				rcode, rout, rerr := run(t, nil, rargs...)
+				if rcode != tc.code {
+					t.Errorf("repro: exit %d, want %d; stderr:\n%s", rcode, tc.code, rerr)
+				}
+				outputs["repro stdout"], outputs["repro stderr"] = rout, rerr
+				for _, want := range tc.reproShows {
+					if !strings.Contains(rout, want) {
+						t.Errorf("repro's evidence lacks %q:\n%s", want, rout)
+					}
+				}
 			}
 			for _, want := range tc.stderr {
 				if !strings.Contains(stderr, want) {

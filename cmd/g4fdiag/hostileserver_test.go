@@ -175,14 +175,22 @@ func (s *hostileServer) catalog(w *bufio.Writer, req *http.Request) {
 		w.WriteString("HTTP/1.1 " + s.key + " " + control + "\r\n\r\n")
 	case controlSequences:
 		// the key too, as a name: no field of a report is trusted
-		b, _ := json.Marshal([]map[string]any{{"id": "Evil" + control + s.key, "url": "http://x" + control + "/?k=" + s.key, "label": control,
+		b, _ := json.Marshal([]map[string]any{{"id": providerName(s.b, s.key), "url": "http://x" + control + "/?k=" + s.key, "label": control,
 			"models": []string{"m" + control, s.key}, "default_model": "m" + control + s.key, "parent": s.key}})
 		head(w, "200 OK", "Content-Type: application/json")
 		w.Write(b)
 	default:
 		head(w, "200 OK", "Content-Type: application/json")
-		w.WriteString(`[{"id":"Hostile","object":"provider","url":"https://hostile.example","label":"Hostile"}]`)
+		w.WriteString(`[{"id":"` + providerName(s.b, s.key) + `","object":"provider","url":"https://hostile.example","label":"Hostile"}]`)
 	}
+}
+
+// providerName is the one provider the catalog of b lists.
+func providerName(b behaviour, key string) string {
+	if b == controlSequences {
+		return "Evil" + control + key
+	}
+	return "Hostile"
 }
 
 // chunk is a chat.completion.chunk frame carrying content.
