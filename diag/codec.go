@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/secret"
 )
 
 // Record kinds of a JSON-lines stream. Observation lines carry no record
@@ -59,7 +61,7 @@ func (j *JSONLWriter) WriteHeader(h Header) error {
 		return errors.New("diag: jsonl header written twice")
 	}
 	j.header = true
-	h.Command = Redact(h.Command)
+	h = redactHeader(h)
 	return j.line(headerRecord{Record: RecordHeader, Header: h})
 }
 
@@ -102,7 +104,7 @@ func (j *JSONLWriter) line(v any) error {
 	if err := enc.Encode(v); err != nil { // Encode ends the line
 		return fmt.Errorf("diag: encoding jsonl: %w", err)
 	}
-	if _, err := j.w.Write(buf.Bytes()); err != nil {
+	if _, err := j.w.Write(escapeControls(buf.Bytes())); err != nil {
 		return err
 	}
 	if f, ok := j.w.(interface{ Flush() error }); ok {
@@ -396,12 +398,13 @@ func lineAt(data []byte, off int) int {
 // redactObservation returns a copy of o with secrets redacted from every
 // field that carries provider output or exception text.
 func redactObservation(o repro.Observation) repro.Observation {
+	o.Provider, o.Model = secret.Cut(o.Provider), secret.Cut(o.Model)
 	o.SkipReason = Redact(o.SkipReason)
 	o.Log = Redact(o.Log)
 	if o.Calls != nil {
 		calls := make([]repro.Call, len(o.Calls))
 		for i, c := range o.Calls {
-			c.Text = Redact(c.Text)
+			c.Text, c.ServerLog = Redact(c.Text), Redact(c.ServerLog)
 			if c.Chain != nil {
 				chain := make([]repro.PyException, len(c.Chain))
 				for k, e := range c.Chain {
@@ -462,9 +465,39 @@ func redactCells(in []CellReport) []CellReport {
 	return cells
 }
 
+// redactHeader returns a copy of h safe to write out: the names a server
+// gave (providers, models) hold no kept secret.
+func redactHeader(h Header) Header {
+	h.Command = Redact(h.Command)
+	h.Plan.API, h.Plan.Model = Redact(h.Plan.API), secret.Cut(h.Plan.Model)
+	h.Plan.Providers = cutAll(h.Plan.Providers)
+	if h.Providers != nil {
+		ps := make([]providers.Provider, len(h.Providers))
+		for i, p := range h.Providers {
+			p.Name, p.DefaultModel, p.URL, p.Parent = secret.Cut(p.Name), secret.Cut(p.DefaultModel), Redact(p.URL), secret.Cut(p.Parent)
+			p.Models = cutAll(p.Models)
+			ps[i] = p
+		}
+		h.Providers = ps
+	}
+	return h
+}
+
+func cutAll(names []string) []string {
+	if names == nil {
+		return nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = secret.Cut(n)
+	}
+	return out
+}
+
 // redactReport returns a copy of r safe to write out.
 func redactReport(r Report) Report {
-	r.Command = Redact(r.Command)
+	h := redactHeader(r.Header())
+	r.Command, r.Plan, r.Providers = h.Command, h.Plan, h.Providers
 	r.Cells = redactCells(r.Cells)
 	if r.Providers == nil {
 		r.Providers = []providers.Provider{}
@@ -473,10 +506,36 @@ func redactReport(r Report) Report {
 }
 
 func renderJSON(w io.Writer, r Report, _ RenderOptions) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(redactReport(r))
+	if err := enc.Encode(redactReport(r)); err != nil {
+		return err
+	}
+	_, err := w.Write(escapeControls(buf.Bytes()))
+	return err
+}
+
+// escapeControls escapes, in encoded JSON, what encoding/json leaves raw
+// and a terminal may act on when the file is printed: DEL, the C1 controls
+// (U+0080-U+009F: 8-bit CSI and OSC) and the bidi overrides. They can only
+// stand inside strings, where \uXXXX means the same.
+func escapeControls(b []byte) []byte {
+	if !bytes.ContainsFunc(b, func(r rune) bool { return r == 0x7f || terminalRune(r) }) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+64)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == 0x7f || terminalRune(r) {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else {
+			out = append(out, b[:n]...)
+		}
+		b = b[n:]
+	}
+	return out
 }
 
 func renderJSONL(w io.Writer, r Report, _ RenderOptions) error {

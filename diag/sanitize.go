@@ -3,6 +3,8 @@ package diag
 import (
 	"regexp"
 	"strings"
+
+	"github.com/g4fdiag/g4fdiag/repro/secret"
 )
 
 // terminalSequence matches the escape sequences a terminal acts on: CSI
@@ -39,6 +41,12 @@ func Sanitize(s string) string {
 	}, s)
 }
 
+// terminalRune is a C1 control or a bidi override: printed raw, a terminal
+// may act on it (8-bit CSI and OSC) or reorder the text around it.
+func terminalRune(r rune) bool {
+	return r >= 0x80 && r <= 0x9f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
+}
+
 func needsSanitize(s string) bool {
 	for _, r := range s {
 		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) ||
@@ -49,7 +57,7 @@ func needsSanitize(s string) bool {
 	return false
 }
 
-const redacted = "[REDACTED]"
+const redacted = secret.Redacted
 
 // secretPatterns find credentials in untrusted text: group 1 is the label
 // kept, group 2 the secret replaced with [REDACTED].
@@ -74,8 +82,11 @@ var notSecret = map[string]bool{"bearer": true, "basic": true, "token": true, "b
 
 // Redact replaces API keys, bearer tokens and Authorization values in
 // untrusted text with [REDACTED], keeping the label so the reader sees what
-// was there. Redacting twice changes nothing.
+// was there, and cuts the secrets the process was given (secret.Keep).
+// Redacting twice changes nothing. Classification reads the text as it came:
+// Redact is for what goes out.
 func Redact(s string) string {
+	s = secret.Cut(s)
 	for _, re := range secretPatterns {
 		idx := re.FindAllStringSubmatchIndex(s, -1)
 		if idx == nil {

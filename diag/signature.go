@@ -169,12 +169,13 @@ var Signatures = []Signature{
 		Remedy: "Capture the stream with curl -N to see the frame; raise the frame limit only if the answer is meant to be that large.",
 	},
 	{
-		ID:          "protocol-body-limit",
-		Class:       ClassProtocol,
-		Types:       []string{protocolError},
-		Message:     regexp.MustCompile(`^body over limit: `),
-		Explanation: "The answer was larger than g4fdiag reads (64 MiB unless set otherwise): a stream or body that does not end.",
-		Remedy:      "Capture the answer with curl -N to see what repeats; raise the body limit only if the answer is meant to be that large.",
+		ID:      "protocol-body-limit",
+		Class:   ClassProtocol,
+		Types:   []string{protocolError},
+		Message: regexp.MustCompile(`^body over limit: `),
+		Explanation: "The answer was larger than g4fdiag reads (4 MiB for a JSON answer, 64 MiB for a stream, unless set otherwise): " +
+			"a stream or body that does not end.",
+		Remedy: "Capture the answer with curl -N to see what repeats; raise the body limit only if the answer is meant to be that large.",
 	},
 	{
 		ID:          "protocol-frame-json",
@@ -191,6 +192,15 @@ var Signatures = []Signature{
 		Message:     regexp.MustCompile(`^invalid JSON body: `),
 		Explanation: "The non-streaming answer was not a JSON chat completion (no JSON, or JSON without choices); OpenAI-compatible clients fail on it.",
 		Remedy:      "Check that the --api URL is g4f's API server itself (curl -i the same request); read the server's log for the request.",
+	},
+	{
+		ID:      "protocol-redirect",
+		Class:   ClassProtocol,
+		Types:   []string{protocolError},
+		Message: regexp.MustCompile(`^redirect(?:ed off-host| loop): `),
+		Explanation: "The API server redirected the request to another host, which g4fdiag does not follow because the API key " +
+			"(g4f-api-key, a header HTTP clients do not drop on a redirect) would go with it, or redirected it round a loop.",
+		Remedy: "If the host the redirect names is the g4f API server, pass it as --api; otherwise fix the proxy or server that redirects (curl -i shows the Location).",
 	},
 	{
 		ID:          "protocol-not-http",

@@ -114,6 +114,8 @@ var signatureCases = []exceptionCase{
 	{"protocol: body limit", "g4fdiag.ProtocolError", "body over limit: the answer passed 67108864 bytes", "protocol-body-limit", ClassProtocol},
 	{"protocol: invalid JSON frame", "g4fdiag.ProtocolError", "invalid JSON in frame 2: invalid character 'o' in literal null (expecting 'u'): not json", "protocol-frame-json", ClassProtocol},
 	{"protocol: non-JSON body", "g4fdiag.ProtocolError", "invalid JSON body: HTTP 200 text/plain: hello", "protocol-body-json", ClassProtocol},
+	{"protocol: off-host redirect", "g4fdiag.ProtocolError", "redirected off-host: http://127.0.0.1:1337/v1/chat/completions sent the request on to http://[::1]:8080/v1/chat/completions, another host, and g4fdiag does not follow it (the API key would go with it); if that is the g4f API, pass --api http://[::1]:8080", "protocol-redirect", ClassProtocol},
+	{"protocol: redirect loop", "g4fdiag.ProtocolError", "redirect loop: after 2 redirects http://h/v1/chat/completions sends the request back to http://h/a", "protocol-redirect", ClassProtocol},
 	{"protocol: not HTTP", "g4fdiag.ProtocolError", `not HTTP: malformed HTTP response "SSH-2.0-OpenSSH_9.2"`, "protocol-not-http", ClassProtocol},
 	{"protocol: other", "g4fdiag.ProtocolError", "something new", "protocol-violation", ClassProtocol},
 	{"protocol: a page quoting a loop error stays protocol", "g4fdiag.ProtocolError", "wrong content type: HTTP 500 sent text/plain, not application/json:\nRuntimeError: this event loop is already running.", "protocol-content-type", ClassProtocol},

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -22,6 +24,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/apiserver"
 	"github.com/g4fdiag/g4fdiag/repro/httpapi"
+	"github.com/g4fdiag/g4fdiag/repro/secret"
 )
 
 // demoTimeout is the per-cell deadline under --demo: the miniature's
@@ -228,6 +231,11 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 	if o.API.URL != "" && o.API.Spawn {
 		return o, usagef("--api URL calls a running server and --api-spawn starts servers; use one of them")
 	}
+	if o.API.URL != "" {
+		if err := httpapi.CheckBaseURL(o.API.URL); err != nil {
+			return o, usagef("%v", err)
+		}
+	}
 	if o.embedded() && !c.IsSet("stall-timeout") {
 		o.API.StallTimeout = demoStallTimeout
 	}
@@ -260,7 +268,7 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 		Concurrency: c.Int("concurrency"), APIConcurrency: apiConcurrency, Repeat: c.Int("repeat"), Jobs: c.Int("jobs"),
 		Timeout: timeout, BlockThreshold: c.Duration("block-threshold"),
 		IncludeNotWorking: c.Bool("include-not-working"), IncludeAuth: c.Bool("include-auth"),
-		API: o.API.URL,
+		API: httpapi.ShownURL(o.API.URL), // never its password
 	}
 	if c.IsSet("concurrency") {
 		o.Plan.APIConcurrency = 0 // the user's number, for every cell
@@ -530,7 +538,7 @@ func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 				// An older server lists models, not providers: the
 				// --provider names are the catalog.
 				if len(o.Patterns) == 0 {
-					return st, usagef("the server at %s does not list its providers (no /v1/providers); name them with --provider", o.API.URL)
+					return st, usagef("the server at %s does not list its providers (no /v1/providers); name them with --provider", o.Plan.API)
 				}
 				for _, name := range o.Patterns {
 					st.catalog = append(st.catalog, providers.Provider{Name: name, Working: true, SupportsStream: true})
@@ -540,6 +548,31 @@ func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 	}
 	st.driver.HTTP = httpapi.New(hopts)
 	return st, nil
+}
+
+// keepSecrets has every output cut the API key and the password of the
+// --api URL (diag.Redact), and warns when the key is too weak to be cut
+// wherever it stands without cutting words of the messages too.
+func keepSecrets(a apiOptions, stdio IO) (forget func()) {
+	var forgets []func()
+	if a.Key != "" {
+		forgets = append(forgets, secret.Keep(a.Key))
+		if secret.Weak(a.Key) {
+			fmt.Fprintf(stdio.Err, "g4fdiag: warning: the API key is short or a plain word (%d characters): outputs cut it only where "+
+				"it stands as a key's value (\"key: …\", \"Bearer …\"), not where it is a word of a message\n", len(a.Key))
+		}
+	}
+	if u, err := url.Parse(a.URL); err == nil && u.User != nil {
+		if pass, ok := u.User.Password(); ok && pass != "" {
+			forgets = append(forgets, secret.Keep(pass),
+				secret.Keep(base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))))
+		}
+	}
+	return func() {
+		for _, f := range forgets {
+			f()
+		}
+	}
 }
 
 // loopsToStart are the loop variants to start workers and servers for: the
@@ -609,6 +642,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 		base = &b
 	}
 
+	defer keepSecrets(o.API, stdio)()
 	st, err := setUp(ctx, &o, stdio)
 	defer st.close()
 	// A second Ctrl-C ends the workers and servers and leaves at once.

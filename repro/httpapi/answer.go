@@ -66,6 +66,9 @@ func (a *answer) stream() ending {
 	frames := 0
 	for {
 		ev, err := r.Next()
+		if a.ctx.Err() != nil && errFrame == nil {
+			return endPending // what comes after the cut is not the call's
+		}
 		if err != nil {
 			if errFrame != nil { // the error is what the server meant to say
 				return failed(*errFrame)
@@ -138,13 +141,26 @@ func (a *answer) drain() {
 	t.Stop()
 }
 
-// readBody reads a whole body within the body limit.
+// readBody reads a whole body within MaxAnswer. A body that says it is
+// longer is not read at all, and one that turns out longer is read no
+// further: every call of a cell holds its body at once.
 func (a *answer) readBody() ([]byte, ending, bool) {
-	limit := a.d.o.Limits.MaxBody
-	b, err := io.ReadAll(io.LimitReader(a.body, limit+1))
+	limit := a.d.o.MaxAnswer
+	over := func() ([]byte, ending, bool) {
+		return nil, failed(protocolf("body over limit: the answer passed %d bytes", limit)), false
+	}
+	if a.resp.ContentLength > limit {
+		return over()
+	}
+	var buf bytes.Buffer
+	if n := a.resp.ContentLength; n > 0 {
+		buf.Grow(int(n) + 1)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(a.body, limit+1))
+	b := buf.Bytes()
 	switch {
 	case int64(len(b)) > limit:
-		return nil, failed(protocolf("body over limit: the answer passed %d bytes", limit)), false
+		return over()
 	case err == nil:
 		return b, ending{}, true
 	case a.ctx.Err() != nil:

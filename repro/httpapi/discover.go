@@ -12,6 +12,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/secret"
 )
 
 // DiscoverTimeout bounds Discover when ctx allows longer: an API server
@@ -46,18 +47,33 @@ type Catalog struct {
 // SupportsStream default to true and NeedsAuth to false unless an entry
 // says otherwise (working, needs_auth, supports_stream, models,
 // default_model, as other servers send them).
+//
+// No error says the key, however the server echoes it, or the password of
+// baseURL; none holds a terminal control character.
 func Discover(ctx context.Context, client *http.Client, baseURL, apiKey string) (Catalog, error) {
-	if client == nil {
-		client = newClient()
+	cat, err := discover(ctx, withRedirectCheck(client), baseURL, apiKey)
+	var env *repro.EnvError
+	if errors.As(err, &env) {
+		env.What = secret.CutOne(env.What, apiKey)
+		if env.Err != nil {
+			if msg := secret.CutOne(printable(env.Err.Error()), apiKey); msg != env.Err.Error() {
+				env.Err = errors.New(msg)
+			}
+		}
 	}
+	return cat, err
+}
+
+func discover(ctx context.Context, client *http.Client, baseURL, apiKey string) (Catalog, error) {
 	base := normalizeBase(baseURL)
+	shown := shownURL(base)
 	dctx, cancel := context.WithTimeout(ctx, DiscoverTimeout)
 	defer cancel()
 	get := func(path string) (*http.Response, []byte, error) {
 		req, err := http.NewRequestWithContext(dctx, http.MethodGet, base+path, nil)
 		if err != nil {
-			return nil, nil, &repro.EnvError{What: fmt.Sprintf("the g4f API URL %q is not a URL: %v", baseURL, err),
-				Fix: "check --api: it takes the base URL of `g4f api`, e.g. http://127.0.0.1:1337", Err: err}
+			return nil, nil, &repro.EnvError{What: fmt.Sprintf("the g4f API URL %q is not a URL: %v", shownURL(baseURL), printable(innerError(err))),
+				Fix: "check --api: it takes the base URL of `g4f api`, e.g. http://127.0.0.1:1337"}
 		}
 		req.Header.Set("Accept", "application/json")
 		if apiKey != "" {
@@ -66,18 +82,25 @@ func Discover(ctx context.Context, client *http.Client, baseURL, apiKey string) 
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			return nil, nil, unreachable(ctx, dctx, base, err)
+			var re *redirectError
+			if errors.As(err, &re) {
+				return nil, nil, redirected(re)
+			}
+			return nil, nil, unreachable(ctx, dctx, shown, err)
 		}
 		defer resp.Body.Close()
+		if resp.ContentLength > maxCatalogBody {
+			return nil, nil, notAPI(shown, path, fmt.Sprintf("an answer of %d bytes, over the limit of %d", resp.ContentLength, maxCatalogBody))
+		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxCatalogBody+1))
 		if err != nil {
-			return nil, nil, unreachable(ctx, dctx, base, err)
+			return nil, nil, unreachable(ctx, dctx, shown, err)
 		}
 		if len(body) > maxCatalogBody {
-			return nil, nil, notAPI(base, path, fmt.Sprintf("an answer over %d bytes", maxCatalogBody))
+			return nil, nil, notAPI(shown, path, fmt.Sprintf("an answer over %d bytes", maxCatalogBody))
 		}
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return nil, nil, wantsKey(base, resp.StatusCode, body, apiKey != "")
+			return nil, nil, wantsKey(shown, resp.StatusCode, body, apiKey != "")
 		}
 		return resp, body, nil
 	}
@@ -100,7 +123,7 @@ func Discover(ctx context.Context, client *http.Client, baseURL, apiKey string) 
 			return Catalog{Models: models, Source: "/v1/models"}, nil
 		}
 	}
-	return Catalog{}, notAPI(base, "/v1/models", fmt.Sprintf("HTTP %d %s", resp.StatusCode,
+	return Catalog{}, notAPI(shown, "/v1/models", fmt.Sprintf("HTTP %d %s", resp.StatusCode,
 		ctName(mediaType(resp.Header.Get("Content-Type")))))
 }
 
@@ -123,6 +146,17 @@ func unreachable(parent, dctx context.Context, base string, err error) error {
 		Fix: "start it with `g4f api` or check --api", Err: err}
 }
 
+func redirected(e *redirectError) error {
+	if e.offHost {
+		return &repro.EnvError{
+			What: fmt.Sprintf("the g4f API at %s redirects to another host, %s; g4fdiag does not follow it, so the API key stays with the host it was given for",
+				shownURL(suggestedBase(e.from)), shownURL(e.to.String())),
+			Fix: fmt.Sprintf("if %s is the g4f API, pass --api %s", shownURL(e.to.Host), shownURL(suggestedBase(e.to)))}
+	}
+	return &repro.EnvError{What: fmt.Sprintf("the g4f API at %s does not answer: %s", shownURL(suggestedBase(e.from)), e.Error()),
+		Fix: "pass --api the URL of the g4f API server itself (curl -iL shows where the redirects go)"}
+}
+
 func notAPI(base, path, got string) error {
 	return &repro.EnvError{What: fmt.Sprintf("%s does not answer like a g4f API: GET %s gave %s", base, path, oneLine(got)),
 		Fix: checkAPI}
@@ -141,7 +175,21 @@ func wantsKey(base string, status int, body []byte, sent bool) error {
 		Fix: "give g4fdiag the key the server was started with (g4f api --g4f-api-key)"}
 }
 
-func oneLine(s string) string { return excerpt([]byte(s), 200) }
+func oneLine(s string) string { return excerpt([]byte(printable(s)), 200) }
+
+// printable drops the control characters of untrusted text for an error
+// message: a terminal would act on ESC and OSC sequences.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return ' '
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+}
 
 // apiProvider is one entry of /v1/providers: g4f's fields, and the class
 // attributes other servers add.

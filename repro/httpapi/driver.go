@@ -23,6 +23,9 @@ import (
 // its call is cut as stalled, when Options.StallTimeout is zero.
 const DefaultStallTimeout = 10 * time.Second
 
+// chatPath is the route of a call.
+const chatPath = "/v1/chat/completions"
+
 // RequestHeader carries a request's id; a server g4fdiag started tags its
 // log lines with it.
 const RequestHeader = "X-G4fdiag-Request"
@@ -33,6 +36,11 @@ const (
 	TypeErrorResponse = "g4f.api.ErrorResponse"
 	TypeProtocolError = "g4fdiag.ProtocolError"
 )
+
+// DefaultMaxAnswer bounds a body read whole when Options.MaxAnswer is zero:
+// a chat completion for g4fdiag's short messages is a few kilobytes, and
+// every call of a cell holds its body at once.
+const DefaultMaxAnswer = 4 << 20
 
 // maxText bounds Call.Text, in runes.
 const maxText = 200
@@ -60,9 +68,12 @@ type Options struct {
 	// StallTimeout cuts a stream that began and then sent no frame for this
 	// long; zero means DefaultStallTimeout.
 	StallTimeout time.Duration
-	// Limits bound one SSE frame and any answer's body; zero fields mean
+	// Limits bound one SSE frame and a stream's body; zero fields mean
 	// sse's defaults (1 MiB, 64 MiB).
 	Limits sse.Limits
+	// MaxAnswer bounds a body read whole (a JSON answer, an error body);
+	// zero means DefaultMaxAnswer, and it is never more than Limits.MaxBody.
+	MaxAnswer int64
 	// Messages is what every call asks; nil means repro.DefaultMessages.
 	Messages []repro.Message
 	// Use, when set, replaces Servers: it lends a server of the loop to one
@@ -105,6 +116,11 @@ func New(o Options) *Driver {
 		o.StallTimeout = DefaultStallTimeout
 	}
 	o.Limits = o.Limits.WithDefaults()
+	if o.MaxAnswer <= 0 {
+		o.MaxAnswer = DefaultMaxAnswer
+	}
+	o.MaxAnswer = min(o.MaxAnswer, o.Limits.MaxBody)
+	o.Client = withRedirectCheck(o.Client)
 	if o.Messages == nil {
 		o.Messages = repro.DefaultMessages
 	}
@@ -120,7 +136,7 @@ func New(o Options) *Driver {
 func newClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: t, CheckRedirect: checkRedirect}
 }
 
 // normalizeBase drops a trailing "/" and "/v1" from a base URL.
@@ -228,9 +244,15 @@ func (d *Driver) RunCellYielding(ctx context.Context, c repro.Cell, timeout time
 	}
 	now := time.Now()
 	deadline := context.Cause(cellCtx) == errCellDeadline
+	cut := now
+	if dl, ok := cellCtx.Deadline(); ok && deadline && dl.Before(now) {
+		// a call still running past the grace was cut at the deadline:
+		// its silence since the last chunk ends there
+		cut = dl
+	}
 	obs.Calls = make([]repro.Call, len(calls))
 	for i, st := range calls {
-		call, done := st.snapshot(now)
+		call, done := st.snapshot(cut)
 		// a call the deadline cut is unfinished; one cut as stalled before it is not
 		complete = complete && done && !(deadline && call.Outcome == repro.OutcomePending)
 		obs.Calls[i] = call
@@ -239,7 +261,6 @@ func (d *Driver) RunCellYielding(ctx context.Context, c repro.Cell, timeout time
 		if lease != nil {
 			lease.Return(false)
 		}
-		d.scrub(&obs)
 		return obs, ctx.Err()
 	}
 	obs.End = repro.EndCompleted
@@ -253,7 +274,6 @@ func (d *Driver) RunCellYielding(ctx context.Context, c repro.Cell, timeout time
 			obs.Calls[i].ServerLog = lease.RequestLog(st.id, from, to)
 		}
 	}
-	d.scrub(&obs)
 	return finish()
 }
 
@@ -280,43 +300,14 @@ func wait(ctx context.Context, wg *sync.WaitGroup) bool {
 	}
 }
 
-// scrub cuts the API key out of everything the observation took from the
-// server.
-func (d *Driver) scrub(obs *repro.Observation) {
-	key := d.o.APIKey
-	if key == "" {
-		return
-	}
-	cut := func(s string) string { return strings.ReplaceAll(s, key, "[REDACTED]") }
-	for i := range obs.Calls {
-		c := &obs.Calls[i]
-		c.Text, c.ServerLog = cutKeyPrefix(cut(c.Text), key), cut(c.ServerLog)
-		for j := range c.Chain {
-			c.Chain[j].Message = cut(c.Chain[j].Message)
-			c.Chain[j].Traceback = cut(c.Chain[j].Traceback)
-		}
-	}
-}
-
-// cutKeyPrefix redacts the start of the key at the end of text that was
-// cut short: maxText may have split the key.
-func cutKeyPrefix(text, key string) string {
-	for n := min(len(key)-1, len(text)); n >= 4; n-- {
-		if strings.HasSuffix(text, key[:n]) {
-			return text[:len(text)-n] + "[REDACTED]"
-		}
-	}
-	return text
-}
-
 // call makes one request and records what it saw in st.
 func (d *Driver) call(cellCtx context.Context, base string, mode repro.Mode, body []byte, st *callState) {
 	ctx, cancel := context.WithCancelCause(cellCtx)
 	defer cancel(nil)
 	st.begin()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/chat/completions", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+chatPath, bytes.NewReader(body))
 	if err != nil {
-		st.end(failed(protocolf("not HTTP: cannot make a request of %q: %v", base, err)))
+		st.end(failed(protocolf("not HTTP: cannot make a request of %q: %v", shownURL(base), err)))
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -333,6 +324,11 @@ func (d *Driver) call(cellCtx context.Context, base string, mode repro.Mode, bod
 	}
 	resp, err := d.o.Client.Do(req)
 	if err != nil {
+		var re *redirectError
+		if errors.As(err, &re) {
+			st.end(failed(protocolf("%s", re.Error())))
+			return
+		}
 		st.end(d.broken(ctx, err))
 		return
 	}

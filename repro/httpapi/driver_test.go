@@ -18,6 +18,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/secret"
 	"github.com/g4fdiag/g4fdiag/repro/sse"
 )
 
@@ -634,9 +635,10 @@ func TestLeaseRefusedAndInterrupted(t *testing.T) {
 	}
 }
 
-// The key goes to the server and nowhere else: not in messages the server
-// echoes, not in the server log, not in the answer.
-func TestAPIKeyIsSentNotRecorded(t *testing.T) {
+// The key goes to the server, and into no output: not in messages the
+// server echoes, not in the server log, not in the answer. The observation
+// keeps what the server said, for diag to classify.
+func TestAPIKeyIsSentNotPrinted(t *testing.T) {
 	const key = "sk-test-0123456789abcdef"
 	var auth, g4fKey string
 	base := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -651,13 +653,44 @@ func TestAPIKeyIsSentNotRecorded(t *testing.T) {
 	if auth != "Bearer "+key || g4fKey != key {
 		t.Errorf("server saw Authorization %q, g4f-api-key %q", auth, g4fKey)
 	}
-	b, _ := json.Marshal(obs)
-	if strings.Contains(string(b), key) || strings.Contains(string(b), key[:12]) && strings.Contains(string(b), key[12:]) {
-		t.Errorf("the key is in the observation: %s", b)
-	}
 	if v := diag.Classify(obs); v.Class != diag.ClassAuth {
 		t.Errorf("verdict %+v", v)
 	}
+	defer secret.Keep(key)()
+	if out := renderAll(t, obs); strings.Contains(out, key) || strings.Contains(out, key[:12]) {
+		t.Errorf("the key is in the output:\n%s", out)
+	}
+}
+
+// renderAll is obs in every output format, jsonl included.
+func renderAll(t *testing.T, obs ...repro.Observation) string {
+	t.Helper()
+	h := diag.Header{Tool: "g4fdiag", Command: "check", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeAPISSE}, Loops: []repro.Loop{repro.LoopServer}}}
+	r := diag.Build(h, obs, false)
+	var b strings.Builder
+	for _, f := range diag.Formats() {
+		if f == "jsonl" {
+			j := diag.NewJSONLWriter(&b)
+			if err := j.WriteHeader(h); err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range obs {
+				if err := j.WriteObservation(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			continue
+		}
+		if err := diag.Render(&b, f, r, diag.RenderOptions{Width: 120}); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if f == "table" {
+			if err := diag.RenderEvidence(&b, r, diag.RenderOptions{Width: 120}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return b.String()
 }
 
 func TestCellsNotForThisDriver(t *testing.T) {
@@ -737,8 +770,9 @@ func TestKeyCutByTheTextLimit(t *testing.T) {
 	const key = "sk-test-0123456789abcdef"
 	base := startServer(t, sseHandler(chunkFrame(strings.Repeat("x", maxText-10)+key)+"data: [DONE]\n\n"))
 	obs := run(t, Options{Servers: map[repro.Loop]string{repro.LoopServer: base}, APIKey: key}, cell(repro.ModeAPISSE), 5*time.Second)
-	if text := obs.Calls[0].Text; strings.Contains(text, key[:10]) || !strings.HasSuffix(text, "[REDACTED]") {
-		t.Errorf("text %q", text)
+	defer secret.Keep(key)()
+	if out := renderAll(t, obs); strings.Contains(out, key[:10]) || !strings.Contains(out, "x[REDACTED]") {
+		t.Errorf("output:\n%s", out)
 	}
 }
 

@@ -1,0 +1,6 @@
+//go:build !race
+
+package main
+
+// raceFactor scales memory bounds under the race detector.
+const raceFactor = 1

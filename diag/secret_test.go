@@ -1,0 +1,65 @@
+package diag
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/secret"
+)
+
+// A kept key is cut from what goes out, never from what is classified: a
+// key that is a word of the loop error leaves the verdict alone.
+func TestKeptSecretsAtOutputOnly(t *testing.T) {
+	defer secret.Keep("loop")()
+	defer secret.Keep("sk-kept-0123456789abcdef")()
+	msg := "RuntimeError: this event loop is already running. (api key: loop, token sk-kept-0123456789abcdef)"
+	obs := repro.Observation{Cell: repro.Cell{Provider: "P", Mode: repro.ModeAPISSE, Loop: repro.LoopServer}, End: repro.EndCompleted,
+		Calls: []repro.Call{{Outcome: repro.OutcomeError, Chain: []repro.PyException{{Type: "g4f.api.StreamError", Message: msg}},
+			ServerLog: "Authorization: Bearer loop"}}}
+	v := Classify(obs)
+	if v.Class != ClassLoopReentry {
+		t.Fatalf("verdict %+v", v)
+	}
+	if !strings.Contains(v.Evidence, "event loop is already running") || strings.Contains(v.Evidence, "key: loop") || strings.Contains(v.Evidence, "sk-kept") {
+		t.Errorf("evidence %q", v.Evidence)
+	}
+	r := Build(Header{Tool: "g4fdiag", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeAPISSE}, Loops: []repro.Loop{repro.LoopServer}}},
+		[]repro.Observation{obs}, false)
+	for _, f := range Formats() {
+		var b bytes.Buffer
+		if err := Render(&b, f, r, RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if out := b.String(); strings.Contains(out, "key: loop") || strings.Contains(out, "Bearer loop") || strings.Contains(out, "sk-kept") {
+			t.Errorf("%s holds the key:\n%s", f, out)
+		}
+	}
+}
+
+// JSON escapes the C1 controls and bidi overrides that encoding/json leaves
+// raw, and reads them back as they were.
+func TestJSONEscapesTerminalRunes(t *testing.T) {
+	msg := "RuntimeError: this event loop is already running.\u009b2J\u009d0;x\u0007\u202e\x7f"
+	obs := repro.Observation{Cell: repro.Cell{Provider: "P\u009b", Mode: repro.ModeSync, Loop: repro.LoopAsyncio}, End: repro.EndCompleted,
+		Calls: []repro.Call{{Outcome: repro.OutcomeError, Chain: []repro.PyException{{Type: "RuntimeError", Message: msg}}}}}
+	r := Build(Header{Tool: "g4fdiag", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeSync}, Loops: []repro.Loop{repro.LoopAsyncio}}},
+		[]repro.Observation{obs}, false)
+	for _, f := range []string{"json", "jsonl"} {
+		var b bytes.Buffer
+		if err := Render(&b, f, r, RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.ContainsAny(b.Bytes(), "\u009b\u009d\u202e\x7f\x07\x1b") {
+			t.Errorf("%s holds a raw terminal rune:\n%s", f, b.String())
+		}
+		back, err := ReadReport(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := back.Cells[0].Calls[0].Chain[0].Message; got != msg || back.Cells[0].Provider != "P\u009b" {
+			t.Errorf("%s read back %q", f, got)
+		}
+	}
+}
