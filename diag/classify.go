@@ -1,6 +1,7 @@
 package diag
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
@@ -175,8 +176,24 @@ func aggregate(o repro.Observation, deadline bool) Verdict {
 		return stateVerdict("no-calls", "cell "+orDefault(string(o.End), "ended")+" without recording a call")
 	}
 	verdicts := make([]Verdict, len(o.Calls))
+	// Calls that raised the same chain get the same verdict: classify it
+	// once (a cell of 400 calls often raises one error 400 times).
+	seen := map[string]Verdict{}
 	for i, c := range o.Calls {
+		key := ""
+		if c.Outcome == repro.OutcomeError && len(c.Chain) > 0 {
+			if b, err := json.Marshal(c.Chain); err == nil {
+				key = string(b)
+			}
+		}
+		if v, ok := seen[key]; ok && key != "" {
+			verdicts[i] = v
+			continue
+		}
 		verdicts[i] = classifyCall(o, c)
+		if key != "" {
+			seen[key] = verdicts[i]
+		}
 	}
 	first := verdicts[0]
 	split := map[Class]int{}

@@ -42,6 +42,8 @@ type Pool struct {
 	messages       []Message
 	dir            string // private temp dir: harness.py and dump files
 	harness        string
+	life           context.Context // ends at Close: a worker still starting is stopped
+	end            context.CancelFunc
 
 	mu       sync.Mutex
 	workers  map[Loop][]*worker // usable workers; retired ones are left out
@@ -78,9 +80,10 @@ func NewPool(t Target, o PoolOptions) (*Pool, error) {
 	if o.Messages == nil {
 		o.Messages = DefaultMessages
 	}
+	life, end := context.WithCancel(context.Background())
 	return &Pool{
 		target: t, blockThreshold: o.BlockThreshold, messages: o.Messages,
-		dir: dir, harness: harness,
+		dir: dir, harness: harness, life: life, end: end,
 		workers: make(map[Loop][]*worker), live: make(map[*worker]bool),
 		loopInfo: make(map[Loop]LoopInfo), starting: make(map[Loop]*sync.Mutex),
 		children: make(map[int]bool),
@@ -210,8 +213,15 @@ func (p *Pool) acquire(ctx context.Context, l Loop) (*worker, error) {
 	dump := filepath.Join(p.dir, fmt.Sprintf("stacks-%d.txt", p.dumpSeq))
 	p.mu.Unlock()
 
-	w, err := startWorker(ctx, p.target, p.harness, dump, l)
+	sctx, cancel := context.WithCancel(ctx)
+	unhook := context.AfterFunc(p.life, cancel)
+	w, err := startWorker(sctx, p.target, p.harness, dump, l)
+	unhook()
+	cancel()
 	if err != nil {
+		if p.life.Err() != nil && ctx.Err() == nil {
+			return nil, errPoolClosed
+		}
 		return nil, err
 	}
 	p.mu.Lock()
@@ -525,6 +535,7 @@ func (p *Pool) crashed(w *worker, obs *Observation) {
 // started wherever it moved (ReapAdopted), and removes the temp dir. Safe
 // to call more than once and while cells are running.
 func (p *Pool) Close() error {
+	p.end()
 	p.mu.Lock()
 	p.closed = true
 	ws := p.liveWorkers()

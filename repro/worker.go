@@ -1,7 +1,6 @@
 package repro
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,11 +16,6 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/providers"
 )
-
-// maxEventLine bounds one protocol line from a worker; a done event carries
-// every call's traceback, so it is generous, but a worker cannot make Go
-// buffer without end.
-const maxEventLine = 64 << 20
 
 // event is one JSON line a worker writes on fd 3. Which fields are set
 // depends on Event.
@@ -58,9 +52,12 @@ type event struct {
 	Providers []providers.Provider `json:"providers"`
 
 	// done, and the snapshot in tasks
-	Calls      []Call  `json:"calls"`
-	Log        string  `json:"log"`
-	DurationMS float64 `json:"duration_ms"`
+	Calls []Call `json:"calls"`
+	// ChainOf: calls whose exception chain is that of another call (by
+	// position in Calls), sent once; decodeEvent fills them in.
+	ChainOf    chainRefs `json:"chain_of,omitempty"`
+	Log        string    `json:"log"`
+	DurationMS float64   `json:"duration_ms"`
 	// NestPatchedAfter says nest_asyncio patched the process by the end of
 	// the cell: later cells in it would not meet what a fresh process meets.
 	NestPatchedAfter bool `json:"nest_patched_after"`
@@ -102,6 +99,7 @@ type worker struct {
 	loop     Loop
 	cmd      *exec.Cmd
 	stdin    io.WriteCloser
+	replies  *os.File // fd 3's read end
 	dumpPath string
 	stderr   *tailBuffer
 	ready    event
@@ -118,8 +116,11 @@ type worker struct {
 }
 
 // startWorker starts the harness for one loop variant and waits for its ready
-// line. It fails with an *EnvError when the interpreter is missing or g4f
-// cannot be imported.
+// line. It fails with an *EnvError when the interpreter is missing, g4f
+// cannot be imported, the worker is not ready within the target's start
+// timeout, or something writes an oversize line to fd 3 before the ready
+// line; with ctx's error when ctx ends first. In every case the worker is
+// gone when it returns an error.
 func startWorker(ctx context.Context, t Target, harness, dumpPath string, loop Loop) (*worker, error) {
 	replyR, replyW, err := os.Pipe()
 	if err != nil {
@@ -129,6 +130,9 @@ func startWorker(ctx context.Context, t Target, harness, dumpPath string, loop L
 	cmd.Env = t.Env
 	cmd.ExtraFiles = []*os.File{replyW} // fd 3 in the child
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// A process that left the group may still hold the worker's stdout:
+	// Wait must not wait for it for ever.
+	cmd.WaitDelay = exitGrace
 	stderr := newTailBuffer(64 << 10)
 	cmd.Stdout = stderr // provider prints; kept only as a tail for crash reports
 	cmd.Stderr = stderr
@@ -146,36 +150,75 @@ func startWorker(ctx context.Context, t Target, harness, dumpPath string, loop L
 	}
 	replyW.Close()
 	w := &worker{
-		loop: loop, cmd: cmd, stdin: stdin, dumpPath: dumpPath, stderr: stderr,
+		loop: loop, cmd: cmd, stdin: stdin, replies: replyR, dumpPath: dumpPath, stderr: stderr,
 		waiting: make(map[int64]chan event), exited: make(chan struct{}),
 	}
-	readyCh := make(chan event, 1)
+	readyCh := make(chan startReply, 1)
 	go w.read(replyR, readyCh)
 
 	timer := time.NewTimer(t.startTimeout())
 	defer timer.Stop()
 	select {
-	case ev, ok := <-readyCh:
-		if !ok {
-			<-w.exited
+	case r, ok := <-readyCh:
+		switch {
+		case !ok:
+			w.waitExited()
 			return nil, w.startError(t)
+		case r.err != nil:
+			w.stop()
+			return nil, envErrorf("check what `import g4f` writes to file descriptor 3 with that interpreter",
+				"the %s worker (%s) wrote no ready line: %v before it", loop, t.Python, r.err)
+		case r.ev.Event == "fatal":
+			w.stop()
+			return nil, importError(t, r.ev.Error)
 		}
-		if ev.Event == "fatal" {
-			w.kill()
-			<-w.exited
-			return nil, importError(t, ev.Error)
-		}
-		w.ready = ev
+		w.ready = r.ev
 		return w, nil
 	case <-timer.C:
-		w.kill()
-		<-w.exited
+		w.stop()
 		return nil, envErrorf("check that `import g4f` works with that interpreter",
 			"the %s worker (%s) did not start within %s", loop, t.Python, t.startTimeout())
 	case <-ctx.Done():
-		w.kill()
-		<-w.exited
+		w.stop()
 		return nil, ctx.Err()
+	}
+}
+
+// startReply is a worker's first line: its ready (or fatal) event, or the
+// protocol problem that came instead.
+type startReply struct {
+	ev  event
+	err *ProtocolError
+}
+
+// maxStartLine bounds a worker's first line, its ready or fatal event: a
+// few hundred bytes, or one exception record.
+const maxStartLine = 1 << 20
+
+// exitGrace bounds each wait for a killed worker: for its process to be
+// reaped and its fd 3 and output pipes to close.
+const exitGrace = 2 * time.Second
+
+// stop kills the worker's process group and waits, within bounds, until its
+// reader is done.
+func (w *worker) stop() {
+	w.kill()
+	w.waitExited()
+}
+
+// waitExited waits for the reader to see the worker end. When something
+// outside the process group still holds fd 3 open, the pipe is closed under
+// the reader; a worker that still does not end is left to its goroutine.
+func (w *worker) waitExited() {
+	select {
+	case <-w.exited:
+		return
+	case <-time.After(exitGrace):
+	}
+	_ = w.replies.Close()
+	select {
+	case <-w.exited:
+	case <-time.After(2 * exitGrace):
 	}
 }
 
@@ -203,21 +246,34 @@ func importError(t Target, exc *PyException) error {
 }
 
 // read decodes the worker's fd 3 until EOF, hands the first line (ready or
-// fatal) to readyCh and every later one to whoever waits for its ID.
-func (w *worker) read(r io.ReadCloser, readyCh chan<- event) {
+// fatal, or the protocol problem in its place) to readyCh and every later
+// event to whoever waits for its ID. It reads to the end whatever comes, so
+// the worker never blocks on a full pipe; lines that are no event are noted
+// in the stderr tail.
+func (w *worker) read(r io.ReadCloser, readyCh chan<- startReply) {
 	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxEventLine)
+	er := newEventReader(r, maxStartLine)
 	first := true
-	for sc.Scan() {
-		var ev event
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			w.stderr.Write([]byte("g4fdiag: undecodable worker line: " + err.Error() + "\n"))
+	for {
+		if !first {
+			er.max = maxEventLine
+		}
+		ev, err := er.next()
+		var perr *ProtocolError
+		if errors.As(err, &perr) {
+			w.stderr.Write([]byte("g4fdiag: " + perr.Error() + "\n"))
+			if first && perr.TooLong {
+				first = false
+				readyCh <- startReply{err: perr}
+			}
 			continue
+		}
+		if err != nil {
+			break
 		}
 		if first {
 			first = false
-			readyCh <- ev
+			readyCh <- startReply{ev: ev}
 			continue
 		}
 		w.mu.Lock()

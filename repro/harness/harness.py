@@ -51,9 +51,14 @@ diagnostics go to stderr.
                 P is the child's pid, and the id of its process group
              -> at most once {"id":N,"event":"blocked","loop_thread":STACK,
                               "blocked_ms":F}
-             -> {"id":N,"event":"done","calls":[CALL...],"log":TEXT,
+             -> {"id":N,"event":"done","calls":[CALL...],"chain_of":{...},"log":TEXT,
                  "duration_ms":F,"nest_patched_before":B,
                  "nest_patched_after":B}
+                chain_of: calls that repeat an earlier call's exception chain carry
+                "chain": [] and "chain_of": {"I": J, ...} names, for the call
+                at position I, the position J of the call that carries it
+                (sent once, however many calls raised it); the log ends with
+                a note when chains had to be sent in brief or left out
                 B: whether nest_asyncio had patched asyncio in this worker
                 when the cell started / when it ended (it patches
                 process-wide, so a cell after the one that triggered it
@@ -63,8 +68,8 @@ diagnostics go to stderr.
                 after done it means nothing; before it, the child died
 
     {"op":"tasks","id":M,"cell_id":N}       (relayed to the child running N)
-             -> {"id":M,"event":"tasks","tasks":TEXT,"calls":[CALL...],"log":TEXT,
-                 "duration_ms":F}
+             -> {"id":M,"event":"tasks","tasks":TEXT,"calls":[CALL...],"chain_of":{...},
+                 "log":TEXT,"duration_ms":F}
                 TEXT: the pending asyncio tasks of cell N's loop with their
                 stacks ("" when N has no loop). calls/log/duration_ms: a
                 snapshot of cell N so far (absent when N is not running);
@@ -83,6 +88,12 @@ diagnostics go to stderr.
             "traceback","relation":""|"cause"|"context"}
            (a chain lists the raised exception first, then its cause or
            context, down to the root, at most 8)
+           Bounds: a message keeps its first and last 4 K characters with
+           "[... N characters cut by g4fdiag ...]" between them; the
+           traceback text its last 8 K; frames the outermost 16 and
+           innermost 48. No event goes over EVENT_LIMIT (16 MiB): past it a
+           done or tasks event keeps the calls that fit ("calls_cut": N),
+           any other becomes an "error" event.
 
 Modes: baseline (sync client on a fresh thread with no loop), sync and
 sync-stream (sync client called inside a coroutine on the cell's loop, which
@@ -204,6 +215,18 @@ LOG_LIMIT = 16 * 1024        # characters of printed output kept per cell
 TRACEBACK_LIMIT = 8 * 1024   # characters of traceback text kept per exception
 TEXT_LIMIT = 200             # characters of answer kept per call
 CHAIN_LIMIT = 8              # exceptions kept per chain
+MESSAGE_LIMIT = 8 * 1024     # characters of an exception message kept (head and tail)
+BRIEF_LIMIT = 1024           # ... of a message in a chain sent in brief
+NAME_LIMIT = 512             # characters of an exception type, a frame's file, func, code
+FRAMES_HEAD, FRAMES_TAIL = 16, 48  # frames kept per exception: outermost, innermost
+STACK_LIMIT = 64 * 1024      # characters of a blocked loop thread's stack
+TASKS_LIMIT = 1024 * 1024    # characters of a "tasks" text
+CHAINS_BUDGET = 8 * 1024 * 1024  # bytes of distinct exception chains in full per event
+                                 # (and half as much again in brief)
+# Every event this harness writes stays under EVENT_LIMIT bytes; Go reads
+# lines of up to 32 MiB (maxEventLine in repro/events.go) and skips longer
+# ones, so only something else writing to fd 3 can go over.
+EVENT_LIMIT = 16 * 1024 * 1024
 HEARTBEAT_S = 0.05
 WATCHDOG_S = 0.05
 DEFAULT_THRESHOLD_MS = 2000.0
@@ -242,6 +265,8 @@ class Channel(object):
         # ensure_ascii: provider text may hold lone surrogates that UTF-8
         # cannot encode; escaped JSON always can.
         line = json.dumps(obj, ensure_ascii=True, default=str)
+        if len(line) > EVENT_LIMIT:
+            line = json.dumps(within_limit(obj, len(line)), ensure_ascii=True, default=str)
         with self._lock:
             try:
                 self._out.write(line + "\n")
@@ -268,6 +293,39 @@ class Channel(object):
 
 
 CHANNEL = None  # set in main()
+
+
+def within_limit(obj, size):
+    """The last resort for an event over EVENT_LIMIT (calls and messages are
+    cut long before): the calls of a done or tasks event with their chains
+    in brief, then as many of them as fit, counted in "calls_cut"; any other
+    event becomes an error naming it."""
+    calls = obj.get("calls") if isinstance(obj, dict) else None
+    if isinstance(calls, list):
+        obj = dict(obj)
+        kept, used = [], 0
+        for record in calls:
+            record = dict(record)
+            record["chain"] = [brief_exception(e) for e in record.get("chain") or []][:2]
+            n = len(json.dumps(record, ensure_ascii=True, default=str)) + 2
+            if used + n > EVENT_LIMIT // 2:
+                break
+            kept.append(record)
+            used += n
+        obj["calls"] = kept
+        obj["calls_cut"] = len(calls) - len(kept)
+        # A repeat names an earlier call: those kept stay valid.
+        obj["chain_of"] = dict((i, j) for i, j in (obj.get("chain_of") or {}).items()
+                               if int(i) < len(kept))
+        for key in ("log", "tasks"):
+            if isinstance(obj.get(key), str):
+                obj[key] = cut_middle(obj[key], LOG_LIMIT)
+        return obj
+    return {"id": obj.get("id") if isinstance(obj, dict) else None, "event": "error",
+            "error": {"type": "g4fdiag.EventTooLarge", "frames": [], "traceback": "", "relation": "",
+                      "message": "the %s event was %d bytes, over the %d-byte limit" % (
+                          cut_middle(str(obj.get("event") if isinstance(obj, dict) else "?"), NAME_LIMIT),
+                          size, EVENT_LIMIT)}}
 
 
 def emit(obj):
@@ -473,21 +531,102 @@ def safe_str(obj):
             return "<unprintable %s>" % type(obj).__name__
 
 
+def cut_middle(text, limit):
+    """text when it fits in limit characters, else its head and tail with
+    the number of characters cut between them."""
+    if len(text) <= limit:
+        return text
+    keep = max(limit // 2, 1)
+    return "%s [... %d characters cut by g4fdiag ...] %s" % (
+        text[:keep], len(text) - 2 * keep, text[-keep:])
+
+
+def kept_frames(frames):
+    """The outermost and the innermost frames: where the call came from and
+    where it failed; the middle of a deep recursion says little."""
+    if len(frames) <= FRAMES_HEAD + FRAMES_TAIL:
+        return list(frames)
+    return list(frames[:FRAMES_HEAD]) + list(frames[-FRAMES_TAIL:])
+
+
 def exception_record(exc, relation=""):
+    """One exception as JSON, bounded whatever it holds: the message to
+    MESSAGE_LIMIT characters (head and tail), the traceback text to
+    TRACEBACK_LIMIT, the frames to FRAMES_HEAD + FRAMES_TAIL."""
     tb = exc.__traceback__
     frames = []
     text = ""
+    message = safe_str(exc)
+    cut = len(message) > MESSAGE_LIMIT
+    message = cut_middle(message, MESSAGE_LIMIT)
+    name = cut_middle(type_name(exc), NAME_LIMIT)
     try:
-        for fs in traceback.extract_tb(tb):
-            frames.append({"file": fs.filename, "line": fs.lineno or 0,
-                           "func": fs.name, "code": fs.line or ""})
-        if frames:
+        extracted = traceback.extract_tb(tb)
+        for fs in kept_frames(extracted):
+            frames.append({"file": cut_middle(fs.filename or "", NAME_LIMIT), "line": fs.lineno or 0,
+                           "func": cut_middle(fs.name or "", NAME_LIMIT),
+                           "code": cut_middle(fs.line or "", NAME_LIMIT)})
+        if extracted:
             text = "Traceback (most recent call last):\n" + "".join(traceback.format_tb(tb))
-        text += "".join(traceback.format_exception_only(type(exc), exc))
+        if cut:
+            # format_exception_only would copy the whole message again.
+            last = "%s: %s\n" % (name, message)
+        else:
+            last = "".join(traceback.format_exception_only(type(exc), exc))
+        last = cut_middle(last, TRACEBACK_LIMIT // 2)
+        room = TRACEBACK_LIMIT - len(last)
+        text = (text[-room:] if len(text) > room else text) + last
     except Exception as fmt_exc:
-        text += "<traceback unavailable: %s>\n" % safe_str(fmt_exc)
-    return {"type": type_name(exc), "message": safe_str(exc), "frames": frames,
-            "traceback": text[-TRACEBACK_LIMIT:], "relation": relation}
+        text = text[-TRACEBACK_LIMIT // 2:] + "<traceback unavailable: %s>\n" % cut_middle(safe_str(fmt_exc), NAME_LIMIT)
+    return {"type": name, "message": message, "frames": frames,
+            "traceback": text, "relation": relation}
+
+
+def brief_exception(record):
+    """An exception record reduced to what classifies it: type, the head and
+    tail of its message, its relation."""
+    return {"type": record.get("type", ""), "message": cut_middle(record.get("message", ""), BRIEF_LIMIT),
+            "frames": [], "traceback": "", "relation": record.get("relation", "")}
+
+
+def share_chains(calls):
+    """Bound what a done (or tasks) event says of its calls' errors: a chain
+    repeated by many calls is sent once, with "chain_of" naming for each
+    repeat the call that carries it; distinct chains go in full while they
+    fit in CHAINS_BUDGET, then in brief, then not at all. Returns the
+    chain_of map and a note for the cell's log ("" when nothing was cut)."""
+    seen = {}
+    refs = {}
+    budget, reserve = CHAINS_BUDGET, CHAINS_BUDGET // 2  # in full; in brief
+    brief = dropped = 0
+    for i, record in enumerate(calls):
+        chain = record.get("chain")
+        if not chain:
+            continue
+        key = json.dumps(chain, ensure_ascii=True, default=str, sort_keys=True)
+        j = seen.get(key)
+        record = calls[i] = dict(record)  # records may be the cell's own
+        if j is not None:
+            record["chain"] = []
+            refs[str(i)] = j
+            continue
+        seen[key] = i
+        if len(key) <= budget:
+            budget -= len(key)
+            continue
+        record["chain"] = [brief_exception(e) for e in chain]
+        size = len(json.dumps(record["chain"], ensure_ascii=True, default=str))
+        if size <= reserve:
+            reserve -= size
+            brief += 1
+        else:
+            record["chain"] = []
+            dropped += 1
+    note = ""
+    if brief or dropped:
+        note = ("\n[g4fdiag: %d calls' exceptions sent in brief and %d left out: their %d distinct "
+                "chains are over %d bytes]\n" % (brief, dropped, len(seen), CHAINS_BUDGET))
+    return refs, note
 
 
 def exception_chain(exc):
@@ -1011,8 +1150,10 @@ def run_cell(cell):
         detach_thread()
     with CELLS_LOCK:
         CELLS.pop(cell.id, None)
-    emit({"id": cell.id, "event": "done", "calls": cell_calls(cell, failure),
-          "log": cell.log.text(),
+    calls = cell_calls(cell, failure)
+    refs, note = share_chains(calls)
+    emit({"id": cell.id, "event": "done", "calls": calls, "chain_of": refs,
+          "log": (cell.log.text() + note)[-LOG_LIMIT:],
           "duration_ms": round((time.monotonic() - t0) * 1000.0, 3),
           "nest_patched_before": cell.nest_patched_before,
           "nest_patched_after": nest_patched()})
@@ -1183,7 +1324,7 @@ def check_heartbeat(cell):
     if silent_ms <= cell.threshold_ms:
         return
     cell.blocked_sent = True
-    emit({"id": cell.id, "event": "blocked", "loop_thread": thread_stack(cell.loop_thread),
+    emit({"id": cell.id, "event": "blocked", "loop_thread": cut_middle(thread_stack(cell.loop_thread), STACK_LIMIT),
           "blocked_ms": round(silent_ms, 1)})
 
 
@@ -1270,13 +1411,15 @@ def answer_tasks(req):
         cell = CELLS.get(req.get("cell_id"))
     reply = {"id": req.get("id"), "event": "tasks", "tasks": ""}
     try:
-        reply["tasks"] = tasks_text(cell)
+        reply["tasks"] = cut_middle(tasks_text(cell), TASKS_LIMIT)
     except Exception as exc:
         reply["tasks"] = "<could not read tasks: %s>\n" % safe_str(exc)
     if cell is not None:
         try:
-            reply["calls"] = cell.snapshot()
-            reply["log"] = cell.log.text()
+            calls = cell.snapshot()
+            refs, note = share_chains(calls)
+            reply["calls"], reply["chain_of"] = calls, refs
+            reply["log"] = (cell.log.text() + note)[-LOG_LIMIT:]
             reply["duration_ms"] = round((time.monotonic() - cell.t0) * 1000.0, 3)
         except Exception as exc:
             diag("tasks snapshot: %s" % safe_str(exc))
@@ -1462,6 +1605,7 @@ class Child(object):
         self.events = events
         self.requests = requests
         self.pending = bytearray()
+        self.skipping = False  # dropping a line over EVENT_LIMIT
         self.eof = False
 
 
@@ -1746,8 +1890,16 @@ class ForkServer(object):
             while True:
                 i = child.pending.find(b"\n")
                 if i < 0:
+                    if len(child.pending) > EVENT_LIMIT:
+                        # Not the child's Channel (it bounds its lines):
+                        # something else wrote to its pipe. Drop the line.
+                        diag("child %d: a line over %d bytes on its pipe, dropped" % (child.pid, EVENT_LIMIT))
+                        del child.pending[:]
+                        child.skipping = True
                     break
-                CHANNEL.send_line(child.pending[:i].decode("utf-8", "replace"))
+                if not child.skipping:
+                    CHANNEL.send_line(child.pending[:i].decode("utf-8", "replace"))
+                child.skipping = False
                 del child.pending[:i + 1]
 
     def reap(self):

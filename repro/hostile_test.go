@@ -1,0 +1,172 @@
+package repro_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/providers"
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// hostileProviders are added to the miniature g4f for these tests.
+const hostileProviders = `
+import asyncio, itertools
+
+from ..providers.base_provider import AsyncGeneratorProvider
+
+_calls = itertools.count()
+
+
+class HugeError(AsyncGeneratorProvider):
+    """Raises one exception with a 100 MB message."""
+    url = "http://127.0.0.1/huge-error"
+
+    @classmethod
+    async def create_async_generator(cls, model, messages, stream=True, **kwargs):
+        await asyncio.sleep(0)
+        raise ValueError("upstream answered garbage: " + "x" * (100 << 20))
+        yield ""
+
+
+class HugeLoopError(AsyncGeneratorProvider):
+    """A loop re-entry error whose message is 100 MB long."""
+    url = "http://127.0.0.1/huge-loop-error"
+
+    @classmethod
+    async def create_async_generator(cls, model, messages, stream=True, **kwargs):
+        await asyncio.sleep(0)
+        raise RuntimeError("this event loop is already running. " + "z" * (100 << 20))
+        yield ""
+
+
+class ManyErrors(AsyncGeneratorProvider):
+    """Every call raises a 200 KB message of its own."""
+    url = "http://127.0.0.1/many-errors"
+
+    @classmethod
+    async def create_async_generator(cls, model, messages, stream=True, **kwargs):
+        n = next(_calls)
+        await asyncio.sleep(0.01)
+        raise ValueError("call %d: upstream answered garbage: %s" % (n, "y" * (200 << 10)))
+        yield ""
+
+
+class SameErrors(AsyncGeneratorProvider):
+    """Every call raises the same 200 KB message."""
+    url = "http://127.0.0.1/same-errors"
+
+    @classmethod
+    async def create_async_generator(cls, model, messages, stream=True, **kwargs):
+        await asyncio.sleep(0.01)
+        raise ValueError("upstream answered garbage: " + "y" * (200 << 10))
+        yield ""
+
+
+class SteadyStream(AsyncGeneratorProvider):
+    """Streams a chunk every 0.1 s for a minute: slow, never stalled."""
+    url = "http://127.0.0.1/steady-stream"
+
+    @classmethod
+    async def create_async_generator(cls, model, messages, stream=True, **kwargs):
+        for i in range(600):
+            yield "chunk %d " % i
+            await asyncio.sleep(0.1)
+
+
+HOSTILE = [HugeError, HugeLoopError, ManyErrors, SameErrors, SteadyStream]
+`
+
+// hostileTarget is the miniature g4f with hostileProviders registered.
+func hostileTarget(tb testing.TB) repro.Target {
+	tb.Helper()
+	dir, err := providers.WriteDemo(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pkg := filepath.Join(dir, "g4f", "Provider")
+	if err := os.WriteFile(filepath.Join(pkg, "Hostile.py"), []byte(hostileProviders), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	init, err := os.ReadFile(filepath.Join(pkg, "__init__.py"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	init = append(init, []byte(`
+from .Hostile import HOSTILE
+__providers__ += HOSTILE
+for _cls in HOSTILE:
+    __map__[_cls.__name__] = _cls
+    ProviderUtils.convert[_cls.__name__] = _cls
+`)...)
+	if err := os.WriteFile(filepath.Join(pkg, "__init__.py"), init, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return repro.Target{Python: scriptPython(tb), Env: repro.WithPythonPath(os.Environ(), dir), Demo: true}
+}
+
+func hostilePool(tb testing.TB) *repro.Pool {
+	tb.Helper()
+	p, err := repro.NewPool(hostileTarget(tb), repro.PoolOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { p.Close() })
+	return p
+}
+
+// Huge exception messages are cut by the harness, so the done event fits
+// and the verdict is what the message says, never a timeout of a dropped
+// worker.
+func TestHugeExceptionMessages(t *testing.T) {
+	p := hostilePool(t)
+	for _, tc := range []struct {
+		provider    string
+		concurrency int
+		class       diag.Class
+		evidence    string
+	}{
+		{"HugeError", 1, diag.ClassProviderError, "ValueError: upstream answered garbage: xxx"},
+		{"HugeLoopError", 1, diag.ClassLoopReentry, "this event loop is already running."},
+		{"ManyErrors", 400, diag.ClassProviderError, "ValueError: call "},
+		{"SameErrors", 400, diag.ClassProviderError, "ValueError: upstream answered garbage: yyy"},
+	} {
+		t.Run(tc.provider, func(t *testing.T) {
+			c := repro.Cell{Provider: tc.provider, Mode: repro.ModeAsync, Loop: repro.LoopAsyncio, Concurrency: tc.concurrency, Repeat: 1}
+			obs, err := p.RunCell(context.Background(), c, 20*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if obs.End != repro.EndCompleted || len(obs.Calls) != tc.concurrency {
+				t.Fatalf("end %s with %d calls (worker %+v)", obs.End, len(obs.Calls), obs.Worker)
+			}
+			for _, call := range obs.Calls {
+				if len(call.Chain) == 0 {
+					t.Fatalf("call %d has no exception", call.Index)
+				}
+				msg := call.Chain[0].Message
+				if len(msg) > 20<<10 || !strings.Contains(msg, " characters cut by g4fdiag ...] ") {
+					t.Fatalf("call %d message of %d bytes: %.200q", call.Index, len(msg), msg)
+				}
+				if len(call.Chain[0].Traceback) > 8<<10 {
+					t.Errorf("traceback of %d bytes", len(call.Chain[0].Traceback))
+				}
+			}
+			// Every call was checked above; classifying 400 distinct
+			// messages takes long under -race, so a spread of them decides.
+			sample := obs
+			sample.Calls = nil
+			for i := 0; i < len(obs.Calls); i += max(1, len(obs.Calls)/20) {
+				sample.Calls = append(sample.Calls, obs.Calls[i])
+			}
+			v := diag.Classify(sample)
+			if v.Class != tc.class || !strings.Contains(v.Evidence, tc.evidence) {
+				t.Errorf("verdict %s (%s): %s", v.Class, v.Signature, v.Evidence)
+			}
+		})
+	}
+}
