@@ -467,6 +467,15 @@ type scanTarget struct {
 	catalog []providers.Provider
 	closers []func()
 	mu      sync.Mutex // held while closing: a second Ctrl-C's close waits for the first
+	// abortOff unregisters close from what a second Ctrl-C runs.
+	abortOff func()
+}
+
+// onClose adds f to what close ends, first in last out.
+func (st *scanTarget) onClose(f func()) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.closers = append(st.closers, f)
 }
 
 func (st *scanTarget) close() {
@@ -483,6 +492,9 @@ func (st *scanTarget) close() {
 // for --api-spawn, the HTTP driver for --api.
 func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 	st := &scanTarget{}
+	// A second Ctrl-C ends the workers and servers, even while they start,
+	// and leaves at once.
+	st.abortOff = stdio.stop.onAbort(st.close)
 	inProcess := false
 	for _, m := range o.Plan.Modes {
 		inProcess = inProcess || !m.OverHTTP()
@@ -493,7 +505,7 @@ func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 		if err != nil {
 			return st, err
 		}
-		st.closers = append(st.closers, func() { os.RemoveAll(demoDir) })
+		st.onClose(func() { os.RemoveAll(demoDir) })
 		if t, err = o.target(stdio, func() (string, error) { return demoDir, nil }); err != nil {
 			return st, err
 		}
@@ -501,7 +513,7 @@ func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 		if err != nil {
 			return st, err
 		}
-		st.closers = append(st.closers, func() { pool.Close() })
+		st.onClose(func() { pool.Close() })
 		if st.env, st.catalog, err = pool.Start(ctx, o.loopsToStart()); err != nil {
 			return st, err
 		}
@@ -517,7 +529,7 @@ func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 		if err != nil {
 			return st, err
 		}
-		st.closers = append(st.closers, func() { set.Stop(stopGrace) })
+		st.onClose(func() { set.Stop(stopGrace) })
 		hopts.Use = func(ctx context.Context, l repro.Loop) (httpapi.Lease, error) {
 			srv, err := set.Use(ctx, l)
 			if err != nil {
@@ -645,8 +657,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	defer keepSecrets(o.API, stdio)()
 	st, err := setUp(ctx, &o, stdio)
 	defer st.close()
-	// A second Ctrl-C ends the workers and servers and leaves at once.
-	defer stdio.stop.onAbort(st.close)()
+	defer st.abortOff()
 	if err != nil {
 		return err
 	}

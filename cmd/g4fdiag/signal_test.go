@@ -200,7 +200,7 @@ func TestSignalMatrix(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 			_ = cmd.Process.Signal(syscall.SIGINT)
 		})
-		recordTime("%-20s %-10s exit %3d after %s (from the first)", "check-api-spawn", "2×SIGINT", r.code, r.took.Round(time.Millisecond))
+		recordTime("%-20s %-10s exit %3d after %s (from the second)", "check-api-spawn", "2×SIGINT", r.code, r.took.Round(time.Millisecond))
 		if r.code != exitInterrupted {
 			t.Errorf("exit %d, want %d; stderr:\n%s", r.code, exitInterrupted, r.stderr.String())
 		}
