@@ -1,3 +1,5 @@
+//go:build linux
+
 package repro
 
 import (
@@ -5,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -166,5 +169,21 @@ func TestNothingOutlivesTheCell(t *testing.T) {
 				waitEscapees(t, mark, false)
 			})
 		}
+	}
+}
+
+// BenchmarkReapAdopted is the cost of one sweep with nothing to kill (what a
+// worker per cell adds to its cell, and Close to a scan): a walk of /proc.
+//
+//	go test ./repro -run '^$' -bench ReapAdopted
+func BenchmarkReapAdopted(b *testing.B) {
+	cmd := exec.Command("sleep", "60") // makes this process a subreaper
+	if err := StartContained(cmd); err != nil {
+		b.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	for b.Loop() {
+		ReapAdopted()
 	}
 }
