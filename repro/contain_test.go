@@ -187,3 +187,31 @@ func BenchmarkReapAdopted(b *testing.B) {
 		ReapAdopted()
 	}
 }
+
+// TestNothingOutlivesTheScript: an emitted script run by g4fdiag (repro
+// --emit-script, --verify-fixes) whose provider leaves a process in a
+// session of its own leaves nothing, whether it answers or hangs to its
+// deadline.
+func TestNothingOutlivesTheScript(t *testing.T) {
+	for _, tc := range []struct {
+		provider string
+		end      End
+	}{{"Escapee", EndCompleted}, {"EscapeeHang", EndDeadline}} {
+		t.Run(tc.provider, func(t *testing.T) {
+			tgt, mark := escapeeTarget(t, true)
+			src, err := EmitScript(ScriptSpec{Cell: Cell{Provider: tc.provider, Mode: ModeBaseline, Loop: LoopAsyncio, Concurrency: 1, Repeat: 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "repro.py")
+			if err := os.WriteFile(path, src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			obs, err := RunScript(context.Background(), tgt, path, "", 2*time.Second)
+			if err != nil || obs.End != tc.end {
+				t.Fatalf("RunScript = %s, %v; want %s; log: %s", obs.End, err, tc.end, obs.Log)
+			}
+			waitEscapees(t, mark, false)
+		})
+	}
+}
