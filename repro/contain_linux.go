@@ -97,8 +97,13 @@ func ReapAdopted() int {
 			below[p.ppid] = append(below[p.ppid], pid)
 		}
 		acted, pending := false, false
+		seen := map[int]bool{} // /proc is read one file at a time: pids move
 		var walk func(pid int, marked bool)
 		walk = func(pid int, marked bool) {
+			if seen[pid] {
+				return
+			}
+			seen[pid] = true
 			p := table[pid]
 			if p.zombie {
 				if killed[pid] && p.ppid == me {

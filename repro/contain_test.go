@@ -1,3 +1,5 @@
+//go:build linux
+
 package repro
 
 import (
@@ -5,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -166,5 +169,49 @@ func TestNothingOutlivesTheCell(t *testing.T) {
 				waitEscapees(t, mark, false)
 			})
 		}
+	}
+}
+
+// BenchmarkReapAdopted is the cost of one sweep with nothing to kill (what a
+// worker per cell adds to its cell, and Close to a scan): a walk of /proc.
+//
+//	go test ./repro -run '^$' -bench ReapAdopted
+func BenchmarkReapAdopted(b *testing.B) {
+	cmd := exec.Command("sleep", "60") // makes this process a subreaper
+	if err := StartContained(cmd); err != nil {
+		b.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	for b.Loop() {
+		ReapAdopted()
+	}
+}
+
+// TestNothingOutlivesTheScript: an emitted script run by g4fdiag (repro
+// --emit-script, --verify-fixes) whose provider leaves a process in a
+// session of its own leaves nothing, whether it answers or hangs to its
+// deadline.
+func TestNothingOutlivesTheScript(t *testing.T) {
+	for _, tc := range []struct {
+		provider string
+		end      End
+	}{{"Escapee", EndCompleted}, {"EscapeeHang", EndDeadline}} {
+		t.Run(tc.provider, func(t *testing.T) {
+			tgt, mark := escapeeTarget(t, true)
+			src, err := EmitScript(ScriptSpec{Cell: Cell{Provider: tc.provider, Mode: ModeBaseline, Loop: LoopAsyncio, Concurrency: 1, Repeat: 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "repro.py")
+			if err := os.WriteFile(path, src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			obs, err := RunScript(context.Background(), tgt, path, "", 2*time.Second)
+			if err != nil || obs.End != tc.end {
+				t.Fatalf("RunScript = %s, %v; want %s; log: %s", obs.End, err, tc.end, obs.Log)
+			}
+			waitEscapees(t, mark, false)
+		})
 	}
 }

@@ -314,10 +314,11 @@ func RunDoctor(ctx context.Context, t Target) (Doctor, error) {
 	// A child g4f started may hold the pipes after the script exits: stop
 	// reading soon after, and kill the group below.
 	cmd.WaitDelay = 500 * time.Millisecond
-	if err := cmd.Start(); err != nil {
+	if err := StartContained(cmd); err != nil {
 		return Doctor{}, envErrorf("pass --python with the path of a Python 3 interpreter",
 			"cannot start Python %q: %v", t.Python, unwrapExec(err))
 	}
+	defer ReapAdopted() // once it is reaped: what g4f started outside its group
 	pgid := cmd.Process.Pid
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -446,11 +445,7 @@ func TestRunDoctorKillsLeftovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("child %d outlived RunDoctor", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// Its zombie may stay: a test binary that ran a pool is a subreaper
+	// (contain.go), and the orphan is its child, not init's.
+	waitGone(t, pid)
 }

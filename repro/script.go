@@ -318,7 +318,7 @@ func RunScript(ctx context.Context, t Target, path string, remedy Remedy, timeou
 	cmd.Stdout = out // one pipe for both: the traceback stays between its lines
 	cmd.Stderr = out
 	cmd.WaitDelay = time.Second
-	if err := cmd.Start(); err != nil {
+	if err := StartContained(cmd); err != nil {
 		return obs, envErrorf("pass --python with the path of a Python 3 interpreter",
 			"cannot start Python %q: %v", t.Python, unwrapExec(err))
 	}
@@ -340,6 +340,7 @@ func RunScript(ctx context.Context, t Target, path string, remedy Remedy, timeou
 	if killed || cancelled {
 		waitErr = <-done
 	}
+	ReapAdopted() // and what it started in a session of its own
 	obs.DurationMS = msSince(obs.Started)
 	obs.Worker = &WorkerInfo{PID: cmd.Process.Pid}
 	if cancelled {

@@ -1560,9 +1560,12 @@ def kill_descendants(keep=(), budget_s=CONTAIN_BUDGET_S):
         direct = [pid for pid in below.get(me, ()) if pid not in keep]
         if not direct:
             break
-        stack = list(direct)
+        stack, seen = list(direct), set()
         while stack:
             pid = stack.pop()
+            if pid in seen:  # /proc is read one file at a time: pids move
+                continue
+            seen.add(pid)
             stack.extend(below.get(pid, ()))
             if table[pid][1]:
                 continue  # a zombie: its parent reaps it
