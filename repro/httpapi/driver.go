@@ -64,6 +64,8 @@ type Options struct {
 	APIKey string
 	// Client makes the requests; nil means a client with no timeout of its
 	// own (the cell deadline is the driver's) and 64 idle connections per host.
+	// A client without a CheckRedirect of its own gets the driver's: same
+	// scheme, host and port only, no loops.
 	Client *http.Client
 	// StallTimeout cuts a stream that began and then sent no frame for this
 	// long; zero means DefaultStallTimeout.
