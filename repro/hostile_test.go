@@ -170,3 +170,33 @@ func TestHugeExceptionMessages(t *testing.T) {
 		})
 	}
 }
+
+// A stream still sending a chunk every 0.1 s at the deadline is a timeout,
+// not a stall; a stream that sent two chunks and went silent is a stall.
+func TestSteadyStreamIsNoStall(t *testing.T) {
+	p := hostilePool(t)
+	for _, tc := range []struct {
+		provider  string
+		class     diag.Class
+		signature string
+		evidence  string
+	}{
+		{"SteadyStream", diag.ClassTimeout, "stream-still-running", "still streaming at the deadline: "},
+		{"StallStream", diag.ClassStall, "stream-stalled", "stream stopped after 2 chunks; "},
+	} {
+		t.Run(tc.provider, func(t *testing.T) {
+			c := repro.Cell{Provider: tc.provider, Mode: repro.ModeAsyncStream, Loop: repro.LoopAsyncio, Concurrency: 1, Repeat: 1}
+			obs, err := p.RunCell(context.Background(), c, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if obs.End != repro.EndDeadline || len(obs.Calls) != 1 {
+				t.Fatalf("end %s with %d calls", obs.End, len(obs.Calls))
+			}
+			v := diag.Classify(obs)
+			if v.Class != tc.class || v.Signature != tc.signature || !strings.HasPrefix(v.Evidence, tc.evidence) {
+				t.Errorf("verdict %s [%s] %s (call %+v)", v.Class, v.Signature, v.Evidence, obs.Calls[0])
+			}
+		})
+	}
+}
