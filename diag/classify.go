@@ -281,7 +281,8 @@ func fallbackVerdict() Verdict {
 }
 
 // pendingVerdict is a call still running at the deadline: a stall when a
-// stream had started, a timeout otherwise.
+// stream had started and then went silent (see streamStalled), a timeout
+// otherwise — also for a stream still sending at its own pace.
 func pendingVerdict(o repro.Observation, c repro.Call) Verdict {
 	if v, ok := loggedLoopError("worker", o.Log); ok {
 		return v
@@ -295,6 +296,14 @@ func pendingVerdict(o repro.Observation, c repro.Call) Verdict {
 	}
 	if o.Mode.Streaming() && c.Chunks > 0 {
 		last := math.Max(c.LastChunkMS, c.FirstChunkMS)
+		if now := callClock(o, c); !streamStalled(c, now) {
+			when := "at the deadline"
+			if o.End != repro.EndDeadline {
+				when = "when it was cut"
+			}
+			return stateVerdict("stream-still-running", fmt.Sprintf("still streaming %s: %d chunk%s, last one %s ago",
+				when, c.Chunks, plural(c.Chunks), fmtDuration(now-last)))
+		}
 		ev := fmt.Sprintf("stream stopped after %d chunk%s; last chunk at %s", c.Chunks, plural(c.Chunks), fmtDuration(last))
 		if gap := ran - last; gap > 0 {
 			ev += ", no chunk for " + fmtDuration(gap)
@@ -302,6 +311,36 @@ func pendingVerdict(o repro.Observation, c repro.Call) Verdict {
 		return stateVerdict("stream-stalled", ev)
 	}
 	return stateVerdict("no-answer", "no answer within "+fmtDuration(ran))
+}
+
+// stallFloorMS is the shortest silence that can make a stall, for a call
+// that ran three times as long or more; a shorter call needs a third of its
+// time.
+const stallFloorMS = 1000
+
+// streamStalled says whether a pending stream went silent rather than slow:
+// the time since its last chunk is long next to its own pace — at least
+// twice the mean interval between its chunks, and longer than any gap it
+// already had and recovered from — and not short in itself (stallFloorMS,
+// or a third of the call). One chunk shows no pace: the floor decides.
+// now is the call's time when it was seen pending, from its own start.
+func streamStalled(c repro.Call, now float64) bool {
+	last := math.Max(c.LastChunkMS, c.FirstChunkMS)
+	need := math.Min(stallFloorMS, now/3)
+	if c.Chunks > 1 {
+		pace := (last - c.FirstChunkMS) / float64(c.Chunks-1)
+		need = math.Max(need, math.Max(2*pace, c.MaxGapMS))
+	}
+	return now-last >= need
+}
+
+// callClock is how long a pending call had run when it was seen: its own
+// duration when the driver recorded one, else the cell's.
+func callClock(o repro.Observation, c repro.Call) float64 {
+	if c.DurationMS > 0 {
+		return c.DurationMS
+	}
+	return o.DurationMS
 }
 
 // logLevel is the "logger LEVEL: " head of a log line, as the API servers

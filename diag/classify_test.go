@@ -94,6 +94,23 @@ func TestClassifyEnds(t *testing.T) {
 			o.DurationMS = 5003
 			return o
 		}(), ClassTimeout, "no-answer", "no answer within 5 s", ""},
+		{"deadline steady stream is a timeout", func() repro.Observation {
+			c := repro.Call{Outcome: repro.OutcomePending, Chunks: 20, FirstChunkMS: 5, LastChunkMS: 1905, MaxGapMS: 104, DurationMS: 1961}
+			o := obs("Steady", repro.ModeAsyncStream, repro.LoopAsyncio, repro.EndDeadline, c)
+			o.DurationMS = 2100
+			return o
+		}(), ClassTimeout, "stream-still-running", "still streaming at the deadline: 20 chunks, last one 56 ms ago", ""},
+		{"deadline slow stream is a timeout", func() repro.Observation {
+			// a chunk every 2 s: 1.5 s of silence is its pace, not a stall
+			c := repro.Call{Outcome: repro.OutcomePending, Chunks: 3, FirstChunkMS: 10, LastChunkMS: 4010, MaxGapMS: 2000, DurationMS: 5500}
+			return obs("Slow", repro.ModeSyncStream, repro.LoopNest, repro.EndDeadline, c)
+		}(), ClassTimeout, "stream-still-running", "still streaming at the deadline: 3 chunks, last one 1.5 s ago", ""},
+		{"deadline stream that sped then stopped is a stall", func() repro.Observation {
+			c := repro.Call{Outcome: repro.OutcomePending, Chunks: 10, FirstChunkMS: 10, LastChunkMS: 910, MaxGapMS: 100, DurationMS: 5000}
+			o := obs("Stop", repro.ModeAsyncStream, repro.LoopAsyncio, repro.EndDeadline, c)
+			o.DurationMS = 5000
+			return o
+		}(), ClassStall, "stream-stalled", "stream stopped after 10 chunks; last chunk at 910 ms, no chunk for 4.1 s", ""},
 		{"deadline streaming without chunks", func() repro.Observation {
 			o := obs("Hang", repro.ModeSyncStream, repro.LoopAsyncio, repro.EndDeadline, pending)
 			o.DurationMS = 5003

@@ -665,6 +665,10 @@ var StateSignatures = []Signature{
 	{ID: "stream-stalled", Class: ClassStall,
 		Explanation: "The stream started and then stopped sending chunks before the deadline, with the call still running.",
 		Remedy:      "Compare with the other loops: a stall only under nest_asyncio points at loop re-entry; everywhere, at the provider."},
+	{ID: "stream-still-running", Class: ClassTimeout,
+		Explanation: "The stream was still sending chunks at its own pace when the call was cut: a long or slow answer, not " +
+			"a stall (the silence since its last chunk was short next to the intervals between its chunks).",
+		Remedy: "Raise --timeout to let the stream finish; a stall would show a silence long next to the stream's own pace."},
 	{ID: "no-answer", Class: ClassTimeout,
 		Explanation: "No answer before the cell deadline and no sign of a blocked loop: a hang in the provider or the network.",
 		Remedy:      "Raise --timeout to tell slow from hung; g4fdiag repro shows the stacks of the hung call."},

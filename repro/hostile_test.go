@@ -78,7 +78,23 @@ class SteadyStream(AsyncGeneratorProvider):
             await asyncio.sleep(0.1)
 
 
-HOSTILE = [HugeError, HugeLoopError, ManyErrors, SameErrors, SteadyStream]
+class BusyChunks(AsyncGeneratorProvider):
+    """Healthy, with 1 ms of work per chunk (parsing, say): a thousand calls
+    make each round of the loop take a second."""
+    url = "http://127.0.0.1/busy-chunks"
+
+    @classmethod
+    async def create_async_generator(cls, model, messages, stream=True, **kwargs):
+        import time
+        for i in range(2):
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < 0.001:
+                pass
+            yield "part %d " % i
+            await asyncio.sleep(0)
+
+
+HOSTILE = [HugeError, HugeLoopError, ManyErrors, SameErrors, SteadyStream, BusyChunks]
 `
 
 // hostileTarget is the miniature g4f with hostileProviders registered.
@@ -168,5 +184,64 @@ func TestHugeExceptionMessages(t *testing.T) {
 				t.Errorf("verdict %s (%s): %s", v.Class, v.Signature, v.Evidence)
 			}
 		})
+	}
+}
+
+// A stream still sending a chunk every 0.1 s at the deadline is a timeout,
+// not a stall; a stream that sent two chunks and went silent is a stall.
+func TestSteadyStreamIsNoStall(t *testing.T) {
+	p := hostilePool(t)
+	for _, tc := range []struct {
+		provider  string
+		class     diag.Class
+		signature string
+		evidence  string
+	}{
+		{"SteadyStream", diag.ClassTimeout, "stream-still-running", "still streaming at the deadline: "},
+		{"StallStream", diag.ClassStall, "stream-stalled", "stream stopped after 2 chunks; "},
+	} {
+		t.Run(tc.provider, func(t *testing.T) {
+			c := repro.Cell{Provider: tc.provider, Mode: repro.ModeAsyncStream, Loop: repro.LoopAsyncio, Concurrency: 1, Repeat: 1}
+			obs, err := p.RunCell(context.Background(), c, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if obs.End != repro.EndDeadline || len(obs.Calls) != 1 {
+				t.Fatalf("end %s with %d calls", obs.End, len(obs.Calls))
+			}
+			v := diag.Classify(obs)
+			if v.Class != tc.class || v.Signature != tc.signature || !strings.HasPrefix(v.Evidence, tc.evidence) {
+				t.Errorf("verdict %s [%s] %s (call %+v)", v.Class, v.Signature, v.Evidence, obs.Calls[0])
+			}
+		})
+	}
+}
+
+// A loop that runs a thousand tasks is busy, not blocked, even when one
+// round of them takes longer than the block threshold; a loop thread held
+// by one call is still reported blocked at that threshold.
+func TestBusyLoopIsNotBlocked(t *testing.T) {
+	p, err := repro.NewPool(hostileTarget(t), repro.PoolOptions{BlockThreshold: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	for _, tc := range []struct {
+		cell repro.Cell
+		end  repro.End
+	}{
+		{repro.Cell{Provider: "EchoSync", Mode: repro.ModeAsync, Loop: repro.LoopAsyncio, Concurrency: repro.MaxConcurrency, Repeat: 1}, repro.EndCompleted},
+		{repro.Cell{Provider: "BusyChunks", Mode: repro.ModeAsyncStream, Loop: repro.LoopAsyncio, Concurrency: repro.MaxConcurrency, Repeat: 1}, repro.EndCompleted},
+		{repro.Cell{Provider: "BusyChunks", Mode: repro.ModeAsync, Loop: repro.LoopUvloop, Concurrency: repro.MaxConcurrency, Repeat: 1}, repro.EndCompleted},
+		{repro.Cell{Provider: "DeadlockLoop", Mode: repro.ModeSync, Loop: repro.LoopAsyncio, Concurrency: 1, Repeat: 1}, repro.EndBlocked},
+	} {
+		obs, err := p.RunCell(context.Background(), tc.cell, 30*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if obs.End != tc.end {
+			v := diag.Classify(obs)
+			t.Errorf("%s %s/%s: end %s, want %s (%s: %s)", tc.cell.Provider, tc.cell.Mode, tc.cell.Loop, obs.End, tc.end, v.Class, v.Evidence)
+		}
 	}
 }

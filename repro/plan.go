@@ -8,6 +8,14 @@ import (
 	"github.com/g4fdiag/g4fdiag/providers"
 )
 
+// MaxConcurrency is the most calls at once a cell may make. Each call of a
+// cell is a thread (baseline) or a task on one loop, with a thread of the
+// harness's executor when the call goes to a thread: past a thousand, a cell
+// measures the machine (thread limits, one loop iteration running every
+// task) more than the provider. A healthy provider is still healthy in
+// every mode and loop at this number (TestHealthyAtMaxConcurrency).
+const MaxConcurrency = 1000
+
 // Plan is what a scan runs: which providers, modes and loops, and how hard.
 type Plan struct {
 	Providers   []string // selected names, in report order

@@ -126,7 +126,7 @@ func scanFlags() []cli.Flag {
 		&cli.StringFlag{Name: "modes", Value: joinModes(repro.AllModes), Usage: "call modes to run, comma-separated; api-json and api-sse call an API server (default with --api: " + joinModes(repro.APIModes) + ")"},
 		&cli.StringFlag{Name: "loops", Value: joinLoops(repro.AllLoops), Usage: "event loops to run on, comma-separated"},
 		&cli.StringFlag{Name: "model", Usage: "model to ask for (default: each provider's default model)"},
-		&cli.IntFlag{Name: "concurrency", Value: 1, Usage: fmt.Sprintf("calls at once in each cell; API cells (api-json, api-sse) make %d unless it is given, so their requests overlap", apiConcurrency)},
+		&cli.IntFlag{Name: "concurrency", Value: 1, Usage: fmt.Sprintf("calls at once in each cell, at most %d; API cells (api-json, api-sse) make %d unless it is given, so their requests overlap", repro.MaxConcurrency, apiConcurrency)},
 		&cli.IntFlag{Name: "repeat", Value: 1, Usage: "rounds of calls in each cell"},
 		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(), Usage: "cells in flight at once"},
 		&cli.DurationFlag{Name: "timeout", Value: 20 * time.Second, Usage: "deadline of each cell (5s with --demo or --demo-scale unless set)"},
@@ -276,6 +276,8 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 	switch {
 	case o.Plan.Concurrency < 1:
 		return o, usagef("--concurrency must be at least 1, got %d", o.Plan.Concurrency)
+	case o.Plan.Concurrency > repro.MaxConcurrency:
+		return o, usagef("--concurrency must be at most %d, got %d; use --repeat for more calls", repro.MaxConcurrency, o.Plan.Concurrency)
 	case o.Plan.Repeat < 1:
 		return o, usagef("--repeat must be at least 1, got %d", o.Plan.Repeat)
 	case o.Plan.Jobs < 1:

@@ -1045,6 +1045,8 @@ class Cell(object):
         self.stamp = 0.0             # last heartbeat, time.monotonic()
         self.watching = False        # the watchdog looks at this cell
         self.blocked_sent = False
+        self.held = None             # what the watchdog saw the loop thread run (see check_heartbeat)
+        self.last_look = 0.0         # when it last looked
 
     def start_call(self, index, round_):
         rec = CallRecorder(index, round_)
@@ -1205,6 +1207,16 @@ def baseline_call(cell, index, round_):
 
 def run_on_loop(cell):
     loop = VARIANT.factory()
+    # The loop's default executor serves the to-thread remedy and g4f's own
+    # to_thread calls: sized to the cell's calls, so it is never the harness's
+    # pool that makes a wide cell wait (asyncio's default is min(32, CPUs + 4)).
+    try:
+        import concurrent.futures
+        workers = max(cell.concurrency, min(32, (os.cpu_count() or 1) + 4))
+        loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="asyncio"))
+    except Exception as exc:
+        diag("cell %s: default executor not set: %s" % (cell.id, safe_str(exc)))
     asyncio.set_event_loop(loop)
     cell.loop = loop
     cell.loop_thread = threading.get_ident()
@@ -1317,15 +1329,93 @@ def check_heartbeats():
             diag("watchdog: %s" % safe_str(exc))
 
 
+class Held(object):
+    """One callback the watchdog sees the silent loop thread run."""
+
+    def __init__(self, stamp, frame, since, cpu):
+        self.stamp = stamp   # the heartbeat stamp it was seen under
+        self.frame = frame   # its outermost frame (kept alive: compared by identity)
+        self.since = since   # from when it counts as held
+        self.cpu = cpu       # the loop thread's CPU time then
+
+
+def thread_cpu(ident):
+    """CPU seconds the thread has used, None where that cannot be read."""
+    try:
+        return time.clock_gettime(time.pthread_getcpuclockid(ident))
+    except Exception:
+        return None
+
+
+ASYNCIO_DIR = os.path.dirname(os.path.abspath(asyncio.__file__)) + os.sep
+
+
+def loop_machinery(frame):
+    """A frame of an event loop's own running (asyncio, nest_asyncio's
+    patches, the harness's run_on_loop) rather than of a callback."""
+    code = frame.f_code
+    name = code.co_filename
+    return (code is run_on_loop.__code__ or name.startswith(ASYNCIO_DIR)
+            or os.path.basename(name).startswith("nest_asyncio")
+            or os.sep + "nest_asyncio" in name)
+
+
+def callback_frame(ident):
+    """The outermost frame of the callback the loop thread runs now: the
+    first frame inside the innermost loop run (a nested run_until_complete
+    counts), None when there is none to see (a callback in C)."""
+    frame = sys._current_frames().get(ident)
+    stack = []
+    while frame is not None:
+        stack.append(frame)
+        frame = frame.f_back
+    found, after_loop = None, False
+    for frame in reversed(stack):  # outermost first
+        if loop_machinery(frame):
+            after_loop = True
+        elif after_loop:
+            found, after_loop = frame, False
+    return found
+
+
 def check_heartbeat(cell):
+    """A loop is blocked when one callback holds its thread past the
+    threshold. A silent heartbeat alone is not enough: a loop with thousands
+    of ready tasks runs them all before its next timer, and is busy, not
+    blocked. So while the heartbeat is silent the watchdog looks at which
+    callback the thread runs (or, when it runs none in Python, whether the
+    loop's own code uses the CPU), and counts the time only from when it
+    last saw it change. A look that comes late (the watchdog starved of the
+    GIL) counts from itself."""
     if not cell.watching or cell.blocked_sent:
         return
-    silent_ms = (time.monotonic() - cell.stamp) * 1000.0
-    if silent_ms <= cell.threshold_ms:
+    now = time.monotonic()
+    silent_ms = (now - cell.stamp) * 1000.0
+    if silent_ms <= 2 * HEARTBEAT_S * 1000.0:
+        cell.held = None
+        cell.last_look = now
+        return
+    frame = callback_frame(cell.loop_thread)
+    cpu = thread_cpu(cell.loop_thread)
+    held = cell.held
+    prompt = now - cell.last_look <= 4 * WATCHDOG_S
+    if held is None or held.stamp != cell.stamp:
+        held = Held(cell.stamp, frame, cell.stamp if prompt else now, cpu)
+    elif frame is not held.frame:
+        held = Held(cell.stamp, frame, now, cpu)  # another callback: the loop moves
+    elif frame is None and cpu is not None and held.cpu is not None and \
+            cpu - held.cpu >= 0.2 * (now - cell.last_look):
+        held = Held(cell.stamp, frame, now, cpu)  # the loop's own code is busy
+    else:
+        held.cpu = cpu
+    cell.held = held
+    cell.last_look = now
+    held_ms = (now - held.since) * 1000.0
+    if held_ms <= cell.threshold_ms:
         return
     cell.blocked_sent = True
     emit({"id": cell.id, "event": "blocked", "loop_thread": cut_middle(thread_stack(cell.loop_thread), STACK_LIMIT),
-          "blocked_ms": round(silent_ms, 1)})
+          "blocked_ms": round(held_ms, 1)})
 
 
 # ---------------------------------------------------------------------------
