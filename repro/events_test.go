@@ -13,8 +13,8 @@ import (
 )
 
 // transcript is what real workers wrote on fd 3 (a fork server under
-// uvloop, a worker that cannot fork under nest, one that cannot import g4f),
-// paths made neutral.
+// uvloop, a worker that cannot fork under nest, one that cannot import g4f,
+// a done event whose calls share one chain), paths made neutral.
 func transcript(tb testing.TB) []byte {
 	tb.Helper()
 	b, err := os.ReadFile("testdata/worker-transcript.jsonl")
@@ -60,6 +60,11 @@ func TestTranscriptDecodes(t *testing.T) {
 		if kinds[k] == 0 {
 			t.Errorf("the transcript has no %s event: %v", k, kinds)
 		}
+	}
+	// The last line: three calls of NetFail, one chain sent for all.
+	last := evs[len(evs)-1]
+	if len(last.Calls) != 3 || last.Calls[2].Chain[0].Message != last.Calls[0].Chain[0].Message || last.Calls[0].Chain[0].Type == "" {
+		t.Errorf("shared chains not filled in: %+v", last.Calls)
 	}
 }
 

@@ -193,6 +193,7 @@ import asyncio
 import contextvars
 import faulthandler
 import gc
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -603,7 +604,8 @@ def share_chains(calls):
         chain = record.get("chain")
         if not chain:
             continue
-        key = json.dumps(chain, ensure_ascii=True, default=str, sort_keys=True)
+        text = json.dumps(chain, ensure_ascii=True, default=str, sort_keys=True)
+        key = hashlib.sha256(text.encode("ascii")).digest()  # not the text: thousands may differ
         j = seen.get(key)
         record = calls[i] = dict(record)  # records may be the cell's own
         if j is not None:
@@ -611,8 +613,8 @@ def share_chains(calls):
             refs[str(i)] = j
             continue
         seen[key] = i
-        if len(key) <= budget:
-            budget -= len(key)
+        if len(text) <= budget:
+            budget -= len(text)
             continue
         record["chain"] = [brief_exception(e) for e in chain]
         size = len(json.dumps(record["chain"], ensure_ascii=True, default=str))
