@@ -91,7 +91,7 @@ func TestInterruptLeavesNoProcess(t *testing.T) {
 	python := testPython(t)
 	bin := buildBinary(t)
 	for _, api := range []bool{false, true} {
-		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 			name := map[bool]string{false: "in-process", true: "api-spawn"}[api] + "/" + sig.String()
 			t.Run(name, func(t *testing.T) {
 				dir, mark := escapeeG4F(t)
