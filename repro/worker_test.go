@@ -139,10 +139,18 @@ func TestCloseDuringStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.AfterFunc(time.Second, func() { p.Close() })
+	closed := make(chan struct{})
+	time.AfterFunc(time.Second, func() { p.Close(); close(closed) })
 	_, err = startWithin(context.Background(), t, p, 30*time.Second)
 	if !errors.Is(err, errPoolClosed) {
 		t.Fatalf("err %v", err)
+	}
+	// Start gives up as soon as Close begins; the temp dir goes when Close
+	// returns.
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close still runs after 30 s")
 	}
 	noneLeft(t, mark, p)
 }
