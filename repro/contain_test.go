@@ -3,107 +3,34 @@
 package repro
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/g4fdiag/g4fdiag/providers"
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
-
-// escapeeRegister adds testdata/escapee.py's providers to the miniature's
-// g4f.Provider.
-const escapeeRegister = `
-from .Escapee import Escapee, EscapeeHang
-__providers__ += [Escapee, EscapeeHang]
-for _cls in (Escapee, EscapeeHang):
-    __map__[_cls.__name__] = _cls
-    ProviderUtils.convert[_cls.__name__] = _cls
-`
 
 // escapeeTarget is the miniature g4f with the Escapee providers, whose left
 // processes carry the returned mark in their argv.
 func escapeeTarget(t *testing.T, fork bool) (Target, string) {
 	t.Helper()
-	dir, err := providers.WriteDemo(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile(filepath.Join("testdata", "escapee.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkg := filepath.Join(dir, "g4f", "Provider")
-	if err := os.WriteFile(filepath.Join(pkg, "Escapee.py"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	init, err := os.OpenFile(filepath.Join(pkg, "__init__.py"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := init.WriteString(escapeeRegister); err != nil {
-		t.Fatal(err)
-	}
-	init.Close()
-	mark := fmt.Sprintf("g4fdiag-escapee-%d-%d", os.Getpid(), time.Now().UnixNano())
-	env := append(WithPythonPath(os.Environ(), dir), "ESCAPEE_MARK="+mark)
+	dir, mark := reprotest.Escapee(t)
+	env := append(WithPythonPath(os.Environ(), dir), reprotest.EscapeeVar+"="+mark)
 	if !fork {
 		env = append(env, "G4FDIAG_FORK=0")
 	}
-	t.Cleanup(func() { // what a failed test left must not stay for 300 s
-		for _, pid := range escapees(mark) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
 	return Target{Python: testPython(t), Env: env, Demo: true}, mark
-}
-
-// escapees lists the running processes with mark in their argv.
-func escapees(mark string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		argv, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && bytes.Contains(argv, []byte(mark)) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 // waitEscapees waits (generously) until a process with mark runs, or until
 // none does, and fails the test if that never happens.
 func waitEscapees(t *testing.T, mark string, running bool) {
 	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if (len(escapees(mark)) > 0) == running {
-			return
-		}
-	}
-	if running {
-		t.Fatal("the provider left no process: the test cannot see containment")
-	}
-	pids := escapees(mark)
-	status := ""
-	for _, pid := range pids {
-		data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-		for _, line := range bytes.Split(data, []byte("\n")) {
-			if bytes.HasPrefix(line, []byte("PPid:")) {
-				status += fmt.Sprintf(" pid %d %s;", pid, line)
-			}
-		}
-	}
-	t.Errorf("a process the provider started outlived its cell:%s", status)
+	reprotest.AwaitEscapees(t, mark, running, "its cell")
 }
 
 // TestNothingOutlivesTheCell: a provider that leaves a process in a session

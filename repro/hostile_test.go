@@ -3,14 +3,13 @@ package repro_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/diag"
-	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 // hostileProviders are added to the miniature g4f for these tests.
@@ -93,35 +92,13 @@ class BusyChunks(AsyncGeneratorProvider):
             yield "part %d " % i
             await asyncio.sleep(0)
 
-
-HOSTILE = [HugeError, HugeLoopError, ManyErrors, SameErrors, SteadyStream, BusyChunks]
 `
 
 // hostileTarget is the miniature g4f with hostileProviders registered.
 func hostileTarget(tb testing.TB) repro.Target {
 	tb.Helper()
-	dir, err := providers.WriteDemo(tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	pkg := filepath.Join(dir, "g4f", "Provider")
-	if err := os.WriteFile(filepath.Join(pkg, "Hostile.py"), []byte(hostileProviders), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	init, err := os.ReadFile(filepath.Join(pkg, "__init__.py"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	init = append(init, []byte(`
-from .Hostile import HOSTILE
-__providers__ += HOSTILE
-for _cls in HOSTILE:
-    __map__[_cls.__name__] = _cls
-    ProviderUtils.convert[_cls.__name__] = _cls
-`)...)
-	if err := os.WriteFile(filepath.Join(pkg, "__init__.py"), init, 0o644); err != nil {
-		tb.Fatal(err)
-	}
+	dir := reprotest.WriteDemo(tb, map[string]string{"Hostile.py": hostileProviders},
+		reprotest.Register("Hostile", "HugeError", "HugeLoopError", "ManyErrors", "SameErrors", "SteadyStream", "BusyChunks"))
 	return repro.Target{Python: scriptPython(tb), Env: repro.WithPythonPath(os.Environ(), dir), Demo: true}
 }
 

@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 // fakeG4F writes a g4f package whose __init__ is body into a temp dir and
@@ -17,46 +18,19 @@ import (
 // that the test can find every process it started.
 func fakeG4F(t *testing.T, body string) (Target, string) {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "g4f"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "g4f", "__init__.py"), []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := reprotest.WriteG4F(t, body, nil)
 	mark := fmt.Sprintf("G4FDIAG_TEST_MARK=%d", rand.Int63())
 	env := append(WithPythonPath(os.Environ(), dir), mark)
 	return Target{Python: testPython(t), Env: env}, mark
-}
-
-// marked lists the processes whose environment holds mark.
-func marked(mark string) []string {
-	var pids []string
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil {
-			continue
-		}
-		for _, kv := range strings.Split(string(b), "\x00") {
-			if kv == mark {
-				pids = append(pids, e.Name())
-			}
-		}
-	}
-	return pids
 }
 
 // noneLeft fails unless every marked process is gone (within a few seconds:
 // a killed process takes a moment to be reaped) and the pool's temp dir too.
 func noneLeft(t *testing.T, mark string, p *Pool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(marked(mark)) > 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if left := marked(mark); len(left) > 0 {
-		t.Errorf("processes left: %v", left)
+	list := func() []int { return reprotest.EnvMarked(mark) }
+	if !reprotest.Await(list, false, 5*time.Second) {
+		t.Errorf("processes left:%s", reprotest.Describe(list()))
 	}
 	if _, err := os.Stat(p.dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("temp dir %s left (%v)", p.dir, err)
@@ -86,11 +60,7 @@ func startWithin(ctx context.Context, t *testing.T, p *Pool, limit time.Duration
 // hangs: the scan must end with an environment error, at once, not wait
 // for the ready line that the oversize line swallowed.
 func TestStartOversizeLine(t *testing.T) {
-	target, mark := fakeG4F(t, "import os, time\n"+
-		"chunk = b'x' * (1 << 20)\n"+
-		"for _ in range(100):\n"+
-		"    os.write(3, chunk)\n"+
-		"time.sleep(600)\n")
+	target, mark := fakeG4F(t, reprotest.FloodFD3)
 	p, err := NewPool(target, PoolOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -110,11 +80,7 @@ func TestStartOversizeLine(t *testing.T) {
 // A worker that writes to fd 3 for ever, a little at a time and without a
 // newline, never becomes ready: a cancelled ctx ends the start at once.
 func TestStartCancelled(t *testing.T) {
-	target, mark := fakeG4F(t, "import os, signal, time\n"+
-		"signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"+
-		"while True:\n"+
-		"    os.write(3, b'x' * 1000)\n"+
-		"    time.sleep(0.01)\n")
+	target, mark := fakeG4F(t, reprotest.TrickleFD3)
 	p, err := NewPool(target, PoolOptions{})
 	if err != nil {
 		t.Fatal(err)

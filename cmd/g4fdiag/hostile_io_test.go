@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/diag"
-	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 // hostileName sets the window title and clears the screen when printed raw.
@@ -26,20 +26,9 @@ const hostileName = "Evil\x1b]0;pwned\x07\x1b[2JName"
 // environment that imports it.
 func writeHostileG4F(t *testing.T) []string {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := providers.WriteDemo(dir); err != nil {
-		t.Fatal(err)
-	}
-	init := filepath.Join(dir, "g4f", "Provider", "__init__.py")
-	f, err := os.OpenFile(init, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "\nHostile = type(%q, (EchoSync,), {\"default_model\": \"m\\x1b]0;title\\x07\\x1b[2J\", \"models\": [\"\\x1b[2J\"]})\n"+
+	tail := fmt.Sprintf("\nHostile = type(%q, (EchoSync,), {\"default_model\": \"m\\x1b]0;title\\x07\\x1b[2J\", \"models\": [\"\\x1b[2J\"]})\n"+
 		"__providers__.append(Hostile)\n__map__[Hostile.__name__] = Hostile\nProviderUtils.convert[Hostile.__name__] = Hostile\n", hostileName)
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir := reprotest.WriteDemo(t, nil, tail)
 	return repro.WithPythonPath(os.Environ(), dir)
 }
 

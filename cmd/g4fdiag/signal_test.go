@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 // The signal matrix runs the real binary on the demo miniature and ends
@@ -409,36 +410,17 @@ func (r *matrixRun) checkOutputs(t *testing.T, formats []string, interrupted boo
 // TMPDIR, outlives it.
 func (r *matrixRun) checkNothingLeft(t *testing.T) {
 	t.Helper()
-	var left []int
-	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		left = processesWith(r.marker)
-		if len(left) == 0 || time.Now().After(deadline) {
-			break
-		}
+	list := func() []int { return processesWith(r.marker) }
+	if !reprotest.Await(list, false, 3*time.Second) {
+		t.Errorf("processes outlived the run:%s", reprotest.Describe(list()))
 	}
-	for _, pid := range left {
-		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		t.Errorf("process %d outlived the run: %s", pid, bytes.ReplaceAll(cmdline, []byte{0}, []byte(" ")))
-	}
-	entries, _ := os.ReadDir(r.tmp)
-	for _, e := range entries {
-		t.Errorf("temp %s left in TMPDIR", e.Name())
-	}
+	reprotest.EmptyDir(t, r.tmp)
 }
 
 // processesWith lists the live processes whose environment holds marker.
 func processesWith(marker string) []int {
 	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid == os.Getpid() {
-			continue
-		}
-		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		if err != nil || !bytes.Contains(env, []byte(marker)) {
-			continue
-		}
+	for _, pid := range reprotest.EnvMarked(marker) {
 		if alive(pid) {
 			pids = append(pids, pid)
 		}

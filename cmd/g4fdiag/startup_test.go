@@ -5,11 +5,12 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 // hostileG4F writes a g4f package whose __init__ is body and returns the
@@ -17,36 +18,15 @@ import (
 // left empty.
 func hostileG4F(t *testing.T, body string) (environ []string, tmp string) {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "g4f"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "g4f", "__init__.py"), []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := reprotest.WriteG4F(t, body, nil)
 	tmp = t.TempDir()
 	return append(os.Environ(), "PYTHONPATH="+dir, "PYTHONDONTWRITEBYTECODE=1", "TMPDIR="+tmp), tmp
-}
-
-func emptyDir(t *testing.T, dir string) {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		t.Errorf("left in the temp dir: %s", e.Name())
-	}
 }
 
 // `import g4f` writing 100 MiB to fd 3 without a newline: an environment
 // error (exit 3) at once, not a scan that waits for ever.
 func TestStartOversizeLineExits3(t *testing.T) {
-	environ, tmp := hostileG4F(t, "import os, time\n"+
-		"chunk = b'x' * (1 << 20)\n"+
-		"for _ in range(100):\n"+
-		"    os.write(3, chunk)\n"+
-		"time.sleep(600)\n")
+	environ, tmp := hostileG4F(t, reprotest.FloodFD3)
 	bin := buildBinary(t)
 	cmd := exec.Command(bin, "check", "--python", testPython(t), "--modes", "async")
 	cmd.Env = environ
@@ -70,7 +50,7 @@ func TestStartOversizeLineExits3(t *testing.T) {
 	if !strings.Contains(stderr.String(), "wrote no ready line: a protocol line over the 1048576-byte limit was skipped before it; check what `import g4f` writes to file descriptor 3") {
 		t.Errorf("stderr: %s", stderr.String())
 	}
-	emptyDir(t, tmp)
+	reprotest.EmptyDir(t, tmp)
 }
 
 // A worker that never gets ready (it writes to fd 3 for ever, a little at a
@@ -80,11 +60,7 @@ func TestSignalDuringStart(t *testing.T) {
 	bin := buildBinary(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			environ, tmp := hostileG4F(t, "import os, signal, time\n"+
-				"signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"+
-				"while True:\n"+
-				"    os.write(3, b'x' * 1000)\n"+
-				"    time.sleep(0.01)\n")
+			environ, tmp := hostileG4F(t, reprotest.TrickleFD3)
 			cmd := exec.Command(bin, "check", "--python", testPython(t))
 			cmd.Env = environ
 			if err := cmd.Start(); err != nil {
@@ -121,7 +97,7 @@ func TestSignalDuringStart(t *testing.T) {
 			for _, pid := range workers {
 				waitGoneOrFail(t, pid)
 			}
-			emptyDir(t, tmp)
+			reprotest.EmptyDir(t, tmp)
 		})
 	}
 }
