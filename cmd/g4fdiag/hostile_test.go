@@ -29,9 +29,6 @@ type hostileCase struct {
 	want map[repro.Mode][]diag.Class
 	// stderr must hold each of these.
 	stderr []string
-	// pendingMerge names the change this case waits for: it is reported,
-	// not failed, until that change is merged.
-	pendingMerge string
 	// secrets must appear in no output (the key always does not).
 	secrets []string
 	// password is put in the --api URL's userinfo.
@@ -59,12 +56,11 @@ var hostileCases = []hostileCase{
 	{b: slowloris, code: exitOK, want: both(diag.ClassTimeout)},
 	// a stream still sending at the deadline is no stall (api-json's body
 	// trickles too: no answer, a timeout)
-	{b: steadyStream, code: exitOK, want: both(diag.ClassTimeout), pendingMerge: "branch w11-worker: pendingVerdict tells a steady stream from a stall"},
+	{b: steadyStream, code: exitOK, want: both(diag.ClassTimeout)},
 	// a stream that never ends stops at the client's body limit or at the
 	// deadline, whichever comes first on the machine (-race is slow): the
 	// calls of one cell may split between the two
-	{b: endlessStream, code: exitOK, want: both(diag.ClassProtocol, diag.ClassTimeout, diag.ClassFlaky),
-		pendingMerge: "branch w11-worker: pendingVerdict tells a stream still sending from a stall"},
+	{b: endlessStream, code: exitOK, want: both(diag.ClassProtocol, diag.ClassTimeout, diag.ClassFlaky)},
 	{b: hugeLine, code: exitOK, want: both(diag.ClassProtocol)},
 	{b: gzipBomb, code: exitOK, want: both(diag.ClassProtocol)},
 	{b: gzipBombCatalog, code: exitEnv, stderr: []string{"does not answer like a g4f API"}},
@@ -92,14 +88,7 @@ var hostileCases = []hostileCase{
 // memory, and every output: no key, no password, no terminal control
 // sequence, valid UTF-8.
 func TestHostileServers(t *testing.T) {
-	runHostile(t, slices.DeleteFunc(slices.Clone(hostileCases), func(c hostileCase) bool { return c.pendingMerge != "" }))
-}
-
-// TestHostileStreamsAtTheDeadline is the hostile cases that wait for a
-// change of diag's verdict on a stream still sending at the deadline
-// (pendingMerge): they fail with "stall" until it is merged.
-func TestHostileStreamsAtTheDeadline(t *testing.T) {
-	runHostile(t, slices.DeleteFunc(slices.Clone(hostileCases), func(c hostileCase) bool { return c.pendingMerge == "" }))
+	runHostile(t, hostileCases)
 }
 
 func runHostile(t *testing.T, cases []hostileCase) {
@@ -256,11 +245,7 @@ func runHostile(t *testing.T, cases []hostileCase) {
 				if slices.Contains(want, got[mode]) {
 					continue
 				}
-				msg := "%s: verdict %q, want one of %q"
-				if tc.pendingMerge != "" && got[mode] == diag.ClassStall {
-					msg += " (expected to fail until " + tc.pendingMerge + " is merged)"
-				}
-				t.Errorf(msg, mode, got[mode], want)
+				t.Errorf("%s: verdict %q, want one of %q", mode, got[mode], want)
 			}
 			if tc.b == echoKey || tc.b == malformedStatus {
 				checkEvidenceCut(t, r)
