@@ -15,7 +15,7 @@ const (
 	exitOK          = 0   // no loop-class failure
 	exitFailures    = 1   // loop-class failures found
 	exitUsage       = 2   // bad arguments
-	exitEnv         = 3   // no Python, g4f not importable, a worker that cannot start, an output that cannot be written
+	exitEnv         = 3   // no Python, g4f not importable, a worker that cannot start, an output that cannot be written; and any other error
 	exitInterrupted = 130 // SIGINT, SIGTERM or SIGHUP
 )
 
@@ -25,7 +25,8 @@ const exitCodesHelp = `EXIT CODES:
         loop-mismatch, loop-blocked, deadlock)
    2    usage error: a bad flag, provider, mode, loop, --api URL or output file
    3    environment error: no Python, g4f not importable, a worker that cannot
-        start, an output that cannot be written (the other outputs are still written)
+        start, an output that cannot be written (the other outputs are still written);
+        also the catch-all for any other internal error
    130  interrupted (Ctrl-C, SIGTERM, SIGHUP); finished cells are still written
         to every output; a second Ctrl-C stops at once`
 
@@ -93,5 +94,5 @@ func exitCode(err error) int {
 	case errors.As(err, &env):
 		return exitEnv
 	}
-	return exitEnv
+	return exitEnv // the documented catch-all for any other error
 }
