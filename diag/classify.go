@@ -56,10 +56,6 @@ func (v Verdict) LoopClass() Class {
 	return worst
 }
 
-// endInterrupted is how a cell cut short by Ctrl-C would end; repro has no
-// constant for it yet, so diag reads the value without one.
-const endInterrupted repro.End = "interrupted"
-
 // maxEvidence bounds the evidence line, in runes.
 const maxEvidence = 200
 
@@ -69,7 +65,7 @@ func Classify(o repro.Observation) Verdict {
 	switch o.End {
 	case repro.EndSkipped:
 		return stateVerdict("skipped", orDefault(o.SkipReason, "skipped"))
-	case endInterrupted:
+	case repro.EndInterrupted:
 		return stateVerdict("interrupted", orDefault(o.SkipReason, "the scan was interrupted before the cell finished"))
 	case repro.EndNotWorking:
 		return stateVerdict("provider-not-working", orDefault(o.SkipReason, "provider class is marked working = False"))

@@ -41,7 +41,7 @@ func TestClassifyEnds(t *testing.T) {
 			o.SkipReason = "provider does not support streaming"
 			return o
 		}(), ClassSkipped, "skipped", "provider does not support streaming", ""},
-		{"interrupted", obs("P", repro.ModeSync, repro.LoopNest, "interrupted"), ClassSkipped, "interrupted", "the scan was interrupted before the cell finished", ""},
+		{"interrupted", obs("P", repro.ModeSync, repro.LoopNest, repro.EndInterrupted), ClassSkipped, "interrupted", "the scan was interrupted before the cell finished", ""},
 		{"unknown end with calls", obs("P", repro.ModeSync, repro.LoopNest, "future-end", okCall(0, 0, 3)), ClassOK, "ok", "answered in 3 ms", ""},
 		{"not working", obs("P", repro.ModeSync, repro.LoopNest, repro.EndNotWorking), ClassNotWorking, "provider-not-working", "provider class is marked working = False", ""},
 		{"unavailable", func() repro.Observation {

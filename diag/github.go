@@ -81,7 +81,7 @@ func gitHubSummaryLine(r Report) string {
 	}
 	line += ". Likely cause: " + single(s.LikelyCause)
 	if r.Interrupted {
-		line += ". Interrupted: the scan stopped before every cell ran"
+		line += ". Interrupted: " + s.interruptedNote()
 	}
 	return line
 }

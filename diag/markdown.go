@@ -57,7 +57,7 @@ func writeMDIntro(b *bytes.Buffer, r Report) {
 	fmt.Fprintf(b, "Report of %s: loop failures in %d of %d cell%s; the documented loop conflict reproduced in %d.\n",
 		mdText(tool), s.LoopFailures, s.Cells, plural(s.Cells), s.Conflict)
 	if r.Interrupted {
-		b.WriteString("\n> **Interrupted:** the scan stopped before every cell ran.\n")
+		fmt.Fprintf(b, "\n> **Interrupted:** %s.\n", s.interruptedNote())
 	}
 }
 

@@ -41,6 +41,22 @@ type Summary struct {
 	// loop-reentry, or flaky with loop-reentry among its calls.
 	Conflict    int    `json:"conflict"`
 	LikelyCause string `json:"likely_cause"`
+	// Interrupted counts cells the scan's interruption cut short while
+	// they ran (End repro.EndInterrupted); counted under skipped too.
+	Interrupted int `json:"interrupted,omitempty"`
+}
+
+// interruptedNote says that an interrupted scan stopped early, and how many
+// cells it cut short.
+func (s Summary) interruptedNote() string {
+	note := "the scan stopped before every cell ran"
+	switch {
+	case s.Interrupted == 1:
+		note += "; 1 cell cut short is marked interrupted"
+	case s.Interrupted > 1:
+		note += fmt.Sprintf("; %d cells cut short are marked interrupted", s.Interrupted)
+	}
+	return note
 }
 
 // Report is a classified scan: what ran, where, and what every cell did.
@@ -166,6 +182,9 @@ func summarize(r Report) Summary {
 		}
 		if c.Class == ClassLoopReentry || (c.Class == ClassFlaky && c.Split[ClassLoopReentry] > 0) {
 			s.Conflict++
+		}
+		if c.End == repro.EndInterrupted {
+			s.Interrupted++
 		}
 	}
 	s.LikelyCause = likelyCause(r)

@@ -241,7 +241,7 @@ func writeSummary(buf *bytes.Buffer, r Report, p *painter) {
 		fmt.Fprintf(buf, "loops available: %s\n", loops)
 	}
 	if r.Interrupted {
-		buf.WriteString("interrupted: the scan stopped before every cell ran\n")
+		fmt.Fprintf(buf, "interrupted: %s\n", s.interruptedNote())
 	}
 	shown := 0
 	for _, c := range r.Cells {

@@ -101,6 +101,9 @@ const (
 	EndSkipped     End = "skipped"        // not run: see SkipReason
 	EndNotWorking  End = "not-working"    // not run: the provider class is marked working = False
 	EndUnavailable End = "unavailable"    // not run: the loop variant cannot be set up here
+	// EndInterrupted: the scan was cut short (Ctrl-C, SIGTERM, SIGHUP)
+	// while the cell ran; the observation holds what it had by then.
+	EndInterrupted End = "interrupted"
 )
 
 // Outcome is how one call ended.

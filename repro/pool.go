@@ -302,7 +302,8 @@ func (p *Pool) retire(w *worker) {
 }
 
 // RunCell runs one cell and returns its observation. The error is non-nil
-// only when ctx ended first; the observation is then incomplete.
+// only when ctx ended first; the observation then ends EndInterrupted with
+// what the cell had by then.
 func (p *Pool) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error) {
 	return p.RunCellYielding(ctx, c, timeout, nil)
 }
@@ -324,10 +325,15 @@ func (p *Pool) RunCellYielding(ctx context.Context, c Cell, timeout time.Duratio
 		obs.End, obs.SkipReason = EndUnavailable, li.Reason
 		return finish()
 	}
+	interrupted := func(err error) (Observation, error) {
+		obs.End = EndInterrupted
+		obs.DurationMS = msSince(obs.Started)
+		return obs, err
+	}
 	w, err := p.acquire(ctx, c.Loop)
 	if err != nil {
 		if ctx.Err() != nil {
-			return obs, ctx.Err()
+			return interrupted(ctx.Err())
 		}
 		obs.End = EndCrashed
 		obs.Worker = &WorkerInfo{ExitStatus: "could not start", StderrTail: err.Error()}
@@ -346,7 +352,7 @@ func (p *Pool) RunCellYielding(ctx context.Context, c Cell, timeout time.Duratio
 	obs.Worker = &WorkerInfo{PID: w.cmd.Process.Pid}
 	cl := cellRun{pool: p, w: w, obs: &obs, yield: yield}
 	if err := cl.run(ctx, timeout); err != nil {
-		return obs, err
+		return interrupted(err)
 	}
 	return finish()
 }

@@ -13,7 +13,8 @@ import (
 // nothing of verdicts.
 type Driver interface {
 	// RunCell runs one cell within timeout. The error is non-nil only when
-	// ctx ended first.
+	// ctx ended first; the observation then ends EndInterrupted (or is
+	// dropped, when it does not).
 	RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error)
 }
 
@@ -81,9 +82,11 @@ func Decide(p Plan, c Cell, pr providers.Provider, env Environment) (Observation
 }
 
 // Run runs the plan's cells through d, at most p.Jobs at once, and sends each
-// observation on the returned channel as it ends, the undecided ones first.
-// The channel is closed when every cell has ended or ctx is done; cells cut
-// short by ctx are not sent.
+// observation on the returned channel as it ends, the decided ones first.
+// The channel is closed when every cell has ended, or when ctx is done and
+// the cells running then have ended: those are sent with End
+// EndInterrupted; cells not started are not sent. The caller reads the
+// channel to its end.
 func Run(ctx context.Context, d Driver, p Plan, catalog []providers.Provider, env Environment) <-chan Observation {
 	byName := make(map[string]providers.Provider, len(catalog))
 	for _, pr := range catalog {
@@ -109,8 +112,10 @@ const maxWaiting = 64
 // within timeout, and sends each observation as it ends. At most jobs cells
 // work at once; with a Yielder, a cell that only waits gives its slot to the
 // next one, and at most maxWaiting such cells wait beside them. The channel
-// is closed when every cell has ended or ctx is done; cells cut short by ctx
-// are not sent.
+// is closed when every cell has ended, or when ctx is done and the cells
+// running then have ended: every cell that ended is sent, those cut short
+// by ctx with End EndInterrupted (see Run). The caller reads the channel to
+// its end.
 //
 // Cells start in the order of a cellQueue: the providers take turns, and
 // the cells of a provider one of whose cells waits go first, so the hung
@@ -167,13 +172,12 @@ func RunCells(ctx context.Context, d Driver, decided []Observation, todo []Cell,
 					release()
 				}
 				obs, err := run(ctx, c, yield)
-				if err != nil {
-					return // ctx ended: the cell is unfinished
+				if err != nil && obs.End != EndInterrupted {
+					return // ctx ended, and the driver kept nothing of the cell
 				}
-				select {
-				case out <- obs:
-				case <-ctx.Done():
-				}
+				// Sent even when ctx is done: the caller reads to the end,
+				// and a cell that ended, or was cut short, is in the report.
+				out <- obs
 			}()
 		}
 	}()

@@ -31,7 +31,7 @@ func (d *waitingDriver) RunCellYielding(ctx context.Context, c Cell, _ time.Dura
 		select {
 		case <-d.release:
 		case <-ctx.Done():
-			return Observation{}, ctx.Err()
+			return Observation{Cell: c, End: EndInterrupted}, ctx.Err()
 		}
 	}
 	return Observation{Cell: c, End: EndCompleted}, nil
@@ -54,6 +54,29 @@ func TestWaitingCellsDoNotHoldJobs(t *testing.T) {
 	}
 	if n != len(cells) {
 		t.Errorf("%d observations, want %d", n, len(cells))
+	}
+}
+
+// TestInterruptedCellsAreSent: when ctx ends, the cells running then come
+// out marked interrupted, the finished one keeps its end, and the channel
+// closes.
+func TestInterruptedCellsAreSent(t *testing.T) {
+	d := &waitingDriver{release: make(chan struct{}), started: map[string]int{}}
+	cells := []Cell{{Provider: "wait", Mode: ModeSync}, {Provider: "wait", Mode: ModeAsync}, {Provider: "work", Mode: ModeSync}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := RunCells(ctx, d, nil, cells, 3, time.Minute)
+	if first := <-out; first.Provider != "work" || first.End != EndCompleted {
+		t.Fatalf("first to end: %s %s, want the working cell completed", first.Provider, first.End)
+	}
+	cancel()
+	var ends []string
+	for obs := range out {
+		ends = append(ends, obs.Provider+"/"+string(obs.Mode)+":"+string(obs.End))
+	}
+	if got := strings.Join(ends, " "); len(ends) != 2 || !strings.Contains(got, "wait/sync:interrupted") ||
+		!strings.Contains(got, "wait/async:interrupted") {
+		t.Errorf("after the cancel: %s, want both waiting cells interrupted", got)
 	}
 }
 

@@ -162,7 +162,8 @@ type chatRequest struct {
 
 // RunCell runs c.Concurrency calls at once, c.Repeat rounds, against the
 // server of c.Loop, within timeout. The error is non-nil only when ctx ended
-// first; the observation is then incomplete.
+// first; the observation then ends EndInterrupted with the calls as far as
+// they got.
 func (d *Driver) RunCell(ctx context.Context, c repro.Cell, timeout time.Duration) (repro.Observation, error) {
 	return d.RunCellYielding(ctx, c, timeout, nil)
 }
@@ -193,6 +194,8 @@ func (d *Driver) RunCellYielding(ctx context.Context, c repro.Cell, timeout time
 	if d.o.Use != nil {
 		if lease, err = d.o.Use(ctx, c.Loop); err != nil {
 			if ctx.Err() != nil {
+				obs.End = repro.EndInterrupted
+				obs.DurationMS = msSince(obs.Started)
 				return obs, ctx.Err()
 			}
 			base, lease = "", nil
@@ -263,6 +266,8 @@ func (d *Driver) RunCellYielding(ctx context.Context, c repro.Cell, timeout time
 		if lease != nil {
 			lease.Return(false)
 		}
+		obs.End = repro.EndInterrupted
+		obs.DurationMS = msSince(obs.Started)
 		return obs, ctx.Err()
 	}
 	obs.End = repro.EndCompleted

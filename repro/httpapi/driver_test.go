@@ -627,8 +627,9 @@ func TestLeaseRefusedAndInterrupted(t *testing.T) {
 		<-started
 		cancel()
 	}()
-	if _, err := New(lend(lease)).RunCell(ctx, cell(repro.ModeAPISSE), time.Minute); !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v", err)
+	if obs, err := New(lend(lease)).RunCell(ctx, cell(repro.ModeAPISSE), time.Minute); !errors.Is(err, context.Canceled) ||
+		obs.End != repro.EndInterrupted {
+		t.Errorf("err = %v, end %q", err, obs.End)
 	}
 	if len(lease.returned) != 1 || lease.returned[0] {
 		t.Errorf("returned %v, want once, not hung", lease.returned)
@@ -705,7 +706,8 @@ func TestCellsNotForThisDriver(t *testing.T) {
 	}
 }
 
-// When ctx ends first RunCell says so, promptly.
+// When ctx ends first RunCell says so, promptly, with the cell marked
+// interrupted and its call as far as it got.
 func TestContextEndsFirst(t *testing.T) {
 	base := rawServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	ctx, cancel := context.WithCancel(context.Background())
@@ -715,7 +717,7 @@ func TestContextEndsFirst(t *testing.T) {
 	if err != context.Canceled {
 		t.Fatalf("error %v", err)
 	}
-	if time.Since(start) > 2*time.Second || len(obs.Calls) != 1 || obs.Calls[0].Outcome != repro.OutcomePending {
+	if time.Since(start) > 2*time.Second || obs.End != repro.EndInterrupted || len(obs.Calls) != 1 || obs.Calls[0].Outcome != repro.OutcomePending {
 		t.Errorf("after %s: %+v", time.Since(start), obs)
 	}
 }
