@@ -376,7 +376,7 @@ func loggedLoopError(who, log string) (Verdict, bool) {
 func matchChain(chain []repro.PyException) (match, int, bool) {
 	for i, e := range chain {
 		msg := capMessage(e.Message)
-		if _, claimed := matchType(e.Type, msg); claimed {
+		if _, claimed := matchType(e.Type, msg); claimed || e.Protocol != "" {
 			continue
 		}
 		if m, ok := matchQuoted(e.Type, msg, 0); ok {
@@ -390,7 +390,7 @@ func matchChain(chain []repro.PyException) (match, int, bool) {
 			end++
 		}
 		for i := end - 1; i >= start; i-- {
-			if m, ok := matchException(chain[i].Type, chain[i].Message); ok {
+			if m, ok := matchPyException(chain[i]); ok {
 				return m, i, true
 			}
 		}

@@ -2,7 +2,10 @@ package diag
 
 import (
 	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/g4fdiag/g4fdiag/repro"
 )
 
 // Signature is one recognisable failure: the exception types and message that
@@ -24,6 +27,10 @@ type Signature struct {
 	Types   []string
 	Message *regexp.Regexp
 	Unless  *regexp.Regexp
+	// Protocol are the kinds of an API server's protocol break
+	// (repro.PyException.Protocol) the signature stands for; such an
+	// exception matches by its kind alone, before the passes above.
+	Protocol []repro.ProtocolKind
 	// Line matches a log line rather than an exception: how a process or
 	// a request ended ("WORKER TIMEOUT", "Fatal Python error", curl's
 	// exit messages), read by explain. LineHints are substrings one of
@@ -57,10 +64,6 @@ var (
 	httpErrorTypes = []string{"ResponseStatusError", "ResponseError", "ClientResponseError", "HTTPStatusError", "HTTPError"}
 	nestAsyncio    = regexp.MustCompile(`(?i)nest[_-]?asyncio`)
 )
-
-// protocolError is the exception type repro/httpapi gives an API server
-// answer that breaks the protocol.
-const protocolError = "g4fdiag.ProtocolError"
 
 // Signatures is the table Classify matches exceptions against, in order. The
 // provider failures (network, auth, HTTP status, missing requirements, not
@@ -135,44 +138,40 @@ var Signatures = []Signature{
 	// --- the API server's answers (api-json, api-sse) ---
 	//
 	// repro/httpapi reports an answer that breaks HTTP, the OpenAI JSON or
-	// server-sent events as a g4fdiag.ProtocolError whose message starts
-	// with the kind of break; the server's own error bodies are not here:
+	// server-sent events as a g4fdiag.ProtocolError of a repro.ProtocolKind,
+	// matched by that kind; the server's own error bodies are not here:
 	// they quote g4f's exception ("RuntimeError: ...") and match like any
 	// quoted exception.
 	{
-		ID:      "protocol-content-type",
-		Class:   ClassProtocol,
-		Types:   []string{protocolError},
-		Message: regexp.MustCompile(`^wrong content type: `),
+		ID:       "protocol-content-type",
+		Class:    ClassProtocol,
+		Protocol: []repro.ProtocolKind{repro.ProtocolContentType},
 		Explanation: "The API server answered with a content type the OpenAI-compatible API does not use there: an HTML or plain-text " +
 			"error page (a proxy, a crashed or different server) or a non-streaming answer to stream=true. " +
 			"A smoke test that only checks the status code misreads this.",
 		Remedy: "Check that the --api URL is g4f's API server itself (curl -i the same request); read the server's log for the request.",
 	},
 	{
-		ID:      "protocol-truncated",
-		Class:   ClassProtocol,
-		Types:   []string{protocolError},
-		Message: regexp.MustCompile(`^truncated (?:stream|answer): `),
+		ID:       "protocol-truncated",
+		Class:    ClassProtocol,
+		Protocol: []repro.ProtocolKind{repro.ProtocolTruncatedStream, repro.ProtocolTruncatedAnswer},
 		Explanation: "The answer ended before it was complete: the connection closed before the answer, inside the body or " +
 			"inside a frame, or the event stream ended without the closing data: [DONE]. The server or a proxy cut it " +
 			"(a crash, a restart, a proxy timeout); very old g4f servers never send [DONE].",
 		Remedy: "Read the server's log around the request (g4fdiag repro shows it when g4fdiag started the server); check proxy timeouts.",
 	},
 	{
-		ID:      "protocol-frame-limit",
-		Class:   ClassProtocol,
-		Types:   []string{protocolError},
-		Message: regexp.MustCompile(`^frame over limit: `),
+		ID:       "protocol-frame-limit",
+		Class:    ClassProtocol,
+		Protocol: []repro.ProtocolKind{repro.ProtocolFrameLimit},
 		Explanation: "One server-sent event was larger than g4fdiag reads (1 MiB unless set otherwise): a runaway frame, or a " +
 			"server that never sends the blank line that ends a frame.",
 		Remedy: "Capture the stream with curl -N to see the frame; raise the frame limit only if the answer is meant to be that large.",
 	},
 	{
-		ID:      "protocol-body-limit",
-		Class:   ClassProtocol,
-		Types:   []string{protocolError},
-		Message: regexp.MustCompile(`^body over limit: `),
+		ID:       "protocol-body-limit",
+		Class:    ClassProtocol,
+		Protocol: []repro.ProtocolKind{repro.ProtocolBodyLimit},
 		Explanation: "The answer was larger than g4fdiag reads (4 MiB for a JSON answer, 64 MiB for a stream, unless set otherwise): " +
 			"a stream or body that does not end.",
 		Remedy: "Capture the answer with curl -N to see what repeats; raise the body limit only if the answer is meant to be that large.",
@@ -180,24 +179,21 @@ var Signatures = []Signature{
 	{
 		ID:          "protocol-frame-json",
 		Class:       ClassProtocol,
-		Types:       []string{protocolError},
-		Message:     regexp.MustCompile(`^invalid JSON in frame\b`),
+		Protocol:    []repro.ProtocolKind{repro.ProtocolFrameJSON},
 		Explanation: "A data: frame of the event stream was not a JSON object; OpenAI-compatible clients fail on it.",
 		Remedy:      "Capture the stream with curl -N and read the frame; check for a proxy rewriting the stream or a server printing into it.",
 	},
 	{
 		ID:          "protocol-body-json",
 		Class:       ClassProtocol,
-		Types:       []string{protocolError},
-		Message:     regexp.MustCompile(`^invalid JSON body: `),
+		Protocol:    []repro.ProtocolKind{repro.ProtocolBodyJSON},
 		Explanation: "The non-streaming answer was not a JSON chat completion (no JSON, or JSON without choices); OpenAI-compatible clients fail on it.",
 		Remedy:      "Check that the --api URL is g4f's API server itself (curl -i the same request); read the server's log for the request.",
 	},
 	{
-		ID:      "protocol-redirect",
-		Class:   ClassProtocol,
-		Types:   []string{protocolError},
-		Message: regexp.MustCompile(`^redirect(?:ed off-host| loop): `),
+		ID:       "protocol-redirect",
+		Class:    ClassProtocol,
+		Protocol: []repro.ProtocolKind{repro.ProtocolRedirectOffHost, repro.ProtocolRedirectLoop},
 		Explanation: "The API server redirected the request to another host, which g4fdiag does not follow because the API key " +
 			"(g4f-api-key, a header HTTP clients do not drop on a redirect) would go with it, or redirected it round a loop.",
 		Remedy: "If the host the redirect names is the g4f API server, pass it as --api; otherwise fix the proxy or server that redirects (curl -i shows the Location).",
@@ -205,15 +201,14 @@ var Signatures = []Signature{
 	{
 		ID:          "protocol-not-http",
 		Class:       ClassProtocol,
-		Types:       []string{protocolError},
-		Message:     regexp.MustCompile(`^not HTTP: `),
+		Protocol:    []repro.ProtocolKind{repro.ProtocolNotHTTP},
 		Explanation: "Whatever listens at the --api address accepted the connection but did not answer in HTTP.",
 		Remedy:      "Check the --api URL: scheme, host and port of g4f's API server (g4f api listens on port 1337 by default).",
 	},
 	{
 		ID:          "protocol-violation",
 		Class:       ClassProtocol,
-		Types:       []string{protocolError},
+		Protocol:    []repro.ProtocolKind{repro.ProtocolViolation},
 		Explanation: "The API server's answer broke the HTTP, JSON or server-sent events protocol in a way no narrower signature names.",
 		Remedy:      "Capture the same request with curl -i -N and read the server's log for it.",
 	},
@@ -767,6 +762,28 @@ func matchException(typ, msg string) (match, bool) {
 		return m, true
 	}
 	return matchMessage(typ, msg)
+}
+
+// matchPyException finds the signature of one recorded exception: a
+// protocol break by its kind (Protocol), any other by matchException.
+func matchPyException(e repro.PyException) (match, bool) {
+	if e.Protocol == "" {
+		return matchException(e.Type, e.Message)
+	}
+	var violation *Signature
+	for i := range Signatures {
+		s := &Signatures[i]
+		if slices.Contains(s.Protocol, e.Protocol) {
+			return match{s, exceptionLine(e.Type, capMessage(e.Message))}, true
+		}
+		if slices.Contains(s.Protocol, repro.ProtocolViolation) {
+			violation = s
+		}
+	}
+	if violation == nil {
+		return match{}, false
+	}
+	return match{violation, exceptionLine(e.Type, capMessage(e.Message))}, true
 }
 
 func capMessage(msg string) string {

@@ -1,6 +1,7 @@
 package diag
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/g4fdiag/g4fdiag/repro"
@@ -193,7 +194,7 @@ func TestLineSignatures(t *testing.T) {
 func TestSignatures(t *testing.T) {
 	for _, tc := range signatureCases {
 		t.Run(tc.name, func(t *testing.T) {
-			m, ok := matchException(tc.typ, tc.msg)
+			m, ok := matchPyException(decodedException(t, tc.typ, tc.msg))
 			if !ok {
 				t.Fatalf("%s: %q matched no signature, want %s", tc.typ, tc.msg, tc.wantSig)
 			}
@@ -201,6 +202,40 @@ func TestSignatures(t *testing.T) {
 				t.Errorf("%s: %q matched %s (%s), want %s (%s)", tc.typ, tc.msg, m.sig.ID, m.sig.Class, tc.wantSig, tc.want)
 			}
 		})
+	}
+}
+
+// decodedException is the exception of a type and message as a saved scan
+// gives it back: a protocol error with its kind.
+func decodedException(t *testing.T, typ, msg string) repro.PyException {
+	t.Helper()
+	b, err := json.Marshal(repro.PyException{Type: typ, Message: msg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e repro.PyException
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// Every kind of protocol break has its signature, and the kind a driver
+// sets survives a saved scan.
+func TestProtocolKinds(t *testing.T) {
+	for _, kind := range repro.ProtocolKinds() {
+		e := repro.NewProtocolError(kind, "detail")
+		m, ok := matchPyException(e)
+		if !ok || m.sig.Class != ClassProtocol || (kind != repro.ProtocolViolation && m.sig.ID == "protocol-violation") {
+			t.Errorf("%s: matched %v %v, want a protocol signature of its own", kind, m.sig, ok)
+		}
+		if back := decodedException(t, e.Type, e.Message); back.Protocol != kind {
+			t.Errorf("%s: decoded as %q from %q", kind, back.Protocol, e.Message)
+		}
+	}
+	// Only g4fdiag's own type is a protocol break, whatever its message.
+	if e := decodedException(t, "urllib3.exceptions.ProtocolError", "wrong content type: x"); e.Protocol != "" {
+		t.Errorf("urllib3's ProtocolError decoded as kind %q", e.Protocol)
 	}
 }
 
@@ -237,8 +272,8 @@ func TestSignatureTableIsWellFormed(t *testing.T) {
 		}
 	}
 	for _, s := range Signatures {
-		if len(s.Types) == 0 && s.Message == nil && s.Line == nil {
-			t.Errorf("%s matches nothing: no Types, Message or Line", s.ID)
+		if len(s.Types) == 0 && s.Message == nil && s.Line == nil && len(s.Protocol) == 0 {
+			t.Errorf("%s matches nothing: no Types, Message, Line or Protocol", s.ID)
 		}
 		if s.Line != nil && len(s.LineHints) == 0 {
 			t.Errorf("%s: a Line needs LineHints, or every line of a log pays for its regexp", s.ID)

@@ -134,6 +134,11 @@ type PyException struct {
 	// chain: "" for the raised one, "cause" (raise ... from) or "context"
 	// (during handling of).
 	Relation string `json:"relation,omitempty"`
+	// Protocol is how an API server's answer broke the protocol, for an
+	// exception of TypeProtocolError (NewProtocolError); "" for any
+	// other. Encoded in the message's first words, not as a field of its
+	// own: a saved scan decodes to the same kind.
+	Protocol ProtocolKind `json:"-"`
 }
 
 // Call is the record of one call of a cell.

@@ -96,7 +96,7 @@ func (a *answer) stream() ending {
 		f, perr := parseFrame(ev.Data)
 		switch {
 		case perr != nil:
-			return failed(protocolf("invalid JSON in frame %d: %v: %s", frames, perr, excerpt([]byte(ev.Data), 120)))
+			return failed(protocolf(repro.ProtocolFrameJSON, "%d: %v: %s", frames, perr, excerpt([]byte(ev.Data), 120)))
 		case f.isError:
 			errFrame = &repro.PyException{Type: TypeStreamError, Message: f.message}
 		default:
@@ -114,13 +114,13 @@ func (a *answer) streamEnd(r *sse.Reader, last sse.Event, err error, frames int)
 			a.st.frame()
 			return failed(repro.PyException{Type: TypeStreamError, Message: f.message})
 		}
-		return failed(protocolf("truncated stream: the body ended inside frame %d, after %d bytes", frames+1, r.BytesRead()))
+		return failed(protocolf(repro.ProtocolTruncatedStream, "the body ended inside frame %d, after %d bytes", frames+1, r.BytesRead()))
 	case err == io.EOF:
-		return failed(protocolf("truncated stream: the body ended after %d frame%s without data: [DONE]", frames, plural(frames)))
+		return failed(protocolf(repro.ProtocolTruncatedStream, "the body ended after %d frame%s without data: [DONE]", frames, plural(frames)))
 	case errors.Is(err, sse.ErrFrameTooLarge):
-		return failed(protocolf("frame over limit: frame %d passed %d bytes", frames+1, a.d.o.Limits.MaxFrame))
+		return failed(protocolf(repro.ProtocolFrameLimit, "frame %d passed %d bytes", frames+1, a.d.o.Limits.MaxFrame))
 	case errors.Is(err, sse.ErrBodyTooLarge):
-		return failed(protocolf("body over limit: the stream passed %d bytes", a.d.o.Limits.MaxBody))
+		return failed(protocolf(repro.ProtocolBodyLimit, "the stream passed %d bytes", a.d.o.Limits.MaxBody))
 	case a.ctx.Err() != nil:
 		return endPending // the deadline, or no frame for StallTimeout
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -128,7 +128,7 @@ func (a *answer) streamEnd(r *sse.Reader, last sse.Event, err error, frames int)
 		if r.InFrame() {
 			where = fmt.Sprintf("inside frame %d", frames+1)
 		}
-		return failed(protocolf("truncated stream: the connection closed %s, after %d bytes (%v)", where, r.BytesRead(), err))
+		return failed(protocolf(repro.ProtocolTruncatedStream, "the connection closed %s, after %d bytes (%v)", where, r.BytesRead(), err))
 	}
 	return a.d.broken(a.ctx, err)
 }
@@ -147,7 +147,7 @@ func (a *answer) drain() {
 func (a *answer) readBody() ([]byte, ending, bool) {
 	limit := a.d.o.MaxAnswer
 	over := func() ([]byte, ending, bool) {
-		return nil, failed(protocolf("body over limit: the answer passed %d bytes", limit)), false
+		return nil, failed(protocolf(repro.ProtocolBodyLimit, "the answer passed %d bytes", limit)), false
 	}
 	if a.resp.ContentLength > limit {
 		return over()
@@ -166,7 +166,7 @@ func (a *answer) readBody() ([]byte, ending, bool) {
 	case a.ctx.Err() != nil:
 		return nil, endPending, false
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, failed(protocolf("truncated answer: the connection closed after %d bytes of the body (%v)", len(b), err)), false
+		return nil, failed(protocolf(repro.ProtocolTruncatedAnswer, "the connection closed after %d bytes of the body (%v)", len(b), err)), false
 	}
 	return nil, a.d.broken(a.ctx, err), false
 }
@@ -187,9 +187,9 @@ func (a *answer) judge(mode repro.Mode, ct string, body []byte) ending {
 		// an error without g4f's shape, such as FastAPI's 422 details
 		return failed(repro.PyException{Type: TypeErrorResponse, Message: excerpt(body, 1000)})
 	case !success(status):
-		return failed(protocolf("wrong content type: HTTP %d sent %s, not application/json: %s", status, ctName(ct), excerpt(body, 120)))
+		return failed(protocolf(repro.ProtocolContentType, "HTTP %d sent %s, not application/json: %s", status, ctName(ct), excerpt(body, 120)))
 	case ct != want && !(mode == repro.ModeAPIJSON && isJSON(ct)):
-		return failed(protocolf("wrong content type: HTTP %d sent %s, not %s: %s", status, ctName(ct), want, excerpt(body, 120)))
+		return failed(protocolf(repro.ProtocolContentType, "HTTP %d sent %s, not %s: %s", status, ctName(ct), want, excerpt(body, 120)))
 	}
 	var comp struct {
 		Choices []struct {
@@ -199,10 +199,10 @@ func (a *answer) judge(mode repro.Mode, ct string, body []byte) ending {
 		} `json:"choices"`
 	}
 	if err := decodeObject(body, &comp); err != nil {
-		return failed(protocolf("invalid JSON body: HTTP %d %s: %v: %s", status, ct, err, excerpt(body, 120)))
+		return failed(protocolf(repro.ProtocolBodyJSON, "HTTP %d %s: %v: %s", status, ct, err, excerpt(body, 120)))
 	}
 	if comp.Choices == nil {
-		return failed(protocolf("invalid JSON body: HTTP %d %s without choices: %s", status, ct, excerpt(body, 120)))
+		return failed(protocolf(repro.ProtocolBodyJSON, "HTTP %d %s without choices: %s", status, ct, excerpt(body, 120)))
 	}
 	if len(comp.Choices) > 0 {
 		a.st.mu.Lock()

@@ -139,7 +139,7 @@ func unreachable(parent, dctx context.Context, base string, err error) error {
 		if dl, ok := parent.Deadline(); ok && time.Until(dl) < DiscoverTimeout {
 			reason = "no answer before the deadline"
 		}
-	} else if e := transportException(err); e.Type == TypeProtocolError {
+	} else if e := transportException(err); e.Protocol != "" {
 		reason = e.Message
 	}
 	return &repro.EnvError{What: fmt.Sprintf("cannot reach the g4f API at %s: %s", base, oneLine(reason)),

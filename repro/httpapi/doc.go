@@ -27,11 +27,12 @@
 //   - ConnectionRefusedError, socket.gaierror, ConnectionResetError,
 //     TimeoutError, ssl.SSLError, ...: the transport failed, named as a
 //     Python client would name it, so diag calls it network.
-//   - g4fdiag.ProtocolError: the answer broke HTTP, the OpenAI JSON or
-//     server-sent events. The message starts with the kind of break —
-//     "wrong content type:", "truncated stream:", "truncated answer:",
-//     "frame over limit:", "body over limit:", "invalid JSON in frame N:",
-//     "invalid JSON body:", "not HTTP:" — one diag signature per kind.
+//   - g4fdiag.ProtocolError (repro.TypeProtocolError): the answer broke
+//     HTTP, the OpenAI JSON or server-sent events. Its Protocol field
+//     (repro.ProtocolKind) says how, and diag classifies by it; the
+//     message starts with the words of that kind ("wrong content type:",
+//     "truncated stream:", "not HTTP:"...), which is how a saved scan
+//     gives the kind back (see repro.NewProtocolError).
 //
 // An error frame wins over whatever follows it (a missing [DONE], a cut
 // connection): it is what the server meant to say.

@@ -34,7 +34,7 @@ const RequestHeader = "X-G4fdiag-Request"
 const (
 	TypeStreamError   = "g4f.api.StreamError"
 	TypeErrorResponse = "g4f.api.ErrorResponse"
-	TypeProtocolError = "g4fdiag.ProtocolError"
+	TypeProtocolError = repro.TypeProtocolError
 )
 
 // DefaultMaxAnswer bounds a body read whole when Options.MaxAnswer is zero:
@@ -314,7 +314,7 @@ func (d *Driver) call(cellCtx context.Context, base string, mode repro.Mode, bod
 	st.begin()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+chatPath, bytes.NewReader(body))
 	if err != nil {
-		st.end(failed(protocolf("not HTTP: cannot make a request of %q: %v", shownURL(base), err)))
+		st.end(failed(protocolf(repro.ProtocolNotHTTP, "cannot make a request of %q: %v", shownURL(base), err)))
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -333,7 +333,7 @@ func (d *Driver) call(cellCtx context.Context, base string, mode repro.Mode, bod
 	if err != nil {
 		var re *redirectError
 		if errors.As(err, &re) {
-			st.end(failed(protocolf("%s", re.Error())))
+			st.end(failed(re.exception()))
 			return
 		}
 		st.end(d.broken(ctx, err))
@@ -363,8 +363,10 @@ var (
 
 func failed(e repro.PyException) ending { return ending{outcome: repro.OutcomeError, exc: &e} }
 
-func protocolf(format string, args ...any) repro.PyException {
-	return repro.PyException{Type: TypeProtocolError, Message: fmt.Sprintf(format, args...)}
+// protocolf is the exception of an answer that broke the protocol: kind,
+// and its message's detail.
+func protocolf(kind repro.ProtocolKind, format string, args ...any) repro.PyException {
+	return repro.NewProtocolError(kind, format, args...)
 }
 
 // callState is one call as it goes: the call goroutine writes it, RunCell

@@ -370,6 +370,19 @@ func TestDriverAgainstServers(t *testing.T) {
 			if v.Class.IsLoop() != (tc.want.class == diag.ClassLoopReentry || tc.want.class == diag.ClassLoopClosed) {
 				t.Errorf("%s is a loop class: %v", v.Class, v.Class.IsLoop())
 			}
+			// A saved scan classifies the same: the protocol kind the driver
+			// set comes back from the JSON.
+			saved, err := json.Marshal(obs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back repro.Observation
+			if err := json.Unmarshal(saved, &back); err != nil {
+				t.Fatal(err)
+			}
+			if sv := diag.Classify(back); sv.Class != v.Class || sv.Signature != v.Signature || sv.Evidence != v.Evidence {
+				t.Errorf("saved, the cell is %s [%s] %q; live %s [%s] %q", sv.Class, sv.Signature, sv.Evidence, v.Class, v.Signature, v.Evidence)
+			}
 		})
 	}
 }

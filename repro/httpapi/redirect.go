@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/g4fdiag/g4fdiag/repro"
 )
 
 // maxRedirects bounds the redirects one request follows on its server.
@@ -21,17 +23,20 @@ type redirectError struct {
 	loop     bool // to is a URL already visited
 }
 
-func (e *redirectError) Error() string {
+func (e *redirectError) Error() string { return e.exception().Message }
+
+// exception is the protocol error a call records for the redirect.
+func (e *redirectError) exception() repro.PyException {
 	if e.offHost {
-		return fmt.Sprintf("redirected off-host: %s sent the request on to %s, another host, and g4fdiag does not follow it "+
+		return protocolf(repro.ProtocolRedirectOffHost, "%s sent the request on to %s, another host, and g4fdiag does not follow it "+
 			"(the API key would go with it); if that is the g4f API, pass --api %s",
 			shownURL(e.from.String()), shownURL(e.to.String()), shownURL(suggestedBase(e.to)))
 	}
 	if e.loop {
-		return fmt.Sprintf("redirect loop: after %d redirects %s sends the request back to %s",
+		return protocolf(repro.ProtocolRedirectLoop, "after %d redirects %s sends the request back to %s",
 			e.hops, shownURL(e.from.String()), shownURL(e.to.String()))
 	}
-	return fmt.Sprintf("redirect loop: %s redirected %d times (last to %s); pass --api the URL that answers",
+	return protocolf(repro.ProtocolRedirectLoop, "%s redirected %d times (last to %s); pass --api the URL that answers",
 		shownURL(e.from.String()), e.hops, shownURL(e.to.String()))
 }
 

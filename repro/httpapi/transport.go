@@ -63,15 +63,15 @@ func transportException(err error) repro.PyException {
 	case errors.As(err, &recordErr), strings.Contains(detail, "server gave HTTP response to HTTPS client"):
 		return exc("ssl.SSLError", "wrong version number (the server does not speak TLS; use http://): ")
 	case strings.Contains(detail, "malformed HTTP"):
-		return protocolf("not HTTP: %s", detail[strings.Index(detail, "malformed HTTP"):])
+		return protocolf(repro.ProtocolNotHTTP, "%s", detail[strings.Index(detail, "malformed HTTP"):])
 	case strings.Contains(detail, "readLoopPeekFailLocked"):
 		// net/http's words for bytes that came before the request was
 		// written, as an SSH or SMTP server sends its banner
-		return protocolf("not HTTP: the server sent bytes before the request")
+		return protocolf(repro.ProtocolNotHTTP, "the server sent bytes before the request")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return protocolf("truncated answer: the connection closed inside the response head (%s)", detail)
+		return protocolf(repro.ProtocolTruncatedAnswer, "the connection closed inside the response head (%s)", detail)
 	case errors.Is(err, io.EOF):
-		return protocolf("truncated answer: the server closed the connection without an answer (%s)", detail)
+		return protocolf(repro.ProtocolTruncatedAnswer, "the server closed the connection without an answer (%s)", detail)
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return exc("TimeoutError", "timed out: ")
 	}
