@@ -56,9 +56,14 @@ func attachRemedies(cells []CellReport) []CellReport {
 			continue // the cell it was tried for is not in this report
 		}
 		res := RemedyResult{Remedy: rc.Cell.Remedy}
-		if rc.End == repro.EndSkipped {
+		switch rc.End {
+		case repro.EndSkipped:
 			res.Outcome, res.Note = OutcomeNotRun, rc.SkipReason
-		} else {
+		case repro.EndInterrupted: // kept, but it says nothing of the remedy
+			rcCopy := rc
+			res.Cell = &rcCopy
+			res.Outcome, res.Note = OutcomeNotRun, "the scan was interrupted before the re-run finished"
+		default:
 			rcCopy := rc
 			res.Cell = &rcCopy
 			res.Outcome = outcomeOf(main[i].Verdict, rc.Verdict)

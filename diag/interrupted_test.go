@@ -1,0 +1,63 @@
+package diag
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// Cells cut short by an interruption are in the report: skipped, counted in
+// the summary, said in every renderer, and no loop failure; an interrupted
+// remedy re-run is not run, never a change, and survives a saved scan.
+func TestInterruptedCells(t *testing.T) {
+	failing := obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted,
+		repro.Call{Outcome: repro.OutcomeError, Chain: []repro.PyException{{Type: "RuntimeError", Message: "this event loop is already running."}}})
+	cut := obs("P", repro.ModeAsync, repro.LoopUvloop, repro.EndInterrupted)
+	remedy := obs("P", repro.ModeSync, repro.LoopNest, repro.EndInterrupted)
+	remedy.Cell.Remedy, remedy.Cell.Of = repro.RemedyNoUvloop, failing.Cell.Key()
+
+	h := Header{Plan: repro.Plan{Providers: []string{"P"}}}
+	r := Build(h, []repro.Observation{failing, cut, remedy}, true)
+	if r.Summary.Cells != 2 || r.Summary.Interrupted != 1 || r.Summary.Counts[ClassSkipped] != 1 || r.Summary.LoopFailures != 1 {
+		t.Errorf("summary %+v: want 2 cells, 1 interrupted and skipped, 1 loop failure", r.Summary)
+	}
+	for _, c := range r.Cells {
+		if c.End == repro.EndInterrupted && (c.Signature != "interrupted" || c.Class != ClassSkipped || c.LoopFailure()) {
+			t.Errorf("interrupted cell: %s [%s]", c.Class, c.Signature)
+		}
+	}
+	rems := r.Cells[0].Remedies
+	if len(rems) != 1 || rems[0].Outcome != OutcomeNotRun || rems[0].Cell == nil || !strings.Contains(rems[0].Note, "interrupted") {
+		t.Fatalf("remedies %+v: want the interrupted re-run not run, kept", rems)
+	}
+
+	for format, want := range map[string]string{
+		"table":    "1 cell cut short is marked interrupted",
+		"markdown": "1 cell cut short is marked interrupted",
+		"github":   "1 cell cut short is marked interrupted",
+		"json":     `"interrupted": 1`,
+	} {
+		var buf bytes.Buffer
+		if err := Render(&buf, format, r, RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("%s does not say %q:\n%s", format, want, buf.String())
+		}
+	}
+
+	var buf bytes.Buffer
+	if err := Render(&buf, "jsonl", r, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadReport(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Summary.Interrupted != 1 || len(back.Cells[0].Remedies) != 1 || back.Cells[0].Remedies[0].Cell == nil ||
+		back.Cells[0].Remedies[0].Cell.End != repro.EndInterrupted {
+		t.Errorf("saved and read back: summary %+v, remedies %+v", back.Summary, back.Cells[0].Remedies)
+	}
+}
