@@ -318,9 +318,7 @@ func describeCause(cs *cause, env repro.Environment) string {
 // syncWrapped reports whether every cell calls g4f through its sync wrapper.
 func syncWrapped(cells []CellReport) bool {
 	for _, c := range cells {
-		switch c.Mode {
-		case repro.ModeBaseline, repro.ModeSync, repro.ModeSyncStream:
-		default:
+		if !c.Mode.SyncClient() {
 			return false
 		}
 	}
