@@ -119,8 +119,60 @@ const (
 // URL): whatever that server runs on.
 const LoopServer Loop = "server"
 
+// loopInfo is one row of loopTable: a loop and what it is.
+type loopInfo struct {
+	loop Loop
+	// variant: a worker runs it (harness.py --loop); false for the loop of
+	// a server g4fdiag did not start.
+	variant bool
+	short   string // at most four characters, for table headers
+	meaning string // for legends
+}
+
+// loopTable lists every loop in report order. A new loop variant is a new
+// row, plus its set-up in harness.py (make_variant).
+var loopTable = []loopInfo{
+	{LoopAsyncio, true, "aio", "asyncio (stdlib loop, no nest_asyncio)"},
+	{LoopNest, true, "nest", "asyncio + nest_asyncio"},
+	{LoopUvloop, true, "uv", "uvloop"},
+	{LoopServer, false, "srv", "the API server's own loop (--api)"},
+}
+
 // AllLoops lists the loop variants in report order.
-var AllLoops = []Loop{LoopAsyncio, LoopNest, LoopUvloop}
+var AllLoops = loopVariants(loopTable)
+
+func loopVariants(table []loopInfo) []Loop {
+	var out []Loop
+	for _, r := range table {
+		if r.variant {
+			out = append(out, r.loop)
+		}
+	}
+	return out
+}
+
+func (l Loop) info() (loopInfo, bool) {
+	for _, r := range loopTable {
+		if r.loop == l {
+			return r, true
+		}
+	}
+	return loopInfo{}, false
+}
+
+// Short is the loop's name in table headers, or "" for an unknown loop.
+func (l Loop) Short() string {
+	r, _ := l.info()
+	return r.short
+}
+
+// Meaning is what the loop is, for legends; an unknown loop is its name.
+func (l Loop) Meaning() string {
+	if r, ok := l.info(); ok {
+		return r.meaning
+	}
+	return string(l)
+}
 
 // Cell is one provider × mode × loop, run Concurrency calls at once, Repeat times.
 type Cell struct {

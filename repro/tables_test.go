@@ -129,3 +129,26 @@ func TestUnknownModeRefused(t *testing.T) {
 		t.Fatalf("end %s, worker %+v; want a refused cell", obs.End, obs.Worker)
 	}
 }
+
+// TestLoopTable pins the loops, their report order and their columns.
+func TestLoopTable(t *testing.T) {
+	if want := []Loop{LoopAsyncio, LoopNest, LoopUvloop}; !slices.Equal(AllLoops, want) {
+		t.Errorf("AllLoops %v, want %v", AllLoops, want)
+	}
+	seen := map[string]bool{}
+	for _, r := range loopTable {
+		if n := len([]rune(r.short)); n == 0 || n > 4 || seen[r.short] {
+			t.Errorf("%s: short name %q is not 1-4 characters or not unique", r.loop, r.short)
+		}
+		seen[r.short] = true
+		if r.meaning == "" {
+			t.Errorf("%s: needs a meaning", r.loop)
+		}
+	}
+	if LoopServer.Short() != "srv" || LoopServer.Meaning() != "the API server's own loop (--api)" {
+		t.Errorf("server loop: %q, %q", LoopServer.Short(), LoopServer.Meaning())
+	}
+	if l := Loop("trio"); l.Short() != "" || l.Meaning() != "trio" {
+		t.Errorf("unknown loop: short %q, meaning %q", l.Short(), l.Meaning())
+	}
+}
