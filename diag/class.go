@@ -48,54 +48,126 @@ var Classes = []Class{
 	ClassNotWorking, ClassSkipped, ClassUnavailable,
 }
 
+// hangRule says when a cell of a class counts as hung rather than failed,
+// which makes hang analysis read its stacks.
+type hangRule uint8
+
+const (
+	hangNever  hangRule = iota
+	hangAlways          // the class is a hang: the call never came back
+	hangLogged          // only when the error was logged and left the call waiting ("hung after ...")
+)
+
+// classInfo is one row of classTable: a class and every property the code
+// decides by class. A new class is a new row (and its tests).
 type classInfo struct {
-	code    string
-	meaning string
+	class   Class
+	code    string // at most four characters, for table cells
+	meaning string // the legend's line
 	color   []color.Attribute
-	// rank orders classes by how much they matter when one has to stand for
-	// several (a flaky cell's signature, a combined error message): loop
-	// classes first, "ok" last.
-	rank int
+	// loop: fails like the documented conflict; a loop failure sets exit
+	// code 1 (IsLoop).
+	loop bool
+	// failing: the cell ran and did not answer (Verdict.Failing).
+	failing bool
+	// hang: when hang analysis treats the cell as hung.
+	hang hangRule
+	// warn: a failing cell of the class that is not a loop failure gets a
+	// GitHub warning annotation.
+	warn bool
+	// cause is the mechanism likelyCause files a loop failure of the class
+	// under (a key of causeTable); loop classes only.
+	cause string
+	// reentry: an explain finding of the class keeps the frame that
+	// re-entered the loop.
+	reentry bool
 }
 
 var (
 	loopColor  = []color.Attribute{color.FgRed, color.Bold}
 	hangColor  = []color.Attribute{color.FgYellow}
+	oddColor   = []color.Attribute{color.FgMagenta}
 	quietColor = []color.Attribute{color.Faint}
 )
 
-var classInfos = map[Class]classInfo{
-	ClassLoopReentry:         {"RE", "a sync call re-entered the running event loop (the documented conflict)", loopColor, 0},
-	ClassLoopMissing:         {"MISS", "no event loop on the calling thread", loopColor, 1},
-	ClassLoopClosed:          {"CLSD", "an event loop was used after it was closed", loopColor, 2},
-	ClassLoopMismatch:        {"MISM", "a future or lock bound to another event loop was awaited", loopColor, 3},
-	ClassDeadlock:            {"DEAD", "the loop thread waits for work that needs that same loop", loopColor, 4},
-	ClassLoopBlocked:         {"BLK", "the loop thread was stuck in a blocking call", loopColor, 5},
-	ClassCrashed:             {"crsh", "the worker process died mid-cell", []color.Attribute{color.FgMagenta}, 6},
-	ClassStall:               {"stal", "the stream started, then stopped sending chunks", hangColor, 7},
-	ClassTimeout:             {"TO", "no answer before the cell deadline", hangColor, 8},
-	ClassFlaky:               {"flky", "calls of the same cell ended differently", []color.Attribute{color.FgMagenta}, 9},
-	ClassProtocol:            {"prot", "the API server's answer broke HTTP, JSON or SSE (not a loop fault)", []color.Attribute{color.FgMagenta}, 10},
-	ClassProviderError:       {"err", "the provider raised an error that is not a loop fault", quietColor, 11},
-	ClassMissingRequirements: {"req", "a package the provider needs is not installed", quietColor, 12},
-	ClassAuth:                {"auth", "the provider needs credentials", quietColor, 13},
-	ClassNetwork:             {"net", "the provider could not be reached (network)", quietColor, 14},
-	ClassProviderNotFound:    {"nf", "g4f does not know this provider", quietColor, 15},
-	ClassNotWorking:          {"nw", "the provider is marked working = False; not run", quietColor, 16},
-	ClassUnavailable:         {"n/a", "the loop variant is not installed here; not run", quietColor, 17},
-	ClassSkipped:             {"skip", "not run", quietColor, 18},
-	ClassOK:                  {"ok", "answered", []color.Attribute{color.FgGreen}, 19},
+// classTable is every class, most severe first: a row's position is its
+// rank, which decides the class that stands for several (a flaky cell's
+// signature, a combined error message): loop classes first, "ok" last.
+var classTable = []classInfo{
+	{class: ClassLoopReentry, code: "RE", meaning: "a sync call re-entered the running event loop (the documented conflict)",
+		color: loopColor, loop: true, failing: true, hang: hangLogged, cause: "own-loop", reentry: true},
+	{class: ClassLoopMissing, code: "MISS", meaning: "no event loop on the calling thread",
+		color: loopColor, loop: true, failing: true, cause: "missing"},
+	{class: ClassLoopClosed, code: "CLSD", meaning: "an event loop was used after it was closed",
+		color: loopColor, loop: true, failing: true, cause: "closed"},
+	{class: ClassLoopMismatch, code: "MISM", meaning: "a future or lock bound to another event loop was awaited",
+		color: loopColor, loop: true, failing: true, cause: "mismatch"},
+	{class: ClassDeadlock, code: "DEAD", meaning: "the loop thread waits for work that needs that same loop",
+		color: loopColor, loop: true, failing: true, hang: hangAlways, cause: "deadlock", reentry: true},
+	{class: ClassLoopBlocked, code: "BLK", meaning: "the loop thread was stuck in a blocking call",
+		color: loopColor, loop: true, failing: true, hang: hangAlways, cause: "blocked"},
+	{class: ClassCrashed, code: "crsh", meaning: "the worker process died mid-cell",
+		color: oddColor, failing: true, warn: true},
+	{class: ClassStall, code: "stal", meaning: "the stream started, then stopped sending chunks",
+		color: hangColor, failing: true, hang: hangAlways, warn: true},
+	{class: ClassTimeout, code: "TO", meaning: "no answer before the cell deadline",
+		color: hangColor, failing: true, hang: hangAlways, warn: true},
+	{class: ClassFlaky, code: "flky", meaning: "calls of the same cell ended differently",
+		color: oddColor, failing: true, warn: true},
+	{class: ClassProtocol, code: "prot", meaning: "the API server's answer broke HTTP, JSON or SSE (not a loop fault)",
+		color: oddColor, failing: true, warn: true},
+	{class: ClassProviderError, code: "err", meaning: "the provider raised an error that is not a loop fault",
+		color: quietColor, failing: true},
+	{class: ClassMissingRequirements, code: "req", meaning: "a package the provider needs is not installed",
+		color: quietColor, failing: true},
+	{class: ClassAuth, code: "auth", meaning: "the provider needs credentials",
+		color: quietColor, failing: true},
+	{class: ClassNetwork, code: "net", meaning: "the provider could not be reached (network)",
+		color: quietColor, failing: true},
+	{class: ClassProviderNotFound, code: "nf", meaning: "g4f does not know this provider",
+		color: quietColor, failing: true},
+	{class: ClassNotWorking, code: "nw", meaning: "the provider is marked working = False; not run",
+		color: quietColor},
+	{class: ClassUnavailable, code: "n/a", meaning: "the loop variant is not installed here; not run",
+		color: quietColor},
+	{class: ClassSkipped, code: "skip", meaning: "not run",
+		color: quietColor},
+	{class: ClassOK, code: "ok", meaning: "answered",
+		color: []color.Attribute{color.FgGreen}},
+}
+
+// classInfos indexes classTable by class; classRank holds each class's
+// position in it.
+var classInfos, classRank = indexClasses(classTable)
+
+func indexClasses(table []classInfo) (map[Class]*classInfo, map[Class]int) {
+	infos := make(map[Class]*classInfo, len(table))
+	ranks := make(map[Class]int, len(table))
+	for i := range table {
+		infos[table[i].class] = &table[i]
+		ranks[table[i].class] = i
+	}
+	return infos, ranks
+}
+
+// unknownClass is what a class missing from the table (one a newer version
+// wrote into a saved report) is: failing, nothing else.
+var unknownClass = classInfo{failing: true}
+
+func (c Class) info() *classInfo {
+	if ci, ok := classInfos[c]; ok {
+		return ci
+	}
+	return &unknownClass
 }
 
 // IsLoop reports whether the class is one of the loop classes, the failures
 // that "fail like the documented conflict" and set exit code 1.
-func (c Class) IsLoop() bool {
-	switch c {
-	case ClassLoopReentry, ClassLoopMissing, ClassLoopClosed, ClassLoopMismatch, ClassLoopBlocked, ClassDeadlock:
-		return true
-	}
-	return false
-}
+func (c Class) IsLoop() bool { return c.info().loop }
+
+// failing reports whether a cell of the class ran and did not answer; an
+// unknown class counts as failing.
+func (c Class) failing() bool { return c.info().failing }
 
 // Code is the class's short name for table cells, at most four characters.
 // An unknown class gets "?".
@@ -117,19 +189,15 @@ func (c Class) Meaning() string {
 // Color is the colour the table paints the class in: loop classes red,
 // hangs yellow, crashes, flaky cells and protocol breaks magenta, provider
 // failures and unrun cells faint, ok green.
-func (c Class) Color() []color.Attribute {
-	if ci, ok := classInfos[c]; ok {
-		return ci.color
-	}
-	return nil
-}
+func (c Class) Color() []color.Attribute { return c.info().color }
 
-// rank orders classes by severity; unknown classes sort just before ok.
+// rank orders classes by severity, their position in classTable; unknown
+// classes sort just before ok.
 func (c Class) rank() int {
-	if ci, ok := classInfos[c]; ok {
-		return ci.rank
+	if r, ok := classRank[c]; ok {
+		return r
 	}
-	return classInfos[ClassOK].rank - 1
+	return classRank[ClassOK] - 1
 }
 
 // worse reports whether a matters more than b.

@@ -25,13 +25,7 @@ type Verdict struct {
 
 // Failing reports whether the cell ran and did not answer: every class but
 // ok, skipped, not-working and unavailable.
-func (v Verdict) Failing() bool {
-	switch v.Class {
-	case ClassOK, ClassSkipped, ClassNotWorking, ClassUnavailable:
-		return false
-	}
-	return true
-}
+func (v Verdict) Failing() bool { return v.Class.failing() }
 
 // LoopFailure reports whether the cell counts as a loop failure for the exit
 // code: its class is a loop class, or it is flaky and some of its calls failed
@@ -64,13 +58,13 @@ const maxEvidence = 200
 func Classify(o repro.Observation) Verdict {
 	switch o.End {
 	case repro.EndSkipped:
-		return stateVerdict("skipped", orDefault(o.SkipReason, "skipped"))
+		return stateVerdict(SigSkipped, orDefault(o.SkipReason, "skipped"))
 	case repro.EndInterrupted:
-		return stateVerdict("interrupted", orDefault(o.SkipReason, "the scan was interrupted before the cell finished"))
+		return stateVerdict(SigInterrupted, orDefault(o.SkipReason, "the scan was interrupted before the cell finished"))
 	case repro.EndNotWorking:
-		return stateVerdict("provider-not-working", orDefault(o.SkipReason, "provider class is marked working = False"))
+		return stateVerdict(SigProviderNotWorking, orDefault(o.SkipReason, "provider class is marked working = False"))
 	case repro.EndUnavailable:
-		return stateVerdict("loop-unavailable", orDefault(o.SkipReason, "loop variant "+string(o.Loop)+" is not available"))
+		return stateVerdict(SigLoopUnavailable, orDefault(o.SkipReason, "loop variant "+string(o.Loop)+" is not available"))
 	case repro.EndCrashed:
 		return crashedVerdict(o)
 	case repro.EndBlocked:
@@ -85,12 +79,12 @@ func Classify(o repro.Observation) Verdict {
 }
 
 // stateVerdict is a verdict from StateSignatures.
-func stateVerdict(id, evidence string) Verdict {
+func stateVerdict(id SignatureID, evidence string) Verdict {
 	s, ok := Lookup(id)
 	if !ok {
 		s = fallbackSignature
 	}
-	return Verdict{Class: s.Class, Signature: s.ID, Evidence: oneLine(evidence),
+	return Verdict{Class: s.Class, Signature: string(s.ID), Evidence: oneLine(evidence),
 		Explanation: s.Explanation, Remedy: s.Remedy}
 }
 
@@ -104,7 +98,7 @@ func crashedVerdict(o repro.Observation) Verdict {
 			ev += "; last stderr: " + last
 		}
 	}
-	return stateVerdict("worker-crashed", ev)
+	return stateVerdict(SigWorkerCrashed, ev)
 }
 
 func blockedVerdict(o repro.Observation) Verdict {
@@ -113,9 +107,9 @@ func blockedVerdict(o repro.Observation) Verdict {
 		st = *o.Stacks
 	}
 	frames := parseStack(st.LoopThread)
-	id := "loop-thread-blocked"
+	id := SigLoopThreadBlocked
 	if waitsForever(frames) {
-		id = "deadlock-loop-thread"
+		id = SigDeadlockLoopThread
 	}
 	ev := "loop thread blocked"
 	if st.BlockedMS > 0 {
@@ -155,7 +149,7 @@ func deadlockAtDeadline(o repro.Observation) (Verdict, bool) {
 	if f, ok := blameFrame(frames); ok {
 		ev += " in " + formatFrame(f)
 	}
-	v := stateVerdict("deadlock-loop-thread", ev)
+	v := stateVerdict(SigDeadlockLoopThread, ev)
 	if f, ok := innermostG4F(frames); ok {
 		v.Frame = oneLine(formatFrame(f))
 	}
@@ -167,9 +161,9 @@ func deadlockAtDeadline(o repro.Observation) (Verdict, bool) {
 func aggregate(o repro.Observation, deadline bool) Verdict {
 	if len(o.Calls) == 0 {
 		if deadline {
-			return stateVerdict("no-answer", "no answer within "+fmtDuration(o.DurationMS))
+			return stateVerdict(SigNoAnswer, "no answer within "+fmtDuration(o.DurationMS))
 		}
-		return stateVerdict("no-calls", "cell "+orDefault(string(o.End), "ended")+" without recording a call")
+		return stateVerdict(SigNoCalls, "cell "+orDefault(string(o.End), "ended")+" without recording a call")
 	}
 	verdicts := make([]Verdict, len(o.Calls))
 	// Calls that raised the same chain get the same verdict: classify it
@@ -252,7 +246,7 @@ func classifyCall(o repro.Observation, c repro.Call) Verdict {
 		if c.Chunks > 0 {
 			ev += fmt.Sprintf(" (%d chunks)", c.Chunks)
 		}
-		return stateVerdict("ok", ev)
+		return stateVerdict(SigOK, ev)
 	case c.Outcome == repro.OutcomePending:
 		return pendingVerdict(o, c)
 	case len(c.Chain) == 0:
@@ -267,13 +261,13 @@ func classifyCall(o repro.Observation, c repro.Call) Verdict {
 		v.Frame = chainFrame(c.Chain, 0)
 		return v
 	}
-	return Verdict{Class: m.sig.Class, Signature: m.sig.ID, Evidence: oneLine(m.line),
+	return Verdict{Class: m.sig.Class, Signature: string(m.sig.ID), Evidence: oneLine(m.line),
 		Frame: chainFrame(c.Chain, idx), Explanation: m.sig.Explanation, Remedy: m.sig.Remedy}
 }
 
 func fallbackVerdict() Verdict {
 	s := fallbackSignature
-	return Verdict{Class: s.Class, Signature: s.ID, Explanation: s.Explanation, Remedy: s.Remedy}
+	return Verdict{Class: s.Class, Signature: string(s.ID), Explanation: s.Explanation, Remedy: s.Remedy}
 }
 
 // pendingVerdict is a call still running at the deadline: a stall when a
@@ -297,16 +291,16 @@ func pendingVerdict(o repro.Observation, c repro.Call) Verdict {
 			if o.End != repro.EndDeadline {
 				when = "when it was cut"
 			}
-			return stateVerdict("stream-still-running", fmt.Sprintf("still streaming %s: %d chunk%s, last one %s ago",
+			return stateVerdict(SigStreamStillRunning, fmt.Sprintf("still streaming %s: %d chunk%s, last one %s ago",
 				when, c.Chunks, plural(c.Chunks), fmtDuration(now-last)))
 		}
 		ev := fmt.Sprintf("stream stopped after %d chunk%s; last chunk at %s", c.Chunks, plural(c.Chunks), fmtDuration(last))
 		if gap := ran - last; gap > 0 {
 			ev += ", no chunk for " + fmtDuration(gap)
 		}
-		return stateVerdict("stream-stalled", ev)
+		return stateVerdict(SigStreamStalled, ev)
 	}
-	return stateVerdict("no-answer", "no answer within "+fmtDuration(ran))
+	return stateVerdict(SigNoAnswer, "no answer within "+fmtDuration(ran))
 }
 
 // stallFloorMS is the shortest silence that can make a stall, for a call
@@ -355,7 +349,7 @@ func loggedLoopError(who, log string) (Verdict, bool) {
 	if !ok || !m.sig.Class.IsLoop() {
 		return Verdict{}, false
 	}
-	return Verdict{Class: m.sig.Class, Signature: m.sig.ID,
+	return Verdict{Class: m.sig.Class, Signature: string(m.sig.ID),
 		Evidence:    oneLine("hung after the " + who + " logged " + m.line),
 		Explanation: m.sig.Explanation, Remedy: m.sig.Remedy}, true
 }

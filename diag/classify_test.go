@@ -209,7 +209,7 @@ func TestChainOrder(t *testing.T) {
 	cases := []struct {
 		name  string
 		chain []repro.PyException
-		sig   string
+		sig   SignatureID
 	}{
 		{"root cause decides", []repro.PyException{
 			{Type: "g4f.errors.NestAsyncioError", Message: `Install "nest-asyncio2" package | pip install -U nest-asyncio2`},
@@ -244,7 +244,7 @@ func TestChainOrder(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m, _, ok := matchChain(tc.chain)
 			if !ok || m.sig.ID != tc.sig {
-				got := "nothing"
+				got := SignatureID("nothing")
 				if ok {
 					got = m.sig.ID
 				}

@@ -14,6 +14,15 @@
 // give the same verdicts a live run gives. Renderers are pure functions of a
 // Report: they read no environment, no terminal and no time.
 //
+// Each concept is one table, read by lookups rather than switches:
+// classTable (class.go) holds every verdict class with its code, meaning,
+// colour and what the code decides by class (loop, failing, hang, GitHub
+// warning, likely-cause mechanism), its row order being the severity rank;
+// causeTable (report.go) the mechanisms of the likely cause; Signatures
+// and StateSignatures (signature.go) the signatures, named in code only
+// through their SignatureID constants. A new class is a row of classTable
+// (and of Classes, the legend's order) plus the signatures that assign it.
+//
 // Everything a provider or an exception printed is untrusted: renderers strip
 // terminal control sequences from it and every output format redacts API keys
 // and Authorization values.

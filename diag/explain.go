@@ -290,8 +290,9 @@ type explainer struct {
 }
 
 type findingKey struct {
-	class         Class
-	sig, provider string
+	class    Class
+	sig      SignatureID
+	provider string
 }
 
 func newExplainer(o ExplainOptions) *explainer {
@@ -929,14 +930,14 @@ func (x *explainer) add(r record, when string) {
 		}
 		i = len(x.findings)
 		x.idx[k] = i
-		f := Finding{Verdict: r.sig.Class, Signature: r.sig.ID, Evidence: oneLine(r.evidence),
+		f := Finding{Verdict: r.sig.Class, Signature: string(r.sig.ID), Evidence: oneLine(r.evidence),
 			Provider: r.provider, First: when, Note: r.note, order: i}
 		if r.chain != nil {
 			f.Frame, f.ReentryFrame = chainFrame(r.chain, r.idx), chainReentry(r.chain, r.idx)
 		} else {
 			f.Frame, f.ReentryFrame = r.frame, r.reentry
 		}
-		if f.Verdict != ClassLoopReentry && f.Verdict != ClassDeadlock {
+		if !f.Verdict.info().reentry {
 			f.ReentryFrame = "" // only a re-entry has a frame that re-entered the loop
 		}
 		x.findings = append(x.findings, f)
@@ -988,13 +989,13 @@ func (x *explainer) explanation() Explanation {
 		e.Findings = []Finding{}
 	}
 	if len(fs) == 0 {
-		s, _ := Lookup("ok")
-		e.Verdict, e.Signature = s.Class, s.ID
+		s, _ := Lookup(SigOK)
+		e.Verdict, e.Signature = s.Class, string(s.ID)
 		e.Evidence = "no failure found in " + strconv.Itoa(sum.Lines) + " line" + plural(sum.Lines)
 		return e
 	}
 	d := fs[0]
-	s, ok := Lookup(d.Signature)
+	s, ok := Lookup(SignatureID(d.Signature))
 	if !ok {
 		s = fallbackSignature
 	}

@@ -81,7 +81,7 @@ func (x *explainer) lineSignature(line string) (r record, pid string, ok bool) {
 			ev = ev[loc[1]:] // journald's, Heroku's time and source
 		}
 		r := record{sig: s, evidence: strings.TrimSpace(ev)}
-		if s.ID == "loop-slow-callback" {
+		if s.ID == SigLoopSlowCallback {
 			r.evidence, r.frame = slowCallback(line, r.evidence)
 		}
 		return r, pid, true
@@ -337,10 +337,10 @@ func stackRecord(name string, frames []repro.Frame) (record, int, bool) {
 	switch {
 	case waitsForever(frames):
 		what, _ := deadlockWait(frames)
-		r.sig, r.evidence = sigPtr("deadlock-loop-thread"), name+" runs the event loop and waits forever in "+what
+		r.sig, r.evidence = sigPtr(SigDeadlockLoopThread), name+" runs the event loop and waits forever in "+what
 	case knownBlocking(frames):
 		what, _ := blockingCall(frames)
-		r.sig, r.evidence, rank = sigPtr("loop-thread-blocked"), name+" runs the event loop and is blocked in "+what, 1
+		r.sig, r.evidence, rank = sigPtr(SigLoopThreadBlocked), name+" runs the event loop and is blocked in "+what, 1
 	default:
 		return record{}, 0, false
 	}
@@ -358,7 +358,7 @@ func stackRecord(name string, frames []repro.Frame) (record, int, bool) {
 
 // sigPtr is the table entry of a state signature, so findings compare by
 // pointer like those of Signatures.
-func sigPtr(id string) *Signature {
+func sigPtr(id SignatureID) *Signature {
 	for i := range StateSignatures {
 		if StateSignatures[i].ID == id {
 			return &StateSignatures[i]
@@ -392,7 +392,7 @@ func (x *explainer) finishDump() {
 	if crash {
 		return
 	}
-	r := record{sig: sigPtr("hang-dump"),
+	r := record{sig: sigPtr(SigHangDump),
 		evidence: fmt.Sprintf("stack dump of %d thread%s: no event-loop thread is blocked", d.threads, plural(d.threads))}
 	if d.other != "" {
 		r.evidence += "; " + d.other
@@ -427,7 +427,7 @@ func interruptRecord(chain []repro.PyException) (record, bool) {
 	if n := len(frames); n > 0 {
 		ev += " while waiting in " + formatFrame(frames[n-1])
 	}
-	r := record{sig: sigPtr("keyboard-interrupt"), evidence: ev}
+	r := record{sig: sigPtr(SigKeyboardInterrupt), evidence: ev}
 	if f, ok := innermostG4F(frames); ok {
 		r.frame = oneLine(formatFrame(f))
 	}
@@ -533,7 +533,7 @@ func (x *explainer) flakyFindings() {
 		if t.firstFailure != "" {
 			ev += "; first failure: " + t.firstFailure
 		}
-		x.add(record{sig: sigPtr("retry-answered"), evidence: ev, provider: p}, "")
+		x.add(record{sig: sigPtr(SigRetryAnswered), evidence: ev, provider: p}, "")
 	}
 }
 

@@ -38,7 +38,7 @@ func FuzzExplain(f *testing.F) {
 			if fd.Verdict.IsLoop() {
 				loop += fd.Count
 			}
-			if _, ok := Lookup(fd.Signature); !ok {
+			if _, ok := Lookup(SignatureID(fd.Signature)); !ok {
 				t.Fatalf("unknown signature %q", fd.Signature)
 			}
 		}

@@ -84,7 +84,7 @@ func readWant(t *testing.T, path string) (Class, string) {
 		t.Fatalf("%s: unknown class %q", path, class)
 	}
 	if sig != "*" {
-		s, ok := Lookup(sig)
+		s, ok := Lookup(SignatureID(sig))
 		if !ok {
 			t.Fatalf("%s: unknown signature %q", path, sig)
 		}

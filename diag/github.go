@@ -59,13 +59,7 @@ func renderGitHub(w io.Writer, r Report, _ RenderOptions) error {
 
 // gitHubWarns reports whether a failing cell that is not a loop failure gets
 // a warning annotation: the hangs, crashes, protocol breaks and flaky cells.
-func gitHubWarns(c Class) bool {
-	switch c {
-	case ClassTimeout, ClassStall, ClassCrashed, ClassProtocol, ClassFlaky:
-		return true
-	}
-	return false
-}
+func gitHubWarns(c Class) bool { return c.info().warn }
 
 // gitHubSummaryLine is the summary on one line: loop failures, the conflict,
 // the counts per class and the likely cause.

@@ -87,7 +87,7 @@ func SummarizeHang(c CellReport) (HangSummary, bool) {
 		if w, ok := taskWait(taskStacks(st.Tasks), c.Provider); ok {
 			h.WaitsOn, h.WaitFrame = w.what+" in a task", w.frame
 		}
-		if c.Signature == "reentry-nest-task" {
+		if c.Signature == string(SigReentryNestTask) {
 			h.Sentence = "Re-entry hang: nest_asyncio re-entered the running loop and asyncio refused the task switch, so the call waits for a task that never runs."
 		} else {
 			h.Sentence = "Re-entry hang: a sync call re-entered the running loop and failed there, so the call waits for an answer that never comes."
@@ -162,10 +162,10 @@ func hung(c CellReport) bool {
 	case repro.EndBlocked, repro.EndDeadline:
 		return true
 	}
-	switch c.Class {
-	case ClassDeadlock, ClassLoopBlocked, ClassTimeout, ClassStall:
+	switch c.Class.info().hang {
+	case hangAlways:
 		return true
-	case ClassLoopReentry:
+	case hangLogged:
 		return strings.HasPrefix(c.Evidence, "hung after")
 	}
 	return false

@@ -143,7 +143,7 @@ func writeJUnitSuite(b *bytes.Buffer, r Report, s junitSuite, props [][2]string)
 	xmlAttr(b, "name", "g4fdiag "+single(string(s.loop)))
 	s.counts.attrs(b)
 	b.WriteString(">\n    <properties>\n")
-	loopProps := [][2]string{{"loop", single(string(s.loop))}, {"loop.meaning", loopMeaning(s.loop)}}
+	loopProps := [][2]string{{"loop", single(string(s.loop))}, {"loop.meaning", s.loop.Meaning()}}
 	for _, li := range r.Environment.Loops {
 		if li.Loop != s.loop {
 			continue

@@ -196,24 +196,9 @@ func writeMDMatrix(b *bytes.Buffer, r Report) {
 	fmt.Fprintf(b, "\n**Legend:** %s. Bold: fails like the documented loop conflict.\n", strings.Join(legend, " · "))
 	var loops []string
 	for _, l := range g.loops {
-		loops = append(loops, mdCode(abbrevLoop(l))+" "+mdText(loopMeaning(l)))
+		loops = append(loops, mdCode(abbrevLoop(l))+" "+mdText(l.Meaning()))
 	}
 	fmt.Fprintf(b, "\n**Loops:** %s.\n", strings.Join(loops, " · "))
-}
-
-// loopMeaning is what a loop variant is, for legends.
-func loopMeaning(l repro.Loop) string {
-	switch l {
-	case repro.LoopAsyncio:
-		return "asyncio (stdlib loop, no nest_asyncio)"
-	case repro.LoopNest:
-		return "asyncio + nest_asyncio"
-	case repro.LoopUvloop:
-		return "uvloop"
-	case repro.LoopServer:
-		return "the API server's own loop (--api)"
-	}
-	return string(l)
 }
 
 func writeMDSummary(b *bytes.Buffer, r Report) {

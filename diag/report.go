@@ -233,95 +233,111 @@ func likelyCause(r Report) string {
 	if len(rest) > 0 {
 		also := make([]string, len(rest))
 		for i, cs := range rest {
-			also[i] = fmt.Sprintf("%s (%d)", causeNames[cs.key], len(cs.cells))
+			also[i] = fmt.Sprintf("%s (%d)", causeTable[cs.rank].name, len(cs.cells))
 		}
 		line += "; also: " + strings.Join(also, ", ")
 	}
 	return line
 }
 
-// causeNames are the short names of mechanisms after the first.
-var causeNames = map[string]string{
-	"uvloop":    "uvloop re-entry",
-	"no-nest":   "stdlib loop re-entry without nest_asyncio",
-	"nest-task": "nest_asyncio task switch",
-	"own-loop":  "a new event loop inside the running one",
-	"deadlock":  "deadlock on the loop thread",
-	"blocked":   "blocked loop thread",
-	"missing":   "no event loop on the thread",
-	"closed":    "closed event loop",
-	"mismatch":  "futures of another event loop",
-	"other":     "other loop failures",
+// causeInfo is one mechanism behind loop failures: its key, its short name
+// (when it follows the first) and the line that names it when it leads.
+type causeInfo struct {
+	key  string
+	name string
+	// line says what the mechanism is, ending in count ("(3 cells)").
+	line func(cells []CellReport, env repro.Environment, count string) string
 }
 
-// causeKey sorts a loop failure into a mechanism.
-func causeKey(c CellReport, lc Class) (string, int) {
-	switch lc {
-	case ClassLoopReentry:
-		switch {
-		case c.Signature == "reentry-nest-task":
-			return "nest-task", 2
-		case c.Signature == "reentry-uvloop" || c.Signature == "reentry-nest-uvloop":
-			return "uvloop", 0
-		case c.Signature == "reentry-stdlib" || strings.HasPrefix(c.Signature, "reentry-nest-asyncio"):
-			return "no-nest", 1
-		}
-		return "own-loop", 3
-	case ClassDeadlock:
-		return "deadlock", 4
-	case ClassLoopBlocked:
-		return "blocked", 5
-	case ClassLoopMissing:
-		return "missing", 6
-	case ClassLoopClosed:
-		return "closed", 7
-	case ClassLoopMismatch:
-		return "mismatch", 8
-	}
-	return "other", 9
+// says is a cause line that is one sentence whatever the cells.
+func says(s string) func([]CellReport, repro.Environment, string) string {
+	return func(_ []CellReport, _ repro.Environment, count string) string { return s + " " + count }
 }
 
-func describeCause(cs *cause, env repro.Environment) string {
-	n := len(cs.cells)
-	count := fmt.Sprintf("(%d cell%s)", n, plural(n))
-	switch cs.key {
-	case "uvloop":
+// causeTable lists the mechanisms, most specific first: a row's position is
+// its rank. A loop class files its failures under its cause column; the
+// re-entry signatures below refine loop-reentry's.
+var causeTable = []causeInfo{
+	{"uvloop", "uvloop re-entry", func(cells []CellReport, _ repro.Environment, count string) string {
 		what := "calls"
-		if syncWrapped(cs.cells) {
+		if syncWrapped(cells) {
 			what = "sync-wrapped calls"
 		}
 		return "uvloop is installed and g4f's sync wrapper calls run_until_complete inside the running loop: " +
 			what + " fail under uvloop " + count
-	case "no-nest":
+	}},
+	{"no-nest", "stdlib loop re-entry without nest_asyncio", func(_ []CellReport, env repro.Environment, count string) string {
 		s := "without nest_asyncio the stdlib loop cannot be re-entered by sync calls"
 		if env.NestModule != "" {
 			s += " (this g4f imports " + env.NestModule + ")"
 		}
 		return s + " " + count
-	case "nest-task":
-		return "nest_asyncio re-enters the loop but asyncio refuses the task switch: sync calls inside the loop break or hang " + count
-	case "own-loop":
-		return "a sync entry point starts its own event loop (asyncio.run or run_until_complete) inside the running loop " + count
-	case "deadlock":
-		return "a sync call on the loop thread waits for work that needs that same loop: deadlock " + count
-	case "blocked":
-		return "a sync call blocks the loop thread " + count
-	case "missing":
-		return "code under g4f calls asyncio.get_event_loop() on a thread without an event loop " + count
-	case "closed":
-		return "an event loop is used after it was closed " + count
-	case "mismatch":
-		return "futures or sessions of one event loop are awaited on another " + count
+	}},
+	{"nest-task", "nest_asyncio task switch",
+		says("nest_asyncio re-enters the loop but asyncio refuses the task switch: sync calls inside the loop break or hang")},
+	{"own-loop", "a new event loop inside the running one",
+		says("a sync entry point starts its own event loop (asyncio.run or run_until_complete) inside the running loop")},
+	{"deadlock", "deadlock on the loop thread",
+		says("a sync call on the loop thread waits for work that needs that same loop: deadlock")},
+	{"blocked", "blocked loop thread", says("a sync call blocks the loop thread")},
+	{"missing", "no event loop on the thread",
+		says("code under g4f calls asyncio.get_event_loop() on a thread without an event loop")},
+	{"closed", "closed event loop", says("an event loop is used after it was closed")},
+	{"mismatch", "futures of another event loop", says("futures or sessions of one event loop are awaited on another")},
+	{causeOther, "other loop failures", says("loop failures of another kind")},
+}
+
+// causeOther is the mechanism of a loop class the table gives none.
+const causeOther = "other"
+
+// reentryCauses refine loop-reentry by signature; a re-entry signature not
+// here (and not a reentry-nest-asyncio one) keeps the class's cause.
+var reentryCauses = map[SignatureID]string{
+	SigReentryNestTask:           "nest-task",
+	SigReentryUvloop:             "uvloop",
+	SigReentryNestUvloop:         "uvloop",
+	SigReentryStdlib:             "no-nest",
+	SigReentryNestAsyncioError:   "no-nest",
+	SigReentryNestAsyncioInstall: "no-nest",
+}
+
+// causeIndex finds a mechanism's row in causeTable.
+func causeIndex(key string) int {
+	for i, c := range causeTable {
+		if c.key == key {
+			return i
+		}
 	}
-	return "loop failures of another kind " + count
+	return causeIndex(causeOther)
+}
+
+// causeKey sorts a loop failure into a mechanism: its key and rank.
+func causeKey(c CellReport, lc Class) (string, int) {
+	key := lc.info().cause
+	if lc == ClassLoopReentry {
+		if k, ok := reentryCauses[SignatureID(c.Signature)]; ok {
+			key = k
+		} else if strings.HasPrefix(c.Signature, "reentry-nest-asyncio") {
+			key = "no-nest" // such an ID of another version
+		}
+	}
+	if key == "" {
+		key = causeOther
+	}
+	i := causeIndex(key)
+	return causeTable[i].key, i
+}
+
+func describeCause(cs *cause, env repro.Environment) string {
+	n := len(cs.cells)
+	count := fmt.Sprintf("(%d cell%s)", n, plural(n))
+	return causeTable[cs.rank].line(cs.cells, env, count)
 }
 
 // syncWrapped reports whether every cell calls g4f through its sync wrapper.
 func syncWrapped(cells []CellReport) bool {
 	for _, c := range cells {
-		switch c.Mode {
-		case repro.ModeBaseline, repro.ModeSync, repro.ModeSyncStream:
-		default:
+		if !c.Mode.SyncClient() {
 			return false
 		}
 	}

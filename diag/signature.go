@@ -8,6 +8,96 @@ import (
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
+// SignatureID names a signature. Code names one through the constants below,
+// never a string literal, so a misspelt ID fails to compile instead of
+// falling back to provider-error.
+type SignatureID string
+
+// The IDs of Signatures, matched from exceptions and log lines.
+const (
+	SigNetworkAiohttp             SignatureID = "network-aiohttp"
+	SigNetworkConnection          SignatureID = "network-connection"
+	SigNetworkURL                 SignatureID = "network-url"
+	SigNetworkDNS                 SignatureID = "network-dns"
+	SigNetworkTimeout             SignatureID = "network-timeout"
+	SigNetworkCurl                SignatureID = "network-curl"
+	SigNetworkMessage             SignatureID = "network-message"
+	SigProtocolContentType        SignatureID = "protocol-content-type"
+	SigProtocolTruncated          SignatureID = "protocol-truncated"
+	SigProtocolFrameLimit         SignatureID = "protocol-frame-limit"
+	SigProtocolBodyLimit          SignatureID = "protocol-body-limit"
+	SigProtocolFrameJSON          SignatureID = "protocol-frame-json"
+	SigProtocolBodyJSON           SignatureID = "protocol-body-json"
+	SigProtocolRedirect           SignatureID = "protocol-redirect"
+	SigProtocolNotHTTP            SignatureID = "protocol-not-http"
+	SigProtocolViolation          SignatureID = "protocol-violation"
+	SigPythonFatalError           SignatureID = "python-fatal-error"
+	SigProcessKilled              SignatureID = "process-killed"
+	SigWorkerTimeout              SignatureID = "worker-timeout"
+	SigClientTimeout              SignatureID = "client-timeout"
+	SigClientStall                SignatureID = "client-stall"
+	SigClientProtocol             SignatureID = "client-protocol"
+	SigGatewayBad                 SignatureID = "gateway-bad"
+	SigGatewayTimeout             SignatureID = "gateway-timeout"
+	SigAuthMissing                SignatureID = "auth-missing"
+	SigAuthHTTP401                SignatureID = "auth-http-401"
+	SigAuthAPIServerKey           SignatureID = "auth-api-server-key"
+	SigAuthAPIKey                 SignatureID = "auth-api-key"
+	SigRateLimited                SignatureID = "rate-limited"
+	SigRateLimitedHTTP            SignatureID = "rate-limited-http"
+	SigCloudflare                 SignatureID = "cloudflare"
+	SigHTTPStatus                 SignatureID = "http-status"
+	SigHTTPStatusMessage          SignatureID = "http-status-message"
+	SigModelNotFound              SignatureID = "model-not-found"
+	SigStreamNotSupported         SignatureID = "stream-not-supported"
+	SigMissingRequirements        SignatureID = "missing-requirements"
+	SigMissingRequirementsInstall SignatureID = "missing-requirements-install"
+	SigLoopPackageMissing         SignatureID = "loop-package-missing"
+	SigMissingModule              SignatureID = "missing-module"
+	SigNotWorking                 SignatureID = "not-working"
+	SigProviderNotFound           SignatureID = "provider-not-found"
+	SigNoProviderFound            SignatureID = "no-provider-found"
+	SigProviderNotFoundMessage    SignatureID = "provider-not-found-message"
+	SigReentryUvloop              SignatureID = "reentry-uvloop"
+	SigReentryStdlib              SignatureID = "reentry-stdlib"
+	SigReentryAsyncioRun          SignatureID = "reentry-asyncio-run"
+	SigReentryOtherLoop           SignatureID = "reentry-other-loop"
+	SigReentryNestAsyncioError    SignatureID = "reentry-nest-asyncio-error"
+	SigReentryNestAsyncioInstall  SignatureID = "reentry-nest-asyncio-install"
+	SigReentryNestTask            SignatureID = "reentry-nest-task"
+	SigReentryNestUvloop          SignatureID = "reentry-nest-uvloop"
+	SigReentryLoopStopped         SignatureID = "reentry-loop-stopped"
+	SigReentryCloseRunning        SignatureID = "reentry-close-running"
+	SigMissingThreadLoop          SignatureID = "missing-thread-loop"
+	SigMissingRunningLoop         SignatureID = "missing-running-loop"
+	SigClosedLoop                 SignatureID = "closed-loop"
+	SigMismatchDifferentLoop      SignatureID = "mismatch-different-loop"
+	SigMismatchTimeoutOutsideTask SignatureID = "mismatch-timeout-outside-task"
+	SigMismatchWrongThread        SignatureID = "mismatch-wrong-thread"
+	SigLoopSlowCallback           SignatureID = "loop-slow-callback"
+	SigWorkerTimeoutUvicorn       SignatureID = "worker-timeout-uvicorn"
+)
+
+// The IDs of StateSignatures, assigned from how a cell ended.
+const (
+	SigOK                 SignatureID = "ok"
+	SigSkipped            SignatureID = "skipped"
+	SigInterrupted        SignatureID = "interrupted"
+	SigProviderNotWorking SignatureID = "provider-not-working"
+	SigLoopUnavailable    SignatureID = "loop-unavailable"
+	SigWorkerCrashed      SignatureID = "worker-crashed"
+	SigDeadlockLoopThread SignatureID = "deadlock-loop-thread"
+	SigLoopThreadBlocked  SignatureID = "loop-thread-blocked"
+	SigStreamStalled      SignatureID = "stream-stalled"
+	SigStreamStillRunning SignatureID = "stream-still-running"
+	SigNoAnswer           SignatureID = "no-answer"
+	SigHangDump           SignatureID = "hang-dump"
+	SigKeyboardInterrupt  SignatureID = "keyboard-interrupt"
+	SigRetryAnswered      SignatureID = "retry-answered"
+	SigNoCalls            SignatureID = "no-calls"
+	SigProviderError      SignatureID = "provider-error"
+)
+
 // Signature is one recognisable failure: the exception types and message that
 // identify it, the class it puts a call in, and what to tell the user.
 //
@@ -18,7 +108,7 @@ import (
 // else by message alone, when Message matches whatever the type. Unless, when
 // set, vetoes every pass: a message it matches is never this signature's.
 type Signature struct {
-	ID    string
+	ID    SignatureID
 	Class Class
 	// Types are exception type names, bare ("ClientConnectorError") or
 	// qualified ("urllib.error.URLError"). A bare name matches the last
@@ -47,7 +137,7 @@ type Signature struct {
 
 // Lookup returns the signature with the given ID from Signatures or the
 // signatures diag assigns from how a cell ended.
-func Lookup(id string) (Signature, bool) {
+func Lookup(id SignatureID) (Signature, bool) {
 	for _, list := range [][]Signature{Signatures, StateSignatures} {
 		for _, s := range list {
 			if s.ID == id {
@@ -73,7 +163,7 @@ var (
 var Signatures = []Signature{
 	// --- network ---
 	{
-		ID:    "network-aiohttp",
+		ID:    SigNetworkAiohttp,
 		Class: ClassNetwork,
 		Types: []string{"ClientConnectorError", "ClientConnectorDNSError", "ClientConnectorSSLError",
 			"ClientConnectorCertificateError", "ClientConnectionError", "ClientConnectionResetError",
@@ -84,7 +174,7 @@ var Signatures = []Signature{
 		Remedy: "Check network access to the provider (DNS, proxy, firewall); the baseline cell failing the same way confirms it.",
 	},
 	{
-		ID:    "network-connection",
+		ID:    SigNetworkConnection,
 		Class: ClassNetwork,
 		Types: []string{"ConnectionError", "ConnectionRefusedError", "ConnectionResetError", "ConnectionAbortedError",
 			"BrokenPipeError", "ConnectError", "ProxyError", "SSLError", "SSLCertVerificationError",
@@ -94,21 +184,21 @@ var Signatures = []Signature{
 		Remedy: "Check network access to the provider (DNS, proxy, firewall, TLS interception).",
 	},
 	{
-		ID:          "network-url",
+		ID:          SigNetworkURL,
 		Class:       ClassNetwork,
 		Types:       []string{"urllib.error.URLError", "URLError", "MaxRetryError", "NewConnectionError", "NameResolutionError"},
 		Explanation: "urllib or urllib3 could not reach the provider's URL. A network condition, not a loop fault.",
 		Remedy:      "Check network access to the provider (DNS, proxy, firewall).",
 	},
 	{
-		ID:          "network-dns",
+		ID:          SigNetworkDNS,
 		Class:       ClassNetwork,
 		Types:       []string{"socket.gaierror", "gaierror", "socket.herror", "herror"},
 		Explanation: "The provider's host name did not resolve. Offline machines fail every provider this way.",
 		Remedy:      "Check DNS and network access; run the scan where the provider's host resolves.",
 	},
 	{
-		ID:    "network-timeout",
+		ID:    SigNetworkTimeout,
 		Class: ClassNetwork,
 		Types: []string{"TimeoutError", "asyncio.TimeoutError", "concurrent.futures.TimeoutError", "socket.timeout",
 			"ServerTimeoutError", "ConnectionTimeoutError", "SocketTimeoutError", "ReadTimeout", "ConnectTimeout",
@@ -118,14 +208,14 @@ var Signatures = []Signature{
 		Remedy: "Check network access and the provider's status; pass a larger timeout if the provider is just slow.",
 	},
 	{
-		ID:          "network-curl",
+		ID:          SigNetworkCurl,
 		Class:       ClassNetwork,
 		Message:     regexp.MustCompile(`curl: \((?:5|6|7|28|35|52|55|56)\)`),
 		Explanation: "curl_cffi could not resolve, connect to or read from the provider's host (curl error 5/6/7/28/35/52/55/56).",
 		Remedy:      "Check network access to the provider (DNS, proxy, firewall).",
 	},
 	{
-		ID:    "network-message",
+		ID:    SigNetworkMessage,
 		Class: ClassNetwork,
 		Message: regexp.MustCompile(`Name or service not known|nodename nor servname provided|Temporary failure in name resolution|` +
 			`getaddrinfo failed|Could not resolve host|Connection refused|Cannot connect to host|Connection reset by peer|` +
@@ -143,7 +233,7 @@ var Signatures = []Signature{
 	// they quote g4f's exception ("RuntimeError: ...") and match like any
 	// quoted exception.
 	{
-		ID:       "protocol-content-type",
+		ID:       SigProtocolContentType,
 		Class:    ClassProtocol,
 		Protocol: []repro.ProtocolKind{repro.ProtocolContentType},
 		Explanation: "The API server answered with a content type the OpenAI-compatible API does not use there: an HTML or plain-text " +
@@ -152,7 +242,7 @@ var Signatures = []Signature{
 		Remedy: "Check that the --api URL is g4f's API server itself (curl -i the same request); read the server's log for the request.",
 	},
 	{
-		ID:       "protocol-truncated",
+		ID:       SigProtocolTruncated,
 		Class:    ClassProtocol,
 		Protocol: []repro.ProtocolKind{repro.ProtocolTruncatedStream, repro.ProtocolTruncatedAnswer},
 		Explanation: "The answer ended before it was complete: the connection closed before the answer, inside the body or " +
@@ -161,7 +251,7 @@ var Signatures = []Signature{
 		Remedy: "Read the server's log around the request (g4fdiag repro shows it when g4fdiag started the server); check proxy timeouts.",
 	},
 	{
-		ID:       "protocol-frame-limit",
+		ID:       SigProtocolFrameLimit,
 		Class:    ClassProtocol,
 		Protocol: []repro.ProtocolKind{repro.ProtocolFrameLimit},
 		Explanation: "One server-sent event was larger than g4fdiag reads (1 MiB unless set otherwise): a runaway frame, or a " +
@@ -169,7 +259,7 @@ var Signatures = []Signature{
 		Remedy: "Capture the stream with curl -N to see the frame; raise the frame limit only if the answer is meant to be that large.",
 	},
 	{
-		ID:       "protocol-body-limit",
+		ID:       SigProtocolBodyLimit,
 		Class:    ClassProtocol,
 		Protocol: []repro.ProtocolKind{repro.ProtocolBodyLimit},
 		Explanation: "The answer was larger than g4fdiag reads (4 MiB for a JSON answer, 64 MiB for a stream, unless set otherwise): " +
@@ -177,21 +267,21 @@ var Signatures = []Signature{
 		Remedy: "Capture the answer with curl -N to see what repeats; raise the body limit only if the answer is meant to be that large.",
 	},
 	{
-		ID:          "protocol-frame-json",
+		ID:          SigProtocolFrameJSON,
 		Class:       ClassProtocol,
 		Protocol:    []repro.ProtocolKind{repro.ProtocolFrameJSON},
 		Explanation: "A data: frame of the event stream was not a JSON object; OpenAI-compatible clients fail on it.",
 		Remedy:      "Capture the stream with curl -N and read the frame; check for a proxy rewriting the stream or a server printing into it.",
 	},
 	{
-		ID:          "protocol-body-json",
+		ID:          SigProtocolBodyJSON,
 		Class:       ClassProtocol,
 		Protocol:    []repro.ProtocolKind{repro.ProtocolBodyJSON},
 		Explanation: "The non-streaming answer was not a JSON chat completion (no JSON, or JSON without choices); OpenAI-compatible clients fail on it.",
 		Remedy:      "Check that the --api URL is g4f's API server itself (curl -i the same request); read the server's log for the request.",
 	},
 	{
-		ID:       "protocol-redirect",
+		ID:       SigProtocolRedirect,
 		Class:    ClassProtocol,
 		Protocol: []repro.ProtocolKind{repro.ProtocolRedirectOffHost, repro.ProtocolRedirectLoop},
 		Explanation: "The API server redirected the request to another host, which g4fdiag does not follow because the API key " +
@@ -199,14 +289,14 @@ var Signatures = []Signature{
 		Remedy: "If the host the redirect names is the g4f API server, pass it as --api; otherwise fix the proxy or server that redirects (curl -i shows the Location).",
 	},
 	{
-		ID:          "protocol-not-http",
+		ID:          SigProtocolNotHTTP,
 		Class:       ClassProtocol,
 		Protocol:    []repro.ProtocolKind{repro.ProtocolNotHTTP},
 		Explanation: "Whatever listens at the --api address accepted the connection but did not answer in HTTP.",
 		Remedy:      "Check the --api URL: scheme, host and port of g4f's API server (g4f api listens on port 1337 by default).",
 	},
 	{
-		ID:          "protocol-violation",
+		ID:          SigProtocolViolation,
 		Class:       ClassProtocol,
 		Protocol:    []repro.ProtocolKind{repro.ProtocolViolation},
 		Explanation: "The API server's answer broke the HTTP, JSON or server-sent events protocol in a way no narrower signature names.",
@@ -215,7 +305,7 @@ var Signatures = []Signature{
 
 	// --- how a process or a request ended, read from log lines (explain) ---
 	{
-		ID:        "python-fatal-error",
+		ID:        SigPythonFatalError,
 		Class:     ClassCrashed,
 		Line:      regexp.MustCompile(`Fatal Python error: (?:Segmentation fault|Aborted|Bus error|Floating point exception|Illegal instruction)`),
 		LineHints: []string{"Fatal Python error"},
@@ -225,7 +315,7 @@ var Signatures = []Signature{
 			"report the crash with those stacks.",
 	},
 	{
-		ID:    "process-killed",
+		ID:    SigProcessKilled,
 		Class: ClassCrashed,
 		Line: regexp.MustCompile(`Worker \(pid:(?P<pid>\d+)\) was sent (?:SIG[A-Z]+|code \d+)|` +
 			`Worker with pid (?P<pid>\d+) was terminated due to signal \d+|Child process \[(?P<pid>\d+)\] died|` +
@@ -242,7 +332,7 @@ var Signatures = []Signature{
 			"g4fdiag check runs each call in a worker and reports a crash with the worker's last output.",
 	},
 	{
-		ID:        "worker-timeout",
+		ID:        SigWorkerTimeout,
 		Class:     ClassTimeout,
 		Line:      regexp.MustCompile(`\bWORKER TIMEOUT \(pid:(?P<pid>\d+)\)`),
 		LineHints: []string{"WORKER TIMEOUT"},
@@ -252,7 +342,7 @@ var Signatures = []Signature{
 			"when the provider is merely slow.",
 	},
 	{
-		ID:        "client-timeout",
+		ID:        SigClientTimeout,
 		Class:     ClassTimeout,
 		Line:      regexp.MustCompile(`^curl: \(28\) .*\bwith 0 bytes received`),
 		LineHints: []string{"curl: (28)"},
@@ -262,7 +352,7 @@ var Signatures = []Signature{
 			"URL tells which provider, mode and loop hang.",
 	},
 	{
-		ID:        "client-stall",
+		ID:        SigClientStall,
 		Class:     ClassStall,
 		Line:      regexp.MustCompile(`^curl: \(28\) .*\bwith [1-9]\d* (?:out of -?\d+ )?bytes received`),
 		LineHints: []string{"curl: (28)"},
@@ -272,7 +362,7 @@ var Signatures = []Signature{
 			"on every loop, at the provider.",
 	},
 	{
-		ID:        "client-protocol",
+		ID:        SigClientProtocol,
 		Class:     ClassProtocol,
 		Line:      regexp.MustCompile(`^curl: \((?:18|52)\) `),
 		LineHints: []string{"curl: (18)", "curl: (52)"},
@@ -282,7 +372,7 @@ var Signatures = []Signature{
 		Remedy: "Read the server's log at that moment for a crash or a killed worker; check the proxy's timeouts.",
 	},
 	{
-		ID:        "gateway-bad",
+		ID:        SigGatewayBad,
 		Class:     ClassProtocol,
 		Line:      regexp.MustCompile(`<title>50[23] [^<]*</title>`),
 		LineHints: []string{"<title>50"},
@@ -291,7 +381,7 @@ var Signatures = []Signature{
 		Remedy: "Check that g4f's server runs and listens where the proxy points; read its log at that moment.",
 	},
 	{
-		ID:        "gateway-timeout",
+		ID:        SigGatewayTimeout,
 		Class:     ClassTimeout,
 		Line:      regexp.MustCompile(`<title>504 Gateway Time-?out</title>`),
 		LineHints: []string{"<title>504"},
@@ -303,14 +393,14 @@ var Signatures = []Signature{
 
 	// --- auth ---
 	{
-		ID:          "auth-missing",
+		ID:          SigAuthMissing,
 		Class:       ClassAuth,
 		Types:       []string{"MissingAuthError", "MissingAccessTokenError", "NoValidHarFileError", "AuthenticationError"},
 		Explanation: "The provider needs credentials (an api_key, cookies or a .har file) and none were given.",
 		Remedy:      "Pass api_key= or set up the provider's cookies/.har file; scans leave needs_auth providers out unless asked.",
 	},
 	{
-		ID:          "auth-http-401",
+		ID:          SigAuthHTTP401,
 		Class:       ClassAuth,
 		Types:       httpErrorTypes,
 		Message:     regexp.MustCompile(`(?i)\bunauthori[sz]ed\b|(?:response|status(?: code)?|http(?:/[\d.]+)?(?: error)?)\W{0,3}401\b|^401\b`),
@@ -318,14 +408,14 @@ var Signatures = []Signature{
 		Remedy:      "Pass a valid api_key or cookies for this provider.",
 	},
 	{
-		ID:          "auth-api-server-key",
+		ID:          SigAuthAPIServerKey,
 		Class:       ClassAuth,
 		Message:     regexp.MustCompile(`(?i)\bG4F API key\b`),
 		Explanation: "The g4f API server was started with --g4f-api-key and refused the request: no key, or not its key.",
 		Remedy:      "Give g4fdiag the key the server was started with; it sends it as Authorization: Bearer and g4f-api-key.",
 	},
 	{
-		ID:    "auth-api-key",
+		ID:    SigAuthAPIKey,
 		Class: ClassAuth,
 		Message: regexp.MustCompile(`(?i)\bapi[ _-]?key\b[^\n]{0,60}?\b(?:required|missing|needed|invalid|incorrect|not (?:set|provided|found|given))\b|` +
 			`\b(?:missing|invalid|incorrect|no|requires? an?|provide an?|add an?)\s+"?api[ _-]?key\b`),
@@ -335,14 +425,14 @@ var Signatures = []Signature{
 
 	// --- provider errors with a known reason ---
 	{
-		ID:          "rate-limited",
+		ID:          SigRateLimited,
 		Class:       ClassProviderError,
 		Types:       []string{"RateLimitError"},
 		Explanation: "The provider refused the request because of a rate limit.",
 		Remedy:      "Wait and retry, or scan with less --concurrency and --repeat.",
 	},
 	{
-		ID:          "rate-limited-http",
+		ID:          SigRateLimitedHTTP,
 		Class:       ClassProviderError,
 		Types:       httpErrorTypes,
 		Message:     regexp.MustCompile(`(?i)(?:response|status(?: code)?|http(?:/[\d.]+)?(?: error)?)\W{0,3}429\b|^429\b|too many requests|rate[ -]?limit(?:ed| exceeded| reached)`),
@@ -350,35 +440,35 @@ var Signatures = []Signature{
 		Remedy:      "Wait and retry, or scan with less --concurrency and --repeat.",
 	},
 	{
-		ID:          "cloudflare",
+		ID:          SigCloudflare,
 		Class:       ClassProviderError,
 		Types:       []string{"CloudflareError"},
 		Explanation: "The provider's site is behind a Cloudflare challenge that blocked the request.",
 		Remedy:      "Nothing in the event loop to fix; the provider needs a browser session or cookies from one.",
 	},
 	{
-		ID:          "http-status",
+		ID:          SigHTTPStatus,
 		Class:       ClassProviderError,
 		Types:       httpErrorTypes,
 		Explanation: "The provider's server answered with an HTTP error status (blocked, outage or changed API).",
 		Remedy:      "Nothing in the event loop to fix; check the provider's status or choose another provider.",
 	},
 	{
-		ID:          "http-status-message",
+		ID:          SigHTTPStatusMessage,
 		Class:       ClassProviderError,
 		Message:     regexp.MustCompile(`(?i)(?:response|status(?: code)?|http(?:/[\d.]+)?(?: error)?)\W{0,3}[45]\d\d\b|^[45]\d\d, message=`),
 		Explanation: "The provider's server answered with an HTTP error status (blocked, outage or changed API).",
 		Remedy:      "Nothing in the event loop to fix; check the provider's status or choose another provider.",
 	},
 	{
-		ID:          "model-not-found",
+		ID:          SigModelNotFound,
 		Class:       ClassProviderError,
 		Types:       []string{"ModelNotFoundError", "ModelNotSupportedError", "ModelNotAllowedError"},
 		Explanation: "The provider does not offer the requested model.",
 		Remedy:      "Pass a model the provider lists (g4fdiag providers), or let the scan use its default model.",
 	},
 	{
-		ID:          "stream-not-supported",
+		ID:          SigStreamNotSupported,
 		Class:       ClassProviderError,
 		Types:       []string{"StreamNotSupportedError"},
 		Explanation: "The provider does not support streaming, so streaming modes cannot work with it.",
@@ -387,7 +477,7 @@ var Signatures = []Signature{
 
 	// --- missing requirements ---
 	{
-		ID:          "missing-requirements",
+		ID:          SigMissingRequirements,
 		Class:       ClassMissingRequirements,
 		Types:       []string{"MissingRequirementsError"},
 		Unless:      nestAsyncio,
@@ -395,7 +485,7 @@ var Signatures = []Signature{
 		Remedy:      "Install the package the message names (pip install -U ...) in the scanned environment.",
 	},
 	{
-		ID:          "missing-requirements-install",
+		ID:          SigMissingRequirementsInstall,
 		Class:       ClassMissingRequirements,
 		Message:     regexp.MustCompile(`Install (?:or update )?"[^"\n]+"(?: and "[^"\n]+")* packages?\b`),
 		Unless:      nestAsyncio,
@@ -403,7 +493,7 @@ var Signatures = []Signature{
 		Remedy:      "Install the package the message names (pip install -U ...) in the scanned environment.",
 	},
 	{
-		ID:      "loop-package-missing",
+		ID:      SigLoopPackageMissing,
 		Class:   ClassUnavailable,
 		Types:   []string{"ModuleNotFoundError", "ImportError"},
 		Message: regexp.MustCompile(`No module named '?(?:uvloop|nest_asyncio2?)\b`),
@@ -413,7 +503,7 @@ var Signatures = []Signature{
 			"(uvicorn --loop asyncio); g4fdiag check shows how g4f behaves on each loop.",
 	},
 	{
-		ID:          "missing-module",
+		ID:          SigMissingModule,
 		Class:       ClassMissingRequirements,
 		Types:       []string{"ModuleNotFoundError", "ImportError"},
 		Explanation: "A module the provider imports is not installed (or not importable in this version).",
@@ -422,21 +512,21 @@ var Signatures = []Signature{
 
 	// --- provider state ---
 	{
-		ID:          "not-working",
+		ID:          SigNotWorking,
 		Class:       ClassNotWorking,
 		Types:       []string{"ProviderNotWorkingError"},
 		Explanation: "g4f refused to run the provider because its class is marked working = False.",
 		Remedy:      "Nothing to fix in the loop; scan with --include-not-working to try it anyway.",
 	},
 	{
-		ID:          "provider-not-found",
+		ID:          SigProviderNotFound,
 		Class:       ClassProviderNotFound,
 		Types:       []string{"ProviderNotFoundError"},
 		Explanation: "This g4f does not know a provider of that name.",
 		Remedy:      "Check the name against g4fdiag providers; names are case-sensitive and change between g4f releases.",
 	},
 	{
-		ID:    "no-provider-found",
+		ID:    SigNoProviderFound,
 		Class: ClassProviderNotFound,
 		Types: []string{"RetryNoProviderError"},
 		Explanation: "g4f's RetryProvider had no provider to try: none of its providers serves the model (or streaming, " +
@@ -444,7 +534,7 @@ var Signatures = []Signature{
 		Remedy: "Pass a provider explicitly, or a model that a working provider serves (g4fdiag providers lists them).",
 	},
 	{
-		ID:          "provider-not-found-message",
+		ID:          SigProviderNotFoundMessage,
 		Class:       ClassProviderNotFound,
 		Message:     regexp.MustCompile(`(?i)\bprovider not found\b|\bprovider\b[^\n]{0,60}?\bnot found\b|\bunknown provider\b`),
 		Explanation: "This g4f does not know a provider of that name.",
@@ -453,7 +543,7 @@ var Signatures = []Signature{
 
 	// --- loop: re-entry ---
 	{
-		ID:      "reentry-uvloop",
+		ID:      SigReentryUvloop,
 		Class:   ClassLoopReentry,
 		Types:   []string{"RuntimeError"},
 		Message: regexp.MustCompile(`(?:^|[^A-Za-z])this event loop is already running`),
@@ -463,7 +553,7 @@ var Signatures = []Signature{
 			"await asyncio.to_thread(...); or run the app on the stdlib loop (uvicorn --loop asyncio, uvloop uninstalled).",
 	},
 	{
-		ID:      "reentry-stdlib",
+		ID:      SigReentryStdlib,
 		Class:   ClassLoopReentry,
 		Types:   []string{"RuntimeError"},
 		Message: regexp.MustCompile(`This event loop is already running`),
@@ -473,7 +563,7 @@ var Signatures = []Signature{
 			"installing the nest_asyncio package g4f imports is a last resort.",
 	},
 	{
-		ID:      "reentry-asyncio-run",
+		ID:      SigReentryAsyncioRun,
 		Class:   ClassLoopReentry,
 		Types:   []string{"RuntimeError"},
 		Message: regexp.MustCompile(`asyncio\.run\(\) cannot be called from a running event loop`),
@@ -482,7 +572,7 @@ var Signatures = []Signature{
 		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...).",
 	},
 	{
-		ID:          "reentry-other-loop",
+		ID:          SigReentryOtherLoop,
 		Class:       ClassLoopReentry,
 		Types:       []string{"RuntimeError"},
 		Message:     regexp.MustCompile(`Cannot run the event loop while another loop is running`),
@@ -490,7 +580,7 @@ var Signatures = []Signature{
 		Remedy:      "Inside async code use g4f.client.AsyncClient; or run the sync call on its own thread with await asyncio.to_thread(...).",
 	},
 	{
-		ID:    "reentry-nest-asyncio-error",
+		ID:    SigReentryNestAsyncioError,
 		Class: ClassLoopReentry,
 		Types: []string{"NestAsyncioError"},
 		Explanation: "g4f's sync wrapper found a running loop on this thread and needs nest_asyncio to re-enter it, " +
@@ -499,7 +589,7 @@ var Signatures = []Signature{
 			"installing the nest_asyncio package this g4f imports is a last resort.",
 	},
 	{
-		ID:      "reentry-nest-asyncio-install",
+		ID:      SigReentryNestAsyncioInstall,
 		Class:   ClassLoopReentry,
 		Message: regexp.MustCompile(`(?i)install (?:the )?"?nest[_-]?asyncio2?"? package`),
 		Explanation: "g4f's sync wrapper found a running loop on this thread and asks for nest_asyncio to re-enter it; " +
@@ -508,7 +598,7 @@ var Signatures = []Signature{
 			"installing the nest_asyncio package this g4f imports is a last resort.",
 	},
 	{
-		ID:      "reentry-nest-task",
+		ID:      SigReentryNestTask,
 		Class:   ClassLoopReentry,
 		Types:   []string{"RuntimeError"},
 		Message: regexp.MustCompile(`(?s)Cannot enter into task .* while another task .* is being executed`),
@@ -518,7 +608,7 @@ var Signatures = []Signature{
 			"await asyncio.to_thread(...).",
 	},
 	{
-		ID:          "reentry-nest-uvloop",
+		ID:          SigReentryNestUvloop,
 		Class:       ClassLoopReentry,
 		Types:       []string{"ValueError"},
 		Message:     regexp.MustCompile(`Can't patch loop of type`),
@@ -528,7 +618,7 @@ var Signatures = []Signature{
 	},
 
 	{
-		ID:      "reentry-loop-stopped",
+		ID:      SigReentryLoopStopped,
 		Class:   ClassLoopReentry,
 		Types:   []string{"RuntimeError"},
 		Message: regexp.MustCompile(`Event loop stopped before Future completed`),
@@ -539,7 +629,7 @@ var Signatures = []Signature{
 			"await asyncio.to_thread(...), so it drives a loop nothing else touches.",
 	},
 	{
-		ID:      "reentry-close-running",
+		ID:      SigReentryCloseRunning,
 		Class:   ClassLoopReentry,
 		Types:   []string{"RuntimeError"},
 		Message: regexp.MustCompile(`Cannot close a running event loop`),
@@ -550,7 +640,7 @@ var Signatures = []Signature{
 
 	// --- loop: missing, closed, mismatch ---
 	{
-		ID:      "missing-thread-loop",
+		ID:      SigMissingThreadLoop,
 		Class:   ClassLoopMissing,
 		Types:   []string{"RuntimeError"},
 		Message: regexp.MustCompile(`There is no current event loop in thread`),
@@ -560,7 +650,7 @@ var Signatures = []Signature{
 			"asyncio.set_event_loop(asyncio.new_event_loop()) first).",
 	},
 	{
-		ID:      "missing-running-loop",
+		ID:      SigMissingRunningLoop,
 		Class:   ClassLoopMissing,
 		Types:   []string{"RuntimeError"},
 		Message: regexp.MustCompile(`no running event loop`),
@@ -569,7 +659,7 @@ var Signatures = []Signature{
 		Remedy: "Call this provider through g4f.client.AsyncClient from async code, or wrap the call in asyncio.run(...).",
 	},
 	{
-		ID:      "closed-loop",
+		ID:      SigClosedLoop,
 		Class:   ClassLoopClosed,
 		Types:   []string{"RuntimeError"},
 		Message: regexp.MustCompile(`Event loop is closed`),
@@ -578,7 +668,7 @@ var Signatures = []Signature{
 		Remedy: "Use one loop for the client's lifetime: g4f.client.AsyncClient inside async code; close sessions before their loop.",
 	},
 	{
-		ID:      "mismatch-different-loop",
+		ID:      SigMismatchDifferentLoop,
 		Class:   ClassLoopMismatch,
 		Types:   []string{"RuntimeError", "ValueError"},
 		Message: regexp.MustCompile(`attached to a different loop|is bound to a different event loop|belongs to a different loop`),
@@ -587,7 +677,7 @@ var Signatures = []Signature{
 		Remedy: "Create async clients and sessions inside the loop that uses them; do not share them between sync and async calls.",
 	},
 	{
-		ID:      "mismatch-timeout-outside-task",
+		ID:      SigMismatchTimeoutOutsideTask,
 		Class:   ClassLoopMismatch,
 		Types:   []string{"RuntimeError"},
 		Message: regexp.MustCompile(`Timeout context manager should be used inside a task`),
@@ -597,7 +687,7 @@ var Signatures = []Signature{
 			"g4f.client.AsyncClient rather than the sync client.",
 	},
 	{
-		ID:      "mismatch-wrong-thread",
+		ID:      SigMismatchWrongThread,
 		Class:   ClassLoopMismatch,
 		Types:   []string{"RuntimeError"},
 		Message: regexp.MustCompile(`Non-thread-safe operation invoked on an event loop other than the current one`),
@@ -610,7 +700,7 @@ var Signatures = []Signature{
 
 	// --- loop, read from log lines (explain) ---
 	{
-		ID:        "loop-slow-callback",
+		ID:        SigLoopSlowCallback,
 		Class:     ClassLoopBlocked,
 		Line:      regexp.MustCompile(`Executing <.*> took \d+(?:\.\d+)? seconds`),
 		LineHints: []string{"Executing <"},
@@ -620,7 +710,7 @@ var Signatures = []Signature{
 		Remedy: "Run the sync call off the loop thread with await asyncio.to_thread(...), or use g4f.client.AsyncClient.",
 	},
 	{
-		ID:        "worker-timeout-uvicorn",
+		ID:        SigWorkerTimeoutUvicorn,
 		Class:     ClassLoopBlocked,
 		Line:      regexp.MustCompile(`\bWORKER TIMEOUT \(pid:(?P<pid>\d+)\)`),
 		LineHints: []string{"WORKER TIMEOUT"},
@@ -636,52 +726,52 @@ var Signatures = []Signature{
 // StateSignatures are the signatures Classify assigns from how a cell ended
 // rather than from an exception.
 var StateSignatures = []Signature{
-	{ID: "ok", Class: ClassOK},
-	{ID: "skipped", Class: ClassSkipped},
-	{ID: "interrupted", Class: ClassSkipped},
-	{ID: "provider-not-working", Class: ClassNotWorking,
+	{ID: SigOK, Class: ClassOK},
+	{ID: SigSkipped, Class: ClassSkipped},
+	{ID: SigInterrupted, Class: ClassSkipped},
+	{ID: SigProviderNotWorking, Class: ClassNotWorking,
 		Explanation: "The provider class is marked working = False; the scan did not run it.",
 		Remedy:      "Scan with --include-not-working to run it anyway."},
-	{ID: "loop-unavailable", Class: ClassUnavailable,
+	{ID: SigLoopUnavailable, Class: ClassUnavailable,
 		Explanation: "This loop variant could not be set up in the scanned interpreter (uvloop or nest_asyncio not installed).",
 		Remedy:      "Install the package to scan that variant; the other variants still tell the story."},
-	{ID: "worker-crashed", Class: ClassCrashed,
+	{ID: SigWorkerCrashed, Class: ClassCrashed,
 		Explanation: "The Python worker died while running the cell (a segfault, an os._exit, or the OOM killer).",
 		Remedy:      "Read the worker's stderr tail below; rerun the cell alone with g4fdiag repro."},
-	{ID: "deadlock-loop-thread", Class: ClassDeadlock,
+	{ID: SigDeadlockLoopThread, Class: ClassDeadlock,
 		Explanation: "The loop thread is blocked waiting (future.result(), a lock, an event, a queue) for work that can only run " +
 			"on that same loop, so the wait can never end.",
 		Remedy: "Never block the loop thread on the loop's own work: await the coroutine instead, or run the sync call with " +
 			"await asyncio.to_thread(...)."},
-	{ID: "loop-thread-blocked", Class: ClassLoopBlocked,
+	{ID: SigLoopThreadBlocked, Class: ClassLoopBlocked,
 		Explanation: "A sync call ran on the loop thread and blocked it (sleep, sync I/O, a long computation): every other task " +
 			"of that loop stalls meanwhile.",
 		Remedy: "Run the sync call off the loop thread with await asyncio.to_thread(...), or use g4f.client.AsyncClient."},
-	{ID: "stream-stalled", Class: ClassStall,
+	{ID: SigStreamStalled, Class: ClassStall,
 		Explanation: "The stream started and then stopped sending chunks before the deadline, with the call still running.",
 		Remedy:      "Compare with the other loops: a stall only under nest_asyncio points at loop re-entry; everywhere, at the provider."},
-	{ID: "stream-still-running", Class: ClassTimeout,
+	{ID: SigStreamStillRunning, Class: ClassTimeout,
 		Explanation: "The stream was still sending chunks at its own pace when the call was cut: a long or slow answer, not " +
 			"a stall (the silence since its last chunk was short next to the intervals between its chunks).",
 		Remedy: "Raise --timeout to let the stream finish; a stall would show a silence long next to the stream's own pace."},
-	{ID: "no-answer", Class: ClassTimeout,
+	{ID: SigNoAnswer, Class: ClassTimeout,
 		Explanation: "No answer before the cell deadline and no sign of a blocked loop: a hang in the provider or the network.",
 		Remedy:      "Raise --timeout to tell slow from hung; g4fdiag repro shows the stacks of the hung call."},
-	{ID: "hang-dump", Class: ClassTimeout,
+	{ID: SigHangDump, Class: ClassTimeout,
 		Explanation: "The stacks were dumped while the process hung (faulthandler, py-spy): no event-loop thread in them is " +
 			"blocked or waits on itself, so the loop kept running and the hang is in what it waits for: a provider's " +
 			"network call, a thread, a lock.",
 		Remedy: "Read the thread named in the evidence; g4fdiag repro --provider X reruns the call with a deadline and " +
 			"shows the stacks of the hung call."},
-	{ID: "keyboard-interrupt", Class: ClassSkipped,
+	{ID: SigKeyboardInterrupt, Class: ClassSkipped,
 		Explanation: "The program was stopped (Ctrl-C) while it waited; its stack shows an event loop idle, waiting for I/O, " +
 			"so nothing blocked the loop: the call was slow or hung on the network.",
 		Remedy: "Not a loop fault as far as the stack shows; rerun with a timeout, or g4fdiag repro --provider X to get a verdict."},
-	{ID: "retry-answered", Class: ClassFlaky,
+	{ID: SigRetryAnswered, Class: ClassFlaky,
 		Explanation: "The same provider failed some attempts and answered others (g4f's RetryProvider retries it): the failure " +
 			"is intermittent, so a single run may pass or fail.",
 		Remedy: "Read the failing attempts' error in the findings; g4fdiag check --repeat N measures how often each call fails."},
-	{ID: "no-calls", Class: ClassProviderError,
+	{ID: SigNoCalls, Class: ClassProviderError,
 		Explanation: "The cell ended without recording a single call.",
 		Remedy:      "Rerun the cell with g4fdiag repro and read the worker's output."},
 	fallbackSignature,
@@ -689,7 +779,7 @@ var StateSignatures = []Signature{
 
 // fallbackSignature is the verdict for an error no signature knows.
 var fallbackSignature = Signature{
-	ID:          "provider-error",
+	ID:          SigProviderError,
 	Class:       ClassProviderError,
 	Explanation: "The provider raised an error that no signature knows; as far as diag can tell it is not a loop fault.",
 	Remedy:      "Read the exception chain (g4fdiag repro); compare with the baseline cell of the same provider.",

@@ -11,7 +11,7 @@ type exceptionCase struct {
 	name    string
 	typ     string
 	msg     string
-	wantSig string
+	wantSig SignatureID
 	want    Class
 }
 
@@ -131,8 +131,9 @@ var signatureCases = []exceptionCase{
 // lineCases hold at least one log line per signature with a Line; after is
 // an earlier line of the same text.
 var lineCases = []struct {
-	name, after, line, wantSig string
-	want                       Class
+	name, after, line string
+	wantSig           SignatureID
+	want              Class
 }{
 	{"fatal error", "", "Fatal Python error: Segmentation fault", "python-fatal-error", ClassCrashed},
 	{"gunicorn SIGKILL", "", "[2025-05-02 10:16:05 +0000] [1] [ERROR] Worker (pid:17) was sent SIGKILL! Perhaps out of memory?", "process-killed", ClassCrashed},
@@ -240,7 +241,7 @@ func TestProtocolKinds(t *testing.T) {
 }
 
 func TestEverySignatureHasACase(t *testing.T) {
-	covered := map[string]bool{}
+	covered := map[SignatureID]bool{}
 	for _, tc := range signatureCases {
 		covered[tc.wantSig] = true
 	}
@@ -255,7 +256,7 @@ func TestEverySignatureHasACase(t *testing.T) {
 }
 
 func TestSignatureTableIsWellFormed(t *testing.T) {
-	seen := map[string]bool{}
+	seen := map[SignatureID]bool{}
 	loopSeen := false
 	for _, list := range [][]Signature{Signatures, StateSignatures} {
 		for _, s := range list {

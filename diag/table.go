@@ -16,11 +16,9 @@ import (
 // codeWidth is the width of a class code in a table cell.
 const codeWidth = 4
 
-// loopAbbrev names loops in the table's second header row.
-var loopAbbrev = map[repro.Loop]string{repro.LoopAsyncio: "aio", repro.LoopNest: "nest", repro.LoopUvloop: "uv", repro.LoopServer: "srv"}
-
+// abbrevLoop names a loop in the table's second header row.
 func abbrevLoop(l repro.Loop) string {
-	if a, ok := loopAbbrev[l]; ok {
+	if a := l.Short(); a != "" {
 		return a
 	}
 	return truncateRunes(clean(string(l)), codeWidth, "")
@@ -191,18 +189,7 @@ func writeLegend(buf *bytes.Buffer, r Report, g grid, p *painter) {
 	}
 	var loops []string
 	for _, l := range g.loops {
-		desc := string(l)
-		switch l {
-		case repro.LoopAsyncio:
-			desc = "asyncio (stdlib loop, no nest_asyncio)"
-		case repro.LoopNest:
-			desc = "asyncio + nest_asyncio"
-		case repro.LoopUvloop:
-			desc = "uvloop"
-		case repro.LoopServer:
-			desc = "the API server's own loop (--api)"
-		}
-		loops = append(loops, abbrevLoop(l)+" = "+clean(desc))
+		loops = append(loops, abbrevLoop(l)+" = "+clean(l.Meaning()))
 	}
 	fmt.Fprintf(buf, "loops: %s\n", strings.Join(loops, ", "))
 	present := map[Class]int{}

@@ -20,19 +20,90 @@ const (
 	ModeAPISSE  Mode = "api-sse"  // the same with stream true: server-sent events
 )
 
-// AllModes lists the in-process modes in report order.
-var AllModes = []Mode{ModeBaseline, ModeSync, ModeSyncStream, ModeAsync, ModeAsyncStream}
+// CallStyle is how the harness calls g4f for a mode; the run request carries
+// it (harness.py reads nothing else to decide the call).
+type CallStyle struct {
+	// Client is the g4f entry point: "sync" (g4f.client.Client) or "async"
+	// (AsyncClient).
+	Client string `json:"client"`
+	// Stream passes stream=True and iterates the chunks.
+	Stream bool `json:"stream"`
+	// OnLoop runs each call inside a coroutine on the cell's event loop;
+	// false runs it on a plain thread with no loop (the control).
+	OnLoop bool `json:"on_loop"`
+}
 
-// APIModes lists the HTTP modes in report order; they follow AllModes.
-var APIModes = []Mode{ModeAPIJSON, ModeAPISSE}
+// modeInfo is one row of modeTable: a mode and what it is.
+type modeInfo struct {
+	mode Mode
+	// call is how the harness calls g4f; nil for the modes over HTTP.
+	call *CallStyle
+	// stream: the mode iterates chunks (time to first chunk, stalls).
+	stream bool
+}
+
+// modeTable lists every mode in report order: the in-process modes, then
+// those over HTTP. A new mode is a new row, plus its call in harness.py
+// when the harness has no call of that shape yet.
+var modeTable = []modeInfo{
+	{mode: ModeBaseline, call: &CallStyle{Client: "sync"}},
+	{mode: ModeSync, call: &CallStyle{Client: "sync", OnLoop: true}},
+	{mode: ModeSyncStream, call: &CallStyle{Client: "sync", Stream: true, OnLoop: true}, stream: true},
+	{mode: ModeAsync, call: &CallStyle{Client: "async", OnLoop: true}},
+	{mode: ModeAsyncStream, call: &CallStyle{Client: "async", Stream: true, OnLoop: true}, stream: true},
+	{mode: ModeAPIJSON},
+	{mode: ModeAPISSE, stream: true},
+}
+
+// AllModes lists the in-process modes in report order; APIModes lists the
+// HTTP modes in report order, and they follow AllModes.
+var AllModes, APIModes = splitModes(modeTable)
+
+func splitModes(table []modeInfo) (inProcess, overHTTP []Mode) {
+	for _, r := range table {
+		if r.call != nil {
+			inProcess = append(inProcess, r.mode)
+		} else {
+			overHTTP = append(overHTTP, r.mode)
+		}
+	}
+	return inProcess, overHTTP
+}
+
+func (m Mode) info() (modeInfo, bool) {
+	for _, r := range modeTable {
+		if r.mode == m {
+			return r, true
+		}
+	}
+	return modeInfo{}, false
+}
 
 // Streaming reports whether the mode iterates chunks.
 func (m Mode) Streaming() bool {
-	return m == ModeSyncStream || m == ModeAsyncStream || m == ModeAPISSE
+	r, _ := m.info()
+	return r.stream
 }
 
 // OverHTTP reports whether the mode calls an API server.
-func (m Mode) OverHTTP() bool { return m == ModeAPIJSON || m == ModeAPISSE }
+func (m Mode) OverHTTP() bool {
+	r, ok := m.info()
+	return ok && r.call == nil
+}
+
+// CallStyle is how the harness calls g4f in the mode, or nil when the mode
+// does not run in the harness (over HTTP, or unknown).
+func (m Mode) CallStyle() *CallStyle {
+	r, _ := m.info()
+	return r.call
+}
+
+// SyncClient reports whether the mode calls g4f through its sync client,
+// the wrapper that runs the event loop itself.
+func (m Mode) SyncClient() bool {
+	c := m.CallStyle()
+	return c != nil && c.Client == "sync"
+}
 
 // Loop is the event loop the outer code runs on, fixed per worker process.
 type Loop string
@@ -48,8 +119,60 @@ const (
 // URL): whatever that server runs on.
 const LoopServer Loop = "server"
 
+// loopInfo is one row of loopTable: a loop and what it is.
+type loopInfo struct {
+	loop Loop
+	// variant: a worker runs it (harness.py --loop); false for the loop of
+	// a server g4fdiag did not start.
+	variant bool
+	short   string // at most four characters, for table headers
+	meaning string // for legends
+}
+
+// loopTable lists every loop in report order. A new loop variant is a new
+// row, plus its set-up in harness.py (make_variant).
+var loopTable = []loopInfo{
+	{LoopAsyncio, true, "aio", "asyncio (stdlib loop, no nest_asyncio)"},
+	{LoopNest, true, "nest", "asyncio + nest_asyncio"},
+	{LoopUvloop, true, "uv", "uvloop"},
+	{LoopServer, false, "srv", "the API server's own loop (--api)"},
+}
+
 // AllLoops lists the loop variants in report order.
-var AllLoops = []Loop{LoopAsyncio, LoopNest, LoopUvloop}
+var AllLoops = loopVariants(loopTable)
+
+func loopVariants(table []loopInfo) []Loop {
+	var out []Loop
+	for _, r := range table {
+		if r.variant {
+			out = append(out, r.loop)
+		}
+	}
+	return out
+}
+
+func (l Loop) info() (loopInfo, bool) {
+	for _, r := range loopTable {
+		if r.loop == l {
+			return r, true
+		}
+	}
+	return loopInfo{}, false
+}
+
+// Short is the loop's name in table headers, or "" for an unknown loop.
+func (l Loop) Short() string {
+	r, _ := l.info()
+	return r.short
+}
+
+// Meaning is what the loop is, for legends; an unknown loop is its name.
+func (l Loop) Meaning() string {
+	if r, ok := l.info(); ok {
+		return r.meaning
+	}
+	return string(l)
+}
 
 // Cell is one provider × mode × loop, run Concurrency calls at once, Repeat times.
 type Cell struct {

@@ -35,6 +35,13 @@
 // its job slot to the next cell (see Yielder), so hung cells wait side by
 // side rather than one after another.
 //
+// Modes and loops are tables in cell.go: modeTable says for each mode how
+// the harness calls g4f (sync or async client, streaming, on the cell's
+// loop or not; the run request carries it, harness.py keeps no list of
+// modes), loopTable each loop's short name and meaning. A new mode is a row
+// of modeTable, plus a call in harness.py when no existing call has its
+// shape.
+//
 // repro records what happened — exception chains, tracebacks, chunk timings,
 // stacks, how a cell ended — and knows nothing of verdicts: that is diag's.
 package repro

@@ -380,7 +380,7 @@ func (cl *cellRun) target() (pid int, dump string) {
 
 func (cl *cellRun) run(ctx context.Context, timeout time.Duration) error {
 	p, w, obs := cl.pool, cl.w, cl.obs
-	req := request{Op: "run", Cell: &obs.Cell,
+	req := request{Op: "run", Cell: &obs.Cell, Call: obs.Mode.CallStyle(),
 		BlockThresholdMS: p.blockThreshold.Milliseconds(), Messages: p.messages}
 	if w.ready.Fork {
 		seq := p.nextSeq()

@@ -82,6 +82,8 @@ type request struct {
 	// stacks, and what it writes below Python (a crash's last words).
 	Dump string `json:"dump,omitempty"`
 	Out  string `json:"out,omitempty"`
+	// Call is how the harness calls g4f for a run's mode (modeTable).
+	Call *CallStyle `json:"call,omitempty"`
 }
 
 // Message is one chat message sent to a provider.

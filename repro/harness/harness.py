@@ -40,8 +40,15 @@ diagnostics go to stderr.
                  "default_model","models","url","parent"}, ...]}
 
     {"op":"run","id":N,"cell":{"provider","mode","loop","model","concurrency",
-     "repeat","remedy_tried"},"block_threshold_ms":2000,"messages":[...],
-     "dump":PATH,"out":PATH}
+     "repeat","remedy_tried"},"call":{"client","stream","on_loop"},
+     "block_threshold_ms":2000,"messages":[...],"dump":PATH,"out":PATH}
+             call: how to call g4f for the cell's mode, from Go's mode
+             table (repro/cell.go): client "sync" (g4f.client.Client) or
+             "async" (AsyncClient), stream (stream=True, chunks iterated),
+             on_loop (inside a coroutine on the cell's loop; false: on
+             plain threads with no loop, sync client only). The harness
+             keeps no list of modes: a run without a call it can make is
+             an error event
              dump, out (fork server only): the child's faulthandler file and
              the file its fds 1 and 2 go to (what a crash prints below Python)
              remedy_tried "to-thread" runs a sync mode's call with
@@ -95,10 +102,11 @@ diagnostics go to stderr.
            done or tasks event keeps the calls that fit ("calls_cut": N),
            any other becomes an "error" event.
 
-Modes: baseline (sync client on a fresh thread with no loop), sync and
-sync-stream (sync client called inside a coroutine on the cell's loop, which
-blocks that loop on purpose: that is the conflict being diagnosed), async and
-async-stream (AsyncClient awaited / iterated on the cell's loop).
+Modes (Go's table; the run request's "call" says which): baseline (sync
+client on a fresh thread with no loop), sync and sync-stream (sync client
+called inside a coroutine on the cell's loop, which blocks that loop on
+purpose: that is the conflict being diagnosed), async and async-stream
+(AsyncClient awaited / iterated on the cell's loop).
 
 Hangs: a heartbeat (a chain of loop callbacks) stamps the cell loop every
 50 ms; a watchdog thread reports a loop that stays silent past
@@ -231,7 +239,7 @@ EVENT_LIMIT = 16 * 1024 * 1024
 HEARTBEAT_S = 0.05
 WATCHDOG_S = 0.05
 DEFAULT_THRESHOLD_MS = 2000.0
-MODES = ("baseline", "sync", "sync-stream", "async", "async-stream")
+CLIENTS = ("sync", "async")
 LOOPS = ("asyncio", "nest", "uvloop")
 NEST_MODULES = ("nest_asyncio", "nest_asyncio2")
 DEFAULT_MESSAGES = [{"role": "user", "content": "Say hello."}]
@@ -1032,6 +1040,9 @@ class Cell(object):
     def __init__(self, req_id, spec, threshold_ms, call):
         self.id = req_id
         self.mode = spec["mode"]
+        self.client = spec["client"]         # how g4f is called: see parse_call
+        self.stream = spec["stream"]
+        self.on_loop = spec["on_loop"]
         self.remedy = spec.get("remedy", "")
         self.concurrency = spec["concurrency"]
         self.repeat = spec["repeat"]
@@ -1105,8 +1116,7 @@ def parse_cell(req):
     if not isinstance(spec, dict):
         raise HarnessError("run: missing cell")
     mode = spec.get("mode")
-    if mode not in MODES:
-        raise HarnessError("run: unknown mode %r" % (mode,))
+    call = parse_call(mode, req.get("call"))
     loop = spec.get("loop") or VARIANT.name
     if loop != VARIANT.name:
         raise HarnessError("run: cell loop %r sent to a %r worker" % (loop, VARIANT.name))
@@ -1119,9 +1129,24 @@ def parse_cell(req):
               "concurrency": max(1, int(spec.get("concurrency") or 1)),
               "repeat": max(1, int(spec.get("repeat") or 1)),
               "remedy": spec.get("remedy_tried") or ""}
+    parsed.update(call)
     threshold = float(req.get("block_threshold_ms") or DEFAULT_THRESHOLD_MS)
     messages = req.get("messages") or DEFAULT_MESSAGES
     return parsed, threshold, messages
+
+
+def parse_call(mode, call):
+    """The call style Go's mode table gives the cell's mode: client, stream
+    and on_loop, checked, since a default would run an unknown mode as some
+    other mode."""
+    if not isinstance(call, dict):
+        raise HarnessError("run: mode %r comes without a call style (\"call\")" % (mode,))
+    client, stream, on_loop = call.get("client"), call.get("stream", False), call.get("on_loop", False)
+    if client not in CLIENTS or not isinstance(stream, bool) or not isinstance(on_loop, bool):
+        raise HarnessError("run: mode %r has an unknown call style %r" % (mode, call))
+    if client == "async" and not on_loop:
+        raise HarnessError("run: mode %r: the async client runs only on the cell's loop" % (mode,))
+    return {"client": client, "stream": stream, "on_loop": on_loop}
 
 
 def start_cell(req, g4f):
@@ -1142,7 +1167,7 @@ def run_cell(cell):
     t0 = cell.t0
     failure = None
     try:
-        if cell.mode == "baseline":
+        if not cell.on_loop:
             run_baseline(cell)
         else:
             run_on_loop(cell)
@@ -1196,7 +1221,7 @@ def baseline_call(cell, index, round_):
     attach_thread(cell.log)
     rec = cell.start_call(index, round_)
     try:
-        call_sync(cell.call, rec)
+        (call_sync_stream if cell.stream else call_sync)(cell.call, rec)
         rec.ok()
     except BaseException as exc:
         rec.error(exc)
@@ -1263,21 +1288,20 @@ def start_heartbeat(cell, loop):
 async def loop_call(cell, index, round_):
     rec = cell.start_call(index, round_)
     try:
-        if cell.mode in ("sync", "sync-stream") and cell.remedy == "to-thread":
+        if cell.client == "sync" and cell.remedy == "to-thread":
             # The "manage the loop at the entry point" remedy: the same sync
             # call, moved off the loop thread (asyncio.to_thread, written so
             # Python 3.8 has it too).
-            fn = call_sync if cell.mode == "sync" else call_sync_stream
+            fn = call_sync_stream if cell.stream else call_sync
             ctx = contextvars.copy_context()
             await asyncio.get_running_loop().run_in_executor(None, ctx.run, fn, cell.call, rec)
-        elif cell.mode == "sync":
-            call_sync(cell.call, rec)          # blocks the loop thread: the point
-        elif cell.mode == "sync-stream":
-            call_sync_stream(cell.call, rec)   # idem
-        elif cell.mode == "async":
-            await call_async(cell.call, rec)
-        else:
+        elif cell.client == "sync":
+            # blocks the loop thread: the point
+            (call_sync_stream if cell.stream else call_sync)(cell.call, rec)
+        elif cell.stream:
             await call_async_stream(cell.call, rec)
+        else:
+            await call_async(cell.call, rec)
         rec.ok()
     except BaseException as exc:
         rec.error(exc)
