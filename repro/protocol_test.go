@@ -141,7 +141,7 @@ func (tr *transcriber) run(id int64, c Cell, messages []Message) request {
 	if messages == nil {
 		messages = DefaultMessages
 	}
-	return request{Op: "run", ID: id, Cell: &c, BlockThresholdMS: 2000, Messages: messages,
+	return request{Op: "run", ID: id, Cell: &c, Call: c.Mode.CallStyle(), BlockThresholdMS: 2000, Messages: messages,
 		Dump: filepath.Join(tr.dir, fmt.Sprintf("cell-%d.stacks", id)),
 		Out:  filepath.Join(tr.dir, fmt.Sprintf("cell-%d.out", id))}
 }
