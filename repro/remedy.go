@@ -124,7 +124,7 @@ func RemedyOf(r Remedy) (RemedySpec, bool) {
 // Skips returns why the remedy does not apply to c, or "" when it does.
 func (s RemedySpec) Skips(c Cell) string {
 	for _, k := range s.Skip {
-		if (len(k.Modes) == 0 || contains(k.Modes, c.Mode)) && (len(k.Loops) == 0 || contains(k.Loops, c.Loop)) {
+		if (len(k.Modes) == 0 || remedyMatches(k.Modes, c.Mode)) && (len(k.Loops) == 0 || remedyMatches(k.Loops, c.Loop)) {
 			return k.Why
 		}
 	}
@@ -154,7 +154,7 @@ func (s RemedySpec) Apply(c Cell, env Environment) (Cell, string) {
 	return rc, ""
 }
 
-func contains[T comparable](xs []T, x T) bool {
+func remedyMatches[T comparable](xs []T, x T) bool {
 	for _, y := range xs {
 		if y == x {
 			return true
