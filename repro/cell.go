@@ -197,20 +197,6 @@ func (c Cell) Key() string {
 	return k
 }
 
-// Remedy is a known fix for a loop-class failure, tried by --verify-fixes.
-type Remedy string
-
-// The remedies, in the order they are usually advised.
-const (
-	RemedyNoUvloop Remedy = "uvloop-removed" // the same cell with uvloop unimportable (server on the stdlib loop)
-	RemedyAsync    Remedy = "async"          // the same call through AsyncClient
-	RemedyNest     Remedy = "nest-asyncio"   // nest_asyncio importable, where it can patch the loop
-	RemedyToThread Remedy = "to-thread"      // the sync call run off the loop thread with asyncio.to_thread
-)
-
-// AllRemedies lists the remedies in report order.
-var AllRemedies = []Remedy{RemedyNoUvloop, RemedyAsync, RemedyNest, RemedyToThread}
-
 // End says how a cell's run ended; diag reads it to tell a timeout, a blocked
 // loop, a crashed worker and an interruption apart.
 type End string

@@ -44,4 +44,10 @@
 //
 // repro records what happened — exception chains, tracebacks, chunk timings,
 // stacks, how a cell ended — and knows nothing of verdicts: that is diag's.
+// The remedy table (Remedies) is the engine's: how a fix is run, which
+// cells it applies to; whether it fixed anything is diag's. doctor's
+// ExposureRules are the exception still here: they judge an environment,
+// quote the same errors as diag's signatures, and belong next to them (the
+// classification package, once diag is split), leaving repro the probe
+// (RunDoctor, Doctor).
 package repro

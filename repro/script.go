@@ -41,28 +41,13 @@ type ScriptSpec struct {
 }
 
 // ScriptRemedies lists the remedies an emitted script can apply for a cell,
-// in AllRemedies order: uvloop-removed on uvloop; async for the sync client
-// (baseline too: AsyncClient under asyncio.run on the same kind of thread);
-// nest-asyncio on the stdlib loop without it, when a loop is running;
-// to-thread for the sync client inside a loop. The script refuses the
-// others, nest-asyncio on uvloop with the reason.
+// in AllRemedies order: those of the remedy table whose Skip rules leave
+// the cell. The script refuses the others, with the rule's reason.
 func ScriptRemedies(c Cell) []Remedy {
-	syncClient := c.Mode == ModeBaseline || c.Mode == ModeSync || c.Mode == ModeSyncStream
 	var out []Remedy
-	for _, r := range AllRemedies {
-		var applies bool
-		switch r {
-		case RemedyNoUvloop:
-			applies = c.Loop == LoopUvloop
-		case RemedyAsync:
-			applies = syncClient
-		case RemedyNest:
-			applies = c.Loop == LoopAsyncio && c.Mode != ModeBaseline
-		case RemedyToThread:
-			applies = syncClient && c.Mode != ModeBaseline
-		}
-		if applies {
-			out = append(out, r)
+	for _, s := range Remedies {
+		if s.Skips(c) == "" {
+			out = append(out, s.Remedy)
 		}
 	}
 	return out
@@ -81,12 +66,6 @@ var (
 		LoopNest:    "nest: the stdlib loop with nest_asyncio importable, as g4f expects",
 		LoopUvloop:  "uvloop: uvloop's loop and policy, as uvicorn runs with uvloop installed",
 	}
-	scriptRemedyNotes = map[Remedy]string{
-		RemedyNoUvloop: "uvloop hidden before g4f is imported: the stdlib loop",
-		RemedyAsync:    "the same call through AsyncClient",
-		RemedyNest:     "nest_asyncio importable, as g4f expects",
-		RemedyToThread: "the sync call run with await asyncio.to_thread(...)",
-	}
 )
 
 // scriptData fills the template. The *Note fields go into comments and are
@@ -96,6 +75,7 @@ type scriptData struct {
 	PythonNote, G4FNote, LoopPackageNote, NestNote string
 	ExpectedNote, SignatureNote, CallsNote         string
 	RunLines                                       []string
+	Remedies                                       string // the remedy table as a Python literal
 	Provider, Model, Mode, Loop, Messages          string
 	Calls, Rounds                                  int
 	BlockedAfter                                   string
@@ -146,6 +126,7 @@ func EmitScript(s ScriptSpec) ([]byte, error) {
 		Calls:           max(c.Concurrency, 1),
 		Rounds:          max(c.Repeat, 1),
 		BlockedAfter:    "2.0",
+		Remedies:        scriptRemedies(),
 	}
 	if s.BlockThreshold > 0 {
 		d.BlockedAfter = strconv.FormatFloat(s.BlockThreshold.Seconds(), 'f', -1, 64)
@@ -163,11 +144,11 @@ func EmitScript(s ScriptSpec) ([]byte, error) {
 	cmd := "python3 " + scriptComment(file)
 	width := len(cmd) + len(" --remedy uvloop-removed")
 	d.RunLines = []string{fmt.Sprintf("%-*s  # reproduces the failure", width, cmd)}
-	for _, r := range ScriptRemedies(c) {
-		if r == RemedyNest && !scriptNestAvailable(s.Env) {
-			continue
+	for _, r := range Remedies {
+		if _, why := r.Apply(c, s.Env); why != "" {
+			continue // it does not apply, or needs a loop this environment lacks
 		}
-		d.RunLines = append(d.RunLines, fmt.Sprintf("%-*s  # %s", width, cmd+" --remedy "+string(r), scriptRemedyNotes[r]))
+		d.RunLines = append(d.RunLines, fmt.Sprintf("%-*s  # %s", width, cmd+" --remedy "+string(r.Remedy), r.Does))
 	}
 	for _, p := range []*string{&d.ProviderNote, &d.ModelNote, &d.PythonNote, &d.G4FNote, &d.LoopPackageNote,
 		&d.NestNote, &d.ExpectedNote, &d.SignatureNote} {
@@ -180,9 +161,48 @@ func EmitScript(s ScriptSpec) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func scriptNestAvailable(env Environment) bool {
-	li, known := env.Loop(LoopNest)
-	return !known || li.Available
+// scriptRemedies writes the remedy table as the Python literal the script
+// reads: {name: {"does", "skip": [[modes, loops, why]...], "mode": {from:
+// to}, "loop", "else", "off_loop_thread"}}.
+func scriptRemedies() string {
+	var b strings.Builder
+	b.WriteString("{\n")
+	for _, r := range Remedies {
+		fmt.Fprintf(&b, "    %s: {\n        \"does\": %s,\n        \"skip\": [", pyString(string(r.Remedy)), pyString(r.Does))
+		for i, k := range r.Skip {
+			if i > 0 {
+				b.WriteString(",\n                 ")
+			}
+			fmt.Fprintf(&b, "[%s, %s, %s]", pyList(k.Modes), pyList(k.Loops), pyString(k.Why))
+		}
+		b.WriteString("],\n        \"mode\": {")
+		sep := ""
+		for _, m := range append(append([]Mode{}, AllModes...), APIModes...) { // in mode order: the same literal every time
+			if to, ok := r.Mode[m]; ok {
+				fmt.Fprintf(&b, "%s%s: %s", sep, pyString(string(m)), pyString(string(to)))
+				sep = ", "
+			}
+		}
+		fmt.Fprintf(&b, "},\n        \"loop\": %s, \"else\": %s, \"off_loop_thread\": %s,\n    },\n",
+			pyString(string(r.Loop)), pyString(string(r.Else)), pyBool(r.OffLoopThread))
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+func pyList[T ~string](xs []T) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = pyString(string(x))
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+func pyBool(v bool) string {
+	if v {
+		return "True"
+	}
+	return "False"
 }
 
 func scriptLoopPackage(env Environment, l Loop) string {
@@ -273,8 +293,10 @@ const scriptOutputLimit = 1 << 20
 const scriptLogLimit = 16 << 10
 
 // RunScript runs an emitted script, `t.Python path [--remedy R] --timeout
-// S`, with t.Env in a process group of its own, and turns what it printed
-// into an Observation diag classifies like a worker's: completed with one
+// S`, with t.Env in a process group of its own, and turns the report it
+// printed last (a G4FDIAG-RESULT line of JSON, see scriptReport; the human
+// lines above it are not read) into an Observation diag classifies like a
+// worker's, the output before the outcome as its log: completed with one
 // call (ok, or error with the exception the script reported and its
 // traceback), blocked with the loop thread's stack, or deadline with every
 // thread's stack (the script's own timeout) or none (killed at timeout plus
@@ -282,8 +304,9 @@ const scriptLogLimit = 16 << 10
 // with a remedy, Mode and Loop are those the script ran with, Remedy and
 // Of (the failing cell's key) are set.
 //
-// The error is non-nil when the script could not be read or started, when it
-// refused the remedy, or when ctx ended (the observation is then incomplete).
+// The error is non-nil when the script could not be read or started, was
+// written by a g4fdiag from before the JSON report, refused the remedy, or
+// when ctx ended (the observation is then incomplete).
 // A script that died without an outcome is an observation that ended
 // EndCrashed, not an error.
 func RunScript(ctx context.Context, t Target, path string, remedy Remedy, timeout time.Duration) (Observation, error) {
@@ -295,13 +318,25 @@ func RunScript(ctx context.Context, t Target, path string, remedy Remedy, timeou
 	if err != nil {
 		return Observation{}, fmt.Errorf("%s: %w", path, err)
 	}
+	if !bytes.Contains(src, []byte(scriptReportPrefix)) {
+		return Observation{}, fmt.Errorf("%s was written by an older g4fdiag that does not report in JSON: write it again with --emit-script", path)
+	}
 	obs := Observation{Cell: cell, Started: time.Now()}
 	if remedy != "" {
 		if !scriptHasRemedy(ScriptRemedies(cell), remedy) {
 			return obs, fmt.Errorf("remedy %s does not apply to %s (it has: %s)", remedy, cell.Key(), scriptOrUnknown(scriptJoin(ScriptRemedies(cell))))
 		}
+		// The mode and loop as far as Go can tell before the run: the script
+		// reports those it ran with (without nest_asyncio, uvloop-removed
+		// runs on asyncio, not nest).
+		spec, _ := RemedyOf(remedy)
 		obs.Remedy, obs.Of = remedy, cell.Key()
-		obs.Mode, obs.Loop = scriptRemedyCell(cell, remedy)
+		if m, ok := spec.Mode[cell.Mode]; ok {
+			obs.Mode = m
+		}
+		if spec.Loop != "" {
+			obs.Loop = spec.Loop
+		}
 	}
 	if timeout <= 0 {
 		timeout = 20 * time.Second
@@ -353,41 +388,32 @@ func RunScript(ctx context.Context, t Target, path string, remedy Remedy, timeou
 		obs.Calls = []Call{{Outcome: OutcomePending, DurationMS: obs.DurationMS}}
 		return obs, nil
 	}
-	res, ok := parseScriptOutput(text)
+	res, log, ok := parseScriptOutput(text)
+	if ok && res.Status == scriptRefused {
+		return obs, fmt.Errorf("the script refused to apply it: %s", res.Detail)
+	}
 	if !ok {
-		if last := lastLine(text); remedy != "" && scriptExitCode(waitErr) == 1 && strings.HasPrefix(last, "--remedy ") &&
-			!scriptSetupLine.MatchString(text) {
-			return obs, fmt.Errorf("the script refused to apply it: %s", last)
-		}
 		obs.End = EndCrashed
 		obs.Worker.ExitStatus = scriptExitStatus(waitErr)
 		obs.Worker.StderrTail = scriptTail(text, 4<<10)
 		obs.Log = scriptTail(text, scriptLogLimit)
 		return obs, nil
 	}
-	if res.mode != "" && remedy != "" {
-		obs.Mode, obs.Loop = res.mode, res.loop
+	if remedy != "" {
+		obs.Mode, obs.Loop = res.Mode, res.Loop
 	}
-	obs.Log = scriptTail(res.log, scriptLogLimit)
-	call := Call{DurationMS: res.callMS, Chunks: res.chunks, FirstChunkMS: res.firstMS, LastChunkMS: res.lastMS}
-	switch res.status {
-	case "OK":
+	obs.Log = scriptTail(log, scriptLogLimit)
+	obs.Calls = []Call{res.call()}
+	switch res.Status {
+	case scriptOK, scriptFailed:
 		obs.End = EndCompleted
-		call.Outcome, call.Text = OutcomeOK, scriptCut(res.detail, 200)
-	case "FAILED":
-		obs.End = EndCompleted
-		call.Outcome = OutcomeError
-		call.Chain = []PyException{scriptException(res.detail, res.traceback)}
-	case "BLOCKED":
+	case scriptBlocked:
 		obs.End = EndBlocked
-		call.Outcome = OutcomePending
-		obs.Stacks = &Stacks{LoopThread: res.after, BlockedMS: res.blockedMS}
-	case "TIMEOUT":
+		obs.Stacks = &Stacks{LoopThread: res.Stacks, BlockedMS: res.BlockedS * 1000}
+	case scriptTimeout:
 		obs.End = EndDeadline
-		call.Outcome = OutcomePending
-		obs.Stacks = &Stacks{Threads: res.after}
+		obs.Stacks = &Stacks{Threads: res.Stacks}
 	}
-	obs.Calls = []Call{call}
 	return obs, nil
 }
 
@@ -398,22 +424,6 @@ func scriptHasRemedy(rs []Remedy, r Remedy) bool {
 		}
 	}
 	return false
-}
-
-// scriptRemedyCell is the mode and loop a script runs with under a remedy, as far
-// as Go can tell before it runs: without uvloop the stdlib loop is "nest"
-// when nest_asyncio is installed, which the script reports on its SETUP line.
-func scriptRemedyCell(c Cell, r Remedy) (Mode, Loop) {
-	switch r {
-	case RemedyNoUvloop, RemedyNest:
-		return c.Mode, LoopNest
-	case RemedyAsync:
-		if c.Mode == ModeSyncStream {
-			return ModeAsyncStream, c.Loop
-		}
-		return ModeAsync, c.Loop
-	}
-	return c.Mode, c.Loop
 }
 
 // scriptConst matches one constant line of an emitted script.
@@ -451,151 +461,6 @@ func scriptCell(src []byte) (Cell, error) {
 	return c, nil
 }
 
-// scriptResult is what a script printed about its run.
-type scriptResult struct {
-	mode      Mode
-	loop      Loop
-	status    string // OK, FAILED, BLOCKED, TIMEOUT
-	detail    string // the rest of the RESULT line, unescaped
-	log       string // everything before the call line
-	traceback string // FAILED: between the call line and the RESULT line
-	after     string // BLOCKED, TIMEOUT: the stacks after the RESULT line
-	callMS    float64
-	chunks    int
-	firstMS   float64
-	lastMS    float64
-	blockedMS float64
-}
-
-var (
-	scriptSetupLine   = regexp.MustCompile(`(?m)^SETUP: mode=(\S+) loop=(\S+) remedy=(\S+)\r?$`)
-	scriptCallLine    = regexp.MustCompile(`^call: ([0-9.]+) s, (\d+) chunks(?: \(first at ([0-9.]+) s, last at ([0-9.]+) s\))?\r?$`)
-	scriptBlockedLine = regexp.MustCompile(`for ([0-9.]+) s$`)
-)
-
-// parseScriptOutput finds the outcome a script printed last: its call line,
-// then (FAILED) the traceback, its RESULT line, then (BLOCKED, TIMEOUT) the
-// stacks. Output printed before is the provider's, untrusted: only the last
-// call line followed by a RESULT line counts.
-func parseScriptOutput(text string) (scriptResult, bool) {
-	var r scriptResult
-	lines := strings.SplitAfter(text, "\n")
-	resultAt := -1
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.HasPrefix(lines[i], "RESULT: ") {
-			resultAt = i
-			break
-		}
-	}
-	if resultAt < 0 {
-		return r, false
-	}
-	callAt := -1
-	for i := resultAt - 1; i >= 0; i-- {
-		if scriptCallLine.MatchString(strings.TrimRight(lines[i], "\n")) {
-			callAt = i
-			break
-		}
-	}
-	if callAt < 0 {
-		return r, false
-	}
-	m := scriptCallLine.FindStringSubmatch(strings.TrimRight(lines[callAt], "\n"))
-	r.callMS = scriptMS(m[1])
-	r.chunks, _ = strconv.Atoi(m[2])
-	r.firstMS, r.lastMS = scriptMS(m[3]), scriptMS(m[4])
-	head := strings.Join(lines[:callAt], "")
-	// The script's SETUP line comes before g4f is imported: the first one.
-	if sm := scriptSetupLine.FindStringSubmatch(head); sm != nil &&
-		scriptModeNotes[Mode(sm[1])] != "" && scriptLoopNotes[Loop(sm[2])] != "" {
-		r.mode, r.loop = Mode(sm[1]), Loop(sm[2])
-	}
-	r.log = head
-	r.traceback = strings.Join(lines[callAt+1:resultAt], "")
-	r.after = strings.Join(lines[resultAt+1:], "")
-	res := strings.TrimRight(strings.TrimPrefix(lines[resultAt], "RESULT: "), "\r\n")
-	r.status, r.detail, _ = strings.Cut(res, " ")
-	r.detail = scriptUnescape(r.detail)
-	switch r.status {
-	case "OK", "FAILED", "TIMEOUT":
-	case "BLOCKED":
-		if bm := scriptBlockedLine.FindStringSubmatch(r.detail); bm != nil {
-			r.blockedMS = scriptMS(bm[1])
-		}
-	default:
-		return r, false
-	}
-	return r, true
-}
-
-func scriptMS(s string) float64 {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0
-	}
-	return f * 1000
-}
-
-// scriptUnescape undoes the script's escaping of its RESULT line: \\ \n \r.
-func scriptUnescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
-			switch s[i+1] {
-			case '\\':
-				b.WriteByte('\\')
-				i++
-				continue
-			case 'n':
-				b.WriteByte('\n')
-				i++
-				continue
-			case 'r':
-				b.WriteByte('\r')
-				i++
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// scriptFrameLine matches a traceback frame line; the code line follows it.
-var scriptFrameLine = regexp.MustCompile(`^  File "(.*)", line (\d+), in (.*)$`)
-
-// scriptException is the exception of a FAILED line ("Type: message") with
-// its traceback, whose frames are those of its last block: the raised
-// exception, when Python printed causes and contexts before it.
-func scriptException(detail, tb string) PyException {
-	typ, msg, found := strings.Cut(detail, ": ")
-	if !found {
-		typ, msg = strings.TrimSuffix(detail, ":"), ""
-	}
-	e := PyException{Type: typ, Message: msg, Traceback: scriptTail(tb, 8<<10)}
-	block := tb
-	if i := strings.LastIndex(tb, "Traceback (most recent call last):"); i >= 0 {
-		block = tb[i:]
-	}
-	for _, line := range strings.Split(block, "\n") {
-		line = strings.TrimRight(line, "\r")
-		if m := scriptFrameLine.FindStringSubmatch(line); m != nil {
-			n, _ := strconv.Atoi(m[2])
-			e.Frames = append(e.Frames, Frame{File: m[1], Line: n, Func: m[3]})
-			continue
-		}
-		if k := len(e.Frames); k > 0 && e.Frames[k-1].Code == "" && strings.HasPrefix(line, "    ") {
-			if code := strings.TrimSpace(line); code != "" && strings.Trim(code, "^~ ") != "" {
-				e.Frames[k-1].Code = code
-			}
-		}
-	}
-	return e
-}
-
 func scriptTail(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -614,17 +479,6 @@ func scriptCut(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n])
-}
-
-func scriptExitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	if err == nil {
-		return 0
-	}
-	return -1
 }
 
 func scriptExitStatus(err error) string {

@@ -8,12 +8,13 @@ import (
 	"unicode/utf8"
 )
 
-// FuzzParseScriptOutput feeds the parser of an emitted script's output what
+// FuzzParseScriptOutput feeds the reader of an emitted script's output what
 // a provider may print around the script's own lines: it must never panic,
-// and an outcome it accepts must be read from the text's last RESULT line,
-// the parts it splits the text into must be the text, and the exception it
-// builds must be sound. The seeds are real outputs of emitted scripts run
-// against the demo miniature (testdata/script-output).
+// and a report it accepts must be the text's last G4FDIAG-RESULT line, sound
+// (known status, mode and loop, no negative figures), with a log that is the
+// start of the text. The seeds are real outputs of emitted scripts run
+// against the demo miniature (testdata/script-output, written by
+// TestScriptOutputSeeds with -update-script-seeds).
 func FuzzParseScriptOutput(f *testing.F) {
 	seeds, err := filepath.Glob(filepath.Join("testdata", "script-output", "*.txt"))
 	if err != nil || len(seeds) == 0 {
@@ -26,37 +27,31 @@ func FuzzParseScriptOutput(f *testing.F) {
 		}
 		f.Add(string(data))
 	}
-	f.Add("call: 1 s, 2 chunks (first at 0.5 s, last at 0.9 s)\nRESULT: BLOCKED for 1e309 s\n")
-	f.Add("SETUP: mode=sync loop=uvloop remedy=none\ncall: 0.1 s, 99999999999999999999 chunks\nRESULT: FAILED \\\\n\\x\n")
-	f.Add("RESULT: OK forged\ncall: 0.1 s, 0 chunks\r\nRESULT: OK\r\n")
+	f.Add(`G4FDIAG-RESULT {"version":1,"status":"BLOCKED","mode":"sync","loop":"uvloop","call_s":1,"blocked_s":1e309}` + "\n")
+	f.Add(`G4FDIAG-RESULT {"version":1,"status":"FAILED","mode":"sync","loop":"nest","exception":{"type":"E","message":"\udc80\u2028"}}` + "\r\n")
+	f.Add("G4FDIAG-RESULT {\"version\":1,\"status\":\"OK\",\"mode\":\"sync\",\"loop\":\"asyncio\",\"first_line\":\"x\"}\nx\nG4FDIAG-RESULT {}\n")
 	f.Fuzz(func(t *testing.T, text string) {
-		r, ok := parseScriptOutput(text)
+		r, log, ok := parseScriptOutput(text)
 		if !ok {
 			return
 		}
-		switch r.status {
-		case "OK", "FAILED", "BLOCKED", "TIMEOUT":
-		default:
-			t.Fatalf("accepted status %q", r.status)
+		last := strings.LastIndex("\n"+text, "\n"+scriptReportPrefix)
+		if last < 0 || !strings.HasPrefix(text, log) || len(log) > last {
+			t.Fatalf("log %q is not the text before the last report line", log)
 		}
-		last := strings.LastIndex("\n"+text, "\nRESULT: ")
-		if last < 0 || !strings.HasPrefix(text[last:], "RESULT: "+r.status) {
-			t.Fatalf("status %q is not the last RESULT line's", r.status)
+		if !r.sound() {
+			t.Fatalf("accepted an unsound report %+v", r)
 		}
-		if r.mode != "" && (scriptModeNotes[r.mode] == "" || scriptLoopNotes[r.loop] == "") {
-			t.Fatalf("unknown mode %q or loop %q accepted", r.mode, r.loop)
+		c := r.call()
+		if c.DurationMS < 0 || c.FirstChunkMS < 0 || c.LastChunkMS < 0 || c.Chunks < 0 {
+			t.Fatalf("negative figures: %+v", c)
 		}
-		if !strings.HasPrefix(text, r.log) || !strings.HasSuffix(text, r.after) || !strings.Contains(text, r.traceback) {
-			t.Fatal("log, traceback or stacks are not parts of the text")
+		if (c.Outcome == OutcomeError) != (len(c.Chain) == 1) {
+			t.Fatalf("outcome %s with chain %+v", c.Outcome, c.Chain)
 		}
-		if r.chunks < 0 || r.callMS < 0 || r.firstMS < 0 || r.lastMS < 0 || r.blockedMS < 0 {
-			t.Fatalf("negative figures: %+v", r)
+		if utf8.ValidString(text) && len(c.Chain) == 1 && !utf8.ValidString(c.Chain[0].Type+c.Chain[0].Message+c.Chain[0].Traceback) {
+			t.Fatalf("exception from valid UTF-8 is not: %+v", c.Chain[0])
 		}
-		e := scriptException(r.detail, r.traceback)
-		if utf8.ValidString(text) && !utf8.ValidString(e.Type+e.Message) {
-			t.Fatalf("exception from valid UTF-8 is not: %q %q", e.Type, e.Message)
-		}
-		_ = scriptCut(r.detail, 200)
-		_ = scriptTail(r.log, scriptLogLimit)
+		_ = scriptTail(log, scriptLogLimit)
 	})
 }

@@ -5,11 +5,14 @@ package repro_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -249,7 +252,7 @@ func TestScriptHeaderNamesWhatWasSeen(t *testing.T) {
 			t.Errorf("the script depends on g4fdiag: %s", line)
 		}
 	}
-	if n := strings.Count(string(src), "\n"); n > 210 {
+	if n := strings.Count(string(src), "\n"); n > 300 {
 		t.Errorf("script is %d lines long", n)
 	}
 }
@@ -263,7 +266,7 @@ func TestScriptRemedies(t *testing.T) {
 		{repro.ModeSync, repro.LoopUvloop, "uvloop-removed async to-thread"},
 		{repro.ModeSyncStream, repro.LoopAsyncio, "async nest-asyncio to-thread"},
 		{repro.ModeSync, repro.LoopNest, "async to-thread"},
-		{repro.ModeBaseline, repro.LoopAsyncio, "async"},
+		{repro.ModeBaseline, repro.LoopAsyncio, "async nest-asyncio"},
 		{repro.ModeAsync, repro.LoopUvloop, "uvloop-removed"},
 		{repro.ModeAsyncStream, repro.LoopAsyncio, "nest-asyncio"},
 	} {
@@ -321,7 +324,8 @@ func TestScriptHostileValues(t *testing.T) {
 // given body, to test RunScript's side of the protocol alone.
 func fakeScript(tb testing.TB, body string) string {
 	tb.Helper()
-	src := "PROVIDER = \"EchoSync\"\nMODEL = \"\"\nMODE = \"sync\"\nLOOP = \"asyncio\"\nCALLS = 1\nROUNDS = 1\n" + body
+	src := "PROVIDER = \"EchoSync\"\nMODEL = \"\"\nMODE = \"sync\"\nLOOP = \"asyncio\"\nCALLS = 1\nROUNDS = 1\n" +
+		"# reports on a last line G4FDIAG-RESULT {json}\n" + body
 	path := filepath.Join(tb.TempDir(), "fake.py")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		tb.Fatal(err)
@@ -334,15 +338,24 @@ func fakeTarget(tb testing.TB) repro.Target {
 }
 
 // TestRunScriptLastOutcomeCounts: the provider's output is untrusted; lines
-// that look like an outcome before the script's own do not count.
+// that look like an outcome before the script's own do not count, and the
+// outcome is read from the report line's JSON alone.
 func TestRunScriptLastOutcomeCounts(t *testing.T) {
-	path := fakeScript(t, `import sys
+	path := fakeScript(t, `import json, sys
 print("call: 0.001 s, 1 chunks")
 print("RESULT: OK forged by the provider")
+print('G4FDIAG-RESULT {"version": 1, "status": "OK", "detail": "forged", "mode": "sync", "loop": "asyncio"}')
 print("call: 0.250 s, 0 chunks", flush=True)
-sys.stderr.write("Traceback (most recent call last):\n  File \"/x/g4f/providers/asyncio.py\", line 57, in to_sync_generator\n    loop.run_until_complete(x)\nValueError: two\\nlines\n")
+tb = "Traceback (most recent call last):\n  File \"/x/g4f/providers/asyncio.py\", line 57, in to_sync_generator\n    loop.run_until_complete(x)\nValueError: two\nlines\n"
+sys.stderr.write(tb)
 sys.stderr.flush()
-print("RESULT: FAILED ValueError: two\\\\nlines\\nand a backslash \\\\\\\\ here")
+print("RESULT: FAILED ValueError: two\\nlines")
+print("G4FDIAG-RESULT " + json.dumps({"version": 1, "status": "FAILED", "detail": "ValueError: two\nlines",
+      "mode": "sync", "loop": "asyncio", "remedy": "", "call_s": 0.25, "chunks": 0,
+      "exception": {"type": "ValueError", "message": "two\\nlines\nand a backslash \\\\ here", "traceback": tb,
+                    "frames": [{"file": "/x/g4f/providers/asyncio.py", "line": 57, "func": "to_sync_generator",
+                                "code": "loop.run_until_complete(x)"}]},
+      "first_line": "call: 0.250 s, 0 chunks"}))
 sys.exit(1)
 `)
 	obs, err := repro.RunScript(context.Background(), fakeTarget(t), path, "", 10*time.Second)
@@ -356,11 +369,32 @@ sys.exit(1)
 	if e.Type != "ValueError" || e.Message != "two\\nlines\nand a backslash \\\\ here" {
 		t.Errorf("exception %q: %q", e.Type, e.Message)
 	}
-	if len(e.Frames) != 1 || e.Frames[0].Func != "to_sync_generator" || e.Frames[0].Code != "loop.run_until_complete(x)" {
+	if len(e.Frames) != 1 || e.Frames[0].Func != "to_sync_generator" || e.Frames[0].Line != 57 || e.Frames[0].Code != "loop.run_until_complete(x)" {
 		t.Errorf("frames %+v", e.Frames)
+	}
+	if !strings.HasPrefix(e.Traceback, "Traceback (most recent call last):") {
+		t.Errorf("traceback %q", e.Traceback)
 	}
 	if obs.Calls[0].DurationMS != 250 || !strings.Contains(obs.Log, "forged") {
 		t.Errorf("duration %v, log %q", obs.Calls[0].DurationMS, obs.Log)
+	}
+	// The log is the provider's output: the script's own outcome is not in it.
+	if strings.Contains(obs.Log, "0.250") || strings.Contains(obs.Log, "Traceback") {
+		t.Errorf("log holds the script's outcome: %q", obs.Log)
+	}
+}
+
+// TestRunScriptRejectsOldScript: a script from before the JSON report line
+// is named as such, not run to a crash.
+func TestRunScriptRejectsOldScript(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.py")
+	src := "PROVIDER = \"EchoSync\"\nMODEL = \"\"\nMODE = \"sync\"\nLOOP = \"asyncio\"\nCALLS = 1\nROUNDS = 1\nprint('RESULT: OK')\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := repro.RunScript(context.Background(), fakeTarget(t), path, "", 10*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "older g4fdiag") || !strings.Contains(err.Error(), "--emit-script") {
+		t.Fatalf("err = %v", err)
 	}
 }
 
@@ -434,7 +468,7 @@ func TestRunScriptRefusesRemedyThatDoesNotApply(t *testing.T) {
 	}
 	// The script itself says why, for whoever runs it by hand.
 	out, _ := exec.Command(scriptPython(t), path, "--remedy", "nest-asyncio").CombinedOutput()
-	if !strings.Contains(string(out), "nest_asyncio cannot patch a uvloop loop") {
+	if !strings.Contains(string(out), "nest_asyncio cannot patch uvloop") {
 		t.Errorf("script output: %s", out)
 	}
 }
@@ -468,4 +502,98 @@ func waitProcessGone(t *testing.T, pid int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Errorf("process %d still alive", pid)
+}
+
+// remedyDecider runs the remedy part of an emitted script — from its
+// REMEDIES table to the loop set-up — for every cell and remedy, in one
+// interpreter, and prints per case the mode, loop and off-loop-thread flag it
+// would run with, or its refusal.
+const remedyDecider = `
+import contextlib, io, json, sys
+src = open(sys.argv[1], encoding="utf-8").read()
+part = src[src.index("\nREMEDIES = "):src.index("\nclass HideModules")]
+out = []
+for case in json.loads(sys.argv[2]):
+    g = {"MODE": case["mode"], "LOOP": case["loop"], "__name__": "__remedy__"}
+    exec("import argparse, importlib.util, json, sys, time", g)
+    sys.argv = ["repro.py", "--remedy", case["remedy"]]
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+            exec(part, g)
+        case.update(run_mode=g["mode"], run_loop=g["loop"], off_loop_thread=g["off_loop_thread"])
+    except SystemExit:
+        case["refused"] = json.loads(printed.getvalue().split("G4FDIAG-RESULT ", 1)[1])["detail"]
+    out.append(case)
+print(json.dumps(out))
+`
+
+// TestScriptAndVerifyFixesAgree: for every in-process cell and remedy, the
+// emitted script applies the remedy exactly where --verify-fixes runs it,
+// with the same mode and loop, and refuses it where --verify-fixes does not
+// run it, for the same reason.
+func TestScriptAndVerifyFixesAgree(t *testing.T) {
+	py := scriptPython(t)
+	// The loops as this interpreter has them: the script sees the same.
+	var env repro.Environment
+	for _, l := range repro.AllLoops {
+		mod := map[repro.Loop]string{repro.LoopAsyncio: "asyncio", repro.LoopNest: "nest_asyncio", repro.LoopUvloop: "uvloop"}[l]
+		ok := exec.Command(py, "-c", "import "+mod).Run() == nil
+		env.Loops = append(env.Loops, repro.LoopInfo{Loop: l, Available: ok, Reason: mod + " is not installed"})
+	}
+	type decision struct {
+		Mode          repro.Mode   `json:"mode"`
+		Loop          repro.Loop   `json:"loop"`
+		Remedy        repro.Remedy `json:"remedy"`
+		RunMode       repro.Mode   `json:"run_mode"`
+		RunLoop       repro.Loop   `json:"run_loop"`
+		OffLoopThread bool         `json:"off_loop_thread"`
+		Refused       string       `json:"refused"`
+	}
+	var cases []decision
+	for _, m := range repro.AllModes {
+		for _, l := range repro.AllLoops {
+			for _, r := range repro.AllRemedies {
+				cases = append(cases, decision{Mode: m, Loop: l, Remedy: r})
+			}
+		}
+	}
+	in, err := json.Marshal(cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := writeScript(t, repro.ScriptSpec{Cell: repro.Cell{Provider: "X", Mode: repro.ModeSync, Loop: repro.LoopUvloop}})
+	out, err := exec.Command(py, "-c", remedyDecider, path, string(in)).Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var got []decision
+	if err := json.Unmarshal(out, &got); err != nil || len(got) != len(cases) {
+		t.Fatalf("decisions %s: %v", out, err)
+	}
+	for _, d := range got {
+		c := repro.Cell{Provider: "X", Mode: d.Mode, Loop: d.Loop, Concurrency: 1, Repeat: 1}
+		var plan repro.RemedyPlan
+		for _, p := range repro.PlanRemedies(c, env) {
+			if p.Remedy == d.Remedy {
+				plan = p
+			}
+		}
+		spec, _ := repro.RemedyOf(d.Remedy)
+		where := fmt.Sprintf("%s/%s --remedy %s", d.Mode, d.Loop, d.Remedy)
+		switch {
+		case plan.Cell == nil && d.Refused == "":
+			t.Errorf("%s: the script runs it as %s/%s, --verify-fixes does not: %s", where, d.RunMode, d.RunLoop, plan.Note)
+		case plan.Cell != nil && d.Refused != "":
+			t.Errorf("%s: --verify-fixes runs it as %s/%s, the script refuses: %s", where, plan.Cell.Mode, plan.Cell.Loop, d.Refused)
+		case plan.Cell == nil && spec.Skips(c) != "" && !strings.HasSuffix(d.Refused, ": "+plan.Note):
+			t.Errorf("%s: the script refuses with %q, --verify-fixes says %q", where, d.Refused, plan.Note)
+		case plan.Cell != nil && (plan.Cell.Mode != d.RunMode || plan.Cell.Loop != d.RunLoop || spec.OffLoopThread != d.OffLoopThread):
+			t.Errorf("%s: the script runs %s/%s (off the loop thread: %v), --verify-fixes %s/%s (%v)",
+				where, d.RunMode, d.RunLoop, d.OffLoopThread, plan.Cell.Mode, plan.Cell.Loop, spec.OffLoopThread)
+		}
+		if scripted := slices.Contains(repro.ScriptRemedies(c), d.Remedy); scripted != (spec.Skips(c) == "") {
+			t.Errorf("%s: ScriptRemedies says %v", where, scripted)
+		}
+	}
 }
