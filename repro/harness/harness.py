@@ -1236,14 +1236,19 @@ def run_on_loop(cell):
     loop = VARIANT.factory()
     # The loop's default executor serves the to-thread remedy and g4f's own
     # to_thread calls: sized to the cell's calls, so it is never the harness's
-    # pool that makes a wide cell wait (asyncio's default is min(32, CPUs + 4)).
-    try:
-        import concurrent.futures
-        workers = max(cell.concurrency, min(32, (os.cpu_count() or 1) + 4))
-        loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="asyncio"))
-    except Exception as exc:
-        diag("cell %s: default executor not set: %s" % (cell.id, safe_str(exc)))
+    # pool that makes a wide cell wait (the default is min(32, CPUs + 4)).
+    # Only a wider cell gets one, named as the loop names its own (asyncio:
+    # "asyncio_N"; uvloop: "ThreadPoolExecutor-N_M"), so that thread names in
+    # the evidence are those a user sees.
+    default = min(32, (os.cpu_count() or 1) + 4)
+    if cell.concurrency > default:
+        try:
+            import concurrent.futures
+            prefix = "asyncio" if isinstance(loop, asyncio.BaseEventLoop) else ""
+            loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(
+                max_workers=cell.concurrency, thread_name_prefix=prefix))
+        except Exception as exc:
+            diag("cell %s: default executor not set: %s" % (cell.id, safe_str(exc)))
     asyncio.set_event_loop(loop)
     cell.loop = loop
     cell.loop_thread = threading.get_ident()
