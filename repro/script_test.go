@@ -12,13 +12,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 func scriptPython(tb testing.TB) string {
@@ -456,7 +456,7 @@ func waitProcessGone(t *testing.T, pid int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		if !reprotest.Exists(pid) {
 			return
 		}
 		// A killed grandchild may wait as a zombie for a reaper: gone too.
