@@ -9,7 +9,7 @@ import (
 )
 
 // runWithoutScans runs Main as on a system where scans cannot run
-// (Windows).
+// (Windows). Not in parallel: Main sets urfave/cli's package variables.
 func runWithoutScans(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
@@ -22,7 +22,6 @@ func runWithoutScans(t *testing.T, stdin string, args ...string) (int, string, s
 // TestScansNeedUnix: where scans cannot run, the commands that start Python
 // say so and exit 3 before they start anything; their --help still works.
 func TestScansNeedUnix(t *testing.T) {
-	t.Parallel()
 	const want = "g4fdiag: scans need Linux or macOS (WSL works); run check, repro, providers and doctor there; explain, report, merge and completion work here\n"
 	for _, args := range [][]string{
 		{"check", "--demo"},
@@ -45,7 +44,6 @@ func TestScansNeedUnix(t *testing.T) {
 // TestWithoutScansTheRestWorks: explain, report, merge, completion and
 // --help start no process and work where scans cannot run.
 func TestWithoutScansTheRestWorks(t *testing.T) {
-	t.Parallel()
 	scan := filepath.Join("..", "..", "diag", "testdata", "report.json.golden")
 	for _, tc := range []struct {
 		stdin string
