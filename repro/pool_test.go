@@ -15,14 +15,7 @@ import (
 
 func testPython(tb testing.TB) string {
 	tb.Helper()
-	p := os.Getenv("G4FDIAG_PYTHON")
-	if p == "" {
-		p = "/usr/bin/python3"
-	}
-	if _, err := os.Stat(p); err != nil {
-		tb.Fatalf("no test interpreter %s (run scripts/setup.sh): %v", p, err)
-	}
-	return p
+	return reprotest.Python(tb)
 }
 
 // demoTarget is the miniature g4f with the test interpreter; extraPath dirs

@@ -27,10 +27,7 @@ func demoTarget(t *testing.T, extraPath ...string) repro.Target {
 
 func demoTargetB(t testing.TB, extraPath ...string) repro.Target {
 	t.Helper()
-	python := os.Getenv("G4FDIAG_PYTHON")
-	if python == "" {
-		python = "/usr/bin/python3"
-	}
+	python := reprotest.Python(t)
 	dir, err := providers.WriteDemo(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -364,10 +361,7 @@ func TestUnavailableServerLoop(t *testing.T) {
 
 // TestStartWithoutG4F is an environment error naming the fix.
 func TestStartWithoutG4F(t *testing.T) {
-	python := os.Getenv("G4FDIAG_PYTHON")
-	if python == "" {
-		python = "/usr/bin/python3"
-	}
+	python := reprotest.Python(t)
 	target := repro.Target{Python: python, Env: repro.WithPythonPath(os.Environ(), t.TempDir())}
 	_, _, err := StartAll(context.Background(), target, []repro.Loop{repro.LoopAsyncio}, 30*time.Second)
 	var env *repro.EnvError
