@@ -35,6 +35,11 @@
 // its job slot to the next cell (see Yielder), so hung cells wait side by
 // side rather than one after another.
 //
+// What differs by system is behind build tags: proc_*.go and group_unix.go
+// (process groups, Pdeathsig on Linux, signals) and contain_*.go
+// (subreapers, Linux only). Scans run on Linux and macOS; elsewhere
+// ScansSupported is false and the commands that scan say so.
+//
 // repro records what happened — exception chains, tracebacks, chunk timings,
 // stacks, how a cell ended — and knows nothing of verdicts: that is diag's.
 package repro
