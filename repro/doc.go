@@ -42,6 +42,11 @@
 // of modeTable, plus a call in harness.py when no existing call has its
 // shape.
 //
+// What differs by system is behind build tags: proc_*.go and group_unix.go
+// (process groups, Pdeathsig on Linux, signals) and contain_*.go
+// (subreapers, Linux only). Scans run on Linux and macOS; elsewhere
+// ScansSupported is false and the commands that scan say so.
+//
 // repro records what happened — exception chains, tracebacks, chunk timings,
 // stacks, how a cell ended — and knows nothing of verdicts: that is diag's.
 // The remedy table (Remedies) is the engine's: how a fix is run, which

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -307,7 +306,7 @@ func RunDoctor(ctx context.Context, t Target) (Doctor, error) {
 	cmd := exec.Command(t.Python, append([]string{"-u", script}, DoctorPackages...)...)
 	cmd.Env = t.Env
 	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = ProcAttr()
 	stdout := newTailBuffer(4 << 20)
 	stderr := newTailBuffer(64 << 10)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
@@ -327,14 +326,14 @@ func RunDoctor(ctx context.Context, t Target) (Doctor, error) {
 	var waitErr error
 	select {
 	case waitErr = <-done:
-		_ = syscall.Kill(-pgid, syscall.SIGKILL) // children g4f left behind
+		KillGroup(pgid) // children g4f left behind
 	case <-timer.C:
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		KillGroup(pgid)
 		<-done
 		return Doctor{}, envErrorf("check that `"+t.Python+" -c 'import g4f'` finishes",
 			"inspecting %s did not finish within %s (importing g4f hangs?)", t.Python, t.startTimeout())
 	case <-ctx.Done():
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		KillGroup(pgid)
 		<-done
 		return Doctor{}, ctx.Err()
 	}

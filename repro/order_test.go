@@ -14,6 +14,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 // TestVerdictsDoNotDependOnOrder runs every cell of the demo scan in a
@@ -21,10 +22,7 @@ import (
 // (testdata/demo-matrix.golden, run in plan order): no cell's verdict
 // depends on which cells ran before or beside it.
 func TestVerdictsDoNotDependOnOrder(t *testing.T) {
-	python := os.Getenv("G4FDIAG_PYTHON")
-	if python == "" {
-		python = "/usr/bin/python3"
-	}
+	python := reprotest.Python(t)
 	dir, err := providers.WriteDemo(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/providers"
@@ -469,7 +468,7 @@ func (cl *cellRun) endChild() {
 	if cl.child == 0 {
 		return
 	}
-	_ = syscall.Kill(-cl.child, syscall.SIGKILL)
+	KillGroup(cl.child)
 	cl.pool.track(cl.child, false)
 }
 
@@ -551,7 +550,7 @@ func (p *Pool) Close() error {
 	}
 	p.mu.Unlock()
 	for _, pid := range children {
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		KillGroup(pid)
 	}
 	for _, w := range ws {
 		w.kill()

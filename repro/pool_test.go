@@ -6,23 +6,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/providers"
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 func testPython(tb testing.TB) string {
 	tb.Helper()
-	p := os.Getenv("G4FDIAG_PYTHON")
-	if p == "" {
-		p = "/usr/bin/python3"
-	}
-	if _, err := os.Stat(p); err != nil {
-		tb.Fatalf("no test interpreter %s (run scripts/setup.sh): %v", p, err)
-	}
-	return p
+	return reprotest.Python(tb)
 }
 
 // demoTarget is the miniature g4f with the test interpreter; extraPath dirs
@@ -219,7 +212,7 @@ func TestWorkerCrash(t *testing.T) {
 			pid = p.workers[LoopUvloop][0].cmd.Process.Pid
 			p.mu.Unlock()
 		}
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		if err := reprotest.Kill(pid); err != nil {
 			t.Fatal(err)
 		}
 		obs := <-done
@@ -304,7 +297,7 @@ func TestWaitingCellGivesUpItsSlot(t *testing.T) {
 				child = pid
 			}
 			p.mu.Unlock()
-			yielded <- child != 0 && syscall.Kill(child, 0) == nil
+			yielded <- child != 0 && reprotest.Exists(child)
 		})
 	if err != nil || obs.End != EndDeadline {
 		t.Fatalf("%v %s", err, obs.End)

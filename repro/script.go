@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/template"
 	"time"
 	"unicode/utf8"
@@ -348,7 +347,7 @@ func RunScript(ctx context.Context, t Target, path string, remedy Remedy, timeou
 	args = append(args, "--timeout", strconv.FormatFloat(timeout.Seconds(), 'f', -1, 64))
 	cmd := exec.Command(t.Python, args...)
 	cmd.Env = t.Env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = ProcAttr()
 	out := newTailBuffer(scriptOutputLimit)
 	cmd.Stdout = out // one pipe for both: the traceback stays between its lines
 	cmd.Stderr = out
@@ -371,7 +370,7 @@ func RunScript(ctx context.Context, t Target, path string, remedy Remedy, timeou
 		cancelled = true
 	}
 	// Whatever the script started dies with it (os._exit leaves children).
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	KillGroup(cmd.Process.Pid)
 	if killed || cancelled {
 		waitErr = <-done
 	}

@@ -15,25 +15,18 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 func scriptPython(tb testing.TB) string {
 	tb.Helper()
-	p := os.Getenv("G4FDIAG_PYTHON")
-	if p == "" {
-		p = "/usr/bin/python3"
-	}
-	if _, err := os.Stat(p); err != nil {
-		tb.Fatalf("no test interpreter %s (run scripts/setup.sh): %v", p, err)
-	}
-	return p
+	return reprotest.Python(tb)
 }
 
 // scriptTarget is the miniature g4f with the test interpreter.
@@ -490,7 +483,7 @@ func waitProcessGone(t *testing.T, pid int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		if !reprotest.Exists(pid) {
 			return
 		}
 		// A killed grandchild may wait as a zombie for a reaper: gone too.

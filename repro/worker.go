@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/providers"
@@ -131,7 +130,7 @@ func startWorker(ctx context.Context, t Target, harness, dumpPath string, loop L
 	cmd := exec.Command(t.Python, "-u", harness, "--loop", string(loop), "--dump", dumpPath)
 	cmd.Env = t.Env
 	cmd.ExtraFiles = []*os.File{replyW} // fd 3 in the child
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = ProcAttr()
 	// A process that left the group may still hold the worker's stdout:
 	// Wait must not wait for it for ever.
 	cmd.WaitDelay = exitGrace
@@ -366,7 +365,7 @@ func DumpStacks(pid int, path string) string { return dumpStacksWithin(pid, path
 // dumpStacksWithin is DumpStacks waiting at most limit for the dump.
 func dumpStacksWithin(pid int, path string, limit time.Duration) string {
 	before := fileSize(path)
-	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+	if err := signalDump(pid); err != nil {
 		return ""
 	}
 	deadline := time.Now().Add(limit)
@@ -428,7 +427,7 @@ func (w *worker) kill() {
 	if w.cmd.Process == nil {
 		return
 	}
-	_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+	KillGroup(w.cmd.Process.Pid)
 	_ = w.stdin.Close()
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/repro"
 )
 
 // IO is what a command reads and writes, injected so tests can run commands
@@ -31,6 +32,9 @@ type IO struct {
 	// Signals, when set, replaces the process's SIGINT/SIGTERM/SIGHUP
 	// (tests).
 	Signals <-chan os.Signal
+	// noScans says scans cannot run on this system (see needsScans); a
+	// test sets it to see what a user there sees.
+	noScans bool
 	// stop is set by Main: what a second signal runs before leaving.
 	stop *stopper
 }
@@ -41,6 +45,7 @@ func stdIO() IO {
 		OutTerminal: isatty.IsTerminal(os.Stdout.Fd()),
 		ErrTerminal: isatty.IsTerminal(os.Stderr.Fd()),
 		Environ:     os.Environ(),
+		noScans:     !repro.ScansSupported,
 	}
 }
 

@@ -158,6 +158,7 @@ func checkCommand(stdio IO) *cli.Command {
    g4fdiag check --modes sync,async --loops uvloop --concurrency 4 --format json -o scan.json`,
 		Flags:        scanFlags(),
 		OnUsageError: commandUsageError,
+		Before:       needsScans(stdio),
 		Action: func(c *cli.Context) error {
 			opts, err := scanOptionsFrom(c, "check")
 			if err != nil {
@@ -180,6 +181,7 @@ func reproCommand(stdio IO) *cli.Command {
 		Flags: append(scanFlags(),
 			&cli.StringFlag{Name: "emit-script", Usage: "write a standalone Python script reproducing the first failing cell to `FILE`, and run it to check that it does"}),
 		OnUsageError: commandUsageError,
+		Before:       needsScans(stdio),
 		Action: func(c *cli.Context) error {
 			opts, err := scanOptionsFrom(c, "repro")
 			if err != nil {

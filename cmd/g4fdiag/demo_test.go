@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -25,14 +27,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // first on PATH.
 func testPython(t testing.TB) string {
 	t.Helper()
-	p := os.Getenv("G4FDIAG_PYTHON")
-	if p == "" {
-		p = "/usr/bin/python3"
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("no test interpreter %s (run scripts/setup.sh): %v", p, err)
-	}
-	return p
+	return reprotest.Python(t)
 }
 
 // cellJSON is the part of a JSON report cell the tests read.

@@ -40,6 +40,7 @@ or g4f cannot be imported (the rest is still reported).`,
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout"},
 		),
 		OnUsageError: commandUsageError,
+		Before:       needsScans(stdio),
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() > 0 {
 				return usagef("doctor takes no arguments, got %q", c.Args().First())

@@ -15,7 +15,7 @@ const (
 	exitOK          = 0   // no loop-class failure
 	exitFailures    = 1   // loop-class failures found
 	exitUsage       = 2   // bad arguments
-	exitEnv         = 3   // no Python, g4f not importable, a worker that cannot start, an output that cannot be written; and any other error
+	exitEnv         = 3   // no Python, g4f not importable, a worker that cannot start, an output that cannot be written, a scan where none can run; and any other error
 	exitInterrupted = 130 // SIGINT, SIGTERM or SIGHUP
 )
 

@@ -33,6 +33,7 @@ func providersCommand(stdio IO) *cli.Command {
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
 		),
 		OnUsageError: commandUsageError,
+		Before:       needsScans(stdio),
 		Action: func(c *cli.Context) error {
 			target, err := targetFrom(c)
 			if err != nil {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 // TestMix: the table adds up to g4f 0.3.5.8's figures, and has the state
@@ -165,14 +167,7 @@ type census struct {
 
 func testPython(t *testing.T) string {
 	t.Helper()
-	p := os.Getenv("G4FDIAG_PYTHON")
-	if p == "" {
-		p = "/usr/bin/python3"
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("no test interpreter %s (run scripts/setup.sh): %v", p, err)
-	}
-	return p
+	return reprotest.Python(t)
 }
 
 // runCensus imports the written fixture with Python and calls every

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/repro"
@@ -68,12 +67,10 @@ func (b *exitBox) end(status string, code int) {
 // startForkServer starts the fork server of one loop and waits, at most
 // timeout, until it has imported everything and said whether it can fork.
 func startForkServer(ctx context.Context, t repro.Target, harness, dump string, loop repro.Loop, timeout time.Duration) (*forkServer, error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
+	theirs, mine, err := controlPair()
 	if err != nil {
 		return nil, fmt.Errorf("control socket for the %s fork server: %w", loop, err)
 	}
-	theirs := os.NewFile(uintptr(fds[0]), "fork-server-control")
-	mine := os.NewFile(uintptr(fds[1]), "fork-server-control")
 	c, err := net.FileConn(mine)
 	mine.Close()
 	if err != nil {
@@ -194,7 +191,7 @@ func (fs *forkServer) fork(ctx context.Context, dump string) (*Server, error) {
 
 	req, _ := json.Marshal(map[string]any{"op": "fork", "id": id, "host": "127.0.0.1", "port": 0, "dump": dump})
 	// Fd puts w in blocking mode, which the server's stdout and stderr must be.
-	_, _, err = fs.conn.WriteMsgUnix(req, syscall.UnixRights(int(w.Fd())), nil)
+	err = sendWithFile(fs.conn, req, w)
 	w.Close()
 	if err != nil {
 		r.Close()
@@ -224,7 +221,7 @@ func (fs *forkServer) fork(ctx context.Context, dump string) (*Server, error) {
 		r.Close()
 		go func() { // the child may be forked already: it must not be left running
 			if m, ok := <-reply; ok && m.Event == "forked" {
-				_ = syscall.Kill(-m.PID, syscall.SIGKILL)
+				repro.KillGroup(m.PID)
 			}
 		}()
 		return nil, ctx.Err()

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"syscall"
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/repro"
@@ -95,14 +94,14 @@ func (p *process) stop(grace time.Duration) {
 		return
 	}
 	if grace > 0 {
-		_ = syscall.Kill(-p.pid, syscall.SIGTERM)
+		repro.TermGroup(p.pid)
 		select {
 		case <-p.gone:
 			return
 		case <-time.After(grace):
 		}
 	}
-	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+	repro.KillGroup(p.pid)
 	<-p.gone
 }
 
@@ -120,8 +119,8 @@ func startHarness(t repro.Target, harness string, args []string, line func(strin
 	return p, nil
 }
 
-// startCommand starts cmd in a process group of its own, killed with Go
-// (Pdeathsig), stdout and stderr on one pipe read into the process's Log,
+// startCommand starts cmd in a process group of its own (repro.ProcAttr:
+// on Linux killed with Go too), stdout and stderr on one pipe read into the process's Log,
 // and reaps it in a goroutine of its own.
 func startCommand(cmd *exec.Cmd, line func(string)) (*process, error) {
 	r, w, err := os.Pipe()
@@ -129,7 +128,7 @@ func startCommand(cmd *exec.Cmd, line func(string)) (*process, error) {
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = w, w // one stream, in order
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = repro.ProcAttr()
 	err = repro.StartContained(cmd)
 	w.Close()
 	if err != nil {

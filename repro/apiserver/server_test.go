@@ -10,13 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/httpapi"
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 var _ httpapi.Lease = (*Server)(nil)
@@ -27,10 +27,7 @@ func demoTarget(t *testing.T, extraPath ...string) repro.Target {
 
 func demoTargetB(t testing.TB, extraPath ...string) repro.Target {
 	t.Helper()
-	python := os.Getenv("G4FDIAG_PYTHON")
-	if python == "" {
-		python = "/usr/bin/python3"
-	}
+	python := reprotest.Python(t)
 	dir, err := providers.WriteDemo(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +84,7 @@ func post(t *testing.T, ctx context.Context, base, id, body string) (int, string
 // groupGone reports whether no process of group pgid is left, zombies included
 // (a zombie still counts until its parent reaps it).
 func groupGone(pgid int) bool {
-	return errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH)
+	return !reprotest.Exists(-pgid)
 }
 
 // groupEnded reports whether no process of group pgid runs: zombies count
@@ -110,7 +107,7 @@ func groupEnded(pgid int) bool {
 
 // processGone reports whether pid has ended and been reaped.
 func processGone(pid int) bool {
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	return !reprotest.Exists(pid)
 }
 
 // The ready line gives the port; anything else, or a broken one, does not.
@@ -295,7 +292,7 @@ func TestServerDiesWithItsForkServer(t *testing.T) {
 	set, _ := startSet(t, demoTarget(t), repro.LoopAsyncio)
 	srv := use(t, set, repro.LoopAsyncio)
 	fs := set.loops[repro.LoopAsyncio]
-	if err := syscall.Kill(fs.proc.pid, syscall.SIGKILL); err != nil {
+	if err := reprotest.Kill(fs.proc.pid); err != nil {
 		t.Fatal(err)
 	}
 	<-srv.proc.gone
@@ -364,10 +361,7 @@ func TestUnavailableServerLoop(t *testing.T) {
 
 // TestStartWithoutG4F is an environment error naming the fix.
 func TestStartWithoutG4F(t *testing.T) {
-	python := os.Getenv("G4FDIAG_PYTHON")
-	if python == "" {
-		python = "/usr/bin/python3"
-	}
+	python := reprotest.Python(t)
 	target := repro.Target{Python: python, Env: repro.WithPythonPath(os.Environ(), t.TempDir())}
 	_, _, err := StartAll(context.Background(), target, []repro.Loop{repro.LoopAsyncio}, 30*time.Second)
 	var env *repro.EnvError
