@@ -120,7 +120,7 @@ func TestWorkerProtocolTranscript(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("the worker protocol changed; if on purpose, rerun with -update and review the diff\n%s",
-			lineDiff(string(want), string(got)))
+			reprotest.LineDiff(string(want), string(got)))
 	}
 }
 
@@ -457,23 +457,4 @@ func (tr *transcriber) neutral(key string, v any) any {
 		return val
 	}
 	return v
-}
-
-// lineDiff lists the lines of want and got that differ, by line number.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := range max(len(w), len(g)) {
-		var a, c string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			c = g[i]
-		}
-		if a != c {
-			fmt.Fprintf(&b, "line %d:\n  want %s\n  got  %s\n", i+1, a, c)
-		}
-	}
-	return b.String()
 }

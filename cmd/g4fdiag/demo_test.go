@@ -159,7 +159,7 @@ func TestDemoMatrixWhateverTheJobs(t *testing.T) {
 		t.Run("jobs="+jobs, func(t *testing.T) {
 			r := scanReport(t, exitFailures, "check", "--demo", "--python", python, "--jobs", jobs)
 			if got := strings.Join(matrixLines(r), "\n") + "\n"; got != string(want) {
-				t.Errorf("--jobs %s changes verdicts:\n%s", jobs, lineDiff(string(want), got))
+				t.Errorf("--jobs %s changes verdicts:\n%s", jobs, reprotest.LineDiff(string(want), got))
 			}
 		})
 	}
@@ -245,7 +245,7 @@ func TestReportReplaysJSONL(t *testing.T) {
 	a := numbers.ReplaceAllString(replayed, "N")
 	b := numbers.ReplaceAllString(direct, "N")
 	if a != b {
-		t.Errorf("report of the jsonl scan differs from check's table:\n%s", lineDiff(b, a))
+		t.Errorf("report of the jsonl scan differs from check's table:\n%s", reprotest.LineDiff(b, a))
 	}
 }
 
@@ -455,28 +455,8 @@ func checkGolden(t *testing.T, name string, lines []string) {
 		t.Fatal(err)
 	}
 	if got != string(want) {
-		t.Errorf("%s differs (go test ./cmd/g4fdiag -run %s -update to accept):\n%s", golden, t.Name(), lineDiff(string(want), got))
+		t.Errorf("%s differs (go test ./cmd/g4fdiag -run %s -update to accept):\n%s", golden, t.Name(), reprotest.LineDiff(string(want), got))
 	}
-}
-
-// lineDiff shows the lines of got that differ from want, with line numbers.
-func lineDiff(want, got string) string {
-	w := strings.Split(want, "\n")
-	g := strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var a, c string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			c = g[i]
-		}
-		if a != c {
-			fmt.Fprintf(&b, "line %d:\n  want %s\n  got  %s\n", i+1, a, c)
-		}
-	}
-	return b.String()
 }
 
 // TestDemoConcurrency runs two calls at once per cell: Crowded's shared

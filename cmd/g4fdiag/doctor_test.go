@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 // shadowUvloop returns an environment whose PYTHONPATH starts with a
@@ -128,7 +129,7 @@ func TestDoctorJSONGolden(t *testing.T) {
 			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("doctor JSON differs from %s (go test ./cmd/g4fdiag -run TestDoctorJSONGolden -update to accept):\n%s",
-					golden, lineDiff(string(want), string(got)))
+					golden, reprotest.LineDiff(string(want), string(got)))
 			}
 		})
 	}
@@ -150,7 +151,7 @@ func normaliseDoctorJSON(t *testing.T, raw []byte) []byte {
 		t.Fatal(err)
 	}
 	if again.String() != string(raw) {
-		t.Errorf("the report does not round-trip:\n%s", lineDiff(string(raw), again.String()))
+		t.Errorf("the report does not round-trip:\n%s", reprotest.LineDiff(string(raw), again.String()))
 	}
 	var replace []string
 	d.Python = "PYTHON"

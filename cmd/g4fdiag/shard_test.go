@@ -12,6 +12,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
 // shardedReport is the part of a JSON report the shard tests compare.
@@ -111,7 +112,7 @@ func TestShardedScanMergesToTheWholeScan(t *testing.T) {
 		}
 		merged := readSharded(t, mergedFile)
 		if got, want := merged.verdicts(), whole.verdicts(); got != want {
-			t.Errorf("%d shards merged differ from the unsharded scan:\n%s", n, lineDiff(want, got))
+			t.Errorf("%d shards merged differ from the unsharded scan:\n%s", n, reprotest.LineDiff(want, got))
 		}
 		if got, want := fmt.Sprintf("%+v", merged.Summary), fmt.Sprintf("%+v", whole.Summary); got != want {
 			t.Errorf("%d shards merged: summary\n%s\nwant\n%s", n, got, want)
@@ -121,7 +122,7 @@ func TestShardedScanMergesToTheWholeScan(t *testing.T) {
 		}
 		_, table, _ := run(t, os.Environ(), append([]string{"merge"}, files...)...)
 		if got, want := numbers.ReplaceAllString(table, "N"), numbers.ReplaceAllString(wholeTable, "N"); got != want {
-			t.Errorf("%d shards merged print another table than the unsharded scan:\n%s", n, lineDiff(want, got))
+			t.Errorf("%d shards merged print another table than the unsharded scan:\n%s", n, reprotest.LineDiff(want, got))
 		}
 	}
 }
