@@ -139,12 +139,12 @@ func cellKeyOf(c CellReport) CellKey {
 }
 
 // String is "provider mode/loop: class [signature]", cleaned.
-func (k CellKey) String() string { return k.line(newPainter(false)) }
+func (k CellKey) String() string { return k.line(NewPainter(false)) }
 
 // line is String with the class painted.
 func (k CellKey) line(p *painter) string {
-	s := fmt.Sprintf("%s %s/%s: %s", single(k.Provider), single(string(k.Mode)), single(string(k.Loop)), p.paint(k.Class, single(string(k.Class))))
-	if sig := single(k.Signature); sig != "" {
+	s := fmt.Sprintf("%s %s/%s: %s", SingleLine(k.Provider), SingleLine(string(k.Mode)), SingleLine(string(k.Loop)), p.Paint(k.Class, SingleLine(string(k.Class))))
+	if sig := SingleLine(k.Signature); sig != "" {
 		s += " [" + sig + "]"
 	}
 	return s
@@ -244,9 +244,9 @@ func (c Comparison) Summary() string {
 // summary line, then the new failures and the fixed cells one line each.
 // Still-failing cells are only counted: the table above shows them.
 func RenderComparison(w io.Writer, c Comparison, o RenderOptions) error {
-	p := newPainter(o.Color)
+	p := NewPainter(o.Color)
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "%s\n", p.bold(c.Summary()))
+	fmt.Fprintf(&buf, "%s\n", p.Bold(c.Summary()))
 	list := func(head string, keys []CellKey) {
 		if len(keys) == 0 {
 			return

@@ -169,6 +169,13 @@ func (c Class) IsLoop() bool { return c.info().loop }
 // unknown class counts as failing.
 func (c Class) failing() bool { return c.info().failing }
 
+// Known reports whether c is a class of the table.
+func (c Class) Known() bool { _, ok := classInfos[c]; return ok }
+
+// KeepsReentryFrame reports whether an explain finding of the class keeps
+// the frame that re-entered the loop.
+func (c Class) KeepsReentryFrame() bool { return c.info().reentry }
+
 // Code is the class's short name for table cells, at most four characters.
 // An unknown class gets "?".
 func (c Class) Code() string {
@@ -201,4 +208,4 @@ func (c Class) rank() int {
 }
 
 // worse reports whether a matters more than b.
-func worse(a, b Class) bool { return a.rank() < b.rank() }
+func Worse(a, b Class) bool { return a.rank() < b.rank() }

@@ -121,7 +121,7 @@ func TestUnknownClass(t *testing.T) {
 	if c.Code() != "?" || c.Meaning() != "unknown class" || c.Color() != nil {
 		t.Errorf("unknown class: code %q meaning %q colour %v", c.Code(), c.Meaning(), c.Color())
 	}
-	if !worse(c, ClassOK) || !worse(ClassNotWorking, c) {
+	if !Worse(c, ClassOK) || !Worse(ClassNotWorking, c) {
 		t.Errorf("unknown class must sort just before ok")
 	}
 }

@@ -43,7 +43,7 @@ func (v Verdict) LoopClass() Class {
 	}
 	var worst Class
 	for c, n := range v.Split {
-		if n > 0 && c.IsLoop() && (worst == "" || worse(c, worst)) {
+		if n > 0 && c.IsLoop() && (worst == "" || Worse(c, worst)) {
 			worst = c
 		}
 	}
@@ -58,13 +58,13 @@ const maxEvidence = 200
 func Classify(o repro.Observation) Verdict {
 	switch o.End {
 	case repro.EndSkipped:
-		return stateVerdict(SigSkipped, orDefault(o.SkipReason, "skipped"))
+		return stateVerdict(SigSkipped, OrDefault(o.SkipReason, "skipped"))
 	case repro.EndInterrupted:
-		return stateVerdict(SigInterrupted, orDefault(o.SkipReason, "the scan was interrupted before the cell finished"))
+		return stateVerdict(SigInterrupted, OrDefault(o.SkipReason, "the scan was interrupted before the cell finished"))
 	case repro.EndNotWorking:
-		return stateVerdict(SigProviderNotWorking, orDefault(o.SkipReason, "provider class is marked working = False"))
+		return stateVerdict(SigProviderNotWorking, OrDefault(o.SkipReason, "provider class is marked working = False"))
 	case repro.EndUnavailable:
-		return stateVerdict(SigLoopUnavailable, orDefault(o.SkipReason, "loop variant "+string(o.Loop)+" is not available"))
+		return stateVerdict(SigLoopUnavailable, OrDefault(o.SkipReason, "loop variant "+string(o.Loop)+" is not available"))
 	case repro.EndCrashed:
 		return crashedVerdict(o)
 	case repro.EndBlocked:
@@ -82,9 +82,9 @@ func Classify(o repro.Observation) Verdict {
 func stateVerdict(id SignatureID, evidence string) Verdict {
 	s, ok := Lookup(id)
 	if !ok {
-		s = fallbackSignature
+		s = FallbackSignature
 	}
-	return Verdict{Class: s.Class, Signature: string(s.ID), Evidence: oneLine(evidence),
+	return Verdict{Class: s.Class, Signature: string(s.ID), Evidence: OneLine(evidence),
 		Explanation: s.Explanation, Remedy: s.Remedy}
 }
 
@@ -108,15 +108,15 @@ func blockedVerdict(o repro.Observation) Verdict {
 	}
 	frames := parseStack(st.LoopThread)
 	id := SigLoopThreadBlocked
-	if waitsForever(frames) {
+	if WaitsForever(frames) {
 		id = SigDeadlockLoopThread
 	}
 	ev := "loop thread blocked"
 	if st.BlockedMS > 0 {
 		ev += " " + fmtDuration(st.BlockedMS)
 	}
-	if f, ok := blameFrame(frames); ok {
-		ev += " in " + formatFrame(f)
+	if f, ok := BlameFrame(frames); ok {
+		ev += " in " + FormatFrame(f)
 		if code := strings.TrimSpace(f.Code); code != "" {
 			ev += ": " + code
 		}
@@ -124,8 +124,8 @@ func blockedVerdict(o repro.Observation) Verdict {
 		ev += " (no stack recorded)"
 	}
 	v := stateVerdict(id, ev)
-	if f, ok := innermostG4F(frames); ok {
-		v.Frame = oneLine(formatFrame(f))
+	if f, ok := InnermostG4F(frames); ok {
+		v.Frame = OneLine(FormatFrame(f))
 	}
 	return v
 }
@@ -146,12 +146,12 @@ func deadlockAtDeadline(o repro.Observation) (Verdict, bool) {
 		return Verdict{}, false
 	}
 	ev := "at the deadline the API server's loop thread waits forever"
-	if f, ok := blameFrame(frames); ok {
-		ev += " in " + formatFrame(f)
+	if f, ok := BlameFrame(frames); ok {
+		ev += " in " + FormatFrame(f)
 	}
 	v := stateVerdict(SigDeadlockLoopThread, ev)
-	if f, ok := innermostG4F(frames); ok {
-		v.Frame = oneLine(formatFrame(f))
+	if f, ok := InnermostG4F(frames); ok {
+		v.Frame = OneLine(FormatFrame(f))
 	}
 	return v, true
 }
@@ -163,7 +163,7 @@ func aggregate(o repro.Observation, deadline bool) Verdict {
 		if deadline {
 			return stateVerdict(SigNoAnswer, "no answer within "+fmtDuration(o.DurationMS))
 		}
-		return stateVerdict(SigNoCalls, "cell "+orDefault(string(o.End), "ended")+" without recording a call")
+		return stateVerdict(SigNoCalls, "cell "+OrDefault(string(o.End), "ended")+" without recording a call")
 	}
 	verdicts := make([]Verdict, len(o.Calls))
 	// Calls that raised the same chain get the same verdict: classify it
@@ -195,23 +195,23 @@ func aggregate(o repro.Observation, deadline bool) Verdict {
 	}
 	worst := -1
 	for i, v := range verdicts {
-		if v.Class != ClassOK && (worst < 0 || worse(v.Class, verdicts[worst].Class)) {
+		if v.Class != ClassOK && (worst < 0 || Worse(v.Class, verdicts[worst].Class)) {
 			worst = i
 		}
 	}
 	w := verdicts[worst]
 	parts := make([]string, 0, len(split))
-	for _, c := range orderedClasses(split) {
+	for _, c := range OrderedClasses(split) {
 		parts = append(parts, fmt.Sprintf("%d %s", split[c], c))
 	}
 	ev := fmt.Sprintf("%s of %d calls: %s", strings.Join(parts, ", "), len(verdicts), w.Evidence)
-	return Verdict{Class: ClassFlaky, Signature: w.Signature, Evidence: oneLine(ev), Frame: w.Frame,
+	return Verdict{Class: ClassFlaky, Signature: w.Signature, Evidence: OneLine(ev), Frame: w.Frame,
 		Explanation: w.Explanation, Remedy: w.Remedy, Split: split}
 }
 
 // orderedClasses lists the classes of a count map in Classes order, unknown
 // ones last by name.
-func orderedClasses(m map[Class]int) []Class {
+func OrderedClasses(m map[Class]int) []Class {
 	out := make([]Class, 0, len(m))
 	known := map[Class]bool{}
 	for _, c := range Classes {
@@ -251,22 +251,22 @@ func classifyCall(o repro.Observation, c repro.Call) Verdict {
 		return pendingVerdict(o, c)
 	case len(c.Chain) == 0:
 		v := fallbackVerdict()
-		v.Evidence = "call " + orDefault(string(c.Outcome), "failed") + " without an exception recorded"
+		v.Evidence = "call " + OrDefault(string(c.Outcome), "failed") + " without an exception recorded"
 		return v
 	}
-	m, idx, ok := matchChain(c.Chain)
+	m, idx, ok := MatchChain(c.Chain)
 	if !ok {
 		v := fallbackVerdict()
-		v.Evidence = oneLine(exceptionLine(c.Chain[0].Type, c.Chain[0].Message))
-		v.Frame = chainFrame(c.Chain, 0)
+		v.Evidence = OneLine(ExceptionLine(c.Chain[0].Type, c.Chain[0].Message))
+		v.Frame = ChainFrame(c.Chain, 0)
 		return v
 	}
-	return Verdict{Class: m.sig.Class, Signature: string(m.sig.ID), Evidence: oneLine(m.line),
-		Frame: chainFrame(c.Chain, idx), Explanation: m.sig.Explanation, Remedy: m.sig.Remedy}
+	return Verdict{Class: m.Sig.Class, Signature: string(m.Sig.ID), Evidence: OneLine(m.Line),
+		Frame: ChainFrame(c.Chain, idx), Explanation: m.Sig.Explanation, Remedy: m.Sig.Remedy}
 }
 
 func fallbackVerdict() Verdict {
-	s := fallbackSignature
+	s := FallbackSignature
 	return Verdict{Class: s.Class, Signature: string(s.ID), Explanation: s.Explanation, Remedy: s.Remedy}
 }
 
@@ -292,9 +292,9 @@ func pendingVerdict(o repro.Observation, c repro.Call) Verdict {
 				when = "when it was cut"
 			}
 			return stateVerdict(SigStreamStillRunning, fmt.Sprintf("still streaming %s: %d chunk%s, last one %s ago",
-				when, c.Chunks, plural(c.Chunks), fmtDuration(now-last)))
+				when, c.Chunks, Plural(c.Chunks), fmtDuration(now-last)))
 		}
-		ev := fmt.Sprintf("stream stopped after %d chunk%s; last chunk at %s", c.Chunks, plural(c.Chunks), fmtDuration(last))
+		ev := fmt.Sprintf("stream stopped after %d chunk%s; last chunk at %s", c.Chunks, Plural(c.Chunks), fmtDuration(last))
 		if gap := ran - last; gap > 0 {
 			ev += ", no chunk for " + fmtDuration(gap)
 		}
@@ -345,13 +345,13 @@ func loggedLoopError(who, log string) (Verdict, bool) {
 	if log == "" {
 		return Verdict{}, false
 	}
-	m, ok := matchQuoted("", logLevel.ReplaceAllString(capMessage(log), ""), 0)
-	if !ok || !m.sig.Class.IsLoop() {
+	m, ok := MatchQuoted("", logLevel.ReplaceAllString(CapMessage(log), ""), 0)
+	if !ok || !m.Sig.Class.IsLoop() {
 		return Verdict{}, false
 	}
-	return Verdict{Class: m.sig.Class, Signature: string(m.sig.ID),
-		Evidence:    oneLine("hung after the " + who + " logged " + m.line),
-		Explanation: m.sig.Explanation, Remedy: m.sig.Remedy}, true
+	return Verdict{Class: m.Sig.Class, Signature: string(m.Sig.ID),
+		Evidence:    OneLine("hung after the " + who + " logged " + m.Line),
+		Explanation: m.Sig.Explanation, Remedy: m.Sig.Remedy}, true
 }
 
 // matchChain walks an exception chain (raised first, root cause last) and
@@ -367,13 +367,13 @@ func loggedLoopError(who, log string) (Verdict, bool) {
 // provider's exception only) is read first, its worst listed exception
 // deciding: a loop error of the second provider must not hide behind the
 // first provider's network error.
-func matchChain(chain []repro.PyException) (match, int, bool) {
+func MatchChain(chain []repro.PyException) (Match, int, bool) {
 	for i, e := range chain {
-		msg := capMessage(e.Message)
-		if _, claimed := matchType(e.Type, msg); claimed || e.Protocol != "" {
+		msg := CapMessage(e.Message)
+		if _, claimed := MatchType(e.Type, msg); claimed || e.Protocol != "" {
 			continue
 		}
-		if m, ok := matchQuoted(e.Type, msg, 0); ok {
+		if m, ok := MatchQuoted(e.Type, msg, 0); ok {
 			return m, i, true
 		}
 	}
@@ -390,12 +390,12 @@ func matchChain(chain []repro.PyException) (match, int, bool) {
 		}
 		start = end
 	}
-	return match{}, -1, false
+	return Match{}, -1, false
 }
 
 // chainFrame is the innermost g4f frame of the matched exception, else of the
 // exceptions raised after it, else of the ones before it.
-func chainFrame(chain []repro.PyException, idx int) string {
+func ChainFrame(chain []repro.PyException, idx int) string {
 	if idx < 0 || idx >= len(chain) {
 		idx = 0
 	}
@@ -411,8 +411,8 @@ func chainFrame(chain []repro.PyException, idx int) string {
 		if len(frames) == 0 {
 			frames = parseStack(chain[i].Traceback)
 		}
-		if f, ok := innermostG4F(frames); ok {
-			return oneLine(formatFrame(f))
+		if f, ok := InnermostG4F(frames); ok {
+			return OneLine(FormatFrame(f))
 		}
 	}
 	return ""
@@ -434,14 +434,14 @@ func fmtDuration(ms float64) string {
 	return fmt.Sprintf("%.1f s", s)
 }
 
-func plural(n int) string {
+func Plural(n int) string {
 	if n == 1 {
 		return ""
 	}
 	return "s"
 }
 
-func orDefault(s, def string) string {
+func OrDefault(s, def string) string {
 	if strings.TrimSpace(s) == "" {
 		return def
 	}
@@ -461,7 +461,7 @@ func lastLine(s string) string {
 
 // oneLine makes untrusted text fit an evidence line: no control sequences,
 // no secrets, one line, at most maxEvidence runes.
-func oneLine(s string) string {
+func OneLine(s string) string {
 	s = Redact(Sanitize(s))
 	s = strings.Join(strings.Fields(s), " ")
 	r := []rune(s)

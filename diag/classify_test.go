@@ -242,11 +242,11 @@ func TestChainOrder(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			m, _, ok := matchChain(tc.chain)
-			if !ok || m.sig.ID != tc.sig {
+			m, _, ok := MatchChain(tc.chain)
+			if !ok || m.Sig.ID != tc.sig {
 				got := SignatureID("nothing")
 				if ok {
-					got = m.sig.ID
+					got = m.Sig.ID
 				}
 				t.Errorf("matched %s, want %s", got, tc.sig)
 			}

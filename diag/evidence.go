@@ -24,7 +24,7 @@ const (
 // representative call, the hang evidence, the stream timing, the worker's
 // stderr and what the provider printed. It is the output of g4fdiag repro.
 func RenderEvidence(w io.Writer, r Report, o RenderOptions) error {
-	p := newPainter(o.Color)
+	p := NewPainter(o.Color)
 	var buf bytes.Buffer
 	failing := 0
 	for _, c := range r.Cells {
@@ -32,7 +32,7 @@ func RenderEvidence(w io.Writer, r Report, o RenderOptions) error {
 			failing++
 		}
 	}
-	fmt.Fprintf(&buf, "%s %d failing cell%s of %d\n", p.bold("evidence:"), failing, plural(failing), len(r.Cells))
+	fmt.Fprintf(&buf, "%s %d failing cell%s of %d\n", p.Bold("evidence:"), failing, Plural(failing), len(r.Cells))
 	fmt.Fprintf(&buf, "environment: %s\n", environmentLine(r.Environment))
 	if loops := loopsLine(r.Environment); loops != "" {
 		fmt.Fprintf(&buf, "loops available: %s\n", loops)
@@ -47,25 +47,25 @@ func RenderEvidence(w io.Writer, r Report, o RenderOptions) error {
 }
 
 func writeCellEvidence(buf *bytes.Buffer, c CellReport, p *painter) {
-	title := fmt.Sprintf("%s %s/%s: %s", single(c.Provider), single(string(c.Mode)), single(string(c.Loop)), p.paint(c.Class, string(c.Class)))
-	fmt.Fprintf(buf, "\n%s %s %s\n", p.bold("=="), title, p.bold("=="))
+	title := fmt.Sprintf("%s %s/%s: %s", SingleLine(c.Provider), SingleLine(string(c.Mode)), SingleLine(string(c.Loop)), p.Paint(c.Class, string(c.Class)))
+	fmt.Fprintf(buf, "\n%s %s %s\n", p.Bold("=="), title, p.Bold("=="))
 	field := func(name, value string) {
 		if value != "" {
 			fmt.Fprintf(buf, "%-12s %s\n", name+":", value)
 		}
 	}
-	field("signature", single(c.Signature))
-	field("evidence", single(c.Evidence))
-	field("frame", single(c.Frame))
+	field("signature", SingleLine(c.Signature))
+	field("evidence", SingleLine(c.Evidence))
+	field("frame", SingleLine(c.Frame))
 	field("why", c.Explanation)
 	field("remedy", c.Remedy)
 	if c.Model != "" {
-		field("model", single(c.Model))
+		field("model", SingleLine(c.Model))
 	}
-	field("cell", fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", single(string(c.End)), fmtDuration(c.DurationMS), c.Concurrency, c.Repeat))
+	field("cell", fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", SingleLine(string(c.End)), fmtDuration(c.DurationMS), c.Concurrency, c.Repeat))
 	if len(c.Split) > 0 {
 		var parts []string
-		for _, cl := range orderedClasses(c.Split) {
+		for _, cl := range OrderedClasses(c.Split) {
 			parts = append(parts, fmt.Sprintf("%d %s", c.Split[cl], cl))
 		}
 		field("calls", strings.Join(parts, ", "))
@@ -89,7 +89,7 @@ func writeCellEvidence(buf *bytes.Buffer, c CellReport, p *painter) {
 	if wk := c.Worker; wk != nil {
 		info := "pid " + strconv.Itoa(wk.PID)
 		if wk.ExitStatus != "" {
-			info += ", " + single(wk.ExitStatus)
+			info += ", " + SingleLine(wk.ExitStatus)
 		}
 		field("worker", info)
 		block(buf, "worker stderr", tail(wk.StderrTail, outputTail))
@@ -117,14 +117,14 @@ func representativeCall(c CellReport) (repro.Call, bool) {
 }
 
 func writeCallEvidence(buf *bytes.Buffer, c CellReport, call repro.Call) {
-	fmt.Fprintf(buf, "%-12s #%d of round %d, %s after %s", "call:", call.Index, call.Round, single(string(call.Outcome)), fmtDuration(call.DurationMS))
+	fmt.Fprintf(buf, "%-12s #%d of round %d, %s after %s", "call:", call.Index, call.Round, SingleLine(string(call.Outcome)), fmtDuration(call.DurationMS))
 	if call.Chunks > 0 {
-		fmt.Fprintf(buf, ", %d chunk%s", call.Chunks, plural(call.Chunks))
+		fmt.Fprintf(buf, ", %d chunk%s", call.Chunks, Plural(call.Chunks))
 	}
 	buf.WriteString("\n")
 	if call.HTTPStatus != 0 {
 		fmt.Fprintf(buf, "%-12s HTTP %d, first byte after %s, %d SSE frame%s\n", "http:", call.HTTPStatus,
-			fmtDuration(call.FirstByteMS), call.Frames, plural(call.Frames))
+			fmtDuration(call.FirstByteMS), call.Frames, Plural(call.Frames))
 	}
 	block(buf, "server log for this request", tail(call.ServerLog, outputTail))
 	if len(call.Chain) == 0 {
@@ -132,9 +132,9 @@ func writeCallEvidence(buf *bytes.Buffer, c CellReport, call repro.Call) {
 	}
 	buf.WriteString("exception chain (raised first):\n")
 	for i, e := range call.Chain {
-		fmt.Fprintf(buf, "  %s%s\n", chainLink(i, e), truncateRunes(single(exceptionLine(e.Type, e.Message)), 400, "…"))
+		fmt.Fprintf(buf, "  %s%s\n", chainLink(i, e), truncateRunes(SingleLine(ExceptionLine(e.Type, e.Message)), 400, "…"))
 	}
-	_, idx, ok := matchChain(call.Chain)
+	_, idx, ok := MatchChain(call.Chain)
 	if !ok {
 		idx = 0
 	}
@@ -150,7 +150,7 @@ func writeCallEvidence(buf *bytes.Buffer, c CellReport, call repro.Call) {
 			tb = formatFrames(e.Frames)
 		}
 	}
-	block(buf, fmt.Sprintf("traceback of %s (last %d lines)", single(shortType(e.Type)), tracebackTail), tail(tb, tracebackTail))
+	block(buf, fmt.Sprintf("traceback of %s (last %d lines)", SingleLine(ShortType(e.Type)), tracebackTail), tail(tb, tracebackTail))
 }
 
 // formatFrames prints frames the way Python's traceback module does.
@@ -179,7 +179,7 @@ func writeStreamTiming(buf *bytes.Buffer, c CellReport) {
 			lines = append(lines, fmt.Sprintf("… %d more calls", len(c.Calls)-maxCallLines))
 			break
 		}
-		s := fmt.Sprintf("call #%d round %d: %s, %d chunk%s", call.Index, call.Round, single(string(call.Outcome)), call.Chunks, plural(call.Chunks))
+		s := fmt.Sprintf("call #%d round %d: %s, %d chunk%s", call.Index, call.Round, SingleLine(string(call.Outcome)), call.Chunks, Plural(call.Chunks))
 		if call.Chunks > 0 {
 			s += fmt.Sprintf(", first at %s, max gap %s, last at %s", fmtDuration(call.FirstChunkMS), fmtDuration(call.MaxGapMS), fmtDuration(call.LastChunkMS))
 		}
@@ -191,7 +191,7 @@ func writeStreamTiming(buf *bytes.Buffer, c CellReport) {
 
 // block prints a heading and untrusted text indented under it.
 func block(buf *bytes.Buffer, heading, text string) {
-	text = strings.TrimRight(clean(text), "\n ")
+	text = strings.TrimRight(Clean(text), "\n ")
 	if strings.TrimSpace(text) == "" {
 		return
 	}
@@ -226,7 +226,7 @@ func relevantThreads(dump, provider string) string {
 	var keep []string
 	for _, b := range blocks {
 		text := strings.Join(b, "\n")
-		if strings.Contains(slashPath(text), "/g4f/") || (provider != "" && strings.Contains(text, provider)) {
+		if strings.Contains(SlashPath(text), "/g4f/") || (provider != "" && strings.Contains(text, provider)) {
 			if len(keep) > 0 {
 				keep = append(keep, "")
 			}

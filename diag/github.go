@@ -30,7 +30,7 @@ import (
 // a provider can end the command or start another one.
 func renderGitHub(w io.Writer, r Report, _ RenderOptions) error {
 	var b bytes.Buffer
-	writeWorkflowCommand(&b, "notice", orDefault(single(r.Tool), "g4fdiag")+" summary", gitHubSummaryLine(r))
+	writeWorkflowCommand(&b, "notice", OrDefault(SingleLine(r.Tool), "g4fdiag")+" summary", gitHubSummaryLine(r))
 	var firsts, repeats []CellReport
 	seen := map[string]bool{}
 	for _, c := range r.Cells {
@@ -66,14 +66,14 @@ func gitHubWarns(c Class) bool { return c.info().warn }
 func gitHubSummaryLine(r Report) string {
 	s := r.Summary
 	var counts []string
-	for _, c := range orderedClasses(s.Counts) {
-		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], single(string(c))))
+	for _, c := range OrderedClasses(s.Counts) {
+		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], SingleLine(string(c))))
 	}
-	line := fmt.Sprintf("loop failures in %d of %d cell%s; documented loop conflict reproduced in %d", s.LoopFailures, s.Cells, plural(s.Cells), s.Conflict)
+	line := fmt.Sprintf("loop failures in %d of %d cell%s; documented loop conflict reproduced in %d", s.LoopFailures, s.Cells, Plural(s.Cells), s.Conflict)
 	if len(counts) > 0 {
 		line += " (" + strings.Join(counts, ", ") + ")"
 	}
-	line += ". Likely cause: " + single(s.LikelyCause)
+	line += ". Likely cause: " + SingleLine(s.LikelyCause)
 	if r.Interrupted {
 		line += ". Interrupted: " + s.interruptedNote()
 	}
@@ -83,24 +83,24 @@ func gitHubSummaryLine(r Report) string {
 // gitHubTitle is an annotation's title: "loop-reentry: AsyncGenHealthy
 // sync/uvloop".
 func gitHubTitle(c CellReport) string {
-	return fmt.Sprintf("%s: %s %s/%s", single(string(c.Class)), single(c.Provider), single(string(c.Mode)), single(string(c.Loop)))
+	return fmt.Sprintf("%s: %s %s/%s", SingleLine(string(c.Class)), SingleLine(c.Provider), SingleLine(string(c.Mode)), SingleLine(string(c.Loop)))
 }
 
 // gitHubMessage is an annotation's text, one fact a line.
 func gitHubMessage(c CellReport) string {
-	lines := []string{fmt.Sprintf("%s %s/%s: %s [%s] %s", single(c.Provider), single(string(c.Mode)), single(string(c.Loop)),
-		single(string(c.Class)), single(c.Signature), single(c.Evidence))}
+	lines := []string{fmt.Sprintf("%s %s/%s: %s [%s] %s", SingleLine(c.Provider), SingleLine(string(c.Mode)), SingleLine(string(c.Loop)),
+		SingleLine(string(c.Class)), SingleLine(c.Signature), SingleLine(c.Evidence))}
 	add := func(name, value string) {
 		if value != "" {
 			lines = append(lines, name+": "+value)
 		}
 	}
-	add("frame", single(c.Frame))
-	add("remedy", single(c.Remedy))
+	add("frame", SingleLine(c.Frame))
+	add("remedy", SingleLine(c.Remedy))
 	if len(c.Remedies) > 0 {
 		parts := make([]string, len(c.Remedies))
 		for i, res := range c.Remedies {
-			parts[i] = single(string(res.Remedy)) + ": " + remedyOutcomeText(c, res)
+			parts[i] = SingleLine(string(res.Remedy)) + ": " + remedyOutcomeText(c, res)
 		}
 		add("remedies tried", strings.Join(parts, "; "))
 	}
@@ -121,7 +121,7 @@ func writeWorkflowCommand(b *bytes.Buffer, command, title, message string) {
 // message stays on the command's line whatever it holds. Text is cleaned
 // (no terminal sequences, no secrets) first.
 func escapeWorkflowData(s string) string {
-	s = clean(s)
+	s = Clean(s)
 	s = strings.ReplaceAll(s, "%", "%25")
 	s = strings.ReplaceAll(s, "\r", "%0D")
 	return strings.ReplaceAll(s, "\n", "%0A")
@@ -146,9 +146,9 @@ const gitHubSummaryLimit = 50
 // --format markdown and g4fdiag repro.
 func GitHubSummary(r Report) string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# %s\n\n", mdText(orDefault(single(r.Tool), "g4fdiag")))
+	fmt.Fprintf(&b, "# %s\n\n", MarkdownText(OrDefault(SingleLine(r.Tool), "g4fdiag")))
 	writeMDIntro(&b, r)
-	fmt.Fprintf(&b, "\n**Environment:** %s\n", mdText(environmentLine(r.Environment)))
+	fmt.Fprintf(&b, "\n**Environment:** %s\n", MarkdownText(environmentLine(r.Environment)))
 	writeMDMatrix(&b, r)
 	writeMDSummary(&b, r)
 
@@ -168,7 +168,7 @@ func GitHubSummary(r Report) string {
 		writeMDCellList(&b, loop)
 	}
 	if len(other) > 0 {
-		fmt.Fprintf(&b, "\n<details><summary>%d other failing cell%s (not loop failures)</summary>\n\n", len(other), plural(len(other)))
+		fmt.Fprintf(&b, "\n<details><summary>%d other failing cell%s (not loop failures)</summary>\n\n", len(other), Plural(len(other)))
 		writeMDCellList(&b, other)
 		b.WriteString("\n</details>\n")
 	}

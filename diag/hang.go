@@ -67,14 +67,14 @@ func SummarizeHang(c CellReport) (HangSummary, bool) {
 	lt, found := findLoopThread(c, st)
 	if found {
 		h.LoopThread = lt.name
-		h.Reentered = reentryFrame(lt.frames)
+		h.Reentered = ReentryFrame(lt.frames)
 	}
 	stuck := found && !lt.idle
 	switch {
-	case stuck && waitsForever(lt.frames):
+	case stuck && WaitsForever(lt.frames):
 		h.Kind = hangDeadlock
-		what, obj := deadlockWait(lt.frames)
-		h.WaitsOn, h.WaitFrame = what, hangBlame(lt.frames)
+		what, obj := DeadlockWait(lt.frames)
+		h.WaitsOn, h.WaitFrame = what, HangBlame(lt.frames)
 		whose := "the loop thread"
 		if c.Mode.OverHTTP() {
 			whose = "the API server's loop thread"
@@ -92,21 +92,21 @@ func SummarizeHang(c CellReport) (HangSummary, bool) {
 		} else {
 			h.Sentence = "Re-entry hang: a sync call re-entered the running loop and failed there, so the call waits for an answer that never comes."
 		}
-	case stuck && (c.End == repro.EndBlocked || knownBlocking(lt.frames)):
+	case stuck && (c.End == repro.EndBlocked || KnownBlocking(lt.frames)):
 		// One snapshot of a loop thread outside select may just catch the
 		// loop running a callback: blocked takes the heartbeat's word, or a
 		// call known to block made outside the loop's own machinery.
 		h.Kind = hangBlocked
-		what, short := blockingCall(lt.frames)
-		h.WaitsOn, h.WaitFrame = what, hangBlame(lt.frames)
+		what, short := BlockingCall(lt.frames)
+		h.WaitsOn, h.WaitFrame = what, HangBlame(lt.frames)
 		h.Sentence = fmt.Sprintf("Blocked loop: a sync call holds the loop thread (%s), so nothing else on the loop runs.", short)
 	default:
 		summarizeIdle(&h, c, st, lt, found)
 	}
-	h.LoopThread = single(h.LoopThread)
-	h.WaitsOn = single(h.WaitsOn)
-	h.WaitFrame = single(h.WaitFrame)
-	h.Reentered = single(h.Reentered)
+	h.LoopThread = SingleLine(h.LoopThread)
+	h.WaitsOn = SingleLine(h.WaitsOn)
+	h.WaitFrame = SingleLine(h.WaitFrame)
+	h.Reentered = SingleLine(h.Reentered)
 	return h, true
 }
 
@@ -143,7 +143,7 @@ func summarizeIdle(h *HangSummary, c CellReport, st repro.Stacks, lt loopThread,
 			h.WaitsOn, h.WaitFrame = w.what+" in a task", w.frame
 		}
 		n := stalledChunks(c)
-		h.Sentence = fmt.Sprintf("Stalled stream: the loop runs; the provider's generator waits forever after %d chunk%s.", n, plural(n))
+		h.Sentence = fmt.Sprintf("Stalled stream: the loop runs; the provider's generator waits forever after %d chunk%s.", n, Plural(n))
 	default:
 		if w, ok := taskWait(tasks, c.Provider); ok {
 			h.Kind = hangWaiting
@@ -200,7 +200,7 @@ func newLoopThread(text string) loopThread {
 			lt.name = "thread " + m[1]
 		}
 	}
-	lt.idle, lt.inSelect = loopIdle(lt.frames)
+	lt.idle, lt.inSelect = LoopIdle(lt.frames)
 	return lt
 }
 
@@ -223,7 +223,7 @@ func findLoopThread(c CellReport, st repro.Stacks) (loopThread, bool) {
 	bestScore, loops := -1, 0
 	for _, th := range splitThreads(st.Threads) {
 		lt := newLoopThread(th)
-		if !runsLoopHere(lt.frames) {
+		if !RunsLoopHere(lt.frames) {
 			continue
 		}
 		loops++
@@ -234,10 +234,10 @@ func findLoopThread(c CellReport, st repro.Stacks) (loopThread, bool) {
 		if c.Provider != "" && strings.Contains(th, c.Provider) {
 			score += 4
 		}
-		if strings.Contains(slashPath(th), "/g4f/") {
+		if strings.Contains(SlashPath(th), "/g4f/") {
 			score += 2
 		}
-		if !lt.idle && waitsForever(lt.frames) {
+		if !lt.idle && WaitsForever(lt.frames) {
 			score++
 		}
 		if score > bestScore {
@@ -256,15 +256,15 @@ func findLoopThread(c CellReport, st repro.Stacks) (loopThread, bool) {
 // runsLoopHere reports whether a stack runs an event loop: runsLoop's frames,
 // plus nest_asyncio's and those that start a loop whose own frames are C
 // (uvloop under the harness, or under g4f's sync wrapper).
-func runsLoopHere(frames []repro.Frame) bool {
+func RunsLoopHere(frames []repro.Frame) bool {
 	if runsLoop(frames) {
 		return true
 	}
-	if n := len(frames); n > 0 && entersLoop(frames[n-1]) {
+	if n := len(frames); n > 0 && EntersLoop(frames[n-1]) {
 		return true
 	}
 	for _, f := range frames {
-		if loopFrame(f) {
+		if LoopFrame(f) {
 			return true
 		}
 	}
@@ -273,8 +273,8 @@ func runsLoopHere(frames []repro.Frame) bool {
 
 // loopFrame reports whether a frame is event-loop machinery: it starts a
 // loop, runs one, or runs a callback or task step of one.
-func loopFrame(f repro.Frame) bool {
-	p := slashPath(f.File)
+func LoopFrame(f repro.Frame) bool {
+	p := SlashPath(f.File)
 	switch {
 	case strings.HasSuffix(p, "asyncio/runners.py"),
 		strings.HasSuffix(p, "asyncio/base_events.py") && (f.Func == "run_forever" || f.Func == "run_until_complete" || f.Func == "_run_once"),
@@ -292,33 +292,33 @@ func loopFrame(f repro.Frame) bool {
 // bookkeeping between callbacks, or the frame that started a uvloop loop
 // (uvloop polls in C, so faulthandler shows nothing below it). A callback
 // or task step the loop is running is not idle.
-func loopIdle(frames []repro.Frame) (idle, inSelect bool) {
+func LoopIdle(frames []repro.Frame) (idle, inSelect bool) {
 	if len(frames) == 0 {
 		return false, false
 	}
 	in := frames[len(frames)-1]
-	p := slashPath(in.File)
+	p := SlashPath(in.File)
 	switch {
-	case fileBase(p) == "selectors.py" && in.Func == "select":
+	case FileBase(p) == "selectors.py" && in.Func == "select":
 		return true, true
 	case strings.HasSuffix(p, "asyncio/windows_events.py"),
 		strings.HasSuffix(p, "asyncio/base_events.py") && (in.Func == "_run_once" || in.Func == "run_forever" || in.Func == "run_until_complete"),
 		strings.HasSuffix(p, "asyncio/runners.py"),
 		strings.Contains(p, "nest_asyncio") && in.Func != "step",
-		strings.Contains(p, "/uvicorn/") && (fileBase(p) == "server.py" || fileBase(p) == "main.py"),
+		strings.Contains(p, "/uvicorn/") && (FileBase(p) == "server.py" || FileBase(p) == "main.py"),
 		isHarness(in) && (in.Func == "run_on_loop" || in.Func == "serve_api"),
-		entersLoop(in), startsLoop.MatchString(in.Code):
+		EntersLoop(in), StartsLoop.MatchString(in.Code):
 		return true, false
 	}
 	return false, false
 }
 
 // startsLoop is code that enters an event loop.
-var startsLoop = regexp.MustCompile(`\brun_until_complete\(|\basyncio\.run\(|\brun_forever\(|\bto_sync_generator\(`)
+var StartsLoop = regexp.MustCompile(`\brun_until_complete\(|\basyncio\.run\(|\brun_forever\(|\bto_sync_generator\(`)
 
 // entersLoop reports whether a frame is a function that enters an event loop.
-func entersLoop(f repro.Frame) bool {
-	p := slashPath(f.File)
+func EntersLoop(f repro.Frame) bool {
+	p := SlashPath(f.File)
 	switch {
 	case f.Func == "to_sync_generator":
 		return true
@@ -337,15 +337,15 @@ func entersLoop(f repro.Frame) bool {
 // nest_asyncio, uvloop, uvicorn, the harness that starts the cell's loop) is
 // never the culprit; a baseline call's wrapper starts a fresh loop on a
 // thread that ran none, which is no re-entry.
-func reentryFrame(frames []repro.Frame) string {
+func ReentryFrame(frames []repro.Frame) string {
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
-		calls := startsLoop.MatchString(f.Code) || (i+1 < len(frames) && entersLoop(frames[i+1]))
-		if !calls || loopFrame(f) || isHarness(f) {
+		calls := StartsLoop.MatchString(f.Code) || (i+1 < len(frames) && EntersLoop(frames[i+1]))
+		if !calls || LoopFrame(f) || isHarness(f) {
 			continue
 		}
 		if outerLoop(frames[:i]) {
-			return formatFrame(f)
+			return FormatFrame(f)
 		}
 	}
 	return ""
@@ -354,7 +354,7 @@ func reentryFrame(frames []repro.Frame) string {
 // outerLoop reports whether one of the frames runs an event loop.
 func outerLoop(frames []repro.Frame) bool {
 	for _, f := range frames {
-		if loopFrame(f) || startsLoop.MatchString(f.Code) {
+		if LoopFrame(f) || StartsLoop.MatchString(f.Code) {
 			return true
 		}
 	}
@@ -362,20 +362,20 @@ func outerLoop(frames []repro.Frame) bool {
 }
 
 func isHarness(f repro.Frame) bool {
-	p := slashPath(f.File)
+	p := SlashPath(f.File)
 	return p[strings.LastIndexByte(p, '/')+1:] == "harness.py"
 }
 
 // hangBlame is the frame a wait is blamed on, formatted: the innermost g4f
 // frame, else the innermost one that is neither the standard library nor
 // the machinery around the call (the harness, the loop, the web server).
-func hangBlame(frames []repro.Frame) string {
-	if f, ok := innermostG4F(frames); ok {
-		return formatFrame(f)
+func HangBlame(frames []repro.Frame) string {
+	if f, ok := InnermostG4F(frames); ok {
+		return FormatFrame(f)
 	}
 	for i := len(frames) - 1; i >= 0; i-- {
 		if !isStdlib(frames[i].File) && !machinery(frames[i]) {
-			return formatFrame(frames[i])
+			return FormatFrame(frames[i])
 		}
 	}
 	return ""
@@ -386,7 +386,7 @@ func hangBlame(frames []repro.Frame) string {
 var machineryFile = regexp.MustCompile(`/(?:uvicorn|h11|httptools|starlette|fastapi|anyio|uvloop)/|nest_asyncio|uvloop`)
 
 func machinery(f repro.Frame) bool {
-	return isHarness(f) || machineryFile.MatchString(slashPath(f.File))
+	return isHarness(f) || machineryFile.MatchString(SlashPath(f.File))
 }
 
 // knownBlocking reports whether a snapshot of a loop thread shows it held
@@ -394,7 +394,7 @@ func machinery(f repro.Frame) bool {
 // call's own code (not the loop's machinery: asyncio's transports touch
 // sockets too, without blocking), and it is in C below it (time.sleep
 // shows no frame) or in a standard-library call known to block.
-func knownBlocking(frames []repro.Frame) bool {
+func KnownBlocking(frames []repro.Frame) bool {
 	for i := len(frames) - 1; i >= 0; i-- {
 		if isStdlib(frames[i].File) {
 			continue
@@ -407,7 +407,7 @@ func knownBlocking(frames []repro.Frame) bool {
 		}
 		break
 	}
-	switch _, short := blockingCall(frames); short {
+	switch _, short := BlockingCall(frames); short {
 	case "time.sleep", "socket recv", "select", "subprocess":
 		return true
 	}
@@ -420,13 +420,13 @@ type waitObject struct{ noun, verb string }
 // deadlockWait names the wait of a thread waitsForever found stuck: the
 // innermost standard-library wait, else what the innermost frame outside it
 // calls.
-func deadlockWait(frames []repro.Frame) (string, waitObject) {
+func DeadlockWait(frames []repro.Frame) (string, waitObject) {
 	var waits []repro.Frame
 	for i := len(frames) - 1; i >= 0 && isStdlib(frames[i].File); i-- {
 		waits = append(waits, frames[i]) // innermost first
 	}
 	for _, f := range waits {
-		p := slashPath(f.File)
+		p := SlashPath(f.File)
 		switch {
 		case strings.HasSuffix(p, "concurrent/futures/_base.py"):
 			return "concurrent.futures Future.result() (threading.Condition.wait)", waitObject{"a future", "complete"}
@@ -436,7 +436,7 @@ func deadlockWait(frames []repro.Frame) (string, waitObject) {
 	}
 	threadingWaits := 0
 	for _, f := range waits {
-		p := slashPath(f.File)
+		p := SlashPath(f.File)
 		if strings.HasSuffix(p, "threading.py") {
 			switch f.Func {
 			case "acquire":
@@ -452,7 +452,7 @@ func deadlockWait(frames []repro.Frame) (string, waitObject) {
 	case threadingWaits == 1:
 		return "threading.Condition.wait()", waitObject{"a condition", "notify"}
 	}
-	if f, ok := blameFrame(frames); ok {
+	if f, ok := BlameFrame(frames); ok {
 		code := strings.TrimSpace(f.Code)
 		switch {
 		case strings.Contains(code, ".result("):
@@ -473,19 +473,19 @@ var syncNetworkFile = regexp.MustCompile(`(?:^|/)(?:socket|ssl)\.py$|/http/clien
 
 // blockingCall names what holds a blocked (not deadlocked) loop thread, in
 // full and in short for the sentence.
-func blockingCall(frames []repro.Frame) (what, short string) {
+func BlockingCall(frames []repro.Frame) (what, short string) {
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
-		p := slashPath(f.File)
+		p := SlashPath(f.File)
 		code := strings.TrimSpace(f.Code)
 		switch {
 		case sleepCode.MatchString(code):
 			return "time.sleep", "time.sleep"
 		case syncNetworkFile.MatchString(p), syncNetworkCode.MatchString(code):
 			return "socket recv (blocking network I/O on the loop thread)", "socket recv"
-		case fileBase(p) == "selectors.py" && f.Func == "select":
+		case FileBase(p) == "selectors.py" && f.Func == "select":
 			return "selectors.select outside the loop (blocking I/O)", "select"
-		case strings.Contains(code, "subprocess.") || fileBase(p) == "subprocess.py":
+		case strings.Contains(code, "subprocess.") || FileBase(p) == "subprocess.py":
 			return "a subprocess wait", "subprocess"
 		}
 		if !isStdlib(f.File) {
@@ -505,7 +505,7 @@ var sleepCode = regexp.MustCompile(`(?:^|[^.\w])(?:time\.)?sleep\(`)
 var syncNetworkCode = regexp.MustCompile(`\brequests\.(?:get|post|request)\(|\burlopen\(|\.recv(?:_into)?\(|\.getresponse\(`)
 
 // fileBase is the last element of a slash path.
-func fileBase(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
+func FileBase(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 
 // taskStack is one pending task of a loop: the task's repr line and its frames.
 type taskStack struct {
@@ -565,7 +565,7 @@ func relevantTasks(tasks []taskStack, provider string) []taskStack {
 	var mine, others []taskStack
 	for _, t := range tasks {
 		switch {
-		case provider != "" && strings.Contains(t.text, provider), strings.Contains(slashPath(t.text), "/g4f/"):
+		case provider != "" && strings.Contains(t.text, provider), strings.Contains(SlashPath(t.text), "/g4f/"):
 			mine = append(mine, t)
 		case !strings.Contains(t.text, "harness.py"):
 			others = append(others, t)
@@ -600,7 +600,7 @@ func taskWait(tasks []taskStack, provider string) (wait, bool) {
 		frames := t.allFrames()
 		for i := len(frames) - 1; i >= 0; i-- {
 			f := frames[i]
-			p := slashPath(f.File)
+			p := SlashPath(f.File)
 			what := ""
 			switch {
 			case strings.HasSuffix(p, "asyncio/locks.py") && f.Func == "wait":
@@ -623,11 +623,11 @@ func taskWait(tasks []taskStack, provider string) (wait, bool) {
 				}
 			}
 			if what != "" {
-				return wait{what: what, frame: hangBlame(frames)}, true
+				return wait{what: what, frame: HangBlame(frames)}, true
 			}
 		}
 		if strings.Contains(t.header, "wait_for=<Future pending") {
-			return wait{what: "an asyncio Future", frame: hangBlame(frames)}, true
+			return wait{what: "an asyncio Future", frame: HangBlame(frames)}, true
 		}
 	}
 	return wait{}, false
@@ -647,19 +647,19 @@ func networkWaitFound(h *HangSummary, tasks []taskStack, side [][]repro.Frame, p
 		frames := t.allFrames()
 		hit := asyncNetworkText.MatchString(t.header)
 		for _, f := range frames {
-			if asyncNetworkFile.MatchString(slashPath(f.File)) || asyncNetworkText.MatchString(f.Code) {
+			if asyncNetworkFile.MatchString(SlashPath(f.File)) || asyncNetworkText.MatchString(f.Code) {
 				hit = true
 			}
 		}
 		if hit {
-			h.WaitsOn, h.WaitFrame = what, hangBlame(frames)
+			h.WaitsOn, h.WaitFrame = what, HangBlame(frames)
 			return true
 		}
 	}
 	for _, frames := range side {
 		for i := len(frames) - 1; i >= 0; i-- {
-			if syncNetworkFile.MatchString(slashPath(frames[i].File)) || syncNetworkCode.MatchString(frames[i].Code) {
-				h.WaitsOn, h.WaitFrame = "socket recv on a worker thread (network I/O)", hangBlame(frames)
+			if syncNetworkFile.MatchString(SlashPath(frames[i].File)) || syncNetworkCode.MatchString(frames[i].Code) {
+				h.WaitsOn, h.WaitFrame = "socket recv on a worker thread (network I/O)", HangBlame(frames)
 				return true
 			}
 		}

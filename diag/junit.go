@@ -51,7 +51,7 @@ func renderJUnit(w io.Writer, r Report, _ RenderOptions) error {
 	var b bytes.Buffer
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	b.WriteString("<testsuites")
-	xmlAttr(&b, "name", orDefault(single(r.Tool), "g4fdiag"))
+	xmlAttr(&b, "name", OrDefault(SingleLine(r.Tool), "g4fdiag"))
 	total.attrs(&b)
 	b.WriteString(">\n")
 	props := junitProperties(r)
@@ -121,13 +121,13 @@ func junitSeconds(ms float64) string {
 func junitProperties(r Report) [][2]string {
 	e := r.Environment
 	props := [][2]string{
-		{"tool", strings.TrimSpace(single(r.Tool) + " " + single(r.Version))},
-		{"command", single(r.Command)},
-		{"python", strings.TrimSpace(single(e.PythonVersion) + " " + single(e.Python))},
-		{"g4f.version", single(e.G4FVersion)},
-		{"g4f.path", single(e.G4FPath)},
-		{"g4f.nest_module", single(e.NestModule)},
-		{"likely_cause", single(r.Summary.LikelyCause)},
+		{"tool", strings.TrimSpace(SingleLine(r.Tool) + " " + SingleLine(r.Version))},
+		{"command", SingleLine(r.Command)},
+		{"python", strings.TrimSpace(SingleLine(e.PythonVersion) + " " + SingleLine(e.Python))},
+		{"g4f.version", SingleLine(e.G4FVersion)},
+		{"g4f.path", SingleLine(e.G4FPath)},
+		{"g4f.nest_module", SingleLine(e.NestModule)},
+		{"likely_cause", SingleLine(r.Summary.LikelyCause)},
 	}
 	if e.Demo {
 		props = append(props, [2]string{"g4f.demo", "true"})
@@ -140,20 +140,20 @@ func junitProperties(r Report) [][2]string {
 
 func writeJUnitSuite(b *bytes.Buffer, r Report, s junitSuite, props [][2]string) {
 	b.WriteString("  <testsuite")
-	xmlAttr(b, "name", "g4fdiag "+single(string(s.loop)))
+	xmlAttr(b, "name", "g4fdiag "+SingleLine(string(s.loop)))
 	s.counts.attrs(b)
 	b.WriteString(">\n    <properties>\n")
-	loopProps := [][2]string{{"loop", single(string(s.loop))}, {"loop.meaning", s.loop.Meaning()}}
+	loopProps := [][2]string{{"loop", SingleLine(string(s.loop))}, {"loop.meaning", s.loop.Meaning()}}
 	for _, li := range r.Environment.Loops {
 		if li.Loop != s.loop {
 			continue
 		}
 		loopProps = append(loopProps, [2]string{"loop.available", strconv.FormatBool(li.Available)})
-		if pkg := strings.TrimSpace(single(li.Package) + " " + single(li.Version)); pkg != "" {
+		if pkg := strings.TrimSpace(SingleLine(li.Package) + " " + SingleLine(li.Version)); pkg != "" {
 			loopProps = append(loopProps, [2]string{"loop.package", pkg})
 		}
 		if li.Reason != "" {
-			loopProps = append(loopProps, [2]string{"loop.reason", single(li.Reason)})
+			loopProps = append(loopProps, [2]string{"loop.reason", SingleLine(li.Reason)})
 		}
 	}
 	for _, p := range append(loopProps, props...) {
@@ -178,7 +178,7 @@ func writeJUnitCase(b *bytes.Buffer, c CellReport) {
 	switch {
 	case c.LoopFailure():
 		inner.WriteString("      <failure")
-		xmlAttr(&inner, "type", single(string(c.Class)))
+		xmlAttr(&inner, "type", SingleLine(string(c.Class)))
 		xmlAttr(&inner, "message", junitMessage(c))
 		inner.WriteString(">")
 		xmlText(&inner, junitFailureBody(c))
@@ -188,15 +188,15 @@ func writeJUnitCase(b *bytes.Buffer, c CellReport) {
 		xmlAttr(&inner, "message", junitMessage(c))
 		inner.WriteString("/>\n")
 	case c.Failing():
-		fmt.Fprintf(&out, "g4fdiag: not a loop failure: %s [%s] %s\n", single(string(c.Class)), single(c.Signature), single(c.Evidence))
+		fmt.Fprintf(&out, "g4fdiag: not a loop failure: %s [%s] %s\n", SingleLine(string(c.Class)), SingleLine(c.Signature), SingleLine(c.Evidence))
 		if c.Explanation != "" {
-			fmt.Fprintf(&out, "why: %s\n", single(c.Explanation))
+			fmt.Fprintf(&out, "why: %s\n", SingleLine(c.Explanation))
 		}
 		if c.Remedy != "" {
-			fmt.Fprintf(&out, "remedy: %s\n", single(c.Remedy))
+			fmt.Fprintf(&out, "remedy: %s\n", SingleLine(c.Remedy))
 		}
 	}
-	if log := strings.TrimRight(clean(tail(c.Log, outputTail)), "\n "); !blank(log) {
+	if log := strings.TrimRight(Clean(tail(c.Log, outputTail)), "\n "); !blank(log) {
 		if out.Len() > 0 {
 			out.WriteString("\n")
 		}
@@ -209,13 +209,13 @@ func writeJUnitCase(b *bytes.Buffer, c CellReport) {
 	}
 	if wk := c.Worker; wk != nil && !blank(wk.StderrTail) {
 		inner.WriteString("      <system-err>")
-		xmlText(&inner, "worker stderr:\n"+strings.TrimRight(clean(tail(wk.StderrTail, outputTail)), "\n ")+"\n")
+		xmlText(&inner, "worker stderr:\n"+strings.TrimRight(Clean(tail(wk.StderrTail, outputTail)), "\n ")+"\n")
 		inner.WriteString("</system-err>\n")
 	}
 
 	b.WriteString("    <testcase")
-	xmlAttr(b, "classname", "g4fdiag."+single(c.Provider))
-	xmlAttr(b, "name", single(string(c.Mode))+"/"+single(string(c.Loop)))
+	xmlAttr(b, "classname", "g4fdiag."+SingleLine(c.Provider))
+	xmlAttr(b, "name", SingleLine(string(c.Mode))+"/"+SingleLine(string(c.Loop)))
 	xmlAttr(b, "time", junitSeconds(c.DurationMS))
 	if inner.Len() == 0 {
 		b.WriteString("/>\n")
@@ -234,9 +234,9 @@ func junitSkipped(c CellReport) bool { return !c.Failing() && c.Class != ClassOK
 // and the evidence for a failure, the class and the reason for a skip.
 func junitMessage(c CellReport) string {
 	if c.LoopFailure() {
-		return single(c.Signature) + ": " + single(c.Evidence)
+		return SingleLine(c.Signature) + ": " + SingleLine(c.Evidence)
 	}
-	return single(string(c.Class)) + ": " + single(c.Evidence)
+	return SingleLine(string(c.Class)) + ": " + SingleLine(c.Evidence)
 }
 
 // junitFailureBody is what a CI reader needs to act on a loop failure, as
@@ -244,22 +244,22 @@ func junitMessage(c CellReport) string {
 // of a representative call, then what each remedy tried did.
 func junitFailureBody(c CellReport) string {
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "%s %s/%s: %s\n", single(c.Provider), single(string(c.Mode)), single(string(c.Loop)), single(string(c.Class)))
+	fmt.Fprintf(&buf, "%s %s/%s: %s\n", SingleLine(c.Provider), SingleLine(string(c.Mode)), SingleLine(string(c.Loop)), SingleLine(string(c.Class)))
 	field := func(name, value string) {
 		if value != "" {
 			fmt.Fprintf(&buf, "%-12s %s\n", name+":", value)
 		}
 	}
-	field("signature", single(c.Signature))
-	field("evidence", single(c.Evidence))
-	field("frame", single(c.Frame))
-	field("why", single(c.Explanation))
-	field("remedy", single(c.Remedy))
-	field("cell", fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", single(string(c.End)), fmtDuration(c.DurationMS), c.Concurrency, c.Repeat))
+	field("signature", SingleLine(c.Signature))
+	field("evidence", SingleLine(c.Evidence))
+	field("frame", SingleLine(c.Frame))
+	field("why", SingleLine(c.Explanation))
+	field("remedy", SingleLine(c.Remedy))
+	field("cell", fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", SingleLine(string(c.End)), fmtDuration(c.DurationMS), c.Concurrency, c.Repeat))
 	if len(c.Split) > 0 {
 		var parts []string
-		for _, cl := range orderedClasses(c.Split) {
-			parts = append(parts, fmt.Sprintf("%d %s", c.Split[cl], single(string(cl))))
+		for _, cl := range OrderedClasses(c.Split) {
+			parts = append(parts, fmt.Sprintf("%d %s", c.Split[cl], SingleLine(string(cl))))
 		}
 		field("calls", strings.Join(parts, ", "))
 	}
@@ -278,7 +278,7 @@ func junitFailureBody(c CellReport) string {
 	if len(c.Remedies) > 0 {
 		buf.WriteString("remedies tried (--verify-fixes):\n")
 		for _, res := range c.Remedies {
-			fmt.Fprintf(&buf, "  %s: %s\n", single(string(res.Remedy)), remedyOutcomeText(c, res))
+			fmt.Fprintf(&buf, "  %s: %s\n", SingleLine(string(res.Remedy)), remedyOutcomeText(c, res))
 		}
 	}
 	return buf.String()
@@ -296,19 +296,19 @@ func remedyOutcomeText(c CellReport, res RemedyResult) string {
 		if res.Cell != nil {
 			class = res.Cell.Class
 		}
-		return "no change (" + single(string(class)) + ")"
+		return "no change (" + SingleLine(string(class)) + ")"
 	case OutcomeChanges:
 		if rc := res.Cell; rc != nil {
-			return fmt.Sprintf("changes to %s [%s] %s", single(string(rc.Class)), single(rc.Signature), single(rc.Evidence))
+			return fmt.Sprintf("changes to %s [%s] %s", SingleLine(string(rc.Class)), SingleLine(rc.Signature), SingleLine(rc.Evidence))
 		}
 		return "changes"
 	case OutcomeNotRun:
-		if note := strings.TrimSuffix(single(res.Note), " (not run)"); note != "" {
+		if note := strings.TrimSuffix(SingleLine(res.Note), " (not run)"); note != "" {
 			return "not run: " + note
 		}
 		return "not run"
 	}
-	return single(res.Outcome)
+	return SingleLine(res.Outcome)
 }
 
 // xmlAttr writes ` name="value"`, the value made legal XML and escaped

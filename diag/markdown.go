@@ -49,13 +49,13 @@ func renderMarkdown(w io.Writer, r Report, o RenderOptions) error {
 }
 
 func writeMDIntro(b *bytes.Buffer, r Report) {
-	tool := orDefault(single(r.Tool), "g4fdiag")
-	if v := single(r.Version); v != "" {
+	tool := OrDefault(SingleLine(r.Tool), "g4fdiag")
+	if v := SingleLine(r.Version); v != "" {
 		tool += " " + v
 	}
 	s := r.Summary
 	fmt.Fprintf(b, "Report of %s: loop failures in %d of %d cell%s; the documented loop conflict reproduced in %d.\n",
-		mdText(tool), s.LoopFailures, s.Cells, plural(s.Cells), s.Conflict)
+		MarkdownText(tool), s.LoopFailures, s.Cells, Plural(s.Cells), s.Conflict)
 	if r.Interrupted {
 		fmt.Fprintf(b, "\n> **Interrupted:** %s.\n", s.interruptedNote())
 	}
@@ -68,24 +68,24 @@ func writeMDHeading(b *bytes.Buffer, title string) {
 func writeMDEnvironment(b *bytes.Buffer, r Report) {
 	writeMDHeading(b, mdEnvironment)
 	e := r.Environment
-	py := orDefault(mdText(e.PythonVersion), "version unknown")
+	py := OrDefault(MarkdownText(e.PythonVersion), "version unknown")
 	if e.Python != "" {
-		py += " (" + mdCode(e.Python) + ")"
+		py += " (" + MarkdownCode(e.Python) + ")"
 	}
 	fmt.Fprintf(b, "- **Python:** %s\n", py)
 	g := "version unknown"
 	if e.G4FVersion != "" {
-		g = mdCode(e.G4FVersion)
+		g = MarkdownCode(e.G4FVersion)
 	}
 	if e.G4FPath != "" {
-		g += " from " + mdCode(e.G4FPath)
+		g += " from " + MarkdownCode(e.G4FPath)
 	}
 	if e.Demo {
 		g += " (the demo miniature)"
 	}
 	fmt.Fprintf(b, "- **g4f:** %s\n", g)
 	if e.NestModule != "" {
-		fmt.Fprintf(b, "- **nest_asyncio:** g4f imports %s\n", mdCode(e.NestModule))
+		fmt.Fprintf(b, "- **nest_asyncio:** g4f imports %s\n", MarkdownCode(e.NestModule))
 	} else {
 		b.WriteString("- **nest_asyncio:** g4f did not say which module it imports\n")
 	}
@@ -94,26 +94,26 @@ func writeMDEnvironment(b *bytes.Buffer, r Report) {
 		for _, li := range e.Loops {
 			s := "available"
 			if li.Available {
-				if pkg := strings.TrimSpace(single(li.Package) + " " + single(li.Version)); pkg != "" {
-					s += " (" + mdCode(pkg) + ")"
+				if pkg := strings.TrimSpace(SingleLine(li.Package) + " " + SingleLine(li.Version)); pkg != "" {
+					s += " (" + MarkdownCode(pkg) + ")"
 				}
 			} else {
 				s = "not available"
 				if li.Reason != "" {
-					s += ": " + mdCode(li.Reason)
+					s += ": " + MarkdownCode(li.Reason)
 				}
 			}
-			fmt.Fprintf(b, "  - %s: %s\n", mdCode(string(li.Loop)), s)
+			fmt.Fprintf(b, "  - %s: %s\n", MarkdownCode(string(li.Loop)), s)
 		}
 	}
 	if r.Command != "" {
-		fmt.Fprintf(b, "- **Command:** %s\n", mdCode(r.Command))
+		fmt.Fprintf(b, "- **Command:** %s\n", MarkdownCode(r.Command))
 	}
-	tool := orDefault(single(r.Tool), "g4fdiag")
+	tool := OrDefault(SingleLine(r.Tool), "g4fdiag")
 	if r.Version != "" {
-		tool += " " + single(r.Version)
+		tool += " " + SingleLine(r.Version)
 	}
-	fmt.Fprintf(b, "- **Tool:** %s\n", mdText(tool))
+	fmt.Fprintf(b, "- **Tool:** %s\n", MarkdownText(tool))
 	if plan := planLine(r.Plan); plan != "" {
 		fmt.Fprintf(b, "- **Plan:** %s\n", plan)
 	}
@@ -139,10 +139,10 @@ func planLine(p repro.Plan) string {
 		parts = append(parts, "loop blocked after "+p.BlockThreshold.String())
 	}
 	if p.Model != "" {
-		parts = append(parts, "model "+mdCode(p.Model))
+		parts = append(parts, "model "+MarkdownCode(p.Model))
 	}
 	if p.API != "" {
-		parts = append(parts, "API server "+mdCode(p.API))
+		parts = append(parts, "API server "+MarkdownCode(p.API))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -157,7 +157,7 @@ func writeMDMatrix(b *bytes.Buffer, r Report) {
 	b.WriteString("| provider |")
 	for _, m := range g.modes {
 		for _, l := range g.loops {
-			fmt.Fprintf(b, " %s/%s |", mdText(string(m)), mdText(abbrevLoop(l)))
+			fmt.Fprintf(b, " %s/%s |", MarkdownText(string(m)), MarkdownText(abbrevLoop(l)))
 		}
 	}
 	b.WriteString("\n| --- |")
@@ -166,12 +166,12 @@ func writeMDMatrix(b *bytes.Buffer, r Report) {
 	}
 	b.WriteString("\n")
 	for _, prov := range g.providers {
-		fmt.Fprintf(b, "| %s |", mdText(prov))
+		fmt.Fprintf(b, "| %s |", MarkdownText(prov))
 		for _, m := range g.modes {
 			for _, l := range g.loops {
 				code := "-"
 				if c, ok := g.cells[repro.Cell{Provider: prov, Mode: m, Loop: l}.Key()]; ok {
-					code = mdText(c.Class.Code())
+					code = MarkdownText(c.Class.Code())
 					if c.LoopFailure() {
 						code = "**" + code + "**"
 					}
@@ -187,8 +187,8 @@ func writeMDMatrix(b *bytes.Buffer, r Report) {
 		present[c.Class]++
 	}
 	var legend []string
-	for _, c := range orderedClasses(present) {
-		legend = append(legend, fmt.Sprintf("%s %s: %s", mdCode(c.Code()), mdText(string(c)), mdText(c.Meaning())))
+	for _, c := range OrderedClasses(present) {
+		legend = append(legend, fmt.Sprintf("%s %s: %s", MarkdownCode(c.Code()), MarkdownText(string(c)), MarkdownText(c.Meaning())))
 	}
 	if missingCells(g) {
 		legend = append(legend, "`-` not in the scan")
@@ -196,7 +196,7 @@ func writeMDMatrix(b *bytes.Buffer, r Report) {
 	fmt.Fprintf(b, "\n**Legend:** %s. Bold: fails like the documented loop conflict.\n", strings.Join(legend, " · "))
 	var loops []string
 	for _, l := range g.loops {
-		loops = append(loops, mdCode(abbrevLoop(l))+" "+mdText(l.Meaning()))
+		loops = append(loops, MarkdownCode(abbrevLoop(l))+" "+MarkdownText(l.Meaning()))
 	}
 	fmt.Fprintf(b, "\n**Loops:** %s.\n", strings.Join(loops, " · "))
 }
@@ -205,17 +205,17 @@ func writeMDSummary(b *bytes.Buffer, r Report) {
 	writeMDHeading(b, mdSummary)
 	s := r.Summary
 	var counts []string
-	for _, c := range orderedClasses(s.Counts) {
-		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], mdText(string(c))))
+	for _, c := range OrderedClasses(s.Counts) {
+		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], MarkdownText(string(c))))
 	}
 	fmt.Fprintf(b, "- **Cells:** %d", s.Cells)
 	if len(counts) > 0 {
 		fmt.Fprintf(b, " (%s)", strings.Join(counts, ", "))
 	}
 	b.WriteString("\n")
-	fmt.Fprintf(b, "- **Documented loop conflict** reproduced in %d cell%s\n", s.Conflict, plural(s.Conflict))
-	fmt.Fprintf(b, "- **Loop failures:** %d cell%s\n", s.LoopFailures, plural(s.LoopFailures))
-	fmt.Fprintf(b, "- **Likely cause:** %s\n", mdText(s.LikelyCause))
+	fmt.Fprintf(b, "- **Documented loop conflict** reproduced in %d cell%s\n", s.Conflict, Plural(s.Conflict))
+	fmt.Fprintf(b, "- **Loop failures:** %d cell%s\n", s.LoopFailures, Plural(s.LoopFailures))
+	fmt.Fprintf(b, "- **Likely cause:** %s\n", MarkdownText(s.LikelyCause))
 	if line := remedyTally(r); line != "" {
 		fmt.Fprintf(b, "- **Remedies:** %s\n", line)
 	}
@@ -242,7 +242,7 @@ func remedyTally(r Report) string {
 	sortRemedyNames(order)
 	parts := make([]string, len(order))
 	for i, rem := range order {
-		parts[i] = fmt.Sprintf("%s fixes %d of %d", mdCode(string(rem)), fixed[rem], ran[rem])
+		parts[i] = fmt.Sprintf("%s fixes %d of %d", MarkdownCode(string(rem)), fixed[rem], ran[rem])
 	}
 	return strings.Join(parts, "; ")
 }
@@ -268,7 +268,7 @@ func sortRemedyNames(rs []repro.Remedy) {
 
 // mdCellTitle is "provider mode/loop", escaped.
 func mdCellTitle(c CellReport) string {
-	return mdText(c.Provider) + " " + mdText(string(c.Mode)) + "/" + mdText(string(c.Loop))
+	return MarkdownText(c.Provider) + " " + MarkdownText(string(c.Mode)) + "/" + MarkdownText(string(c.Loop))
 }
 
 // writeMDFailing writes one section per failing cell, loop failures first.
@@ -293,7 +293,7 @@ func writeMDFailing(b *bytes.Buffer, r Report, tail int) {
 		b.WriteString("No cell failed.\n")
 		return
 	}
-	fmt.Fprintf(b, "%d failing cell%s, loop failures first.\n", len(cells), plural(len(cells)))
+	fmt.Fprintf(b, "%d failing cell%s, loop failures first.\n", len(cells), Plural(len(cells)))
 
 	// Start from every cell on one line, then give sections to the cells
 	// they fit for: first the first cell of each kind of failure, in
@@ -329,8 +329,8 @@ func writeMDFailing(b *bytes.Buffer, r Report, tail int) {
 		}
 		var sec bytes.Buffer
 		writeMDCellHeading(&sec, c)
-		writeMDField(&sec, "Signature", mdCode(c.Signature))
-		writeMDField(&sec, "Evidence", mdCode(c.Evidence))
+		writeMDField(&sec, "Signature", MarkdownCode(c.Signature))
+		writeMDField(&sec, "Evidence", MarkdownCode(c.Evidence))
 		fmt.Fprintf(&sec, "\nSame failure as **%s** above.\n", mdCellTitle(cells[first]))
 		if used-len(compact[i])+sec.Len() <= budget {
 			shown[i] = sec.String()
@@ -359,7 +359,7 @@ func writeMDFailing(b *bytes.Buffer, r Report, tail int) {
 }
 
 func writeMDCellHeading(b *bytes.Buffer, c CellReport) {
-	fmt.Fprintf(b, "\n### %s: %s\n\n", mdCellTitle(c), mdText(string(c.Class)))
+	fmt.Fprintf(b, "\n### %s: %s\n\n", mdCellTitle(c), MarkdownText(string(c.Class)))
 }
 
 // sameFailureKey groups cells that failed the same way, with the same
@@ -371,12 +371,12 @@ func sameFailureKey(c CellReport) string {
 
 func mdCompactIntro(n int) string {
 	return fmt.Sprintf("\nThe other %d failing cell%s, one line each (the whole evidence would not fit an issue; `g4fdiag repro` shows it):\n\n",
-		n, plural(n))
+		n, Plural(n))
 }
 
 // mdCompactLine is a failing cell on one line.
 func mdCompactLine(c CellReport) string {
-	return fmt.Sprintf("- **%s:** %s %s %s\n", mdCellTitle(c), mdText(string(c.Class)), mdCode(c.Signature), mdCode(c.Evidence))
+	return fmt.Sprintf("- **%s:** %s %s %s\n", mdCellTitle(c), MarkdownText(string(c.Class)), MarkdownCode(c.Signature), MarkdownCode(c.Evidence))
 }
 
 func writeMDField(b *bytes.Buffer, name, value string) {
@@ -386,39 +386,39 @@ func writeMDField(b *bytes.Buffer, name, value string) {
 }
 
 func writeMDCell(b *bytes.Buffer, c CellReport) {
-	writeMDField(b, "Signature", mdCode(c.Signature))
-	writeMDField(b, "Evidence", mdCode(c.Evidence))
-	writeMDField(b, "Frame", mdCode(c.Frame))
-	writeMDField(b, "Why", mdText(c.Explanation))
-	writeMDField(b, "Remedy", mdText(c.Remedy))
-	cell := fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", mdText(string(c.End)), fmtDuration(c.DurationMS), c.Concurrency, c.Repeat)
+	writeMDField(b, "Signature", MarkdownCode(c.Signature))
+	writeMDField(b, "Evidence", MarkdownCode(c.Evidence))
+	writeMDField(b, "Frame", MarkdownCode(c.Frame))
+	writeMDField(b, "Why", MarkdownText(c.Explanation))
+	writeMDField(b, "Remedy", MarkdownText(c.Remedy))
+	cell := fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", MarkdownText(string(c.End)), fmtDuration(c.DurationMS), c.Concurrency, c.Repeat)
 	if c.Model != "" {
-		cell = "model " + mdCode(c.Model) + "; " + cell
+		cell = "model " + MarkdownCode(c.Model) + "; " + cell
 	}
 	writeMDField(b, "Cell", cell)
 	if len(c.Split) > 0 {
 		var parts []string
-		for _, cl := range orderedClasses(c.Split) {
-			parts = append(parts, fmt.Sprintf("%d %s", c.Split[cl], mdText(string(cl))))
+		for _, cl := range OrderedClasses(c.Split) {
+			parts = append(parts, fmt.Sprintf("%d %s", c.Split[cl], MarkdownText(string(cl))))
 		}
 		writeMDField(b, "Calls", strings.Join(parts, ", "))
 	}
 	call, hasCall := representativeCall(c)
 	if hasCall {
-		s := fmt.Sprintf("#%d of round %d, %s after %s", call.Index, call.Round, mdText(string(call.Outcome)), fmtDuration(call.DurationMS))
+		s := fmt.Sprintf("#%d of round %d, %s after %s", call.Index, call.Round, MarkdownText(string(call.Outcome)), fmtDuration(call.DurationMS))
 		if call.Chunks > 0 {
-			s += fmt.Sprintf(", %d chunk%s", call.Chunks, plural(call.Chunks))
+			s += fmt.Sprintf(", %d chunk%s", call.Chunks, Plural(call.Chunks))
 		}
 		writeMDField(b, "Call", s)
 		if call.HTTPStatus != 0 {
 			writeMDField(b, "HTTP", fmt.Sprintf("status %d, first byte after %s, %d SSE frame%s", call.HTTPStatus,
-				fmtDuration(call.FirstByteMS), call.Frames, plural(call.Frames)))
+				fmtDuration(call.FirstByteMS), call.Frames, Plural(call.Frames)))
 		}
 	}
 	if wk := c.Worker; wk != nil {
 		info := fmt.Sprintf("pid %d", wk.PID)
 		if wk.ExitStatus != "" {
-			info += ", " + mdCode(wk.ExitStatus)
+			info += ", " + MarkdownCode(wk.ExitStatus)
 		}
 		writeMDField(b, "Worker", info)
 	}
@@ -451,9 +451,9 @@ func writeMDChain(b *bytes.Buffer, call repro.Call) {
 	}
 	b.WriteString("\n**Exception chain** (raised first):\n\n")
 	for i, e := range call.Chain {
-		fmt.Fprintf(b, "%d. %s%s\n", i+1, chainLink(i, e), mdCode(truncateRunes(single(e.Type+": "+e.Message), 400, "…")))
+		fmt.Fprintf(b, "%d. %s%s\n", i+1, chainLink(i, e), MarkdownCode(truncateRunes(SingleLine(e.Type+": "+e.Message), 400, "…")))
 	}
-	_, idx, ok := matchChain(call.Chain)
+	_, idx, ok := MatchChain(call.Chain)
 	if !ok {
 		idx = 0
 	}
@@ -469,7 +469,7 @@ func writeMDChain(b *bytes.Buffer, call repro.Call) {
 		}
 	}
 	tb = caretLine.ReplaceAllString(tb, "")
-	writeMDBlock(b, fmt.Sprintf("Traceback of %s (last %d lines)", mdCode(shortType(e.Type)), tracebackTail), tail(tb, tracebackTail), false)
+	writeMDBlock(b, fmt.Sprintf("Traceback of %s (last %d lines)", MarkdownCode(ShortType(e.Type)), tracebackTail), tail(tb, tracebackTail), false)
 }
 
 // caretLine is a line of the carets Python 3.11+ prints under the failing
@@ -486,7 +486,7 @@ func writeMDStreamTiming(b *bytes.Buffer, c CellReport) {
 			lines = append(lines, fmt.Sprintf("… %d more calls", len(c.Calls)-maxCallLines))
 			break
 		}
-		s := fmt.Sprintf("call #%d round %d: %s, %d chunk%s", call.Index, call.Round, call.Outcome, call.Chunks, plural(call.Chunks))
+		s := fmt.Sprintf("call #%d round %d: %s, %d chunk%s", call.Index, call.Round, call.Outcome, call.Chunks, Plural(call.Chunks))
 		if call.Chunks > 0 {
 			s += fmt.Sprintf(", first at %s, max gap %s, last at %s", fmtDuration(call.FirstChunkMS), fmtDuration(call.MaxGapMS), fmtDuration(call.LastChunkMS))
 		}
@@ -501,14 +501,14 @@ func writeMDHang(b *bytes.Buffer, c CellReport) {
 	if !ok {
 		return
 	}
-	fmt.Fprintf(b, "\n**Hang:** %s\n\n", mdText(h.Sentence))
-	writeMDField(b, "Loop thread", mdCode(h.LoopThread))
-	waits := mdText(h.WaitsOn)
+	fmt.Fprintf(b, "\n**Hang:** %s\n\n", MarkdownText(h.Sentence))
+	writeMDField(b, "Loop thread", MarkdownCode(h.LoopThread))
+	waits := MarkdownText(h.WaitsOn)
 	if h.WaitFrame != "" {
-		waits = strings.TrimSpace(waits + " from " + mdCode(h.WaitFrame))
+		waits = strings.TrimSpace(waits + " from " + MarkdownCode(h.WaitFrame))
 	}
 	writeMDField(b, "Waits on", waits)
-	writeMDField(b, "Re-entered the loop at", mdCode(h.Reentered))
+	writeMDField(b, "Re-entered the loop at", MarkdownCode(h.Reentered))
 }
 
 // writeMDBlock writes untrusted text in a fenced block under a bold label;
@@ -526,10 +526,10 @@ func writeMDBlock(b *bytes.Buffer, label, text string, folded bool) {
 
 func writeMDReproduction(b *bytes.Buffer, o RenderOptions) {
 	writeMDHeading(b, mdReproduction)
-	if note := strings.TrimSpace(clean(o.ScriptNote)); note != "" {
+	if note := strings.TrimSpace(Clean(o.ScriptNote)); note != "" {
 		var lines []string
 		for _, l := range strings.Split(note, "\n") {
-			if l = mdText(l); l != "" {
+			if l = MarkdownText(l); l != "" {
 				lines = append(lines, l)
 			}
 		}
@@ -563,9 +563,9 @@ func writeMDRemedies(b *bytes.Buffer, r Report) {
 			}
 		}
 		sortRemedyNames(rems)
-		fmt.Fprintf(b, "\n**%s**\n\n| failing cell |", mdText(prov))
+		fmt.Fprintf(b, "\n**%s**\n\n| failing cell |", MarkdownText(prov))
 		for _, rem := range rems {
-			fmt.Fprintf(b, " %s |", mdText(string(rem)))
+			fmt.Fprintf(b, " %s |", MarkdownText(string(rem)))
 		}
 		b.WriteString("\n| --- |")
 		for range rems {
@@ -574,7 +574,7 @@ func writeMDRemedies(b *bytes.Buffer, r Report) {
 		b.WriteString("\n")
 		var changes []string
 		for _, c := range rows[prov] {
-			fmt.Fprintf(b, "| %s/%s: %s |", mdText(string(c.Mode)), mdText(string(c.Loop)), mdText(string(c.Class)))
+			fmt.Fprintf(b, "| %s/%s: %s |", MarkdownText(string(c.Mode)), MarkdownText(string(c.Loop)), MarkdownText(string(c.Class)))
 			for _, rem := range rems {
 				entry := "-"
 				for _, res := range c.Remedies {
@@ -583,8 +583,8 @@ func writeMDRemedies(b *bytes.Buffer, r Report) {
 					}
 					entry = mdRemedyEntry(c, res)
 					if res.Outcome == OutcomeChanges && res.Cell != nil {
-						changes = append(changes, fmt.Sprintf("- %s/%s with %s: %s %s %s", mdText(string(c.Mode)), mdText(string(c.Loop)),
-							mdCode(string(rem)), mdText(string(res.Cell.Class)), mdCode(res.Cell.Signature), mdCode(res.Cell.Evidence)))
+						changes = append(changes, fmt.Sprintf("- %s/%s with %s: %s %s %s", MarkdownText(string(c.Mode)), MarkdownText(string(c.Loop)),
+							MarkdownCode(string(rem)), MarkdownText(string(res.Cell.Class)), MarkdownCode(res.Cell.Signature), MarkdownCode(res.Cell.Evidence)))
 					}
 				}
 				fmt.Fprintf(b, " %s |", entry)
@@ -608,19 +608,19 @@ func mdRemedyEntry(c CellReport, res RemedyResult) string {
 		if res.Cell != nil {
 			class = res.Cell.Class
 		}
-		return "no change (" + mdText(string(class)) + ")"
+		return "no change (" + MarkdownText(string(class)) + ")"
 	case OutcomeChanges:
 		if res.Cell != nil {
-			return "→ " + mdText(string(res.Cell.Class))
+			return "→ " + MarkdownText(string(res.Cell.Class))
 		}
 		return "changes"
 	case OutcomeNotRun:
-		if note := strings.TrimSuffix(single(res.Note), " (not run)"); note != "" {
-			return "not run: " + mdText(note)
+		if note := strings.TrimSuffix(SingleLine(res.Note), " (not run)"); note != "" {
+			return "not run: " + MarkdownText(note)
 		}
 		return "not run"
 	}
-	return mdText(res.Outcome)
+	return MarkdownText(res.Outcome)
 }
 
 // mdSpecial are the characters Markdown (CommonMark and GitHub's
@@ -632,8 +632,8 @@ const mdSpecial = "\\`*_[]<>|~&#"
 // cells: cleaned, on one line, with the characters Markdown acts on
 // backslash-escaped. An underscore inside a word (nest_asyncio) opens no
 // emphasis and stays as it is.
-func mdText(s string) string {
-	s = single(s)
+func MarkdownText(s string) string {
+	s = SingleLine(s)
 	if !strings.ContainsAny(s, mdSpecial) {
 		return s
 	}
@@ -653,8 +653,8 @@ func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 // mdCode is untrusted text as an inline code span: cleaned, on one line,
 // delimited by more backticks than it holds. Not for table cells: a pipe in
 // it would end the cell.
-func mdCode(s string) string {
-	s = single(s)
+func MarkdownCode(s string) string {
+	s = SingleLine(s)
 	if s == "" {
 		return ""
 	}
@@ -668,7 +668,7 @@ func mdCode(s string) string {
 // mdFence is untrusted text as a fenced code block: cleaned, and fenced
 // with more backticks than any run in it, so no line of it closes the fence.
 func mdFence(text, info string) string {
-	text = clean(text)
+	text = Clean(text)
 	lines := strings.Split(strings.TrimRight(text, "\n "), "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " \t\r")

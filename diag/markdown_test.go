@@ -367,7 +367,7 @@ func TestMarkdownStructure(t *testing.T) {
 	if len(scripts) != 1 {
 		t.Fatalf("%d python blocks under Reproduction, want 1", len(scripts))
 	}
-	if want := clean(sampleScript); scripts[0] != want {
+	if want := Clean(sampleScript); scripts[0] != want {
 		t.Errorf("script block differs from the script:\n%s", scripts[0])
 	}
 	if strings.Contains(scripts[0], "ABCDEFGHIJKLMNOP") || !strings.Contains(scripts[0], redacted) {
@@ -445,11 +445,11 @@ func TestMarkdownHostile(t *testing.T) {
 	if len(m) != 1 || len(m[0]) != 2 {
 		t.Fatalf("matrix %q", m)
 	}
-	if want := single(evil); m[0][1][0] != want || len(m[0][1]) != 2 || m[0][1][1] != "RE" {
+	if want := SingleLine(evil); m[0][1][0] != want || len(m[0][1]) != 2 || m[0][1][1] != "RE" {
 		t.Errorf("matrix row %q, want [%q RE]", m[0][1], want)
 	}
 	scripts := d.codeBlocks(d.section(t, mdReproduction), "python")
-	if len(scripts) != 1 || scripts[0] != strings.TrimRight(clean(script), "\n")+"\n" {
+	if len(scripts) != 1 || scripts[0] != strings.TrimRight(Clean(script), "\n")+"\n" {
 		t.Errorf("script block %q", scripts)
 	}
 	var headings []string
@@ -460,7 +460,7 @@ func TestMarkdownHostile(t *testing.T) {
 		return ast.WalkContinue, nil
 	})
 	for _, h := range headings {
-		if strings.Contains(h, "Injected") && !strings.HasPrefix(h, single(evil)) {
+		if strings.Contains(h, "Injected") && !strings.HasPrefix(h, SingleLine(evil)) {
 			t.Errorf("injected heading %q", h)
 		}
 	}
@@ -522,10 +522,10 @@ func TestMarkdownEscapes(t *testing.T) {
 		{"nest_asyncio _x_ __init__", `nest_asyncio \_x\_ \_\_init\_\_`, "`nest_asyncio _x_ __init__`"},
 		{"", "", ""},
 	} {
-		if got := mdText(tc.in); got != tc.text {
+		if got := MarkdownText(tc.in); got != tc.text {
 			t.Errorf("mdText(%q) = %q, want %q", tc.in, got, tc.text)
 		}
-		if got := mdCode(tc.in); got != tc.code {
+		if got := MarkdownCode(tc.in); got != tc.code {
 			t.Errorf("mdCode(%q) = %q, want %q", tc.in, got, tc.code)
 		}
 	}

@@ -109,10 +109,10 @@ func writeRemedies(buf *bytes.Buffer, r Report, p *painter) {
 	if len(providers) == 0 {
 		return
 	}
-	fmt.Fprintf(buf, "\n%s\n", p.bold("remedies tried (--verify-fixes): fixes = the re-run is ok, = X fails the same way, → X fails another way, n/a = not run"))
+	fmt.Fprintf(buf, "\n%s\n", p.Bold("remedies tried (--verify-fixes): fixes = the re-run is ok, = X fails the same way, → X fails another way, n/a = not run"))
 	const cellWidth, colWidth = 28, 16
 	for _, prov := range providers {
-		fmt.Fprintf(buf, "%s\n  %-*s", single(prov), cellWidth, "cell")
+		fmt.Fprintf(buf, "%s\n  %-*s", SingleLine(prov), cellWidth, "cell")
 		for _, rem := range repro.AllRemedies {
 			fmt.Fprintf(buf, "%-*s", colWidth, rem)
 		}
@@ -120,7 +120,7 @@ func writeRemedies(buf *bytes.Buffer, r Report, p *painter) {
 		notes := map[string]bool{}
 		var noteOrder, changes []string
 		for _, c := range rows[prov] {
-			label := fmt.Sprintf("%s/%s %s", single(string(c.Mode)), single(string(c.Loop)), c.Class.Code())
+			label := fmt.Sprintf("%s/%s %s", SingleLine(string(c.Mode)), SingleLine(string(c.Loop)), c.Class.Code())
 			fmt.Fprintf(buf, "  %-*s", cellWidth, truncateRunes(label, cellWidth-1, "…"))
 			for _, rem := range repro.AllRemedies {
 				entry := "-"
@@ -130,18 +130,18 @@ func writeRemedies(buf *bytes.Buffer, r Report, p *painter) {
 					}
 					entry = remedyEntry(res)
 					if res.Outcome == OutcomeNotRun {
-						note := string(rem) + ": " + clean(res.Note)
+						note := string(rem) + ": " + Clean(res.Note)
 						if !notes[note] {
 							notes[note] = true
 							noteOrder = append(noteOrder, note)
 						}
 					}
 					if res.Outcome == OutcomeChanges {
-						changes = append(changes, fmt.Sprintf("%s/%s %s: %s [%s] %s", single(string(c.Mode)), single(string(c.Loop)),
-							rem, res.Cell.Class, single(res.Cell.Signature), single(res.Cell.Evidence)))
+						changes = append(changes, fmt.Sprintf("%s/%s %s: %s [%s] %s", SingleLine(string(c.Mode)), SingleLine(string(c.Loop)),
+							rem, res.Cell.Class, SingleLine(res.Cell.Signature), SingleLine(res.Cell.Evidence)))
 					}
 					if res.Cell != nil {
-						entry = p.paint(res.Cell.Class, padRight(entry, colWidth))
+						entry = p.Paint(res.Cell.Class, padRight(entry, colWidth))
 					}
 				}
 				buf.WriteString(padRight(entry, colWidth)) // a painted entry is padded already
@@ -152,7 +152,7 @@ func writeRemedies(buf *bytes.Buffer, r Report, p *painter) {
 			fmt.Fprintf(buf, "  → %s\n", truncateRunes(ch, 114, "…"))
 		}
 		for _, n := range noteOrder {
-			fmt.Fprintf(buf, "  n/a %s\n", truncateRunes(single(n), 110, "…"))
+			fmt.Fprintf(buf, "  n/a %s\n", truncateRunes(SingleLine(n), 110, "…"))
 		}
 	}
 }

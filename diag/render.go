@@ -64,9 +64,9 @@ type painter struct {
 	colors map[Class]*color.Color
 }
 
-func newPainter(on bool) *painter { return &painter{on: on, colors: map[Class]*color.Color{}} }
+func NewPainter(on bool) *painter { return &painter{on: on, colors: map[Class]*color.Color{}} }
 
-func (p *painter) paint(c Class, s string) string {
+func (p *painter) Paint(c Class, s string) string {
 	if !p.on || s == "" {
 		return s
 	}
@@ -84,7 +84,7 @@ func (p *painter) paint(c Class, s string) string {
 }
 
 // bold is for headings; same rule as paint.
-func (p *painter) bold(s string) string {
+func (p *painter) Bold(s string) string {
 	if !p.on || s == "" {
 		return s
 	}

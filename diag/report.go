@@ -330,7 +330,7 @@ func causeKey(c CellReport, lc Class) (string, int) {
 
 func describeCause(cs *cause, env repro.Environment) string {
 	n := len(cs.cells)
-	count := fmt.Sprintf("(%d cell%s)", n, plural(n))
+	count := fmt.Sprintf("(%d cell%s)", n, Plural(n))
 	return causeTable[cs.rank].line(cs.cells, env, count)
 }
 

@@ -110,4 +110,4 @@ func Redact(s string) string {
 }
 
 // clean is untrusted text made printable and redacted.
-func clean(s string) string { return Redact(Sanitize(s)) }
+func Clean(s string) string { return Redact(Sanitize(s)) }

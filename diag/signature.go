@@ -774,11 +774,11 @@ var StateSignatures = []Signature{
 	{ID: SigNoCalls, Class: ClassProviderError,
 		Explanation: "The cell ended without recording a single call.",
 		Remedy:      "Rerun the cell with g4fdiag repro and read the worker's output."},
-	fallbackSignature,
+	FallbackSignature,
 }
 
 // fallbackSignature is the verdict for an error no signature knows.
-var fallbackSignature = Signature{
+var FallbackSignature = Signature{
 	ID:          SigProviderError,
 	Class:       ClassProviderError,
 	Explanation: "The provider raised an error that no signature knows; as far as diag can tell it is not a loop fault.",
@@ -810,7 +810,7 @@ func (s *Signature) byType(typ, msg string) bool {
 }
 
 // byMessage is the last pass: the message alone.
-func (s *Signature) byMessage(msg string) bool {
+func (s *Signature) ByMessage(msg string) bool {
 	return s.Message != nil && !s.vetoed(msg) && s.Message.MatchString(msg)
 }
 
@@ -828,27 +828,27 @@ var quotedError = regexp.MustCompile(`(?m)^[ \t]*(?:[A-Za-z0-9_.\-]+:[ \t]+)?` +
 // bytes of a message the signatures read (the tell is always near the start).
 const (
 	maxQuoteDepth = 2
-	maxQuotes     = 16
-	maxMatchBytes = 64 << 10
+	MaxQuotes     = 16
+	MaxMatchBytes = 64 << 10
 )
 
 // match is the signature an exception matched and the message line that
 // showed it.
-type match struct {
-	sig  *Signature
-	line string // "Type: message" of the matching (possibly quoted) exception
+type Match struct {
+	Sig  *Signature
+	Line string // "Type: message" of the matching (possibly quoted) exception
 }
 
 // matchException finds the signature of one exception in three passes, each
 // in table order: by its type (Types, narrowed by Message); else by the
 // exceptions its message quotes, the worst of them; else by its message
 // alone (Message).
-func matchException(typ, msg string) (match, bool) {
-	msg = capMessage(msg)
-	if m, ok := matchType(typ, msg); ok {
+func MatchException(typ, msg string) (Match, bool) {
+	msg = CapMessage(msg)
+	if m, ok := MatchType(typ, msg); ok {
 		return m, true
 	}
-	if m, ok := matchQuoted(typ, msg, 0); ok {
+	if m, ok := MatchQuoted(typ, msg, 0); ok {
 		return m, true
 	}
 	return matchMessage(typ, msg)
@@ -856,80 +856,80 @@ func matchException(typ, msg string) (match, bool) {
 
 // matchPyException finds the signature of one recorded exception: a
 // protocol break by its kind (Protocol), any other by matchException.
-func matchPyException(e repro.PyException) (match, bool) {
+func matchPyException(e repro.PyException) (Match, bool) {
 	if e.Protocol == "" {
-		return matchException(e.Type, e.Message)
+		return MatchException(e.Type, e.Message)
 	}
 	var violation *Signature
 	for i := range Signatures {
 		s := &Signatures[i]
 		if slices.Contains(s.Protocol, e.Protocol) {
-			return match{s, exceptionLine(e.Type, capMessage(e.Message))}, true
+			return Match{s, ExceptionLine(e.Type, CapMessage(e.Message))}, true
 		}
 		if slices.Contains(s.Protocol, repro.ProtocolViolation) {
 			violation = s
 		}
 	}
 	if violation == nil {
-		return match{}, false
+		return Match{}, false
 	}
-	return match{violation, exceptionLine(e.Type, capMessage(e.Message))}, true
+	return Match{violation, ExceptionLine(e.Type, CapMessage(e.Message))}, true
 }
 
-func capMessage(msg string) string {
-	if len(msg) > maxMatchBytes {
-		return msg[:maxMatchBytes]
+func CapMessage(msg string) string {
+	if len(msg) > MaxMatchBytes {
+		return msg[:MaxMatchBytes]
 	}
 	return msg
 }
 
-func matchType(typ, msg string) (match, bool) {
+func MatchType(typ, msg string) (Match, bool) {
 	for i := range Signatures {
 		if Signatures[i].byType(typ, msg) {
-			return match{&Signatures[i], exceptionLine(typ, msg)}, true
+			return Match{&Signatures[i], ExceptionLine(typ, msg)}, true
 		}
 	}
-	return match{}, false
+	return Match{}, false
 }
 
-func matchMessage(typ, msg string) (match, bool) {
+func matchMessage(typ, msg string) (Match, bool) {
 	for i := range Signatures {
-		if Signatures[i].byMessage(msg) {
-			return match{&Signatures[i], exceptionLine(typ, msg)}, true
+		if Signatures[i].ByMessage(msg) {
+			return Match{&Signatures[i], ExceptionLine(typ, msg)}, true
 		}
 	}
-	return match{}, false
+	return Match{}, false
 }
 
 // matchQuoted matches the exceptions msg quotes and returns the worst match.
-func matchQuoted(typ, msg string, depth int) (match, bool) {
+func MatchQuoted(typ, msg string, depth int) (Match, bool) {
 	if depth >= maxQuoteDepth {
-		return match{}, false
+		return Match{}, false
 	}
-	var best match
+	var best Match
 	found := false
-	for _, q := range quotedError.FindAllStringSubmatch(msg, maxQuotes>>(2*depth)) {
-		m, ok := matchType(q[1], q[2])
+	for _, q := range quotedError.FindAllStringSubmatch(msg, MaxQuotes>>(2*depth)) {
+		m, ok := MatchType(q[1], q[2])
 		if !ok {
-			m, ok = matchQuoted(q[1], q[2], depth+1)
+			m, ok = MatchQuoted(q[1], q[2], depth+1)
 		}
 		if !ok {
 			m, ok = matchMessage(q[1], q[2])
 		}
-		if ok && (!found || worse(m.sig.Class, best.sig.Class)) {
+		if ok && (!found || Worse(m.Sig.Class, best.Sig.Class)) {
 			best, found = m, true
 		}
 	}
 	if found {
-		if t := shortType(typ); t != "" && depth == 0 {
-			best.line = t + ": " + best.line
+		if t := ShortType(typ); t != "" && depth == 0 {
+			best.Line = t + ": " + best.Line
 		}
 	}
 	return best, found
 }
 
 // shortType is the last component of a qualified type name.
-func shortType(typ string) string {
+func ShortType(typ string) string {
 	typ = strings.TrimSpace(typ)
 	if i := strings.LastIndexByte(typ, '.'); i >= 0 && i < len(typ)-1 {
 		return typ[i+1:]
@@ -938,9 +938,9 @@ func shortType(typ string) string {
 }
 
 // exceptionLine is the "Type: message" evidence of an exception, on one line.
-func exceptionLine(typ, msg string) string {
-	t := shortType(typ)
-	first := firstLine(msg)
+func ExceptionLine(typ, msg string) string {
+	t := ShortType(typ)
+	first := FirstLine(msg)
 	switch {
 	case t == "":
 		return first
@@ -950,7 +950,7 @@ func exceptionLine(typ, msg string) string {
 	return t + ": " + first
 }
 
-func firstLine(s string) string {
+func FirstLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = strings.TrimSpace(s[:i])

@@ -10,7 +10,7 @@ import (
 
 // frameLine matches a frame of a Python traceback ("File "x", line 3, in f")
 // and of a faulthandler dump ("File "x", line 3 in f").
-var frameLine = regexp.MustCompile(`^\s*File "([^"]*)", line (\d+),? in (.*?)\s*$`)
+var FrameLine = regexp.MustCompile(`^\s*File "([^"]*)", line (\d+),? in (.*?)\s*$`)
 
 // parseStack reads the first stack of a traceback or faulthandler dump into
 // frames, outermost first. faulthandler prints the most recent call first;
@@ -20,7 +20,7 @@ func parseStack(text string) []repro.Frame {
 	recentFirst := false
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimRight(line, "\r")
-		if m := frameLine.FindStringSubmatch(line); m != nil {
+		if m := FrameLine.FindStringSubmatch(line); m != nil {
 			n, _ := strconv.Atoi(m[2])
 			frames = append(frames, repro.Frame{File: m[1], Line: n, Func: m[3]})
 			continue
@@ -36,7 +36,7 @@ func parseStack(text string) []repro.Frame {
 		case len(frames) > 0:
 			// the next thread or exception starts
 			if recentFirst {
-				reverse(frames)
+				ReverseFrames(frames)
 			}
 			return frames
 		default:
@@ -44,23 +44,23 @@ func parseStack(text string) []repro.Frame {
 		}
 	}
 	if recentFirst {
-		reverse(frames)
+		ReverseFrames(frames)
 	}
 	return frames
 }
 
-func reverse(fs []repro.Frame) {
+func ReverseFrames(fs []repro.Frame) {
 	for i, j := 0, len(fs)-1; i < j; i, j = i+1, j-1 {
 		fs[i], fs[j] = fs[j], fs[i]
 	}
 }
 
-func slashPath(p string) string { return strings.ReplaceAll(p, `\`, "/") }
+func SlashPath(p string) string { return strings.ReplaceAll(p, `\`, "/") }
 
 // g4fPath is the file path from the g4f package directory on, and whether
 // the path is inside one.
 func g4fPath(file string) (string, bool) {
-	p := slashPath(file)
+	p := SlashPath(file)
 	if i := strings.LastIndex(p, "/g4f/"); i >= 0 {
 		return p[i+1:], true
 	}
@@ -71,7 +71,7 @@ func g4fPath(file string) (string, bool) {
 }
 
 // innermostG4F is the innermost frame in a g4f package directory.
-func innermostG4F(frames []repro.Frame) (repro.Frame, bool) {
+func InnermostG4F(frames []repro.Frame) (repro.Frame, bool) {
 	for i := len(frames) - 1; i >= 0; i-- {
 		if _, ok := g4fPath(frames[i].File); ok {
 			return frames[i], true
@@ -83,10 +83,10 @@ func innermostG4F(frames []repro.Frame) (repro.Frame, bool) {
 // formatFrame prints a frame as "g4f/providers/asyncio.py:57 in
 // to_sync_generator", with the path cut to the g4f directory (or to its last
 // three components outside g4f).
-func formatFrame(f repro.Frame) string {
+func FormatFrame(f repro.Frame) string {
 	p, ok := g4fPath(f.File)
 	if !ok {
-		p = slashPath(f.File)
+		p = SlashPath(f.File)
 		parts := strings.Split(p, "/")
 		if len(parts) > 3 {
 			p = strings.Join(parts[len(parts)-3:], "/")
@@ -101,7 +101,7 @@ func formatFrame(f repro.Frame) string {
 
 // isStdlib reports whether a frame's file belongs to Python's standard library.
 func isStdlib(file string) bool {
-	p := slashPath(file)
+	p := SlashPath(file)
 	if strings.Contains(p, "/site-packages/") || strings.Contains(p, "/dist-packages/") {
 		return false
 	}
@@ -125,8 +125,8 @@ func isStdlib(file string) bool {
 
 // blameFrame is the frame a blocked loop thread is blamed on: the innermost
 // g4f frame, else the innermost frame outside the stdlib, else the innermost.
-func blameFrame(frames []repro.Frame) (repro.Frame, bool) {
-	if f, ok := innermostG4F(frames); ok {
+func BlameFrame(frames []repro.Frame) (repro.Frame, bool) {
+	if f, ok := InnermostG4F(frames); ok {
 		return f, true
 	}
 	for i := len(frames) - 1; i >= 0; i-- {
@@ -147,10 +147,10 @@ var blockingCode = regexp.MustCompile(`\.(?:result|acquire|wait)\(|\bqueue\w*\.g
 // that only another party can release (a future's result, a lock, an event, a
 // condition, a queue): run on the loop thread, that wait is a deadlock when
 // the other party needs the loop. A sleep or a slow socket read is not.
-func waitsForever(frames []repro.Frame) bool {
+func WaitsForever(frames []repro.Frame) bool {
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
-		p := slashPath(f.File)
+		p := SlashPath(f.File)
 		base := p[strings.LastIndexByte(p, '/')+1:]
 		switch {
 		case strings.HasSuffix(p, "concurrent/futures/_base.py") && (f.Func == "result" || f.Func == "wait" || f.Func == "__get_result"):
@@ -189,7 +189,7 @@ func splitThreads(dump string) []string {
 // runner or run_forever, uvloop, or uvicorn's server.
 func runsLoop(frames []repro.Frame) bool {
 	for _, f := range frames {
-		p := slashPath(f.File)
+		p := SlashPath(f.File)
 		switch {
 		case strings.HasSuffix(p, "asyncio/runners.py"),
 			strings.HasSuffix(p, "asyncio/base_events.py") && (f.Func == "run_forever" || f.Func == "run_until_complete"),
@@ -206,7 +206,7 @@ func runsLoop(frames []repro.Frame) bool {
 func stuckLoopThread(dump string) ([]repro.Frame, bool) {
 	for _, th := range splitThreads(dump) {
 		frames := parseStack(th)
-		if runsLoop(frames) && waitsForever(frames) {
+		if runsLoop(frames) && WaitsForever(frames) {
 			return frames, true
 		}
 	}

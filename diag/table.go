@@ -21,7 +21,7 @@ func abbrevLoop(l repro.Loop) string {
 	if a := l.Short(); a != "" {
 		return a
 	}
-	return truncateRunes(clean(string(l)), codeWidth, "")
+	return truncateRunes(Clean(string(l)), codeWidth, "")
 }
 
 // grid is the table's shape: rows of providers, columns of modes, and inside
@@ -102,7 +102,7 @@ func (g grid) columnWidth(m repro.Mode) int {
 }
 
 func renderTable(w io.Writer, r Report, o RenderOptions) error {
-	p := newPainter(o.Color)
+	p := NewPainter(o.Color)
 	g := newGrid(r)
 	var buf bytes.Buffer
 	if len(r.Cells) == 0 {
@@ -121,7 +121,7 @@ func writeGrid(buf *bytes.Buffer, g grid, p *painter, maxWidth int) error {
 	names := make([]string, len(g.providers))
 	provWidth := len("provider")
 	for i, name := range g.providers {
-		names[i] = strings.TrimSpace(strings.Join(strings.Fields(clean(name)), " "))
+		names[i] = strings.TrimSpace(strings.Join(strings.Fields(Clean(name)), " "))
 		if n := len([]rune(names[i])); n > provWidth {
 			provWidth = n
 		}
@@ -144,7 +144,7 @@ func writeGrid(buf *bytes.Buffer, g grid, p *painter, maxWidth int) error {
 			abbrevs[i] = padRight(abbrevLoop(l), codeWidth)
 		}
 		cw := g.columnWidth(m)
-		header = append(header, padRight(clean(string(m)), cw)+"\n"+padRight(strings.Join(abbrevs, " "), cw))
+		header = append(header, padRight(Clean(string(m)), cw)+"\n"+padRight(strings.Join(abbrevs, " "), cw))
 	}
 	t := tablewriter.NewTable(buf,
 		tablewriter.WithEastAsian(tw.Off),
@@ -169,7 +169,7 @@ func writeGrid(buf *bytes.Buffer, g grid, p *painter, maxWidth int) error {
 				if k < len(g.loops)-1 {
 					pad = strings.Repeat(" ", codeWidth+1-len([]rune(code)))
 				}
-				codes[k] = p.paint(class, code) + pad
+				codes[k] = p.Paint(class, code) + pad
 			}
 			row = append(row, strings.Join(codes, ""))
 		}
@@ -189,7 +189,7 @@ func writeLegend(buf *bytes.Buffer, r Report, g grid, p *painter) {
 	}
 	var loops []string
 	for _, l := range g.loops {
-		loops = append(loops, abbrevLoop(l)+" = "+clean(l.Meaning()))
+		loops = append(loops, abbrevLoop(l)+" = "+Clean(l.Meaning()))
 	}
 	fmt.Fprintf(buf, "loops: %s\n", strings.Join(loops, ", "))
 	present := map[Class]int{}
@@ -197,8 +197,8 @@ func writeLegend(buf *bytes.Buffer, r Report, g grid, p *painter) {
 		present[c.Class]++
 	}
 	buf.WriteString("legend:\n")
-	for _, c := range orderedClasses(present) {
-		fmt.Fprintf(buf, "  %s  %-20s %s\n", p.paint(c, c.Code())+strings.Repeat(" ", codeWidth-len([]rune(c.Code()))), clean(string(c)), c.Meaning())
+	for _, c := range OrderedClasses(present) {
+		fmt.Fprintf(buf, "  %s  %-20s %s\n", p.Paint(c, c.Code())+strings.Repeat(" ", codeWidth-len([]rune(c.Code()))), Clean(string(c)), c.Meaning())
 	}
 	if missingCells(g) {
 		fmt.Fprintf(buf, "  %s  %-20s %s\n", padRight("-", codeWidth), "", "not in the scan")
@@ -212,17 +212,17 @@ func missingCells(g grid) bool {
 func writeSummary(buf *bytes.Buffer, r Report, p *painter) {
 	s := r.Summary
 	var counts []string
-	for _, c := range orderedClasses(s.Counts) {
-		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], p.paint(c, clean(string(c)))))
+	for _, c := range OrderedClasses(s.Counts) {
+		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], p.Paint(c, Clean(string(c)))))
 	}
-	fmt.Fprintf(buf, "\n%s %d cell%s", p.bold("summary:"), s.Cells, plural(s.Cells))
+	fmt.Fprintf(buf, "\n%s %d cell%s", p.Bold("summary:"), s.Cells, Plural(s.Cells))
 	if len(counts) > 0 {
 		fmt.Fprintf(buf, ": %s", strings.Join(counts, ", "))
 	}
 	buf.WriteString("\n")
-	fmt.Fprintf(buf, "documented loop conflict reproduced in %d cell%s\n", s.Conflict, plural(s.Conflict))
-	fmt.Fprintf(buf, "loop failures: %d cell%s\n", s.LoopFailures, plural(s.LoopFailures))
-	fmt.Fprintf(buf, "likely cause: %s\n", clean(s.LikelyCause))
+	fmt.Fprintf(buf, "documented loop conflict reproduced in %d cell%s\n", s.Conflict, Plural(s.Conflict))
+	fmt.Fprintf(buf, "loop failures: %d cell%s\n", s.LoopFailures, Plural(s.LoopFailures))
+	fmt.Fprintf(buf, "likely cause: %s\n", Clean(s.LikelyCause))
 	fmt.Fprintf(buf, "environment: %s\n", environmentLine(r.Environment))
 	if loops := loopsLine(r.Environment); loops != "" {
 		fmt.Fprintf(buf, "loops available: %s\n", loops)
@@ -252,42 +252,42 @@ const maxCellLines = 40
 
 // cellLine is "provider mode/loop: class [signature] evidence (frame)".
 func cellLine(c CellReport, p *painter) string {
-	s := fmt.Sprintf("%s %s/%s: %s [%s] %s", single(c.Provider), single(string(c.Mode)), single(string(c.Loop)),
-		p.paint(c.Class, string(c.Class)), single(c.Signature), single(c.Evidence))
-	if f := single(c.Frame); f != "" && !strings.Contains(s, f) {
+	s := fmt.Sprintf("%s %s/%s: %s [%s] %s", SingleLine(c.Provider), SingleLine(string(c.Mode)), SingleLine(string(c.Loop)),
+		p.Paint(c.Class, string(c.Class)), SingleLine(c.Signature), SingleLine(c.Evidence))
+	if f := SingleLine(c.Frame); f != "" && !strings.Contains(s, f) {
 		s += " (" + f + ")"
 	}
 	return s
 }
 
 // single is untrusted text cleaned and folded onto one line.
-func single(s string) string { return strings.Join(strings.Fields(clean(s)), " ") }
+func SingleLine(s string) string { return strings.Join(strings.Fields(Clean(s)), " ") }
 
 func environmentLine(e repro.Environment) string {
 	var parts []string
 	py := "python"
 	if e.PythonVersion != "" {
-		py += " " + single(e.PythonVersion)
+		py += " " + SingleLine(e.PythonVersion)
 	}
 	if e.Python != "" {
-		py += " (" + single(e.Python) + ")"
+		py += " (" + SingleLine(e.Python) + ")"
 	}
 	parts = append(parts, py)
 	g := "g4f"
 	if e.G4FVersion != "" {
-		g += " " + single(e.G4FVersion)
+		g += " " + SingleLine(e.G4FVersion)
 	} else {
 		g += " (version unknown)"
 	}
 	if e.G4FPath != "" {
-		g += " from " + single(e.G4FPath)
+		g += " from " + SingleLine(e.G4FPath)
 	}
 	if e.Demo {
 		g += " (demo miniature)"
 	}
 	parts = append(parts, g)
 	if e.NestModule != "" {
-		parts = append(parts, "g4f imports "+single(e.NestModule))
+		parts = append(parts, "g4f imports "+SingleLine(e.NestModule))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -295,16 +295,16 @@ func environmentLine(e repro.Environment) string {
 func loopsLine(e repro.Environment) string {
 	var parts []string
 	for _, li := range e.Loops {
-		s := single(string(li.Loop))
+		s := SingleLine(string(li.Loop))
 		if li.Available {
 			s += " yes"
 			if li.Package != "" {
-				s += " (" + strings.TrimSpace(single(li.Package)+" "+single(li.Version)) + ")"
+				s += " (" + strings.TrimSpace(SingleLine(li.Package)+" "+SingleLine(li.Version)) + ")"
 			}
 		} else {
 			s += " no"
 			if li.Reason != "" {
-				s += " (" + single(li.Reason) + ")"
+				s += " (" + SingleLine(li.Reason) + ")"
 			}
 		}
 		parts = append(parts, s)

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/explain"
 )
 
 type explainOptions struct {
@@ -46,7 +47,7 @@ Exit 1 when a loop-class failure is found (or one of the --fail-on classes),
 		Action: func(c *cli.Context) error {
 			o := explainOptions{Files: c.Args().Slice(), Format: c.String("format"), Output: c.String("output")}
 			if !knownExplainFormat(o.Format) {
-				return usagef("unknown --format %q for explain; use one of %s", o.Format, strings.Join(diag.ExplainFormats(), ", "))
+				return usagef("unknown --format %q for explain; use one of %s", o.Format, strings.Join(explain.Formats(), ", "))
 			}
 			var err error
 			if o.FailOn, err = diag.ParseClassSet(c.String("fail-on")); err != nil {
@@ -58,7 +59,7 @@ Exit 1 when a loop-class failure is found (or one of the --fail-on classes),
 }
 
 func knownExplainFormat(f string) bool {
-	for _, k := range diag.ExplainFormats() {
+	for _, k := range explain.Formats() {
 		if k == f {
 			return true
 		}
@@ -72,7 +73,7 @@ func runExplain(o explainOptions, stdio IO) error {
 		return err
 	}
 	defer closeIn()
-	e, err := diag.Explain(in, diag.ExplainOptions{})
+	e, err := explain.Explain(in, explain.Options{})
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -80,7 +81,7 @@ func runExplain(o explainOptions, stdio IO) error {
 	if err != nil {
 		return err
 	}
-	err = diag.RenderExplanation(out, o.Format, e, diag.RenderOptions{Color: o.Output == "" && stdio.color()})
+	err = explain.Render(out, o.Format, e, diag.RenderOptions{Color: o.Output == "" && stdio.color()})
 	if cerr := closeOut(); err == nil {
 		err = cerr
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-const explainOwn = "../../diag/testdata/explain-own/"
+const explainOwn = "../../diag/explain/testdata/explain-own/"
 
 func runExplainIO(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()

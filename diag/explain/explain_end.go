@@ -1,4 +1,4 @@
-package diag
+package explain
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -19,10 +20,10 @@ import (
 
 // lineSigs are the signatures read from log lines, those that need an
 // earlier line (LineAfter) first: they are the narrower ones.
-var lineSigs = func() []*Signature {
-	var after, plain []*Signature
-	for i := range Signatures {
-		s := &Signatures[i]
+var lineSigs = func() []*diag.Signature {
+	var after, plain []*diag.Signature
+	for i := range diag.Signatures {
+		s := &diag.Signatures[i]
 		switch {
 		case s.Line == nil:
 		case s.LineAfter != nil:
@@ -36,7 +37,7 @@ var lineSigs = func() []*Signature {
 
 // hinted reports whether the line holds one of the signature's hints (or
 // the signature has none).
-func (s *Signature) hinted(line string) bool {
+func hinted(s *diag.Signature, line string) bool {
 	if len(s.LineHints) == 0 {
 		return true
 	}
@@ -64,7 +65,7 @@ func (x *explainer) noteAfter(line string) {
 // process the line names, when it names one.
 func (x *explainer) lineSignature(line string) (r record, pid string, ok bool) {
 	for _, s := range lineSigs {
-		if (s.LineAfter != nil && !x.after[s]) || !s.hinted(line) {
+		if (s.LineAfter != nil && !x.after[s]) || !hinted(s, line) {
 			continue
 		}
 		m := s.Line.FindStringSubmatch(line)
@@ -81,7 +82,7 @@ func (x *explainer) lineSignature(line string) (r record, pid string, ok bool) {
 			ev = ev[loc[1]:] // journald's, Heroku's time and source
 		}
 		r := record{sig: s, evidence: strings.TrimSpace(ev)}
-		if s.ID == SigLoopSlowCallback {
+		if s.ID == diag.SigLoopSlowCallback {
 			r.evidence, r.frame = slowCallback(line, r.evidence)
 		}
 		return r, pid, true
@@ -111,9 +112,9 @@ func slowCallback(line, whole string) (evidence, frame string) {
 	if m := slowCoro.FindStringSubmatch(line); m != nil {
 		n, _ := strconv.Atoi(m[3])
 		f := repro.Frame{File: m[2], Line: n, Func: m[1]}
-		frame = oneLine(formatFrame(f))
+		frame = diag.OneLine(diag.FormatFrame(f))
 		f.Func = ""
-		what = "task " + m[1] + "() at " + oneLine(formatFrame(f))
+		what = "task " + m[1] + "() at " + diag.OneLine(diag.FormatFrame(f))
 	} else if m := slowHandl.FindStringSubmatch(line); m != nil {
 		what = "callback " + m[1] + "()"
 	}
@@ -124,13 +125,13 @@ func slowCallback(line, whole string) (evidence, frame string) {
 // earlier record already told: gunicorn's kill of the worker it had just
 // timed out, or the shell's "Segmentation fault" after Python's fatal error.
 func (x *explainer) sameEnd(r record, pid string) bool {
-	if r.sig.Class != ClassCrashed || x.lastEnd == nil || x.lineNo-x.lastEndLine > 200 {
+	if r.sig.Class != diag.ClassCrashed || x.lastEnd == nil || x.lineNo-x.lastEndLine > 200 {
 		return false
 	}
 	if pid != "" && x.lastEndPID != "" {
 		return pid == x.lastEndPID
 	}
-	return x.lastEnd.Class == ClassCrashed
+	return x.lastEnd.Class == diag.ClassCrashed
 }
 
 // --- stack dumps ---
@@ -237,7 +238,7 @@ func (x *explainer) dumpLine(line string) bool {
 		x.dumpThreadStart(trimmed)
 		return true
 	}
-	if m := frameLine.FindStringSubmatch(body); m != nil {
+	if m := diag.FrameLine.FindStringSubmatch(body); m != nil {
 		n, _ := strconv.Atoi(m[2])
 		d.cur.add(repro.Frame{File: m[1], Line: n, Func: m[3]})
 		return true
@@ -279,18 +280,18 @@ func (d *dumpState) endThread() {
 		return
 	}
 	frames := t.frames
-	reverse(frames) // both formats print the most recent call first
+	diag.ReverseFrames(frames) // both formats print the most recent call first
 	if t.current && d.crashFrame == "" {
-		if f, ok := blameFrame(frames); ok {
-			d.crashFrame = oneLine(formatFrame(f))
+		if f, ok := diag.BlameFrame(frames); ok {
+			d.crashFrame = diag.OneLine(diag.FormatFrame(f))
 		}
 	}
 	r, rank, ok := stackRecord(threadName(t.header, frames), frames)
 	if ok && (d.best == nil || rank < d.bestRank) {
 		d.best, d.bestRank = &r, rank
 	}
-	if !ok && d.other == "" && !runsLoopHere(frames) {
-		if b := hangBlame(frames); b != "" {
+	if !ok && d.other == "" && !diag.RunsLoopHere(frames) {
+		if b := diag.HangBlame(frames); b != "" {
 			d.other = threadName(t.header, frames) + " waits in " + b
 		}
 	}
@@ -326,45 +327,45 @@ var threadID = regexp.MustCompile(`\b(0x[0-9a-fA-F]+|\d+)\b`)
 // deliver is a deadlock; one held by a blocking call is a blocked loop. The
 // rank orders the two (deadlock first).
 func stackRecord(name string, frames []repro.Frame) (record, int, bool) {
-	if !runsLoopHere(frames) {
+	if !diag.RunsLoopHere(frames) {
 		return record{}, 0, false
 	}
-	if idle, _ := loopIdle(frames); idle {
+	if idle, _ := diag.LoopIdle(frames); idle {
 		return record{}, 0, false
 	}
 	r := record{}
 	rank := 0
 	switch {
-	case waitsForever(frames):
-		what, _ := deadlockWait(frames)
-		r.sig, r.evidence = sigPtr(SigDeadlockLoopThread), name+" runs the event loop and waits forever in "+what
-	case knownBlocking(frames):
-		what, _ := blockingCall(frames)
-		r.sig, r.evidence, rank = sigPtr(SigLoopThreadBlocked), name+" runs the event loop and is blocked in "+what, 1
+	case diag.WaitsForever(frames):
+		what, _ := diag.DeadlockWait(frames)
+		r.sig, r.evidence = sigPtr(diag.SigDeadlockLoopThread), name+" runs the event loop and waits forever in "+what
+	case diag.KnownBlocking(frames):
+		what, _ := diag.BlockingCall(frames)
+		r.sig, r.evidence, rank = sigPtr(diag.SigLoopThreadBlocked), name+" runs the event loop and is blocked in "+what, 1
 	default:
 		return record{}, 0, false
 	}
-	if f, ok := innermostG4F(frames); ok {
-		r.frame = oneLine(formatFrame(f))
+	if f, ok := diag.InnermostG4F(frames); ok {
+		r.frame = diag.OneLine(diag.FormatFrame(f))
 		if p := providerPath.FindStringSubmatch(f.File); p != nil {
 			r.provider = p[1]
 		}
-	} else if b := hangBlame(frames); b != "" {
+	} else if b := diag.HangBlame(frames); b != "" {
 		r.evidence += ", under " + b
 	}
-	r.reentry = reentryFrame(frames)
+	r.reentry = diag.ReentryFrame(frames)
 	return r, rank, true
 }
 
 // sigPtr is the table entry of a state signature, so findings compare by
 // pointer like those of Signatures.
-func sigPtr(id SignatureID) *Signature {
-	for i := range StateSignatures {
-		if StateSignatures[i].ID == id {
-			return &StateSignatures[i]
+func sigPtr(id diag.SignatureID) *diag.Signature {
+	for i := range diag.StateSignatures {
+		if diag.StateSignatures[i].ID == id {
+			return &diag.StateSignatures[i]
 		}
 	}
-	return &fallbackSignature
+	return &diag.FallbackSignature
 }
 
 // finishDump classifies the dump read so far: the crash a "Fatal Python
@@ -378,7 +379,7 @@ func (x *explainer) finishDump() {
 	x.dump = nil
 	d.endThread()
 	p := x.pending
-	crash := p != nil && p.sig.Class == ClassCrashed
+	crash := p != nil && p.sig.Class == diag.ClassCrashed
 	if crash {
 		// the stacks of the crash the pending line announced
 		if p.frame == "" {
@@ -392,8 +393,8 @@ func (x *explainer) finishDump() {
 	if crash {
 		return
 	}
-	r := record{sig: sigPtr(SigHangDump),
-		evidence: fmt.Sprintf("stack dump of %d thread%s: no event-loop thread is blocked", d.threads, plural(d.threads))}
+	r := record{sig: sigPtr(diag.SigHangDump),
+		evidence: fmt.Sprintf("stack dump of %d thread%s: no event-loop thread is blocked", d.threads, diag.Plural(d.threads))}
 	if d.other != "" {
 		r.evidence += "; " + d.other
 	}
@@ -410,7 +411,7 @@ func (x *explainer) finishDump() {
 // it stopped the program: a loop thread waiting on itself or blocked, else
 // an interrupted wait.
 func interruptRecord(chain []repro.PyException) (record, bool) {
-	if len(chain) == 0 || shortType(chain[0].Type) != "KeyboardInterrupt" {
+	if len(chain) == 0 || diag.ShortType(chain[0].Type) != "KeyboardInterrupt" {
 		return record{}, false
 	}
 	frames := chain[0].Frames
@@ -425,17 +426,17 @@ func interruptRecord(chain []repro.PyException) (record, bool) {
 	}
 	ev := "KeyboardInterrupt"
 	if n := len(frames); n > 0 {
-		ev += " while waiting in " + formatFrame(frames[n-1])
+		ev += " while waiting in " + diag.FormatFrame(frames[n-1])
 	}
-	r := record{sig: sigPtr(SigKeyboardInterrupt), evidence: ev}
-	if f, ok := innermostG4F(frames); ok {
-		r.frame = oneLine(formatFrame(f))
+	r := record{sig: sigPtr(diag.SigKeyboardInterrupt), evidence: ev}
+	if f, ok := diag.InnermostG4F(frames); ok {
+		r.frame = diag.OneLine(diag.FormatFrame(f))
 	}
 	return r, true
 }
 
 func signalHandler(f repro.Frame) bool {
-	return f.Func == "_on_sigint" || f.Func == "default_int_handler" || fileBase(slashPath(f.File)) == "signal.py"
+	return f.Func == "_on_sigint" || f.Func == "default_int_handler" || diag.FileBase(diag.SlashPath(f.File)) == "signal.py"
 }
 
 // --- g4f's retry log: flaky providers ---
@@ -533,7 +534,7 @@ func (x *explainer) flakyFindings() {
 		if t.firstFailure != "" {
 			ev += "; first failure: " + t.firstFailure
 		}
-		x.add(record{sig: sigPtr(SigRetryAnswered), evidence: ev, provider: p}, "")
+		x.add(record{sig: sigPtr(diag.SigRetryAnswered), evidence: ev, provider: p}, "")
 	}
 }
 

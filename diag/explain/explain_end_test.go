@@ -1,8 +1,10 @@
-package diag
+package explain
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/g4fdiag/g4fdiag/diag"
 )
 
 // lines joins text lines; the tests below write dumps and logs line by line.
@@ -39,7 +41,7 @@ func dump(head string, inner ...string) string {
 func TestExplainDumps(t *testing.T) {
 	tests := []struct {
 		name, text string
-		verdict    Class
+		verdict    diag.Class
 		sig        string
 		evidence   string // a substring
 		frame      string
@@ -49,7 +51,7 @@ func TestExplainDumps(t *testing.T) {
 			`  File "/usr/lib/python3.11/concurrent/futures/_base.py", line 451 in result`,
 			`  File "/srv/app/.venv/lib/python3.11/site-packages/g4f/providers/base_provider.py", line 60 in create_completion`,
 			`  File "/srv/bot/handlers.py", line 41 in on_message`),
-			ClassDeadlock, "deadlock-loop-thread", "main thread 0x00007f3b2b9a2740 runs the event loop and waits forever in concurrent.futures Future.result()",
+			diag.ClassDeadlock, "deadlock-loop-thread", "main thread 0x00007f3b2b9a2740 runs the event loop and waits forever in concurrent.futures Future.result()",
 			"g4f/providers/base_provider.py:60 in create_completion"},
 		{"loop thread in a sync request", dump("Thread 0x00007f3b2b9a2740 (most recent call first):",
 			`  File "/usr/lib/python3.11/socket.py", line 706 in readinto`,
@@ -57,7 +59,7 @@ func TestExplainDumps(t *testing.T) {
 			`  File "/srv/app/.venv/lib/python3.11/site-packages/requests/sessions.py", line 589 in request`,
 			`  File "/srv/app/.venv/lib/python3.11/site-packages/g4f/Provider/Vercel.py", line 44 in create_completion`,
 			`  File "/srv/bot/handlers.py", line 41 in on_message`),
-			ClassLoopBlocked, "loop-thread-blocked", "is blocked in socket recv", "g4f/Provider/Vercel.py:44 in create_completion"},
+			diag.ClassLoopBlocked, "loop-thread-blocked", "is blocked in socket recv", "g4f/Provider/Vercel.py:44 in create_completion"},
 		{"every loop idle", dump("Thread 0x00007f3b2b9a2740 (most recent call first):",
 			`  File "/usr/lib/python3.11/selectors.py", line 468 in select`,
 			`  File "/usr/lib/python3.11/asyncio/base_events.py", line 1886 in _run_once`) +
@@ -66,7 +68,7 @@ func TestExplainDumps(t *testing.T) {
 				`  File "/srv/app/.venv/lib/python3.11/site-packages/g4f/Provider/Vercel.py", line 44 in create_completion`,
 				`  File "/usr/lib/python3.11/concurrent/futures/thread.py", line 58 in run`,
 				`  File "/usr/lib/python3.11/threading.py", line 995 in _bootstrap`),
-			ClassTimeout, "hang-dump", "stack dump of 3 threads: no event-loop thread is blocked; thread 0x00007f3b28000640 waits in g4f/Provider/Vercel.py:44", ""},
+			diag.ClassTimeout, "hang-dump", "stack dump of 3 threads: no event-loop thread is blocked; thread 0x00007f3b28000640 waits in g4f/Provider/Vercel.py:44", ""},
 		{"py-spy", lines(
 			"Process 4242: /usr/bin/python3 -m g4f.cli api",
 			"Python v3.11.2 (/usr/bin/python3.11)",
@@ -86,13 +88,13 @@ func TestExplainDumps(t *testing.T) {
 			`Thread 4301 (idle): "ThreadPoolExecutor-0_0"`,
 			"    _worker (concurrent/futures/thread.py:81)",
 			"    run (threading.py:982)",
-		), ClassDeadlock, "deadlock-loop-thread", `thread "MainThread" runs the event loop and waits forever`, "g4f/providers/base_provider.py:60 in create_completion"},
+		), diag.ClassDeadlock, "deadlock-loop-thread", `thread "MainThread" runs the event loop and waits forever`, "g4f/providers/base_provider.py:60 in create_completion"},
 		{"a crash and its stacks are one failure", lines("Fatal Python error: Segmentation fault", "") +
 			dump("Current thread 0x00007f3b2b9a2740 (most recent call first):",
 				`  File "/srv/app/.venv/lib/python3.11/site-packages/curl_cffi/curl.py", line 331 in perform`,
 				`  File "/srv/app/.venv/lib/python3.11/site-packages/g4f/Provider/Copilot.py", line 101 in create_completion`) +
 			lines("", "Extension modules: multidict._multidict, yarl._quoting_c (total: 2)", "Segmentation fault (core dumped)"),
-			ClassCrashed, "python-fatal-error", "Fatal Python error: Segmentation fault in g4f/Provider/Copilot.py:101", ""},
+			diag.ClassCrashed, "python-fatal-error", "Fatal Python error: Segmentation fault in g4f/Provider/Copilot.py:101", ""},
 		{"Ctrl-C on an idle loop", lines(
 			"Traceback (most recent call last):",
 			`  File "/srv/bot/main.py", line 12, in <module>`,
@@ -104,7 +106,7 @@ func TestExplainDumps(t *testing.T) {
 			`  File "/usr/lib/python3.11/selectors.py", line 468, in select`,
 			`    fd_event_list = self._selector.poll(timeout, max_ev)`,
 			"KeyboardInterrupt"),
-			ClassSkipped, "keyboard-interrupt", "KeyboardInterrupt while waiting in lib/python3.11/selectors.py:468", ""},
+			diag.ClassSkipped, "keyboard-interrupt", "KeyboardInterrupt while waiting in lib/python3.11/selectors.py:468", ""},
 	}
 	// the first dump again as journald keeps it: every line stamped
 	var stamped strings.Builder
@@ -144,10 +146,10 @@ func TestExplainWorkerTimeoutThenKill(t *testing.T) {
 		"[2025-05-02 10:30:00 +0000] [1] [ERROR] Worker (pid:23) was sent SIGKILL! Perhaps out of memory?",
 	)
 	e := explainString(t, log)
-	if e.Verdict != ClassLoopBlocked || e.Signature != "worker-timeout-uvicorn" {
+	if e.Verdict != diag.ClassLoopBlocked || e.Signature != "worker-timeout-uvicorn" {
 		t.Fatalf("got %s (%s): %+v", e.Verdict, e.Signature, e.Findings)
 	}
-	if e.Summary.Failures != 2 || e.Summary.ByClass[ClassCrashed] != 1 || e.Summary.ByClass[ClassLoopBlocked] != 1 {
+	if e.Summary.Failures != 2 || e.Summary.ByClass[diag.ClassCrashed] != 1 || e.Summary.ByClass[diag.ClassLoopBlocked] != 1 {
 		t.Errorf("summary %+v", e.Summary)
 	}
 	// without the uvicorn worker the same timeout is a plain timeout
@@ -175,7 +177,7 @@ func TestExplainFlaky(t *testing.T) {
 			e := explainString(t, tt.log)
 			var flaky *Finding
 			for i := range e.Findings {
-				if e.Findings[i].Verdict == ClassFlaky {
+				if e.Findings[i].Verdict == diag.ClassFlaky {
 					flaky = &e.Findings[i]
 				}
 			}
@@ -185,11 +187,11 @@ func TestExplainFlaky(t *testing.T) {
 			if flaky == nil {
 				return
 			}
-			if e.Verdict != ClassFlaky || flaky.Provider != "Blackbox" ||
+			if e.Verdict != diag.ClassFlaky || flaky.Provider != "Blackbox" ||
 				!strings.HasPrefix(flaky.Evidence, "Blackbox failed 1 of 2 attempts and answered the others; first failure: ClientConnectorError") {
 				t.Errorf("decisive %s; flaky finding %+v", e.Verdict, *flaky)
 			}
-			if e.Summary.Failures != 2 || e.Summary.ByClass[ClassNetwork] != 1 || e.Summary.ByClass[ClassFlaky] != 1 {
+			if e.Summary.Failures != 2 || e.Summary.ByClass[diag.ClassNetwork] != 1 || e.Summary.ByClass[diag.ClassFlaky] != 1 {
 				t.Errorf("summary %+v, want the failed attempt and the flaky provider", e.Summary)
 			}
 		})
@@ -200,15 +202,15 @@ func TestExplainFlaky(t *testing.T) {
 func TestExplainWorstDecides(t *testing.T) {
 	network := "ERROR:g4f:DDG: ClientConnectorError: Cannot connect to host duckduckgo.com:443 ssl:default [Connect call failed]\n"
 	log := strings.Repeat(network, 5) + "ERROR:g4f:Blackbox: KeyError: 'choices'\n"
-	if e := explainString(t, log); e.Verdict != ClassProviderError {
+	if e := explainString(t, log); e.Verdict != diag.ClassProviderError {
 		t.Errorf("5 network, 1 provider error: got %s", e.Verdict)
 	}
 	log += "[2025-05-02 10:30:00 +0000] [1] [ERROR] Worker (pid:23) was sent SIGKILL! Perhaps out of memory?\n"
-	if e := explainString(t, log); e.Verdict != ClassCrashed {
+	if e := explainString(t, log); e.Verdict != diag.ClassCrashed {
 		t.Errorf("with a killed worker: got %s", e.Verdict)
 	}
 	log += "ERROR:g4f:Blackbox: RuntimeError: Event loop is closed\n"
-	if e := explainString(t, log); e.Verdict != ClassLoopClosed || !e.LoopFailure() {
+	if e := explainString(t, log); e.Verdict != diag.ClassLoopClosed || !e.LoopFailure() {
 		t.Errorf("with a loop error: got %s", e.Verdict)
 	}
 }
@@ -233,7 +235,7 @@ func TestExplainEndDetails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			e := explainString(t, mustRead(t, "../testdata/explain/"+tt.file))
+			e := explainString(t, mustRead(t, "../../testdata/explain/"+tt.file))
 			if tt.evidence != "" && e.Evidence != tt.evidence {
 				t.Errorf("evidence %q, want %q", e.Evidence, tt.evidence)
 			}

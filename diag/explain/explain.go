@@ -1,4 +1,4 @@
-package diag
+package explain
 
 import (
 	"bufio"
@@ -13,12 +13,13 @@ import (
 	"text/tabwriter"
 	"unicode/utf8"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
-// ExplainOptions bound the work and memory of Explain. Zero values take the
+// Options bound the work and memory of Explain. Zero values take the
 // defaults; the bounds hold whatever the input is.
-type ExplainOptions struct {
+type Options struct {
 	// MaxLine is the longest line read, in bytes; the rest of a longer line
 	// is skipped. Default 1 MiB.
 	MaxLine int
@@ -47,46 +48,46 @@ const (
 // Explanation is what Explain concludes about a text: the decisive verdict
 // first, then every failure it found, aggregated.
 type Explanation struct {
-	Verdict      Class  `json:"verdict"`
-	Signature    string `json:"signature"`
-	Evidence     string `json:"evidence"`
-	Provider     string `json:"provider,omitempty"`
-	Frame        string `json:"frame,omitempty"`         // innermost g4f frame
-	ReentryFrame string `json:"reentry_frame,omitempty"` // the frame that called run_until_complete / asyncio.run
-	Note         string `json:"note,omitempty"`          // how the evidence was found: quoted, from an API body
-	Explanation  string `json:"explanation,omitempty"`
-	Remedy       string `json:"remedy,omitempty"`
+	Verdict      diag.Class `json:"verdict"`
+	Signature    string     `json:"signature"`
+	Evidence     string     `json:"evidence"`
+	Provider     string     `json:"provider,omitempty"`
+	Frame        string     `json:"frame,omitempty"`         // innermost g4f frame
+	ReentryFrame string     `json:"reentry_frame,omitempty"` // the frame that called run_until_complete / asyncio.run
+	Note         string     `json:"note,omitempty"`          // how the evidence was found: quoted, from an API body
+	Explanation  string     `json:"explanation,omitempty"`
+	Remedy       string     `json:"remedy,omitempty"`
 	// Findings are the failures found, one per (class, signature,
 	// provider), worst first: loop classes, then by count.
-	Findings []Finding      `json:"findings"`
-	Summary  ExplainSummary `json:"summary"`
+	Findings []Finding `json:"findings"`
+	Summary  Summary   `json:"summary"`
 }
 
 // Finding is one kind of failure found in the text and how often.
 type Finding struct {
-	Verdict      Class  `json:"verdict"`
-	Signature    string `json:"signature"`
-	Evidence     string `json:"evidence"` // of the first occurrence
-	Count        int    `json:"count"`
-	Provider     string `json:"provider,omitempty"`
-	First        string `json:"first_seen,omitempty"` // log time of the first occurrence, as written
-	Last         string `json:"last_seen,omitempty"`
-	Frame        string `json:"frame,omitempty"`
-	ReentryFrame string `json:"reentry_frame,omitempty"`
-	Note         string `json:"note,omitempty"`
+	Verdict      diag.Class `json:"verdict"`
+	Signature    string     `json:"signature"`
+	Evidence     string     `json:"evidence"` // of the first occurrence
+	Count        int        `json:"count"`
+	Provider     string     `json:"provider,omitempty"`
+	First        string     `json:"first_seen,omitempty"` // log time of the first occurrence, as written
+	Last         string     `json:"last_seen,omitempty"`
+	Frame        string     `json:"frame,omitempty"`
+	ReentryFrame string     `json:"reentry_frame,omitempty"`
+	Note         string     `json:"note,omitempty"`
 	order        int
 	lastLine     int // the line of the last occurrence
 }
 
-// ExplainSummary counts the failures of a text.
-type ExplainSummary struct {
-	Lines      int            `json:"lines"`
-	Failures   int            `json:"failures"`
-	Loop       int            `json:"loop_failures"`
-	ByClass    map[Class]int  `json:"by_class,omitempty"`
-	ByProvider map[string]int `json:"by_provider,omitempty"`
-	First      string         `json:"first_seen,omitempty"`
-	Last       string         `json:"last_seen,omitempty"`
+// Summary counts the failures of a text.
+type Summary struct {
+	Lines      int                `json:"lines"`
+	Failures   int                `json:"failures"`
+	Loop       int                `json:"loop_failures"`
+	ByClass    map[diag.Class]int `json:"by_class,omitempty"`
+	ByProvider map[string]int     `json:"by_provider,omitempty"`
+	First      string             `json:"first_seen,omitempty"`
+	Last       string             `json:"last_seen,omitempty"`
 	// Top are the signatures found, over all providers, worst first: what an
 	// operator reads at a glance ("4728 loop-reentry at
 	// to_sync_generator since 09:14").
@@ -98,10 +99,10 @@ type ExplainSummary struct {
 
 // SignatureCount is one signature's failures over all providers.
 type SignatureCount struct {
-	Signature string `json:"signature"`
-	Verdict   Class  `json:"verdict"`
-	Count     int    `json:"count"`
-	Providers int    `json:"providers,omitempty"`
+	Signature string     `json:"signature"`
+	Verdict   diag.Class `json:"verdict"`
+	Count     int        `json:"count"`
+	Providers int        `json:"providers,omitempty"`
 	// At is the frame of the signature's most frequent finding: the frame
 	// that re-entered the loop, else the innermost g4f frame.
 	At    string `json:"at,omitempty"`
@@ -115,10 +116,10 @@ func (e Explanation) LoopFailure() bool { return e.Summary.Loop > 0 }
 // Failing counts the failures of the findings whose class fails under the
 // set, as ClassSet.Fails judges a cell of that class: with the default set,
 // the loop-class failures.
-func (e Explanation) Failing(set ClassSet) int {
+func (e Explanation) Failing(set diag.ClassSet) int {
 	n := 0
 	for _, f := range e.Findings {
-		if set.Fails(Verdict{Class: f.Verdict}) {
+		if set.Fails(diag.Verdict{Class: f.Verdict}) {
 			n += f.Count
 		}
 	}
@@ -130,7 +131,7 @@ func (e Explanation) Failing(set ClassSet) int {
 // classifies every failure in it with the signature table Classify uses.
 // Memory is bounded by the options and the number of distinct findings, not
 // by the length of the text. The error is the reader's.
-func Explain(r io.Reader, o ExplainOptions) (Explanation, error) {
+func Explain(r io.Reader, o Options) (Explanation, error) {
 	x := newExplainer(o)
 	if err := x.read(r); err != nil {
 		return Explanation{}, err
@@ -197,7 +198,7 @@ func (lr *lineReader) next() (string, bool, error) {
 
 // record is one failure before aggregation.
 type record struct {
-	sig      *Signature
+	sig      *diag.Signature
 	evidence string
 	provider string
 	note     string
@@ -273,10 +274,10 @@ type explainer struct {
 	dump         *dumpState
 	faultTimeout string
 	// line signatures' LineAfter patterns seen so far
-	after map[*Signature]bool
+	after map[*diag.Signature]bool
 	// the last record telling how a process ended, so that the kill that
 	// follows a timeout or a fatal error is not counted twice
-	lastEnd     *Signature
+	lastEnd     *diag.Signature
 	lastEndPID  string
 	lastEndLine int
 	// g4f's retry log: the attempt open, and the attempts of each provider
@@ -285,19 +286,19 @@ type explainer struct {
 
 	idx      map[findingKey]int
 	findings []Finding
-	sum      ExplainSummary
+	sum      Summary
 	peak     int // the most bytes held at once by the line buffer and the block
 }
 
 type findingKey struct {
-	class    Class
-	sig      SignatureID
+	class    diag.Class
+	sig      diag.SignatureID
 	provider string
 }
 
-func newExplainer(o ExplainOptions) *explainer {
+func newExplainer(o Options) *explainer {
 	x := &explainer{maxLine: o.MaxLine, maxFindings: o.MaxFindings, idx: map[findingKey]int{},
-		after: map[*Signature]bool{}, tries: map[string]*tries{}}
+		after: map[*diag.Signature]bool{}, tries: map[string]*tries{}}
 	if x.maxLine <= 0 {
 		x.maxLine = defaultMaxLine
 	}
@@ -364,7 +365,7 @@ func noiseLine(s string) bool {
 func (x *explainer) line(raw string) {
 	x.lineNo++
 	x.sum.Lines++
-	line := stripGroup(Sanitize(raw))
+	line := stripGroup(diag.Sanitize(raw))
 	if m := logTime.FindStringSubmatch(line); m != nil {
 		x.lastTime = m[1]
 		if x.sum.First == "" {
@@ -431,9 +432,9 @@ func (x *explainer) blockLine(line string) bool {
 			x.finishBlock()
 			return false
 		}
-		if cur.msgLines < maxMessageLines && cur.msg.Len() < maxMatchBytes {
+		if cur.msgLines < maxMessageLines && cur.msg.Len() < diag.MaxMatchBytes {
 			cur.msg.WriteByte('\n')
-			cur.msg.WriteString(body[:min(len(body), maxMatchBytes-cur.msg.Len())])
+			cur.msg.WriteString(body[:min(len(body), diag.MaxMatchBytes-cur.msg.Len())])
 			cur.msgLines++
 		}
 		return true
@@ -509,7 +510,7 @@ func (x *explainer) exceptionLine(s *tbSection, body string) bool {
 		return false
 	}
 	s.typ = m[1]
-	s.msg.WriteString(m[2][:min(len(m[2]), maxMatchBytes)])
+	s.msg.WriteString(m[2][:min(len(m[2]), diag.MaxMatchBytes)])
 	s.done = true
 	x.state = inMessage
 	return true
@@ -633,7 +634,7 @@ func (x *explainer) lineRecord(line string) (record, bool) {
 			return r, true
 		}
 		if strings.Contains(line, "ERROR") || strings.Contains(line, "CRITICAL") {
-			r := record{sig: &fallbackSignature, evidence: exceptionLine(m[1], m[2])}
+			r := record{sig: &diag.FallbackSignature, evidence: diag.ExceptionLine(m[1], m[2])}
 			return x.withProvider(r, line), true
 		}
 	}
@@ -646,9 +647,9 @@ func (x *explainer) lineRecord(line string) (record, bool) {
 			return r, true
 		}
 	}
-	for i := range Signatures {
-		s := &Signatures[i]
-		if s.Class.IsLoop() && s.byMessage(capMessage(line)) {
+	for i := range diag.Signatures {
+		s := &diag.Signatures[i]
+		if s.Class.IsLoop() && s.ByMessage(diag.CapMessage(line)) {
 			return x.withProvider(record{sig: s, evidence: strings.TrimSpace(line)}, line), true
 		}
 	}
@@ -656,11 +657,11 @@ func (x *explainer) lineRecord(line string) (record, bool) {
 }
 
 func (x *explainer) exceptionRecord(typ, msg, line string) (record, bool) {
-	m, ok := matchException(typ, msg)
+	m, ok := diag.MatchException(typ, msg)
 	if !ok {
 		return record{}, false
 	}
-	r := record{sig: m.sig, evidence: m.line}
+	r := record{sig: m.Sig, evidence: m.Line}
 	if q, p := quotedNote(typ, msg, m); q != "" {
 		r.note, r.provider = q, p
 	}
@@ -692,8 +693,8 @@ func jsonRecord(line string) (record, bool) {
 		if m := jsonMessage.FindStringSubmatch(s); m != nil {
 			var msg string
 			if json.Unmarshal([]byte(m[1]), &msg) == nil {
-				if mm, ok := matchException("", msg); ok {
-					return record{sig: mm.sig, evidence: mm.line, note: "from an API error body"}, true
+				if mm, ok := diag.MatchException("", msg); ok {
+					return record{sig: mm.Sig, evidence: mm.Line, note: "from an API error body"}, true
 				}
 			}
 		}
@@ -707,7 +708,7 @@ func errorBodyMessage(raw json.RawMessage) string {
 		Detail  string `json:"detail"`
 	}
 	if json.Unmarshal(raw, &obj) == nil {
-		return orDefault(obj.Message, obj.Detail)
+		return diag.OrDefault(obj.Message, obj.Detail)
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
@@ -717,10 +718,10 @@ func errorBodyMessage(raw json.RawMessage) string {
 }
 
 func bodyRecord(msg string) record {
-	if m, ok := matchException("", msg); ok {
-		return record{sig: m.sig, evidence: m.line, note: "from an API error body"}
+	if m, ok := diag.MatchException("", msg); ok {
+		return record{sig: m.Sig, evidence: m.Line, note: "from an API error body"}
 	}
-	return record{sig: &fallbackSignature, evidence: orDefault(msg, "API error body without a message"),
+	return record{sig: &diag.FallbackSignature, evidence: diag.OrDefault(msg, "API error body without a message"),
 		note: "from an API error body"}
 }
 
@@ -757,28 +758,28 @@ func providerName(p string) string {
 	if strings.TrimLeft(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == "" {
 		return p
 	}
-	return oneLine(p)
+	return diag.OneLine(p)
 }
 
 // quotedNote says when the match came from an exception quoted in another
 // one's message, and which provider the quoting line names.
-func quotedNote(typ, msg string, m match) (string, string) {
-	msg = capMessage(msg)
-	if _, direct := matchType(typ, msg); direct {
+func quotedNote(typ, msg string, m diag.Match) (string, string) {
+	msg = diag.CapMessage(msg)
+	if _, direct := diag.MatchType(typ, msg); direct {
 		return "", ""
 	}
-	if _, quoted := matchQuoted(typ, msg, 0); !quoted {
+	if _, quoted := diag.MatchQuoted(typ, msg, 0); !quoted {
 		return "", ""
 	}
 	note := "quoted"
-	if t := shortType(typ); t != "" {
+	if t := diag.ShortType(typ); t != "" {
 		note = "quoted in " + t
 	}
 	provider := ""
-	inner := strings.TrimPrefix(m.line, shortType(typ)+": ")
+	inner := strings.TrimPrefix(m.Line, diag.ShortType(typ)+": ")
 	innerType, _, _ := strings.Cut(inner, ":")
-	for _, q := range quotedPrefix.FindAllStringSubmatch(msg, maxQuotes) {
-		if shortType(q[2]) == innerType {
+	for _, q := range quotedPrefix.FindAllStringSubmatch(msg, diag.MaxQuotes) {
+		if diag.ShortType(q[2]) == innerType {
 			provider = providerName(q[1])
 			break
 		}
@@ -821,7 +822,7 @@ func (x *explainer) finishBlock() {
 			x.add(*p, x.pendTime)
 		}
 	}
-	if r.sig == &fallbackSignature && strings.HasSuffix(shortType(chain[0].Type), "ExceptionGroup") {
+	if r.sig == &diag.FallbackSignature && strings.HasSuffix(diag.ShortType(chain[0].Type), "ExceptionGroup") {
 		// the tracebacks of its sub-exceptions follow and say what failed
 		r.group = true
 		x.pending, x.pendingAge, x.pendTime = &r, 0, x.blockTime
@@ -832,16 +833,16 @@ func (x *explainer) finishBlock() {
 
 // chainRecord classifies an exception chain (raised first) as check does.
 func chainRecord(chain []repro.PyException) record {
-	m, idx, ok := matchChain(chain)
+	m, idx, ok := diag.MatchChain(chain)
 	var r record
 	if ok {
-		r = record{sig: m.sig, evidence: m.line}
+		r = record{sig: m.Sig, evidence: m.Line}
 		r.note, r.provider = quotedNote(chain[idx].Type, chain[idx].Message, m)
 	} else if ir, ok := interruptRecord(chain); ok {
 		return ir
 	} else {
 		idx = 0
-		r = record{sig: &fallbackSignature, evidence: exceptionLine(chain[0].Type, chain[0].Message)}
+		r = record{sig: &diag.FallbackSignature, evidence: diag.ExceptionLine(chain[0].Type, chain[0].Message)}
 	}
 	r.chain, r.idx = chain, idx
 	if r.provider == "" {
@@ -865,12 +866,12 @@ func chainReentry(chain []repro.PyException, idx int) string {
 		fs := chain[i].Frames
 		for j := len(fs) - 1; j >= 0; j-- {
 			f := fs[j]
-			calls := startsLoop.MatchString(f.Code) || (j+1 < len(fs) && entersLoop(fs[j+1]))
+			calls := diag.StartsLoop.MatchString(f.Code) || (j+1 < len(fs) && diag.EntersLoop(fs[j+1]))
 			if j == 0 && f.Func == "<module>" {
 				break // a script starting its loop re-enters nothing
 			}
-			if calls && !loopFrame(f) {
-				return oneLine(formatFrame(f))
+			if calls && !diag.LoopFrame(f) {
+				return diag.OneLine(diag.FormatFrame(f))
 			}
 		}
 	}
@@ -893,7 +894,7 @@ func chainProvider(chain []repro.PyException, idx int) string {
 				return m[1]
 			}
 		}
-		if p := providerIn(firstLine(chain[i].Message)); p != "" {
+		if p := providerIn(diag.FirstLine(chain[i].Message)); p != "" {
 			return p
 		}
 	}
@@ -930,14 +931,14 @@ func (x *explainer) add(r record, when string) {
 		}
 		i = len(x.findings)
 		x.idx[k] = i
-		f := Finding{Verdict: r.sig.Class, Signature: string(r.sig.ID), Evidence: oneLine(r.evidence),
+		f := Finding{Verdict: r.sig.Class, Signature: string(r.sig.ID), Evidence: diag.OneLine(r.evidence),
 			Provider: r.provider, First: when, Note: r.note, order: i}
 		if r.chain != nil {
-			f.Frame, f.ReentryFrame = chainFrame(r.chain, r.idx), chainReentry(r.chain, r.idx)
+			f.Frame, f.ReentryFrame = diag.ChainFrame(r.chain, r.idx), chainReentry(r.chain, r.idx)
 		} else {
 			f.Frame, f.ReentryFrame = r.frame, r.reentry
 		}
-		if !f.Verdict.info().reentry {
+		if !f.Verdict.KeepsReentryFrame() {
 			f.ReentryFrame = "" // only a re-entry has a frame that re-entered the loop
 		}
 		x.findings = append(x.findings, f)
@@ -963,7 +964,7 @@ func (x *explainer) explanation() Explanation {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
 		if a.Verdict != b.Verdict {
-			return worse(a.Verdict, b.Verdict)
+			return diag.Worse(a.Verdict, b.Verdict)
 		}
 		if a.Count != b.Count {
 			return a.Count > b.Count
@@ -973,7 +974,7 @@ func (x *explainer) explanation() Explanation {
 	sum := x.sum
 	for _, f := range fs {
 		if sum.ByClass == nil {
-			sum.ByClass, sum.ByProvider = map[Class]int{}, map[string]int{}
+			sum.ByClass, sum.ByProvider = map[diag.Class]int{}, map[string]int{}
 		}
 		sum.ByClass[f.Verdict] += f.Count
 		if f.Provider != "" {
@@ -989,15 +990,15 @@ func (x *explainer) explanation() Explanation {
 		e.Findings = []Finding{}
 	}
 	if len(fs) == 0 {
-		s, _ := Lookup(SigOK)
+		s, _ := diag.Lookup(diag.SigOK)
 		e.Verdict, e.Signature = s.Class, string(s.ID)
-		e.Evidence = "no failure found in " + strconv.Itoa(sum.Lines) + " line" + plural(sum.Lines)
+		e.Evidence = "no failure found in " + strconv.Itoa(sum.Lines) + " line" + diag.Plural(sum.Lines)
 		return e
 	}
 	d := fs[0]
-	s, ok := Lookup(SignatureID(d.Signature))
+	s, ok := diag.Lookup(diag.SignatureID(d.Signature))
 	if !ok {
-		s = fallbackSignature
+		s = diag.FallbackSignature
 	}
 	e.Verdict, e.Signature, e.Evidence = d.Verdict, d.Signature, d.Evidence
 	e.Provider, e.Frame, e.ReentryFrame, e.Note = d.Provider, d.Frame, d.ReentryFrame, d.Note
@@ -1005,12 +1006,12 @@ func (x *explainer) explanation() Explanation {
 	return e
 }
 
-// ExplainFormats lists the formats RenderExplanation knows.
-func ExplainFormats() []string { return []string{"table", "text", "json", "markdown"} }
+// Formats lists the formats Render knows.
+func Formats() []string { return []string{"table", "text", "json", "markdown"} }
 
-// RenderExplanation writes an explanation as table (or its alias text),
+// Render writes an explanation as table (or its alias text),
 // json or markdown. Like the report renderers it reads nothing but e and o.
-func RenderExplanation(w io.Writer, format string, e Explanation, o RenderOptions) error {
+func Render(w io.Writer, format string, e Explanation, o diag.RenderOptions) error {
 	switch format {
 	case "table", "text":
 		return renderExplainText(w, e, o)
@@ -1022,7 +1023,7 @@ func RenderExplanation(w io.Writer, format string, e Explanation, o RenderOption
 	case "markdown":
 		return renderExplainMarkdown(w, e)
 	}
-	return fmt.Errorf("diag: unknown format %q (want one of %s)", format, strings.Join(ExplainFormats(), ", "))
+	return fmt.Errorf("diag: unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
 }
 
 // topFindings is how many findings the text and markdown summaries list.
@@ -1031,15 +1032,15 @@ const (
 	topSignatureLines = 3
 )
 
-func renderExplainText(w io.Writer, e Explanation, o RenderOptions) error {
-	p := newPainter(o.Color)
+func renderExplainText(w io.Writer, e Explanation, o diag.RenderOptions) error {
+	p := diag.NewPainter(o.Color)
 	var b strings.Builder
 	field := func(name, value string) {
 		if value != "" {
-			fmt.Fprintf(&b, "%-10s %s\n", name+":", clean(value))
+			fmt.Fprintf(&b, "%-10s %s\n", name+":", diag.Clean(value))
 		}
 	}
-	verdict := p.paint(e.Verdict, string(e.Verdict))
+	verdict := p.Paint(e.Verdict, string(e.Verdict))
 	if e.Signature != "" && e.Signature != string(e.Verdict) {
 		verdict += " (" + e.Signature + ")"
 	}
@@ -1050,13 +1051,13 @@ func renderExplainText(w io.Writer, e Explanation, o RenderOptions) error {
 	field("frame", e.Frame)
 	field("re-entry", e.ReentryFrame)
 	if e.Explanation != "" {
-		b.WriteString("\n" + wrapText(clean(e.Explanation), 78, "") + "\n")
+		b.WriteString("\n" + wrapText(diag.Clean(e.Explanation), 78, "") + "\n")
 	}
 	if e.Remedy != "" {
-		b.WriteString("\n" + wrapText("Remedy: "+clean(e.Remedy), 78, "") + "\n")
+		b.WriteString("\n" + wrapText("Remedy: "+diag.Clean(e.Remedy), 78, "") + "\n")
 	}
 	if s := e.Summary; s.Failures > 1 || len(e.Findings) > 1 {
-		b.WriteString("\n" + p.bold("Summary") + ": " + summaryLine(s) + "\n")
+		b.WriteString("\n" + p.Bold("Summary") + ": " + summaryLine(s) + "\n")
 		b.WriteString("  by class:    " + countList(classCounts(s.ByClass)) + "\n")
 		if len(s.ByProvider) > 0 {
 			b.WriteString("  by provider: " + countList(providerCounts(s.ByProvider)) + "\n")
@@ -1069,7 +1070,7 @@ func renderExplainText(w io.Writer, e Explanation, o RenderOptions) error {
 			if i == 0 {
 				head = "  top:         "
 			}
-			b.WriteString(head + p.paint(t.Verdict, topLine(t)) + "\n")
+			b.WriteString(head + p.Paint(t.Verdict, topLine(t)) + "\n")
 		}
 		b.WriteString("\n")
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
@@ -1083,8 +1084,8 @@ func renderExplainText(w io.Writer, e Explanation, o RenderOptions) error {
 			if r := []rune(ev); len(r) > 80 {
 				ev = string(r[:79]) + "…"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Count, p.paint(f.Verdict, string(f.Verdict)), f.Signature,
-				orDefault(single(f.Provider), "-"), orDefault(single(f.First), "-"), orDefault(single(f.Last), "-"), single(ev))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Count, p.Paint(f.Verdict, string(f.Verdict)), f.Signature,
+				diag.OrDefault(diag.SingleLine(f.Provider), "-"), diag.OrDefault(diag.SingleLine(f.First), "-"), diag.OrDefault(diag.SingleLine(f.Last), "-"), diag.SingleLine(ev))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -1107,7 +1108,7 @@ func topSignatures(fs []Finding) []SignatureCount {
 			i = len(out)
 			idx[f.Signature] = i
 			out = append(out, SignatureCount{Signature: f.Signature, Verdict: f.Verdict, First: f.First, Last: f.Last,
-				At: orDefault(f.ReentryFrame, f.Frame)})
+				At: diag.OrDefault(f.ReentryFrame, f.Frame)})
 			spans = append(spans, span{f.order, f.lastLine, f.Count})
 		}
 		t, sp := &out[i], &spans[i]
@@ -1121,7 +1122,7 @@ func topSignatures(fs []Finding) []SignatureCount {
 		if f.lastLine > sp.lastLine {
 			sp.lastLine, t.Last = f.lastLine, f.Last
 		}
-		if at := orDefault(f.ReentryFrame, f.Frame); f.Count > sp.best && at != "" {
+		if at := diag.OrDefault(f.ReentryFrame, f.Frame); f.Count > sp.best && at != "" {
 			sp.best, t.At = f.Count, at
 		}
 	}
@@ -1133,25 +1134,25 @@ func topSignatures(fs []Finding) []SignatureCount {
 func topLine(t SignatureCount) string {
 	line := fmt.Sprintf("%d %s (%s)", t.Count, t.Verdict, t.Signature)
 	if t.At != "" {
-		line += " at " + single(t.At)
+		line += " at " + diag.SingleLine(t.At)
 	}
 	if t.Providers > 1 {
 		line += fmt.Sprintf(", %d providers", t.Providers)
 	}
 	switch {
 	case t.First != "" && t.Last != "" && t.First != t.Last:
-		line += ", " + single(t.First) + " – " + single(t.Last)
+		line += ", " + diag.SingleLine(t.First) + " – " + diag.SingleLine(t.Last)
 	case t.First != "":
-		line += ", at " + single(t.First)
+		line += ", at " + diag.SingleLine(t.First)
 	}
 	return line
 }
 
 // summaryLine is "412 failures (412 loop) in 51234 lines, 09:14:02 – 11:02:54".
-func summaryLine(s ExplainSummary) string {
-	line := fmt.Sprintf("%d failure%s (%d loop-class) in %d line%s", s.Failures, plural(s.Failures), s.Loop, s.Lines, plural(s.Lines))
+func summaryLine(s Summary) string {
+	line := fmt.Sprintf("%d failure%s (%d loop-class) in %d line%s", s.Failures, diag.Plural(s.Failures), s.Loop, s.Lines, diag.Plural(s.Lines))
 	if s.First != "" {
-		line += ", " + single(s.First) + " – " + single(s.Last)
+		line += ", " + diag.SingleLine(s.First) + " – " + diag.SingleLine(s.Last)
 	}
 	if s.Dropped > 0 {
 		line += fmt.Sprintf("; %d not itemised (too many distinct findings)", s.Dropped)
@@ -1164,9 +1165,9 @@ type nameCount struct {
 	n    int
 }
 
-func classCounts(m map[Class]int) []nameCount {
+func classCounts(m map[diag.Class]int) []nameCount {
 	var out []nameCount
-	for _, c := range orderedClasses(m) {
+	for _, c := range diag.OrderedClasses(m) {
 		out = append(out, nameCount{string(c), m[c]})
 	}
 	return out
@@ -1193,7 +1194,7 @@ func countList(cs []nameCount) string {
 			parts = append(parts, fmt.Sprintf("… %d more", len(cs)-topFindings))
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%d %s", c.n, single(c.name)))
+		parts = append(parts, fmt.Sprintf("%d %s", c.n, diag.SingleLine(c.name)))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -1222,30 +1223,30 @@ func wrapText(s string, width int, indent string) string {
 func renderExplainMarkdown(w io.Writer, e Explanation) error {
 	var b strings.Builder
 	b.WriteString("## g4fdiag explain\n\n")
-	verdict := "**" + mdText(string(e.Verdict)) + "**"
+	verdict := "**" + diag.MarkdownText(string(e.Verdict)) + "**"
 	if e.Signature != "" && e.Signature != string(e.Verdict) {
-		verdict += " (" + mdCode(e.Signature) + ")"
+		verdict += " (" + diag.MarkdownCode(e.Signature) + ")"
 	}
 	b.WriteString("- Verdict: " + verdict + "\n")
 	for _, kv := range [][2]string{{"Evidence", e.Evidence}, {"Note", e.Note}, {"Provider", e.Provider},
 		{"Frame", e.Frame}, {"Re-entered the loop at", e.ReentryFrame}} {
 		if kv[1] != "" {
-			b.WriteString("- " + kv[0] + ": " + mdCode(kv[1]) + "\n")
+			b.WriteString("- " + kv[0] + ": " + diag.MarkdownCode(kv[1]) + "\n")
 		}
 	}
 	if e.Explanation != "" {
-		b.WriteString("\n" + mdText(e.Explanation) + "\n")
+		b.WriteString("\n" + diag.MarkdownText(e.Explanation) + "\n")
 	}
 	if e.Remedy != "" {
-		b.WriteString("\n**Remedy:** " + mdText(e.Remedy) + "\n")
+		b.WriteString("\n**Remedy:** " + diag.MarkdownText(e.Remedy) + "\n")
 	}
 	if s := e.Summary; s.Failures > 1 || len(e.Findings) > 1 {
-		b.WriteString("\n### Summary\n\n" + mdText(summaryLine(s)) + "\n\n")
+		b.WriteString("\n### Summary\n\n" + diag.MarkdownText(summaryLine(s)) + "\n\n")
 		for i, t := range s.Top {
 			if i == topSignatureLines {
 				break
 			}
-			b.WriteString("- " + mdText(topLine(t)) + "\n")
+			b.WriteString("- " + diag.MarkdownText(topLine(t)) + "\n")
 		}
 		if len(s.Top) > 0 {
 			b.WriteString("\n")
@@ -1257,8 +1258,8 @@ func renderExplainMarkdown(w io.Writer, e Explanation) error {
 				fmt.Fprintf(&b, "| … | %d more | | | | | |\n", len(e.Findings)-topFindings)
 				break
 			}
-			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s |\n", f.Count, mdText(string(f.Verdict)), mdText(f.Signature),
-				mdText(orDefault(f.Provider, "-")), mdText(orDefault(f.First, "-")), mdText(orDefault(f.Last, "-")), mdText(f.Evidence))
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s |\n", f.Count, diag.MarkdownText(string(f.Verdict)), diag.MarkdownText(f.Signature),
+				diag.MarkdownText(diag.OrDefault(f.Provider, "-")), diag.MarkdownText(diag.OrDefault(f.First, "-")), diag.MarkdownText(diag.OrDefault(f.Last, "-")), diag.MarkdownText(f.Evidence))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -1271,7 +1272,7 @@ func frameMatch(body string) []string {
 	if !strings.Contains(body, "File \"") {
 		return nil
 	}
-	return frameLine.FindStringSubmatch(body)
+	return diag.FrameLine.FindStringSubmatch(body)
 }
 
 // groupMargin is the margin Python 3.11+ draws around the tracebacks of an

@@ -1,4 +1,4 @@
-package diag
+package explain
 
 import (
 	"bufio"
@@ -96,7 +96,7 @@ func BenchmarkExplainLog5MB(b *testing.B) {
 	var e Explanation
 	for b.Loop() {
 		var err error
-		e, err = Explain(bytes.NewReader(data), ExplainOptions{})
+		e, err = Explain(bytes.NewReader(data), Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package diag
+package explain
 
 import (
 	"bytes"
@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/g4fdiag/g4fdiag/diag"
 )
 
 // corpusDirs hold real-format texts (*.txt) with their expected verdicts
 // (*.want: "verdict: <class>" and "signature: <id or *>").
-var corpusDirs = []string{"../testdata/explain", "testdata/explain-own"}
+var corpusDirs = []string{"../../testdata/explain", "testdata/explain-own"}
 
 func TestExplainCorpus(t *testing.T) {
 	found := 0
@@ -32,7 +34,7 @@ func TestExplainCorpus(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer f.Close()
-				e, err := Explain(f, ExplainOptions{})
+				e, err := Explain(f, Options{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -57,13 +59,13 @@ func TestExplainCorpus(t *testing.T) {
 	}
 }
 
-func readWant(t *testing.T, path string) (Class, string) {
+func readWant(t *testing.T, path string) (diag.Class, string) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var class Class
+	var class diag.Class
 	sig := ""
 	for _, line := range strings.Split(string(data), "\n") {
 		k, v, ok := strings.Cut(line, ":")
@@ -72,7 +74,7 @@ func readWant(t *testing.T, path string) (Class, string) {
 		}
 		switch strings.TrimSpace(k) {
 		case "verdict":
-			class = Class(strings.TrimSpace(v))
+			class = diag.Class(strings.TrimSpace(v))
 		case "signature":
 			sig = strings.TrimSpace(v)
 		}
@@ -80,11 +82,11 @@ func readWant(t *testing.T, path string) (Class, string) {
 	if class == "" || sig == "" {
 		t.Fatalf("%s: want both verdict: and signature: lines, got %q", path, data)
 	}
-	if _, known := classInfos[class]; !known {
+	if !class.Known() {
 		t.Fatalf("%s: unknown class %q", path, class)
 	}
 	if sig != "*" {
-		s, ok := Lookup(SignatureID(sig))
+		s, ok := diag.Lookup(diag.SignatureID(sig))
 		if !ok {
 			t.Fatalf("%s: unknown signature %q", path, sig)
 		}
@@ -97,7 +99,7 @@ func readWant(t *testing.T, path string) (Class, string) {
 
 func explainString(t *testing.T, s string) Explanation {
 	t.Helper()
-	e, err := Explain(strings.NewReader(s), ExplainOptions{})
+	e, err := Explain(strings.NewReader(s), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,15 +160,15 @@ func TestExplainSummary(t *testing.T) {
 		t.Fatalf("findings = %+v, want 2", e.Findings)
 	}
 	f := e.Findings[0]
-	if f.Verdict != ClassLoopReentry || f.Count != 2 || f.Provider != "Blackbox" ||
+	if f.Verdict != diag.ClassLoopReentry || f.Count != 2 || f.Provider != "Blackbox" ||
 		f.First != "2025-03-01 09:14:02,117" || f.Last != "2025-03-01 09:16:02,117" {
 		t.Errorf("first finding = %+v", f)
 	}
-	if n := e.Findings[1]; n.Verdict != ClassNetwork || n.Provider != "DDG" || n.Count != 1 {
+	if n := e.Findings[1]; n.Verdict != diag.ClassNetwork || n.Provider != "DDG" || n.Count != 1 {
 		t.Errorf("second finding = %+v", n)
 	}
 	s := e.Summary
-	if s.Failures != 3 || s.Loop != 2 || s.ByClass[ClassLoopReentry] != 2 || s.ByProvider["Blackbox"] != 2 ||
+	if s.Failures != 3 || s.Loop != 2 || s.ByClass[diag.ClassLoopReentry] != 2 || s.ByProvider["Blackbox"] != 2 ||
 		s.First != "2025-03-01 09:14:02,117" || s.Last != "2025-03-01 09:16:02,117" {
 		t.Errorf("summary = %+v", s)
 	}
@@ -193,7 +195,7 @@ func TestExplainNothing(t *testing.T) {
 	for _, text := range []string{"", "\n\n", "INFO:     Uvicorn running on http://0.0.0.0:1337\n",
 		"Traceback (most recent call last):\n  File \"x.py\", line 1, in f\n"} {
 		e := explainString(t, text)
-		if e.Verdict != ClassOK || len(e.Findings) != 0 || e.LoopFailure() {
+		if e.Verdict != diag.ClassOK || len(e.Findings) != 0 || e.LoopFailure() {
 			t.Errorf("%q: %+v", text, e)
 		}
 	}
@@ -211,7 +213,7 @@ func TestExplainLoggedThenTraceback(t *testing.T) {
 func TestExplainLongLine(t *testing.T) {
 	long := strings.Repeat("x", 3<<20)
 	text := long + "\n" + `data: {"error": {"message": "RuntimeError: this event loop is already running."}}` + "\n"
-	e, err := Explain(strings.NewReader(text), ExplainOptions{MaxLine: 4096})
+	e, err := Explain(strings.NewReader(text), Options{MaxLine: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,9 +224,9 @@ func TestExplainLongLine(t *testing.T) {
 
 func TestRenderExplanation(t *testing.T) {
 	e := explainString(t, mustRead(t, "testdata/explain-own/server-log.txt"))
-	for _, format := range ExplainFormats() {
+	for _, format := range Formats() {
 		var b bytes.Buffer
-		if err := RenderExplanation(&b, format, e, RenderOptions{}); err != nil {
+		if err := Render(&b, format, e, diag.RenderOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(b.String(), "reentry-uvloop") || bytes.ContainsRune(b.Bytes(), '\x1b') {
@@ -232,7 +234,7 @@ func TestRenderExplanation(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	if err := RenderExplanation(&b, "json", e, RenderOptions{}); err != nil {
+	if err := Render(&b, "json", e, diag.RenderOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var top map[string]any
@@ -251,7 +253,7 @@ func TestRenderExplanation(t *testing.T) {
 			}
 		}
 	}
-	if err := RenderExplanation(&b, "junit", e, RenderOptions{}); err == nil {
+	if err := Render(&b, "junit", e, diag.RenderOptions{}); err == nil {
 		t.Error("junit: no error")
 	}
 }
@@ -263,7 +265,7 @@ func TestExplainBoundedMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("50 MB stream")
 	}
-	small := newExplainer(ExplainOptions{})
+	small := newExplainer(Options{})
 	var buf bytes.Buffer
 	if err := writeServerLog(&buf, 1<<20); err != nil {
 		t.Fatal(err)
@@ -275,7 +277,7 @@ func TestExplainBoundedMemory(t *testing.T) {
 	const size = 50 << 20
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeServerLog(pw, size)) }()
-	x := newExplainer(ExplainOptions{MaxLine: 64 << 10})
+	x := newExplainer(Options{MaxLine: 64 << 10})
 	if err := x.read(pr); err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +314,7 @@ func TestExplainBlockBounds(t *testing.T) {
 	}
 	b.WriteString("\nThe above exception was the direct cause of the following exception:\n\n" +
 		"Traceback (most recent call last):\n  File \"/app/a.py\", line 1, in g\nRuntimeError: Event loop is closed\n")
-	x := newExplainer(ExplainOptions{})
+	x := newExplainer(Options{})
 	if err := x.read(strings.NewReader(b.String())); err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +352,7 @@ Current thread 0x00007f3a1c7fe640 (most recent call first):
 	e := explainString(t, log)
 	var reentry *Finding
 	for i := range e.Findings {
-		if e.Findings[i].Verdict == ClassLoopReentry {
+		if e.Findings[i].Verdict == diag.ClassLoopReentry {
 			reentry = &e.Findings[i]
 		}
 	}
@@ -362,7 +364,7 @@ Current thread 0x00007f3a1c7fe640 (most recent call first):
 			reentry.First, reentry.Last, reentry.Count)
 	}
 	for _, f := range e.Findings {
-		if f.Verdict != ClassLoopReentry && f.Last == "2025-03-01 09:50:00,000" {
+		if f.Verdict != diag.ClassLoopReentry && f.Last == "2025-03-01 09:50:00,000" {
 			t.Errorf("the stack dump is dated by the record after it: %+v", f)
 		}
 	}

@@ -1,10 +1,12 @@
-package diag
+package explain
 
 import (
 	"bytes"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/g4fdiag/g4fdiag/diag"
 )
 
 func FuzzExplain(f *testing.F) {
@@ -16,7 +18,7 @@ func FuzzExplain(f *testing.F) {
 	for _, name := range []string{"57-deadlock-faulthandler-sigusr1-uvicorn", "62-blocked-gunicorn-uvicorn-worker-timeout",
 		"69-crashed-segfault-faulthandler", "72-flaky-retry-attempts-debug-log", "76-reentry-loop-stopped-jupyter",
 		"82-deadlock-py-spy-dump", "60-blocked-asyncio-debug-slow-callback"} {
-		f.Add([]byte(mustReadF(f, "../testdata/explain/"+name+".txt")))
+		f.Add([]byte(mustReadF(f, "../../testdata/explain/"+name+".txt")))
 	}
 	f.Add([]byte("Traceback (most recent call last):\n  File \"a\", line 1, in f\nX\n\nThe above exception was the direct cause of the following exception:\n\nY: z\n"))
 	f.Add([]byte("data: {\"error\": \"RuntimeError: Event loop is closed\", \"provider\": 7}\n"))
@@ -24,7 +26,7 @@ func FuzzExplain(f *testing.F) {
 	f.Add([]byte("  \"message\": \"NestAsyncioError: \\u001b[31m\"\n"))
 	f.Add([]byte("\r\n```\n\x1b[31mTraceback (most recent call last):\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		x := newExplainer(ExplainOptions{MaxLine: 512, MaxFindings: 8})
+		x := newExplainer(Options{MaxLine: 512, MaxFindings: 8})
 		if err := x.read(bytes.NewReader(data)); err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +40,7 @@ func FuzzExplain(f *testing.F) {
 			if fd.Verdict.IsLoop() {
 				loop += fd.Count
 			}
-			if _, ok := Lookup(SignatureID(fd.Signature)); !ok {
+			if _, ok := diag.Lookup(diag.SignatureID(fd.Signature)); !ok {
 				t.Fatalf("unknown signature %q", fd.Signature)
 			}
 		}
@@ -46,7 +48,7 @@ func FuzzExplain(f *testing.F) {
 		if len(e.Findings) > 8 || total+s.Dropped != s.Failures || loop > s.Loop || (s.Dropped == 0 && loop != s.Loop) {
 			t.Fatalf("counts disagree: %d findings, total %d loop %d, summary %+v", len(e.Findings), total, loop, s)
 		}
-		if (len(e.Findings) == 0) != (e.Verdict == ClassOK) || e.LoopFailure() != (s.Loop > 0) {
+		if (len(e.Findings) == 0) != (e.Verdict == diag.ClassOK) || e.LoopFailure() != (s.Loop > 0) {
 			t.Fatalf("verdict %s with %d findings, summary %+v", e.Verdict, len(e.Findings), s)
 		}
 		if len(e.Findings) > 0 && e.Findings[0].Verdict != e.Verdict {
@@ -56,9 +58,9 @@ func FuzzExplain(f *testing.F) {
 			t.Fatalf("held %d bytes for %d bytes of input", x.peak, len(data))
 		}
 		var out bytes.Buffer
-		for _, format := range ExplainFormats() {
+		for _, format := range Formats() {
 			out.Reset()
-			if err := RenderExplanation(&out, format, e, RenderOptions{}); err != nil {
+			if err := Render(&out, format, e, diag.RenderOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if format != "json" && strings.ContainsRune(out.String(), '\x1b') {

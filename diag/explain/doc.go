@@ -1,0 +1,10 @@
+// Package explain reads a text a user already has — Python tracebacks
+// (chained or not), faulthandler and py-spy dumps, API error bodies and SSE
+// data: lines, server logs, Markdown bug reports — and says which verdict it
+// shows, with the signature table and hang analysis of package diag.
+//
+// Explain streams the text line by line with bounded memory and returns an
+// Explanation: the decisive verdict, then every failure found, aggregated
+// by class, signature and provider. Render writes it as a table, text, JSON
+// or Markdown. explain starts no process and reads no environment.
+package explain
