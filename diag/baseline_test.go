@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -22,7 +23,7 @@ func sampleWith(replace []repro.Observation, drop ...repro.Cell) Report {
 		gone[c.Key()] = true
 	}
 	var obs []repro.Observation
-	for _, o := range sampleObservations() {
+	for _, o := range sample.Observations() {
 		if gone[o.Key()] {
 			continue
 		}
@@ -62,7 +63,7 @@ func TestCompareNewFailure(t *testing.T) {
 	base := sampleReport()
 	// HealthySync fails like AsyncGenHealthy now, and a new provider's cell
 	// that fails was not in the baseline at all
-	broken := sampleCell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+	broken := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
 	broken.Provider = "HealthySync"
 	cur := sampleWith([]repro.Observation{broken})
 	c := Compare(base, cur, ClassSet{})
@@ -83,7 +84,7 @@ func TestCompareNewFailure(t *testing.T) {
 	}
 
 	// a network failure is new only when the set asks for it
-	down := sampleCell("NetworkDown", repro.ModeSync, repro.LoopNest)
+	down := sample.Cell("NetworkDown", repro.ModeSync, repro.LoopNest)
 	down.Provider = "HealthySync"
 	cur = sampleWith([]repro.Observation{down})
 	if c := Compare(sampleReport(), cur, ClassSet{}); len(c.New) != 0 {
@@ -100,9 +101,9 @@ func TestCompareNewFailure(t *testing.T) {
 
 func TestCompareFixed(t *testing.T) {
 	base := sampleReport()
-	fixed := sampleCell("HealthySync", repro.ModeSync, repro.LoopUvloop)
+	fixed := sample.Cell("HealthySync", repro.ModeSync, repro.LoopUvloop)
 	fixed.Provider = "AsyncGenHealthy"
-	unavailable := sampleCell("DeadlockLoop", repro.ModeSync, repro.LoopNest)
+	unavailable := sample.Cell("DeadlockLoop", repro.ModeSync, repro.LoopNest)
 	unavailable.End, unavailable.Calls, unavailable.Stacks = repro.EndUnavailable, nil, nil
 	cur := sampleWith([]repro.Observation{fixed, unavailable},
 		repro.Cell{Provider: "BlockingSleep", Mode: repro.ModeSync, Loop: repro.LoopUvloop})
@@ -220,9 +221,9 @@ func TestComparisonJSON(t *testing.T) {
 // comparisonSample has a new failure, a fixed cell, one not run now, and the
 // rest still failing.
 func comparisonSample() Comparison {
-	broken := sampleCell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+	broken := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
 	broken.Provider = "HealthySync"
-	fixed := sampleCell("HealthySync", repro.ModeSync, repro.LoopAsyncio)
+	fixed := sample.Cell("HealthySync", repro.ModeSync, repro.LoopAsyncio)
 	fixed.Provider = "AsyncGenHealthy"
 	cur := sampleWith([]repro.Observation{broken, fixed},
 		repro.Cell{Provider: "BlockingSleep", Mode: repro.ModeSync, Loop: repro.LoopUvloop})

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -42,7 +43,7 @@ func TestClassifyEnds(t *testing.T) {
 			return o
 		}(), ClassSkipped, "skipped", "provider does not support streaming", ""},
 		{"interrupted", obs("P", repro.ModeSync, repro.LoopNest, repro.EndInterrupted), ClassSkipped, "interrupted", "the scan was interrupted before the cell finished", ""},
-		{"unknown end with calls", obs("P", repro.ModeSync, repro.LoopNest, "future-end", okCall(0, 0, 3)), ClassOK, "ok", "answered in 3 ms", ""},
+		{"unknown end with calls", obs("P", repro.ModeSync, repro.LoopNest, "future-end", sample.OKCall(0, 0, 3)), ClassOK, "ok", "answered in 3 ms", ""},
 		{"not working", obs("P", repro.ModeSync, repro.LoopNest, repro.EndNotWorking), ClassNotWorking, "provider-not-working", "provider class is marked working = False", ""},
 		{"unavailable", func() repro.Observation {
 			o := obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndUnavailable)
@@ -121,15 +122,15 @@ func TestClassifyEnds(t *testing.T) {
 			o.DurationMS = 30000
 			return o
 		}(), ClassTimeout, "no-answer", "no answer within 30 s", ""},
-		{"completed ok", obs("P", repro.ModeAsync, repro.LoopUvloop, repro.EndCompleted, okCall(0, 0, 12), okCall(1, 0, 14)),
+		{"completed ok", obs("P", repro.ModeAsync, repro.LoopUvloop, repro.EndCompleted, sample.OKCall(0, 0, 12), sample.OKCall(1, 0, 14)),
 			ClassOK, "ok", "answered in 12 ms", ""},
 		{"completed without calls", obs("P", repro.ModeAsync, repro.LoopUvloop, repro.EndCompleted),
 			ClassProviderError, "no-calls", "cell completed without recording a call", ""},
 		{"completed loop error", obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted,
-			errorCall(0, 3, withFrames(reentryUvloop, syncWrapperFrames("P"))), errorCall(1, 3, withFrames(reentryUvloop, syncWrapperFrames("P")))),
+			sample.ErrorCall(0, 3, sample.WithFrames(sample.ReentryUvloop, sample.SyncWrapperFrames("P"))), sample.ErrorCall(1, 3, sample.WithFrames(sample.ReentryUvloop, sample.SyncWrapperFrames("P")))),
 			ClassLoopReentry, "reentry-uvloop", "RuntimeError: this event loop is already running.", "g4f/providers/asyncio.py:57 in to_sync_generator"},
 		{"completed calls before the deadline count", obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndDeadline,
-			errorCall(0, 3, reentryUvloop), pending),
+			sample.ErrorCall(0, 3, sample.ReentryUvloop), pending),
 			ClassFlaky, "reentry-uvloop", "1 loop-reentry, 1 timeout of 2 calls: RuntimeError: this event loop is already running.", ""},
 		{"error without exception", obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, repro.Call{Outcome: repro.OutcomeError}),
 			ClassProviderError, "provider-error", "call error without an exception recorded", ""},
@@ -150,7 +151,7 @@ func TestClassifyEnds(t *testing.T) {
 
 func TestClassifyFlaky(t *testing.T) {
 	o := obs("ConcurrencyFlaky", repro.ModeSync, repro.LoopNest, repro.EndCompleted,
-		okCall(0, 0, 30), errorCall(1, 31, withFrames(nestTask, syncWrapperFrames("X"))), errorCall(2, 4, networkChain(repro.ModeSync, "X")...))
+		sample.OKCall(0, 0, 30), sample.ErrorCall(1, 31, sample.WithFrames(sample.NestTask, sample.SyncWrapperFrames("X"))), sample.ErrorCall(2, 4, sample.NetworkChain(repro.ModeSync, "X")...))
 	v := Classify(o)
 	want := map[Class]int{ClassOK: 1, ClassLoopReentry: 1, ClassNetwork: 1}
 	if v.Class != ClassFlaky || !reflect.DeepEqual(v.Split, want) {
@@ -166,7 +167,7 @@ func TestClassifyFlaky(t *testing.T) {
 		t.Errorf("a flaky cell with a loop-reentry call is a failing loop failure")
 	}
 
-	o = obs("NetFlaky", repro.ModeSync, repro.LoopNest, repro.EndCompleted, okCall(0, 0, 30), errorCall(1, 4, networkChain(repro.ModeSync, "X")...))
+	o = obs("NetFlaky", repro.ModeSync, repro.LoopNest, repro.EndCompleted, sample.OKCall(0, 0, 30), sample.ErrorCall(1, 4, sample.NetworkChain(repro.ModeSync, "X")...))
 	v = Classify(o)
 	if v.Class != ClassFlaky || v.LoopFailure() || v.Signature != "network-dns" || v.Evidence != "1 ok, 1 network of 2 calls: gaierror: [Errno -2] Name or service not known" {
 		t.Errorf("got %+v", v)
@@ -257,13 +258,13 @@ func TestChainOrder(t *testing.T) {
 // A provider that cannot reach its host is never a loop fault, even when its
 // traceback runs through g4f's sync wrapper and run_until_complete.
 func TestNetworkThroughSyncWrapperIsNetwork(t *testing.T) {
-	frames := append(syncWrapperFrames("Blackbox"),
-		frame("/usr/lib/python3.11/asyncio/base_events.py", 653, "run_until_complete", "return future.result()"),
-		frame("/venv/lib/python3.11/site-packages/aiohttp/connector.py", 1002, "_create_direct_connection", "raise ClientConnectorError(req.connection_key, exc) from exc"))
-	e := withFrames(repro.PyException{Type: "aiohttp.client_exceptions.ClientConnectorError",
+	frames := append(sample.SyncWrapperFrames("Blackbox"),
+		sample.Frame("/usr/lib/python3.11/asyncio/base_events.py", 653, "run_until_complete", "return future.result()"),
+		sample.Frame("/venv/lib/python3.11/site-packages/aiohttp/connector.py", 1002, "_create_direct_connection", "raise ClientConnectorError(req.connection_key, exc) from exc"))
+	e := sample.WithFrames(repro.PyException{Type: "aiohttp.client_exceptions.ClientConnectorError",
 		Message: "Cannot connect to host www.blackbox.ai:443 ssl:default [Name or service not known]"}, frames)
 	for _, l := range repro.AllLoops {
-		v := Classify(obs("Blackbox", repro.ModeSync, l, repro.EndCompleted, errorCall(0, 3, e)))
+		v := Classify(obs("Blackbox", repro.ModeSync, l, repro.EndCompleted, sample.ErrorCall(0, 3, e)))
 		if v.Class != ClassNetwork || v.Signature != "network-aiohttp" || v.LoopFailure() {
 			t.Errorf("%s: got %s [%s]", l, v.Class, v.Signature)
 		}
@@ -280,7 +281,7 @@ func TestFrameFromTracebackText(t *testing.T) {
 			"    yield loop.run_until_complete(await_callback(gen.__anext__, timeout))\n" +
 			"  File \"uvloop/loop.pyx\", line 1511, in uvloop.loop.Loop.run_until_complete\n" +
 			"RuntimeError: this event loop is already running.\n"}
-	v := Classify(obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, errorCall(0, 1, e)))
+	v := Classify(obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, sample.ErrorCall(0, 1, e)))
 	if v.Frame != "g4f/providers/asyncio.py:61 in to_sync_generator" {
 		t.Errorf("frame %q", v.Frame)
 	}
@@ -288,7 +289,7 @@ func TestFrameFromTracebackText(t *testing.T) {
 
 func TestEvidenceIsOneCleanLine(t *testing.T) {
 	msg := "bad\x1b[31m red\x1b[0m\r\nsecond line api_key=sk-abcdefghijklmnopqrstuvwx " + strings.Repeat("x", 400)
-	v := Classify(obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, errorCall(0, 1, repro.PyException{Type: "Weird", Message: msg})))
+	v := Classify(obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, sample.ErrorCall(0, 1, repro.PyException{Type: "Weird", Message: msg})))
 	if strings.ContainsAny(v.Evidence, "\x1b\r\n") || len([]rune(v.Evidence)) > maxEvidence {
 		t.Errorf("evidence not one clean line: %q", v.Evidence)
 	}
@@ -296,7 +297,7 @@ func TestEvidenceIsOneCleanLine(t *testing.T) {
 		t.Errorf("evidence %q", v.Evidence)
 	}
 	m := strings.Replace(msg, "\r\n", " ", 1)
-	v = Classify(obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, errorCall(0, 1, repro.PyException{Type: "Weird", Message: m})))
+	v = Classify(obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, sample.ErrorCall(0, 1, repro.PyException{Type: "Weird", Message: m})))
 	if strings.Contains(v.Evidence, "sk-abc") || !strings.HasSuffix(v.Evidence, "…") || len([]rune(v.Evidence)) != maxEvidence {
 		t.Errorf("evidence %q", v.Evidence)
 	}

@@ -505,18 +505,6 @@ func redactReport(r Report) Report {
 	return r
 }
 
-func renderJSON(w io.Writer, r Report, _ RenderOptions) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(redactReport(r)); err != nil {
-		return err
-	}
-	_, err := w.Write(escapeControls(buf.Bytes()))
-	return err
-}
-
 // escapeControls escapes, in encoded JSON, what encoding/json leaves raw
 // and a terminal may act on when the file is printed: DEL, the C1 controls
 // (U+0080-U+009F: 8-bit CSI and OSC) and the bidi overrides. They can only
@@ -538,7 +526,23 @@ func escapeControls(b []byte) []byte {
 	return out
 }
 
-func renderJSONL(w io.Writer, r Report, _ RenderOptions) error {
+// WriteJSON writes the report as one indented JSON document, secrets
+// redacted and terminal controls escaped.
+func WriteJSON(w io.Writer, r Report) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(redactReport(r)); err != nil {
+		return err
+	}
+	_, err := w.Write(escapeControls(buf.Bytes()))
+	return err
+}
+
+// WriteJSONL writes the report as a JSON-lines stream: its header, one line
+// per observation, and the end record. ReadReport reads it back.
+func WriteJSONL(w io.Writer, r Report) error {
 	jw := NewJSONLWriter(w)
 	if err := jw.WriteHeader(r.Header()); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -85,7 +86,7 @@ func TestJSONLWriterConcurrent(t *testing.T) {
 	if err := jw.WriteHeader(sampleHeader()); err == nil {
 		t.Error("a second header must fail")
 	}
-	obs := sampleObservations()
+	obs := sample.Observations()
 	var wg sync.WaitGroup
 	for _, o := range obs {
 		wg.Add(1)
@@ -133,7 +134,7 @@ func TestBuildOrder(t *testing.T) {
 	for _, p := range []string{"Alpha", "Unknown2", "Zeta", "Unknown1"} {
 		for _, l := range []repro.Loop{repro.LoopUvloop, "other", repro.LoopAsyncio} {
 			for _, m := range []repro.Mode{"api-sse", repro.ModeAsync, repro.ModeBaseline} {
-				in = append(in, obs(p, m, l, repro.EndCompleted, okCall(0, 0, 1)))
+				in = append(in, obs(p, m, l, repro.EndCompleted, sample.OKCall(0, 0, 1)))
 			}
 		}
 	}
@@ -180,22 +181,22 @@ func TestSummary(t *testing.T) {
 
 func TestLikelyCauseFollowsTheData(t *testing.T) {
 	reentry := func(p string, m repro.Mode, l repro.Loop, e repro.PyException) repro.Observation {
-		return obs(p, m, l, repro.EndCompleted, errorCall(0, 1, e))
+		return obs(p, m, l, repro.EndCompleted, sample.ErrorCall(0, 1, e))
 	}
 	cases := []struct {
 		name string
 		obs  []repro.Observation
 		want string
 	}{
-		{"nothing", []repro.Observation{obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, okCall(0, 0, 1))},
+		{"nothing", []repro.Observation{obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, sample.OKCall(0, 0, 1))},
 			"no loop conflict found"},
 		{"stdlib without nest", []repro.Observation{
-			reentry("A", repro.ModeSync, repro.LoopAsyncio, reentryStdlib),
+			reentry("A", repro.ModeSync, repro.LoopAsyncio, sample.ReentryStdlib),
 			reentry("B", repro.ModeSyncStream, repro.LoopAsyncio, repro.PyException{Type: "g4f.errors.NestAsyncioError", Message: `Install "nest_asyncio" package`}),
 		}, "without nest_asyncio the stdlib loop cannot be re-entered by sync calls (2 cells)"},
 		{"uvloop in every mode", []repro.Observation{
-			reentry("A", repro.ModeSync, repro.LoopUvloop, reentryUvloop),
-			reentry("A", repro.ModeAsync, repro.LoopUvloop, reentryUvloop),
+			reentry("A", repro.ModeSync, repro.LoopUvloop, sample.ReentryUvloop),
+			reentry("A", repro.ModeAsync, repro.LoopUvloop, sample.ReentryUvloop),
 		}, "uvloop is installed and g4f's sync wrapper calls run_until_complete inside the running loop: calls fail under uvloop (2 cells)"},
 		{"blocked only", []repro.Observation{func() repro.Observation {
 			o := obs("S", repro.ModeSync, repro.LoopAsyncio, repro.EndBlocked)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -62,7 +63,7 @@ func FuzzClassify(f *testing.F) {
 		}
 		for _, o := range []repro.Observation{
 			{Cell: repro.Cell{Provider: "P", Mode: repro.Mode(mode), Loop: repro.LoopUvloop}, End: repro.EndCompleted,
-				Calls: []repro.Call{errorCall(0, 1, chain...), errorCall(1, 1, chain[1])}},
+				Calls: []repro.Call{sample.ErrorCall(0, 1, chain...), sample.ErrorCall(1, 1, chain[1])}},
 			{Cell: repro.Cell{Provider: "P", Mode: repro.Mode(mode), Loop: repro.LoopNest}, End: repro.EndBlocked,
 				Stacks: &repro.Stacks{LoopThread: tb + msg, BlockedMS: 3}},
 			{Cell: repro.Cell{Provider: "P", Mode: repro.Mode(mode), Loop: repro.LoopAsyncio}, End: repro.EndCrashed,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/yuin/goldmark/ast"
 
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -123,13 +124,13 @@ func TestGitHubCommands(t *testing.T) {
 // breaks, "::", "%" and escapes already escaped stay inside the message.
 func TestGitHubHostile(t *testing.T) {
 	const hostile = "x\n::error::pwned\r\n::stop-commands::tok%0A::warning::%25 a,b:c ::add-mask::s\x1b[2J\u2028"
-	o := sampleCell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+	o := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
 	o.Provider = "Evil" + hostile
 	o.Mode = repro.Mode("sync" + hostile)
 	for i := range o.Calls {
 		o.Calls[i].Chain[0].Message = "this event loop is already running. " + hostile
 	}
-	st := sampleCell("StallStream", repro.ModeSyncStream, repro.LoopNest)
+	st := sample.Cell("StallStream", repro.ModeSyncStream, repro.LoopNest)
 	st.Provider = hostile
 	h := sampleHeader()
 	h.Tool = "g4fdiag" + hostile
@@ -177,7 +178,7 @@ func TestGitHubSummary(t *testing.T) {
 	md := GitHubSummary(r)
 	d := parseMarkdown(t, md)
 	matrix := d.tables(d.section(t, mdMatrix))
-	if len(matrix) != 1 || len(matrix[0]) != len(sampleProviders)+1 {
+	if len(matrix) != 1 || len(matrix[0]) != len(sample.Providers)+1 {
 		t.Fatalf("matrix: %v", matrix)
 	}
 	loops := d.section(t, "Loop failures")

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -39,8 +40,8 @@ Current thread 0x00007f3a21b9e740 (most recent call first):
 const deadlockDump = `Thread 0x00007f3a1c7fe640 (most recent call first):
   File "` + py311 + `/threading.py", line 320 in wait
   File "` + py311 + `/concurrent/futures/_base.py", line 451 in result
-  File "` + demoG4F + `/Provider/DeadlockLoop.py", line 33 in create_completion
-  File "` + demoG4F + `/client/__init__.py", line 80 in create
+  File "` + sample.G4F + `/Provider/DeadlockLoop.py", line 33 in create_completion
+  File "` + sample.G4F + `/client/__init__.py", line 80 in create
   File "` + harnessPy + `", line 770 in call_sync
   File "` + harnessPy + `", line 1051 in loop_call
   File "` + py311 + `/asyncio/events.py", line 80 in _run
@@ -76,7 +77,7 @@ const networkDump = `Thread 0x00007f3a1c7fe640 (most recent call first):
   File "` + py311 + `/asyncio/base_events.py", line 1884 in _run_once
   File "` + sitePkgs + `/nest_asyncio.py", line 133 in _run_once
   File "` + sitePkgs + `/nest_asyncio.py", line 92 in run_until_complete
-  File "` + demoG4F + `/providers/asyncio.py", line 57 in to_sync_generator
+  File "` + sample.G4F + `/providers/asyncio.py", line 57 in to_sync_generator
   File "` + harnessPy + `", line 775 in call_sync_stream
   File "` + harnessPy + `", line 1053 in loop_call
   File "` + py311 + `/asyncio/events.py", line 80 in _run
@@ -90,8 +91,8 @@ const networkDump = `Thread 0x00007f3a1c7fe640 (most recent call first):
 
 ` + workerIdleThreads
 
-const networkTasks = `Stack for <Task pending name='Task-4' coro=<SlowNetwork.create_async_generator() running at ` + demoG4F + `/Provider/SlowNetwork.py:27> wait_for=<Future pending cb=[Task.task_wakeup()]>> (most recent call last):
-  File "` + demoG4F + `/Provider/SlowNetwork.py", line 27, in create_async_generator
+const networkTasks = `Stack for <Task pending name='Task-4' coro=<SlowNetwork.create_async_generator() running at ` + sample.G4F + `/Provider/SlowNetwork.py:27> wait_for=<Future pending cb=[Task.task_wakeup()]>> (most recent call last):
+  File "` + sample.G4F + `/Provider/SlowNetwork.py", line 27, in create_async_generator
     async for chunk in response.content.iter_any():
   File "` + sitePkgs + `/aiohttp/streams.py", line 44, in __anext__
     rv = await self.read_func()
@@ -127,7 +128,7 @@ const sleepLoopThread = `Thread 0x7f3a1c7fe640 "g4fdiag-cell-4" (most recent cal
     call_sync_stream(cell.call, rec)
   File "` + harnessPy + `", line 775, in call_sync_stream
     for chunk in API.sync_create(call.checked(), stream=True):
-  File "` + demoG4F + `/providers/asyncio.py", line 57, in to_sync_generator
+  File "` + sample.G4F + `/providers/asyncio.py", line 57, in to_sync_generator
     chunk = loop.run_until_complete(iterator.__anext__())
   File "` + sitePkgs + `/nest_asyncio.py", line 92, in run_until_complete
     self._run_once()
@@ -135,7 +136,7 @@ const sleepLoopThread = `Thread 0x7f3a1c7fe640 "g4fdiag-cell-4" (most recent cal
     handle._run()
   File "` + py311 + `/asyncio/events.py", line 80, in _run
     self._context.run(self._callback, *self._args)
-  File "` + demoG4F + `/Provider/SleepyStream.py", line 21, in create_async_generator
+  File "` + sample.G4F + `/Provider/SleepyStream.py", line 21, in create_async_generator
     time.sleep(5)
 `
 
@@ -146,7 +147,7 @@ const stallTasks = `Stack for <Task pending name='Task-2' coro=<loop_call() runn
     await call_async_stream(cell.call, rec)
   File "` + harnessPy + `", line 796, in call_async_stream
     async for chunk in result:
-  File "` + demoG4F + `/Provider/StallStream.py", line 22, in create_async_generator
+  File "` + sample.G4F + `/Provider/StallStream.py", line 22, in create_async_generator
     await cls._never.wait()
   File "` + py311 + `/asyncio/locks.py", line 213, in wait
     await fut
@@ -178,9 +179,9 @@ const apiServerDump = `Thread 0x00007f0d1b7fe6c0 (most recent call first):
 Current thread 0x00007f0d2c9e9b80 (most recent call first):
   File "` + py311 + `/threading.py", line 320 in wait
   File "` + py311 + `/concurrent/futures/_base.py", line 451 in result
-  File "` + demoG4F + `/Provider/DeadlockLoop.py", line 33 in create_completion
-  File "` + demoG4F + `/client/__init__.py", line 80 in create
-  File "` + demoG4F + `/api/__init__.py", line 112 in chat_completions
+  File "` + sample.G4F + `/Provider/DeadlockLoop.py", line 33 in create_completion
+  File "` + sample.G4F + `/client/__init__.py", line 80 in create
+  File "` + sample.G4F + `/api/__init__.py", line 112 in chat_completions
   File "` + sitePkgs + `/fastapi/routing.py", line 212 in run_endpoint_function
   File "` + sitePkgs + `/fastapi/routing.py", line 301 in app
   File "` + sitePkgs + `/starlette/routing.py", line 73 in app
@@ -205,9 +206,9 @@ Current thread 0x00007f0d2c9e9b80 (most recent call first):
 // in time.sleep on the loop thread (C: the dump's innermost frame is the
 // provider's).
 const sleepServerDump = `Current thread 0x00007f0d2c9e9b80 (most recent call first):
-  File "` + demoG4F + `/Provider/BlockingSleep.py", line 14 in create_completion
-  File "` + demoG4F + `/client/__init__.py", line 24 in create
-  File "` + demoG4F + `/api/__init__.py", line 317 in chat_completions
+  File "` + sample.G4F + `/Provider/BlockingSleep.py", line 14 in create_completion
+  File "` + sample.G4F + `/client/__init__.py", line 24 in create
+  File "` + sample.G4F + `/api/__init__.py", line 317 in chat_completions
   File "` + sitePkgs + `/fastapi/routing.py", line 163 in run_endpoint_function
   File "` + sitePkgs + `/starlette/routing.py", line 66 in app
   File "` + sitePkgs + `/uvicorn/protocols/http/httptools_impl.py", line 419 in run_asgi
@@ -227,8 +228,8 @@ const nestTaskDump = `Thread 0x00007f3a1c7fe640 (most recent call first):
   File "` + py311 + `/asyncio/base_events.py", line 1884 in _run_once
   File "` + sitePkgs + `/nest_asyncio.py", line 133 in _run_once
   File "` + sitePkgs + `/nest_asyncio.py", line 92 in run_until_complete
-  File "` + demoG4F + `/providers/asyncio.py", line 57 in to_sync_generator
-  File "` + demoG4F + `/client/__init__.py", line 88 in create
+  File "` + sample.G4F + `/providers/asyncio.py", line 57 in to_sync_generator
+  File "` + sample.G4F + `/client/__init__.py", line 88 in create
   File "` + harnessPy + `", line 775 in call_sync_stream
   File "` + harnessPy + `", line 1053 in loop_call
   File "` + py311 + `/asyncio/events.py", line 80 in _run
@@ -256,10 +257,10 @@ const nestServerDump = `Current thread 0x00007fe2531e22c0 (most recent call firs
   File "` + py311 + `/asyncio/events.py", line 80 in _run
   File "` + sitePkgs + `/nest_asyncio.py", line 111 in _run_once
   File "` + sitePkgs + `/nest_asyncio.py", line 75 in run_until_complete
-  File "` + demoG4F + `/providers/asyncio.py", line 62 in to_sync_generator
-  File "` + demoG4F + `/providers/base_provider.py", line 69 in create_completion
-  File "` + demoG4F + `/client/__init__.py", line 24 in create
-  File "` + demoG4F + `/api/__init__.py", line 317 in chat_completions
+  File "` + sample.G4F + `/providers/asyncio.py", line 62 in to_sync_generator
+  File "` + sample.G4F + `/providers/base_provider.py", line 69 in create_completion
+  File "` + sample.G4F + `/client/__init__.py", line 24 in create
+  File "` + sample.G4F + `/api/__init__.py", line 317 in chat_completions
   File "` + sitePkgs + `/fastapi/routing.py", line 163 in run_endpoint_function
   File "` + sitePkgs + `/starlette/routing.py", line 66 in app
   File "` + sitePkgs + `/starlette/middleware/base.py", line 70 in coro
@@ -287,7 +288,7 @@ func hungCell(provider string, m repro.Mode, l repro.Loop, end repro.End, chunks
 	o := repro.Observation{
 		Cell:       repro.Cell{Provider: provider, Mode: m, Loop: l, Concurrency: 1, Repeat: 1},
 		End:        end,
-		Started:    sampleStart,
+		Started:    sample.Start,
 		DurationMS: 5002,
 		Calls:      []repro.Call{{Outcome: repro.OutcomePending, DurationMS: 5000, Chunks: chunks}},
 		Stacks:     st,
@@ -432,7 +433,7 @@ func TestSummarizeHang(t *testing.T) {
 		{
 			name: "sample: heartbeat stack of DeadlockLoop",
 			cell: func() CellReport {
-				o := sampleCell("DeadlockLoop", repro.ModeSync, repro.LoopNest)
+				o := sample.Cell("DeadlockLoop", repro.ModeSync, repro.LoopNest)
 				return CellReport{Observation: o, Verdict: Classify(o)}
 			}(),
 			class: ClassDeadlock,
@@ -447,7 +448,7 @@ func TestSummarizeHang(t *testing.T) {
 		{
 			name: "sample: stall with only the task's repr",
 			cell: func() CellReport {
-				o := sampleCell("StallStream", repro.ModeSyncStream, repro.LoopUvloop)
+				o := sample.Cell("StallStream", repro.ModeSyncStream, repro.LoopUvloop)
 				return CellReport{Observation: o, Verdict: Classify(o)}
 			}(),
 			class: ClassStall,
@@ -483,11 +484,11 @@ func TestSummarizeHangNotHung(t *testing.T) {
 		cell CellReport
 	}{
 		{"answered", func() CellReport {
-			o := sampleCell("HealthySync", repro.ModeSync, repro.LoopUvloop)
+			o := sample.Cell("HealthySync", repro.ModeSync, repro.LoopUvloop)
 			return CellReport{Observation: o, Verdict: Classify(o)}
 		}()},
 		{"raised the conflict", func() CellReport {
-			o := sampleCell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+			o := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
 			return CellReport{Observation: o, Verdict: Classify(o)}
 		}()},
 		{"hung without stacks", hungCell("Slow", repro.ModeAsync, repro.LoopUvloop, repro.EndDeadline, 0, nil)},

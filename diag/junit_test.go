@@ -11,6 +11,7 @@ import (
 
 	junit "github.com/joshdk/go-junit"
 
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -210,9 +211,9 @@ func TestJUnitHostile(t *testing.T) {
 			}
 		}
 	}
-	netDown := sampleCell("NetworkDown", repro.ModeSync, repro.LoopNest)
+	netDown := sample.Cell("NetworkDown", repro.ModeSync, repro.LoopNest)
 	netDown.Log = hostile
-	skipped := sampleCell("RetiredProvider", repro.ModeSync, repro.LoopNest)
+	skipped := sample.Cell("RetiredProvider", repro.ModeSync, repro.LoopNest)
 	skipped.SkipReason = hostile
 	h := r.Header()
 	h.Command += hostile
@@ -289,15 +290,15 @@ func TestXMLLegal(t *testing.T) {
 // hostileCells is a failing, a skipped and a loop-failing cell whose
 // untrusted text is the fuzzer's.
 func hostileCells(name, msg, log string) Report {
-	loop := sampleCell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+	loop := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
 	loop.Provider, loop.Log = name, log
 	for i := range loop.Calls {
 		loop.Calls[i].Chain[0].Message += msg
 		loop.Calls[i].Chain[0].Traceback += msg
 	}
-	net := sampleCell("NetworkDown", repro.ModeSync, repro.Loop(name))
+	net := sample.Cell("NetworkDown", repro.ModeSync, repro.Loop(name))
 	net.Log = log
-	skip := sampleCell("RetiredProvider", repro.Mode(name), repro.LoopNest)
+	skip := sample.Cell("RetiredProvider", repro.Mode(name), repro.LoopNest)
 	skip.SkipReason = msg
 	return Build(Header{Tool: name, Command: msg}, []repro.Observation{loop, net, skip}, false)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -56,13 +57,13 @@ func remedyRun(of repro.Cell, rc repro.Cell) repro.Observation {
 	var o repro.Observation
 	switch {
 	case rc.Remedy == repro.RemedyToThread:
-		o = sampleCell("HealthySync", rc.Mode, rc.Loop)
+		o = sample.Cell("HealthySync", rc.Mode, rc.Loop)
 	case rc.Remedy == repro.RemedyNest && of.Provider == "AsyncGenHealthy" && of.Mode == repro.ModeSyncStream:
-		o = sampleCell(of.Provider, rc.Mode, rc.Loop)
+		o = sample.Cell(of.Provider, rc.Mode, rc.Loop)
 		o.End, o.DurationMS = repro.EndDeadline, 5003
 		o.Calls = []repro.Call{{Index: 0, Outcome: repro.OutcomePending, DurationMS: 5001}, {Index: 1, Outcome: repro.OutcomePending, DurationMS: 5001}}
 	default:
-		o = sampleCell(of.Provider, rc.Mode, rc.Loop)
+		o = sample.Cell(of.Provider, rc.Mode, rc.Loop)
 	}
 	o.Cell = rc
 	return o
@@ -72,7 +73,7 @@ func remedyRun(of repro.Cell, rc repro.Cell) repro.Observation {
 // failure re-run under each remedy repro.PlanRemedies plans for it.
 func markdownSample() Report {
 	h := sampleHeader()
-	obs := sampleObservations()
+	obs := sample.Observations()
 	base := Build(h, obs, false)
 	for _, c := range base.Cells {
 		if !c.LoopFailure() {
@@ -90,7 +91,7 @@ func markdownSample() Report {
 	for i := range r.Cells {
 		for j := range r.Cells[i].Remedies {
 			if rc := r.Cells[i].Remedies[j].Cell; rc != nil {
-				rc.Started = sampleStart
+				rc.Started = sample.Start
 			}
 		}
 	}
@@ -293,15 +294,15 @@ func TestMarkdownStructure(t *testing.T) {
 	if want := 1 + len(repro.AllModes)*len(repro.AllLoops); len(m[0]) != want {
 		t.Fatalf("matrix header has %d columns, want %d: %q", len(m[0]), want, m[0])
 	}
-	if len(m) != 1+len(sampleProviders) {
-		t.Fatalf("matrix has %d rows, want %d", len(m)-1, len(sampleProviders))
+	if len(m) != 1+len(sample.Providers) {
+		t.Fatalf("matrix has %d rows, want %d", len(m)-1, len(sample.Providers))
 	}
 	col := map[string]int{}
 	for i, h := range m[0] {
 		col[h] = i
 	}
 	row := map[string][]string{}
-	for i, p := range sampleProviders {
+	for i, p := range sample.Providers {
 		if m[i+1][0] != p.Name {
 			t.Errorf("matrix row %d is %q, want %q", i, m[i+1][0], p.Name)
 		}
@@ -490,7 +491,7 @@ func TestMarkdownHostile(t *testing.T) {
 func TestMarkdownFitsAnIssue(t *testing.T) {
 	var obs []repro.Observation
 	for i := range 300 {
-		o := sampleCell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+		o := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
 		o.Provider = fmt.Sprintf("Provider%03d", i)
 		for j := range o.Calls {
 			o.Calls[j].Chain[0].Message += fmt.Sprintf(" (%d)", i) // no two alike

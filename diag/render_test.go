@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -94,7 +95,7 @@ func renderString(t *testing.T, format string, r Report, o RenderOptions) string
 // and leak secrets.
 func hostileReport() Report {
 	const esc = "\x1b[2J\x1b]0;owned\x07\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\\u009b31m\u202e"
-	o := sampleCell("NeedsAuth", repro.ModeSync, repro.LoopUvloop)
+	o := sample.Cell("NeedsAuth", repro.ModeSync, repro.LoopUvloop)
 	o.Provider = "Evil" + esc + "Provider"
 	o.Log = "token leak: Authorization: Bearer abcdef0123456789 and api_key=sk-proj-ABCDEFGHIJKLMNOPQRSTUV" + esc + "\n"
 	for i := range o.Calls {
@@ -165,12 +166,12 @@ func TestTableFitsWidth(t *testing.T) {
 			}
 		}
 	}
-	if tableLines != len(sampleProviders)+5 {
-		t.Errorf("%d table lines, want %d", tableLines, len(sampleProviders)+5)
+	if tableLines != len(sample.Providers)+5 {
+		t.Errorf("%d table lines, want %d", tableLines, len(sample.Providers)+5)
 	}
 
 	// long provider names are cut to fit the given width
-	obs := sampleObservations()
+	obs := sample.Observations()
 	for i := range obs {
 		obs[i].Provider += "WithAVeryLongSuffixName"
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -225,7 +226,7 @@ func TestSignatureTableIsWellFormed(t *testing.T) {
 
 func TestUnmatchedIsProviderError(t *testing.T) {
 	o := repro.Observation{Cell: repro.Cell{Provider: "P", Mode: repro.ModeSync, Loop: repro.LoopUvloop}, End: repro.EndCompleted,
-		Calls: []repro.Call{errorCall(0, 1, repro.PyException{Type: "KeyError", Message: "'choices'\nmore"})}}
+		Calls: []repro.Call{sample.ErrorCall(0, 1, repro.PyException{Type: "KeyError", Message: "'choices'\nmore"})}}
 	v := Classify(o)
 	if v.Class != ClassProviderError || v.Signature != "provider-error" || v.Evidence != "KeyError: 'choices'" {
 		t.Errorf("got %+v", v)
