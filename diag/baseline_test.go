@@ -1,7 +1,6 @@
 package diag
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -215,51 +214,5 @@ func TestComparisonJSON(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back, c) {
 		t.Errorf("JSON round trip:\n%+v\n%+v", back, c)
-	}
-}
-
-// comparisonSample has a new failure, a fixed cell, one not run now, and the
-// rest still failing.
-func comparisonSample() Comparison {
-	broken := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
-	broken.Provider = "HealthySync"
-	fixed := sample.Cell("HealthySync", repro.ModeSync, repro.LoopAsyncio)
-	fixed.Provider = "AsyncGenHealthy"
-	cur := sampleWith([]repro.Observation{broken, fixed},
-		repro.Cell{Provider: "BlockingSleep", Mode: repro.ModeSync, Loop: repro.LoopUvloop})
-	return Compare(sampleReport(), cur, ClassSet{})
-}
-
-func TestGoldenComparison(t *testing.T) {
-	var buf bytes.Buffer
-	if err := RenderComparison(&buf, comparisonSample(), RenderOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "baseline.golden", buf.Bytes())
-	if !strings.HasPrefix(buf.String(), "baseline: 1 new, 1 fixed, 18 still failing, 1 not run now (fail on: loop)\n") {
-		t.Errorf("summary line: %s", buf.String())
-	}
-}
-
-func TestRenderComparisonColorAndWidth(t *testing.T) {
-	c := comparisonSample()
-	var plain, colored, narrow bytes.Buffer
-	_ = RenderComparison(&plain, c, RenderOptions{})
-	_ = RenderComparison(&colored, c, RenderOptions{Color: true})
-	_ = RenderComparison(&narrow, c, RenderOptions{Width: 30})
-	if !sgr.MatchString(colored.String()) || sgr.ReplaceAllString(colored.String(), "") != plain.String() {
-		t.Errorf("colour changed more than colours:\n%s", colored.String())
-	}
-	for _, l := range strings.Split(narrow.String(), "\n") {
-		if strings.HasPrefix(l, "  ") && len([]rune(l)) > 30 {
-			t.Errorf("line wider than 30: %q", l)
-		}
-	}
-	// hostile names stay on their line, without escapes
-	k := CellKey{Provider: "Evil\n\x1b[2Jname", Mode: "sync", Loop: "uvloop", Class: ClassLoopReentry, Signature: "sig\nx"}
-	var buf bytes.Buffer
-	_ = RenderComparison(&buf, Comparison{New: []CellKey{k}}, RenderOptions{})
-	if got := buf.String(); strings.Count(got, "\n") != 3 || strings.ContainsRune(got, '\x1b') {
-		t.Errorf("hostile key: %q", got)
 	}
 }

@@ -169,6 +169,10 @@ func (c Class) IsLoop() bool { return c.info().loop }
 // unknown class counts as failing.
 func (c Class) failing() bool { return c.info().failing }
 
+// GitHubWarns reports whether a failing cell of the class that is not a loop
+// failure gets a GitHub warning annotation.
+func (c Class) GitHubWarns() bool { return c.info().warn }
+
 // Known reports whether c is a class of the table.
 func (c Class) Known() bool { _, ok := classInfos[c]; return ok }
 

@@ -94,7 +94,7 @@ func TestClassColumns(t *testing.T) {
 			[]Class{ClassLoopReentry, ClassLoopMissing, ClassLoopClosed, ClassLoopMismatch, ClassDeadlock, ClassLoopBlocked}},
 		{"not failing", pick(func(c Class) bool { return !Verdict{Class: c}.Failing() }),
 			[]Class{ClassNotWorking, ClassUnavailable, ClassSkipped, ClassOK}},
-		{"github warns", pick(gitHubWarns),
+		{"github warns", pick(Class.GitHubWarns),
 			[]Class{ClassCrashed, ClassStall, ClassTimeout, ClassFlaky, ClassProtocol}},
 		{"hangs", pick(func(c Class) bool { return hung(CellReport{Verdict: Verdict{Class: c}}) }),
 			[]Class{ClassDeadlock, ClassLoopBlocked, ClassStall, ClassTimeout}},
@@ -115,8 +115,8 @@ func TestClassColumns(t *testing.T) {
 // nothing else, and sorts just before ok.
 func TestUnknownClass(t *testing.T) {
 	c := Class("from-the-future")
-	if c.IsLoop() || !(Verdict{Class: c}).Failing() || gitHubWarns(c) || hung(CellReport{Verdict: Verdict{Class: c}}) {
-		t.Errorf("unknown class: loop %v failing %v warns %v", c.IsLoop(), Verdict{Class: c}.Failing(), gitHubWarns(c))
+	if c.IsLoop() || !(Verdict{Class: c}).Failing() || c.GitHubWarns() || hung(CellReport{Verdict: Verdict{Class: c}}) {
+		t.Errorf("unknown class: loop %v failing %v warns %v", c.IsLoop(), Verdict{Class: c}.Failing(), c.GitHubWarns())
 	}
 	if c.Code() != "?" || c.Meaning() != "unknown class" || c.Color() != nil {
 		t.Errorf("unknown class: code %q meaning %q colour %v", c.Code(), c.Meaning(), c.Color())

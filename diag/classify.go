@@ -113,7 +113,7 @@ func blockedVerdict(o repro.Observation) Verdict {
 	}
 	ev := "loop thread blocked"
 	if st.BlockedMS > 0 {
-		ev += " " + fmtDuration(st.BlockedMS)
+		ev += " " + FormatDuration(st.BlockedMS)
 	}
 	if f, ok := BlameFrame(frames); ok {
 		ev += " in " + FormatFrame(f)
@@ -161,7 +161,7 @@ func deadlockAtDeadline(o repro.Observation) (Verdict, bool) {
 func aggregate(o repro.Observation, deadline bool) Verdict {
 	if len(o.Calls) == 0 {
 		if deadline {
-			return stateVerdict(SigNoAnswer, "no answer within "+fmtDuration(o.DurationMS))
+			return stateVerdict(SigNoAnswer, "no answer within "+FormatDuration(o.DurationMS))
 		}
 		return stateVerdict(SigNoCalls, "cell "+OrDefault(string(o.End), "ended")+" without recording a call")
 	}
@@ -180,7 +180,7 @@ func aggregate(o repro.Observation, deadline bool) Verdict {
 			verdicts[i] = v
 			continue
 		}
-		verdicts[i] = classifyCall(o, c)
+		verdicts[i] = ClassifyCall(o, c)
 		if key != "" {
 			seen[key] = verdicts[i]
 		}
@@ -239,10 +239,10 @@ func sortClasses(cs []Class) {
 }
 
 // classifyCall is the verdict of one call.
-func classifyCall(o repro.Observation, c repro.Call) Verdict {
+func ClassifyCall(o repro.Observation, c repro.Call) Verdict {
 	switch {
 	case c.Outcome == repro.OutcomeOK:
-		ev := "answered in " + fmtDuration(c.DurationMS)
+		ev := "answered in " + FormatDuration(c.DurationMS)
 		if c.Chunks > 0 {
 			ev += fmt.Sprintf(" (%d chunks)", c.Chunks)
 		}
@@ -292,15 +292,15 @@ func pendingVerdict(o repro.Observation, c repro.Call) Verdict {
 				when = "when it was cut"
 			}
 			return stateVerdict(SigStreamStillRunning, fmt.Sprintf("still streaming %s: %d chunk%s, last one %s ago",
-				when, c.Chunks, Plural(c.Chunks), fmtDuration(now-last)))
+				when, c.Chunks, Plural(c.Chunks), FormatDuration(now-last)))
 		}
-		ev := fmt.Sprintf("stream stopped after %d chunk%s; last chunk at %s", c.Chunks, Plural(c.Chunks), fmtDuration(last))
+		ev := fmt.Sprintf("stream stopped after %d chunk%s; last chunk at %s", c.Chunks, Plural(c.Chunks), FormatDuration(last))
 		if gap := ran - last; gap > 0 {
-			ev += ", no chunk for " + fmtDuration(gap)
+			ev += ", no chunk for " + FormatDuration(gap)
 		}
 		return stateVerdict(SigStreamStalled, ev)
 	}
-	return stateVerdict(SigNoAnswer, "no answer within "+fmtDuration(ran))
+	return stateVerdict(SigNoAnswer, "no answer within "+FormatDuration(ran))
 }
 
 // stallFloorMS is the shortest silence that can make a stall, for a call
@@ -420,7 +420,7 @@ func ChainFrame(chain []repro.PyException, idx int) string {
 
 // fmtDuration prints milliseconds the way evidence lines read: "12 ms",
 // "2.1 s", "5 s".
-func fmtDuration(ms float64) string {
+func FormatDuration(ms float64) string {
 	if math.IsNaN(ms) || ms < 0 {
 		ms = 0
 	}

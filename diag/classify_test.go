@@ -9,11 +9,6 @@ import (
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
-func obs(p string, m repro.Mode, l repro.Loop, end repro.End, calls ...repro.Call) repro.Observation {
-	return repro.Observation{Cell: repro.Cell{Provider: p, Mode: m, Loop: l, Concurrency: len(calls), Repeat: 1},
-		End: end, Calls: calls, DurationMS: 10}
-}
-
 func TestClassifyEnds(t *testing.T) {
 	deadlockStack := "Traceback (most recent call last):\n" +
 		"  File \"/srv/app/harness.py\", line 210, in run_call\n    result = create()\n" +
@@ -38,101 +33,101 @@ func TestClassifyEnds(t *testing.T) {
 		frame     string
 	}{
 		{"skipped", func() repro.Observation {
-			o := obs("P", repro.ModeSync, repro.LoopNest, repro.EndSkipped)
+			o := sample.Observation("P", repro.ModeSync, repro.LoopNest, repro.EndSkipped)
 			o.SkipReason = "provider does not support streaming"
 			return o
 		}(), ClassSkipped, "skipped", "provider does not support streaming", ""},
-		{"interrupted", obs("P", repro.ModeSync, repro.LoopNest, repro.EndInterrupted), ClassSkipped, "interrupted", "the scan was interrupted before the cell finished", ""},
-		{"unknown end with calls", obs("P", repro.ModeSync, repro.LoopNest, "future-end", sample.OKCall(0, 0, 3)), ClassOK, "ok", "answered in 3 ms", ""},
-		{"not working", obs("P", repro.ModeSync, repro.LoopNest, repro.EndNotWorking), ClassNotWorking, "provider-not-working", "provider class is marked working = False", ""},
+		{"interrupted", sample.Observation("P", repro.ModeSync, repro.LoopNest, repro.EndInterrupted), ClassSkipped, "interrupted", "the scan was interrupted before the cell finished", ""},
+		{"unknown end with calls", sample.Observation("P", repro.ModeSync, repro.LoopNest, "future-end", sample.OKCall(0, 0, 3)), ClassOK, "ok", "answered in 3 ms", ""},
+		{"not working", sample.Observation("P", repro.ModeSync, repro.LoopNest, repro.EndNotWorking), ClassNotWorking, "provider-not-working", "provider class is marked working = False", ""},
 		{"unavailable", func() repro.Observation {
-			o := obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndUnavailable)
+			o := sample.Observation("P", repro.ModeSync, repro.LoopUvloop, repro.EndUnavailable)
 			o.SkipReason = "No module named 'uvloop'"
 			return o
 		}(), ClassUnavailable, "loop-unavailable", "No module named 'uvloop'", ""},
 		{"crashed", func() repro.Observation {
-			o := obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCrashed, pending)
+			o := sample.Observation("P", repro.ModeSync, repro.LoopUvloop, repro.EndCrashed, pending)
 			o.Worker = &repro.WorkerInfo{PID: 7, ExitStatus: "exit status 139", StderrTail: "a\nFatal Python error: Segmentation fault\n\n"}
 			return o
 		}(), ClassCrashed, "worker-crashed", "worker exited: exit status 139; last stderr: Fatal Python error: Segmentation fault", ""},
 		{"blocked on a future is a deadlock", func() repro.Observation {
-			o := obs("DeadlockLoop", repro.ModeSync, repro.LoopUvloop, repro.EndBlocked, pending)
+			o := sample.Observation("DeadlockLoop", repro.ModeSync, repro.LoopUvloop, repro.EndBlocked, pending)
 			o.Stacks = &repro.Stacks{LoopThread: deadlockStack, BlockedMS: 2100}
 			return o
 		}(), ClassDeadlock, "deadlock-loop-thread",
 			"loop thread blocked 2.1 s in g4f/Provider/DeadlockLoop.py:30 in create_completion: return future.result()",
 			"g4f/Provider/DeadlockLoop.py:30 in create_completion"},
 		{"blocked on a lock is a deadlock", func() repro.Observation {
-			o := obs("Locky", repro.ModeSync, repro.LoopNest, repro.EndBlocked, pending)
+			o := sample.Observation("Locky", repro.ModeSync, repro.LoopNest, repro.EndBlocked, pending)
 			o.Stacks = &repro.Stacks{LoopThread: lockStackWithCode, BlockedMS: 1000}
 			return o
 		}(), ClassDeadlock, "deadlock-loop-thread",
 			"loop thread blocked 1 s in g4f/Provider/Locky.py:12 in create_completion: self._lock.acquire()",
 			"g4f/Provider/Locky.py:12 in create_completion"},
 		{"blocked without a wait frame", func() repro.Observation {
-			o := obs("Locky", repro.ModeSync, repro.LoopNest, repro.EndBlocked, pending)
+			o := sample.Observation("Locky", repro.ModeSync, repro.LoopNest, repro.EndBlocked, pending)
 			o.Stacks = &repro.Stacks{LoopThread: lockStack, BlockedMS: 1000}
 			return o
 		}(), ClassLoopBlocked, "loop-thread-blocked",
 			"loop thread blocked 1 s in g4f/Provider/Locky.py:12 in create_completion",
 			"g4f/Provider/Locky.py:12 in create_completion"},
 		{"blocked in sleep", func() repro.Observation {
-			o := obs("Sleepy", repro.ModeSync, repro.LoopAsyncio, repro.EndBlocked, pending)
+			o := sample.Observation("Sleepy", repro.ModeSync, repro.LoopAsyncio, repro.EndBlocked, pending)
 			o.Stacks = &repro.Stacks{LoopThread: sleepStack, BlockedMS: 1500}
 			return o
 		}(), ClassLoopBlocked, "loop-thread-blocked",
 			"loop thread blocked 1.5 s in g4f/Provider/Sleepy.py:14 in create_completion: time.sleep(3)",
 			"g4f/Provider/Sleepy.py:14 in create_completion"},
-		{"blocked without stacks", obs("P", repro.ModeSync, repro.LoopAsyncio, repro.EndBlocked),
+		{"blocked without stacks", sample.Observation("P", repro.ModeSync, repro.LoopAsyncio, repro.EndBlocked),
 			ClassLoopBlocked, "loop-thread-blocked", "loop thread blocked (no stack recorded)", ""},
 		{"deadline streaming stall", func() repro.Observation {
-			o := obs("Stall", repro.ModeAsyncStream, repro.LoopAsyncio, repro.EndDeadline, stalled)
+			o := sample.Observation("Stall", repro.ModeAsyncStream, repro.LoopAsyncio, repro.EndDeadline, stalled)
 			o.DurationMS = 4912
 			return o
 		}(), ClassStall, "stream-stalled", "stream stopped after 2 chunks; last chunk at 12 ms, no chunk for 4.9 s", ""},
 		{"deadline non-streaming with chunks is a timeout", func() repro.Observation {
-			o := obs("Stall", repro.ModeAsync, repro.LoopAsyncio, repro.EndDeadline, stalled)
+			o := sample.Observation("Stall", repro.ModeAsync, repro.LoopAsyncio, repro.EndDeadline, stalled)
 			o.DurationMS = 5003
 			return o
 		}(), ClassTimeout, "no-answer", "no answer within 5 s", ""},
 		{"deadline steady stream is a timeout", func() repro.Observation {
 			c := repro.Call{Outcome: repro.OutcomePending, Chunks: 20, FirstChunkMS: 5, LastChunkMS: 1905, MaxGapMS: 104, DurationMS: 1961}
-			o := obs("Steady", repro.ModeAsyncStream, repro.LoopAsyncio, repro.EndDeadline, c)
+			o := sample.Observation("Steady", repro.ModeAsyncStream, repro.LoopAsyncio, repro.EndDeadline, c)
 			o.DurationMS = 2100
 			return o
 		}(), ClassTimeout, "stream-still-running", "still streaming at the deadline: 20 chunks, last one 56 ms ago", ""},
 		{"deadline slow stream is a timeout", func() repro.Observation {
 			// a chunk every 2 s: 1.5 s of silence is its pace, not a stall
 			c := repro.Call{Outcome: repro.OutcomePending, Chunks: 3, FirstChunkMS: 10, LastChunkMS: 4010, MaxGapMS: 2000, DurationMS: 5500}
-			return obs("Slow", repro.ModeSyncStream, repro.LoopNest, repro.EndDeadline, c)
+			return sample.Observation("Slow", repro.ModeSyncStream, repro.LoopNest, repro.EndDeadline, c)
 		}(), ClassTimeout, "stream-still-running", "still streaming at the deadline: 3 chunks, last one 1.5 s ago", ""},
 		{"deadline stream that sped then stopped is a stall", func() repro.Observation {
 			c := repro.Call{Outcome: repro.OutcomePending, Chunks: 10, FirstChunkMS: 10, LastChunkMS: 910, MaxGapMS: 100, DurationMS: 5000}
-			o := obs("Stop", repro.ModeAsyncStream, repro.LoopAsyncio, repro.EndDeadline, c)
+			o := sample.Observation("Stop", repro.ModeAsyncStream, repro.LoopAsyncio, repro.EndDeadline, c)
 			o.DurationMS = 5000
 			return o
 		}(), ClassStall, "stream-stalled", "stream stopped after 10 chunks; last chunk at 910 ms, no chunk for 4.1 s", ""},
 		{"deadline streaming without chunks", func() repro.Observation {
-			o := obs("Hang", repro.ModeSyncStream, repro.LoopAsyncio, repro.EndDeadline, pending)
+			o := sample.Observation("Hang", repro.ModeSyncStream, repro.LoopAsyncio, repro.EndDeadline, pending)
 			o.DurationMS = 5003
 			return o
 		}(), ClassTimeout, "no-answer", "no answer within 5 s", ""},
 		{"deadline without calls", func() repro.Observation {
-			o := obs("Hang", repro.ModeSync, repro.LoopAsyncio, repro.EndDeadline)
+			o := sample.Observation("Hang", repro.ModeSync, repro.LoopAsyncio, repro.EndDeadline)
 			o.DurationMS = 30000
 			return o
 		}(), ClassTimeout, "no-answer", "no answer within 30 s", ""},
-		{"completed ok", obs("P", repro.ModeAsync, repro.LoopUvloop, repro.EndCompleted, sample.OKCall(0, 0, 12), sample.OKCall(1, 0, 14)),
+		{"completed ok", sample.Observation("P", repro.ModeAsync, repro.LoopUvloop, repro.EndCompleted, sample.OKCall(0, 0, 12), sample.OKCall(1, 0, 14)),
 			ClassOK, "ok", "answered in 12 ms", ""},
-		{"completed without calls", obs("P", repro.ModeAsync, repro.LoopUvloop, repro.EndCompleted),
+		{"completed without calls", sample.Observation("P", repro.ModeAsync, repro.LoopUvloop, repro.EndCompleted),
 			ClassProviderError, "no-calls", "cell completed without recording a call", ""},
-		{"completed loop error", obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted,
+		{"completed loop error", sample.Observation("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted,
 			sample.ErrorCall(0, 3, sample.WithFrames(sample.ReentryUvloop, sample.SyncWrapperFrames("P"))), sample.ErrorCall(1, 3, sample.WithFrames(sample.ReentryUvloop, sample.SyncWrapperFrames("P")))),
 			ClassLoopReentry, "reentry-uvloop", "RuntimeError: this event loop is already running.", "g4f/providers/asyncio.py:57 in to_sync_generator"},
-		{"completed calls before the deadline count", obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndDeadline,
+		{"completed calls before the deadline count", sample.Observation("P", repro.ModeSync, repro.LoopUvloop, repro.EndDeadline,
 			sample.ErrorCall(0, 3, sample.ReentryUvloop), pending),
 			ClassFlaky, "reentry-uvloop", "1 loop-reentry, 1 timeout of 2 calls: RuntimeError: this event loop is already running.", ""},
-		{"error without exception", obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, repro.Call{Outcome: repro.OutcomeError}),
+		{"error without exception", sample.Observation("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, repro.Call{Outcome: repro.OutcomeError}),
 			ClassProviderError, "provider-error", "call error without an exception recorded", ""},
 	}
 	for _, tc := range cases {
@@ -150,7 +145,7 @@ func TestClassifyEnds(t *testing.T) {
 }
 
 func TestClassifyFlaky(t *testing.T) {
-	o := obs("ConcurrencyFlaky", repro.ModeSync, repro.LoopNest, repro.EndCompleted,
+	o := sample.Observation("ConcurrencyFlaky", repro.ModeSync, repro.LoopNest, repro.EndCompleted,
 		sample.OKCall(0, 0, 30), sample.ErrorCall(1, 31, sample.WithFrames(sample.NestTask, sample.SyncWrapperFrames("X"))), sample.ErrorCall(2, 4, sample.NetworkChain(repro.ModeSync, "X")...))
 	v := Classify(o)
 	want := map[Class]int{ClassOK: 1, ClassLoopReentry: 1, ClassNetwork: 1}
@@ -167,7 +162,7 @@ func TestClassifyFlaky(t *testing.T) {
 		t.Errorf("a flaky cell with a loop-reentry call is a failing loop failure")
 	}
 
-	o = obs("NetFlaky", repro.ModeSync, repro.LoopNest, repro.EndCompleted, sample.OKCall(0, 0, 30), sample.ErrorCall(1, 4, sample.NetworkChain(repro.ModeSync, "X")...))
+	o = sample.Observation("NetFlaky", repro.ModeSync, repro.LoopNest, repro.EndCompleted, sample.OKCall(0, 0, 30), sample.ErrorCall(1, 4, sample.NetworkChain(repro.ModeSync, "X")...))
 	v = Classify(o)
 	if v.Class != ClassFlaky || v.LoopFailure() || v.Signature != "network-dns" || v.Evidence != "1 ok, 1 network of 2 calls: gaierror: [Errno -2] Name or service not known" {
 		t.Errorf("got %+v", v)
@@ -264,7 +259,7 @@ func TestNetworkThroughSyncWrapperIsNetwork(t *testing.T) {
 	e := sample.WithFrames(repro.PyException{Type: "aiohttp.client_exceptions.ClientConnectorError",
 		Message: "Cannot connect to host www.blackbox.ai:443 ssl:default [Name or service not known]"}, frames)
 	for _, l := range repro.AllLoops {
-		v := Classify(obs("Blackbox", repro.ModeSync, l, repro.EndCompleted, sample.ErrorCall(0, 3, e)))
+		v := Classify(sample.Observation("Blackbox", repro.ModeSync, l, repro.EndCompleted, sample.ErrorCall(0, 3, e)))
 		if v.Class != ClassNetwork || v.Signature != "network-aiohttp" || v.LoopFailure() {
 			t.Errorf("%s: got %s [%s]", l, v.Class, v.Signature)
 		}
@@ -281,7 +276,7 @@ func TestFrameFromTracebackText(t *testing.T) {
 			"    yield loop.run_until_complete(await_callback(gen.__anext__, timeout))\n" +
 			"  File \"uvloop/loop.pyx\", line 1511, in uvloop.loop.Loop.run_until_complete\n" +
 			"RuntimeError: this event loop is already running.\n"}
-	v := Classify(obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, sample.ErrorCall(0, 1, e)))
+	v := Classify(sample.Observation("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, sample.ErrorCall(0, 1, e)))
 	if v.Frame != "g4f/providers/asyncio.py:61 in to_sync_generator" {
 		t.Errorf("frame %q", v.Frame)
 	}
@@ -289,7 +284,7 @@ func TestFrameFromTracebackText(t *testing.T) {
 
 func TestEvidenceIsOneCleanLine(t *testing.T) {
 	msg := "bad\x1b[31m red\x1b[0m\r\nsecond line api_key=sk-abcdefghijklmnopqrstuvwx " + strings.Repeat("x", 400)
-	v := Classify(obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, sample.ErrorCall(0, 1, repro.PyException{Type: "Weird", Message: msg})))
+	v := Classify(sample.Observation("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, sample.ErrorCall(0, 1, repro.PyException{Type: "Weird", Message: msg})))
 	if strings.ContainsAny(v.Evidence, "\x1b\r\n") || len([]rune(v.Evidence)) > maxEvidence {
 		t.Errorf("evidence not one clean line: %q", v.Evidence)
 	}
@@ -297,7 +292,7 @@ func TestEvidenceIsOneCleanLine(t *testing.T) {
 		t.Errorf("evidence %q", v.Evidence)
 	}
 	m := strings.Replace(msg, "\r\n", " ", 1)
-	v = Classify(obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, sample.ErrorCall(0, 1, repro.PyException{Type: "Weird", Message: m})))
+	v = Classify(sample.Observation("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, sample.ErrorCall(0, 1, repro.PyException{Type: "Weird", Message: m})))
 	if strings.Contains(v.Evidence, "sk-abc") || !strings.HasSuffix(v.Evidence, "…") || len([]rune(v.Evidence)) != maxEvidence {
 		t.Errorf("evidence %q", v.Evidence)
 	}
@@ -305,7 +300,7 @@ func TestEvidenceIsOneCleanLine(t *testing.T) {
 
 func TestFmtDuration(t *testing.T) {
 	for ms, want := range map[float64]string{0: "0 ms", 12.4: "12 ms", 999: "999 ms", 1000: "1 s", 2104: "2.1 s", 4912: "4.9 s", 5003: "5 s", 125000: "125 s", -3: "0 ms"} {
-		if got := fmtDuration(ms); got != want {
+		if got := FormatDuration(ms); got != want {
 			t.Errorf("fmtDuration(%v) = %q, want %q", ms, got, want)
 		}
 	}

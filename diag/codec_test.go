@@ -123,7 +123,7 @@ func TestJSONLWriterConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := renderString(t, "table", r, RenderOptions{}), renderString(t, "table", sampleReport(), RenderOptions{}); got != want {
+	if got, want := jsonOf(t, r), jsonOf(t, sampleReport()); got != want {
 		t.Error("a streamed scan renders differently from the built one")
 	}
 }
@@ -134,7 +134,7 @@ func TestBuildOrder(t *testing.T) {
 	for _, p := range []string{"Alpha", "Unknown2", "Zeta", "Unknown1"} {
 		for _, l := range []repro.Loop{repro.LoopUvloop, "other", repro.LoopAsyncio} {
 			for _, m := range []repro.Mode{"api-sse", repro.ModeAsync, repro.ModeBaseline} {
-				in = append(in, obs(p, m, l, repro.EndCompleted, sample.OKCall(0, 0, 1)))
+				in = append(in, sample.Observation(p, m, l, repro.EndCompleted, sample.OKCall(0, 0, 1)))
 			}
 		}
 	}
@@ -181,14 +181,14 @@ func TestSummary(t *testing.T) {
 
 func TestLikelyCauseFollowsTheData(t *testing.T) {
 	reentry := func(p string, m repro.Mode, l repro.Loop, e repro.PyException) repro.Observation {
-		return obs(p, m, l, repro.EndCompleted, sample.ErrorCall(0, 1, e))
+		return sample.Observation(p, m, l, repro.EndCompleted, sample.ErrorCall(0, 1, e))
 	}
 	cases := []struct {
 		name string
 		obs  []repro.Observation
 		want string
 	}{
-		{"nothing", []repro.Observation{obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, sample.OKCall(0, 0, 1))},
+		{"nothing", []repro.Observation{sample.Observation("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, sample.OKCall(0, 0, 1))},
 			"no loop conflict found"},
 		{"stdlib without nest", []repro.Observation{
 			reentry("A", repro.ModeSync, repro.LoopAsyncio, sample.ReentryStdlib),
@@ -199,7 +199,7 @@ func TestLikelyCauseFollowsTheData(t *testing.T) {
 			reentry("A", repro.ModeAsync, repro.LoopUvloop, sample.ReentryUvloop),
 		}, "uvloop is installed and g4f's sync wrapper calls run_until_complete inside the running loop: calls fail under uvloop (2 cells)"},
 		{"blocked only", []repro.Observation{func() repro.Observation {
-			o := obs("S", repro.ModeSync, repro.LoopAsyncio, repro.EndBlocked)
+			o := sample.Observation("S", repro.ModeSync, repro.LoopAsyncio, repro.EndBlocked)
 			o.Stacks = &repro.Stacks{LoopThread: "  File \"/x/g4f/S.py\", line 3, in f\n    time.sleep(9)\n"}
 			return o
 		}()}, "a sync call blocks the loop thread (1 cell)"},

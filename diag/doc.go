@@ -2,17 +2,17 @@
 //
 // It owns the signature table (what makes a loop-reentry, a network failure,
 // a missing requirement), Classify (one repro.Observation → one Verdict),
-// the aggregation of verdicts into a Report with a summary and a likely
-// cause, the report encodings (JSON, JSON lines) and their reader, and the
-// renderers (table, json, jsonl, markdown, junit, github, evidence, the
-// reduced hang summary), and the comparison with a baseline report.
+// the hang analysis, the aggregation of verdicts into a Report with a
+// summary and a likely cause, the report encodings (JSON, JSON lines) and
+// their reader, and the comparison with a baseline report. The renderers
+// live in diag/render and the reader of texts a user already has in
+// diag/explain; both import diag, never the other way.
 //
 // diag knows nothing of processes, workers, HTTP or clocks: it reads the
 // structured record the drivers left (exception chains, tracebacks, stack
 // dumps, chunk timings, how the cell ended) and nothing else, so a scan saved
 // as JSON lines can be re-reported later with the current signature table and
-// give the same verdicts a live run gives. Renderers are pure functions of a
-// Report: they read no environment, no terminal and no time.
+// give the same verdicts a live run gives.
 //
 // Each concept is one table, read by lookups rather than switches:
 // classTable (class.go) holds every verdict class with its code, meaning,
@@ -23,7 +23,7 @@
 // through their SignatureID constants. A new class is a row of classTable
 // (and of Classes, the legend's order) plus the signatures that assign it.
 //
-// Everything a provider or an exception printed is untrusted: renderers strip
-// terminal control sequences from it and every output format redacts API keys
-// and Authorization values.
+// Everything a provider or an exception printed is untrusted: Sanitize strips
+// terminal control sequences and Redact API keys and Authorization values
+// (sanitize.go); every package under diag uses them on its way out.
 package diag

@@ -59,7 +59,7 @@ func SummarizeHang(c CellReport) (HangSummary, bool) {
 		return HangSummary{}, false
 	}
 	st := *c.Stacks
-	if blank(st.LoopThread) && blank(st.Threads) && blank(st.Tasks) {
+	if Blank(st.LoopThread) && Blank(st.Threads) && Blank(st.Tasks) {
 		return HangSummary{}, false
 	}
 	var h HangSummary
@@ -170,7 +170,7 @@ func hung(c CellReport) bool {
 	return false
 }
 
-func blank(s string) bool { return strings.TrimSpace(s) == "" }
+func Blank(s string) bool { return strings.TrimSpace(s) == "" }
 
 // loopThread is the stack of the thread that runs a cell's loop.
 type loopThread struct {
@@ -210,7 +210,7 @@ func newLoopThread(text string) loopThread {
 // deadline had a loop answering the heartbeat, so a stuck loop thread in
 // its dump belongs to another cell.
 func findLoopThread(c CellReport, st repro.Stacks) (loopThread, bool) {
-	if !blank(st.LoopThread) {
+	if !Blank(st.LoopThread) {
 		lt := newLoopThread(st.LoopThread)
 		if lt.name == "" {
 			lt.name = "the cell's loop thread"

@@ -1,7 +1,6 @@
 package diag
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
@@ -530,26 +529,5 @@ func TestSummarizeHangCleaned(t *testing.T) {
 		if strings.ContainsAny(s, "\x1b\a\n") || strings.Contains(s, "ABCDEFGHIJKLMNOP") {
 			t.Errorf("summary field not cleaned: %q", s)
 		}
-	}
-}
-
-func TestEvidenceHangBlock(t *testing.T) {
-	r := Build(sampleHeader(), []repro.Observation{
-		hungCell("SlowNetwork", repro.ModeSyncStream, repro.LoopNest, repro.EndDeadline, 0,
-			&repro.Stacks{Threads: networkDump, Tasks: networkTasks}).Observation,
-	}, false)
-	var buf bytes.Buffer
-	if err := RenderEvidence(&buf, r, RenderOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	out := buf.String()
-	want := "hang:\n" +
-		"  Network hang: the loop is idle in select while a call waits for a socket.\n" +
-		"  loop thread: thread 0x00007f3a1c7fe640\n" +
-		"  waits on:    socket recv / selectors.select (network I/O), from g4f/Provider/SlowNetwork.py:27 in create_async_generator\n" +
-		"  re-entered:  g4f/providers/asyncio.py:57 in to_sync_generator\n" +
-		"pending asyncio tasks:\n"
-	if !strings.Contains(out, want) {
-		t.Errorf("evidence has no hang block before the stacks:\n%s", out)
 	}
 }

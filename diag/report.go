@@ -48,7 +48,7 @@ type Summary struct {
 
 // interruptedNote says that an interrupted scan stopped early, and how many
 // cells it cut short.
-func (s Summary) interruptedNote() string {
+func (s Summary) InterruptedNote() string {
 	note := "the scan stopped before every cell ran"
 	switch {
 	case s.Interrupted == 1:
@@ -125,10 +125,10 @@ func newCellOrder(p repro.Plan) cellOrder {
 			o.provider[name] = i
 		}
 	}
-	for i, m := range reportModes {
+	for i, m := range ReportModes {
 		o.mode[m] = i
 	}
-	for i, l := range reportLoops {
+	for i, l := range ReportLoops {
 		o.loop[l] = i
 	}
 	return o
@@ -138,8 +138,8 @@ func newCellOrder(p repro.Plan) cellOrder {
 // in-process modes, then the HTTP ones; the loop variants, then an API
 // server's own loop.
 var (
-	reportModes = append(append([]repro.Mode{}, repro.AllModes...), repro.APIModes...)
-	reportLoops = append(append([]repro.Loop{}, repro.AllLoops...), repro.LoopServer)
+	ReportModes = append(append([]repro.Mode{}, repro.AllModes...), repro.APIModes...)
+	ReportLoops = append(append([]repro.Loop{}, repro.AllLoops...), repro.LoopServer)
 )
 
 // rankOf places known keys by index and unknown ones after them.

@@ -1,6 +1,9 @@
 package diag
 
-import "github.com/g4fdiag/g4fdiag/diag/internal/sample"
+import (
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
+	"github.com/g4fdiag/g4fdiag/repro"
+)
 
 func sampleHeader() Header {
 	return Header{Tool: "g4fdiag", Version: "0.1.0-test", Command: sample.Command,
@@ -9,9 +12,24 @@ func sampleHeader() Header {
 
 func sampleReport() Report { return Build(sampleHeader(), sample.Observations(), false) }
 
-// evidenceSample is a smaller scan for the evidence and JSON golden files.
-func evidenceSample() Report {
+// markdownSample is the sample scan run with --verify-fixes: every loop
+// failure re-run under each remedy repro.PlanRemedies plans for it.
+func markdownSample() Report {
 	h := sampleHeader()
-	h.Plan.Modes = sample.EvidenceModes
-	return Build(h, sample.EvidenceObservations(), true)
+	obs := sample.Observations()
+	var failing []repro.Cell
+	for _, c := range Build(h, obs, false).Cells {
+		if c.LoopFailure() {
+			failing = append(failing, c.Cell)
+		}
+	}
+	r := Build(h, append(obs, sample.Remedies(failing)...), false)
+	for i := range r.Cells {
+		for j := range r.Cells[i].Remedies {
+			if rc := r.Cells[i].Remedies[j].Cell; rc != nil {
+				rc.Started = sample.Start
+			}
+		}
+	}
+	return r
 }

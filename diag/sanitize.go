@@ -57,7 +57,7 @@ func needsSanitize(s string) bool {
 	return false
 }
 
-const redacted = secret.Redacted
+const Redacted = secret.Redacted
 
 // secretPatterns find credentials in untrusted text: group 1 is the label
 // kept, group 2 the secret replaced with [REDACTED].
@@ -100,7 +100,7 @@ func Redact(s string) string {
 				continue
 			}
 			b.WriteString(s[last:m[4]])
-			b.WriteString(redacted)
+			b.WriteString(Redacted)
 			last = m[5]
 		}
 		b.WriteString(s[last:])
@@ -111,3 +111,6 @@ func Redact(s string) string {
 
 // clean is untrusted text made printable and redacted.
 func Clean(s string) string { return Redact(Sanitize(s)) }
+
+// single is untrusted text cleaned and folded onto one line.
+func SingleLine(s string) string { return strings.Join(strings.Fields(Clean(s)), " ") }

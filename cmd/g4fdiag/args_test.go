@@ -11,7 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/render"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -81,7 +81,7 @@ func TestBadArguments(t *testing.T) {
 }
 
 func formatsList() string {
-	return strings.Join(diag.Formats(), ", ")
+	return strings.Join(render.Formats(), ", ")
 }
 
 func TestScanOptions(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/render"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -50,7 +51,7 @@ func TestBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := diag.Render(bf, "json", diag.Build(r.Header(), obs, false), diag.RenderOptions{}); err != nil {
+	if err := render.Render(bf, "json", diag.Build(r.Header(), obs, false), render.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	bf.Close()

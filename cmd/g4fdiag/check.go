@@ -19,6 +19,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/render"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/providers/scale"
 	"github.com/g4fdiag/g4fdiag/repro"
@@ -138,7 +139,7 @@ func scanFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "api-spawn", Usage: "start a fresh g4f API server for every cell (uvicorn on uvloop, on asyncio with and without nest_asyncio), forked from one per loop that imported g4f once, and call it"},
 		&cli.StringFlag{Name: "api-key", Usage: "API key sent to the server as a Bearer token (redacted from every output)", EnvVars: []string{"G4F_API_KEY"}},
 		&cli.DurationFlag{Name: "stall-timeout", Value: httpapi.DefaultStallTimeout, Usage: "silence after which a started API stream counts as stalled (2s with --demo or --demo-scale unless set)"},
-		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format: " + strings.Join(diag.Formats(), ", ")},
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format: " + strings.Join(render.Formats(), ", ")},
 		&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout; FORMAT=FILE writes that format there beside stdout's (repeatable: -o json=scan.json -o junit=junit.xml)"},
 		&cli.StringFlag{Name: "baseline", Usage: "an earlier JSON report: only loop-class failures new against it fail the run; the report lists new, fixed and still-failing cells"},
 		&cli.StringFlag{Name: "fail-on", Value: "loop", Usage: "classes that fail the run: loop (the loop classes), any (every failure), or class names, comma-separated"},
@@ -318,12 +319,12 @@ func checkPatterns(patterns []string) error {
 }
 
 func checkFormat(format string) error {
-	for _, f := range diag.Formats() {
+	for _, f := range render.Formats() {
 		if f == format {
 			return nil
 		}
 	}
-	return usagef("unknown --format %q; use one of %s", format, strings.Join(diag.Formats(), ", "))
+	return usagef("unknown --format %q; use one of %s", format, strings.Join(render.Formats(), ", "))
 }
 
 // knownModes are the modes --modes accepts, in-process ones first.
@@ -772,7 +773,7 @@ func writeStepSummary(sinks []*sink, r diag.Report, stdio IO) error {
 		if err != nil {
 			return fmt.Errorf("writing the job summary to $GITHUB_STEP_SUMMARY (%s): %w", path, err)
 		}
-		_, err = io.WriteString(f, diag.GitHubSummary(r))
+		_, err = io.WriteString(f, render.GitHubSummary(r))
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/explain"
+	"github.com/g4fdiag/g4fdiag/diag/render"
 )
 
 type explainOptions struct {
@@ -81,7 +82,7 @@ func runExplain(o explainOptions, stdio IO) error {
 	if err != nil {
 		return err
 	}
-	err = explain.Render(out, o.Format, e, diag.RenderOptions{Color: o.Output == "" && stdio.color()})
+	err = explain.Render(out, o.Format, e, render.Options{Color: o.Output == "" && stdio.color()})
 	if cerr := closeOut(); err == nil {
 		err = cerr
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/render"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
@@ -84,7 +85,7 @@ func TestMergeErrorCannotDriveTheTerminal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := diag.Render(f, "json", r, diag.RenderOptions{}); err != nil {
+		if err := render.Render(f, "json", r, render.Options{}); err != nil {
 			t.Fatal(err)
 		}
 		f.Close()

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/render"
 )
 
 type mergeOptions struct {
@@ -33,7 +34,7 @@ func mergeCommand(stdio IO) *cli.Command {
    and --jobs, run with the same Python and g4f. Merging some of the shards
    is allowed; merge then says which are missing.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format: " + strings.Join(diag.Formats(), ", ")},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format: " + strings.Join(render.Formats(), ", ")},
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout; FORMAT=FILE writes that format there beside stdout's (repeatable)"},
 			&cli.StringFlag{Name: "baseline", Usage: "an earlier JSON report: only loop-class failures new against it fail the run"},
 			&cli.StringFlag{Name: "fail-on", Value: "loop", Usage: "classes that fail the run: loop (the loop classes), any (every failure), or class names, comma-separated"},

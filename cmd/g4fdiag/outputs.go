@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/render"
 )
 
 // output is one place a report goes: a format and a file ("" or "-" is
@@ -53,7 +54,7 @@ func parseOutputs(values []string, format string) ([]output, error) {
 }
 
 func isFormat(f string) bool {
-	for _, known := range diag.Formats() {
+	for _, known := range render.Formats() {
 		if f == known {
 			return true
 		}
@@ -147,11 +148,11 @@ func failures(sinks []*sink) error {
 
 // writeReport renders the finished report to a sink; a jsonl sink that
 // streamed a scan's observations only needs its end record.
-func (s *sink) writeReport(r diag.Report, o diag.RenderOptions) error {
+func (s *sink) writeReport(r diag.Report, o render.Options) error {
 	if s.streamed {
 		return s.jsonl.WriteEnd(r.Interrupted)
 	}
-	return diag.Render(s.w, s.Format, r, o)
+	return render.Render(s.w, s.Format, r, o)
 }
 
 func (s *sink) name() string {
@@ -178,7 +179,7 @@ func deliver(sinks []*sink, d delivery, stdio IO) error {
 		if s.w.failed() != nil {
 			continue // a stream that failed during the scan
 		}
-		ropts := diag.RenderOptions{Color: s.stdout() && stdio.color(), Width: 120}
+		ropts := render.Options{Color: s.stdout() && stdio.color(), Width: 120}
 		if d.script != nil {
 			ropts.Script = d.script.Text
 			ropts.ScriptNote = strings.Join(append([]string{d.script.Note}, d.script.Remedies...), "\n")
@@ -193,11 +194,11 @@ func deliver(sinks []*sink, d delivery, stdio IO) error {
 			continue
 		}
 		if d.evidence {
-			_ = diag.RenderEvidence(s.w, d.report, ropts) // a write error is the sink's
+			_ = render.Evidence(s.w, d.report, ropts) // a write error is the sink's
 		}
 		if d.cmp != nil {
 			fmt.Fprintln(s.w)
-			_ = diag.RenderComparison(s.w, *d.cmp, ropts)
+			_ = render.Comparison(s.w, *d.cmp, ropts)
 		}
 	}
 	if err := failures(sinks); err != nil {

@@ -44,7 +44,7 @@ func TestScansNeedUnix(t *testing.T) {
 // TestWithoutScansTheRestWorks: explain, report, merge, completion and
 // --help start no process and work where scans cannot run.
 func TestWithoutScansTheRestWorks(t *testing.T) {
-	scan := filepath.Join("..", "..", "diag", "testdata", "report.json.golden")
+	scan := filepath.Join("..", "..", "diag", "render", "testdata", "report.json.golden")
 	for _, tc := range []struct {
 		stdin string
 		args  []string

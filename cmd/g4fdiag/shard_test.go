@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/render"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
@@ -149,7 +150,7 @@ func writeReport(t *testing.T, path string, shard repro.Shard, modes []repro.Mod
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := diag.Render(f, "json", diag.Build(h, obs, false), diag.RenderOptions{}); err != nil {
+	if err := render.Render(f, "json", diag.Build(h, obs, false), render.Options{}); err != nil {
 		t.Fatal(err)
 	}
 }

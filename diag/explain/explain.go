@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/render"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -1011,7 +1012,7 @@ func Formats() []string { return []string{"table", "text", "json", "markdown"} }
 
 // Render writes an explanation as table (or its alias text),
 // json or markdown. Like the report renderers it reads nothing but e and o.
-func Render(w io.Writer, format string, e Explanation, o diag.RenderOptions) error {
+func Render(w io.Writer, format string, e Explanation, o render.Options) error {
 	switch format {
 	case "table", "text":
 		return renderExplainText(w, e, o)
@@ -1032,8 +1033,8 @@ const (
 	topSignatureLines = 3
 )
 
-func renderExplainText(w io.Writer, e Explanation, o diag.RenderOptions) error {
-	p := diag.NewPainter(o.Color)
+func renderExplainText(w io.Writer, e Explanation, o render.Options) error {
+	p := render.NewPainter(o.Color)
 	var b strings.Builder
 	field := func(name, value string) {
 		if value != "" {
@@ -1223,30 +1224,30 @@ func wrapText(s string, width int, indent string) string {
 func renderExplainMarkdown(w io.Writer, e Explanation) error {
 	var b strings.Builder
 	b.WriteString("## g4fdiag explain\n\n")
-	verdict := "**" + diag.MarkdownText(string(e.Verdict)) + "**"
+	verdict := "**" + render.MarkdownText(string(e.Verdict)) + "**"
 	if e.Signature != "" && e.Signature != string(e.Verdict) {
-		verdict += " (" + diag.MarkdownCode(e.Signature) + ")"
+		verdict += " (" + render.MarkdownCode(e.Signature) + ")"
 	}
 	b.WriteString("- Verdict: " + verdict + "\n")
 	for _, kv := range [][2]string{{"Evidence", e.Evidence}, {"Note", e.Note}, {"Provider", e.Provider},
 		{"Frame", e.Frame}, {"Re-entered the loop at", e.ReentryFrame}} {
 		if kv[1] != "" {
-			b.WriteString("- " + kv[0] + ": " + diag.MarkdownCode(kv[1]) + "\n")
+			b.WriteString("- " + kv[0] + ": " + render.MarkdownCode(kv[1]) + "\n")
 		}
 	}
 	if e.Explanation != "" {
-		b.WriteString("\n" + diag.MarkdownText(e.Explanation) + "\n")
+		b.WriteString("\n" + render.MarkdownText(e.Explanation) + "\n")
 	}
 	if e.Remedy != "" {
-		b.WriteString("\n**Remedy:** " + diag.MarkdownText(e.Remedy) + "\n")
+		b.WriteString("\n**Remedy:** " + render.MarkdownText(e.Remedy) + "\n")
 	}
 	if s := e.Summary; s.Failures > 1 || len(e.Findings) > 1 {
-		b.WriteString("\n### Summary\n\n" + diag.MarkdownText(summaryLine(s)) + "\n\n")
+		b.WriteString("\n### Summary\n\n" + render.MarkdownText(summaryLine(s)) + "\n\n")
 		for i, t := range s.Top {
 			if i == topSignatureLines {
 				break
 			}
-			b.WriteString("- " + diag.MarkdownText(topLine(t)) + "\n")
+			b.WriteString("- " + render.MarkdownText(topLine(t)) + "\n")
 		}
 		if len(s.Top) > 0 {
 			b.WriteString("\n")
@@ -1258,8 +1259,8 @@ func renderExplainMarkdown(w io.Writer, e Explanation) error {
 				fmt.Fprintf(&b, "| … | %d more | | | | | |\n", len(e.Findings)-topFindings)
 				break
 			}
-			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s |\n", f.Count, diag.MarkdownText(string(f.Verdict)), diag.MarkdownText(f.Signature),
-				diag.MarkdownText(diag.OrDefault(f.Provider, "-")), diag.MarkdownText(diag.OrDefault(f.First, "-")), diag.MarkdownText(diag.OrDefault(f.Last, "-")), diag.MarkdownText(f.Evidence))
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s |\n", f.Count, render.MarkdownText(string(f.Verdict)), render.MarkdownText(f.Signature),
+				render.MarkdownText(diag.OrDefault(f.Provider, "-")), render.MarkdownText(diag.OrDefault(f.First, "-")), render.MarkdownText(diag.OrDefault(f.Last, "-")), render.MarkdownText(f.Evidence))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

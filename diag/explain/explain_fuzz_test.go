@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/render"
 )
 
 func FuzzExplain(f *testing.F) {
@@ -60,7 +61,7 @@ func FuzzExplain(f *testing.F) {
 		var out bytes.Buffer
 		for _, format := range Formats() {
 			out.Reset()
-			if err := Render(&out, format, e, diag.RenderOptions{}); err != nil {
+			if err := Render(&out, format, e, render.Options{}); err != nil {
 				t.Fatal(err)
 			}
 			if format != "json" && strings.ContainsRune(out.String(), '\x1b') {

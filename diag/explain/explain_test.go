@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/render"
 )
 
 // corpusDirs hold real-format texts (*.txt) with their expected verdicts
@@ -226,7 +227,7 @@ func TestRenderExplanation(t *testing.T) {
 	e := explainString(t, mustRead(t, "testdata/explain-own/server-log.txt"))
 	for _, format := range Formats() {
 		var b bytes.Buffer
-		if err := Render(&b, format, e, diag.RenderOptions{}); err != nil {
+		if err := Render(&b, format, e, render.Options{}); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(b.String(), "reentry-uvloop") || bytes.ContainsRune(b.Bytes(), '\x1b') {
@@ -234,7 +235,7 @@ func TestRenderExplanation(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	if err := Render(&b, "json", e, diag.RenderOptions{}); err != nil {
+	if err := Render(&b, "json", e, render.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	var top map[string]any
@@ -253,7 +254,7 @@ func TestRenderExplanation(t *testing.T) {
 			}
 		}
 	}
-	if err := Render(&b, "junit", e, diag.RenderOptions{}); err == nil {
+	if err := Render(&b, "junit", e, render.Options{}); err == nil {
 		t.Error("junit: no error")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/render"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/secret"
 	"github.com/g4fdiag/g4fdiag/repro/sse"
@@ -682,7 +683,7 @@ func renderAll(t *testing.T, obs ...repro.Observation) string {
 	h := diag.Header{Tool: "g4fdiag", Command: "check", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeAPISSE}, Loops: []repro.Loop{repro.LoopServer}}}
 	r := diag.Build(h, obs, false)
 	var b strings.Builder
-	for _, f := range diag.Formats() {
+	for _, f := range render.Formats() {
 		if f == "jsonl" {
 			j := diag.NewJSONLWriter(&b)
 			if err := j.WriteHeader(h); err != nil {
@@ -695,11 +696,11 @@ func renderAll(t *testing.T, obs ...repro.Observation) string {
 			}
 			continue
 		}
-		if err := diag.Render(&b, f, r, diag.RenderOptions{Width: 120}); err != nil {
+		if err := render.Render(&b, f, r, render.Options{Width: 120}); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		if f == "table" {
-			if err := diag.RenderEvidence(&b, r, diag.RenderOptions{Width: 120}); err != nil {
+			if err := render.Evidence(&b, r, render.Options{Width: 120}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -311,3 +311,46 @@ func tracebackText(frames []repro.Frame) string {
 	}
 	return b.String()
 }
+
+// Observation is a cell of provider p that ended with end after the calls.
+func Observation(p string, m repro.Mode, l repro.Loop, end repro.End, calls ...repro.Call) repro.Observation {
+	return repro.Observation{Cell: repro.Cell{Provider: p, Mode: m, Loop: l, Concurrency: len(calls), Repeat: 1},
+		End: end, Calls: calls, DurationMS: 10}
+}
+
+// remedyRun is what trying a remedy did in the sample scan: to-thread moves
+// the sync call off the loop and answers; nest_asyncio under a stdlib
+// stream trades the error for a hang; the others behave like the cell they
+// become.
+func remedyRun(of repro.Cell, rc repro.Cell) repro.Observation {
+	var o repro.Observation
+	switch {
+	case rc.Remedy == repro.RemedyToThread:
+		o = Cell("HealthySync", rc.Mode, rc.Loop)
+	case rc.Remedy == repro.RemedyNest && of.Provider == "AsyncGenHealthy" && of.Mode == repro.ModeSyncStream:
+		o = Cell(of.Provider, rc.Mode, rc.Loop)
+		o.End, o.DurationMS = repro.EndDeadline, 5003
+		o.Calls = []repro.Call{{Index: 0, Outcome: repro.OutcomePending, DurationMS: 5001}, {Index: 1, Outcome: repro.OutcomePending, DurationMS: 5001}}
+	default:
+		o = Cell(of.Provider, rc.Mode, rc.Loop)
+	}
+	o.Cell = rc
+	return o
+}
+
+// Remedies are the re-runs of the sample scan with --verify-fixes: each
+// loop failure re-run under every remedy repro.PlanRemedies plans for it,
+// or the note of why one is not run.
+func Remedies(loopFailures []repro.Cell) []repro.Observation {
+	var obs []repro.Observation
+	for _, c := range loopFailures {
+		for _, p := range repro.PlanRemedies(c, Environment()) {
+			if p.Cell == nil {
+				obs = append(obs, p.NotRun(c))
+				continue
+			}
+			obs = append(obs, remedyRun(c, *p.Cell))
+		}
+	}
+	return obs
+}

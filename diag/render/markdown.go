@@ -1,4 +1,4 @@
-package diag
+package render
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -28,10 +29,10 @@ const mdLimit = 60000
 
 // renderMarkdown writes the report as GitHub-flavoured Markdown ready to
 // paste into an issue: the environment, the matrix, the summary, the
-// evidence of each failing cell, the reproduction script (RenderOptions.
+// evidence of each failing cell, the reproduction script (Options.
 // Script) and the remedies tried. Untrusted text is cleaned and redacted,
 // escaped in prose and table cells, and fenced with a fence it cannot close.
-func renderMarkdown(w io.Writer, r Report, o RenderOptions) error {
+func renderMarkdown(w io.Writer, r diag.Report, o Options) error {
 	var b bytes.Buffer
 	writeMDIntro(&b, r)
 	writeMDEnvironment(&b, r)
@@ -48,16 +49,16 @@ func renderMarkdown(w io.Writer, r Report, o RenderOptions) error {
 	return err
 }
 
-func writeMDIntro(b *bytes.Buffer, r Report) {
-	tool := OrDefault(SingleLine(r.Tool), "g4fdiag")
-	if v := SingleLine(r.Version); v != "" {
+func writeMDIntro(b *bytes.Buffer, r diag.Report) {
+	tool := diag.OrDefault(diag.SingleLine(r.Tool), "g4fdiag")
+	if v := diag.SingleLine(r.Version); v != "" {
 		tool += " " + v
 	}
 	s := r.Summary
 	fmt.Fprintf(b, "Report of %s: loop failures in %d of %d cell%s; the documented loop conflict reproduced in %d.\n",
-		MarkdownText(tool), s.LoopFailures, s.Cells, Plural(s.Cells), s.Conflict)
+		MarkdownText(tool), s.LoopFailures, s.Cells, diag.Plural(s.Cells), s.Conflict)
 	if r.Interrupted {
-		fmt.Fprintf(b, "\n> **Interrupted:** %s.\n", s.interruptedNote())
+		fmt.Fprintf(b, "\n> **Interrupted:** %s.\n", s.InterruptedNote())
 	}
 }
 
@@ -65,10 +66,10 @@ func writeMDHeading(b *bytes.Buffer, title string) {
 	fmt.Fprintf(b, "\n## %s\n\n", title)
 }
 
-func writeMDEnvironment(b *bytes.Buffer, r Report) {
+func writeMDEnvironment(b *bytes.Buffer, r diag.Report) {
 	writeMDHeading(b, mdEnvironment)
 	e := r.Environment
-	py := OrDefault(MarkdownText(e.PythonVersion), "version unknown")
+	py := diag.OrDefault(MarkdownText(e.PythonVersion), "version unknown")
 	if e.Python != "" {
 		py += " (" + MarkdownCode(e.Python) + ")"
 	}
@@ -94,7 +95,7 @@ func writeMDEnvironment(b *bytes.Buffer, r Report) {
 		for _, li := range e.Loops {
 			s := "available"
 			if li.Available {
-				if pkg := strings.TrimSpace(SingleLine(li.Package) + " " + SingleLine(li.Version)); pkg != "" {
+				if pkg := strings.TrimSpace(diag.SingleLine(li.Package) + " " + diag.SingleLine(li.Version)); pkg != "" {
 					s += " (" + MarkdownCode(pkg) + ")"
 				}
 			} else {
@@ -109,9 +110,9 @@ func writeMDEnvironment(b *bytes.Buffer, r Report) {
 	if r.Command != "" {
 		fmt.Fprintf(b, "- **Command:** %s\n", MarkdownCode(r.Command))
 	}
-	tool := OrDefault(SingleLine(r.Tool), "g4fdiag")
+	tool := diag.OrDefault(diag.SingleLine(r.Tool), "g4fdiag")
 	if r.Version != "" {
-		tool += " " + SingleLine(r.Version)
+		tool += " " + diag.SingleLine(r.Version)
 	}
 	fmt.Fprintf(b, "- **Tool:** %s\n", MarkdownText(tool))
 	if plan := planLine(r.Plan); plan != "" {
@@ -147,7 +148,7 @@ func planLine(p repro.Plan) string {
 	return strings.Join(parts, ", ")
 }
 
-func writeMDMatrix(b *bytes.Buffer, r Report) {
+func writeMDMatrix(b *bytes.Buffer, r diag.Report) {
 	writeMDHeading(b, mdMatrix)
 	if len(r.Cells) == 0 {
 		b.WriteString("No cells.\n")
@@ -182,12 +183,12 @@ func writeMDMatrix(b *bytes.Buffer, r Report) {
 		b.WriteString("\n")
 	}
 
-	present := map[Class]int{}
+	present := map[diag.Class]int{}
 	for _, c := range r.Cells {
 		present[c.Class]++
 	}
 	var legend []string
-	for _, c := range OrderedClasses(present) {
+	for _, c := range diag.OrderedClasses(present) {
 		legend = append(legend, fmt.Sprintf("%s %s: %s", MarkdownCode(c.Code()), MarkdownText(string(c)), MarkdownText(c.Meaning())))
 	}
 	if missingCells(g) {
@@ -201,11 +202,11 @@ func writeMDMatrix(b *bytes.Buffer, r Report) {
 	fmt.Fprintf(b, "\n**Loops:** %s.\n", strings.Join(loops, " · "))
 }
 
-func writeMDSummary(b *bytes.Buffer, r Report) {
+func writeMDSummary(b *bytes.Buffer, r diag.Report) {
 	writeMDHeading(b, mdSummary)
 	s := r.Summary
 	var counts []string
-	for _, c := range OrderedClasses(s.Counts) {
+	for _, c := range diag.OrderedClasses(s.Counts) {
 		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], MarkdownText(string(c))))
 	}
 	fmt.Fprintf(b, "- **Cells:** %d", s.Cells)
@@ -213,8 +214,8 @@ func writeMDSummary(b *bytes.Buffer, r Report) {
 		fmt.Fprintf(b, " (%s)", strings.Join(counts, ", "))
 	}
 	b.WriteString("\n")
-	fmt.Fprintf(b, "- **Documented loop conflict** reproduced in %d cell%s\n", s.Conflict, Plural(s.Conflict))
-	fmt.Fprintf(b, "- **Loop failures:** %d cell%s\n", s.LoopFailures, Plural(s.LoopFailures))
+	fmt.Fprintf(b, "- **Documented loop conflict** reproduced in %d cell%s\n", s.Conflict, diag.Plural(s.Conflict))
+	fmt.Fprintf(b, "- **Loop failures:** %d cell%s\n", s.LoopFailures, diag.Plural(s.LoopFailures))
 	fmt.Fprintf(b, "- **Likely cause:** %s\n", MarkdownText(s.LikelyCause))
 	if line := remedyTally(r); line != "" {
 		fmt.Fprintf(b, "- **Remedies:** %s\n", line)
@@ -222,19 +223,19 @@ func writeMDSummary(b *bytes.Buffer, r Report) {
 }
 
 // remedyTally says, per remedy, how many of the cells it was run for it fixed.
-func remedyTally(r Report) string {
+func remedyTally(r diag.Report) string {
 	fixed, ran := map[repro.Remedy]int{}, map[repro.Remedy]int{}
 	var order []repro.Remedy
 	for _, c := range r.Cells {
 		for _, rem := range c.Remedies {
-			if rem.Outcome == OutcomeNotRun {
+			if rem.Outcome == diag.OutcomeNotRun {
 				continue
 			}
 			if _, seen := ran[rem.Remedy]; !seen {
 				order = append(order, rem.Remedy)
 			}
 			ran[rem.Remedy]++
-			if rem.Outcome == OutcomeFixes {
+			if rem.Outcome == diag.OutcomeFixes {
 				fixed[rem.Remedy]++
 			}
 		}
@@ -267,7 +268,7 @@ func sortRemedyNames(rs []repro.Remedy) {
 }
 
 // mdCellTitle is "provider mode/loop", escaped.
-func mdCellTitle(c CellReport) string {
+func mdCellTitle(c diag.CellReport) string {
 	return MarkdownText(c.Provider) + " " + MarkdownText(string(c.Mode)) + "/" + MarkdownText(string(c.Loop))
 }
 
@@ -276,9 +277,9 @@ func mdCellTitle(c CellReport) string {
 // repeating the evidence. Sections that would take the report past mdLimit
 // (tail is the size of what follows) become one line each at the end: the
 // first cell of each kind of failure gets its evidence before any repeat.
-func writeMDFailing(b *bytes.Buffer, r Report, tail int) {
+func writeMDFailing(b *bytes.Buffer, r diag.Report, tail int) {
 	writeMDHeading(b, mdFailingCells)
-	var loop, other []CellReport
+	var loop, other []diag.CellReport
 	for _, c := range r.Cells {
 		switch {
 		case !c.Failing():
@@ -293,7 +294,7 @@ func writeMDFailing(b *bytes.Buffer, r Report, tail int) {
 		b.WriteString("No cell failed.\n")
 		return
 	}
-	fmt.Fprintf(b, "%d failing cell%s, loop failures first.\n", len(cells), Plural(len(cells)))
+	fmt.Fprintf(b, "%d failing cell%s, loop failures first.\n", len(cells), diag.Plural(len(cells)))
 
 	// Start from every cell on one line, then give sections to the cells
 	// they fit for: first the first cell of each kind of failure, in
@@ -358,24 +359,24 @@ func writeMDFailing(b *bytes.Buffer, r Report, tail int) {
 	}
 }
 
-func writeMDCellHeading(b *bytes.Buffer, c CellReport) {
+func writeMDCellHeading(b *bytes.Buffer, c diag.CellReport) {
 	fmt.Fprintf(b, "\n### %s: %s\n\n", mdCellTitle(c), MarkdownText(string(c.Class)))
 }
 
 // sameFailureKey groups cells that failed the same way, with the same
 // evidence: only the first of them shows its traceback and stacks.
-func sameFailureKey(c CellReport) string {
-	h, _ := SummarizeHang(c)
+func sameFailureKey(c diag.CellReport) string {
+	h, _ := diag.SummarizeHang(c)
 	return strings.Join([]string{c.Provider, string(c.Class), c.Signature, c.Evidence, c.Frame, h.Sentence}, "\x00")
 }
 
 func mdCompactIntro(n int) string {
 	return fmt.Sprintf("\nThe other %d failing cell%s, one line each (the whole evidence would not fit an issue; `g4fdiag repro` shows it):\n\n",
-		n, Plural(n))
+		n, diag.Plural(n))
 }
 
 // mdCompactLine is a failing cell on one line.
-func mdCompactLine(c CellReport) string {
+func mdCompactLine(c diag.CellReport) string {
 	return fmt.Sprintf("- **%s:** %s %s %s\n", mdCellTitle(c), MarkdownText(string(c.Class)), MarkdownCode(c.Signature), MarkdownCode(c.Evidence))
 }
 
@@ -385,34 +386,34 @@ func writeMDField(b *bytes.Buffer, name, value string) {
 	}
 }
 
-func writeMDCell(b *bytes.Buffer, c CellReport) {
+func writeMDCell(b *bytes.Buffer, c diag.CellReport) {
 	writeMDField(b, "Signature", MarkdownCode(c.Signature))
 	writeMDField(b, "Evidence", MarkdownCode(c.Evidence))
 	writeMDField(b, "Frame", MarkdownCode(c.Frame))
 	writeMDField(b, "Why", MarkdownText(c.Explanation))
 	writeMDField(b, "Remedy", MarkdownText(c.Remedy))
-	cell := fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", MarkdownText(string(c.End)), fmtDuration(c.DurationMS), c.Concurrency, c.Repeat)
+	cell := fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", MarkdownText(string(c.End)), diag.FormatDuration(c.DurationMS), c.Concurrency, c.Repeat)
 	if c.Model != "" {
 		cell = "model " + MarkdownCode(c.Model) + "; " + cell
 	}
 	writeMDField(b, "Cell", cell)
 	if len(c.Split) > 0 {
 		var parts []string
-		for _, cl := range OrderedClasses(c.Split) {
+		for _, cl := range diag.OrderedClasses(c.Split) {
 			parts = append(parts, fmt.Sprintf("%d %s", c.Split[cl], MarkdownText(string(cl))))
 		}
 		writeMDField(b, "Calls", strings.Join(parts, ", "))
 	}
 	call, hasCall := representativeCall(c)
 	if hasCall {
-		s := fmt.Sprintf("#%d of round %d, %s after %s", call.Index, call.Round, MarkdownText(string(call.Outcome)), fmtDuration(call.DurationMS))
+		s := fmt.Sprintf("#%d of round %d, %s after %s", call.Index, call.Round, MarkdownText(string(call.Outcome)), diag.FormatDuration(call.DurationMS))
 		if call.Chunks > 0 {
-			s += fmt.Sprintf(", %d chunk%s", call.Chunks, Plural(call.Chunks))
+			s += fmt.Sprintf(", %d chunk%s", call.Chunks, diag.Plural(call.Chunks))
 		}
 		writeMDField(b, "Call", s)
 		if call.HTTPStatus != 0 {
 			writeMDField(b, "HTTP", fmt.Sprintf("status %d, first byte after %s, %d SSE frame%s", call.HTTPStatus,
-				fmtDuration(call.FirstByteMS), call.Frames, Plural(call.Frames)))
+				diag.FormatDuration(call.FirstByteMS), call.Frames, diag.Plural(call.Frames)))
 		}
 	}
 	if wk := c.Worker; wk != nil {
@@ -431,7 +432,7 @@ func writeMDCell(b *bytes.Buffer, c CellReport) {
 	if s := c.Stacks; s != nil {
 		head := "Loop thread stack"
 		if s.BlockedMS > 0 {
-			head += " (heartbeat missed for " + fmtDuration(s.BlockedMS) + ")"
+			head += " (heartbeat missed for " + diag.FormatDuration(s.BlockedMS) + ")"
 		}
 		writeMDBlock(b, head, tail(s.LoopThread, stackTail), true)
 		writeMDBlock(b, "Pending asyncio tasks", tail(s.Tasks, stackTail), true)
@@ -451,32 +452,32 @@ func writeMDChain(b *bytes.Buffer, call repro.Call) {
 	}
 	b.WriteString("\n**Exception chain** (raised first):\n\n")
 	for i, e := range call.Chain {
-		fmt.Fprintf(b, "%d. %s%s\n", i+1, chainLink(i, e), MarkdownCode(truncateRunes(SingleLine(e.Type+": "+e.Message), 400, "…")))
+		fmt.Fprintf(b, "%d. %s%s\n", i+1, chainLink(i, e), MarkdownCode(truncateRunes(diag.SingleLine(e.Type+": "+e.Message), 400, "…")))
 	}
-	_, idx, ok := MatchChain(call.Chain)
+	_, idx, ok := diag.MatchChain(call.Chain)
 	if !ok {
 		idx = 0
 	}
 	e := call.Chain[idx]
 	tb := e.Traceback
-	if blank(tb) {
+	if diag.Blank(tb) {
 		tb = formatFrames(e.Frames)
 	}
-	if blank(tb) && idx != 0 {
+	if diag.Blank(tb) && idx != 0 {
 		e = call.Chain[0]
-		if tb = e.Traceback; blank(tb) {
+		if tb = e.Traceback; diag.Blank(tb) {
 			tb = formatFrames(e.Frames)
 		}
 	}
 	tb = caretLine.ReplaceAllString(tb, "")
-	writeMDBlock(b, fmt.Sprintf("Traceback of %s (last %d lines)", MarkdownCode(ShortType(e.Type)), tracebackTail), tail(tb, tracebackTail), false)
+	writeMDBlock(b, fmt.Sprintf("Traceback of %s (last %d lines)", MarkdownCode(diag.ShortType(e.Type)), tracebackTail), tail(tb, tracebackTail), false)
 }
 
 // caretLine is a line of the carets Python 3.11+ prints under the failing
 // expression of a traceback line: room better spent on frames in an issue.
 var caretLine = regexp.MustCompile(`(?m)^[ \t]*[\^~]+[ \t]*(?:\n|$)`)
 
-func writeMDStreamTiming(b *bytes.Buffer, c CellReport) {
+func writeMDStreamTiming(b *bytes.Buffer, c diag.CellReport) {
 	if !c.Mode.Streaming() || len(c.Calls) == 0 {
 		return
 	}
@@ -486,18 +487,18 @@ func writeMDStreamTiming(b *bytes.Buffer, c CellReport) {
 			lines = append(lines, fmt.Sprintf("… %d more calls", len(c.Calls)-maxCallLines))
 			break
 		}
-		s := fmt.Sprintf("call #%d round %d: %s, %d chunk%s", call.Index, call.Round, call.Outcome, call.Chunks, Plural(call.Chunks))
+		s := fmt.Sprintf("call #%d round %d: %s, %d chunk%s", call.Index, call.Round, call.Outcome, call.Chunks, diag.Plural(call.Chunks))
 		if call.Chunks > 0 {
-			s += fmt.Sprintf(", first at %s, max gap %s, last at %s", fmtDuration(call.FirstChunkMS), fmtDuration(call.MaxGapMS), fmtDuration(call.LastChunkMS))
+			s += fmt.Sprintf(", first at %s, max gap %s, last at %s", diag.FormatDuration(call.FirstChunkMS), diag.FormatDuration(call.MaxGapMS), diag.FormatDuration(call.LastChunkMS))
 		}
-		lines = append(lines, s+", ran "+fmtDuration(call.DurationMS))
+		lines = append(lines, s+", ran "+diag.FormatDuration(call.DurationMS))
 	}
 	writeMDBlock(b, "Stream timing", strings.Join(lines, "\n"), false)
 }
 
 // writeMDHang writes the hang summary of a cell that hung.
-func writeMDHang(b *bytes.Buffer, c CellReport) {
-	h, ok := SummarizeHang(c)
+func writeMDHang(b *bytes.Buffer, c diag.CellReport) {
+	h, ok := diag.SummarizeHang(c)
 	if !ok {
 		return
 	}
@@ -514,7 +515,7 @@ func writeMDHang(b *bytes.Buffer, c CellReport) {
 // writeMDBlock writes untrusted text in a fenced block under a bold label;
 // folded, it sits in a <details> element GitHub shows closed.
 func writeMDBlock(b *bytes.Buffer, label, text string, folded bool) {
-	if blank(text) {
+	if diag.Blank(text) {
 		return
 	}
 	if folded {
@@ -524,9 +525,9 @@ func writeMDBlock(b *bytes.Buffer, label, text string, folded bool) {
 	fmt.Fprintf(b, "\n**%s:**\n\n%s", label, mdFence(text, "text"))
 }
 
-func writeMDReproduction(b *bytes.Buffer, o RenderOptions) {
+func writeMDReproduction(b *bytes.Buffer, o Options) {
 	writeMDHeading(b, mdReproduction)
-	if note := strings.TrimSpace(Clean(o.ScriptNote)); note != "" {
+	if note := strings.TrimSpace(diag.Clean(o.ScriptNote)); note != "" {
 		var lines []string
 		for _, l := range strings.Split(note, "\n") {
 			if l = MarkdownText(l); l != "" {
@@ -535,14 +536,14 @@ func writeMDReproduction(b *bytes.Buffer, o RenderOptions) {
 		}
 		b.WriteString(strings.Join(lines, "\\\n") + "\n\n")
 	}
-	if blank(o.Script) {
+	if diag.Blank(o.Script) {
 		b.WriteString("No reproduction script is attached to this report.\n")
 		return
 	}
 	b.WriteString(mdFence(o.Script, "python"))
 }
 
-func writeMDRemedies(b *bytes.Buffer, r Report) {
+func writeMDRemedies(b *bytes.Buffer, r diag.Report) {
 	writeMDHeading(b, mdRemedies)
 	providers, rows := remedyRows(r)
 	if len(providers) == 0 {
@@ -582,7 +583,7 @@ func writeMDRemedies(b *bytes.Buffer, r Report) {
 						continue
 					}
 					entry = mdRemedyEntry(c, res)
-					if res.Outcome == OutcomeChanges && res.Cell != nil {
+					if res.Outcome == diag.OutcomeChanges && res.Cell != nil {
 						changes = append(changes, fmt.Sprintf("- %s/%s with %s: %s %s %s", MarkdownText(string(c.Mode)), MarkdownText(string(c.Loop)),
 							MarkdownCode(string(rem)), MarkdownText(string(res.Cell.Class)), MarkdownCode(res.Cell.Signature), MarkdownCode(res.Cell.Evidence)))
 					}
@@ -599,23 +600,23 @@ func writeMDRemedies(b *bytes.Buffer, r Report) {
 
 // mdRemedyEntry is how a remedy's outcome reads in a table cell: "fixes",
 // "no change (loop-reentry)", "→ timeout", "not run: why".
-func mdRemedyEntry(c CellReport, res RemedyResult) string {
+func mdRemedyEntry(c diag.CellReport, res diag.RemedyResult) string {
 	switch res.Outcome {
-	case OutcomeFixes:
+	case diag.OutcomeFixes:
 		return "**fixes**"
-	case OutcomeNoChange:
+	case diag.OutcomeNoChange:
 		class := c.Class
 		if res.Cell != nil {
 			class = res.Cell.Class
 		}
 		return "no change (" + MarkdownText(string(class)) + ")"
-	case OutcomeChanges:
+	case diag.OutcomeChanges:
 		if res.Cell != nil {
 			return "→ " + MarkdownText(string(res.Cell.Class))
 		}
 		return "changes"
-	case OutcomeNotRun:
-		if note := strings.TrimSuffix(SingleLine(res.Note), " (not run)"); note != "" {
+	case diag.OutcomeNotRun:
+		if note := strings.TrimSuffix(diag.SingleLine(res.Note), " (not run)"); note != "" {
 			return "not run: " + MarkdownText(note)
 		}
 		return "not run"
@@ -633,7 +634,7 @@ const mdSpecial = "\\`*_[]<>|~&#"
 // backslash-escaped. An underscore inside a word (nest_asyncio) opens no
 // emphasis and stays as it is.
 func MarkdownText(s string) string {
-	s = SingleLine(s)
+	s = diag.SingleLine(s)
 	if !strings.ContainsAny(s, mdSpecial) {
 		return s
 	}
@@ -654,7 +655,7 @@ func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 // delimited by more backticks than it holds. Not for table cells: a pipe in
 // it would end the cell.
 func MarkdownCode(s string) string {
-	s = SingleLine(s)
+	s = diag.SingleLine(s)
 	if s == "" {
 		return ""
 	}
@@ -668,7 +669,7 @@ func MarkdownCode(s string) string {
 // mdFence is untrusted text as a fenced code block: cleaned, and fenced
 // with more backticks than any run in it, so no line of it closes the fence.
 func mdFence(text, info string) string {
-	text = Clean(text)
+	text = diag.Clean(text)
 	lines := strings.Split(strings.TrimRight(text, "\n "), "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " \t\r")

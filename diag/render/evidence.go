@@ -1,4 +1,4 @@
-package diag
+package render
 
 import (
 	"bytes"
@@ -7,10 +7,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
-// How much of each piece of evidence RenderEvidence prints.
+// How much of each piece of evidence Evidence prints.
 const (
 	tracebackTail = 25
 	stackTail     = 60
@@ -18,12 +19,12 @@ const (
 	maxCallLines  = 10
 )
 
-// RenderEvidence writes, for every failing cell of the report (every class
+// Evidence writes, for every failing cell of the report (every class
 // but ok, skipped, not-working and unavailable), what a bug report needs:
 // the verdict and why, the remedy, the exception chain and traceback of a
 // representative call, the hang evidence, the stream timing, the worker's
 // stderr and what the provider printed. It is the output of g4fdiag repro.
-func RenderEvidence(w io.Writer, r Report, o RenderOptions) error {
+func Evidence(w io.Writer, r diag.Report, o Options) error {
 	p := NewPainter(o.Color)
 	var buf bytes.Buffer
 	failing := 0
@@ -32,7 +33,7 @@ func RenderEvidence(w io.Writer, r Report, o RenderOptions) error {
 			failing++
 		}
 	}
-	fmt.Fprintf(&buf, "%s %d failing cell%s of %d\n", p.Bold("evidence:"), failing, Plural(failing), len(r.Cells))
+	fmt.Fprintf(&buf, "%s %d failing cell%s of %d\n", p.Bold("evidence:"), failing, diag.Plural(failing), len(r.Cells))
 	fmt.Fprintf(&buf, "environment: %s\n", environmentLine(r.Environment))
 	if loops := loopsLine(r.Environment); loops != "" {
 		fmt.Fprintf(&buf, "loops available: %s\n", loops)
@@ -46,26 +47,26 @@ func RenderEvidence(w io.Writer, r Report, o RenderOptions) error {
 	return err
 }
 
-func writeCellEvidence(buf *bytes.Buffer, c CellReport, p *painter) {
-	title := fmt.Sprintf("%s %s/%s: %s", SingleLine(c.Provider), SingleLine(string(c.Mode)), SingleLine(string(c.Loop)), p.Paint(c.Class, string(c.Class)))
+func writeCellEvidence(buf *bytes.Buffer, c diag.CellReport, p *Painter) {
+	title := fmt.Sprintf("%s %s/%s: %s", diag.SingleLine(c.Provider), diag.SingleLine(string(c.Mode)), diag.SingleLine(string(c.Loop)), p.Paint(c.Class, string(c.Class)))
 	fmt.Fprintf(buf, "\n%s %s %s\n", p.Bold("=="), title, p.Bold("=="))
 	field := func(name, value string) {
 		if value != "" {
 			fmt.Fprintf(buf, "%-12s %s\n", name+":", value)
 		}
 	}
-	field("signature", SingleLine(c.Signature))
-	field("evidence", SingleLine(c.Evidence))
-	field("frame", SingleLine(c.Frame))
+	field("signature", diag.SingleLine(c.Signature))
+	field("evidence", diag.SingleLine(c.Evidence))
+	field("frame", diag.SingleLine(c.Frame))
 	field("why", c.Explanation)
 	field("remedy", c.Remedy)
 	if c.Model != "" {
-		field("model", SingleLine(c.Model))
+		field("model", diag.SingleLine(c.Model))
 	}
-	field("cell", fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", SingleLine(string(c.End)), fmtDuration(c.DurationMS), c.Concurrency, c.Repeat))
+	field("cell", fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", diag.SingleLine(string(c.End)), diag.FormatDuration(c.DurationMS), c.Concurrency, c.Repeat))
 	if len(c.Split) > 0 {
 		var parts []string
-		for _, cl := range OrderedClasses(c.Split) {
+		for _, cl := range diag.OrderedClasses(c.Split) {
 			parts = append(parts, fmt.Sprintf("%d %s", c.Split[cl], cl))
 		}
 		field("calls", strings.Join(parts, ", "))
@@ -79,7 +80,7 @@ func writeCellEvidence(buf *bytes.Buffer, c CellReport, p *painter) {
 		if s.LoopThread != "" {
 			head := "loop thread stack"
 			if s.BlockedMS > 0 {
-				head += " (heartbeat missed for " + fmtDuration(s.BlockedMS) + ")"
+				head += " (heartbeat missed for " + diag.FormatDuration(s.BlockedMS) + ")"
 			}
 			block(buf, head, tail(s.LoopThread, stackTail))
 		}
@@ -89,7 +90,7 @@ func writeCellEvidence(buf *bytes.Buffer, c CellReport, p *painter) {
 	if wk := c.Worker; wk != nil {
 		info := "pid " + strconv.Itoa(wk.PID)
 		if wk.ExitStatus != "" {
-			info += ", " + SingleLine(wk.ExitStatus)
+			info += ", " + diag.SingleLine(wk.ExitStatus)
 		}
 		field("worker", info)
 		block(buf, "worker stderr", tail(wk.StderrTail, outputTail))
@@ -99,14 +100,14 @@ func writeCellEvidence(buf *bytes.Buffer, c CellReport, p *painter) {
 
 // representativeCall is the first call that failed the way the cell's
 // verdict says.
-func representativeCall(c CellReport) (repro.Call, bool) {
+func representativeCall(c diag.CellReport) (repro.Call, bool) {
 	var firstFailing = -1
 	for i, call := range c.Calls {
-		v := classifyCall(c.Observation, call)
-		if v.Signature == c.Signature && v.Class != ClassOK {
+		v := diag.ClassifyCall(c.Observation, call)
+		if v.Signature == c.Signature && v.Class != diag.ClassOK {
 			return call, true
 		}
-		if firstFailing < 0 && v.Class != ClassOK {
+		if firstFailing < 0 && v.Class != diag.ClassOK {
 			firstFailing = i
 		}
 	}
@@ -116,15 +117,15 @@ func representativeCall(c CellReport) (repro.Call, bool) {
 	return repro.Call{}, false
 }
 
-func writeCallEvidence(buf *bytes.Buffer, c CellReport, call repro.Call) {
-	fmt.Fprintf(buf, "%-12s #%d of round %d, %s after %s", "call:", call.Index, call.Round, SingleLine(string(call.Outcome)), fmtDuration(call.DurationMS))
+func writeCallEvidence(buf *bytes.Buffer, c diag.CellReport, call repro.Call) {
+	fmt.Fprintf(buf, "%-12s #%d of round %d, %s after %s", "call:", call.Index, call.Round, diag.SingleLine(string(call.Outcome)), diag.FormatDuration(call.DurationMS))
 	if call.Chunks > 0 {
-		fmt.Fprintf(buf, ", %d chunk%s", call.Chunks, Plural(call.Chunks))
+		fmt.Fprintf(buf, ", %d chunk%s", call.Chunks, diag.Plural(call.Chunks))
 	}
 	buf.WriteString("\n")
 	if call.HTTPStatus != 0 {
 		fmt.Fprintf(buf, "%-12s HTTP %d, first byte after %s, %d SSE frame%s\n", "http:", call.HTTPStatus,
-			fmtDuration(call.FirstByteMS), call.Frames, Plural(call.Frames))
+			diag.FormatDuration(call.FirstByteMS), call.Frames, diag.Plural(call.Frames))
 	}
 	block(buf, "server log for this request", tail(call.ServerLog, outputTail))
 	if len(call.Chain) == 0 {
@@ -132,9 +133,9 @@ func writeCallEvidence(buf *bytes.Buffer, c CellReport, call repro.Call) {
 	}
 	buf.WriteString("exception chain (raised first):\n")
 	for i, e := range call.Chain {
-		fmt.Fprintf(buf, "  %s%s\n", chainLink(i, e), truncateRunes(SingleLine(ExceptionLine(e.Type, e.Message)), 400, "…"))
+		fmt.Fprintf(buf, "  %s%s\n", chainLink(i, e), truncateRunes(diag.SingleLine(diag.ExceptionLine(e.Type, e.Message)), 400, "…"))
 	}
-	_, idx, ok := MatchChain(call.Chain)
+	_, idx, ok := diag.MatchChain(call.Chain)
 	if !ok {
 		idx = 0
 	}
@@ -150,7 +151,7 @@ func writeCallEvidence(buf *bytes.Buffer, c CellReport, call repro.Call) {
 			tb = formatFrames(e.Frames)
 		}
 	}
-	block(buf, fmt.Sprintf("traceback of %s (last %d lines)", SingleLine(ShortType(e.Type)), tracebackTail), tail(tb, tracebackTail))
+	block(buf, fmt.Sprintf("traceback of %s (last %d lines)", diag.SingleLine(diag.ShortType(e.Type)), tracebackTail), tail(tb, tracebackTail))
 }
 
 // formatFrames prints frames the way Python's traceback module does.
@@ -169,7 +170,7 @@ func formatFrames(frames []repro.Frame) string {
 	return b.String()
 }
 
-func writeStreamTiming(buf *bytes.Buffer, c CellReport) {
+func writeStreamTiming(buf *bytes.Buffer, c diag.CellReport) {
 	if !c.Mode.Streaming() {
 		return
 	}
@@ -179,11 +180,11 @@ func writeStreamTiming(buf *bytes.Buffer, c CellReport) {
 			lines = append(lines, fmt.Sprintf("… %d more calls", len(c.Calls)-maxCallLines))
 			break
 		}
-		s := fmt.Sprintf("call #%d round %d: %s, %d chunk%s", call.Index, call.Round, SingleLine(string(call.Outcome)), call.Chunks, Plural(call.Chunks))
+		s := fmt.Sprintf("call #%d round %d: %s, %d chunk%s", call.Index, call.Round, diag.SingleLine(string(call.Outcome)), call.Chunks, diag.Plural(call.Chunks))
 		if call.Chunks > 0 {
-			s += fmt.Sprintf(", first at %s, max gap %s, last at %s", fmtDuration(call.FirstChunkMS), fmtDuration(call.MaxGapMS), fmtDuration(call.LastChunkMS))
+			s += fmt.Sprintf(", first at %s, max gap %s, last at %s", diag.FormatDuration(call.FirstChunkMS), diag.FormatDuration(call.MaxGapMS), diag.FormatDuration(call.LastChunkMS))
 		}
-		s += ", ran " + fmtDuration(call.DurationMS)
+		s += ", ran " + diag.FormatDuration(call.DurationMS)
 		lines = append(lines, s)
 	}
 	block(buf, "stream timing", strings.Join(lines, "\n"))
@@ -191,7 +192,7 @@ func writeStreamTiming(buf *bytes.Buffer, c CellReport) {
 
 // block prints a heading and untrusted text indented under it.
 func block(buf *bytes.Buffer, heading, text string) {
-	text = strings.TrimRight(Clean(text), "\n ")
+	text = strings.TrimRight(diag.Clean(text), "\n ")
 	if strings.TrimSpace(text) == "" {
 		return
 	}
@@ -226,7 +227,7 @@ func relevantThreads(dump, provider string) string {
 	var keep []string
 	for _, b := range blocks {
 		text := strings.Join(b, "\n")
-		if strings.Contains(SlashPath(text), "/g4f/") || (provider != "" && strings.Contains(text, provider)) {
+		if strings.Contains(diag.SlashPath(text), "/g4f/") || (provider != "" && strings.Contains(text, provider)) {
 			if len(keep) > 0 {
 				keep = append(keep, "")
 			}

@@ -1,10 +1,12 @@
-package diag
+package render
 
 import (
 	"bytes"
 	"strings"
 	"testing"
 
+	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -12,24 +14,24 @@ import (
 // the summary, said in every renderer, and no loop failure; an interrupted
 // remedy re-run is not run, never a change, and survives a saved scan.
 func TestInterruptedCells(t *testing.T) {
-	failing := obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted,
+	failing := sample.Observation("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted,
 		repro.Call{Outcome: repro.OutcomeError, Chain: []repro.PyException{{Type: "RuntimeError", Message: "this event loop is already running."}}})
-	cut := obs("P", repro.ModeAsync, repro.LoopUvloop, repro.EndInterrupted)
-	remedy := obs("P", repro.ModeSync, repro.LoopNest, repro.EndInterrupted)
+	cut := sample.Observation("P", repro.ModeAsync, repro.LoopUvloop, repro.EndInterrupted)
+	remedy := sample.Observation("P", repro.ModeSync, repro.LoopNest, repro.EndInterrupted)
 	remedy.Cell.Remedy, remedy.Cell.Of = repro.RemedyNoUvloop, failing.Cell.Key()
 
-	h := Header{Plan: repro.Plan{Providers: []string{"P"}}}
-	r := Build(h, []repro.Observation{failing, cut, remedy}, true)
-	if r.Summary.Cells != 2 || r.Summary.Interrupted != 1 || r.Summary.Counts[ClassSkipped] != 1 || r.Summary.LoopFailures != 1 {
+	h := diag.Header{Plan: repro.Plan{Providers: []string{"P"}}}
+	r := diag.Build(h, []repro.Observation{failing, cut, remedy}, true)
+	if r.Summary.Cells != 2 || r.Summary.Interrupted != 1 || r.Summary.Counts[diag.ClassSkipped] != 1 || r.Summary.LoopFailures != 1 {
 		t.Errorf("summary %+v: want 2 cells, 1 interrupted and skipped, 1 loop failure", r.Summary)
 	}
 	for _, c := range r.Cells {
-		if c.End == repro.EndInterrupted && (c.Signature != "interrupted" || c.Class != ClassSkipped || c.LoopFailure()) {
+		if c.End == repro.EndInterrupted && (c.Signature != "interrupted" || c.Class != diag.ClassSkipped || c.LoopFailure()) {
 			t.Errorf("interrupted cell: %s [%s]", c.Class, c.Signature)
 		}
 	}
 	rems := r.Cells[0].Remedies
-	if len(rems) != 1 || rems[0].Outcome != OutcomeNotRun || rems[0].Cell == nil || !strings.Contains(rems[0].Note, "interrupted") {
+	if len(rems) != 1 || rems[0].Outcome != diag.OutcomeNotRun || rems[0].Cell == nil || !strings.Contains(rems[0].Note, "interrupted") {
 		t.Fatalf("remedies %+v: want the interrupted re-run not run, kept", rems)
 	}
 
@@ -40,7 +42,7 @@ func TestInterruptedCells(t *testing.T) {
 		"json":     `"interrupted": 1`,
 	} {
 		var buf bytes.Buffer
-		if err := Render(&buf, format, r, RenderOptions{}); err != nil {
+		if err := Render(&buf, format, r, Options{}); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(buf.String(), want) {
@@ -49,10 +51,10 @@ func TestInterruptedCells(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	if err := Render(&buf, "jsonl", r, RenderOptions{}); err != nil {
+	if err := Render(&buf, "jsonl", r, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadReport(&buf)
+	back, err := diag.ReadReport(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}

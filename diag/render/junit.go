@@ -1,4 +1,4 @@
-package diag
+package render
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -33,7 +34,7 @@ import (
 // does not allow, and escaped (markup characters always, line breaks in
 // attributes), so the document is well-formed whatever a provider printed;
 // the tests read it back with a strict encoding/xml decoder and go-junit.
-func renderJUnit(w io.Writer, r Report, _ RenderOptions) error {
+func renderJUnit(w io.Writer, r diag.Report, _ Options) error {
 	var suites []junitSuite
 	var total junitCounts
 	for _, l := range newGrid(r).loops {
@@ -51,7 +52,7 @@ func renderJUnit(w io.Writer, r Report, _ RenderOptions) error {
 	var b bytes.Buffer
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	b.WriteString("<testsuites")
-	xmlAttr(&b, "name", OrDefault(SingleLine(r.Tool), "g4fdiag"))
+	xmlAttr(&b, "name", diag.OrDefault(diag.SingleLine(r.Tool), "g4fdiag"))
 	total.attrs(&b)
 	b.WriteString(">\n")
 	props := junitProperties(r)
@@ -65,7 +66,7 @@ func renderJUnit(w io.Writer, r Report, _ RenderOptions) error {
 
 type junitSuite struct {
 	loop   repro.Loop
-	cells  []CellReport
+	cells  []diag.CellReport
 	counts junitCounts
 }
 
@@ -76,7 +77,7 @@ type junitCounts struct {
 	ms                       float64
 }
 
-func (k *junitCounts) add(c CellReport) {
+func (k *junitCounts) add(c diag.CellReport) {
 	k.tests++
 	k.ms += junitMS(c.DurationMS)
 	switch {
@@ -118,16 +119,16 @@ func junitSeconds(ms float64) string {
 
 // junitProperties describe the scan; every suite carries them, since many
 // reporters read properties per suite only.
-func junitProperties(r Report) [][2]string {
+func junitProperties(r diag.Report) [][2]string {
 	e := r.Environment
 	props := [][2]string{
-		{"tool", strings.TrimSpace(SingleLine(r.Tool) + " " + SingleLine(r.Version))},
-		{"command", SingleLine(r.Command)},
-		{"python", strings.TrimSpace(SingleLine(e.PythonVersion) + " " + SingleLine(e.Python))},
-		{"g4f.version", SingleLine(e.G4FVersion)},
-		{"g4f.path", SingleLine(e.G4FPath)},
-		{"g4f.nest_module", SingleLine(e.NestModule)},
-		{"likely_cause", SingleLine(r.Summary.LikelyCause)},
+		{"tool", strings.TrimSpace(diag.SingleLine(r.Tool) + " " + diag.SingleLine(r.Version))},
+		{"command", diag.SingleLine(r.Command)},
+		{"python", strings.TrimSpace(diag.SingleLine(e.PythonVersion) + " " + diag.SingleLine(e.Python))},
+		{"g4f.version", diag.SingleLine(e.G4FVersion)},
+		{"g4f.path", diag.SingleLine(e.G4FPath)},
+		{"g4f.nest_module", diag.SingleLine(e.NestModule)},
+		{"likely_cause", diag.SingleLine(r.Summary.LikelyCause)},
 	}
 	if e.Demo {
 		props = append(props, [2]string{"g4f.demo", "true"})
@@ -138,22 +139,22 @@ func junitProperties(r Report) [][2]string {
 	return props
 }
 
-func writeJUnitSuite(b *bytes.Buffer, r Report, s junitSuite, props [][2]string) {
+func writeJUnitSuite(b *bytes.Buffer, r diag.Report, s junitSuite, props [][2]string) {
 	b.WriteString("  <testsuite")
-	xmlAttr(b, "name", "g4fdiag "+SingleLine(string(s.loop)))
+	xmlAttr(b, "name", "g4fdiag "+diag.SingleLine(string(s.loop)))
 	s.counts.attrs(b)
 	b.WriteString(">\n    <properties>\n")
-	loopProps := [][2]string{{"loop", SingleLine(string(s.loop))}, {"loop.meaning", s.loop.Meaning()}}
+	loopProps := [][2]string{{"loop", diag.SingleLine(string(s.loop))}, {"loop.meaning", s.loop.Meaning()}}
 	for _, li := range r.Environment.Loops {
 		if li.Loop != s.loop {
 			continue
 		}
 		loopProps = append(loopProps, [2]string{"loop.available", strconv.FormatBool(li.Available)})
-		if pkg := strings.TrimSpace(SingleLine(li.Package) + " " + SingleLine(li.Version)); pkg != "" {
+		if pkg := strings.TrimSpace(diag.SingleLine(li.Package) + " " + diag.SingleLine(li.Version)); pkg != "" {
 			loopProps = append(loopProps, [2]string{"loop.package", pkg})
 		}
 		if li.Reason != "" {
-			loopProps = append(loopProps, [2]string{"loop.reason", SingleLine(li.Reason)})
+			loopProps = append(loopProps, [2]string{"loop.reason", diag.SingleLine(li.Reason)})
 		}
 	}
 	for _, p := range append(loopProps, props...) {
@@ -172,13 +173,13 @@ func writeJUnitSuite(b *bytes.Buffer, r Report, s junitSuite, props [][2]string)
 	b.WriteString("  </testsuite>\n")
 }
 
-func writeJUnitCase(b *bytes.Buffer, c CellReport) {
+func writeJUnitCase(b *bytes.Buffer, c diag.CellReport) {
 	var inner bytes.Buffer
 	var out strings.Builder
 	switch {
 	case c.LoopFailure():
 		inner.WriteString("      <failure")
-		xmlAttr(&inner, "type", SingleLine(string(c.Class)))
+		xmlAttr(&inner, "type", diag.SingleLine(string(c.Class)))
 		xmlAttr(&inner, "message", junitMessage(c))
 		inner.WriteString(">")
 		xmlText(&inner, junitFailureBody(c))
@@ -188,15 +189,15 @@ func writeJUnitCase(b *bytes.Buffer, c CellReport) {
 		xmlAttr(&inner, "message", junitMessage(c))
 		inner.WriteString("/>\n")
 	case c.Failing():
-		fmt.Fprintf(&out, "g4fdiag: not a loop failure: %s [%s] %s\n", SingleLine(string(c.Class)), SingleLine(c.Signature), SingleLine(c.Evidence))
+		fmt.Fprintf(&out, "g4fdiag: not a loop failure: %s [%s] %s\n", diag.SingleLine(string(c.Class)), diag.SingleLine(c.Signature), diag.SingleLine(c.Evidence))
 		if c.Explanation != "" {
-			fmt.Fprintf(&out, "why: %s\n", SingleLine(c.Explanation))
+			fmt.Fprintf(&out, "why: %s\n", diag.SingleLine(c.Explanation))
 		}
 		if c.Remedy != "" {
-			fmt.Fprintf(&out, "remedy: %s\n", SingleLine(c.Remedy))
+			fmt.Fprintf(&out, "remedy: %s\n", diag.SingleLine(c.Remedy))
 		}
 	}
-	if log := strings.TrimRight(Clean(tail(c.Log, outputTail)), "\n "); !blank(log) {
+	if log := strings.TrimRight(diag.Clean(tail(c.Log, outputTail)), "\n "); !diag.Blank(log) {
 		if out.Len() > 0 {
 			out.WriteString("\n")
 		}
@@ -207,15 +208,15 @@ func writeJUnitCase(b *bytes.Buffer, c CellReport) {
 		xmlText(&inner, out.String())
 		inner.WriteString("</system-out>\n")
 	}
-	if wk := c.Worker; wk != nil && !blank(wk.StderrTail) {
+	if wk := c.Worker; wk != nil && !diag.Blank(wk.StderrTail) {
 		inner.WriteString("      <system-err>")
-		xmlText(&inner, "worker stderr:\n"+strings.TrimRight(Clean(tail(wk.StderrTail, outputTail)), "\n ")+"\n")
+		xmlText(&inner, "worker stderr:\n"+strings.TrimRight(diag.Clean(tail(wk.StderrTail, outputTail)), "\n ")+"\n")
 		inner.WriteString("</system-err>\n")
 	}
 
 	b.WriteString("    <testcase")
-	xmlAttr(b, "classname", "g4fdiag."+SingleLine(c.Provider))
-	xmlAttr(b, "name", SingleLine(string(c.Mode))+"/"+SingleLine(string(c.Loop)))
+	xmlAttr(b, "classname", "g4fdiag."+diag.SingleLine(c.Provider))
+	xmlAttr(b, "name", diag.SingleLine(string(c.Mode))+"/"+diag.SingleLine(string(c.Loop)))
 	xmlAttr(b, "time", junitSeconds(c.DurationMS))
 	if inner.Len() == 0 {
 		b.WriteString("/>\n")
@@ -228,38 +229,38 @@ func writeJUnitCase(b *bytes.Buffer, c CellReport) {
 
 // junitSkipped reports whether a cell is a skipped test case: it did not run
 // (skipped, not-working, unavailable).
-func junitSkipped(c CellReport) bool { return !c.Failing() && c.Class != ClassOK }
+func junitSkipped(c diag.CellReport) bool { return !c.Failing() && c.Class != diag.ClassOK }
 
 // junitMessage is the one-line message of a failure or a skip: the signature
 // and the evidence for a failure, the class and the reason for a skip.
-func junitMessage(c CellReport) string {
+func junitMessage(c diag.CellReport) string {
 	if c.LoopFailure() {
-		return SingleLine(c.Signature) + ": " + SingleLine(c.Evidence)
+		return diag.SingleLine(c.Signature) + ": " + diag.SingleLine(c.Evidence)
 	}
-	return SingleLine(string(c.Class)) + ": " + SingleLine(c.Evidence)
+	return diag.SingleLine(string(c.Class)) + ": " + diag.SingleLine(c.Evidence)
 }
 
 // junitFailureBody is what a CI reader needs to act on a loop failure, as
-// RenderEvidence prints it: why, the fix, where, and the traceback or stacks
+// Evidence prints it: why, the fix, where, and the traceback or stacks
 // of a representative call, then what each remedy tried did.
-func junitFailureBody(c CellReport) string {
+func junitFailureBody(c diag.CellReport) string {
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "%s %s/%s: %s\n", SingleLine(c.Provider), SingleLine(string(c.Mode)), SingleLine(string(c.Loop)), SingleLine(string(c.Class)))
+	fmt.Fprintf(&buf, "%s %s/%s: %s\n", diag.SingleLine(c.Provider), diag.SingleLine(string(c.Mode)), diag.SingleLine(string(c.Loop)), diag.SingleLine(string(c.Class)))
 	field := func(name, value string) {
 		if value != "" {
 			fmt.Fprintf(&buf, "%-12s %s\n", name+":", value)
 		}
 	}
-	field("signature", SingleLine(c.Signature))
-	field("evidence", SingleLine(c.Evidence))
-	field("frame", SingleLine(c.Frame))
-	field("why", SingleLine(c.Explanation))
-	field("remedy", SingleLine(c.Remedy))
-	field("cell", fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", SingleLine(string(c.End)), fmtDuration(c.DurationMS), c.Concurrency, c.Repeat))
+	field("signature", diag.SingleLine(c.Signature))
+	field("evidence", diag.SingleLine(c.Evidence))
+	field("frame", diag.SingleLine(c.Frame))
+	field("why", diag.SingleLine(c.Explanation))
+	field("remedy", diag.SingleLine(c.Remedy))
+	field("cell", fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", diag.SingleLine(string(c.End)), diag.FormatDuration(c.DurationMS), c.Concurrency, c.Repeat))
 	if len(c.Split) > 0 {
 		var parts []string
-		for _, cl := range OrderedClasses(c.Split) {
-			parts = append(parts, fmt.Sprintf("%d %s", c.Split[cl], SingleLine(string(cl))))
+		for _, cl := range diag.OrderedClasses(c.Split) {
+			parts = append(parts, fmt.Sprintf("%d %s", c.Split[cl], diag.SingleLine(string(cl))))
 		}
 		field("calls", strings.Join(parts, ", "))
 	}
@@ -270,7 +271,7 @@ func junitFailureBody(c CellReport) string {
 	if s := c.Stacks; s != nil {
 		head := "loop thread stack"
 		if s.BlockedMS > 0 {
-			head += " (heartbeat missed for " + fmtDuration(s.BlockedMS) + ")"
+			head += " (heartbeat missed for " + diag.FormatDuration(s.BlockedMS) + ")"
 		}
 		block(&buf, head, tail(s.LoopThread, stackTail))
 		block(&buf, "pending asyncio tasks", tail(s.Tasks, stackTail))
@@ -278,7 +279,7 @@ func junitFailureBody(c CellReport) string {
 	if len(c.Remedies) > 0 {
 		buf.WriteString("remedies tried (--verify-fixes):\n")
 		for _, res := range c.Remedies {
-			fmt.Fprintf(&buf, "  %s: %s\n", SingleLine(string(res.Remedy)), remedyOutcomeText(c, res))
+			fmt.Fprintf(&buf, "  %s: %s\n", diag.SingleLine(string(res.Remedy)), remedyOutcomeText(c, res))
 		}
 	}
 	return buf.String()
@@ -287,28 +288,28 @@ func junitFailureBody(c CellReport) string {
 // remedyOutcomeText says in words what trying a remedy did: "fixes",
 // "no change (loop-reentry)", "changes to timeout [sig] evidence",
 // "not run: why".
-func remedyOutcomeText(c CellReport, res RemedyResult) string {
+func remedyOutcomeText(c diag.CellReport, res diag.RemedyResult) string {
 	switch res.Outcome {
-	case OutcomeFixes:
+	case diag.OutcomeFixes:
 		return "fixes"
-	case OutcomeNoChange:
+	case diag.OutcomeNoChange:
 		class := c.Class
 		if res.Cell != nil {
 			class = res.Cell.Class
 		}
-		return "no change (" + SingleLine(string(class)) + ")"
-	case OutcomeChanges:
+		return "no change (" + diag.SingleLine(string(class)) + ")"
+	case diag.OutcomeChanges:
 		if rc := res.Cell; rc != nil {
-			return fmt.Sprintf("changes to %s [%s] %s", SingleLine(string(rc.Class)), SingleLine(rc.Signature), SingleLine(rc.Evidence))
+			return fmt.Sprintf("changes to %s [%s] %s", diag.SingleLine(string(rc.Class)), diag.SingleLine(rc.Signature), diag.SingleLine(rc.Evidence))
 		}
 		return "changes"
-	case OutcomeNotRun:
-		if note := strings.TrimSuffix(SingleLine(res.Note), " (not run)"); note != "" {
+	case diag.OutcomeNotRun:
+		if note := strings.TrimSuffix(diag.SingleLine(res.Note), " (not run)"); note != "" {
 			return "not run: " + note
 		}
 		return "not run"
 	}
-	return SingleLine(res.Outcome)
+	return diag.SingleLine(res.Outcome)
 }
 
 // xmlAttr writes ` name="value"`, the value made legal XML and escaped

@@ -1,22 +1,22 @@
-package diag
+package render
 
 import (
 	"bytes"
-
 	"fmt"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
 // remedyEntry is how a remedy's outcome reads in the table: "fixes",
 // "= RE" (fails the same way), "→ TO" (fails another way) or "n/a".
-func remedyEntry(r RemedyResult) string {
+func remedyEntry(r diag.RemedyResult) string {
 	switch r.Outcome {
-	case OutcomeFixes:
+	case diag.OutcomeFixes:
 		return "fixes"
-	case OutcomeNoChange:
+	case diag.OutcomeNoChange:
 		return "= " + r.Cell.Class.Code()
-	case OutcomeChanges:
+	case diag.OutcomeChanges:
 		return "→ " + r.Cell.Class.Code()
 	}
 	return "n/a"
@@ -24,7 +24,7 @@ func remedyEntry(r RemedyResult) string {
 
 // writeRemedies prints, per provider, a small table of its failing cells
 // (rows) and the remedies tried (columns), then why the n/a ones were not run.
-func writeRemedies(buf *bytes.Buffer, r Report, p *painter) {
+func writeRemedies(buf *bytes.Buffer, r diag.Report, p *Painter) {
 	providers, rows := remedyRows(r)
 	if len(providers) == 0 {
 		return
@@ -32,7 +32,7 @@ func writeRemedies(buf *bytes.Buffer, r Report, p *painter) {
 	fmt.Fprintf(buf, "\n%s\n", p.Bold("remedies tried (--verify-fixes): fixes = the re-run is ok, = X fails the same way, → X fails another way, n/a = not run"))
 	const cellWidth, colWidth = 28, 16
 	for _, prov := range providers {
-		fmt.Fprintf(buf, "%s\n  %-*s", SingleLine(prov), cellWidth, "cell")
+		fmt.Fprintf(buf, "%s\n  %-*s", diag.SingleLine(prov), cellWidth, "cell")
 		for _, rem := range repro.AllRemedies {
 			fmt.Fprintf(buf, "%-*s", colWidth, rem)
 		}
@@ -40,7 +40,7 @@ func writeRemedies(buf *bytes.Buffer, r Report, p *painter) {
 		notes := map[string]bool{}
 		var noteOrder, changes []string
 		for _, c := range rows[prov] {
-			label := fmt.Sprintf("%s/%s %s", SingleLine(string(c.Mode)), SingleLine(string(c.Loop)), c.Class.Code())
+			label := fmt.Sprintf("%s/%s %s", diag.SingleLine(string(c.Mode)), diag.SingleLine(string(c.Loop)), c.Class.Code())
 			fmt.Fprintf(buf, "  %-*s", cellWidth, truncateRunes(label, cellWidth-1, "…"))
 			for _, rem := range repro.AllRemedies {
 				entry := "-"
@@ -49,16 +49,16 @@ func writeRemedies(buf *bytes.Buffer, r Report, p *painter) {
 						continue
 					}
 					entry = remedyEntry(res)
-					if res.Outcome == OutcomeNotRun {
-						note := string(rem) + ": " + Clean(res.Note)
+					if res.Outcome == diag.OutcomeNotRun {
+						note := string(rem) + ": " + diag.Clean(res.Note)
 						if !notes[note] {
 							notes[note] = true
 							noteOrder = append(noteOrder, note)
 						}
 					}
-					if res.Outcome == OutcomeChanges {
-						changes = append(changes, fmt.Sprintf("%s/%s %s: %s [%s] %s", SingleLine(string(c.Mode)), SingleLine(string(c.Loop)),
-							rem, res.Cell.Class, SingleLine(res.Cell.Signature), SingleLine(res.Cell.Evidence)))
+					if res.Outcome == diag.OutcomeChanges {
+						changes = append(changes, fmt.Sprintf("%s/%s %s: %s [%s] %s", diag.SingleLine(string(c.Mode)), diag.SingleLine(string(c.Loop)),
+							rem, res.Cell.Class, diag.SingleLine(res.Cell.Signature), diag.SingleLine(res.Cell.Evidence)))
 					}
 					if res.Cell != nil {
 						entry = p.Paint(res.Cell.Class, padRight(entry, colWidth))
@@ -72,7 +72,7 @@ func writeRemedies(buf *bytes.Buffer, r Report, p *painter) {
 			fmt.Fprintf(buf, "  → %s\n", truncateRunes(ch, 114, "…"))
 		}
 		for _, n := range noteOrder {
-			fmt.Fprintf(buf, "  n/a %s\n", truncateRunes(SingleLine(n), 110, "…"))
+			fmt.Fprintf(buf, "  n/a %s\n", truncateRunes(diag.SingleLine(n), 110, "…"))
 		}
 	}
 }
@@ -90,9 +90,9 @@ func trimLine(buf *bytes.Buffer) {
 
 // remedyRows groups the cells that had remedies tried by provider, providers
 // in report order.
-func remedyRows(r Report) ([]string, map[string][]CellReport) {
+func remedyRows(r diag.Report) ([]string, map[string][]diag.CellReport) {
 	var providers []string
-	rows := map[string][]CellReport{}
+	rows := map[string][]diag.CellReport{}
 	for _, c := range r.Cells {
 		if len(c.Remedies) == 0 {
 			continue

@@ -1,15 +1,16 @@
-package diag
+package render
 
 import (
 	"bytes"
-
 	"fmt"
+
+	"github.com/g4fdiag/g4fdiag/diag"
 )
 
 // writeHang prints the hang summary of a cell, when it has one, as the
 // "hang:" block of its evidence.
-func writeHang(buf *bytes.Buffer, c CellReport) {
-	h, ok := SummarizeHang(c)
+func writeHang(buf *bytes.Buffer, c diag.CellReport) {
+	h, ok := diag.SummarizeHang(c)
 	if !ok {
 		return
 	}

@@ -1,4 +1,4 @@
-package diag
+package render
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
@@ -29,16 +30,16 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./diag -update to create it)", err)
+		t.Fatalf("%v (run go test ./diag/render -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; run go test ./diag -update and review the diff\n--- got:\n%s", name, got)
+		t.Errorf("%s differs from the golden file; run go test ./diag/render -update and review the diff\n--- got:\n%s", name, got)
 	}
 }
 
 func TestGoldenTable(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Render(&buf, "table", sampleReport(), RenderOptions{Width: 120}); err != nil {
+	if err := Render(&buf, "table", sampleReport(), Options{Width: 120}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "table.golden", buf.Bytes())
@@ -46,7 +47,7 @@ func TestGoldenTable(t *testing.T) {
 
 func TestGoldenEvidence(t *testing.T) {
 	var buf bytes.Buffer
-	if err := RenderEvidence(&buf, evidenceSample(), RenderOptions{}); err != nil {
+	if err := Evidence(&buf, evidenceSample(), Options{}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "evidence.golden", buf.Bytes())
@@ -54,7 +55,7 @@ func TestGoldenEvidence(t *testing.T) {
 
 func TestGoldenJSON(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Render(&buf, "json", evidenceSample(), RenderOptions{}); err != nil {
+	if err := Render(&buf, "json", evidenceSample(), Options{}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "report.json.golden", buf.Bytes())
@@ -62,7 +63,7 @@ func TestGoldenJSON(t *testing.T) {
 
 func TestGoldenJSONL(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Render(&buf, "jsonl", evidenceSample(), RenderOptions{}); err != nil {
+	if err := Render(&buf, "jsonl", evidenceSample(), Options{}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "report.jsonl.golden", buf.Bytes())
@@ -70,18 +71,18 @@ func TestGoldenJSONL(t *testing.T) {
 
 func TestGoldenTableSmall(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Render(&buf, "table", evidenceSample(), RenderOptions{}); err != nil {
+	if err := Render(&buf, "table", evidenceSample(), Options{}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "table-small.golden", buf.Bytes())
 }
 
-func renderString(t *testing.T, format string, r Report, o RenderOptions) string {
+func renderString(t *testing.T, format string, r diag.Report, o Options) string {
 	t.Helper()
 	var buf bytes.Buffer
 	var err error
 	if format == "evidence" {
-		err = RenderEvidence(&buf, r, o)
+		err = Evidence(&buf, r, o)
 	} else {
 		err = Render(&buf, format, r, o)
 	}
@@ -93,7 +94,7 @@ func renderString(t *testing.T, format string, r Report, o RenderOptions) string
 
 // hostileReport is a report whose untrusted text tries to drive the terminal
 // and leak secrets.
-func hostileReport() Report {
+func hostileReport() diag.Report {
 	const esc = "\x1b[2J\x1b]0;owned\x07\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\\u009b31m\u202e"
 	o := sample.Cell("NeedsAuth", repro.ModeSync, repro.LoopUvloop)
 	o.Provider = "Evil" + esc + "Provider"
@@ -106,13 +107,13 @@ func hostileReport() Report {
 	o.Worker = &repro.WorkerInfo{PID: 1, StderrTail: "password=hunter2hunter2" + esc}
 	h := sampleHeader()
 	h.Command = "g4fdiag check --api-key sk-ABCDEFGHIJKLMNOPQRSTUVWX"
-	return Build(h, []repro.Observation{o}, false)
+	return diag.Build(h, []repro.Observation{o}, false)
 }
 
 func TestNoEscapeCodesWithoutColor(t *testing.T) {
-	for _, r := range []Report{sampleReport(), hostileReport()} {
+	for _, r := range []diag.Report{sampleReport(), hostileReport()} {
 		for _, f := range []string{"table", "evidence"} {
-			out := renderString(t, f, r, RenderOptions{Color: false})
+			out := renderString(t, f, r, Options{Color: false})
 			if strings.ContainsAny(out, "\x1b\u009b\u202e\a") {
 				t.Errorf("%s with Color off holds a control sequence: %q", f, out)
 			}
@@ -124,8 +125,8 @@ var sgr = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 func TestColorOnlyAddsSGR(t *testing.T) {
 	for _, f := range []string{"table", "evidence"} {
-		plain := renderString(t, f, sampleReport(), RenderOptions{})
-		colored := renderString(t, f, sampleReport(), RenderOptions{Color: true})
+		plain := renderString(t, f, sampleReport(), Options{})
+		colored := renderString(t, f, sampleReport(), Options{Color: true})
 		if !sgr.MatchString(colored) {
 			t.Errorf("%s with Color on has no colour", f)
 		}
@@ -134,7 +135,7 @@ func TestColorOnlyAddsSGR(t *testing.T) {
 		}
 	}
 	// a hostile report: the only escapes with Color on are the ones we add
-	colored := renderString(t, "table", hostileReport(), RenderOptions{Color: true})
+	colored := renderString(t, "table", hostileReport(), Options{Color: true})
 	if strings.ContainsAny(sgr.ReplaceAllString(colored, ""), "\x1b\u009b") {
 		t.Errorf("provider text reached the terminal: %q", colored)
 	}
@@ -143,20 +144,20 @@ func TestColorOnlyAddsSGR(t *testing.T) {
 func TestRedactedInEveryFormat(t *testing.T) {
 	secrets := []string{"abcdef0123456789", "ABCDEFGHIJKLMNOPQRSTUV", "hunter2hunter2"}
 	for _, f := range append(Formats(), "evidence") {
-		out := renderString(t, f, hostileReport(), RenderOptions{})
+		out := renderString(t, f, hostileReport(), Options{})
 		for _, s := range secrets {
 			if strings.Contains(out, s) {
 				t.Errorf("%s output leaks %q", f, s)
 			}
 		}
-		if !strings.Contains(out, redacted) && f != "table" {
+		if !strings.Contains(out, diag.Redacted) && f != "table" {
 			t.Errorf("%s output shows no redaction mark", f)
 		}
 	}
 }
 
 func TestTableFitsWidth(t *testing.T) {
-	out := renderString(t, "table", sampleReport(), RenderOptions{})
+	out := renderString(t, "table", sampleReport(), Options{})
 	tableLines := 0
 	for _, l := range strings.Split(out, "\n") {
 		if strings.ContainsAny(l, "│┌└├") {
@@ -175,8 +176,8 @@ func TestTableFitsWidth(t *testing.T) {
 	for i := range obs {
 		obs[i].Provider += "WithAVeryLongSuffixName"
 	}
-	r := Build(sampleHeader(), obs, false)
-	out = renderString(t, "table", r, RenderOptions{Width: 110})
+	r := diag.Build(sampleHeader(), obs, false)
+	out = renderString(t, "table", r, Options{Width: 110})
 	for _, l := range strings.Split(out, "\n") {
 		if strings.ContainsAny(l, "│┌└├") && utf8.RuneCountInString(l) > 110 {
 			t.Errorf("table line is %d wide with Width 110: %s", utf8.RuneCountInString(l), l)
@@ -188,7 +189,7 @@ func TestTableFitsWidth(t *testing.T) {
 }
 
 func TestRenderUnknownFormat(t *testing.T) {
-	err := Render(&bytes.Buffer{}, "xml", sampleReport(), RenderOptions{})
+	err := Render(&bytes.Buffer{}, "xml", sampleReport(), Options{})
 	if err == nil || err.Error() != `diag: unknown format "xml" (want one of table, json, jsonl, markdown, junit, github)` {
 		t.Errorf("err = %v", err)
 	}
@@ -198,9 +199,9 @@ func TestRenderUnknownFormat(t *testing.T) {
 }
 
 func TestRenderEmptyReport(t *testing.T) {
-	r := Build(Header{Tool: "g4fdiag"}, nil, false)
+	r := diag.Build(diag.Header{Tool: "g4fdiag"}, nil, false)
 	for _, f := range append(Formats(), "evidence") {
-		out := renderString(t, f, r, RenderOptions{})
+		out := renderString(t, f, r, Options{})
 		if out == "" {
 			t.Errorf("%s: empty output", f)
 		}
@@ -212,25 +213,25 @@ func TestRenderEmptyReport(t *testing.T) {
 
 func TestRoundTrip(t *testing.T) {
 	orig := sampleReport()
-	want := renderString(t, "table", orig, RenderOptions{})
-	wantEvidence := renderString(t, "evidence", orig, RenderOptions{})
+	want := renderString(t, "table", orig, Options{})
+	wantEvidence := renderString(t, "evidence", orig, Options{})
 	for _, f := range []string{"json", "jsonl"} {
 		t.Run(f, func(t *testing.T) {
-			saved := renderString(t, f, orig, RenderOptions{})
-			back, err := ReadReport(strings.NewReader(saved))
+			saved := renderString(t, f, orig, Options{})
+			back, err := diag.ReadReport(strings.NewReader(saved))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := renderString(t, "table", back, RenderOptions{}); got != want {
+			if got := renderString(t, "table", back, Options{}); got != want {
 				t.Errorf("table after a %s round trip differs:\n%s", f, got)
 			}
-			if got := renderString(t, "evidence", back, RenderOptions{}); got != wantEvidence {
+			if got := renderString(t, "evidence", back, Options{}); got != wantEvidence {
 				t.Errorf("evidence after a %s round trip differs", f)
 			}
 			if !reflect.DeepEqual(back.Summary, orig.Summary) {
 				t.Errorf("summary %+v, want %+v", back.Summary, orig.Summary)
 			}
-			if again := renderString(t, f, back, RenderOptions{}); again != saved {
+			if again := renderString(t, f, back, Options{}); again != saved {
 				t.Errorf("%s is not stable across a round trip", f)
 			}
 		})
@@ -240,16 +241,16 @@ func TestRoundTrip(t *testing.T) {
 // A saved report is reclassified with the current table, whatever verdicts
 // it carries.
 func TestReadReportReclassifies(t *testing.T) {
-	saved := renderString(t, "json", evidenceSample(), RenderOptions{})
+	saved := renderString(t, "json", evidenceSample(), Options{})
 	tampered := strings.ReplaceAll(saved, `"verdict": "loop-reentry"`, `"verdict": "ok"`)
 	if tampered == saved {
 		t.Fatal("sample has no loop-reentry verdict")
 	}
-	back, err := ReadReport(strings.NewReader(tampered))
+	back, err := diag.ReadReport(strings.NewReader(tampered))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Summary.Counts[ClassLoopReentry] != evidenceSample().Summary.Counts[ClassLoopReentry] || !back.Interrupted {
+	if back.Summary.Counts[diag.ClassLoopReentry] != evidenceSample().Summary.Counts[diag.ClassLoopReentry] || !back.Interrupted {
 		t.Errorf("report not reclassified: %+v", back.Summary)
 	}
 }

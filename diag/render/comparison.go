@@ -1,29 +1,30 @@
-package diag
+package render
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 
-	"fmt"
+	"github.com/g4fdiag/g4fdiag/diag"
 )
 
 // keyLine is k.String() with the class painted.
-func keyLine(k CellKey, p *painter) string {
-	s := fmt.Sprintf("%s %s/%s: %s", SingleLine(k.Provider), SingleLine(string(k.Mode)), SingleLine(string(k.Loop)), p.Paint(k.Class, SingleLine(string(k.Class))))
-	if sig := SingleLine(k.Signature); sig != "" {
+func keyLine(k diag.CellKey, p *Painter) string {
+	s := fmt.Sprintf("%s %s/%s: %s", diag.SingleLine(k.Provider), diag.SingleLine(string(k.Mode)), diag.SingleLine(string(k.Loop)), p.Paint(k.Class, diag.SingleLine(string(k.Class))))
+	if sig := diag.SingleLine(k.Signature); sig != "" {
 		s += " [" + sig + "]"
 	}
 	return s
 }
 
-// RenderComparison writes the comparison as a section for the table: the
+// Comparison writes the comparison as a section for the table: the
 // summary line, then the new failures and the fixed cells one line each.
 // Still-failing cells are only counted: the table above shows them.
-func RenderComparison(w io.Writer, c Comparison, o RenderOptions) error {
+func Comparison(w io.Writer, c diag.Comparison, o Options) error {
 	p := NewPainter(o.Color)
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "%s\n", p.Bold(c.Summary()))
-	list := func(head string, keys []CellKey) {
+	list := func(head string, keys []diag.CellKey) {
 		if len(keys) == 0 {
 			return
 		}

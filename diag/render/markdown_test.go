@@ -1,4 +1,4 @@
-package diag
+package render
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
@@ -49,56 +50,7 @@ asyncio.run(main())
 
 const sampleScriptNote = "Save it as repro.py and run it with /usr/bin/python3 repro.py.\nIt prints RESULT: FAILED while the conflict is there; --remedy NAME tries a fix."
 
-// remedyRun is what trying a remedy did in the sample scan: to-thread moves
-// the sync call off the loop and answers; nest_asyncio under a stdlib
-// stream trades the error for a hang; the others behave like the cell they
-// become.
-func remedyRun(of repro.Cell, rc repro.Cell) repro.Observation {
-	var o repro.Observation
-	switch {
-	case rc.Remedy == repro.RemedyToThread:
-		o = sample.Cell("HealthySync", rc.Mode, rc.Loop)
-	case rc.Remedy == repro.RemedyNest && of.Provider == "AsyncGenHealthy" && of.Mode == repro.ModeSyncStream:
-		o = sample.Cell(of.Provider, rc.Mode, rc.Loop)
-		o.End, o.DurationMS = repro.EndDeadline, 5003
-		o.Calls = []repro.Call{{Index: 0, Outcome: repro.OutcomePending, DurationMS: 5001}, {Index: 1, Outcome: repro.OutcomePending, DurationMS: 5001}}
-	default:
-		o = sample.Cell(of.Provider, rc.Mode, rc.Loop)
-	}
-	o.Cell = rc
-	return o
-}
-
-// markdownSample is the sample scan run with --verify-fixes: every loop
-// failure re-run under each remedy repro.PlanRemedies plans for it.
-func markdownSample() Report {
-	h := sampleHeader()
-	obs := sample.Observations()
-	base := Build(h, obs, false)
-	for _, c := range base.Cells {
-		if !c.LoopFailure() {
-			continue
-		}
-		for _, p := range repro.PlanRemedies(c.Cell, h.Environment) {
-			if p.Cell == nil {
-				obs = append(obs, p.NotRun(c.Cell))
-				continue
-			}
-			obs = append(obs, remedyRun(c.Cell, *p.Cell))
-		}
-	}
-	r := Build(h, obs, false)
-	for i := range r.Cells {
-		for j := range r.Cells[i].Remedies {
-			if rc := r.Cells[i].Remedies[j].Cell; rc != nil {
-				rc.Started = sample.Start
-			}
-		}
-	}
-	return r
-}
-
-func renderMarkdownString(t *testing.T, r Report, o RenderOptions) string {
+func renderMarkdownString(t *testing.T, r diag.Report, o Options) string {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := Render(&buf, "markdown", r, o); err != nil {
@@ -108,7 +60,7 @@ func renderMarkdownString(t *testing.T, r Report, o RenderOptions) string {
 }
 
 func TestGoldenMarkdown(t *testing.T) {
-	out := renderMarkdownString(t, markdownSample(), RenderOptions{Script: sampleScript, ScriptNote: sampleScriptNote})
+	out := renderMarkdownString(t, markdownSample(), Options{Script: sampleScript, ScriptNote: sampleScriptNote})
 	golden(t, "report.md.golden", []byte(out))
 	if len(out) > mdLimit {
 		t.Errorf("markdown is %d bytes, past what an issue takes", len(out))
@@ -116,7 +68,7 @@ func TestGoldenMarkdown(t *testing.T) {
 }
 
 func TestGoldenMarkdownSmall(t *testing.T) {
-	golden(t, "report-small.md.golden", []byte(renderMarkdownString(t, evidenceSample(), RenderOptions{})))
+	golden(t, "report-small.md.golden", []byte(renderMarkdownString(t, evidenceSample(), Options{})))
 }
 
 // mdDoc is a parsed markdown report.
@@ -281,7 +233,7 @@ func TestPlanLineAPIConcurrency(t *testing.T) {
 
 func TestMarkdownStructure(t *testing.T) {
 	r := markdownSample()
-	md := renderMarkdownString(t, r, RenderOptions{Script: sampleScript, ScriptNote: sampleScriptNote})
+	md := renderMarkdownString(t, r, Options{Script: sampleScript, ScriptNote: sampleScriptNote})
 	d := parseMarkdown(t, md)
 	checkSections(t, d)
 
@@ -368,10 +320,10 @@ func TestMarkdownStructure(t *testing.T) {
 	if len(scripts) != 1 {
 		t.Fatalf("%d python blocks under Reproduction, want 1", len(scripts))
 	}
-	if want := Clean(sampleScript); scripts[0] != want {
+	if want := diag.Clean(sampleScript); scripts[0] != want {
 		t.Errorf("script block differs from the script:\n%s", scripts[0])
 	}
-	if strings.Contains(scripts[0], "ABCDEFGHIJKLMNOP") || !strings.Contains(scripts[0], redacted) {
+	if strings.Contains(scripts[0], "ABCDEFGHIJKLMNOP") || !strings.Contains(scripts[0], diag.Redacted) {
 		t.Error("the script's API key is not redacted")
 	}
 
@@ -431,7 +383,7 @@ func TestMarkdownHostile(t *testing.T) {
 	r.Environment.G4FPath = "/x/`g4f`|\n## Injected"
 	r.Environment.Loops = append(r.Environment.Loops, repro.LoopInfo{Loop: "weird|loop", Reason: "```no```"})
 	script := "print('''\n````\n## Injected\n`````\n''')  # api_key=sk-ABCDEFGHIJKLMNOPQRSTUVWX" + esc + "\n"
-	md := renderMarkdownString(t, r, RenderOptions{Script: script, ScriptNote: "run it | ```" + esc})
+	md := renderMarkdownString(t, r, Options{Script: script, ScriptNote: "run it | ```" + esc})
 	if strings.ContainsAny(md, "\x1b\u009b\u202e\a") {
 		t.Errorf("markdown holds a control sequence: %q", md)
 	}
@@ -446,11 +398,11 @@ func TestMarkdownHostile(t *testing.T) {
 	if len(m) != 1 || len(m[0]) != 2 {
 		t.Fatalf("matrix %q", m)
 	}
-	if want := SingleLine(evil); m[0][1][0] != want || len(m[0][1]) != 2 || m[0][1][1] != "RE" {
+	if want := diag.SingleLine(evil); m[0][1][0] != want || len(m[0][1]) != 2 || m[0][1][1] != "RE" {
 		t.Errorf("matrix row %q, want [%q RE]", m[0][1], want)
 	}
 	scripts := d.codeBlocks(d.section(t, mdReproduction), "python")
-	if len(scripts) != 1 || scripts[0] != strings.TrimRight(Clean(script), "\n")+"\n" {
+	if len(scripts) != 1 || scripts[0] != strings.TrimRight(diag.Clean(script), "\n")+"\n" {
 		t.Errorf("script block %q", scripts)
 	}
 	var headings []string
@@ -461,7 +413,7 @@ func TestMarkdownHostile(t *testing.T) {
 		return ast.WalkContinue, nil
 	})
 	for _, h := range headings {
-		if strings.Contains(h, "Injected") && !strings.HasPrefix(h, SingleLine(evil)) {
+		if strings.Contains(h, "Injected") && !strings.HasPrefix(h, diag.SingleLine(evil)) {
 			t.Errorf("injected heading %q", h)
 		}
 	}
@@ -500,8 +452,8 @@ func TestMarkdownFitsAnIssue(t *testing.T) {
 	}
 	h := sampleHeader()
 	h.Plan.Providers = nil
-	r := Build(h, obs, false)
-	md := renderMarkdownString(t, r, RenderOptions{Script: sampleScript})
+	r := diag.Build(h, obs, false)
+	md := renderMarkdownString(t, r, Options{Script: sampleScript})
 	if len(md) > 65536 {
 		t.Errorf("markdown is %d bytes", len(md))
 	}

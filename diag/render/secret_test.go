@@ -1,10 +1,11 @@
-package diag
+package render
 
 import (
 	"bytes"
 	"strings"
 	"testing"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/secret"
 )
@@ -18,18 +19,18 @@ func TestKeptSecretsAtOutputOnly(t *testing.T) {
 	obs := repro.Observation{Cell: repro.Cell{Provider: "P", Mode: repro.ModeAPISSE, Loop: repro.LoopServer}, End: repro.EndCompleted,
 		Calls: []repro.Call{{Outcome: repro.OutcomeError, Chain: []repro.PyException{{Type: "g4f.api.StreamError", Message: msg}},
 			ServerLog: "Authorization: Bearer loop"}}}
-	v := Classify(obs)
-	if v.Class != ClassLoopReentry {
+	v := diag.Classify(obs)
+	if v.Class != diag.ClassLoopReentry {
 		t.Fatalf("verdict %+v", v)
 	}
 	if !strings.Contains(v.Evidence, "event loop is already running") || strings.Contains(v.Evidence, "key: loop") || strings.Contains(v.Evidence, "sk-kept") {
 		t.Errorf("evidence %q", v.Evidence)
 	}
-	r := Build(Header{Tool: "g4fdiag", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeAPISSE}, Loops: []repro.Loop{repro.LoopServer}}},
+	r := diag.Build(diag.Header{Tool: "g4fdiag", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeAPISSE}, Loops: []repro.Loop{repro.LoopServer}}},
 		[]repro.Observation{obs}, false)
 	for _, f := range Formats() {
 		var b bytes.Buffer
-		if err := Render(&b, f, r, RenderOptions{}); err != nil {
+		if err := Render(&b, f, r, Options{}); err != nil {
 			t.Fatal(err)
 		}
 		if out := b.String(); strings.Contains(out, "key: loop") || strings.Contains(out, "Bearer loop") || strings.Contains(out, "sk-kept") {
@@ -44,17 +45,17 @@ func TestJSONEscapesTerminalRunes(t *testing.T) {
 	msg := "RuntimeError: this event loop is already running.\u009b2J\u009d0;x\u0007\u202e\x7f"
 	obs := repro.Observation{Cell: repro.Cell{Provider: "P\u009b", Mode: repro.ModeSync, Loop: repro.LoopAsyncio}, End: repro.EndCompleted,
 		Calls: []repro.Call{{Outcome: repro.OutcomeError, Chain: []repro.PyException{{Type: "RuntimeError", Message: msg}}}}}
-	r := Build(Header{Tool: "g4fdiag", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeSync}, Loops: []repro.Loop{repro.LoopAsyncio}}},
+	r := diag.Build(diag.Header{Tool: "g4fdiag", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeSync}, Loops: []repro.Loop{repro.LoopAsyncio}}},
 		[]repro.Observation{obs}, false)
 	for _, f := range []string{"json", "jsonl"} {
 		var b bytes.Buffer
-		if err := Render(&b, f, r, RenderOptions{}); err != nil {
+		if err := Render(&b, f, r, Options{}); err != nil {
 			t.Fatal(err)
 		}
 		if bytes.ContainsAny(b.Bytes(), "\u009b\u009d\u202e\x7f\x07\x1b") {
 			t.Errorf("%s holds a raw terminal rune:\n%s", f, b.String())
 		}
-		back, err := ReadReport(&b)
+		back, err := diag.ReadReport(&b)
 		if err != nil {
 			t.Fatal(err)
 		}

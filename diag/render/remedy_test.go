@@ -1,15 +1,17 @@
-package diag
+package render
 
 import (
 	"bytes"
 	"strings"
 	"testing"
 
+	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
 func TestRemediesAttachAndRoundTrip(t *testing.T) {
-	failing := obs("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted,
+	failing := sample.Observation("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted,
 		repro.Call{Outcome: repro.OutcomeError, Chain: []repro.PyException{{Type: "RuntimeError", Message: "this event loop is already running."}}})
 	fixed := failing
 	fixed.Cell.Loop, fixed.Cell.Remedy, fixed.Cell.Of = repro.LoopNest, repro.RemedyNoUvloop, failing.Cell.Key()
@@ -18,8 +20,8 @@ func TestRemediesAttachAndRoundTrip(t *testing.T) {
 	same.Cell.Remedy, same.Cell.Of = repro.RemedyToThread, failing.Cell.Key()
 	notRun := repro.RemedyPlan{Remedy: repro.RemedyNest, Note: "nest_asyncio cannot patch uvloop (not run)"}.NotRun(failing.Cell)
 
-	h := Header{Plan: repro.Plan{Providers: []string{"P"}}}
-	r := Build(h, []repro.Observation{notRun, same, failing, fixed}, false)
+	h := diag.Header{Plan: repro.Plan{Providers: []string{"P"}}}
+	r := diag.Build(h, []repro.Observation{notRun, same, failing, fixed}, false)
 	if len(r.Cells) != 1 || r.Summary.Cells != 1 {
 		t.Fatalf("remedy cells counted as cells: %d cells, summary %d", len(r.Cells), r.Summary.Cells)
 	}
@@ -31,10 +33,10 @@ func TestRemediesAttachAndRoundTrip(t *testing.T) {
 		t.Errorf("remedies = %s", s)
 	}
 	var buf bytes.Buffer
-	if err := Render(&buf, "jsonl", r, RenderOptions{}); err != nil {
+	if err := Render(&buf, "jsonl", r, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadReport(&buf)
+	back, err := diag.ReadReport(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func TestRemediesAttachAndRoundTrip(t *testing.T) {
 		t.Errorf("round trip lost remedies: %+v", back.Cells)
 	}
 	buf.Reset()
-	if err := Render(&buf, "table", r, RenderOptions{}); err != nil {
+	if err := Render(&buf, "table", r, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"remedies tried", "sync/uvloop RE", "fixes", "= RE", "n/a nest-asyncio: nest_asyncio cannot patch uvloop (not run)"} {

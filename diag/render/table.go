@@ -1,4 +1,4 @@
-package diag
+package render
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -21,7 +22,7 @@ func abbrevLoop(l repro.Loop) string {
 	if a := l.Short(); a != "" {
 		return a
 	}
-	return truncateRunes(Clean(string(l)), codeWidth, "")
+	return truncateRunes(diag.Clean(string(l)), codeWidth, "")
 }
 
 // grid is the table's shape: rows of providers, columns of modes, and inside
@@ -30,11 +31,11 @@ type grid struct {
 	providers []string
 	modes     []repro.Mode
 	loops     []repro.Loop
-	cells     map[string]CellReport // by Cell.Key()
+	cells     map[string]diag.CellReport // by Cell.Key()
 }
 
-func newGrid(r Report) grid {
-	g := grid{cells: map[string]CellReport{}}
+func newGrid(r diag.Report) grid {
+	g := grid{cells: map[string]diag.CellReport{}}
 	seenP := map[string]bool{}
 	modes := map[repro.Mode]bool{}
 	loops := map[repro.Loop]bool{}
@@ -48,8 +49,8 @@ func newGrid(r Report) grid {
 			g.cells[c.Key()] = c
 		}
 	}
-	g.modes = ordered(reportModes, modes)
-	g.loops = ordered(reportLoops, loops)
+	g.modes = ordered(diag.ReportModes, modes)
+	g.loops = ordered(diag.ReportLoops, loops)
 	return g
 }
 
@@ -101,7 +102,7 @@ func (g grid) columnWidth(m repro.Mode) int {
 	return w
 }
 
-func renderTable(w io.Writer, r Report, o RenderOptions) error {
+func renderTable(w io.Writer, r diag.Report, o Options) error {
 	p := NewPainter(o.Color)
 	g := newGrid(r)
 	var buf bytes.Buffer
@@ -117,11 +118,11 @@ func renderTable(w io.Writer, r Report, o RenderOptions) error {
 	return err
 }
 
-func writeGrid(buf *bytes.Buffer, g grid, p *painter, maxWidth int) error {
+func writeGrid(buf *bytes.Buffer, g grid, p *Painter, maxWidth int) error {
 	names := make([]string, len(g.providers))
 	provWidth := len("provider")
 	for i, name := range g.providers {
-		names[i] = strings.TrimSpace(strings.Join(strings.Fields(Clean(name)), " "))
+		names[i] = strings.TrimSpace(strings.Join(strings.Fields(diag.Clean(name)), " "))
 		if n := len([]rune(names[i])); n > provWidth {
 			provWidth = n
 		}
@@ -144,7 +145,7 @@ func writeGrid(buf *bytes.Buffer, g grid, p *painter, maxWidth int) error {
 			abbrevs[i] = padRight(abbrevLoop(l), codeWidth)
 		}
 		cw := g.columnWidth(m)
-		header = append(header, padRight(Clean(string(m)), cw)+"\n"+padRight(strings.Join(abbrevs, " "), cw))
+		header = append(header, padRight(diag.Clean(string(m)), cw)+"\n"+padRight(strings.Join(abbrevs, " "), cw))
 	}
 	t := tablewriter.NewTable(buf,
 		tablewriter.WithEastAsian(tw.Off),
@@ -161,7 +162,7 @@ func writeGrid(buf *bytes.Buffer, g grid, p *painter, maxWidth int) error {
 		for _, m := range g.modes {
 			codes := make([]string, len(g.loops))
 			for k, l := range g.loops {
-				code, class := "-", Class("")
+				code, class := "-", diag.Class("")
 				if c, ok := g.cells[repro.Cell{Provider: prov, Mode: m, Loop: l}.Key()]; ok {
 					code, class = c.Class.Code(), c.Class
 				}
@@ -183,22 +184,22 @@ func writeGrid(buf *bytes.Buffer, g grid, p *painter, maxWidth int) error {
 	return nil
 }
 
-func writeLegend(buf *bytes.Buffer, r Report, g grid, p *painter) {
+func writeLegend(buf *bytes.Buffer, r diag.Report, g grid, p *Painter) {
 	if len(r.Cells) == 0 {
 		return
 	}
 	var loops []string
 	for _, l := range g.loops {
-		loops = append(loops, abbrevLoop(l)+" = "+Clean(l.Meaning()))
+		loops = append(loops, abbrevLoop(l)+" = "+diag.Clean(l.Meaning()))
 	}
 	fmt.Fprintf(buf, "loops: %s\n", strings.Join(loops, ", "))
-	present := map[Class]int{}
+	present := map[diag.Class]int{}
 	for _, c := range r.Cells {
 		present[c.Class]++
 	}
 	buf.WriteString("legend:\n")
-	for _, c := range OrderedClasses(present) {
-		fmt.Fprintf(buf, "  %s  %-20s %s\n", p.Paint(c, c.Code())+strings.Repeat(" ", codeWidth-len([]rune(c.Code()))), Clean(string(c)), c.Meaning())
+	for _, c := range diag.OrderedClasses(present) {
+		fmt.Fprintf(buf, "  %s  %-20s %s\n", p.Paint(c, c.Code())+strings.Repeat(" ", codeWidth-len([]rune(c.Code()))), diag.Clean(string(c)), c.Meaning())
 	}
 	if missingCells(g) {
 		fmt.Fprintf(buf, "  %s  %-20s %s\n", padRight("-", codeWidth), "", "not in the scan")
@@ -209,26 +210,26 @@ func missingCells(g grid) bool {
 	return len(g.cells) < len(g.providers)*len(g.modes)*len(g.loops)
 }
 
-func writeSummary(buf *bytes.Buffer, r Report, p *painter) {
+func writeSummary(buf *bytes.Buffer, r diag.Report, p *Painter) {
 	s := r.Summary
 	var counts []string
-	for _, c := range OrderedClasses(s.Counts) {
-		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], p.Paint(c, Clean(string(c)))))
+	for _, c := range diag.OrderedClasses(s.Counts) {
+		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], p.Paint(c, diag.Clean(string(c)))))
 	}
-	fmt.Fprintf(buf, "\n%s %d cell%s", p.Bold("summary:"), s.Cells, Plural(s.Cells))
+	fmt.Fprintf(buf, "\n%s %d cell%s", p.Bold("summary:"), s.Cells, diag.Plural(s.Cells))
 	if len(counts) > 0 {
 		fmt.Fprintf(buf, ": %s", strings.Join(counts, ", "))
 	}
 	buf.WriteString("\n")
-	fmt.Fprintf(buf, "documented loop conflict reproduced in %d cell%s\n", s.Conflict, Plural(s.Conflict))
-	fmt.Fprintf(buf, "loop failures: %d cell%s\n", s.LoopFailures, Plural(s.LoopFailures))
-	fmt.Fprintf(buf, "likely cause: %s\n", Clean(s.LikelyCause))
+	fmt.Fprintf(buf, "documented loop conflict reproduced in %d cell%s\n", s.Conflict, diag.Plural(s.Conflict))
+	fmt.Fprintf(buf, "loop failures: %d cell%s\n", s.LoopFailures, diag.Plural(s.LoopFailures))
+	fmt.Fprintf(buf, "likely cause: %s\n", diag.Clean(s.LikelyCause))
 	fmt.Fprintf(buf, "environment: %s\n", environmentLine(r.Environment))
 	if loops := loopsLine(r.Environment); loops != "" {
 		fmt.Fprintf(buf, "loops available: %s\n", loops)
 	}
 	if r.Interrupted {
-		fmt.Fprintf(buf, "interrupted: %s\n", s.interruptedNote())
+		fmt.Fprintf(buf, "interrupted: %s\n", s.InterruptedNote())
 	}
 	shown := 0
 	for _, c := range r.Cells {
@@ -251,43 +252,40 @@ func writeSummary(buf *bytes.Buffer, r Report, p *painter) {
 const maxCellLines = 40
 
 // cellLine is "provider mode/loop: class [signature] evidence (frame)".
-func cellLine(c CellReport, p *painter) string {
-	s := fmt.Sprintf("%s %s/%s: %s [%s] %s", SingleLine(c.Provider), SingleLine(string(c.Mode)), SingleLine(string(c.Loop)),
-		p.Paint(c.Class, string(c.Class)), SingleLine(c.Signature), SingleLine(c.Evidence))
-	if f := SingleLine(c.Frame); f != "" && !strings.Contains(s, f) {
+func cellLine(c diag.CellReport, p *Painter) string {
+	s := fmt.Sprintf("%s %s/%s: %s [%s] %s", diag.SingleLine(c.Provider), diag.SingleLine(string(c.Mode)), diag.SingleLine(string(c.Loop)),
+		p.Paint(c.Class, string(c.Class)), diag.SingleLine(c.Signature), diag.SingleLine(c.Evidence))
+	if f := diag.SingleLine(c.Frame); f != "" && !strings.Contains(s, f) {
 		s += " (" + f + ")"
 	}
 	return s
 }
 
-// single is untrusted text cleaned and folded onto one line.
-func SingleLine(s string) string { return strings.Join(strings.Fields(Clean(s)), " ") }
-
 func environmentLine(e repro.Environment) string {
 	var parts []string
 	py := "python"
 	if e.PythonVersion != "" {
-		py += " " + SingleLine(e.PythonVersion)
+		py += " " + diag.SingleLine(e.PythonVersion)
 	}
 	if e.Python != "" {
-		py += " (" + SingleLine(e.Python) + ")"
+		py += " (" + diag.SingleLine(e.Python) + ")"
 	}
 	parts = append(parts, py)
 	g := "g4f"
 	if e.G4FVersion != "" {
-		g += " " + SingleLine(e.G4FVersion)
+		g += " " + diag.SingleLine(e.G4FVersion)
 	} else {
 		g += " (version unknown)"
 	}
 	if e.G4FPath != "" {
-		g += " from " + SingleLine(e.G4FPath)
+		g += " from " + diag.SingleLine(e.G4FPath)
 	}
 	if e.Demo {
 		g += " (demo miniature)"
 	}
 	parts = append(parts, g)
 	if e.NestModule != "" {
-		parts = append(parts, "g4f imports "+SingleLine(e.NestModule))
+		parts = append(parts, "g4f imports "+diag.SingleLine(e.NestModule))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -295,16 +293,16 @@ func environmentLine(e repro.Environment) string {
 func loopsLine(e repro.Environment) string {
 	var parts []string
 	for _, li := range e.Loops {
-		s := SingleLine(string(li.Loop))
+		s := diag.SingleLine(string(li.Loop))
 		if li.Available {
 			s += " yes"
 			if li.Package != "" {
-				s += " (" + strings.TrimSpace(SingleLine(li.Package)+" "+SingleLine(li.Version)) + ")"
+				s += " (" + strings.TrimSpace(diag.SingleLine(li.Package)+" "+diag.SingleLine(li.Version)) + ")"
 			}
 		} else {
 			s += " no"
 			if li.Reason != "" {
-				s += " (" + SingleLine(li.Reason) + ")"
+				s += " (" + diag.SingleLine(li.Reason) + ")"
 			}
 		}
 		parts = append(parts, s)

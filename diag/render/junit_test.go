@@ -1,4 +1,4 @@
-package diag
+package render
 
 import (
 	"bytes"
@@ -11,12 +11,13 @@ import (
 
 	junit "github.com/joshdk/go-junit"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
 func TestGoldenJUnit(t *testing.T) {
-	golden(t, "report.junit.xml.golden", []byte(renderString(t, "junit", markdownSample(), RenderOptions{})))
+	golden(t, "report.junit.xml.golden", []byte(renderString(t, "junit", markdownSample(), Options{})))
 }
 
 // junitSchema is the JUnit XML schema the reporters read, for the
@@ -82,7 +83,7 @@ func decodeStrict(t *testing.T, doc string) junitSchema {
 // skips, and the counts the reporters show agree with the report.
 func TestJUnitParsesBack(t *testing.T) {
 	r := markdownSample()
-	out := renderString(t, "junit", r, RenderOptions{})
+	out := renderString(t, "junit", r, Options{})
 	suites, err := junit.Ingest([]byte(out))
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +114,7 @@ func TestJUnitParsesBack(t *testing.T) {
 	}
 	var wantSkipped int
 	for _, c := range r.Cells {
-		if !c.Failing() && c.Class != ClassOK {
+		if !c.Failing() && c.Class != diag.ClassOK {
 			wantSkipped++
 		}
 	}
@@ -154,7 +155,7 @@ func TestJUnitParsesBack(t *testing.T) {
 					t.Errorf("%s: remedies not in the failure body:\n%s", key, e.Body)
 				}
 			}
-		case c.Class == ClassOK:
+		case c.Class == diag.ClassOK:
 			if tc.Status != junit.StatusPassed || tc.Error != nil {
 				t.Errorf("%s: %s, want passed", key, tc.Status)
 			}
@@ -217,9 +218,9 @@ func TestJUnitHostile(t *testing.T) {
 	skipped.SkipReason = hostile
 	h := r.Header()
 	h.Command += hostile
-	r = Build(h, append(obs, netDown, skipped), false)
+	r = diag.Build(h, append(obs, netDown, skipped), false)
 
-	out := renderString(t, "junit", r, RenderOptions{})
+	out := renderString(t, "junit", r, Options{})
 	decodeStrict(t, out)
 	suites, err := junit.Ingest([]byte(out))
 	if err != nil {
@@ -248,7 +249,7 @@ func TestJUnitHostile(t *testing.T) {
 }
 
 func TestJUnitEmptyReport(t *testing.T) {
-	out := renderString(t, "junit", Build(Header{}, nil, false), RenderOptions{})
+	out := renderString(t, "junit", diag.Build(diag.Header{}, nil, false), Options{})
 	s := decodeStrict(t, out)
 	if s.Tests != 0 || len(s.Suites) != 0 {
 		t.Errorf("empty report: %+v", s)
@@ -289,7 +290,7 @@ func TestXMLLegal(t *testing.T) {
 
 // hostileCells is a failing, a skipped and a loop-failing cell whose
 // untrusted text is the fuzzer's.
-func hostileCells(name, msg, log string) Report {
+func hostileCells(name, msg, log string) diag.Report {
 	loop := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
 	loop.Provider, loop.Log = name, log
 	for i := range loop.Calls {
@@ -300,7 +301,7 @@ func hostileCells(name, msg, log string) Report {
 	net.Log = log
 	skip := sample.Cell("RetiredProvider", repro.Mode(name), repro.LoopNest)
 	skip.SkipReason = msg
-	return Build(Header{Tool: name, Command: msg}, []repro.Observation{loop, net, skip}, false)
+	return diag.Build(diag.Header{Tool: name, Command: msg}, []repro.Observation{loop, net, skip}, false)
 }
 
 func FuzzJUnit(f *testing.F) {
@@ -308,7 +309,7 @@ func FuzzJUnit(f *testing.F) {
 	f.Add("</testcase>]]>", "\x00\uFFFE&amp;<![CDATA[", "\xff\x1b]0;x\x07")
 	f.Fuzz(func(t *testing.T, name, msg, log string) {
 		r := hostileCells(name, msg, log)
-		out := renderString(t, "junit", r, RenderOptions{})
+		out := renderString(t, "junit", r, Options{})
 		decodeStrict(t, out)
 		suites, err := junit.Ingest([]byte(out))
 		if err != nil {

@@ -1,4 +1,4 @@
-package diag
+package render
 
 import (
 	"fmt"
@@ -6,11 +6,13 @@ import (
 	"strings"
 
 	"github.com/fatih/color"
+
+	"github.com/g4fdiag/g4fdiag/diag"
 )
 
-// RenderOptions are the choices a caller makes about its terminal; renderers
+// Options are the choices a caller makes about its terminal; renderers
 // never look at the terminal or the environment themselves.
-type RenderOptions struct {
+type Options struct {
 	// Color paints table codes by class. Off, the output holds no escape
 	// code at all.
 	Color bool
@@ -25,7 +27,7 @@ type RenderOptions struct {
 
 type renderer struct {
 	name string
-	fn   func(io.Writer, Report, RenderOptions) error
+	fn   func(io.Writer, diag.Report, Options) error
 }
 
 // renderers are the report formats, in the order Formats lists them.
@@ -48,7 +50,7 @@ func Formats() []string {
 }
 
 // Render writes the report in the named format.
-func Render(w io.Writer, format string, r Report, o RenderOptions) error {
+func Render(w io.Writer, format string, r diag.Report, o Options) error {
 	for _, rd := range renderers {
 		if rd.name == format {
 			return rd.fn(w, r, o)
@@ -57,16 +59,16 @@ func Render(w io.Writer, format string, r Report, o RenderOptions) error {
 	return fmt.Errorf("diag: unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
 }
 
-// painter colours text by class when colour is on and passes it through
+// Painter colours text by class when colour is on and passes it through
 // untouched otherwise.
-type painter struct {
+type Painter struct {
 	on     bool
-	colors map[Class]*color.Color
+	colors map[diag.Class]*color.Color
 }
 
-func NewPainter(on bool) *painter { return &painter{on: on, colors: map[Class]*color.Color{}} }
+func NewPainter(on bool) *Painter { return &Painter{on: on, colors: map[diag.Class]*color.Color{}} }
 
-func (p *painter) Paint(c Class, s string) string {
+func (p *Painter) Paint(c diag.Class, s string) string {
 	if !p.on || s == "" {
 		return s
 	}
@@ -77,14 +79,14 @@ func (p *painter) Paint(c Class, s string) string {
 			return s
 		}
 		col = color.New(attrs...)
-		col.EnableColor() // decided by RenderOptions, not by color.NoColor's terminal check
+		col.EnableColor() // decided by Options, not by color.NoColor's terminal check
 		p.colors[c] = col
 	}
 	return col.Sprint(s)
 }
 
 // bold is for headings; same rule as paint.
-func (p *painter) Bold(s string) string {
+func (p *Painter) Bold(s string) string {
 	if !p.on || s == "" {
 		return s
 	}

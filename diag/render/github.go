@@ -1,10 +1,12 @@
-package diag
+package render
 
 import (
 	"bytes"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/g4fdiag/g4fdiag/diag"
 )
 
 // renderGitHub writes the report as GitHub Actions workflow commands
@@ -28,10 +30,10 @@ import (
 //
 // Every message and property is escaped as the runner expects, so no text of
 // a provider can end the command or start another one.
-func renderGitHub(w io.Writer, r Report, _ RenderOptions) error {
+func renderGitHub(w io.Writer, r diag.Report, _ Options) error {
 	var b bytes.Buffer
-	writeWorkflowCommand(&b, "notice", OrDefault(SingleLine(r.Tool), "g4fdiag")+" summary", gitHubSummaryLine(r))
-	var firsts, repeats []CellReport
+	writeWorkflowCommand(&b, "notice", diag.OrDefault(diag.SingleLine(r.Tool), "g4fdiag")+" summary", gitHubSummaryLine(r))
+	var firsts, repeats []diag.CellReport
 	seen := map[string]bool{}
 	for _, c := range r.Cells {
 		if !c.LoopFailure() {
@@ -49,7 +51,7 @@ func renderGitHub(w io.Writer, r Report, _ RenderOptions) error {
 		writeWorkflowCommand(&b, "error", gitHubTitle(c), gitHubMessage(c))
 	}
 	for _, c := range r.Cells {
-		if !c.LoopFailure() && gitHubWarns(c.Class) {
+		if !c.LoopFailure() && c.Class.GitHubWarns() {
 			writeWorkflowCommand(&b, "warning", gitHubTitle(c), gitHubMessage(c))
 		}
 	}
@@ -57,50 +59,46 @@ func renderGitHub(w io.Writer, r Report, _ RenderOptions) error {
 	return err
 }
 
-// gitHubWarns reports whether a failing cell that is not a loop failure gets
-// a warning annotation: the hangs, crashes, protocol breaks and flaky cells.
-func gitHubWarns(c Class) bool { return c.info().warn }
-
 // gitHubSummaryLine is the summary on one line: loop failures, the conflict,
 // the counts per class and the likely cause.
-func gitHubSummaryLine(r Report) string {
+func gitHubSummaryLine(r diag.Report) string {
 	s := r.Summary
 	var counts []string
-	for _, c := range OrderedClasses(s.Counts) {
-		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], SingleLine(string(c))))
+	for _, c := range diag.OrderedClasses(s.Counts) {
+		counts = append(counts, fmt.Sprintf("%d %s", s.Counts[c], diag.SingleLine(string(c))))
 	}
-	line := fmt.Sprintf("loop failures in %d of %d cell%s; documented loop conflict reproduced in %d", s.LoopFailures, s.Cells, Plural(s.Cells), s.Conflict)
+	line := fmt.Sprintf("loop failures in %d of %d cell%s; documented loop conflict reproduced in %d", s.LoopFailures, s.Cells, diag.Plural(s.Cells), s.Conflict)
 	if len(counts) > 0 {
 		line += " (" + strings.Join(counts, ", ") + ")"
 	}
-	line += ". Likely cause: " + SingleLine(s.LikelyCause)
+	line += ". Likely cause: " + diag.SingleLine(s.LikelyCause)
 	if r.Interrupted {
-		line += ". Interrupted: " + s.interruptedNote()
+		line += ". Interrupted: " + s.InterruptedNote()
 	}
 	return line
 }
 
 // gitHubTitle is an annotation's title: "loop-reentry: AsyncGenHealthy
 // sync/uvloop".
-func gitHubTitle(c CellReport) string {
-	return fmt.Sprintf("%s: %s %s/%s", SingleLine(string(c.Class)), SingleLine(c.Provider), SingleLine(string(c.Mode)), SingleLine(string(c.Loop)))
+func gitHubTitle(c diag.CellReport) string {
+	return fmt.Sprintf("%s: %s %s/%s", diag.SingleLine(string(c.Class)), diag.SingleLine(c.Provider), diag.SingleLine(string(c.Mode)), diag.SingleLine(string(c.Loop)))
 }
 
 // gitHubMessage is an annotation's text, one fact a line.
-func gitHubMessage(c CellReport) string {
-	lines := []string{fmt.Sprintf("%s %s/%s: %s [%s] %s", SingleLine(c.Provider), SingleLine(string(c.Mode)), SingleLine(string(c.Loop)),
-		SingleLine(string(c.Class)), SingleLine(c.Signature), SingleLine(c.Evidence))}
+func gitHubMessage(c diag.CellReport) string {
+	lines := []string{fmt.Sprintf("%s %s/%s: %s [%s] %s", diag.SingleLine(c.Provider), diag.SingleLine(string(c.Mode)), diag.SingleLine(string(c.Loop)),
+		diag.SingleLine(string(c.Class)), diag.SingleLine(c.Signature), diag.SingleLine(c.Evidence))}
 	add := func(name, value string) {
 		if value != "" {
 			lines = append(lines, name+": "+value)
 		}
 	}
-	add("frame", SingleLine(c.Frame))
-	add("remedy", SingleLine(c.Remedy))
+	add("frame", diag.SingleLine(c.Frame))
+	add("remedy", diag.SingleLine(c.Remedy))
 	if len(c.Remedies) > 0 {
 		parts := make([]string, len(c.Remedies))
 		for i, res := range c.Remedies {
-			parts[i] = SingleLine(string(res.Remedy)) + ": " + remedyOutcomeText(c, res)
+			parts[i] = diag.SingleLine(string(res.Remedy)) + ": " + remedyOutcomeText(c, res)
 		}
 		add("remedies tried", strings.Join(parts, "; "))
 	}
@@ -121,7 +119,7 @@ func writeWorkflowCommand(b *bytes.Buffer, command, title, message string) {
 // message stays on the command's line whatever it holds. Text is cleaned
 // (no terminal sequences, no secrets) first.
 func escapeWorkflowData(s string) string {
-	s = Clean(s)
+	s = diag.Clean(s)
 	s = strings.ReplaceAll(s, "%", "%25")
 	s = strings.ReplaceAll(s, "\r", "%0D")
 	return strings.ReplaceAll(s, "\n", "%0A")
@@ -144,15 +142,15 @@ const gitHubSummaryLimit = 50
 // one line, matrix and summary, then the failing cells one line each — loop
 // failures, then the others folded away. The full evidence stays in
 // --format markdown and g4fdiag repro.
-func GitHubSummary(r Report) string {
+func GitHubSummary(r diag.Report) string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# %s\n\n", MarkdownText(OrDefault(SingleLine(r.Tool), "g4fdiag")))
+	fmt.Fprintf(&b, "# %s\n\n", MarkdownText(diag.OrDefault(diag.SingleLine(r.Tool), "g4fdiag")))
 	writeMDIntro(&b, r)
 	fmt.Fprintf(&b, "\n**Environment:** %s\n", MarkdownText(environmentLine(r.Environment)))
 	writeMDMatrix(&b, r)
 	writeMDSummary(&b, r)
 
-	var loop, other []CellReport
+	var loop, other []diag.CellReport
 	for _, c := range r.Cells {
 		switch {
 		case c.LoopFailure():
@@ -168,7 +166,7 @@ func GitHubSummary(r Report) string {
 		writeMDCellList(&b, loop)
 	}
 	if len(other) > 0 {
-		fmt.Fprintf(&b, "\n<details><summary>%d other failing cell%s (not loop failures)</summary>\n\n", len(other), Plural(len(other)))
+		fmt.Fprintf(&b, "\n<details><summary>%d other failing cell%s (not loop failures)</summary>\n\n", len(other), diag.Plural(len(other)))
 		writeMDCellList(&b, other)
 		b.WriteString("\n</details>\n")
 	}
@@ -177,7 +175,7 @@ func GitHubSummary(r Report) string {
 }
 
 // writeMDCellList lists cells one line each, at most gitHubSummaryLimit.
-func writeMDCellList(b *bytes.Buffer, cells []CellReport) {
+func writeMDCellList(b *bytes.Buffer, cells []diag.CellReport) {
 	for i, c := range cells {
 		if i == gitHubSummaryLimit {
 			fmt.Fprintf(b, "- … and %d more\n", len(cells)-i)

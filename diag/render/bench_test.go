@@ -1,10 +1,12 @@
-package diag
+package render
 
 import (
 	"bytes"
 	"io"
 	"os"
 	"testing"
+
+	"github.com/g4fdiag/g4fdiag/diag"
 )
 
 func BenchmarkReadAndRender(b *testing.B) {
@@ -13,13 +15,13 @@ func BenchmarkReadAndRender(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		r, err := ReadReport(bytes.NewReader(data))
+		r, err := diag.ReadReport(bytes.NewReader(data))
 		if err != nil {
 			b.Fatal(err)
 		}
 		for _, f := range Formats() {
-			Render(io.Discard, f, r, RenderOptions{})
+			Render(io.Discard, f, r, Options{})
 		}
-		RenderEvidence(io.Discard, r, RenderOptions{})
+		Evidence(io.Discard, r, Options{})
 	}
 }

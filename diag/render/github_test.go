@@ -1,4 +1,4 @@
-package diag
+package render
 
 import (
 	"regexp"
@@ -7,12 +7,13 @@ import (
 
 	"github.com/yuin/goldmark/ast"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
 func TestGoldenGitHub(t *testing.T) {
-	golden(t, "report.github.golden", []byte(renderString(t, "github", markdownSample(), RenderOptions{})))
+	golden(t, "report.github.golden", []byte(renderString(t, "github", markdownSample(), Options{})))
 }
 
 func TestGoldenGitHubSummary(t *testing.T) {
@@ -56,14 +57,14 @@ func githubCommands(t *testing.T, out string) (commands, titles, messages []stri
 
 func TestGitHubCommands(t *testing.T) {
 	r := markdownSample()
-	commands, titles, messages := githubCommands(t, renderString(t, "github", r, RenderOptions{}))
+	commands, titles, messages := githubCommands(t, renderString(t, "github", r, Options{}))
 	counts := map[string]int{}
 	for _, c := range commands {
 		counts[c]++
 	}
 	warnings := 0
 	for _, c := range r.Cells {
-		if !c.LoopFailure() && gitHubWarns(c.Class) {
+		if !c.LoopFailure() && c.Class.GitHubWarns() {
 			warnings++
 		}
 	}
@@ -134,12 +135,12 @@ func TestGitHubHostile(t *testing.T) {
 	st.Provider = hostile
 	h := sampleHeader()
 	h.Tool = "g4fdiag" + hostile
-	r := Build(h, []repro.Observation{o, st}, false)
+	r := diag.Build(h, []repro.Observation{o, st}, false)
 	if !r.Cells[0].LoopFailure() {
 		t.Fatalf("hostile cell is %s", r.Cells[0].Class)
 	}
 
-	out := renderString(t, "github", r, RenderOptions{})
+	out := renderString(t, "github", r, Options{})
 	commands, titles, messages := githubCommands(t, out)
 	if strings.Join(commands, " ") != "notice error warning" {
 		t.Fatalf("commands %v:\n%s", commands, out)
@@ -162,7 +163,7 @@ func TestWorkflowEscapes(t *testing.T) {
 		{"a\nb\rc", "a%0Abc", "a%0Abc"}, // a lone \r is a control character: cleaned away
 		{"a::b,c", "a::b,c", "a%3A%3Ab%2Cc"},
 		{"%0A", "%250A", "%250A"},
-		{"key sk-ABCDEFGHIJKLMNOPQRSTUVWX", "key sk-" + redacted, "key sk-" + redacted},
+		{"key sk-ABCDEFGHIJKLMNOPQRSTUVWX", "key sk-" + diag.Redacted, "key sk-" + diag.Redacted},
 	} {
 		if got := escapeWorkflowData(tc.in); got != tc.data {
 			t.Errorf("escapeWorkflowData(%q) = %q, want %q", tc.in, got, tc.data)
@@ -195,7 +196,7 @@ func TestGitHubSummary(t *testing.T) {
 	if !strings.Contains(md, "other failing cells (not loop failures)</summary>") {
 		t.Error("the other failing cells are not folded away")
 	}
-	if empty := GitHubSummary(Build(Header{}, nil, false)); !strings.Contains(empty, "No cell fails like the documented loop conflict.") {
+	if empty := GitHubSummary(diag.Build(diag.Header{}, nil, false)); !strings.Contains(empty, "No cell fails like the documented loop conflict.") {
 		t.Errorf("empty summary:\n%s", empty)
 	}
 }
@@ -205,10 +206,10 @@ func FuzzGitHub(f *testing.F) {
 	f.Add("a\n::error::x", "%0A\r\n::stop-commands::t", "b,c:d")
 	f.Fuzz(func(t *testing.T, name, msg, log string) {
 		r := hostileCells(name, msg, log)
-		commands, _, _ := githubCommands(t, renderString(t, "github", r, RenderOptions{}))
+		commands, _, _ := githubCommands(t, renderString(t, "github", r, Options{}))
 		want := 1 + r.Summary.LoopFailures
 		for _, c := range r.Cells {
-			if !c.LoopFailure() && gitHubWarns(c.Class) {
+			if !c.LoopFailure() && c.Class.GitHubWarns() {
 				want++
 			}
 		}

@@ -1,0 +1,57 @@
+package render
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
+	"github.com/g4fdiag/g4fdiag/repro"
+)
+
+// comparisonSample has a new failure, a fixed cell, one not run now, and the
+// rest still failing.
+func comparisonSample() diag.Comparison {
+	broken := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+	broken.Provider = "HealthySync"
+	fixed := sample.Cell("HealthySync", repro.ModeSync, repro.LoopAsyncio)
+	fixed.Provider = "AsyncGenHealthy"
+	cur := sampleWith([]repro.Observation{broken, fixed},
+		repro.Cell{Provider: "BlockingSleep", Mode: repro.ModeSync, Loop: repro.LoopUvloop})
+	return diag.Compare(sampleReport(), cur, diag.ClassSet{})
+}
+
+func TestGoldenComparison(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Comparison(&buf, comparisonSample(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "baseline.golden", buf.Bytes())
+	if !strings.HasPrefix(buf.String(), "baseline: 1 new, 1 fixed, 18 still failing, 1 not run now (fail on: loop)\n") {
+		t.Errorf("summary line: %s", buf.String())
+	}
+}
+
+func TestRenderComparisonColorAndWidth(t *testing.T) {
+	c := comparisonSample()
+	var plain, colored, narrow bytes.Buffer
+	_ = Comparison(&plain, c, Options{})
+	_ = Comparison(&colored, c, Options{Color: true})
+	_ = Comparison(&narrow, c, Options{Width: 30})
+	if !sgr.MatchString(colored.String()) || sgr.ReplaceAllString(colored.String(), "") != plain.String() {
+		t.Errorf("colour changed more than colours:\n%s", colored.String())
+	}
+	for _, l := range strings.Split(narrow.String(), "\n") {
+		if strings.HasPrefix(l, "  ") && len([]rune(l)) > 30 {
+			t.Errorf("line wider than 30: %q", l)
+		}
+	}
+	// hostile names stay on their line, without escapes
+	k := diag.CellKey{Provider: "Evil\n\x1b[2Jname", Mode: "sync", Loop: "uvloop", Class: diag.ClassLoopReentry, Signature: "sig\nx"}
+	var buf bytes.Buffer
+	_ = Comparison(&buf, diag.Comparison{New: []diag.CellKey{k}}, Options{})
+	if got := buf.String(); strings.Count(got, "\n") != 3 || strings.ContainsRune(got, '\x1b') {
+		t.Errorf("hostile key: %q", got)
+	}
+}
