@@ -173,6 +173,10 @@ func (c Class) failing() bool { return c.info().failing }
 // failure gets a GitHub warning annotation.
 func (c Class) GitHubWarns() bool { return c.info().warn }
 
+// Cause is the mechanism the report's likely cause files a loop failure of
+// the class under (a key of its cause table); "" for other classes.
+func (c Class) Cause() string { return c.info().cause }
+
 // Known reports whether c is a class of the table.
 func (c Class) Known() bool { _, ok := classInfos[c]; return ok }
 

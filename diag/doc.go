@@ -1,12 +1,20 @@
-// Package diag turns observations into verdicts and verdicts into reports.
+// Package diag classifies: it turns one observation of a cell into a
+// verdict, and is the base every other package under diag builds on.
 //
-// It owns the signature table (what makes a loop-reentry, a network failure,
-// a missing requirement), Classify (one repro.Observation → one Verdict),
-// the hang analysis, the aggregation of verdicts into a Report with a
-// summary and a likely cause, the report encodings (JSON, JSON lines) and
-// their reader, and the comparison with a baseline report. The renderers
-// live in diag/render and the reader of texts a user already has in
-// diag/explain; both import diag, never the other way.
+// It owns the verdict classes (class.go), the signature table (what makes a
+// loop-reentry, a network failure, a missing requirement; signature.go),
+// Classify (one repro.Observation → one Verdict; classify.go), the hang
+// analysis of stack dumps (hang.go, stack.go), the class sets of --fail-on
+// (classset.go), the outcome of a remedy's re-run (remedy.go) and CellReport,
+// a classified cell (cell.go). The other jobs live in packages of their own,
+// each importing diag and never the other way:
+//
+//	diag/report   Build, the summary and likely cause, merge, the baseline
+//	              comparison, and the report encodings with their reader
+//	diag/render   the renderers: table, json, jsonl, markdown, junit,
+//	              github, evidence
+//	diag/explain  reads a text a user already has and says which verdict
+//	              it shows
 //
 // diag knows nothing of processes, workers, HTTP or clocks: it reads the
 // structured record the drivers left (exception chains, tracebacks, stack
@@ -18,10 +26,10 @@
 // classTable (class.go) holds every verdict class with its code, meaning,
 // colour and what the code decides by class (loop, failing, hang, GitHub
 // warning, likely-cause mechanism), its row order being the severity rank;
-// causeTable (report.go) the mechanisms of the likely cause; Signatures
-// and StateSignatures (signature.go) the signatures, named in code only
-// through their SignatureID constants. A new class is a row of classTable
-// (and of Classes, the legend's order) plus the signatures that assign it.
+// Signatures and StateSignatures (signature.go) the signatures, named in
+// code only through their SignatureID constants. A new class is a row of
+// classTable (and of Classes, the legend's order) plus the signatures that
+// assign it; the mechanisms of the likely cause are report's causeTable.
 //
 // Everything a provider or an exception printed is untrusted: Sanitize strips
 // terminal control sequences and Redact API keys and Authorization values

@@ -8,11 +8,12 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/diag/render"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
 func TestEvidenceHangBlock(t *testing.T) {
-	r := diag.Build(diag.Header{Plan: sample.Plan(), Environment: sample.Environment(), Providers: sample.Providers}, []repro.Observation{
+	r := report.Build(report.Header{Plan: sample.Plan(), Environment: sample.Environment(), Providers: sample.Providers}, []repro.Observation{
 		diag.HungCell("SlowNetwork", repro.ModeSyncStream, repro.LoopNest, repro.EndDeadline, 0,
 			&repro.Stacks{Threads: diag.NetworkDump, Tasks: diag.NetworkTasks}).Observation,
 	}, false)

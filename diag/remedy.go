@@ -35,7 +35,7 @@ func outcomeOf(orig, rerun Verdict) string {
 
 // attachRemedies moves the remedy cells into the Remedies of the cells they
 // were tried for, in repro.AllRemedies order, and returns the other cells.
-func attachRemedies(cells []CellReport) []CellReport {
+func AttachRemedies(cells []CellReport) []CellReport {
 	var main []CellReport
 	byKey := map[string]int{}
 	var remedies []CellReport

@@ -43,7 +43,7 @@ func Sanitize(s string) string {
 
 // terminalRune is a C1 control or a bidi override: printed raw, a terminal
 // may act on it (8-bit CSI and OSC) or reorder the text around it.
-func terminalRune(r rune) bool {
+func TerminalRune(r rune) bool {
 	return r >= 0x80 && r <= 0x9f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
 }
 

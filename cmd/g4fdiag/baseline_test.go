@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/render"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -34,7 +34,7 @@ func TestBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := diag.ReadReport(f)
+	r, err := report.ReadReport(f)
 	f.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := render.Render(bf, "json", diag.Build(r.Header(), obs, false), render.Options{}); err != nil {
+	if err := render.Render(bf, "json", report.Build(r.Header(), obs, false), render.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	bf.Close()

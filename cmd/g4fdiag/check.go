@@ -20,6 +20,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/render"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/providers/scale"
 	"github.com/g4fdiag/g4fdiag/repro"
@@ -604,7 +605,7 @@ func (o *scanOptions) loopsToStart() []repro.Loop {
 
 // remedyCells plans the remedies of every loop-class cell of a report: the
 // cells to run, and the observations of those that do not apply.
-func remedyCells(r diag.Report, env repro.Environment) (decided []repro.Observation, todo []repro.Cell) {
+func remedyCells(r report.Report, env repro.Environment) (decided []repro.Observation, todo []repro.Cell) {
 	for _, c := range r.Cells {
 		if !c.LoopFailure() {
 			continue
@@ -650,7 +651,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 		return err
 	}
 	defer closeSinks(sinks)
-	var base *diag.Report
+	var base *report.Report
 	if o.Baseline != "" {
 		b, err := loadReport(ctx, o.Baseline, "--baseline", stdio.Err)
 		if err != nil {
@@ -678,7 +679,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	for _, pr := range selected {
 		o.Plan.Providers = append(o.Plan.Providers, pr.Name)
 	}
-	header := diag.Header{Tool: "g4fdiag", Version: versionString(), Command: o.Command,
+	header := report.Header{Tool: "g4fdiag", Version: versionString(), Command: o.Command,
 		Plan: o.Plan, Environment: st.env, Providers: selected}
 
 	for _, s := range sinks {
@@ -717,7 +718,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 		return err
 	}
 	if o.VerifyFixes && ctx.Err() == nil {
-		decided, todo := remedyCells(diag.Build(header, observations, false), st.env)
+		decided, todo := remedyCells(report.Build(header, observations, false), st.env)
 		progress.AddTotal(len(decided) + len(todo))
 		if err := collect(repro.RunCells(ctx, st.driver, decided, todo, o.Plan.Jobs, o.Plan.Timeout)); err != nil {
 			return err
@@ -725,10 +726,10 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	}
 	progress.Done()
 	interrupted := ctx.Err() != nil
-	report := diag.Build(header, observations, interrupted)
+	rep := report.Build(header, observations, interrupted)
 	var script *scriptOutcome
 	if o.EmitScript != "" && !interrupted {
-		if script, err = emitScript(ctx, o.EmitScript, o, st, report); err != nil {
+		if script, err = emitScript(ctx, o.EmitScript, o, st, rep); err != nil {
 			return err
 		}
 	}
@@ -737,12 +738,12 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	// script note says the run was cut short, and the exit is 130.
 	interrupted = interrupted || ctx.Err() != nil
 
-	var cmp *diag.Comparison
+	var cmp *report.Comparison
 	if base != nil {
-		c := diag.Compare(*base, report, o.FailOn)
+		c := report.Compare(*base, rep, o.FailOn)
 		cmp = &c
 	}
-	outErr := deliver(sinks, delivery{report: report, cmp: cmp, evidence: o.Evidence, script: script}, stdio)
+	outErr := deliver(sinks, delivery{report: rep, cmp: cmp, evidence: o.Evidence, script: script}, stdio)
 	if script != nil {
 		stdio.info(o.Quiet, "%s", script.Note)
 		for _, line := range script.Remedies {
@@ -755,12 +756,12 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	case outErr != nil:
 		return outErr
 	}
-	return gate(report, cmp, o.FailOn)
+	return gate(rep, cmp, o.FailOn)
 }
 
 // writeStepSummary appends the Markdown job summary to $GITHUB_STEP_SUMMARY
 // when a github output was asked for and the variable is set.
-func writeStepSummary(sinks []*sink, r diag.Report, stdio IO) error {
+func writeStepSummary(sinks []*sink, r report.Report, stdio IO) error {
 	path := stdio.getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
 		return nil
@@ -786,24 +787,24 @@ func writeStepSummary(sinks []*sink, r diag.Report, stdio IO) error {
 // came from, "" for a plain argument. A jsonl stream cut short (no end
 // record) still reads, as a partial report, and warn says so. Reading stops
 // when ctx ends, even on a pipe that sends nothing.
-func loadReport(ctx context.Context, path, what string, warn io.Writer) (diag.Report, error) {
+func loadReport(ctx context.Context, path, what string, warn io.Writer) (report.Report, error) {
 	name := path
 	if what != "" {
 		name = what + " " + path
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return diag.Report{}, usagef("cannot read %s: %v", name, unwrapPathError(err))
+		return report.Report{}, usagef("cannot read %s: %v", name, unwrapPathError(err))
 	}
 	defer f.Close()
 	stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Now()) })
 	defer stop()
-	r, info, err := diag.ReadReportInfo(f)
+	r, info, err := report.ReadReportInfo(f)
 	if ctx.Err() != nil {
-		return diag.Report{}, ctx.Err()
+		return report.Report{}, ctx.Err()
 	}
 	if err != nil {
-		return diag.Report{}, usagef("%s is not a g4fdiag report: %v", name, err)
+		return report.Report{}, usagef("%s is not a g4fdiag report: %v", name, err)
 	}
 	if info.CutShort && warn != nil {
 		fmt.Fprintf(warn, "g4fdiag: warning: %s has no end record: the scan was cut short (killed, or the file truncated); the report is partial, %d cell(s)\n", name, len(r.Cells))

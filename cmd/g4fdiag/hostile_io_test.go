@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/render"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
@@ -76,9 +76,9 @@ func TestMergeErrorCannotDriveTheTerminal(t *testing.T) {
 	dir := t.TempDir()
 	var paths []string
 	for i, prov := range []string{hostileName, "Other\x1b[2J"} {
-		h := diag.Header{Tool: "g4fdiag", Command: "check", Plan: repro.Plan{Providers: []string{prov},
+		h := report.Header{Tool: "g4fdiag", Command: "check", Plan: repro.Plan{Providers: []string{prov},
 			Modes: []repro.Mode{repro.ModeAPIJSON}, Loops: []repro.Loop{repro.LoopServer}, Concurrency: 1, Repeat: 1}}
-		r := diag.Build(h, []repro.Observation{{Cell: repro.Cell{Provider: prov, Mode: repro.ModeAPIJSON, Loop: repro.LoopServer,
+		r := report.Build(h, []repro.Observation{{Cell: repro.Cell{Provider: prov, Mode: repro.ModeAPIJSON, Loop: repro.LoopServer,
 			Concurrency: 1, Repeat: 1}, End: repro.EndCompleted}}, false)
 		p := filepath.Join(dir, fmt.Sprintf("scan-%d.json", i))
 		f, err := os.Create(p)
@@ -175,12 +175,12 @@ func TestFullStdoutKeepsTheOtherOutputs(t *testing.T) {
 // report says so.
 func TestReportOfACutJSONL(t *testing.T) {
 	dir := t.TempDir()
-	h := diag.Header{Tool: "g4fdiag", Command: "check", Plan: repro.Plan{Providers: []string{"P", "Q"},
+	h := report.Header{Tool: "g4fdiag", Command: "check", Plan: repro.Plan{Providers: []string{"P", "Q"},
 		Modes: []repro.Mode{repro.ModeSync}, Loops: []repro.Loop{repro.LoopUvloop}, Concurrency: 1, Repeat: 1}}
 	obs := repro.Observation{Cell: repro.Cell{Provider: "P", Mode: repro.ModeSync, Loop: repro.LoopUvloop, Concurrency: 1, Repeat: 1},
 		End: repro.EndCompleted, Calls: []repro.Call{{Outcome: repro.OutcomeOK}}}
 	var whole bytes.Buffer
-	jw := diag.NewJSONLWriter(&whole)
+	jw := report.NewJSONLWriter(&whole)
 	if err := jw.WriteHeader(h); err != nil {
 		t.Fatal(err)
 	}

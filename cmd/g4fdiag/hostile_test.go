@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -230,7 +231,7 @@ func runHostile(t *testing.T, cases []hostileCase) {
 			if tc.want == nil {
 				return
 			}
-			var r diag.Report
+			var r report.Report
 			if err := json.Unmarshal([]byte(outputs["json"]), &r); err != nil {
 				t.Fatalf("json report: %v\n%s", err, outputs["json"])
 			}
@@ -261,7 +262,7 @@ func runHostile(t *testing.T, cases []hostileCase) {
 
 // checkEvidenceCut: the key the server echoed reaches the report as
 // [REDACTED], so the reader still sees that it was echoed.
-func checkEvidenceCut(t *testing.T, r diag.Report) {
+func checkEvidenceCut(t *testing.T, r report.Report) {
 	t.Helper()
 	b, _ := json.Marshal(r.Cells)
 	if !bytes.Contains(b, []byte("[REDACTED]")) {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 )
 
 // A Ctrl-C during a scan keeps the cell it cut short: the report holds it
@@ -99,7 +99,7 @@ func TestInterruptedCellReachesReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved, err := diag.ReadReport(f)
+	saved, err := report.ReadReport(f)
 	f.Close()
 	if err != nil {
 		t.Fatal(err)

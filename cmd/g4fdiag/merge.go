@@ -9,6 +9,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/render"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 )
 
 type mergeOptions struct {
@@ -79,15 +80,15 @@ func mergeOptionsFrom(c *cli.Context) (mergeOptions, error) {
 // runMerge reads and merges the shards before it opens an output, so a
 // refused merge leaves no empty report behind for a later step to upload.
 func runMerge(ctx context.Context, o mergeOptions, stdio IO) error {
-	named := make([]diag.NamedReport, 0, len(o.Files))
+	named := make([]report.NamedReport, 0, len(o.Files))
 	for _, f := range o.Files {
 		r, err := loadReport(ctx, f, "", stdio.Err)
 		if err != nil {
 			return err
 		}
-		named = append(named, diag.NamedReport{Name: f, Report: r})
+		named = append(named, report.NamedReport{Name: f, Report: r})
 	}
-	m, err := diag.Merge(named)
+	m, err := report.Merge(named)
 	if err != nil {
 		return usagef("cannot merge: %v", err)
 	}
@@ -112,7 +113,7 @@ func runMerge(ctx context.Context, o mergeOptions, stdio IO) error {
 // mergeWarning says what the merged report lacks: shards not given, and
 // cells no shard has (an interrupted one's). A partial merge is legitimate
 // mid-pipeline, so it is a warning, not an error.
-func mergeWarning(m diag.Merged) string {
+func mergeWarning(m report.Merged) string {
 	var parts []string
 	if len(m.MissingShards) > 0 {
 		names := make([]string, len(m.MissingShards))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/render"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 )
 
 // output is one place a report goes: a format and a file ("" or "-" is
@@ -67,8 +68,8 @@ type sink struct {
 	output
 	w        *sinkWriter
 	close    func() error
-	jsonl    *diag.JSONLWriter // streams observations as cells finish
-	streamed bool              // the header went out: observations follow as cells end
+	jsonl    *report.JSONLWriter // streams observations as cells finish
+	streamed bool                // the header went out: observations follow as cells end
 }
 
 // sinkWriter stops writing at its first error and keeps it: one output
@@ -114,7 +115,7 @@ func openSinks(outs []output, stdout io.Writer) ([]*sink, error) {
 			s.w.w, s.close = f, f.Close
 		}
 		if o.Format == "jsonl" {
-			s.jsonl = diag.NewJSONLWriter(s.w)
+			s.jsonl = report.NewJSONLWriter(s.w)
 		}
 		sinks = append(sinks, s)
 	}
@@ -148,7 +149,7 @@ func failures(sinks []*sink) error {
 
 // writeReport renders the finished report to a sink; a jsonl sink that
 // streamed a scan's observations only needs its end record.
-func (s *sink) writeReport(r diag.Report, o render.Options) error {
+func (s *sink) writeReport(r report.Report, o render.Options) error {
 	if s.streamed {
 		return s.jsonl.WriteEnd(r.Interrupted)
 	}
@@ -164,10 +165,10 @@ func (s *sink) name() string {
 
 // delivery is a finished report and what goes with it.
 type delivery struct {
-	report   diag.Report
-	cmp      *diag.Comparison // against --baseline, when given
-	evidence bool             // repro: every failing cell's evidence after the table
-	script   *scriptOutcome   // repro --emit-script
+	report   report.Report
+	cmp      *report.Comparison // against --baseline, when given
+	evidence bool               // repro: every failing cell's evidence after the table
+	script   *scriptOutcome     // repro --emit-script
 }
 
 // deliver writes a finished report to every sink — a table followed by the
@@ -212,7 +213,7 @@ func deliver(sinks []*sink, d delivery, stdio IO) error {
 
 // compareWith reads a --baseline report and compares r with it; no path, no
 // comparison.
-func compareWith(ctx context.Context, path string, r diag.Report, failOn diag.ClassSet, warn io.Writer) (*diag.Comparison, error) {
+func compareWith(ctx context.Context, path string, r report.Report, failOn diag.ClassSet, warn io.Writer) (*report.Comparison, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -220,20 +221,20 @@ func compareWith(ctx context.Context, path string, r diag.Report, failOn diag.Cl
 	if err != nil {
 		return nil, err
 	}
-	c := diag.Compare(base, r, failOn)
+	c := report.Compare(base, r, failOn)
 	return &c, nil
 }
 
 // gate is the run's result by its verdicts: against a baseline, the new
 // failures; else the failures of the --fail-on classes.
-func gate(r diag.Report, cmp *diag.Comparison, failOn diag.ClassSet) error {
+func gate(r report.Report, cmp *report.Comparison, failOn diag.ClassSet) error {
 	if cmp != nil {
 		if cmp.Regressed() {
 			return &failuresError{n: len(cmp.New), new: true}
 		}
 		return nil
 	}
-	if n := len(diag.Failing(r, failOn)); n > 0 {
+	if n := len(report.Failing(r, failOn)); n > 0 {
 		return &failuresError{n: n}
 	}
 	return nil

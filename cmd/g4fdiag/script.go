@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -34,7 +35,7 @@ func checkScriptPath(path string) error {
 // remedy it offers — to say whether it reproduces what the scan saw. It must
 // run before the target is closed: under --demo the script imports the demo
 // g4f the target wrote.
-func emitScript(ctx context.Context, path string, o scanOptions, st *scanTarget, r diag.Report) (*scriptOutcome, error) {
+func emitScript(ctx context.Context, path string, o scanOptions, st *scanTarget, r report.Report) (*scriptOutcome, error) {
 	var cell *diag.CellReport
 	for i := range r.Cells {
 		c := &r.Cells[i]

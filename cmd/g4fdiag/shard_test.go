@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/render"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
@@ -144,13 +144,13 @@ func writeReport(t *testing.T, path string, shard repro.Shard, modes []repro.Mod
 		o, _ := repro.Decide(plan, c, catalog[0], env)
 		obs = append(obs, o)
 	}
-	h := diag.Header{Tool: "g4fdiag", Version: "test", Command: "check", Plan: plan, Environment: env, Providers: catalog}
+	h := report.Header{Tool: "g4fdiag", Version: "test", Command: "check", Plan: plan, Environment: env, Providers: catalog}
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := render.Render(f, "json", diag.Build(h, obs, false), render.Options{}); err != nil {
+	if err := render.Render(f, "json", report.Build(h, obs, false), render.Options{}); err != nil {
 		t.Fatal(err)
 	}
 }

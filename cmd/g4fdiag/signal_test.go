@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
@@ -391,7 +391,7 @@ func (r *matrixRun) checkOutputs(t *testing.T, formats []string, interrupted boo
 				t.Errorf("no jsonl output: %v", err)
 				continue
 			}
-			rep, info, err := diag.ReadReportInfo(f)
+			rep, info, err := report.ReadReportInfo(f)
 			f.Close()
 			if err != nil {
 				t.Errorf("jsonl output does not read: %v", err)

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 )
 
 func BenchmarkReadAndRender(b *testing.B) {
@@ -15,7 +15,7 @@ func BenchmarkReadAndRender(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		r, err := diag.ReadReport(bytes.NewReader(data))
+		r, err := report.ReadReport(bytes.NewReader(data))
 		if err != nil {
 			b.Fatal(err)
 		}

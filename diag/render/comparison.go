@@ -6,10 +6,11 @@ import (
 	"io"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 )
 
 // keyLine is k.String() with the class painted.
-func keyLine(k diag.CellKey, p *Painter) string {
+func keyLine(k report.CellKey, p *Painter) string {
 	s := fmt.Sprintf("%s %s/%s: %s", diag.SingleLine(k.Provider), diag.SingleLine(string(k.Mode)), diag.SingleLine(string(k.Loop)), p.Paint(k.Class, diag.SingleLine(string(k.Class))))
 	if sig := diag.SingleLine(k.Signature); sig != "" {
 		s += " [" + sig + "]"
@@ -20,11 +21,11 @@ func keyLine(k diag.CellKey, p *Painter) string {
 // Comparison writes the comparison as a section for the table: the
 // summary line, then the new failures and the fixed cells one line each.
 // Still-failing cells are only counted: the table above shows them.
-func Comparison(w io.Writer, c diag.Comparison, o Options) error {
+func Comparison(w io.Writer, c report.Comparison, o Options) error {
 	p := NewPainter(o.Color)
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "%s\n", p.Bold(c.Summary()))
-	list := func(head string, keys []diag.CellKey) {
+	list := func(head string, keys []report.CellKey) {
 		if len(keys) == 0 {
 			return
 		}

@@ -7,19 +7,20 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
 // comparisonSample has a new failure, a fixed cell, one not run now, and the
 // rest still failing.
-func comparisonSample() diag.Comparison {
+func comparisonSample() report.Comparison {
 	broken := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
 	broken.Provider = "HealthySync"
 	fixed := sample.Cell("HealthySync", repro.ModeSync, repro.LoopAsyncio)
 	fixed.Provider = "AsyncGenHealthy"
 	cur := sampleWith([]repro.Observation{broken, fixed},
 		repro.Cell{Provider: "BlockingSleep", Mode: repro.ModeSync, Loop: repro.LoopUvloop})
-	return diag.Compare(sampleReport(), cur, diag.ClassSet{})
+	return report.Compare(sampleReport(), cur, diag.ClassSet{})
 }
 
 func TestGoldenComparison(t *testing.T) {
@@ -48,9 +49,9 @@ func TestRenderComparisonColorAndWidth(t *testing.T) {
 		}
 	}
 	// hostile names stay on their line, without escapes
-	k := diag.CellKey{Provider: "Evil\n\x1b[2Jname", Mode: "sync", Loop: "uvloop", Class: diag.ClassLoopReentry, Signature: "sig\nx"}
+	k := report.CellKey{Provider: "Evil\n\x1b[2Jname", Mode: "sync", Loop: "uvloop", Class: diag.ClassLoopReentry, Signature: "sig\nx"}
 	var buf bytes.Buffer
-	_ = Comparison(&buf, diag.Comparison{New: []diag.CellKey{k}}, Options{})
+	_ = Comparison(&buf, report.Comparison{New: []report.CellKey{k}}, Options{})
 	if got := buf.String(); strings.Count(got, "\n") != 3 || strings.ContainsRune(got, '\x1b') {
 		t.Errorf("hostile key: %q", got)
 	}

@@ -1,4 +1,4 @@
-// Package render writes a diag.Report for people and tools: the table, json
+// Package render writes a report.Report for people and tools: the table, json
 // and jsonl (the report's own encodings), markdown, junit, github
 // annotations and step summary, the evidence of each failing cell with its
 // hang block, the remedies tried, and the comparison with a baseline.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -24,7 +25,7 @@ const (
 // the verdict and why, the remedy, the exception chain and traceback of a
 // representative call, the hang evidence, the stream timing, the worker's
 // stderr and what the provider printed. It is the output of g4fdiag repro.
-func Evidence(w io.Writer, r diag.Report, o Options) error {
+func Evidence(w io.Writer, r report.Report, o Options) error {
 	p := NewPainter(o.Color)
 	var buf bytes.Buffer
 	failing := 0

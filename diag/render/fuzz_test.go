@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 )
 
 func FuzzReadReport(f *testing.F) {
@@ -20,7 +20,7 @@ func FuzzReadReport(f *testing.F) {
 	f.Add([]byte("{\n"))
 	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := diag.ReadReport(bytes.NewReader(data))
+		r, err := report.ReadReport(bytes.NewReader(data))
 		if err != nil {
 			if err.Error() == "" {
 				t.Error("empty error message")

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 )
 
 // renderGitHub writes the report as GitHub Actions workflow commands
@@ -30,7 +31,7 @@ import (
 //
 // Every message and property is escaped as the runner expects, so no text of
 // a provider can end the command or start another one.
-func renderGitHub(w io.Writer, r diag.Report, _ Options) error {
+func renderGitHub(w io.Writer, r report.Report, _ Options) error {
 	var b bytes.Buffer
 	writeWorkflowCommand(&b, "notice", diag.OrDefault(diag.SingleLine(r.Tool), "g4fdiag")+" summary", gitHubSummaryLine(r))
 	var firsts, repeats []diag.CellReport
@@ -61,7 +62,7 @@ func renderGitHub(w io.Writer, r diag.Report, _ Options) error {
 
 // gitHubSummaryLine is the summary on one line: loop failures, the conflict,
 // the counts per class and the likely cause.
-func gitHubSummaryLine(r diag.Report) string {
+func gitHubSummaryLine(r report.Report) string {
 	s := r.Summary
 	var counts []string
 	for _, c := range diag.OrderedClasses(s.Counts) {
@@ -142,7 +143,7 @@ const gitHubSummaryLimit = 50
 // one line, matrix and summary, then the failing cells one line each — loop
 // failures, then the others folded away. The full evidence stays in
 // --format markdown and g4fdiag repro.
-func GitHubSummary(r diag.Report) string {
+func GitHubSummary(r report.Report) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s\n\n", MarkdownText(diag.OrDefault(diag.SingleLine(r.Tool), "g4fdiag")))
 	writeMDIntro(&b, r)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -135,7 +136,7 @@ func TestGitHubHostile(t *testing.T) {
 	st.Provider = hostile
 	h := sampleHeader()
 	h.Tool = "g4fdiag" + hostile
-	r := diag.Build(h, []repro.Observation{o, st}, false)
+	r := report.Build(h, []repro.Observation{o, st}, false)
 	if !r.Cells[0].LoopFailure() {
 		t.Fatalf("hostile cell is %s", r.Cells[0].Class)
 	}
@@ -196,7 +197,7 @@ func TestGitHubSummary(t *testing.T) {
 	if !strings.Contains(md, "other failing cells (not loop failures)</summary>") {
 		t.Error("the other failing cells are not folded away")
 	}
-	if empty := GitHubSummary(diag.Build(diag.Header{}, nil, false)); !strings.Contains(empty, "No cell fails like the documented loop conflict.") {
+	if empty := GitHubSummary(report.Build(report.Header{}, nil, false)); !strings.Contains(empty, "No cell fails like the documented loop conflict.") {
 		t.Errorf("empty summary:\n%s", empty)
 	}
 }

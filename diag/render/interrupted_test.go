@@ -7,6 +7,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -20,8 +21,8 @@ func TestInterruptedCells(t *testing.T) {
 	remedy := sample.Observation("P", repro.ModeSync, repro.LoopNest, repro.EndInterrupted)
 	remedy.Cell.Remedy, remedy.Cell.Of = repro.RemedyNoUvloop, failing.Cell.Key()
 
-	h := diag.Header{Plan: repro.Plan{Providers: []string{"P"}}}
-	r := diag.Build(h, []repro.Observation{failing, cut, remedy}, true)
+	h := report.Header{Plan: repro.Plan{Providers: []string{"P"}}}
+	r := report.Build(h, []repro.Observation{failing, cut, remedy}, true)
 	if r.Summary.Cells != 2 || r.Summary.Interrupted != 1 || r.Summary.Counts[diag.ClassSkipped] != 1 || r.Summary.LoopFailures != 1 {
 		t.Errorf("summary %+v: want 2 cells, 1 interrupted and skipped, 1 loop failure", r.Summary)
 	}
@@ -54,7 +55,7 @@ func TestInterruptedCells(t *testing.T) {
 	if err := Render(&buf, "jsonl", r, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	back, err := diag.ReadReport(&buf)
+	back, err := report.ReadReport(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}

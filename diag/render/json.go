@@ -3,9 +3,9 @@ package render
 import (
 	"io"
 
-	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 )
 
-func renderJSON(w io.Writer, r diag.Report, _ Options) error { return diag.WriteJSON(w, r) }
+func renderJSON(w io.Writer, r report.Report, _ Options) error { return report.WriteJSON(w, r) }
 
-func renderJSONL(w io.Writer, r diag.Report, _ Options) error { return diag.WriteJSONL(w, r) }
+func renderJSONL(w io.Writer, r report.Report, _ Options) error { return report.WriteJSONL(w, r) }

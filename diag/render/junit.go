@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -34,7 +35,7 @@ import (
 // does not allow, and escaped (markup characters always, line breaks in
 // attributes), so the document is well-formed whatever a provider printed;
 // the tests read it back with a strict encoding/xml decoder and go-junit.
-func renderJUnit(w io.Writer, r diag.Report, _ Options) error {
+func renderJUnit(w io.Writer, r report.Report, _ Options) error {
 	var suites []junitSuite
 	var total junitCounts
 	for _, l := range newGrid(r).loops {
@@ -119,7 +120,7 @@ func junitSeconds(ms float64) string {
 
 // junitProperties describe the scan; every suite carries them, since many
 // reporters read properties per suite only.
-func junitProperties(r diag.Report) [][2]string {
+func junitProperties(r report.Report) [][2]string {
 	e := r.Environment
 	props := [][2]string{
 		{"tool", strings.TrimSpace(diag.SingleLine(r.Tool) + " " + diag.SingleLine(r.Version))},
@@ -139,7 +140,7 @@ func junitProperties(r diag.Report) [][2]string {
 	return props
 }
 
-func writeJUnitSuite(b *bytes.Buffer, r diag.Report, s junitSuite, props [][2]string) {
+func writeJUnitSuite(b *bytes.Buffer, r report.Report, s junitSuite, props [][2]string) {
 	b.WriteString("  <testsuite")
 	xmlAttr(b, "name", "g4fdiag "+diag.SingleLine(string(s.loop)))
 	s.counts.attrs(b)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -218,7 +219,7 @@ func TestJUnitHostile(t *testing.T) {
 	skipped.SkipReason = hostile
 	h := r.Header()
 	h.Command += hostile
-	r = diag.Build(h, append(obs, netDown, skipped), false)
+	r = report.Build(h, append(obs, netDown, skipped), false)
 
 	out := renderString(t, "junit", r, Options{})
 	decodeStrict(t, out)
@@ -249,7 +250,7 @@ func TestJUnitHostile(t *testing.T) {
 }
 
 func TestJUnitEmptyReport(t *testing.T) {
-	out := renderString(t, "junit", diag.Build(diag.Header{}, nil, false), Options{})
+	out := renderString(t, "junit", report.Build(report.Header{}, nil, false), Options{})
 	s := decodeStrict(t, out)
 	if s.Tests != 0 || len(s.Suites) != 0 {
 		t.Errorf("empty report: %+v", s)
@@ -290,7 +291,7 @@ func TestXMLLegal(t *testing.T) {
 
 // hostileCells is a failing, a skipped and a loop-failing cell whose
 // untrusted text is the fuzzer's.
-func hostileCells(name, msg, log string) diag.Report {
+func hostileCells(name, msg, log string) report.Report {
 	loop := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
 	loop.Provider, loop.Log = name, log
 	for i := range loop.Calls {
@@ -301,7 +302,7 @@ func hostileCells(name, msg, log string) diag.Report {
 	net.Log = log
 	skip := sample.Cell("RetiredProvider", repro.Mode(name), repro.LoopNest)
 	skip.SkipReason = msg
-	return diag.Build(diag.Header{Tool: name, Command: msg}, []repro.Observation{loop, net, skip}, false)
+	return report.Build(report.Header{Tool: name, Command: msg}, []repro.Observation{loop, net, skip}, false)
 }
 
 func FuzzJUnit(f *testing.F) {

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -32,7 +33,7 @@ const mdLimit = 60000
 // evidence of each failing cell, the reproduction script (Options.
 // Script) and the remedies tried. Untrusted text is cleaned and redacted,
 // escaped in prose and table cells, and fenced with a fence it cannot close.
-func renderMarkdown(w io.Writer, r diag.Report, o Options) error {
+func renderMarkdown(w io.Writer, r report.Report, o Options) error {
 	var b bytes.Buffer
 	writeMDIntro(&b, r)
 	writeMDEnvironment(&b, r)
@@ -49,7 +50,7 @@ func renderMarkdown(w io.Writer, r diag.Report, o Options) error {
 	return err
 }
 
-func writeMDIntro(b *bytes.Buffer, r diag.Report) {
+func writeMDIntro(b *bytes.Buffer, r report.Report) {
 	tool := diag.OrDefault(diag.SingleLine(r.Tool), "g4fdiag")
 	if v := diag.SingleLine(r.Version); v != "" {
 		tool += " " + v
@@ -66,7 +67,7 @@ func writeMDHeading(b *bytes.Buffer, title string) {
 	fmt.Fprintf(b, "\n## %s\n\n", title)
 }
 
-func writeMDEnvironment(b *bytes.Buffer, r diag.Report) {
+func writeMDEnvironment(b *bytes.Buffer, r report.Report) {
 	writeMDHeading(b, mdEnvironment)
 	e := r.Environment
 	py := diag.OrDefault(MarkdownText(e.PythonVersion), "version unknown")
@@ -148,7 +149,7 @@ func planLine(p repro.Plan) string {
 	return strings.Join(parts, ", ")
 }
 
-func writeMDMatrix(b *bytes.Buffer, r diag.Report) {
+func writeMDMatrix(b *bytes.Buffer, r report.Report) {
 	writeMDHeading(b, mdMatrix)
 	if len(r.Cells) == 0 {
 		b.WriteString("No cells.\n")
@@ -202,7 +203,7 @@ func writeMDMatrix(b *bytes.Buffer, r diag.Report) {
 	fmt.Fprintf(b, "\n**Loops:** %s.\n", strings.Join(loops, " · "))
 }
 
-func writeMDSummary(b *bytes.Buffer, r diag.Report) {
+func writeMDSummary(b *bytes.Buffer, r report.Report) {
 	writeMDHeading(b, mdSummary)
 	s := r.Summary
 	var counts []string
@@ -223,7 +224,7 @@ func writeMDSummary(b *bytes.Buffer, r diag.Report) {
 }
 
 // remedyTally says, per remedy, how many of the cells it was run for it fixed.
-func remedyTally(r diag.Report) string {
+func remedyTally(r report.Report) string {
 	fixed, ran := map[repro.Remedy]int{}, map[repro.Remedy]int{}
 	var order []repro.Remedy
 	for _, c := range r.Cells {
@@ -277,7 +278,7 @@ func mdCellTitle(c diag.CellReport) string {
 // repeating the evidence. Sections that would take the report past mdLimit
 // (tail is the size of what follows) become one line each at the end: the
 // first cell of each kind of failure gets its evidence before any repeat.
-func writeMDFailing(b *bytes.Buffer, r diag.Report, tail int) {
+func writeMDFailing(b *bytes.Buffer, r report.Report, tail int) {
 	writeMDHeading(b, mdFailingCells)
 	var loop, other []diag.CellReport
 	for _, c := range r.Cells {
@@ -543,7 +544,7 @@ func writeMDReproduction(b *bytes.Buffer, o Options) {
 	b.WriteString(mdFence(o.Script, "python"))
 }
 
-func writeMDRemedies(b *bytes.Buffer, r diag.Report) {
+func writeMDRemedies(b *bytes.Buffer, r report.Report) {
 	writeMDHeading(b, mdRemedies)
 	providers, rows := remedyRows(r)
 	if len(providers) == 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -50,7 +51,7 @@ asyncio.run(main())
 
 const sampleScriptNote = "Save it as repro.py and run it with /usr/bin/python3 repro.py.\nIt prints RESULT: FAILED while the conflict is there; --remedy NAME tries a fix."
 
-func renderMarkdownString(t *testing.T, r diag.Report, o Options) string {
+func renderMarkdownString(t *testing.T, r report.Report, o Options) string {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := Render(&buf, "markdown", r, o); err != nil {
@@ -452,7 +453,7 @@ func TestMarkdownFitsAnIssue(t *testing.T) {
 	}
 	h := sampleHeader()
 	h.Plan.Providers = nil
-	r := diag.Build(h, obs, false)
+	r := report.Build(h, obs, false)
 	md := renderMarkdownString(t, r, Options{Script: sampleScript})
 	if len(md) > 65536 {
 		t.Errorf("markdown is %d bytes", len(md))

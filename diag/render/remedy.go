@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -24,7 +25,7 @@ func remedyEntry(r diag.RemedyResult) string {
 
 // writeRemedies prints, per provider, a small table of its failing cells
 // (rows) and the remedies tried (columns), then why the n/a ones were not run.
-func writeRemedies(buf *bytes.Buffer, r diag.Report, p *Painter) {
+func writeRemedies(buf *bytes.Buffer, r report.Report, p *Painter) {
 	providers, rows := remedyRows(r)
 	if len(providers) == 0 {
 		return
@@ -90,7 +91,7 @@ func trimLine(buf *bytes.Buffer) {
 
 // remedyRows groups the cells that had remedies tried by provider, providers
 // in report order.
-func remedyRows(r diag.Report) ([]string, map[string][]diag.CellReport) {
+func remedyRows(r report.Report) ([]string, map[string][]diag.CellReport) {
 	var providers []string
 	rows := map[string][]diag.CellReport{}
 	for _, c := range r.Cells {

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -20,8 +20,8 @@ func TestRemediesAttachAndRoundTrip(t *testing.T) {
 	same.Cell.Remedy, same.Cell.Of = repro.RemedyToThread, failing.Cell.Key()
 	notRun := repro.RemedyPlan{Remedy: repro.RemedyNest, Note: "nest_asyncio cannot patch uvloop (not run)"}.NotRun(failing.Cell)
 
-	h := diag.Header{Plan: repro.Plan{Providers: []string{"P"}}}
-	r := diag.Build(h, []repro.Observation{notRun, same, failing, fixed}, false)
+	h := report.Header{Plan: repro.Plan{Providers: []string{"P"}}}
+	r := report.Build(h, []repro.Observation{notRun, same, failing, fixed}, false)
 	if len(r.Cells) != 1 || r.Summary.Cells != 1 {
 		t.Fatalf("remedy cells counted as cells: %d cells, summary %d", len(r.Cells), r.Summary.Cells)
 	}
@@ -36,7 +36,7 @@ func TestRemediesAttachAndRoundTrip(t *testing.T) {
 	if err := Render(&buf, "jsonl", r, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	back, err := diag.ReadReport(&buf)
+	back, err := report.ReadReport(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}

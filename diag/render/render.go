@@ -8,6 +8,7 @@ import (
 	"github.com/fatih/color"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 )
 
 // Options are the choices a caller makes about its terminal; renderers
@@ -27,7 +28,7 @@ type Options struct {
 
 type renderer struct {
 	name string
-	fn   func(io.Writer, diag.Report, Options) error
+	fn   func(io.Writer, report.Report, Options) error
 }
 
 // renderers are the report formats, in the order Formats lists them.
@@ -50,7 +51,7 @@ func Formats() []string {
 }
 
 // Render writes the report in the named format.
-func Render(w io.Writer, format string, r diag.Report, o Options) error {
+func Render(w io.Writer, format string, r report.Report, o Options) error {
 	for _, rd := range renderers {
 		if rd.name == format {
 			return rd.fn(w, r, o)

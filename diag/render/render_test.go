@@ -13,6 +13,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -77,7 +78,7 @@ func TestGoldenTableSmall(t *testing.T) {
 	golden(t, "table-small.golden", buf.Bytes())
 }
 
-func renderString(t *testing.T, format string, r diag.Report, o Options) string {
+func renderString(t *testing.T, format string, r report.Report, o Options) string {
 	t.Helper()
 	var buf bytes.Buffer
 	var err error
@@ -94,7 +95,7 @@ func renderString(t *testing.T, format string, r diag.Report, o Options) string 
 
 // hostileReport is a report whose untrusted text tries to drive the terminal
 // and leak secrets.
-func hostileReport() diag.Report {
+func hostileReport() report.Report {
 	const esc = "\x1b[2J\x1b]0;owned\x07\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\\u009b31m\u202e"
 	o := sample.Cell("NeedsAuth", repro.ModeSync, repro.LoopUvloop)
 	o.Provider = "Evil" + esc + "Provider"
@@ -107,11 +108,11 @@ func hostileReport() diag.Report {
 	o.Worker = &repro.WorkerInfo{PID: 1, StderrTail: "password=hunter2hunter2" + esc}
 	h := sampleHeader()
 	h.Command = "g4fdiag check --api-key sk-ABCDEFGHIJKLMNOPQRSTUVWX"
-	return diag.Build(h, []repro.Observation{o}, false)
+	return report.Build(h, []repro.Observation{o}, false)
 }
 
 func TestNoEscapeCodesWithoutColor(t *testing.T) {
-	for _, r := range []diag.Report{sampleReport(), hostileReport()} {
+	for _, r := range []report.Report{sampleReport(), hostileReport()} {
 		for _, f := range []string{"table", "evidence"} {
 			out := renderString(t, f, r, Options{Color: false})
 			if strings.ContainsAny(out, "\x1b\u009b\u202e\a") {
@@ -176,7 +177,7 @@ func TestTableFitsWidth(t *testing.T) {
 	for i := range obs {
 		obs[i].Provider += "WithAVeryLongSuffixName"
 	}
-	r := diag.Build(sampleHeader(), obs, false)
+	r := report.Build(sampleHeader(), obs, false)
 	out = renderString(t, "table", r, Options{Width: 110})
 	for _, l := range strings.Split(out, "\n") {
 		if strings.ContainsAny(l, "│┌└├") && utf8.RuneCountInString(l) > 110 {
@@ -199,7 +200,7 @@ func TestRenderUnknownFormat(t *testing.T) {
 }
 
 func TestRenderEmptyReport(t *testing.T) {
-	r := diag.Build(diag.Header{Tool: "g4fdiag"}, nil, false)
+	r := report.Build(report.Header{Tool: "g4fdiag"}, nil, false)
 	for _, f := range append(Formats(), "evidence") {
 		out := renderString(t, f, r, Options{})
 		if out == "" {
@@ -218,7 +219,7 @@ func TestRoundTrip(t *testing.T) {
 	for _, f := range []string{"json", "jsonl"} {
 		t.Run(f, func(t *testing.T) {
 			saved := renderString(t, f, orig, Options{})
-			back, err := diag.ReadReport(strings.NewReader(saved))
+			back, err := report.ReadReport(strings.NewReader(saved))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -246,7 +247,7 @@ func TestReadReportReclassifies(t *testing.T) {
 	if tampered == saved {
 		t.Fatal("sample has no loop-reentry verdict")
 	}
-	back, err := diag.ReadReport(strings.NewReader(tampered))
+	back, err := report.ReadReport(strings.NewReader(tampered))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,37 +1,37 @@
 package render
 
 import (
-	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
-func sampleHeader() diag.Header {
-	return diag.Header{Tool: "g4fdiag", Version: "0.1.0-test", Command: sample.Command,
+func sampleHeader() report.Header {
+	return report.Header{Tool: "g4fdiag", Version: "0.1.0-test", Command: sample.Command,
 		Plan: sample.Plan(), Environment: sample.Environment(), Providers: sample.Providers}
 }
 
-func sampleReport() diag.Report { return diag.Build(sampleHeader(), sample.Observations(), false) }
+func sampleReport() report.Report { return report.Build(sampleHeader(), sample.Observations(), false) }
 
 // evidenceSample is a smaller scan for the evidence and JSON golden files.
-func evidenceSample() diag.Report {
+func evidenceSample() report.Report {
 	h := sampleHeader()
 	h.Plan.Modes = sample.EvidenceModes
-	return diag.Build(h, sample.EvidenceObservations(), true)
+	return report.Build(h, sample.EvidenceObservations(), true)
 }
 
 // markdownSample is the sample scan run with --verify-fixes: every loop
 // failure re-run under each remedy repro.PlanRemedies plans for it.
-func markdownSample() diag.Report {
+func markdownSample() report.Report {
 	h := sampleHeader()
 	obs := sample.Observations()
 	var failing []repro.Cell
-	for _, c := range diag.Build(h, obs, false).Cells {
+	for _, c := range report.Build(h, obs, false).Cells {
 		if c.LoopFailure() {
 			failing = append(failing, c.Cell)
 		}
 	}
-	r := diag.Build(h, append(obs, sample.Remedies(failing)...), false)
+	r := report.Build(h, append(obs, sample.Remedies(failing)...), false)
 	for i := range r.Cells {
 		for j := range r.Cells[i].Remedies {
 			if rc := r.Cells[i].Remedies[j].Cell; rc != nil {
@@ -44,7 +44,7 @@ func markdownSample() diag.Report {
 
 // sampleWith is the sample scan with some cells replaced (by provider, mode
 // and loop) and some left out.
-func sampleWith(replace []repro.Observation, drop ...repro.Cell) diag.Report {
+func sampleWith(replace []repro.Observation, drop ...repro.Cell) report.Report {
 	byKey := map[string]repro.Observation{}
 	for _, o := range replace {
 		byKey[o.Key()] = o
@@ -63,5 +63,5 @@ func sampleWith(replace []repro.Observation, drop ...repro.Cell) diag.Report {
 		}
 		obs = append(obs, o)
 	}
-	return diag.Build(sampleHeader(), obs, false)
+	return report.Build(sampleHeader(), obs, false)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/secret"
 )
@@ -26,7 +27,7 @@ func TestKeptSecretsAtOutputOnly(t *testing.T) {
 	if !strings.Contains(v.Evidence, "event loop is already running") || strings.Contains(v.Evidence, "key: loop") || strings.Contains(v.Evidence, "sk-kept") {
 		t.Errorf("evidence %q", v.Evidence)
 	}
-	r := diag.Build(diag.Header{Tool: "g4fdiag", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeAPISSE}, Loops: []repro.Loop{repro.LoopServer}}},
+	r := report.Build(report.Header{Tool: "g4fdiag", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeAPISSE}, Loops: []repro.Loop{repro.LoopServer}}},
 		[]repro.Observation{obs}, false)
 	for _, f := range Formats() {
 		var b bytes.Buffer
@@ -45,7 +46,7 @@ func TestJSONEscapesTerminalRunes(t *testing.T) {
 	msg := "RuntimeError: this event loop is already running.\u009b2J\u009d0;x\u0007\u202e\x7f"
 	obs := repro.Observation{Cell: repro.Cell{Provider: "P\u009b", Mode: repro.ModeSync, Loop: repro.LoopAsyncio}, End: repro.EndCompleted,
 		Calls: []repro.Call{{Outcome: repro.OutcomeError, Chain: []repro.PyException{{Type: "RuntimeError", Message: msg}}}}}
-	r := diag.Build(diag.Header{Tool: "g4fdiag", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeSync}, Loops: []repro.Loop{repro.LoopAsyncio}}},
+	r := report.Build(report.Header{Tool: "g4fdiag", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeSync}, Loops: []repro.Loop{repro.LoopAsyncio}}},
 		[]repro.Observation{obs}, false)
 	for _, f := range []string{"json", "jsonl"} {
 		var b bytes.Buffer
@@ -55,7 +56,7 @@ func TestJSONEscapesTerminalRunes(t *testing.T) {
 		if bytes.ContainsAny(b.Bytes(), "\u009b\u009d\u202e\x7f\x07\x1b") {
 			t.Errorf("%s holds a raw terminal rune:\n%s", f, b.String())
 		}
-		back, err := diag.ReadReport(&b)
+		back, err := report.ReadReport(&b)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
 
@@ -34,7 +35,7 @@ type grid struct {
 	cells     map[string]diag.CellReport // by Cell.Key()
 }
 
-func newGrid(r diag.Report) grid {
+func newGrid(r report.Report) grid {
 	g := grid{cells: map[string]diag.CellReport{}}
 	seenP := map[string]bool{}
 	modes := map[repro.Mode]bool{}
@@ -49,8 +50,8 @@ func newGrid(r diag.Report) grid {
 			g.cells[c.Key()] = c
 		}
 	}
-	g.modes = ordered(diag.ReportModes, modes)
-	g.loops = ordered(diag.ReportLoops, loops)
+	g.modes = ordered(report.Modes, modes)
+	g.loops = ordered(report.Loops, loops)
 	return g
 }
 
@@ -102,7 +103,7 @@ func (g grid) columnWidth(m repro.Mode) int {
 	return w
 }
 
-func renderTable(w io.Writer, r diag.Report, o Options) error {
+func renderTable(w io.Writer, r report.Report, o Options) error {
 	p := NewPainter(o.Color)
 	g := newGrid(r)
 	var buf bytes.Buffer
@@ -184,7 +185,7 @@ func writeGrid(buf *bytes.Buffer, g grid, p *Painter, maxWidth int) error {
 	return nil
 }
 
-func writeLegend(buf *bytes.Buffer, r diag.Report, g grid, p *Painter) {
+func writeLegend(buf *bytes.Buffer, r report.Report, g grid, p *Painter) {
 	if len(r.Cells) == 0 {
 		return
 	}
@@ -210,7 +211,7 @@ func missingCells(g grid) bool {
 	return len(g.cells) < len(g.providers)*len(g.modes)*len(g.loops)
 }
 
-func writeSummary(buf *bytes.Buffer, r diag.Report, p *Painter) {
+func writeSummary(buf *bytes.Buffer, r report.Report, p *Painter) {
 	s := r.Summary
 	var counts []string
 	for _, c := range diag.OrderedClasses(s.Counts) {

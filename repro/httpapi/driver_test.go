@@ -18,6 +18,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/render"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/secret"
 	"github.com/g4fdiag/g4fdiag/repro/sse"
@@ -680,12 +681,12 @@ func TestAPIKeyIsSentNotPrinted(t *testing.T) {
 // renderAll is obs in every output format, jsonl included.
 func renderAll(t *testing.T, obs ...repro.Observation) string {
 	t.Helper()
-	h := diag.Header{Tool: "g4fdiag", Command: "check", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeAPISSE}, Loops: []repro.Loop{repro.LoopServer}}}
-	r := diag.Build(h, obs, false)
+	h := report.Header{Tool: "g4fdiag", Command: "check", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeAPISSE}, Loops: []repro.Loop{repro.LoopServer}}}
+	r := report.Build(h, obs, false)
 	var b strings.Builder
 	for _, f := range render.Formats() {
 		if f == "jsonl" {
-			j := diag.NewJSONLWriter(&b)
+			j := report.NewJSONLWriter(&b)
 			if err := j.WriteHeader(h); err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package diag
+package report
 
 import (
 	"bufio"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
@@ -58,7 +59,7 @@ func TestReadReportForms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(r.Cells) != 1 || r.Cells[0].Class != ClassLoopReentry || r.Summary.Conflict != 1 {
+			if len(r.Cells) != 1 || r.Cells[0].Class != diag.ClassLoopReentry || r.Summary.Conflict != 1 {
 				t.Errorf("got %+v", r.Cells)
 			}
 		})
@@ -163,7 +164,7 @@ func TestBuildOrder(t *testing.T) {
 func TestSummary(t *testing.T) {
 	r := sampleReport()
 	s := r.Summary
-	if s.Cells != 165 || s.Counts[ClassOK] != 92 || s.Counts[ClassLoopReentry] != 8 || s.Counts[ClassNetwork] != 15 {
+	if s.Cells != 165 || s.Counts[diag.ClassOK] != 92 || s.Counts[diag.ClassLoopReentry] != 8 || s.Counts[diag.ClassNetwork] != 15 {
 		t.Errorf("counts %+v", s.Counts)
 	}
 	// 8 loop-reentry + the flaky cell with a loop-reentry call

@@ -1,4 +1,4 @@
-package diag
+package report
 
 import (
 	"bufio"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/secret"
@@ -399,21 +400,21 @@ func lineAt(data []byte, off int) int {
 // field that carries provider output or exception text.
 func redactObservation(o repro.Observation) repro.Observation {
 	o.Provider, o.Model = secret.Cut(o.Provider), secret.Cut(o.Model)
-	o.SkipReason = Redact(o.SkipReason)
-	o.Log = Redact(o.Log)
+	o.SkipReason = diag.Redact(o.SkipReason)
+	o.Log = diag.Redact(o.Log)
 	if o.Calls != nil {
 		calls := make([]repro.Call, len(o.Calls))
 		for i, c := range o.Calls {
-			c.Text, c.ServerLog = Redact(c.Text), Redact(c.ServerLog)
+			c.Text, c.ServerLog = diag.Redact(c.Text), diag.Redact(c.ServerLog)
 			if c.Chain != nil {
 				chain := make([]repro.PyException, len(c.Chain))
 				for k, e := range c.Chain {
-					e.Message = Redact(e.Message)
-					e.Traceback = Redact(e.Traceback)
+					e.Message = diag.Redact(e.Message)
+					e.Traceback = diag.Redact(e.Traceback)
 					if e.Frames != nil {
 						frames := make([]repro.Frame, len(e.Frames))
 						for f, fr := range e.Frames {
-							fr.Code = Redact(fr.Code)
+							fr.Code = diag.Redact(fr.Code)
 							frames[f] = fr
 						}
 						e.Frames = frames
@@ -428,13 +429,13 @@ func redactObservation(o repro.Observation) repro.Observation {
 	}
 	if o.Stacks != nil {
 		s := *o.Stacks
-		s.Threads, s.Tasks, s.LoopThread = Redact(s.Threads), Redact(s.Tasks), Redact(s.LoopThread)
+		s.Threads, s.Tasks, s.LoopThread = diag.Redact(s.Threads), diag.Redact(s.Tasks), diag.Redact(s.LoopThread)
 		o.Stacks = &s
 	}
 	if o.Worker != nil {
 		w := *o.Worker
-		w.StderrTail = Redact(w.StderrTail)
-		w.ExitStatus = Redact(w.ExitStatus)
+		w.StderrTail = diag.Redact(w.StderrTail)
+		w.ExitStatus = diag.Redact(w.ExitStatus)
 		o.Worker = &w
 	}
 	return o
@@ -442,18 +443,18 @@ func redactObservation(o repro.Observation) repro.Observation {
 
 // redactCells returns copies of cells, and of the remedy cells in them, safe
 // to write out.
-func redactCells(in []CellReport) []CellReport {
-	cells := make([]CellReport, len(in))
+func redactCells(in []diag.CellReport) []diag.CellReport {
+	cells := make([]diag.CellReport, len(in))
 	for i, c := range in {
 		c.Observation = redactObservation(c.Observation)
-		c.Evidence = Redact(c.Evidence)
-		c.Frame = Redact(c.Frame)
+		c.Evidence = diag.Redact(c.Evidence)
+		c.Frame = diag.Redact(c.Frame)
 		if len(c.Remedies) > 0 {
-			rems := make([]RemedyResult, len(c.Remedies))
+			rems := make([]diag.RemedyResult, len(c.Remedies))
 			for j, rem := range c.Remedies {
-				rem.Note = Redact(rem.Note)
+				rem.Note = diag.Redact(rem.Note)
 				if rem.Cell != nil {
-					rc := redactCells([]CellReport{*rem.Cell})[0]
+					rc := redactCells([]diag.CellReport{*rem.Cell})[0]
 					rem.Cell = &rc
 				}
 				rems[j] = rem
@@ -468,13 +469,13 @@ func redactCells(in []CellReport) []CellReport {
 // redactHeader returns a copy of h safe to write out: the names a server
 // gave (providers, models) hold no kept secret.
 func redactHeader(h Header) Header {
-	h.Command = Redact(h.Command)
-	h.Plan.API, h.Plan.Model = Redact(h.Plan.API), secret.Cut(h.Plan.Model)
+	h.Command = diag.Redact(h.Command)
+	h.Plan.API, h.Plan.Model = diag.Redact(h.Plan.API), secret.Cut(h.Plan.Model)
 	h.Plan.Providers = cutAll(h.Plan.Providers)
 	if h.Providers != nil {
 		ps := make([]providers.Provider, len(h.Providers))
 		for i, p := range h.Providers {
-			p.Name, p.DefaultModel, p.URL, p.Parent = secret.Cut(p.Name), secret.Cut(p.DefaultModel), Redact(p.URL), secret.Cut(p.Parent)
+			p.Name, p.DefaultModel, p.URL, p.Parent = secret.Cut(p.Name), secret.Cut(p.DefaultModel), diag.Redact(p.URL), secret.Cut(p.Parent)
 			p.Models = cutAll(p.Models)
 			ps[i] = p
 		}
@@ -510,13 +511,13 @@ func redactReport(r Report) Report {
 // (U+0080-U+009F: 8-bit CSI and OSC) and the bidi overrides. They can only
 // stand inside strings, where \uXXXX means the same.
 func escapeControls(b []byte) []byte {
-	if !bytes.ContainsFunc(b, func(r rune) bool { return r == 0x7f || terminalRune(r) }) {
+	if !bytes.ContainsFunc(b, func(r rune) bool { return r == 0x7f || diag.TerminalRune(r) }) {
 		return b
 	}
 	out := make([]byte, 0, len(b)+64)
 	for len(b) > 0 {
 		r, n := utf8.DecodeRune(b)
-		if r == 0x7f || terminalRune(r) {
+		if r == 0x7f || diag.TerminalRune(r) {
 			out = fmt.Appendf(out, `\u%04x`, r)
 		} else {
 			out = append(out, b[:n]...)

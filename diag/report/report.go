@@ -1,23 +1,14 @@
-package diag
+package report
 
 import (
 	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
-
-// CellReport is one cell of a report: the observation and its verdict, encoded
-// as one flat JSON object (provider, mode, loop, ..., verdict, signature,
-// evidence, calls, duration_ms).
-type CellReport struct {
-	repro.Observation
-	Verdict
-	// Remedies are the fixes tried for this cell (--verify-fixes).
-	Remedies []RemedyResult `json:"remedies,omitempty"`
-}
 
 // Header is what a report says about the scan before its first cell; it is
 // the first record of a JSON-lines stream.
@@ -32,8 +23,8 @@ type Header struct {
 
 // Summary aggregates the verdicts of a report.
 type Summary struct {
-	Cells  int           `json:"cells"`
-	Counts map[Class]int `json:"counts"`
+	Cells  int                `json:"cells"`
+	Counts map[diag.Class]int `json:"counts"`
 	// LoopFailures counts cells that fail like the documented conflict: a
 	// loop class, or flaky with a loop class among its calls.
 	LoopFailures int `json:"loop_failures"`
@@ -67,7 +58,7 @@ type Report struct {
 	Plan        repro.Plan           `json:"plan"`
 	Environment repro.Environment    `json:"environment"`
 	Providers   []providers.Provider `json:"providers"`
-	Cells       []CellReport         `json:"cells"`
+	Cells       []diag.CellReport    `json:"cells"`
 	Summary     Summary              `json:"summary"`
 	Interrupted bool                 `json:"interrupted,omitempty"`
 }
@@ -98,11 +89,11 @@ func (r Report) Observations() []repro.Observation {
 // report order: providers in plan order (unknown ones after, by name), then
 // modes in repro.AllModes order, then loops in repro.AllLoops order.
 func Build(h Header, obs []repro.Observation, interrupted bool) Report {
-	cells := make([]CellReport, len(obs))
+	cells := make([]diag.CellReport, len(obs))
 	for i, o := range obs {
-		cells[i] = CellReport{Observation: o, Verdict: Classify(o)}
+		cells[i] = diag.CellReport{Observation: o, Verdict: diag.Classify(o)}
 	}
-	cells = attachRemedies(cells)
+	cells = diag.AttachRemedies(cells)
 	order := newCellOrder(h.Plan)
 	sort.SliceStable(cells, func(i, j int) bool { return order.less(cells[i].Cell, cells[j].Cell) })
 	r := Report{Tool: h.Tool, Version: h.Version, Command: h.Command, Plan: h.Plan,
@@ -125,21 +116,21 @@ func newCellOrder(p repro.Plan) cellOrder {
 			o.provider[name] = i
 		}
 	}
-	for i, m := range ReportModes {
+	for i, m := range Modes {
 		o.mode[m] = i
 	}
-	for i, l := range ReportLoops {
+	for i, l := range Loops {
 		o.loop[l] = i
 	}
 	return o
 }
 
-// reportModes and reportLoops are the orders of a report's columns: the
+// Modes and Loops are the orders of a report's columns: the
 // in-process modes, then the HTTP ones; the loop variants, then an API
 // server's own loop.
 var (
-	ReportModes = append(append([]repro.Mode{}, repro.AllModes...), repro.APIModes...)
-	ReportLoops = append(append([]repro.Loop{}, repro.AllLoops...), repro.LoopServer)
+	Modes = append(append([]repro.Mode{}, repro.AllModes...), repro.APIModes...)
+	Loops = append(append([]repro.Loop{}, repro.AllLoops...), repro.LoopServer)
 )
 
 // rankOf places known keys by index and unknown ones after them.
@@ -174,13 +165,13 @@ func (o cellOrder) less(a, b repro.Cell) bool {
 }
 
 func summarize(r Report) Summary {
-	s := Summary{Cells: len(r.Cells), Counts: map[Class]int{}}
+	s := Summary{Cells: len(r.Cells), Counts: map[diag.Class]int{}}
 	for _, c := range r.Cells {
 		s.Counts[c.Class]++
 		if c.LoopFailure() {
 			s.LoopFailures++
 		}
-		if c.Class == ClassLoopReentry || (c.Class == ClassFlaky && c.Split[ClassLoopReentry] > 0) {
+		if c.Class == diag.ClassLoopReentry || (c.Class == diag.ClassFlaky && c.Split[diag.ClassLoopReentry] > 0) {
 			s.Conflict++
 		}
 		if c.End == repro.EndInterrupted {
@@ -195,7 +186,7 @@ func summarize(r Report) Summary {
 type cause struct {
 	key   string
 	rank  int
-	cells []CellReport
+	cells []diag.CellReport
 }
 
 // likelyCause names the mechanism behind the report's loop failures on one
@@ -246,19 +237,19 @@ type causeInfo struct {
 	key  string
 	name string
 	// line says what the mechanism is, ending in count ("(3 cells)").
-	line func(cells []CellReport, env repro.Environment, count string) string
+	line func(cells []diag.CellReport, env repro.Environment, count string) string
 }
 
 // says is a cause line that is one sentence whatever the cells.
-func says(s string) func([]CellReport, repro.Environment, string) string {
-	return func(_ []CellReport, _ repro.Environment, count string) string { return s + " " + count }
+func says(s string) func([]diag.CellReport, repro.Environment, string) string {
+	return func(_ []diag.CellReport, _ repro.Environment, count string) string { return s + " " + count }
 }
 
 // causeTable lists the mechanisms, most specific first: a row's position is
 // its rank. A loop class files its failures under its cause column; the
 // re-entry signatures below refine loop-reentry's.
 var causeTable = []causeInfo{
-	{"uvloop", "uvloop re-entry", func(cells []CellReport, _ repro.Environment, count string) string {
+	{"uvloop", "uvloop re-entry", func(cells []diag.CellReport, _ repro.Environment, count string) string {
 		what := "calls"
 		if syncWrapped(cells) {
 			what = "sync-wrapped calls"
@@ -266,7 +257,7 @@ var causeTable = []causeInfo{
 		return "uvloop is installed and g4f's sync wrapper calls run_until_complete inside the running loop: " +
 			what + " fail under uvloop " + count
 	}},
-	{"no-nest", "stdlib loop re-entry without nest_asyncio", func(_ []CellReport, env repro.Environment, count string) string {
+	{"no-nest", "stdlib loop re-entry without nest_asyncio", func(_ []diag.CellReport, env repro.Environment, count string) string {
 		s := "without nest_asyncio the stdlib loop cannot be re-entered by sync calls"
 		if env.NestModule != "" {
 			s += " (this g4f imports " + env.NestModule + ")"
@@ -292,13 +283,13 @@ const causeOther = "other"
 
 // reentryCauses refine loop-reentry by signature; a re-entry signature not
 // here (and not a reentry-nest-asyncio one) keeps the class's cause.
-var reentryCauses = map[SignatureID]string{
-	SigReentryNestTask:           "nest-task",
-	SigReentryUvloop:             "uvloop",
-	SigReentryNestUvloop:         "uvloop",
-	SigReentryStdlib:             "no-nest",
-	SigReentryNestAsyncioError:   "no-nest",
-	SigReentryNestAsyncioInstall: "no-nest",
+var reentryCauses = map[diag.SignatureID]string{
+	diag.SigReentryNestTask:           "nest-task",
+	diag.SigReentryUvloop:             "uvloop",
+	diag.SigReentryNestUvloop:         "uvloop",
+	diag.SigReentryStdlib:             "no-nest",
+	diag.SigReentryNestAsyncioError:   "no-nest",
+	diag.SigReentryNestAsyncioInstall: "no-nest",
 }
 
 // causeIndex finds a mechanism's row in causeTable.
@@ -312,10 +303,10 @@ func causeIndex(key string) int {
 }
 
 // causeKey sorts a loop failure into a mechanism: its key and rank.
-func causeKey(c CellReport, lc Class) (string, int) {
-	key := lc.info().cause
-	if lc == ClassLoopReentry {
-		if k, ok := reentryCauses[SignatureID(c.Signature)]; ok {
+func causeKey(c diag.CellReport, lc diag.Class) (string, int) {
+	key := lc.Cause()
+	if lc == diag.ClassLoopReentry {
+		if k, ok := reentryCauses[diag.SignatureID(c.Signature)]; ok {
 			key = k
 		} else if strings.HasPrefix(c.Signature, "reentry-nest-asyncio") {
 			key = "no-nest" // such an ID of another version
@@ -330,12 +321,12 @@ func causeKey(c CellReport, lc Class) (string, int) {
 
 func describeCause(cs *cause, env repro.Environment) string {
 	n := len(cs.cells)
-	count := fmt.Sprintf("(%d cell%s)", n, Plural(n))
+	count := fmt.Sprintf("(%d cell%s)", n, diag.Plural(n))
 	return causeTable[cs.rank].line(cs.cells, env, count)
 }
 
 // syncWrapped reports whether every cell calls g4f through its sync wrapper.
-func syncWrapped(cells []CellReport) bool {
+func syncWrapped(cells []diag.CellReport) bool {
 	for _, c := range cells {
 		if !c.Mode.SyncClient() {
 			return false

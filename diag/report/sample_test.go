@@ -1,4 +1,4 @@
-package diag
+package report
 
 import (
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"

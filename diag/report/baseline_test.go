@@ -1,4 +1,4 @@
-package diag
+package report
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
@@ -34,14 +35,14 @@ func sampleWith(replace []repro.Observation, drop ...repro.Cell) Report {
 	return Build(sampleHeader(), obs, false)
 }
 
-func key(p string, m repro.Mode, l repro.Loop, c Class, sig string) CellKey {
+func key(p string, m repro.Mode, l repro.Loop, c diag.Class, sig string) CellKey {
 	return CellKey{Provider: p, Mode: m, Loop: l, Class: c, Signature: sig}
 }
 
 func TestCompareWithItself(t *testing.T) {
 	r := sampleReport()
 	for _, spec := range []string{"", "any", "loop-reentry,stall"} {
-		set, err := ParseClassSet(spec)
+		set, err := diag.ParseClassSet(spec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +54,7 @@ func TestCompareWithItself(t *testing.T) {
 			t.Errorf("%q: still %v, failing %v", spec, c.Still, Failing(r, set))
 		}
 	}
-	if n := len(Failing(r, ClassSet{})); n != r.Summary.LoopFailures {
+	if n := len(Failing(r, diag.ClassSet{})); n != r.Summary.LoopFailures {
 		t.Errorf("%d failing under the default set, %d loop failures", n, r.Summary.LoopFailures)
 	}
 }
@@ -65,8 +66,8 @@ func TestCompareNewFailure(t *testing.T) {
 	broken := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
 	broken.Provider = "HealthySync"
 	cur := sampleWith([]repro.Observation{broken})
-	c := Compare(base, cur, ClassSet{})
-	want := []CellKey{key("HealthySync", repro.ModeSync, repro.LoopUvloop, ClassLoopReentry, "reentry-uvloop")}
+	c := Compare(base, cur, diag.ClassSet{})
+	want := []CellKey{key("HealthySync", repro.ModeSync, repro.LoopUvloop, diag.ClassLoopReentry, "reentry-uvloop")}
 	if !reflect.DeepEqual(c.New, want) || len(c.Fixed) != 0 || len(c.Gone) != 0 || !c.Regressed() {
 		t.Errorf("new %v fixed %v gone %v", c.New, c.Fixed, c.Gone)
 	}
@@ -76,8 +77,8 @@ func TestCompareNewFailure(t *testing.T) {
 
 	// a cell absent from the baseline is new
 	base = sampleWith(nil, repro.Cell{Provider: "ThreadLocalLoop", Mode: repro.ModeBaseline, Loop: repro.LoopNest})
-	c = Compare(base, sampleReport(), ClassSet{})
-	want = []CellKey{key("ThreadLocalLoop", repro.ModeBaseline, repro.LoopNest, ClassLoopMissing, "missing-thread-loop")}
+	c = Compare(base, sampleReport(), diag.ClassSet{})
+	want = []CellKey{key("ThreadLocalLoop", repro.ModeBaseline, repro.LoopNest, diag.ClassLoopMissing, "missing-thread-loop")}
 	if !reflect.DeepEqual(c.New, want) {
 		t.Errorf("new %v, want %v", c.New, want)
 	}
@@ -86,13 +87,13 @@ func TestCompareNewFailure(t *testing.T) {
 	down := sample.Cell("NetworkDown", repro.ModeSync, repro.LoopNest)
 	down.Provider = "HealthySync"
 	cur = sampleWith([]repro.Observation{down})
-	if c := Compare(sampleReport(), cur, ClassSet{}); len(c.New) != 0 {
+	if c := Compare(sampleReport(), cur, diag.ClassSet{}); len(c.New) != 0 {
 		t.Errorf("network failure is new under loop: %v", c.New)
 	}
 	for _, spec := range []string{"any", "network", "loop,network"} {
-		set, _ := ParseClassSet(spec)
+		set, _ := diag.ParseClassSet(spec)
 		c := Compare(sampleReport(), cur, set)
-		if len(c.New) != 1 || c.New[0].Class != ClassNetwork || c.New[0].Provider != "HealthySync" {
+		if len(c.New) != 1 || c.New[0].Class != diag.ClassNetwork || c.New[0].Provider != "HealthySync" {
 			t.Errorf("%s: new %v", spec, c.New)
 		}
 	}
@@ -106,11 +107,11 @@ func TestCompareFixed(t *testing.T) {
 	unavailable.End, unavailable.Calls, unavailable.Stacks = repro.EndUnavailable, nil, nil
 	cur := sampleWith([]repro.Observation{fixed, unavailable},
 		repro.Cell{Provider: "BlockingSleep", Mode: repro.ModeSync, Loop: repro.LoopUvloop})
-	c := Compare(base, cur, ClassSet{})
-	wantFixed := []CellKey{key("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop, ClassLoopReentry, "reentry-uvloop")}
+	c := Compare(base, cur, diag.ClassSet{})
+	wantFixed := []CellKey{key("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop, diag.ClassLoopReentry, "reentry-uvloop")}
 	wantGone := []CellKey{
-		key("DeadlockLoop", repro.ModeSync, repro.LoopNest, ClassDeadlock, "deadlock-loop-thread"),
-		key("BlockingSleep", repro.ModeSync, repro.LoopUvloop, ClassLoopBlocked, "loop-thread-blocked"),
+		key("DeadlockLoop", repro.ModeSync, repro.LoopNest, diag.ClassDeadlock, "deadlock-loop-thread"),
+		key("BlockingSleep", repro.ModeSync, repro.LoopUvloop, diag.ClassLoopBlocked, "loop-thread-blocked"),
 	}
 	if len(c.New) != 0 || !reflect.DeepEqual(c.Fixed, wantFixed) || !reflect.DeepEqual(c.Gone, wantGone) || c.Regressed() {
 		t.Errorf("new %v\nfixed %v\ngone %v", c.New, c.Fixed, c.Gone)
@@ -120,82 +121,14 @@ func TestCompareFixed(t *testing.T) {
 	}
 	// the other way round, the fixed cell is new and the ones that did not
 	// run in the baseline are new too
-	back := Compare(cur, base, ClassSet{})
+	back := Compare(cur, base, diag.ClassSet{})
 	if len(back.New) != 3 || len(back.Fixed) != 0 {
 		t.Errorf("reversed: new %v fixed %v", back.New, back.Fixed)
 	}
 }
 
-// A flaky cell with a loop class among its calls fails under "loop" and
-// under that class; under "flaky" as a flaky cell.
-func TestClassSetFlaky(t *testing.T) {
-	r := sampleReport()
-	var flaky Verdict
-	for _, c := range r.Cells {
-		if c.Class == ClassFlaky {
-			flaky = c.Verdict
-		}
-	}
-	if flaky.Split[ClassLoopReentry] == 0 {
-		t.Fatalf("sample flaky cell: %+v", flaky)
-	}
-	for spec, want := range map[string]bool{"": true, "loop": true, "any": true, "loop-reentry": true, "flaky": true,
-		"ok": false, "network": false, "deadlock,timeout": false} {
-		set, err := ParseClassSet(spec)
-		if err != nil {
-			if spec == "ok" {
-				continue
-			}
-			t.Fatal(err)
-		}
-		if got := set.Fails(flaky); got != want {
-			t.Errorf("%q fails the flaky cell: %v, want %v", spec, got, want)
-		}
-	}
-	ok := Verdict{Class: ClassOK}
-	skipped := Verdict{Class: ClassSkipped}
-	anySet, _ := ParseClassSet("any")
-	onSkip, _ := ParseClassSet("skipped")
-	if anySet.Fails(ok) || anySet.Fails(skipped) || !onSkip.Fails(skipped) || (ClassSet{}).Fails(Verdict{Class: ClassNetwork}) {
-		t.Error("ok, skipped or network misjudged")
-	}
-}
-
-func TestParseClassSet(t *testing.T) {
-	for _, tc := range []struct{ in, want, err string }{
-		{in: "", want: "loop"},
-		{in: "loop", want: "loop"},
-		{in: "any", want: "any"},
-		{in: " Timeout , LOOP ,", want: "loop,timeout"},
-		{in: "network,loop-reentry,any", want: "any,loop-reentry,network"},
-		{in: "deadlock,deadlock", want: "deadlock"},
-		{in: "loops", err: `diag: unknown class "loops" (want loop, any, loop-reentry, loop-missing, loop-closed, loop-mismatch, loop-blocked, deadlock, timeout, stall, flaky, crashed, protocol, network, auth, provider-error, missing-requirements, provider-not-found, not-working, skipped, unavailable)`},
-		{in: "loop,ok", err: `diag: class "ok" is not a failure (want loop, any, loop-reentry, loop-missing, loop-closed, loop-mismatch, loop-blocked, deadlock, timeout, stall, flaky, crashed, protocol, network, auth, provider-error, missing-requirements, provider-not-found, not-working, skipped, unavailable)`},
-	} {
-		set, err := ParseClassSet(tc.in)
-		switch {
-		case tc.err != "":
-			if err == nil || err.Error() != tc.err {
-				t.Errorf("ParseClassSet(%q) error %v, want %s", tc.in, err, tc.err)
-			}
-		case err != nil:
-			t.Errorf("ParseClassSet(%q): %v", tc.in, err)
-		case set.String() != tc.want:
-			t.Errorf("ParseClassSet(%q) = %s, want %s", tc.in, set, tc.want)
-		default:
-			back, err := ParseClassSet(set.String())
-			if err != nil || !reflect.DeepEqual(back, set) {
-				t.Errorf("%q does not read back: %v %v", set, back, err)
-			}
-		}
-	}
-	if (ClassSet{}).String() != "loop" {
-		t.Errorf("zero set is %q", ClassSet{})
-	}
-}
-
 func TestComparisonJSON(t *testing.T) {
-	set, _ := ParseClassSet("loop,stall")
+	set, _ := diag.ParseClassSet("loop,stall")
 	c := Compare(sampleReport(), sampleReport(), set)
 	data, err := json.Marshal(c)
 	if err != nil {
