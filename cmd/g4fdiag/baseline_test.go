@@ -1,11 +1,15 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/render"
 	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
@@ -108,5 +112,100 @@ func TestSeveralOutputs(t *testing.T) {
 		if err != nil || !strings.Contains(string(data), want) {
 			t.Errorf("%s (%v) lacks %q:\n%.300s", path, err, want, data)
 		}
+	}
+}
+
+// TestGateAgrees: the exit code and the comparison the table shows are read
+// from one gate in the report. With --baseline and --fail-on any, a network
+// failure the baseline lacks is new, named, and fails the run; under the
+// default --fail-on it is none of those. For check and for report.
+func TestGateAgrees(t *testing.T) {
+	python := testPython(t)
+	dir := t.TempDir()
+	cur := filepath.Join(dir, "cur.json")
+	scan := []string{"check", "--demo", "--python", python, "--provider", "EchoSync,NetFail",
+		"--modes", "baseline,sync", "--loops", "asyncio"}
+	code, _, stderr := run(t, os.Environ(), append(scan, "--format", "json", "--output", cur)...)
+	if code != exitOK {
+		t.Fatalf("scan: exit %d, stderr %s", code, stderr)
+	}
+	f, err := os.Open(cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.ReadReport(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The baseline: the same scan in which NetFail answered.
+	netFails := 0
+	for _, c := range r.Cells {
+		if c.Provider == "NetFail" && c.Failing() {
+			netFails++
+		}
+	}
+	if netFails == 0 {
+		t.Fatalf("NetFail did not fail:\n%+v", r.Cells)
+	}
+	var obs []repro.Observation
+	for _, o := range r.Observations() {
+		if o.Provider == "NetFail" {
+			o.Calls = []repro.Call{{Outcome: repro.OutcomeOK, Chunks: 1, Text: "hello"}}
+		}
+		obs = append(obs, o)
+	}
+	basePath := filepath.Join(dir, "base.json")
+	bf, err := os.Create(basePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := render.Render(bf, "json", report.Build(r.Header(), obs, false), render.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	bf.Close()
+
+	summary := regexp.MustCompile(`(?m)^baseline: (\d+) new, .*\(fail on: (\S+)\)$`)
+	tests := []struct {
+		name    string
+		args    []string
+		failOn  string
+		wantNew int
+	}{
+		{"check --fail-on any", append(append([]string{}, scan...), "--baseline", basePath, "--fail-on", "any"), "any", netFails},
+		{"check", append(append([]string{}, scan...), "--baseline", basePath), "loop", 0},
+		{"report --fail-on any", []string{"report", cur, "--baseline", basePath, "--fail-on", "any"}, "any", netFails},
+		{"report", []string{"report", cur, "--baseline", basePath}, "loop", 0},
+	}
+	for _, tc := range tests {
+		code, out, stderr := run(t, os.Environ(), tc.args...)
+		m := summary.FindStringSubmatch(out)
+		if m == nil {
+			t.Errorf("%s: no comparison (exit %d, stderr %s):\n%s", tc.name, code, stderr, out)
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		named := strings.Count(out, "\n  NetFail ")
+		if n != tc.wantNew || m[2] != tc.failOn || named != n {
+			t.Errorf("%s: %d new (%d named), fail on %s; want %d, %s:\n%s", tc.name, n, named, m[2], tc.wantNew, tc.failOn, out)
+		}
+		if want := map[bool]int{true: exitFailures, false: exitOK}[n > 0]; code != want {
+			t.Errorf("%s: the table says %d new, the exit is %d (want %d); stderr %s", tc.name, n, code, want, stderr)
+		}
+	}
+}
+
+// TestGateReadsReport: the exit code is the report's gate, not a verdict
+// count of its own.
+func TestGateReadsReport(t *testing.T) {
+	k := report.CellKey{Provider: "P", Mode: repro.ModeSync, Loop: repro.LoopAsyncio, Class: diag.ClassNetwork}
+	var failures *failuresError
+	r := report.Report{Gate: &report.Gate{Failing: []report.CellKey{k}, Comparison: &report.Comparison{New: []report.CellKey{k}}}}
+	if err := gate(r); !errors.As(err, &failures) || failures.n != 1 || !failures.new {
+		t.Errorf("a gate with one new failure: %v", err)
+	}
+	r.Gate = &report.Gate{Comparison: &report.Comparison{}}
+	if err := gate(r); err != nil {
+		t.Errorf("a gate with no failure: %v", err)
 	}
 }

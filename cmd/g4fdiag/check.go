@@ -738,12 +738,8 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	// script note says the run was cut short, and the exit is 130.
 	interrupted = interrupted || ctx.Err() != nil
 
-	var cmp *report.Comparison
-	if base != nil {
-		c := report.Compare(*base, rep, o.FailOn)
-		cmp = &c
-	}
-	outErr := deliver(sinks, delivery{report: rep, cmp: cmp, evidence: o.Evidence, script: script}, stdio)
+	rep.Gate = report.NewGate(rep, o.FailOn, o.Baseline, base)
+	outErr := deliver(sinks, delivery{report: rep, evidence: o.Evidence, script: script}, stdio)
 	if script != nil {
 		stdio.info(o.Quiet, "%s", script.Note)
 		for _, line := range script.Remedies {
@@ -756,7 +752,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	case outErr != nil:
 		return outErr
 	}
-	return gate(rep, cmp, o.FailOn)
+	return gate(rep)
 }
 
 // writeStepSummary appends the Markdown job summary to $GITHUB_STEP_SUMMARY

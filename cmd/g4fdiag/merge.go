@@ -92,8 +92,7 @@ func runMerge(ctx context.Context, o mergeOptions, stdio IO) error {
 	if err != nil {
 		return usagef("cannot merge: %v", err)
 	}
-	cmp, err := compareWith(ctx, o.Baseline, m.Report, o.FailOn, stdio.Err)
-	if err != nil {
+	if err := setGate(ctx, &m.Report, o.FailOn, o.Baseline, stdio.Err); err != nil {
 		return err
 	}
 	sinks, err := openSinks(o.Outputs, stdio.Out)
@@ -101,13 +100,13 @@ func runMerge(ctx context.Context, o mergeOptions, stdio IO) error {
 		return err
 	}
 	defer closeSinks(sinks)
-	if err := deliver(sinks, delivery{report: m.Report, cmp: cmp}, stdio); err != nil {
+	if err := deliver(sinks, delivery{report: m.Report}, stdio); err != nil {
 		return err
 	}
 	if w := mergeWarning(m); w != "" {
 		fmt.Fprintln(stdio.Err, "g4fdiag: warning: "+diag.Sanitize(w))
 	}
-	return gate(m.Report, cmp, o.FailOn)
+	return gate(m.Report)
 }
 
 // mergeWarning says what the merged report lacks: shards not given, and

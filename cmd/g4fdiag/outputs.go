@@ -165,10 +165,9 @@ func (s *sink) name() string {
 
 // delivery is a finished report and what goes with it.
 type delivery struct {
-	report   report.Report
-	cmp      *report.Comparison // against --baseline, when given
-	evidence bool               // repro: every failing cell's evidence after the table
-	script   *scriptOutcome     // repro --emit-script
+	report   report.Report  // its Gate set: the comparison comes from there
+	evidence bool           // repro: every failing cell's evidence after the table
+	script   *scriptOutcome // repro --emit-script
 }
 
 // deliver writes a finished report to every sink — a table followed by the
@@ -197,9 +196,9 @@ func deliver(sinks []*sink, d delivery, stdio IO) error {
 		if d.evidence {
 			_ = render.Evidence(s.w, d.report, ropts) // a write error is the sink's
 		}
-		if d.cmp != nil {
+		if g := d.report.Gate; g != nil && g.Comparison != nil {
 			fmt.Fprintln(s.w)
-			_ = render.Comparison(s.w, *d.cmp, ropts)
+			_ = render.Comparison(s.w, *g.Comparison, ropts)
 		}
 	}
 	if err := failures(sinks); err != nil {
@@ -211,31 +210,31 @@ func deliver(sinks []*sink, d delivery, stdio IO) error {
 	return writeStepSummary(sinks, d.report, stdio)
 }
 
-// compareWith reads a --baseline report and compares r with it; no path, no
-// comparison.
-func compareWith(ctx context.Context, path string, r report.Report, failOn diag.ClassSet, warn io.Writer) (*report.Comparison, error) {
-	if path == "" {
-		return nil, nil
+// setGate reads the --baseline report at path, when one is given, and sets
+// r's gate: against it, or against failOn alone.
+func setGate(ctx context.Context, r *report.Report, failOn diag.ClassSet, path string, warn io.Writer) error {
+	var base *report.Report
+	if path != "" {
+		b, err := loadReport(ctx, path, "--baseline", warn)
+		if err != nil {
+			return err
+		}
+		base = &b
 	}
-	base, err := loadReport(ctx, path, "--baseline", warn)
-	if err != nil {
-		return nil, err
-	}
-	c := report.Compare(base, r, failOn)
-	return &c, nil
+	r.Gate = report.NewGate(*r, failOn, path, base)
+	return nil
 }
 
-// gate is the run's result by its verdicts: against a baseline, the new
-// failures; else the failures of the --fail-on classes.
-func gate(r report.Report, cmp *report.Comparison, failOn diag.ClassSet) error {
-	if cmp != nil {
-		if cmp.Regressed() {
-			return &failuresError{n: len(cmp.New), new: true}
-		}
+// gate is the run's result by its verdicts, read from the report's gate:
+// against a baseline, the new failures; else the failures of the --fail-on
+// classes. A report with no gate set fails under the default --fail-on.
+func gate(r report.Report) error {
+	g := r.Gate
+	if g == nil {
+		g = report.NewGate(r, diag.ClassSet{}, "", nil)
+	}
+	if !g.Failed() {
 		return nil
 	}
-	if n := len(report.Failing(r, failOn)); n > 0 {
-		return &failuresError{n: n}
-	}
-	return nil
+	return &failuresError{n: len(g.Failing), new: g.Comparison != nil}
 }

@@ -57,8 +57,7 @@ func runReport(ctx context.Context, o reportOptions, stdio IO) error {
 	if err != nil {
 		return err
 	}
-	cmp, err := compareWith(ctx, o.Baseline, r, o.FailOn, stdio.Err)
-	if err != nil {
+	if err := setGate(ctx, &r, o.FailOn, o.Baseline, stdio.Err); err != nil {
 		return err
 	}
 	var values []string
@@ -74,8 +73,8 @@ func runReport(ctx context.Context, o reportOptions, stdio IO) error {
 		return err
 	}
 	defer closeSinks(sinks)
-	if err := deliver(sinks, delivery{report: r, cmp: cmp}, stdio); err != nil {
+	if err := deliver(sinks, delivery{report: r}, stdio); err != nil {
 		return err
 	}
-	return gate(r, cmp, o.FailOn)
+	return gate(r)
 }

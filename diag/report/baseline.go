@@ -118,3 +118,35 @@ func (c Comparison) Summary() string {
 	}
 	return s + " (fail on: " + c.FailOn.String() + ")"
 }
+
+// Gate is what fails a run, decided once before any output is rendered: the
+// classes that fail it (--fail-on) and, with --baseline, the comparison with
+// the baseline. The exit code and every renderer read it from the report,
+// so they cannot disagree.
+type Gate struct {
+	FailOn diag.ClassSet
+	// Baseline is the path of the baseline report; "" without one.
+	Baseline string
+	// Comparison is the scan compared with the baseline; nil without one.
+	Comparison *Comparison
+	// Failing lists the cells that fail the run: with a baseline, the new
+	// failures (Comparison.New); without, every cell that fails under FailOn.
+	Failing []CellKey
+}
+
+// NewGate decides the gate of r: base is the baseline report read from
+// path, or nil without --baseline.
+func NewGate(r Report, failOn diag.ClassSet, path string, base *Report) *Gate {
+	g := &Gate{FailOn: failOn, Baseline: path}
+	if base == nil {
+		g.Failing = Failing(r, failOn)
+		return g
+	}
+	cmp := Compare(*base, r, failOn)
+	g.Comparison = &cmp
+	g.Failing = cmp.New
+	return g
+}
+
+// Failed reports whether the run fails: the exit code is 1 exactly then.
+func (g *Gate) Failed() bool { return len(g.Failing) > 0 }

@@ -149,3 +149,45 @@ func TestComparisonJSON(t *testing.T) {
 		t.Errorf("JSON round trip:\n%+v\n%+v", back, c)
 	}
 }
+
+// TestNewGate: without a baseline the gate fails on every cell failing under
+// --fail-on, with one on the new failures only; a saved report never
+// carries the gate.
+func TestNewGate(t *testing.T) {
+	any, err := diag.ParseClassSet("any")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := sampleReport()
+	broken := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+	broken.Provider = "HealthySync"
+	cur := sampleWith([]repro.Observation{broken})
+
+	g := NewGate(cur, any, "", nil)
+	if g.Comparison != nil || g.Baseline != "" || !reflect.DeepEqual(g.Failing, Failing(cur, any)) || !g.Failed() {
+		t.Errorf("without a baseline: %+v", g)
+	}
+	g = NewGate(cur, any, "base.json", &base)
+	want := Compare(base, cur, any)
+	if g.Comparison == nil || !reflect.DeepEqual(*g.Comparison, want) || g.Baseline != "base.json" {
+		t.Fatalf("with a baseline: %+v", g)
+	}
+	if !reflect.DeepEqual(g.Failing, want.New) || len(g.Failing) != 1 || !g.Failed() {
+		t.Errorf("failing %v, want the new %v", g.Failing, want.New)
+	}
+	if g := NewGate(base, any, "base.json", &base); g.Failed() || len(g.Failing) != 0 {
+		t.Errorf("against itself: %+v", g)
+	}
+
+	var plain, gated strings.Builder
+	if err := WriteJSON(&plain, cur); err != nil {
+		t.Fatal(err)
+	}
+	cur.Gate = g
+	if err := WriteJSON(&gated, cur); err != nil {
+		t.Fatal(err)
+	}
+	if plain.String() != gated.String() {
+		t.Errorf("the gate reached the saved report:\n%s", gated.String())
+	}
+}

@@ -61,6 +61,11 @@ type Report struct {
 	Cells       []diag.CellReport    `json:"cells"`
 	Summary     Summary              `json:"summary"`
 	Interrupted bool                 `json:"interrupted,omitempty"`
+	// Gate is what fails this run (--fail-on, --baseline), set by the
+	// command once the report is complete and before it is rendered; nil
+	// until then. It belongs to the run, not to the scan: a saved report
+	// does not carry it, and a report read back is gated anew.
+	Gate *Gate `json:"-"`
 }
 
 // Header returns the report's header fields.
