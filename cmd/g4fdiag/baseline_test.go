@@ -43,22 +43,9 @@ func TestBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var obs []repro.Observation
-	for _, o := range r.Observations() {
-		if o.Provider == "StreamAsync" && o.Mode == repro.ModeSync && o.Loop == repro.LoopUvloop {
-			o.Calls = []repro.Call{{Outcome: repro.OutcomeOK, Chunks: 1, Text: "hello"}}
-		}
-		obs = append(obs, o)
-	}
-	basePath := filepath.Join(dir, "base.json")
-	bf, err := os.Create(basePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := render.Render(bf, "json", report.Build(r.Header(), obs, false), render.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	bf.Close()
+	basePath := writeBaseline(t, dir, r, func(o repro.Observation) bool {
+		return o.Provider == "StreamAsync" && o.Mode == repro.ModeSync && o.Loop == repro.LoopUvloop
+	})
 
 	const named = "StreamAsync sync/uvloop: loop-reentry [reentry-uvloop]"
 	code, out, _ = run(t, os.Environ(), "report", cur, "--baseline", basePath)
@@ -148,22 +135,7 @@ func TestGateAgrees(t *testing.T) {
 	if netFails == 0 {
 		t.Fatalf("NetFail did not fail:\n%+v", r.Cells)
 	}
-	var obs []repro.Observation
-	for _, o := range r.Observations() {
-		if o.Provider == "NetFail" {
-			o.Calls = []repro.Call{{Outcome: repro.OutcomeOK, Chunks: 1, Text: "hello"}}
-		}
-		obs = append(obs, o)
-	}
-	basePath := filepath.Join(dir, "base.json")
-	bf, err := os.Create(basePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := render.Render(bf, "json", report.Build(r.Header(), obs, false), render.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	bf.Close()
+	basePath := writeBaseline(t, dir, r, func(o repro.Observation) bool { return o.Provider == "NetFail" })
 
 	summary := regexp.MustCompile(`(?m)^baseline: (\d+) new, .*\(fail on: (\S+)\)$`)
 	tests := []struct {
@@ -208,4 +180,27 @@ func TestGateReadsReport(t *testing.T) {
 	if err := gate(r); err != nil {
 		t.Errorf("a gate with no failure: %v", err)
 	}
+}
+
+// writeBaseline writes, as dir/base.json, the scan r in which the cells
+// answered picks gave an answer, and returns its path.
+func writeBaseline(t *testing.T, dir string, r report.Report, answered func(repro.Observation) bool) string {
+	t.Helper()
+	var obs []repro.Observation
+	for _, o := range r.Observations() {
+		if answered(o) {
+			o.Calls = []repro.Call{{Outcome: repro.OutcomeOK, Chunks: 1, Text: "hello"}}
+		}
+		obs = append(obs, o)
+	}
+	path := filepath.Join(dir, "base.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := render.Render(f, "json", report.Build(r.Header(), obs, false), render.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
