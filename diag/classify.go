@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // Verdict is what diag concludes about one cell: its class, the signature
@@ -55,21 +55,21 @@ const maxEvidence = 200
 
 // Classify assigns a verdict to one observation. It reads only the
 // observation, so a saved scan classifies the same way a live one does.
-func Classify(o repro.Observation) Verdict {
+func Classify(o scan.Observation) Verdict {
 	switch o.End {
-	case repro.EndSkipped:
+	case scan.EndSkipped:
 		return stateVerdict(SigSkipped, OrDefault(o.SkipReason, "skipped"))
-	case repro.EndInterrupted:
+	case scan.EndInterrupted:
 		return stateVerdict(SigInterrupted, OrDefault(o.SkipReason, "the scan was interrupted before the cell finished"))
-	case repro.EndNotWorking:
+	case scan.EndNotWorking:
 		return stateVerdict(SigProviderNotWorking, OrDefault(o.SkipReason, "provider class is marked working = False"))
-	case repro.EndUnavailable:
+	case scan.EndUnavailable:
 		return stateVerdict(SigLoopUnavailable, OrDefault(o.SkipReason, "loop variant "+string(o.Loop)+" is not available"))
-	case repro.EndCrashed:
+	case scan.EndCrashed:
 		return crashedVerdict(o)
-	case repro.EndBlocked:
+	case scan.EndBlocked:
 		return blockedVerdict(o)
-	case repro.EndDeadline:
+	case scan.EndDeadline:
 		if v, ok := deadlockAtDeadline(o); ok {
 			return v
 		}
@@ -88,7 +88,7 @@ func stateVerdict(id SignatureID, evidence string) Verdict {
 		Explanation: s.Explanation, Remedy: s.Remedy}
 }
 
-func crashedVerdict(o repro.Observation) Verdict {
+func crashedVerdict(o scan.Observation) Verdict {
 	ev := "worker died mid-cell"
 	if w := o.Worker; w != nil {
 		if w.ExitStatus != "" {
@@ -101,8 +101,8 @@ func crashedVerdict(o repro.Observation) Verdict {
 	return stateVerdict(SigWorkerCrashed, ev)
 }
 
-func blockedVerdict(o repro.Observation) Verdict {
-	var st repro.Stacks
+func blockedVerdict(o scan.Observation) Verdict {
+	var st scan.Stacks
 	if o.Stacks != nil {
 		st = *o.Stacks
 	}
@@ -137,7 +137,7 @@ func blockedVerdict(o repro.Observation) Verdict {
 // Only over HTTP: a server serves one cell at a time, while a worker's dump
 // also holds the threads of other cells (their blocked loops are reported by
 // the heartbeat, with the loop thread's own stack).
-func deadlockAtDeadline(o repro.Observation) (Verdict, bool) {
+func deadlockAtDeadline(o scan.Observation) (Verdict, bool) {
 	if !o.Mode.OverHTTP() || o.Stacks == nil || o.Stacks.Threads == "" {
 		return Verdict{}, false
 	}
@@ -158,7 +158,7 @@ func deadlockAtDeadline(o repro.Observation) (Verdict, bool) {
 
 // aggregate classifies every call and folds them into one verdict; with
 // deadline set, calls still pending count as timeout or stall.
-func aggregate(o repro.Observation, deadline bool) Verdict {
+func aggregate(o scan.Observation, deadline bool) Verdict {
 	if len(o.Calls) == 0 {
 		if deadline {
 			return stateVerdict(SigNoAnswer, "no answer within "+FormatDuration(o.DurationMS))
@@ -171,7 +171,7 @@ func aggregate(o repro.Observation, deadline bool) Verdict {
 	seen := map[string]Verdict{}
 	for i, c := range o.Calls {
 		key := ""
-		if c.Outcome == repro.OutcomeError && len(c.Chain) > 0 {
+		if c.Outcome == scan.OutcomeError && len(c.Chain) > 0 {
 			if b, err := json.Marshal(c.Chain); err == nil {
 				key = string(b)
 			}
@@ -239,15 +239,15 @@ func sortClasses(cs []Class) {
 }
 
 // classifyCall is the verdict of one call.
-func ClassifyCall(o repro.Observation, c repro.Call) Verdict {
+func ClassifyCall(o scan.Observation, c scan.Call) Verdict {
 	switch {
-	case c.Outcome == repro.OutcomeOK:
+	case c.Outcome == scan.OutcomeOK:
 		ev := "answered in " + FormatDuration(c.DurationMS)
 		if c.Chunks > 0 {
 			ev += fmt.Sprintf(" (%d chunks)", c.Chunks)
 		}
 		return stateVerdict(SigOK, ev)
-	case c.Outcome == repro.OutcomePending:
+	case c.Outcome == scan.OutcomePending:
 		return pendingVerdict(o, c)
 	case len(c.Chain) == 0:
 		v := fallbackVerdict()
@@ -273,7 +273,7 @@ func fallbackVerdict() Verdict {
 // pendingVerdict is a call still running at the deadline: a stall when a
 // stream had started and then went silent (see streamStalled), a timeout
 // otherwise — also for a stream still sending at its own pace.
-func pendingVerdict(o repro.Observation, c repro.Call) Verdict {
+func pendingVerdict(o scan.Observation, c scan.Call) Verdict {
 	if v, ok := loggedLoopError("worker", o.Log); ok {
 		return v
 	}
@@ -288,7 +288,7 @@ func pendingVerdict(o repro.Observation, c repro.Call) Verdict {
 		last := math.Max(c.LastChunkMS, c.FirstChunkMS)
 		if now := callClock(o, c); !streamStalled(c, now) {
 			when := "at the deadline"
-			if o.End != repro.EndDeadline {
+			if o.End != scan.EndDeadline {
 				when = "when it was cut"
 			}
 			return stateVerdict(SigStreamStillRunning, fmt.Sprintf("still streaming %s: %d chunk%s, last one %s ago",
@@ -314,7 +314,7 @@ const stallFloorMS = 1000
 // already had and recovered from — and not short in itself (stallFloorMS,
 // or a third of the call). One chunk shows no pace: the floor decides.
 // now is the call's time when it was seen pending, from its own start.
-func streamStalled(c repro.Call, now float64) bool {
+func streamStalled(c scan.Call, now float64) bool {
 	last := math.Max(c.LastChunkMS, c.FirstChunkMS)
 	need := math.Min(stallFloorMS, now/3)
 	if c.Chunks > 1 {
@@ -326,7 +326,7 @@ func streamStalled(c repro.Call, now float64) bool {
 
 // callClock is how long a pending call had run when it was seen: its own
 // duration when the driver recorded one, else the cell's.
-func callClock(o repro.Observation, c repro.Call) float64 {
+func callClock(o scan.Observation, c scan.Call) float64 {
 	if c.DurationMS > 0 {
 		return c.DurationMS
 	}
@@ -367,7 +367,7 @@ func loggedLoopError(who, log string) (Verdict, bool) {
 // provider's exception only) is read first, its worst listed exception
 // deciding: a loop error of the second provider must not hide behind the
 // first provider's network error.
-func MatchChain(chain []repro.PyException) (Match, int, bool) {
+func MatchChain(chain []scan.PyException) (Match, int, bool) {
 	for i, e := range chain {
 		msg := CapMessage(e.Message)
 		if _, claimed := MatchType(e.Type, msg); claimed || e.Protocol != "" {
@@ -395,7 +395,7 @@ func MatchChain(chain []repro.PyException) (Match, int, bool) {
 
 // chainFrame is the innermost g4f frame of the matched exception, else of the
 // exceptions raised after it, else of the ones before it.
-func ChainFrame(chain []repro.PyException, idx int) string {
+func ChainFrame(chain []scan.PyException, idx int) string {
 	if idx < 0 || idx >= len(chain) {
 		idx = 0
 	}

@@ -3,10 +3,11 @@
 //
 // It owns the verdict classes (class.go), the signature table (what makes a
 // loop-reentry, a network failure, a missing requirement; signature.go),
-// Classify (one repro.Observation → one Verdict; classify.go), the hang
+// Classify (one scan.Observation → one Verdict; classify.go), the hang
 // analysis of stack dumps (hang.go, stack.go), the class sets of --fail-on
-// (classset.go), the outcome of a remedy's re-run (remedy.go) and CellReport,
-// a classified cell (cell.go). The other jobs live in packages of their own,
+// (classset.go), the outcome of a remedy's re-run (remedy.go), CellReport,
+// a classified cell (cell.go), and doctor's exposure rules, which judge an
+// interpreter by the same known errors (exposure.go). The other jobs live in packages of their own,
 // each importing diag and never the other way:
 //
 //	diag/report   Build, the summary and likely cause, merge, the baseline
@@ -16,7 +17,8 @@
 //	diag/explain  reads a text a user already has and says which verdict
 //	              it shows
 //
-// diag knows nothing of processes, workers, HTTP or clocks: it reads the
+// diag knows nothing of processes, workers, HTTP or clocks, and imports
+// the data of a scan (repro/scan), never the engine (repro): it reads the
 // structured record the drivers left (exception chains, tracebacks, stack
 // dumps, chunk timings, how the cell ended) and nothing else, so a scan saved
 // as JSON lines can be re-reported later with the current signature table and

@@ -9,13 +9,13 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/diag/render"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 func TestEvidenceHangBlock(t *testing.T) {
-	r := report.Build(report.Header{Plan: sample.Plan(), Environment: sample.Environment(), Providers: sample.Providers}, []repro.Observation{
-		diag.HungCell("SlowNetwork", repro.ModeSyncStream, repro.LoopNest, repro.EndDeadline, 0,
-			&repro.Stacks{Threads: diag.NetworkDump, Tasks: diag.NetworkTasks}).Observation,
+	r := report.Build(report.Header{Plan: sample.Plan(), Environment: sample.Environment(), Providers: sample.Providers}, []scan.Observation{
+		diag.HungCell("SlowNetwork", scan.ModeSyncStream, scan.LoopNest, scan.EndDeadline, 0,
+			&scan.Stacks{Threads: diag.NetworkDump, Tasks: diag.NetworkTasks}).Observation,
 	}, false)
 	var buf bytes.Buffer
 	if err := render.Evidence(&buf, r, render.Options{}); err != nil {

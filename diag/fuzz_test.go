@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 func FuzzClassify(f *testing.F) {
@@ -16,17 +16,17 @@ func FuzzClassify(f *testing.F) {
 	f.Add("RuntimeError", "this event loop is already running.", "Traceback (most recent call last):\n  File \"/x/g4f/providers/asyncio.py\", line 57, in to_sync_generator\n    yield loop.run_until_complete(x)\n", "cause", "sync-stream")
 	f.Add("", "\x1b]0;x\x07Authorization: Bearer abcdefgh RuntimeError: Event loop is closed", "  File \"\\g4f\\a.py\", line 9 in f", "context", "async")
 	f.Fuzz(func(t *testing.T, typ, msg, tb, relation, mode string) {
-		chain := []repro.PyException{
+		chain := []scan.PyException{
 			{Type: "g4f.errors.RetryProviderError", Message: "RetryProvider failed:\nP: " + typ + ": " + msg},
 			{Type: typ, Message: msg, Traceback: tb, Relation: relation},
 		}
-		for _, o := range []repro.Observation{
-			{Cell: repro.Cell{Provider: "P", Mode: repro.Mode(mode), Loop: repro.LoopUvloop}, End: repro.EndCompleted,
-				Calls: []repro.Call{sample.ErrorCall(0, 1, chain...), sample.ErrorCall(1, 1, chain[1])}},
-			{Cell: repro.Cell{Provider: "P", Mode: repro.Mode(mode), Loop: repro.LoopNest}, End: repro.EndBlocked,
-				Stacks: &repro.Stacks{LoopThread: tb + msg, BlockedMS: 3}},
-			{Cell: repro.Cell{Provider: "P", Mode: repro.Mode(mode), Loop: repro.LoopAsyncio}, End: repro.EndCrashed,
-				Worker: &repro.WorkerInfo{ExitStatus: typ, StderrTail: msg}},
+		for _, o := range []scan.Observation{
+			{Cell: scan.Cell{Provider: "P", Mode: scan.Mode(mode), Loop: scan.LoopUvloop}, End: scan.EndCompleted,
+				Calls: []scan.Call{sample.ErrorCall(0, 1, chain...), sample.ErrorCall(1, 1, chain[1])}},
+			{Cell: scan.Cell{Provider: "P", Mode: scan.Mode(mode), Loop: scan.LoopNest}, End: scan.EndBlocked,
+				Stacks: &scan.Stacks{LoopThread: tb + msg, BlockedMS: 3}},
+			{Cell: scan.Cell{Provider: "P", Mode: scan.Mode(mode), Loop: scan.LoopAsyncio}, End: scan.EndCrashed,
+				Worker: &scan.WorkerInfo{ExitStatus: typ, StderrTail: msg}},
 		} {
 			v := Classify(o)
 			if _, ok := classInfos[v.Class]; !ok {

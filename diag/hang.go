@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // HangSummary is the hang evidence of a cell reduced to what decides it:
@@ -91,7 +91,7 @@ func SummarizeHang(c CellReport) (HangSummary, bool) {
 		} else {
 			h.Sentence = "Re-entry hang: a sync call re-entered the running loop and failed there, so the call waits for an answer that never comes."
 		}
-	case stuck && (c.End == repro.EndBlocked || KnownBlocking(lt.frames)):
+	case stuck && (c.End == scan.EndBlocked || KnownBlocking(lt.frames)):
 		// One snapshot of a loop thread outside select may just catch the
 		// loop running a callback: blocked takes the heartbeat's word, or a
 		// call known to block made outside the loop's own machinery.
@@ -111,7 +111,7 @@ func SummarizeHang(c CellReport) (HangSummary, bool) {
 
 // summarizeIdle explains a hang whose loop thread is idle, running, or not
 // in the stacks: the waiting happens in a task or on another thread.
-func summarizeIdle(h *HangSummary, c CellReport, st repro.Stacks, lt loopThread, found bool) {
+func summarizeIdle(h *HangSummary, c CellReport, st scan.Stacks, lt loopThread, found bool) {
 	// In a worker, a cell that reached its deadline without a blocked report
 	// had a loop that kept answering the heartbeat; over HTTP nobody's
 	// heartbeat watches the server's loop.
@@ -121,7 +121,7 @@ func summarizeIdle(h *HangSummary, c CellReport, st repro.Stacks, lt loopThread,
 		where = "the loop is idle in select"
 	case found && lt.idle:
 		where = "the loop is idle"
-	case found, c.End == repro.EndDeadline && !c.Mode.OverHTTP():
+	case found, c.End == scan.EndDeadline && !c.Mode.OverHTTP():
 		where = "the loop runs"
 	}
 	clause := func(s string) string {
@@ -158,7 +158,7 @@ func summarizeIdle(h *HangSummary, c CellReport, st repro.Stacks, lt loopThread,
 // hung reports whether a cell hung rather than failed.
 func hung(c CellReport) bool {
 	switch c.End {
-	case repro.EndBlocked, repro.EndDeadline:
+	case scan.EndBlocked, scan.EndDeadline:
 		return true
 	}
 	switch c.Class.info().hang {
@@ -176,7 +176,7 @@ func Blank(s string) bool { return strings.TrimSpace(s) == "" }
 type loopThread struct {
 	name     string
 	header   string
-	frames   []repro.Frame
+	frames   []scan.Frame
 	idle     bool // waiting for I/O in the loop itself: nothing holds the thread
 	inSelect bool // idle in selectors.select (a stdlib loop); uvloop polls in C
 }
@@ -209,7 +209,7 @@ func newLoopThread(text string) loopThread {
 // the provider, or be the only one; and a worker cell that reached its
 // deadline had a loop answering the heartbeat, so a stuck loop thread in
 // its dump belongs to another cell.
-func findLoopThread(c CellReport, st repro.Stacks) (loopThread, bool) {
+func findLoopThread(c CellReport, st scan.Stacks) (loopThread, bool) {
 	if !Blank(st.LoopThread) {
 		lt := newLoopThread(st.LoopThread)
 		if lt.name == "" {
@@ -226,7 +226,7 @@ func findLoopThread(c CellReport, st repro.Stacks) (loopThread, bool) {
 			continue
 		}
 		loops++
-		if worker && c.End == repro.EndDeadline && !lt.idle {
+		if worker && c.End == scan.EndDeadline && !lt.idle {
 			continue
 		}
 		score := 0
@@ -255,7 +255,7 @@ func findLoopThread(c CellReport, st repro.Stacks) (loopThread, bool) {
 // runsLoopHere reports whether a stack runs an event loop: runsLoop's frames,
 // plus nest_asyncio's and those that start a loop whose own frames are C
 // (uvloop under the harness, or under g4f's sync wrapper).
-func RunsLoopHere(frames []repro.Frame) bool {
+func RunsLoopHere(frames []scan.Frame) bool {
 	if runsLoop(frames) {
 		return true
 	}
@@ -272,7 +272,7 @@ func RunsLoopHere(frames []repro.Frame) bool {
 
 // loopFrame reports whether a frame is event-loop machinery: it starts a
 // loop, runs one, or runs a callback or task step of one.
-func LoopFrame(f repro.Frame) bool {
+func LoopFrame(f scan.Frame) bool {
 	p := SlashPath(f.File)
 	switch {
 	case strings.HasSuffix(p, "asyncio/runners.py"),
@@ -291,7 +291,7 @@ func LoopFrame(f repro.Frame) bool {
 // bookkeeping between callbacks, or the frame that started a uvloop loop
 // (uvloop polls in C, so faulthandler shows nothing below it). A callback
 // or task step the loop is running is not idle.
-func LoopIdle(frames []repro.Frame) (idle, inSelect bool) {
+func LoopIdle(frames []scan.Frame) (idle, inSelect bool) {
 	if len(frames) == 0 {
 		return false, false
 	}
@@ -316,7 +316,7 @@ func LoopIdle(frames []repro.Frame) (idle, inSelect bool) {
 var StartsLoop = regexp.MustCompile(`\brun_until_complete\(|\basyncio\.run\(|\brun_forever\(|\bto_sync_generator\(`)
 
 // entersLoop reports whether a frame is a function that enters an event loop.
-func EntersLoop(f repro.Frame) bool {
+func EntersLoop(f scan.Frame) bool {
 	p := SlashPath(f.File)
 	switch {
 	case f.Func == "to_sync_generator":
@@ -336,7 +336,7 @@ func EntersLoop(f repro.Frame) bool {
 // nest_asyncio, uvloop, uvicorn, the harness that starts the cell's loop) is
 // never the culprit; a baseline call's wrapper starts a fresh loop on a
 // thread that ran none, which is no re-entry.
-func ReentryFrame(frames []repro.Frame) string {
+func ReentryFrame(frames []scan.Frame) string {
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
 		calls := StartsLoop.MatchString(f.Code) || (i+1 < len(frames) && EntersLoop(frames[i+1]))
@@ -351,7 +351,7 @@ func ReentryFrame(frames []repro.Frame) string {
 }
 
 // outerLoop reports whether one of the frames runs an event loop.
-func outerLoop(frames []repro.Frame) bool {
+func outerLoop(frames []scan.Frame) bool {
 	for _, f := range frames {
 		if LoopFrame(f) || StartsLoop.MatchString(f.Code) {
 			return true
@@ -360,7 +360,7 @@ func outerLoop(frames []repro.Frame) bool {
 	return false
 }
 
-func isHarness(f repro.Frame) bool {
+func isHarness(f scan.Frame) bool {
 	p := SlashPath(f.File)
 	return p[strings.LastIndexByte(p, '/')+1:] == "harness.py"
 }
@@ -368,7 +368,7 @@ func isHarness(f repro.Frame) bool {
 // hangBlame is the frame a wait is blamed on, formatted: the innermost g4f
 // frame, else the innermost one that is neither the standard library nor
 // the machinery around the call (the harness, the loop, the web server).
-func HangBlame(frames []repro.Frame) string {
+func HangBlame(frames []scan.Frame) string {
 	if f, ok := InnermostG4F(frames); ok {
 		return FormatFrame(f)
 	}
@@ -384,7 +384,7 @@ func HangBlame(frames []repro.Frame) string {
 // nest_asyncio, the web server and framework g4f's API runs in.
 var machineryFile = regexp.MustCompile(`/(?:uvicorn|h11|httptools|starlette|fastapi|anyio|uvloop)/|nest_asyncio|uvloop`)
 
-func machinery(f repro.Frame) bool {
+func machinery(f scan.Frame) bool {
 	return isHarness(f) || machineryFile.MatchString(SlashPath(f.File))
 }
 
@@ -393,7 +393,7 @@ func machinery(f repro.Frame) bool {
 // call's own code (not the loop's machinery: asyncio's transports touch
 // sockets too, without blocking), and it is in C below it (time.sleep
 // shows no frame) or in a standard-library call known to block.
-func KnownBlocking(frames []repro.Frame) bool {
+func KnownBlocking(frames []scan.Frame) bool {
 	for i := len(frames) - 1; i >= 0; i-- {
 		if isStdlib(frames[i].File) {
 			continue
@@ -419,8 +419,8 @@ type waitObject struct{ noun, verb string }
 // deadlockWait names the wait of a thread waitsForever found stuck: the
 // innermost standard-library wait, else what the innermost frame outside it
 // calls.
-func DeadlockWait(frames []repro.Frame) (string, waitObject) {
-	var waits []repro.Frame
+func DeadlockWait(frames []scan.Frame) (string, waitObject) {
+	var waits []scan.Frame
 	for i := len(frames) - 1; i >= 0 && isStdlib(frames[i].File); i-- {
 		waits = append(waits, frames[i]) // innermost first
 	}
@@ -472,7 +472,7 @@ var syncNetworkFile = regexp.MustCompile(`(?:^|/)(?:socket|ssl)\.py$|/http/clien
 
 // blockingCall names what holds a blocked (not deadlocked) loop thread, in
 // full and in short for the sentence.
-func BlockingCall(frames []repro.Frame) (what, short string) {
+func BlockingCall(frames []scan.Frame) (what, short string) {
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
 		p := SlashPath(f.File)
@@ -510,7 +510,7 @@ func FileBase(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 type taskStack struct {
 	text   string
 	header string
-	frames []repro.Frame
+	frames []scan.Frame
 }
 
 // taskStacks cuts the pending-tasks text (Task.print_stack output, or one
@@ -538,22 +538,22 @@ func taskStacks(text string) []taskStack {
 var coroAt = regexp.MustCompile(`coro=<([^()<>\s]+)\(\) running at ([^<>]+?):(\d+)>`)
 
 // coroFrame is the frame a task repr says its coroutine runs at.
-func coroFrame(header string) (repro.Frame, bool) {
+func coroFrame(header string) (scan.Frame, bool) {
 	m := coroAt.FindStringSubmatch(header)
 	if m == nil {
-		return repro.Frame{}, false
+		return scan.Frame{}, false
 	}
 	n, _ := strconv.Atoi(m[3])
-	return repro.Frame{File: m[2], Line: n, Func: m[1]}, true
+	return scan.Frame{File: m[2], Line: n, Func: m[1]}, true
 }
 
 // frames of a task, its repr's frame when it printed none.
-func (t taskStack) allFrames() []repro.Frame {
+func (t taskStack) allFrames() []scan.Frame {
 	if len(t.frames) > 0 {
 		return t.frames
 	}
 	if f, ok := coroFrame(t.header); ok {
-		return []repro.Frame{f}
+		return []scan.Frame{f}
 	}
 	return nil
 }
@@ -640,7 +640,7 @@ var asyncNetworkText = regexp.MustCompile(`\baiohttp\b|StreamReader|ClientRespon
 
 // networkWaitFound looks for a socket wait in the cell's tasks and in the
 // other threads running the provider, and records it in h.
-func networkWaitFound(h *HangSummary, tasks []taskStack, side [][]repro.Frame, provider string) bool {
+func networkWaitFound(h *HangSummary, tasks []taskStack, side [][]scan.Frame, provider string) bool {
 	const what = "socket recv / selectors.select (network I/O)"
 	for _, t := range relevantTasks(tasks, provider) {
 		frames := t.allFrames()
@@ -668,11 +668,11 @@ func networkWaitFound(h *HangSummary, tasks []taskStack, side [][]repro.Frame, p
 
 // sideThreads are the threads of the dump other than the loop thread that run
 // the provider's code: a call moved off the loop (to_thread) waits there.
-func sideThreads(dump, provider string, lt loopThread) [][]repro.Frame {
+func sideThreads(dump, provider string, lt loopThread) [][]scan.Frame {
 	if provider == "" {
 		return nil
 	}
-	var out [][]repro.Frame
+	var out [][]scan.Frame
 	for _, th := range splitThreads(dump) {
 		if !strings.Contains(th, provider) {
 			continue
@@ -699,7 +699,7 @@ func stalled(c CellReport) bool {
 func stalledChunks(c CellReport) int {
 	pending, any := 0, 0
 	for _, call := range c.Calls {
-		if call.Outcome == repro.OutcomePending {
+		if call.Outcome == scan.OutcomePending {
 			pending = max(pending, call.Chunks)
 		}
 		any = max(any, call.Chunks)

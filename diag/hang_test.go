@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // Hand-written stacks as the worker and the API servers record them:
@@ -283,13 +283,13 @@ const nestServerLog = "asyncio ERROR: Exception in callback Task.task_wakeup(<Fu
 	"while another task <Task pending name='starlette.middleware.base.BaseHTTPMiddleware.__call__.<locals>.call_next.<locals>.coro'> is being executed.\n"
 
 // hungCell is a classified cell whose calls are still pending.
-func hungCell(provider string, m repro.Mode, l repro.Loop, end repro.End, chunks int, st *repro.Stacks) CellReport {
-	o := repro.Observation{
-		Cell:       repro.Cell{Provider: provider, Mode: m, Loop: l, Concurrency: 1, Repeat: 1},
+func hungCell(provider string, m scan.Mode, l scan.Loop, end scan.End, chunks int, st *scan.Stacks) CellReport {
+	o := scan.Observation{
+		Cell:       scan.Cell{Provider: provider, Mode: m, Loop: l, Concurrency: 1, Repeat: 1},
 		End:        end,
 		Started:    sample.Start,
 		DurationMS: 5002,
-		Calls:      []repro.Call{{Outcome: repro.OutcomePending, DurationMS: 5000, Chunks: chunks}},
+		Calls:      []scan.Call{{Outcome: scan.OutcomePending, DurationMS: 5000, Chunks: chunks}},
 		Stacks:     st,
 	}
 	if chunks > 0 {
@@ -299,8 +299,8 @@ func hungCell(provider string, m repro.Mode, l repro.Loop, end repro.End, chunks
 }
 
 func TestSummarizeHang(t *testing.T) {
-	nestTask := hungCell("Crowded", repro.ModeSyncStream, repro.LoopNest, repro.EndDeadline, 0,
-		&repro.Stacks{Threads: nestTaskDump})
+	nestTask := hungCell("Crowded", scan.ModeSyncStream, scan.LoopNest, scan.EndDeadline, 0,
+		&scan.Stacks{Threads: nestTaskDump})
 	nestTask.Log = "asyncio ERROR: Exception in callback Task.task_wakeup()\nRuntimeError: " + nestTask.Log + nestTaskMessage + "\n"
 	nestTask.Verdict = Classify(nestTask.Observation)
 
@@ -312,8 +312,8 @@ func TestSummarizeHang(t *testing.T) {
 	}{
 		{
 			name: "loop thread in future.result (faulthandler dump)",
-			cell: hungCell("DeadlockLoop", repro.ModeSync, repro.LoopAsyncio, repro.EndBlocked, 0,
-				&repro.Stacks{LoopThread: splitThreads(deadlockDump)[0], Threads: deadlockDump, BlockedMS: 1200}),
+			cell: hungCell("DeadlockLoop", scan.ModeSync, scan.LoopAsyncio, scan.EndBlocked, 0,
+				&scan.Stacks{LoopThread: splitThreads(deadlockDump)[0], Threads: deadlockDump, BlockedMS: 1200}),
 			class: ClassDeadlock,
 			want: HangSummary{
 				Kind:       "deadlock",
@@ -325,8 +325,8 @@ func TestSummarizeHang(t *testing.T) {
 		},
 		{
 			name: "loop idle in select, task waits on an aiohttp read",
-			cell: hungCell("SlowNetwork", repro.ModeSyncStream, repro.LoopNest, repro.EndDeadline, 0,
-				&repro.Stacks{Threads: networkDump, Tasks: networkTasks}),
+			cell: hungCell("SlowNetwork", scan.ModeSyncStream, scan.LoopNest, scan.EndDeadline, 0,
+				&scan.Stacks{Threads: networkDump, Tasks: networkTasks}),
 			class: ClassTimeout,
 			want: HangSummary{
 				Kind:       "network",
@@ -339,8 +339,8 @@ func TestSummarizeHang(t *testing.T) {
 		},
 		{
 			name: "loop thread in time.sleep (heartbeat stack)",
-			cell: hungCell("SleepyStream", repro.ModeSyncStream, repro.LoopNest, repro.EndBlocked, 0,
-				&repro.Stacks{LoopThread: sleepLoopThread, BlockedMS: 1500}),
+			cell: hungCell("SleepyStream", scan.ModeSyncStream, scan.LoopNest, scan.EndBlocked, 0,
+				&scan.Stacks{LoopThread: sleepLoopThread, BlockedMS: 1500}),
 			class: ClassLoopBlocked,
 			want: HangSummary{
 				Kind:       "blocked",
@@ -353,8 +353,8 @@ func TestSummarizeHang(t *testing.T) {
 		},
 		{
 			name: "stream stalled on an asyncio.Event",
-			cell: hungCell("StallStream", repro.ModeAsyncStream, repro.LoopAsyncio, repro.EndDeadline, 2,
-				&repro.Stacks{Threads: stallDump, Tasks: stallTasks}),
+			cell: hungCell("StallStream", scan.ModeAsyncStream, scan.LoopAsyncio, scan.EndDeadline, 2,
+				&scan.Stacks{Threads: stallDump, Tasks: stallTasks}),
 			class: ClassStall,
 			want: HangSummary{
 				Kind:       "stall",
@@ -366,8 +366,8 @@ func TestSummarizeHang(t *testing.T) {
 		},
 		{
 			name: "API server's main thread in uvicorn, handler in future.result",
-			cell: hungCell("DeadlockLoop", repro.ModeAPIJSON, repro.LoopUvloop, repro.EndDeadline, 0,
-				&repro.Stacks{Threads: apiServerDump}),
+			cell: hungCell("DeadlockLoop", scan.ModeAPIJSON, scan.LoopUvloop, scan.EndDeadline, 0,
+				&scan.Stacks{Threads: apiServerDump}),
 			class: ClassDeadlock,
 			want: HangSummary{
 				Kind:       "deadlock",
@@ -391,7 +391,7 @@ func TestSummarizeHang(t *testing.T) {
 		{
 			name: "API server: nest_asyncio's nested run serving callbacks after a refused task switch",
 			cell: func() CellReport {
-				c := hungCell("StallStream", repro.ModeAPIJSON, repro.LoopNest, repro.EndDeadline, 0, &repro.Stacks{Threads: nestServerDump})
+				c := hungCell("StallStream", scan.ModeAPIJSON, scan.LoopNest, scan.EndDeadline, 0, &scan.Stacks{Threads: nestServerDump})
 				c.Calls[0].ServerLog = nestServerLog
 				c.Verdict = Classify(c.Observation)
 				return c
@@ -408,7 +408,7 @@ func TestSummarizeHang(t *testing.T) {
 			// one snapshot of the loop thread inside a callback is the loop
 			// running, not a blocked loop
 			name:  "API server: loop thread caught in a transport callback",
-			cell:  hungCell("StallStream", repro.ModeAPIJSON, repro.LoopNest, repro.EndDeadline, 0, &repro.Stacks{Threads: nestServerDump}),
+			cell:  hungCell("StallStream", scan.ModeAPIJSON, scan.LoopNest, scan.EndDeadline, 0, &scan.Stacks{Threads: nestServerDump}),
 			class: ClassTimeout,
 			want: HangSummary{
 				Kind:       "unknown",
@@ -419,7 +419,7 @@ func TestSummarizeHang(t *testing.T) {
 		},
 		{
 			name:  "API server: handler's provider in C on the loop thread",
-			cell:  hungCell("BlockingSleep", repro.ModeAPIJSON, repro.LoopUvloop, repro.EndDeadline, 0, &repro.Stacks{Threads: sleepServerDump}),
+			cell:  hungCell("BlockingSleep", scan.ModeAPIJSON, scan.LoopUvloop, scan.EndDeadline, 0, &scan.Stacks{Threads: sleepServerDump}),
 			class: ClassTimeout,
 			want: HangSummary{
 				Kind:       "blocked",
@@ -432,7 +432,7 @@ func TestSummarizeHang(t *testing.T) {
 		{
 			name: "sample: heartbeat stack of DeadlockLoop",
 			cell: func() CellReport {
-				o := sample.Cell("DeadlockLoop", repro.ModeSync, repro.LoopNest)
+				o := sample.Cell("DeadlockLoop", scan.ModeSync, scan.LoopNest)
 				return CellReport{Observation: o, Verdict: Classify(o)}
 			}(),
 			class: ClassDeadlock,
@@ -447,7 +447,7 @@ func TestSummarizeHang(t *testing.T) {
 		{
 			name: "sample: stall with only the task's repr",
 			cell: func() CellReport {
-				o := sample.Cell("StallStream", repro.ModeSyncStream, repro.LoopUvloop)
+				o := sample.Cell("StallStream", scan.ModeSyncStream, scan.LoopUvloop)
 				return CellReport{Observation: o, Verdict: Classify(o)}
 			}(),
 			class: ClassStall,
@@ -483,15 +483,15 @@ func TestSummarizeHangNotHung(t *testing.T) {
 		cell CellReport
 	}{
 		{"answered", func() CellReport {
-			o := sample.Cell("HealthySync", repro.ModeSync, repro.LoopUvloop)
+			o := sample.Cell("HealthySync", scan.ModeSync, scan.LoopUvloop)
 			return CellReport{Observation: o, Verdict: Classify(o)}
 		}()},
 		{"raised the conflict", func() CellReport {
-			o := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+			o := sample.Cell("AsyncGenHealthy", scan.ModeSync, scan.LoopUvloop)
 			return CellReport{Observation: o, Verdict: Classify(o)}
 		}()},
-		{"hung without stacks", hungCell("Slow", repro.ModeAsync, repro.LoopUvloop, repro.EndDeadline, 0, nil)},
-		{"hung with empty stacks", hungCell("Slow", repro.ModeAsync, repro.LoopUvloop, repro.EndDeadline, 0, &repro.Stacks{Threads: "\n"})},
+		{"hung without stacks", hungCell("Slow", scan.ModeAsync, scan.LoopUvloop, scan.EndDeadline, 0, nil)},
+		{"hung with empty stacks", hungCell("Slow", scan.ModeAsync, scan.LoopUvloop, scan.EndDeadline, 0, &scan.Stacks{Threads: "\n"})},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if h, ok := SummarizeHang(tt.cell); ok {
@@ -505,8 +505,8 @@ func TestSummarizeHangNotHung(t *testing.T) {
 // loop of a cell that reached its deadline, and an idle one that does not
 // show the provider may be anybody's.
 func TestSummarizeHangOtherCellsThreads(t *testing.T) {
-	c := hungCell("StallStream", repro.ModeAsyncStream, repro.LoopAsyncio, repro.EndDeadline, 2,
-		&repro.Stacks{Threads: deadlockDump})
+	c := hungCell("StallStream", scan.ModeAsyncStream, scan.LoopAsyncio, scan.EndDeadline, 2,
+		&scan.Stacks{Threads: deadlockDump})
 	h, ok := SummarizeHang(c)
 	if !ok {
 		t.Fatal("no summary")
@@ -520,7 +520,7 @@ func TestSummarizeHangOtherCellsThreads(t *testing.T) {
 func TestSummarizeHangCleaned(t *testing.T) {
 	dump := strings.ReplaceAll(sleepLoopThread, "time.sleep(5)", "time.sleep(5)  # \x1b]0;owned\x07 api_key=sk-ABCDEFGHIJKLMNOPQRSTUVWX")
 	dump = strings.ReplaceAll(dump, "SleepyStream.py", "Sleepy\x1b[31mStream.py")
-	c := hungCell("SleepyStream", repro.ModeSyncStream, repro.LoopNest, repro.EndBlocked, 0, &repro.Stacks{LoopThread: dump})
+	c := hungCell("SleepyStream", scan.ModeSyncStream, scan.LoopNest, scan.EndBlocked, 0, &scan.Stacks{LoopThread: dump})
 	h, ok := SummarizeHang(c)
 	if !ok {
 		t.Fatal("no summary")

@@ -1,8 +1,6 @@
 package diag
 
-import (
-	"github.com/g4fdiag/g4fdiag/repro"
-)
+import "github.com/g4fdiag/g4fdiag/repro/scan"
 
 // Remedy outcomes: what trying a remedy did to a failing cell.
 const (
@@ -14,10 +12,10 @@ const (
 
 // RemedyResult is one remedy tried (or not) for a failing cell.
 type RemedyResult struct {
-	Remedy  repro.Remedy `json:"remedy"`
-	Outcome string       `json:"outcome"`
-	Note    string       `json:"note,omitempty"`
-	Cell    *CellReport  `json:"cell,omitempty"` // the re-run; nil when not run
+	Remedy  scan.Remedy `json:"remedy"`
+	Outcome string      `json:"outcome"`
+	Note    string      `json:"note,omitempty"`
+	Cell    *CellReport `json:"cell,omitempty"` // the re-run; nil when not run
 }
 
 // outcomeOf compares a remedy's re-run with the cell it was tried for.
@@ -34,7 +32,7 @@ func outcomeOf(orig, rerun Verdict) string {
 }
 
 // attachRemedies moves the remedy cells into the Remedies of the cells they
-// were tried for, in repro.AllRemedies order, and returns the other cells.
+// were tried for, in scan.AllRemedies order, and returns the other cells.
 func AttachRemedies(cells []CellReport) []CellReport {
 	var main []CellReport
 	byKey := map[string]int{}
@@ -54,9 +52,9 @@ func AttachRemedies(cells []CellReport) []CellReport {
 		}
 		res := RemedyResult{Remedy: rc.Cell.Remedy}
 		switch rc.End {
-		case repro.EndSkipped:
+		case scan.EndSkipped:
 			res.Outcome, res.Note = OutcomeNotRun, rc.SkipReason
-		case repro.EndInterrupted: // kept, but it says nothing of the remedy
+		case scan.EndInterrupted: // kept, but it says nothing of the remedy
 			rcCopy := rc
 			res.Cell = &rcCopy
 			res.Outcome, res.Note = OutcomeNotRun, "the scan was interrupted before the re-run finished"
@@ -74,8 +72,8 @@ func AttachRemedies(cells []CellReport) []CellReport {
 }
 
 func sortRemedies(rs []RemedyResult) {
-	rank := map[repro.Remedy]int{}
-	for i, r := range repro.AllRemedies {
+	rank := map[scan.Remedy]int{}
+	for i, r := range scan.AllRemedies {
 		rank[r] = i
 	}
 	for i := 1; i < len(rs); i++ {

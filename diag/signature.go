@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // SignatureID names a signature. Code names one through the constants below,
@@ -118,9 +118,9 @@ type Signature struct {
 	Message *regexp.Regexp
 	Unless  *regexp.Regexp
 	// Protocol are the kinds of an API server's protocol break
-	// (repro.PyException.Protocol) the signature stands for; such an
+	// (scan.PyException.Protocol) the signature stands for; such an
 	// exception matches by its kind alone, before the passes above.
-	Protocol []repro.ProtocolKind
+	Protocol []scan.ProtocolKind
 	// Line matches a log line rather than an exception: how a process or
 	// a request ended ("WORKER TIMEOUT", "Fatal Python error", curl's
 	// exit messages), read by explain. LineHints are substrings one of
@@ -228,14 +228,14 @@ var Signatures = []Signature{
 	// --- the API server's answers (api-json, api-sse) ---
 	//
 	// repro/httpapi reports an answer that breaks HTTP, the OpenAI JSON or
-	// server-sent events as a g4fdiag.ProtocolError of a repro.ProtocolKind,
+	// server-sent events as a g4fdiag.ProtocolError of a scan.ProtocolKind,
 	// matched by that kind; the server's own error bodies are not here:
 	// they quote g4f's exception ("RuntimeError: ...") and match like any
 	// quoted exception.
 	{
 		ID:       SigProtocolContentType,
 		Class:    ClassProtocol,
-		Protocol: []repro.ProtocolKind{repro.ProtocolContentType},
+		Protocol: []scan.ProtocolKind{scan.ProtocolContentType},
 		Explanation: "The API server answered with a content type the OpenAI-compatible API does not use there: an HTML or plain-text " +
 			"error page (a proxy, a crashed or different server) or a non-streaming answer to stream=true. " +
 			"A smoke test that only checks the status code misreads this.",
@@ -244,7 +244,7 @@ var Signatures = []Signature{
 	{
 		ID:       SigProtocolTruncated,
 		Class:    ClassProtocol,
-		Protocol: []repro.ProtocolKind{repro.ProtocolTruncatedStream, repro.ProtocolTruncatedAnswer},
+		Protocol: []scan.ProtocolKind{scan.ProtocolTruncatedStream, scan.ProtocolTruncatedAnswer},
 		Explanation: "The answer ended before it was complete: the connection closed before the answer, inside the body or " +
 			"inside a frame, or the event stream ended without the closing data: [DONE]. The server or a proxy cut it " +
 			"(a crash, a restart, a proxy timeout); very old g4f servers never send [DONE].",
@@ -253,7 +253,7 @@ var Signatures = []Signature{
 	{
 		ID:       SigProtocolFrameLimit,
 		Class:    ClassProtocol,
-		Protocol: []repro.ProtocolKind{repro.ProtocolFrameLimit},
+		Protocol: []scan.ProtocolKind{scan.ProtocolFrameLimit},
 		Explanation: "One server-sent event was larger than g4fdiag reads (1 MiB unless set otherwise): a runaway frame, or a " +
 			"server that never sends the blank line that ends a frame.",
 		Remedy: "Capture the stream with curl -N to see the frame; raise the frame limit only if the answer is meant to be that large.",
@@ -261,7 +261,7 @@ var Signatures = []Signature{
 	{
 		ID:       SigProtocolBodyLimit,
 		Class:    ClassProtocol,
-		Protocol: []repro.ProtocolKind{repro.ProtocolBodyLimit},
+		Protocol: []scan.ProtocolKind{scan.ProtocolBodyLimit},
 		Explanation: "The answer was larger than g4fdiag reads (4 MiB for a JSON answer, 64 MiB for a stream, unless set otherwise): " +
 			"a stream or body that does not end.",
 		Remedy: "Capture the answer with curl -N to see what repeats; raise the body limit only if the answer is meant to be that large.",
@@ -269,21 +269,21 @@ var Signatures = []Signature{
 	{
 		ID:          SigProtocolFrameJSON,
 		Class:       ClassProtocol,
-		Protocol:    []repro.ProtocolKind{repro.ProtocolFrameJSON},
+		Protocol:    []scan.ProtocolKind{scan.ProtocolFrameJSON},
 		Explanation: "A data: frame of the event stream was not a JSON object; OpenAI-compatible clients fail on it.",
 		Remedy:      "Capture the stream with curl -N and read the frame; check for a proxy rewriting the stream or a server printing into it.",
 	},
 	{
 		ID:          SigProtocolBodyJSON,
 		Class:       ClassProtocol,
-		Protocol:    []repro.ProtocolKind{repro.ProtocolBodyJSON},
+		Protocol:    []scan.ProtocolKind{scan.ProtocolBodyJSON},
 		Explanation: "The non-streaming answer was not a JSON chat completion (no JSON, or JSON without choices); OpenAI-compatible clients fail on it.",
 		Remedy:      "Check that the --api URL is g4f's API server itself (curl -i the same request); read the server's log for the request.",
 	},
 	{
 		ID:       SigProtocolRedirect,
 		Class:    ClassProtocol,
-		Protocol: []repro.ProtocolKind{repro.ProtocolRedirectOffHost, repro.ProtocolRedirectLoop},
+		Protocol: []scan.ProtocolKind{scan.ProtocolRedirectOffHost, scan.ProtocolRedirectLoop},
 		Explanation: "The API server redirected the request to another host, which g4fdiag does not follow because the API key " +
 			"(g4f-api-key, a header HTTP clients do not drop on a redirect) would go with it, or redirected it round a loop.",
 		Remedy: "If the host the redirect names is the g4f API server, pass it as --api; otherwise fix the proxy or server that redirects (curl -i shows the Location).",
@@ -291,14 +291,14 @@ var Signatures = []Signature{
 	{
 		ID:          SigProtocolNotHTTP,
 		Class:       ClassProtocol,
-		Protocol:    []repro.ProtocolKind{repro.ProtocolNotHTTP},
+		Protocol:    []scan.ProtocolKind{scan.ProtocolNotHTTP},
 		Explanation: "Whatever listens at the --api address accepted the connection but did not answer in HTTP.",
 		Remedy:      "Check the --api URL: scheme, host and port of g4f's API server (g4f api listens on port 1337 by default).",
 	},
 	{
 		ID:          SigProtocolViolation,
 		Class:       ClassProtocol,
-		Protocol:    []repro.ProtocolKind{repro.ProtocolViolation},
+		Protocol:    []scan.ProtocolKind{scan.ProtocolViolation},
 		Explanation: "The API server's answer broke the HTTP, JSON or server-sent events protocol in a way no narrower signature names.",
 		Remedy:      "Capture the same request with curl -i -N and read the server's log for it.",
 	},
@@ -856,7 +856,7 @@ func MatchException(typ, msg string) (Match, bool) {
 
 // matchPyException finds the signature of one recorded exception: a
 // protocol break by its kind (Protocol), any other by matchException.
-func matchPyException(e repro.PyException) (Match, bool) {
+func matchPyException(e scan.PyException) (Match, bool) {
 	if e.Protocol == "" {
 		return MatchException(e.Type, e.Message)
 	}
@@ -866,7 +866,7 @@ func matchPyException(e repro.PyException) (Match, bool) {
 		if slices.Contains(s.Protocol, e.Protocol) {
 			return Match{s, ExceptionLine(e.Type, CapMessage(e.Message))}, true
 		}
-		if slices.Contains(s.Protocol, repro.ProtocolViolation) {
+		if slices.Contains(s.Protocol, scan.ProtocolViolation) {
 			violation = s
 		}
 	}

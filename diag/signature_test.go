@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 type exceptionCase struct {
@@ -145,13 +145,13 @@ func TestSignatures(t *testing.T) {
 
 // decodedException is the exception of a type and message as a saved scan
 // gives it back: a protocol error with its kind.
-func decodedException(t *testing.T, typ, msg string) repro.PyException {
+func decodedException(t *testing.T, typ, msg string) scan.PyException {
 	t.Helper()
-	b, err := json.Marshal(repro.PyException{Type: typ, Message: msg})
+	b, err := json.Marshal(scan.PyException{Type: typ, Message: msg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e repro.PyException
+	var e scan.PyException
 	if err := json.Unmarshal(b, &e); err != nil {
 		t.Fatal(err)
 	}
@@ -161,10 +161,10 @@ func decodedException(t *testing.T, typ, msg string) repro.PyException {
 // Every kind of protocol break has its signature, and the kind a driver
 // sets survives a saved scan.
 func TestProtocolKinds(t *testing.T) {
-	for _, kind := range repro.ProtocolKinds() {
-		e := repro.NewProtocolError(kind, "detail")
+	for _, kind := range scan.ProtocolKinds() {
+		e := scan.NewProtocolError(kind, "detail")
 		m, ok := matchPyException(e)
-		if !ok || m.Sig.Class != ClassProtocol || (kind != repro.ProtocolViolation && m.Sig.ID == "protocol-violation") {
+		if !ok || m.Sig.Class != ClassProtocol || (kind != scan.ProtocolViolation && m.Sig.ID == "protocol-violation") {
 			t.Errorf("%s: matched %v %v, want a protocol signature of its own", kind, m.Sig, ok)
 		}
 		if back := decodedException(t, e.Type, e.Message); back.Protocol != kind {
@@ -225,8 +225,8 @@ func TestSignatureTableIsWellFormed(t *testing.T) {
 }
 
 func TestUnmatchedIsProviderError(t *testing.T) {
-	o := repro.Observation{Cell: repro.Cell{Provider: "P", Mode: repro.ModeSync, Loop: repro.LoopUvloop}, End: repro.EndCompleted,
-		Calls: []repro.Call{sample.ErrorCall(0, 1, repro.PyException{Type: "KeyError", Message: "'choices'\nmore"})}}
+	o := scan.Observation{Cell: scan.Cell{Provider: "P", Mode: scan.ModeSync, Loop: scan.LoopUvloop}, End: scan.EndCompleted,
+		Calls: []scan.Call{sample.ErrorCall(0, 1, scan.PyException{Type: "KeyError", Message: "'choices'\nmore"})}}
 	v := Classify(o)
 	if v.Class != ClassProviderError || v.Signature != "provider-error" || v.Evidence != "KeyError: 'choices'" {
 		t.Errorf("got %+v", v)

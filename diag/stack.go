@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // frameLine matches a frame of a Python traceback ("File "x", line 3, in f")
@@ -15,14 +15,14 @@ var FrameLine = regexp.MustCompile(`^\s*File "([^"]*)", line (\d+),? in (.*?)\s*
 // parseStack reads the first stack of a traceback or faulthandler dump into
 // frames, outermost first. faulthandler prints the most recent call first;
 // tracebacks print it last.
-func parseStack(text string) []repro.Frame {
-	var frames []repro.Frame
+func parseStack(text string) []scan.Frame {
+	var frames []scan.Frame
 	recentFirst := false
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimRight(line, "\r")
 		if m := FrameLine.FindStringSubmatch(line); m != nil {
 			n, _ := strconv.Atoi(m[2])
-			frames = append(frames, repro.Frame{File: m[1], Line: n, Func: m[3]})
+			frames = append(frames, scan.Frame{File: m[1], Line: n, Func: m[3]})
 			continue
 		}
 		trimmed := strings.TrimSpace(line)
@@ -49,7 +49,7 @@ func parseStack(text string) []repro.Frame {
 	return frames
 }
 
-func ReverseFrames(fs []repro.Frame) {
+func ReverseFrames(fs []scan.Frame) {
 	for i, j := 0, len(fs)-1; i < j; i, j = i+1, j-1 {
 		fs[i], fs[j] = fs[j], fs[i]
 	}
@@ -71,19 +71,19 @@ func g4fPath(file string) (string, bool) {
 }
 
 // innermostG4F is the innermost frame in a g4f package directory.
-func InnermostG4F(frames []repro.Frame) (repro.Frame, bool) {
+func InnermostG4F(frames []scan.Frame) (scan.Frame, bool) {
 	for i := len(frames) - 1; i >= 0; i-- {
 		if _, ok := g4fPath(frames[i].File); ok {
 			return frames[i], true
 		}
 	}
-	return repro.Frame{}, false
+	return scan.Frame{}, false
 }
 
 // formatFrame prints a frame as "g4f/providers/asyncio.py:57 in
 // to_sync_generator", with the path cut to the g4f directory (or to its last
 // three components outside g4f).
-func FormatFrame(f repro.Frame) string {
+func FormatFrame(f scan.Frame) string {
 	p, ok := g4fPath(f.File)
 	if !ok {
 		p = SlashPath(f.File)
@@ -125,7 +125,7 @@ func isStdlib(file string) bool {
 
 // blameFrame is the frame a blocked loop thread is blamed on: the innermost
 // g4f frame, else the innermost frame outside the stdlib, else the innermost.
-func BlameFrame(frames []repro.Frame) (repro.Frame, bool) {
+func BlameFrame(frames []scan.Frame) (scan.Frame, bool) {
 	if f, ok := InnermostG4F(frames); ok {
 		return f, true
 	}
@@ -137,7 +137,7 @@ func BlameFrame(frames []repro.Frame) (repro.Frame, bool) {
 	if len(frames) > 0 {
 		return frames[len(frames)-1], true
 	}
-	return repro.Frame{}, false
+	return scan.Frame{}, false
 }
 
 // blockingCode is a call that waits on another thread or on the loop itself.
@@ -147,7 +147,7 @@ var blockingCode = regexp.MustCompile(`\.(?:result|acquire|wait)\(|\bqueue\w*\.g
 // that only another party can release (a future's result, a lock, an event, a
 // condition, a queue): run on the loop thread, that wait is a deadlock when
 // the other party needs the loop. A sleep or a slow socket read is not.
-func WaitsForever(frames []repro.Frame) bool {
+func WaitsForever(frames []scan.Frame) bool {
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
 		p := SlashPath(f.File)
@@ -187,7 +187,7 @@ func splitThreads(dump string) []string {
 
 // runsLoop reports whether a thread's stack runs an event loop: asyncio's
 // runner or run_forever, uvloop, or uvicorn's server.
-func runsLoop(frames []repro.Frame) bool {
+func runsLoop(frames []scan.Frame) bool {
 	for _, f := range frames {
 		p := SlashPath(f.File)
 		switch {
@@ -203,7 +203,7 @@ func runsLoop(frames []repro.Frame) bool {
 
 // stuckLoopThread finds, in an all-thread dump, a thread that runs an event
 // loop and waits in a wait only another party can end, and returns its frames.
-func stuckLoopThread(dump string) ([]repro.Frame, bool) {
+func stuckLoopThread(dump string) ([]scan.Frame, bool) {
 	for _, th := range splitThreads(dump) {
 		frames := parseStack(th)
 		if runsLoop(frames) && WaitsForever(frames) {

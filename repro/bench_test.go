@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // BenchmarkCellOverhead measures what the engine costs per cell when the
@@ -34,11 +36,11 @@ func BenchmarkCellOverheadNoFork(b *testing.B) {
 
 func benchCells(b *testing.B, noFork bool) {
 	for _, c := range []struct {
-		mode Mode
-		loop Loop
+		mode scan.Mode
+		loop scan.Loop
 	}{
-		{ModeBaseline, LoopAsyncio}, {ModeSync, LoopAsyncio}, {ModeAsync, LoopAsyncio},
-		{ModeSync, LoopNest}, {ModeSync, LoopUvloop}, {ModeAsyncStream, LoopUvloop},
+		{scan.ModeBaseline, scan.LoopAsyncio}, {scan.ModeSync, scan.LoopAsyncio}, {scan.ModeAsync, scan.LoopAsyncio},
+		{scan.ModeSync, scan.LoopNest}, {scan.ModeSync, scan.LoopUvloop}, {scan.ModeAsyncStream, scan.LoopUvloop},
 	} {
 		b.Run(string(c.mode)+"/"+string(c.loop), func(b *testing.B) {
 			tgt := demoTarget(b)
@@ -51,12 +53,12 @@ func benchCells(b *testing.B, noFork bool) {
 			}
 			defer pool.Close()
 			ctx := context.Background()
-			if _, _, err := pool.Start(ctx, []Loop{c.loop}); err != nil {
+			if _, _, err := pool.Start(ctx, []scan.Loop{c.loop}); err != nil {
 				b.Fatal(err)
 			}
-			cell := Cell{Provider: "EchoSync", Mode: c.mode, Loop: c.loop, Concurrency: 1, Repeat: 1}
+			cell := scan.Cell{Provider: "EchoSync", Mode: c.mode, Loop: c.loop, Concurrency: 1, Repeat: 1}
 			const jobs = 2
-			cells := make(chan Cell)
+			cells := make(chan scan.Cell)
 			var wg sync.WaitGroup
 			var failed sync.Once
 			b.ResetTimer()
@@ -68,7 +70,7 @@ func benchCells(b *testing.B, noFork bool) {
 					defer wg.Done()
 					for c := range cells {
 						obs, err := pool.RunCell(ctx, c, 10*time.Second)
-						if err != nil || obs.End != EndCompleted || obs.Calls[0].Outcome != OutcomeOK {
+						if err != nil || obs.End != scan.EndCompleted || obs.Calls[0].Outcome != scan.OutcomeOK {
 							failed.Do(func() { b.Errorf("cell did not pass: %v %+v", err, obs) })
 						}
 					}
@@ -99,7 +101,7 @@ func BenchmarkWorkerStart(b *testing.B) {
 	pool := demoPool(b)
 	for i := range b.N {
 		w, err := startWorker(context.Background(), pool.target, pool.harness,
-			pool.dir+fmt.Sprintf("/bench-%d.txt", i), LoopUvloop)
+			pool.dir+fmt.Sprintf("/bench-%d.txt", i), scan.LoopUvloop)
 		if err != nil {
 			b.Fatal(err)
 		}

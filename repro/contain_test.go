@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // escapeeTarget is the miniature g4f with the Escapee providers, whose left
@@ -43,12 +44,12 @@ func TestNothingOutlivesTheCell(t *testing.T) {
 		for _, tc := range []struct {
 			name     string
 			provider string
-			end      End
+			end      scan.End
 			kill     bool // kill the worker (the fork server) mid-cell
 		}{
-			{"answers", "Escapee", EndCompleted, false},
-			{"deadline", "EscapeeHang", EndDeadline, false},
-			{"worker killed", "EscapeeHang", EndCrashed, true},
+			{"answers", "Escapee", scan.EndCompleted, false},
+			{"deadline", "EscapeeHang", scan.EndDeadline, false},
+			{"worker killed", "EscapeeHang", scan.EndCrashed, true},
 		} {
 			name := map[bool]string{true: "fork", false: "process per cell"}[fork] + "/" + tc.name
 			t.Run(name, func(t *testing.T) {
@@ -62,13 +63,13 @@ func TestNothingOutlivesTheCell(t *testing.T) {
 				if tc.kill {
 					timeout = time.Minute
 				}
-				cell := Cell{Provider: tc.provider, Mode: ModeBaseline, Loop: LoopAsyncio, Concurrency: 1, Repeat: 1}
-				done := make(chan Observation, 1)
+				cell := scan.Cell{Provider: tc.provider, Mode: scan.ModeBaseline, Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 1}
+				done := make(chan scan.Observation, 1)
 				go func() {
 					obs, _ := p.RunCell(context.Background(), cell, timeout)
 					done <- obs
 				}()
-				if tc.end != EndCompleted {
+				if tc.end != scan.EndCompleted {
 					waitEscapees(t, mark+"-left", true)
 				}
 				if tc.kill {
@@ -86,7 +87,7 @@ func TestNothingOutlivesTheCell(t *testing.T) {
 				if obs.End != tc.end {
 					t.Fatalf("cell ended %s (%s), want %s", obs.End, firstError(obs), tc.end)
 				}
-				if tc.end == EndCompleted && (len(obs.Calls) != 1 || obs.Calls[0].Text != "escaped") {
+				if tc.end == scan.EndCompleted && (len(obs.Calls) != 1 || obs.Calls[0].Text != "escaped") {
 					t.Fatalf("calls = %+v, want one that answers after leaving a process", obs.Calls)
 				}
 				if !tc.kill { // the cell's own end is enough
@@ -122,11 +123,11 @@ func BenchmarkReapAdopted(b *testing.B) {
 func TestNothingOutlivesTheScript(t *testing.T) {
 	for _, tc := range []struct {
 		provider string
-		end      End
-	}{{"Escapee", EndCompleted}, {"EscapeeHang", EndDeadline}} {
+		end      scan.End
+	}{{"Escapee", scan.EndCompleted}, {"EscapeeHang", scan.EndDeadline}} {
 		t.Run(tc.provider, func(t *testing.T) {
 			tgt, mark := escapeeTarget(t, true)
-			src, err := EmitScript(ScriptSpec{Cell: Cell{Provider: tc.provider, Mode: ModeBaseline, Loop: LoopAsyncio, Concurrency: 1, Repeat: 1}})
+			src, err := EmitScript(ScriptSpec{Cell: scan.Cell{Provider: tc.provider, Mode: scan.ModeBaseline, Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 1}})
 			if err != nil {
 				t.Fatal(err)
 			}

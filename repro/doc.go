@@ -35,12 +35,9 @@
 // its job slot to the next cell (see Yielder), so hung cells wait side by
 // side rather than one after another.
 //
-// Modes and loops are tables in cell.go: modeTable says for each mode how
-// the harness calls g4f (sync or async client, streaming, on the cell's
-// loop or not; the run request carries it, harness.py keeps no list of
-// modes), loopTable each loop's short name and meaning. A new mode is a row
-// of modeTable, plus a call in harness.py when no existing call has its
-// shape.
+// The data it runs and records — Plan, Cell, Mode, Loop, Observation,
+// Call, Environment, the remedy table — is package scan's (repro/scan), so
+// that diag can read a scan without importing the engine.
 //
 // What differs by system is behind build tags: proc_*.go and group_unix.go
 // (process groups, Pdeathsig on Linux, signals) and contain_*.go
@@ -49,10 +46,6 @@
 //
 // repro records what happened — exception chains, tracebacks, chunk timings,
 // stacks, how a cell ended — and knows nothing of verdicts: that is diag's.
-// The remedy table (Remedies) is the engine's: how a fix is run, which
-// cells it applies to; whether it fixed anything is diag's. doctor's
-// ExposureRules are the exception still here: they judge an environment,
-// quote the same errors as diag's signatures, and belong next to them (the
-// classification package, once diag is split), leaving repro the probe
-// (RunDoctor, Doctor).
+// doctor is the same: RunDoctor probes an interpreter (scan.Doctor holds
+// the facts); the rules that judge them are diag's (diag.Exposures).
 package repro

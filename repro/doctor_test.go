@@ -10,24 +10,26 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 func versionPtr(s string) *string { return &s }
-func boolPtr(b bool) *bool        { return &b }
 
 // doctorOf is a hand-made report: g4f importable with nest module nest,
 // installed packages name=version.
-func doctorOf(nest string, installed ...string) Doctor {
-	d := Doctor{Python: "/py", PythonVersion: "3.11.2",
-		G4F:        DoctorG4F{Importable: true, Version: "0.5.0", Path: "/site/g4f", NestModule: nest},
+func doctorOf(nest string, installed ...string) scan.Doctor {
+	d := scan.Doctor{Python: "/py", PythonVersion: "3.11.2",
+		G4F:        scan.DoctorG4F{Importable: true, Version: "0.5.0", Path: "/site/g4f", NestModule: nest},
 		LoopPolicy: "asyncio.unix_events._UnixDefaultEventLoopPolicy"}
 	have := map[string]string{}
 	for _, kv := range installed {
 		k, v, _ := strings.Cut(kv, "=")
 		have[k] = v
 	}
-	for _, name := range DoctorPackages {
-		p := Package{Name: name}
+	for _, name := range scan.DoctorPackages {
+		p := scan.Package{Name: name}
 		if v, ok := have[name]; ok {
 			p.Version = versionPtr(v)
 		}
@@ -43,7 +45,7 @@ func doctorOf(nest string, installed ...string) Doctor {
 	return d
 }
 
-func exposureIDs(es []Exposure) []string {
+func exposureIDs(es []scan.Exposure) []string {
 	ids := []string{}
 	for _, e := range es {
 		ids = append(ids, e.ID)
@@ -51,148 +53,14 @@ func exposureIDs(es []Exposure) []string {
 	return ids
 }
 
-// TestExposureRules pins which rules apply to which environment, and the
-// evidence each gives.
-func TestExposureRules(t *testing.T) {
-	notImportable := func(d Doctor) Doctor {
-		d.G4F = DoctorG4F{Error: "ModuleNotFoundError: No module named 'g4f'"}
-		return d
-	}
-	uvloopPolicy := func(by string) func(Doctor) Doctor {
-		return func(d Doctor) Doctor {
-			d.LoopPolicy, d.LoopPolicySetBy = "uvloop.EventLoopPolicy", by
-			return d
-		}
-	}
-	tests := []struct {
-		name    string
-		d       Doctor
-		ids     []string
-		details []string
-	}{
-		{"Debian: uvloop, nest_asyncio, uvicorn",
-			doctorOf("nest_asyncio", "uvloop=0.17.0", "nest_asyncio=1.5.4", "uvicorn=0.17.6", "aiohttp=3.8.4"),
-			[]string{"uvloop-installed", "uvicorn-picks-uvloop", "nest-asyncio-task-switch"},
-			[]string{"uvloop 0.17.0 is importable", "uvicorn 0.17.6 --loop auto picks uvloop 0.17.0",
-				"this g4f imports nest_asyncio 1.5.4 and patches stdlib loops with it"}},
-		{"uvloop hidden",
-			doctorOf("nest_asyncio", "nest_asyncio=1.5.4", "uvicorn=0.17.6"),
-			[]string{"nest-asyncio-task-switch"}, nil},
-		{"uvloop without uvicorn",
-			doctorOf("nest_asyncio", "uvloop=0.19.0", "nest_asyncio=1.6.0"),
-			[]string{"uvloop-installed", "nest-asyncio-task-switch"}, nil},
-		{"uvicorn whose auto loop is asyncio although uvloop imports",
-			func() Doctor {
-				d := doctorOf("nest_asyncio", "uvloop=0.19.0", "nest_asyncio=1.6.0", "uvicorn=9.0")
-				d.UvicornLoop = "asyncio"
-				return d
-			}(),
-			[]string{"uvloop-installed", "nest-asyncio-task-switch"}, nil},
-		{"g4f 2026 imports nest_asyncio2, only nest_asyncio installed",
-			doctorOf("nest_asyncio2", "nest_asyncio=1.5.4"),
-			[]string{"nest-module-missing"},
-			[]string{"this g4f imports nest_asyncio2, which is not installed; nest_asyncio 1.5.4 is, and this g4f does not use it"}},
-		{"older g4f imports nest_asyncio, only nest_asyncio2 installed",
-			doctorOf("nest_asyncio", "nest_asyncio2=1.7.0"),
-			[]string{"nest-module-missing"},
-			[]string{"this g4f imports nest_asyncio, which is not installed; nest_asyncio2 1.7.0 is, and this g4f does not use it"}},
-		{"the right nest module installed",
-			doctorOf("nest_asyncio2", "nest_asyncio2=1.7.0"),
-			[]string{"nest-asyncio-task-switch"},
-			[]string{"this g4f imports nest_asyncio2 1.7.0 and patches stdlib loops with it"}},
-		{"neither nest module",
-			doctorOf("nest_asyncio"),
-			[]string{"nest-module-missing"},
-			[]string{"this g4f imports nest_asyncio, which is not installed"}},
-		{"a g4f that names no nest module",
-			doctorOf("", "nest_asyncio=1.5.4"),
-			[]string{}, nil},
-		{"g4f not importable, nothing installed",
-			notImportable(doctorOf("")),
-			[]string{"nest-module-missing"},
-			[]string{"neither nest_asyncio nor nest_asyncio2 is installed"}},
-		{"g4f not importable, Debian packages",
-			notImportable(doctorOf("", "uvloop=0.17.0", "nest_asyncio=1.5.4", "uvicorn=0.17.6")),
-			[]string{"uvloop-installed", "uvicorn-picks-uvloop", "nest-asyncio-task-switch"},
-			[]string{"uvloop 0.17.0 is importable", "uvicorn 0.17.6 --loop auto picks uvloop 0.17.0",
-				"nest_asyncio 1.5.4 is installed"}},
-		{"uvloop policy set at start-up",
-			uvloopPolicy("startup")(doctorOf("nest_asyncio", "uvloop=0.17.0", "nest_asyncio=1.5.4")),
-			[]string{"uvloop-installed", "policy-uvloop"},
-			[]string{"uvloop 0.17.0 is importable",
-				"the policy is uvloop.EventLoopPolicy, set at interpreter start-up, before g4f (sitecustomize, usercustomize or a .pth file)"}},
-		{"uvloop policy set by importing g4f",
-			uvloopPolicy("g4f import")(doctorOf("nest_asyncio", "uvloop=0.17.0", "nest_asyncio=1.5.4")),
-			[]string{"uvloop-installed", "policy-uvloop"},
-			[]string{"uvloop 0.17.0 is importable", "the policy is uvloop.EventLoopPolicy, set while importing g4f"}},
-		{"g4f detects uvloop",
-			func() Doctor {
-				d := doctorOf("", "uvloop=0.17.0")
-				d.G4F.DetectsUvloop = boolPtr(true)
-				return d
-			}(),
-			[]string{"uvloop-installed"},
-			[]string{"uvloop 0.17.0 is importable, and g4f detects it (has_uvloop)"}},
-		{"uvloop that imports but says no version",
-			doctorOf("", "uvloop="),
-			[]string{"uvloop-installed"},
-			[]string{"uvloop is importable"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := Exposures(tt.d)
-			if ids := exposureIDs(got); !reflect.DeepEqual(ids, tt.ids) {
-				t.Fatalf("exposures = %v, want %v", ids, tt.ids)
-			}
-			if tt.details == nil {
-				return
-			}
-			var details []string
-			for _, e := range got {
-				details = append(details, e.Detail)
-			}
-			if !reflect.DeepEqual(details, tt.details) {
-				t.Errorf("details:\n got %q\nwant %q", details, tt.details)
-			}
-		})
-	}
-}
-
-// TestExposureRulesAreComplete: every rule has an ID, text and a condition,
-// IDs are unique, and {nest} is filled in.
-func TestExposureRulesAreComplete(t *testing.T) {
-	seen := map[string]bool{}
-	for _, r := range ExposureRules {
-		if r.ID == "" || r.Summary == "" || r.Remedy == "" || r.Applies == nil {
-			t.Errorf("incomplete rule %+v", r)
-		}
-		if seen[r.ID] {
-			t.Errorf("duplicate rule %s", r.ID)
-		}
-		seen[r.ID] = true
-	}
-	for _, e := range Exposures(doctorOf("nest_asyncio2")) {
-		if e.ID != "nest-module-missing" || !strings.HasPrefix(e.Remedy, "pip install nest_asyncio2 into this interpreter") {
-			t.Errorf("exposure %+v: want nest-module-missing naming nest_asyncio2", e)
-		}
-	}
-	d := doctorOf("")
-	d.G4F.Importable = false
-	for _, e := range Exposures(d) {
-		if strings.Contains(e.Summary+e.Remedy, "{nest}") {
-			t.Errorf("unfilled placeholder in %+v", e)
-		}
-	}
-}
-
 func TestImportError(t *testing.T) {
 	d := doctorOf("nest_asyncio")
-	if err := d.ImportError(); err != nil {
+	if err := ImportError(d); err != nil {
 		t.Fatalf("importable g4f: %v", err)
 	}
-	d.G4F = DoctorG4F{Error: "ImportError: boom\x1b[31m\nsecond line"}
+	d.G4F = scan.DoctorG4F{Error: "ImportError: boom\x1b[31m\nsecond line"}
 	var env *EnvError
-	if err := d.ImportError(); !errors.As(err, &env) {
+	if err := ImportError(d); !errors.As(err, &env) {
 		t.Fatalf("ImportError() = %v, want *EnvError", err)
 	}
 	want := "g4f is not importable with /py (ImportError: boom[31m second line)"
@@ -231,19 +99,19 @@ func TestParseDoctor(t *testing.T) {
 	}
 }
 
-func findExposure(d Doctor, id string) (Exposure, bool) {
+func findExposure(d scan.Doctor, id string) (scan.Exposure, bool) {
 	for _, e := range d.Exposures {
 		if e.ID == id {
 			return e, true
 		}
 	}
-	return Exposure{}, false
+	return scan.Exposure{}, false
 }
 
 // TestRunDoctorDemo runs doctor.py for real on the miniature g4f with the
 // test interpreter (Debian's uvloop and nest_asyncio).
 func TestRunDoctorDemo(t *testing.T) {
-	d, err := RunDoctor(context.Background(), demoTarget(t))
+	d, err := runDoctor(context.Background(), demoTarget(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,8 +127,8 @@ func TestRunDoctorDemo(t *testing.T) {
 	for _, p := range d.Packages {
 		names = append(names, p.Name)
 	}
-	if !reflect.DeepEqual(names, DoctorPackages) {
-		t.Errorf("packages = %v, want %v", names, DoctorPackages)
+	if !reflect.DeepEqual(names, scan.DoctorPackages) {
+		t.Errorf("packages = %v, want %v", names, scan.DoctorPackages)
 	}
 	if uv, _ := d.Package("uvloop"); !uv.Installed() || *uv.Version == "" {
 		t.Errorf("uvloop = %+v, want installed with a version", uv)
@@ -282,7 +150,7 @@ func TestRunDoctorDemo(t *testing.T) {
 func TestRunDoctorUvloopHidden(t *testing.T) {
 	shadow := t.TempDir()
 	writeDoctorFile(t, filepath.Join(shadow, "uvloop.py"), "raise ImportError('No module named uvloop (shadowed by the test)')\n")
-	d, err := RunDoctor(context.Background(), demoTarget(t, shadow))
+	d, err := runDoctor(context.Background(), demoTarget(t, shadow))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +178,7 @@ func TestRunDoctorFakeG4F(t *testing.T) {
 	writeDoctorFile(t, filepath.Join(dir, "g4f", "providers", "asyncio.py"),
 		"try:\n    import nest_asyncio2 as nest_asyncio\n    has_nest_asyncio = True\nexcept ImportError:\n    has_nest_asyncio = False\n")
 	target := Target{Python: testPython(t), Env: WithPythonPath(os.Environ(), dir)}
-	d, err := RunDoctor(context.Background(), target)
+	d, err := runDoctor(context.Background(), target)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +199,7 @@ func TestRunDoctorFakeG4F(t *testing.T) {
 func TestRunDoctorNoG4F(t *testing.T) {
 	shadow := t.TempDir()
 	writeDoctorFile(t, filepath.Join(shadow, "g4f.py"), "raise ImportError('no g4f here')\n")
-	d, err := RunDoctor(context.Background(), Target{Python: testPython(t), Env: WithPythonPath(os.Environ(), shadow)})
+	d, err := runDoctor(context.Background(), Target{Python: testPython(t), Env: WithPythonPath(os.Environ(), shadow)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,10 +207,10 @@ func TestRunDoctorNoG4F(t *testing.T) {
 		t.Errorf("g4f = %+v", d.G4F)
 	}
 	var env *EnvError
-	if err := d.ImportError(); !errors.As(err, &env) {
+	if err := ImportError(d); !errors.As(err, &env) {
 		t.Errorf("ImportError() = %v, want *EnvError", err)
 	}
-	if len(d.Packages) != len(DoctorPackages) {
+	if len(d.Packages) != len(scan.DoctorPackages) {
 		t.Errorf("packages = %+v: the rest must still be inspected", d.Packages)
 	}
 }
@@ -430,7 +298,7 @@ func TestRunDoctorKillsLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	d, err := RunDoctor(context.Background(), Target{Python: leaky, Env: os.Environ()})
+	d, err := runDoctor(context.Background(), Target{Python: leaky, Env: os.Environ()})
 	if err != nil || d.Python != "/leaky" {
 		t.Fatalf("RunDoctor = %+v, %v", d, err)
 	}
@@ -448,4 +316,14 @@ func TestRunDoctorKillsLeftovers(t *testing.T) {
 	// Its zombie may stay: a test binary that ran a pool is a subreaper
 	// (contain.go), and the orphan is its child, not init's.
 	waitGone(t, pid)
+}
+
+// runDoctor is RunDoctor with the exposures diag derives, as the doctor
+// command reports them.
+func runDoctor(ctx context.Context, t Target) (scan.Doctor, error) {
+	d, err := RunDoctor(ctx, t)
+	if err == nil {
+		d.Exposures = diag.Exposures(d)
+	}
+	return d, err
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // maxEventLine bounds one protocol line from a worker. The harness keeps
@@ -182,7 +184,7 @@ func (ev *event) shareChains() {
 		if len(ev.Calls[i].Chain) > 0 || len(ev.Calls[j].Chain) == 0 || ev.ChainOf.has(j) {
 			continue
 		}
-		ev.Calls[i].Chain = append([]PyException(nil), ev.Calls[j].Chain...)
+		ev.Calls[i].Chain = append([]scan.PyException(nil), ev.Calls[j].Chain...)
 	}
 	ev.ChainOf = nil
 }

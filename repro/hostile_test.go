@@ -10,6 +10,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // hostileProviders are added to the miniature g4f for these tests.
@@ -129,12 +130,12 @@ func TestHugeExceptionMessages(t *testing.T) {
 		{"SameErrors", 400, diag.ClassProviderError, "ValueError: upstream answered garbage: yyy"},
 	} {
 		t.Run(tc.provider, func(t *testing.T) {
-			c := repro.Cell{Provider: tc.provider, Mode: repro.ModeAsync, Loop: repro.LoopAsyncio, Concurrency: tc.concurrency, Repeat: 1}
+			c := scan.Cell{Provider: tc.provider, Mode: scan.ModeAsync, Loop: scan.LoopAsyncio, Concurrency: tc.concurrency, Repeat: 1}
 			obs, err := p.RunCell(context.Background(), c, 20*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if obs.End != repro.EndCompleted || len(obs.Calls) != tc.concurrency {
+			if obs.End != scan.EndCompleted || len(obs.Calls) != tc.concurrency {
 				t.Fatalf("end %s with %d calls (worker %+v)", obs.End, len(obs.Calls), obs.Worker)
 			}
 			for _, call := range obs.Calls {
@@ -178,12 +179,12 @@ func TestSteadyStreamIsNoStall(t *testing.T) {
 		{"StallStream", diag.ClassStall, "stream-stalled", "stream stopped after 2 chunks; "},
 	} {
 		t.Run(tc.provider, func(t *testing.T) {
-			c := repro.Cell{Provider: tc.provider, Mode: repro.ModeAsyncStream, Loop: repro.LoopAsyncio, Concurrency: 1, Repeat: 1}
+			c := scan.Cell{Provider: tc.provider, Mode: scan.ModeAsyncStream, Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 1}
 			obs, err := p.RunCell(context.Background(), c, 2*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if obs.End != repro.EndDeadline || len(obs.Calls) != 1 {
+			if obs.End != scan.EndDeadline || len(obs.Calls) != 1 {
 				t.Fatalf("end %s with %d calls", obs.End, len(obs.Calls))
 			}
 			v := diag.Classify(obs)
@@ -204,13 +205,13 @@ func TestBusyLoopIsNotBlocked(t *testing.T) {
 	}
 	t.Cleanup(func() { p.Close() })
 	for _, tc := range []struct {
-		cell repro.Cell
-		end  repro.End
+		cell scan.Cell
+		end  scan.End
 	}{
-		{repro.Cell{Provider: "EchoSync", Mode: repro.ModeAsync, Loop: repro.LoopAsyncio, Concurrency: repro.MaxConcurrency, Repeat: 1}, repro.EndCompleted},
-		{repro.Cell{Provider: "BusyChunks", Mode: repro.ModeAsyncStream, Loop: repro.LoopAsyncio, Concurrency: repro.MaxConcurrency, Repeat: 1}, repro.EndCompleted},
-		{repro.Cell{Provider: "BusyChunks", Mode: repro.ModeAsync, Loop: repro.LoopUvloop, Concurrency: repro.MaxConcurrency, Repeat: 1}, repro.EndCompleted},
-		{repro.Cell{Provider: "DeadlockLoop", Mode: repro.ModeSync, Loop: repro.LoopAsyncio, Concurrency: 1, Repeat: 1}, repro.EndBlocked},
+		{scan.Cell{Provider: "EchoSync", Mode: scan.ModeAsync, Loop: scan.LoopAsyncio, Concurrency: scan.MaxConcurrency, Repeat: 1}, scan.EndCompleted},
+		{scan.Cell{Provider: "BusyChunks", Mode: scan.ModeAsyncStream, Loop: scan.LoopAsyncio, Concurrency: scan.MaxConcurrency, Repeat: 1}, scan.EndCompleted},
+		{scan.Cell{Provider: "BusyChunks", Mode: scan.ModeAsync, Loop: scan.LoopUvloop, Concurrency: scan.MaxConcurrency, Repeat: 1}, scan.EndCompleted},
+		{scan.Cell{Provider: "DeadlockLoop", Mode: scan.ModeSync, Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 1}, scan.EndBlocked},
 	} {
 		obs, err := p.RunCell(context.Background(), tc.cell, 30*time.Second)
 		if err != nil {

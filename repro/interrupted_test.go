@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // A cell cut short by ctx comes back ended EndInterrupted, with the
@@ -14,12 +16,12 @@ func TestPoolCellInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	time.AfterFunc(1500*time.Millisecond, cancel) // StallStream's stream never ends
-	c := Cell{Provider: "StallStream", Mode: ModeAsyncStream, Loop: LoopAsyncio, Concurrency: 1, Repeat: 1}
+	c := scan.Cell{Provider: "StallStream", Mode: scan.ModeAsyncStream, Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 1}
 	obs, err := p.RunCell(ctx, c, 2*time.Minute)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
-	if obs.End != EndInterrupted || obs.Cell.Key() != c.Key() || obs.Worker == nil || obs.Worker.PID == 0 {
+	if obs.End != scan.EndInterrupted || obs.Cell.Key() != c.Key() || obs.Worker == nil || obs.Worker.PID == 0 {
 		t.Errorf("end %q, cell %s, worker %+v; want interrupted, with the process that ran it", obs.End, obs.Cell.Key(), obs.Worker)
 	}
 	if obs.DurationMS < 1000 {

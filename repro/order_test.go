@@ -15,6 +15,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // TestVerdictsDoNotDependOnOrder runs every cell of the demo scan in a
@@ -43,20 +44,20 @@ func TestVerdictsDoNotDependOnOrder(t *testing.T) {
 			}
 			defer pool.Close()
 			ctx := context.Background()
-			env, catalog, err := pool.Start(ctx, repro.AllLoops)
+			env, catalog, err := pool.Start(ctx, scan.AllLoops)
 			if err != nil {
 				t.Fatal(err)
 			}
 			// what check --demo plans: every provider, mode and loop
-			plan := repro.Plan{Modes: repro.AllModes, Loops: repro.AllLoops, Concurrency: 1, Repeat: 1,
+			plan := scan.Plan{Modes: scan.AllModes, Loops: scan.AllLoops, Concurrency: 1, Repeat: 1,
 				Jobs: 2, Timeout: 5 * time.Second, BlockThreshold: 2 * time.Second}
 			byName := map[string]providers.Provider{}
 			for _, pr := range catalog {
 				plan.Providers = append(plan.Providers, pr.Name)
 				byName[pr.Name] = pr
 			}
-			var decided []repro.Observation
-			var todo []repro.Cell
+			var decided []scan.Observation
+			var todo []scan.Cell
 			for _, c := range plan.Cells(catalog) {
 				if obs, ok := repro.Decide(plan, c, byName[c.Provider], env); ok {
 					decided = append(decided, obs)

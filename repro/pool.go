@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/providers"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 //go:embed harness/harness.py
@@ -45,10 +46,10 @@ type Pool struct {
 	end            context.CancelFunc
 
 	mu       sync.Mutex
-	workers  map[Loop][]*worker // usable workers; retired ones are left out
+	workers  map[scan.Loop][]*worker // usable workers; retired ones are left out
 	live     map[*worker]bool
-	loopInfo map[Loop]LoopInfo
-	starting map[Loop]*sync.Mutex
+	loopInfo map[scan.Loop]scan.LoopInfo
+	starting map[scan.Loop]*sync.Mutex
 	dumpSeq  int
 	children map[int]bool // forked cell processes Go still waits for
 	forks    int          // cells forked, and what their forks cost the
@@ -83,8 +84,8 @@ func NewPool(t Target, o PoolOptions) (*Pool, error) {
 	return &Pool{
 		target: t, blockThreshold: o.BlockThreshold, messages: o.Messages,
 		dir: dir, harness: harness, life: life, end: end,
-		workers: make(map[Loop][]*worker), live: make(map[*worker]bool),
-		loopInfo: make(map[Loop]LoopInfo), starting: make(map[Loop]*sync.Mutex),
+		workers: make(map[scan.Loop][]*worker), live: make(map[*worker]bool),
+		loopInfo: make(map[scan.Loop]scan.LoopInfo), starting: make(map[scan.Loop]*sync.Mutex),
 		children: make(map[int]bool),
 	}, nil
 }
@@ -93,7 +94,7 @@ func NewPool(t Target, o PoolOptions) (*Pool, error) {
 // they report of the environment and the provider catalog. A loop variant
 // that cannot be set up is reported unavailable, not as an error; an
 // interpreter that cannot import g4f is an *EnvError.
-func (p *Pool) Start(ctx context.Context, loops []Loop) (Environment, []providers.Provider, error) {
+func (p *Pool) Start(ctx context.Context, loops []scan.Loop) (scan.Environment, []providers.Provider, error) {
 	errs := make([]error, len(loops))
 	var wg sync.WaitGroup
 	for i, l := range loops {
@@ -110,7 +111,7 @@ func (p *Pool) Start(ctx context.Context, loops []Loop) (Environment, []provider
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return Environment{}, nil, err
+			return scan.Environment{}, nil, err
 		}
 	}
 	env := p.Environment()
@@ -130,10 +131,10 @@ func (p *Pool) Start(ctx context.Context, loops []Loop) (Environment, []provider
 }
 
 // Environment reports the interpreter and loop variants seen so far.
-func (p *Pool) Environment() Environment {
+func (p *Pool) Environment() scan.Environment {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	env := Environment{Python: p.target.Python, Demo: p.target.Demo}
+	env := scan.Environment{Python: p.target.Python, Demo: p.target.Demo}
 	for _, w := range p.liveWorkers() {
 		r := w.ready
 		if r.Python != "" {
@@ -160,20 +161,20 @@ func (p *Pool) liveWorkers() []*worker {
 	return ws
 }
 
-func loopRank(l Loop) int {
-	for i, x := range AllLoops {
+func loopRank(l scan.Loop) int {
+	for i, x := range scan.AllLoops {
 		if x == l {
 			return i
 		}
 	}
-	return len(AllLoops)
+	return len(scan.AllLoops)
 }
 
 var errPoolClosed = errors.New("worker pool closed")
 
 // acquire returns a worker of a loop variant that can take one more cell,
 // starting one when there is none, and counts the cell in flight on it.
-func (p *Pool) acquire(ctx context.Context, l Loop) (*worker, error) {
+func (p *Pool) acquire(ctx context.Context, l scan.Loop) (*worker, error) {
 	p.mu.Lock()
 	gate := p.starting[l]
 	if gate == nil {
@@ -231,7 +232,7 @@ func (p *Pool) acquire(ctx context.Context, l Loop) (*worker, error) {
 	}
 	p.live[w] = true
 	p.workers[l] = append(p.workers[l], w)
-	p.loopInfo[l] = LoopInfo{Loop: l, Available: w.ready.Available, Reason: w.ready.Reason,
+	p.loopInfo[l] = scan.LoopInfo{Loop: l, Available: w.ready.Available, Reason: w.ready.Reason,
 		Package: w.ready.Package, Version: w.ready.Version, Isolation: isolation(w.ready)}
 	w.inflight++
 	go p.reap(w)
@@ -303,7 +304,7 @@ func (p *Pool) retire(w *worker) {
 // RunCell runs one cell and returns its observation. The error is non-nil
 // only when ctx ended first; the observation then ends EndInterrupted with
 // what the cell had by then.
-func (p *Pool) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error) {
+func (p *Pool) RunCell(ctx context.Context, c scan.Cell, timeout time.Duration) (scan.Observation, error) {
 	return p.RunCellYielding(ctx, c, timeout, nil)
 }
 
@@ -311,9 +312,9 @@ func (p *Pool) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Obse
 // cell's process has stopped using the CPU: the cell only waits — on a
 // hang, a stalled stream, its deadline — and its job slot can go to
 // another cell.
-func (p *Pool) RunCellYielding(ctx context.Context, c Cell, timeout time.Duration, yield func()) (Observation, error) {
-	obs := Observation{Cell: c, Started: time.Now()}
-	finish := func() (Observation, error) {
+func (p *Pool) RunCellYielding(ctx context.Context, c scan.Cell, timeout time.Duration, yield func()) (scan.Observation, error) {
+	obs := scan.Observation{Cell: c, Started: time.Now()}
+	finish := func() (scan.Observation, error) {
 		obs.DurationMS = msSince(obs.Started)
 		return obs, nil
 	}
@@ -321,11 +322,11 @@ func (p *Pool) RunCellYielding(ctx context.Context, c Cell, timeout time.Duratio
 	li, known := p.loopInfo[c.Loop]
 	p.mu.Unlock()
 	if known && !li.Available {
-		obs.End, obs.SkipReason = EndUnavailable, li.Reason
+		obs.End, obs.SkipReason = scan.EndUnavailable, li.Reason
 		return finish()
 	}
-	interrupted := func(err error) (Observation, error) {
-		obs.End = EndInterrupted
+	interrupted := func(err error) (scan.Observation, error) {
+		obs.End = scan.EndInterrupted
 		obs.DurationMS = msSince(obs.Started)
 		return obs, err
 	}
@@ -334,13 +335,13 @@ func (p *Pool) RunCellYielding(ctx context.Context, c Cell, timeout time.Duratio
 		if ctx.Err() != nil {
 			return interrupted(ctx.Err())
 		}
-		obs.End = EndCrashed
-		obs.Worker = &WorkerInfo{ExitStatus: "could not start", StderrTail: err.Error()}
+		obs.End = scan.EndCrashed
+		obs.Worker = &scan.WorkerInfo{ExitStatus: "could not start", StderrTail: err.Error()}
 		return finish()
 	}
 	defer p.release(w)
 	if !w.ready.Available {
-		obs.End, obs.SkipReason = EndUnavailable, w.ready.Reason
+		obs.End, obs.SkipReason = scan.EndUnavailable, w.ready.Reason
 		return finish()
 	}
 	if !w.ready.Fork {
@@ -348,7 +349,7 @@ func (p *Pool) RunCellYielding(ctx context.Context, c Cell, timeout time.Duratio
 		// leaves behind reaches another.
 		p.retire(w)
 	}
-	obs.Worker = &WorkerInfo{PID: w.cmd.Process.Pid}
+	obs.Worker = &scan.WorkerInfo{PID: w.cmd.Process.Pid}
 	cl := cellRun{pool: p, w: w, obs: &obs, yield: yield}
 	if err := cl.run(ctx, timeout); err != nil {
 		return interrupted(err)
@@ -361,7 +362,7 @@ func (p *Pool) RunCellYielding(ctx context.Context, c Cell, timeout time.Duratio
 type cellRun struct {
 	pool  *Pool
 	w     *worker
-	obs   *Observation
+	obs   *scan.Observation
 	yield func()
 
 	id        int64
@@ -419,10 +420,10 @@ func (cl *cellRun) run(ctx context.Context, timeout time.Duration) error {
 				p.mu.Unlock()
 				idle.watch(ev.PID)
 			case "done":
-				obs.End, obs.Calls, obs.Log = EndCompleted, ev.Calls, ev.Log
+				obs.End, obs.Calls, obs.Log = scan.EndCompleted, ev.Calls, ev.Log
 				return nil
 			case "error": // the harness refused the request: a g4fdiag fault
-				obs.End = EndCrashed
+				obs.End = scan.EndCrashed
 				obs.Worker.ExitStatus = "the worker refused the cell"
 				if ev.Error != nil {
 					obs.Worker.StderrTail = ev.Error.Type + ": " + ev.Error.Message
@@ -431,13 +432,13 @@ func (cl *cellRun) run(ctx context.Context, timeout time.Duration) error {
 			case "exited": // the cell's child died before it was done
 				cl.child = 0
 				p.track(ev.PID, false)
-				obs.End = EndCrashed
+				obs.End = scan.EndCrashed
 				obs.Worker.ExitStatus = ev.Status
 				obs.Worker.StderrTail = fileTail(cl.out, 20)
 				return nil
 			case "blocked":
-				obs.End = EndBlocked
-				obs.Stacks = &Stacks{LoopThread: ev.LoopThread, BlockedMS: ev.BlockedMS}
+				obs.End = scan.EndBlocked
+				obs.Stacks = &scan.Stacks{LoopThread: ev.LoopThread, BlockedMS: ev.BlockedMS}
 				if !w.ready.Fork {
 					p.retire(w)
 				}
@@ -445,8 +446,8 @@ func (cl *cellRun) run(ctx context.Context, timeout time.Duration) error {
 				return nil
 			}
 		case <-deadline.C:
-			obs.End = EndDeadline
-			obs.Stacks = &Stacks{}
+			obs.End = scan.EndDeadline
+			obs.Stacks = &scan.Stacks{}
 			if !w.ready.Fork {
 				p.retire(w)
 			}
@@ -525,12 +526,12 @@ func (p *Pool) track(pid int, alive bool) {
 	}
 }
 
-func (p *Pool) crashed(w *worker, obs *Observation) {
+func (p *Pool) crashed(w *worker, obs *scan.Observation) {
 	w.mu.Lock()
 	status := w.exitErr
 	w.mu.Unlock()
-	obs.End = EndCrashed
-	obs.Worker = &WorkerInfo{PID: w.cmd.Process.Pid, StderrTail: w.stderr.Tail(20)}
+	obs.End = scan.EndCrashed
+	obs.Worker = &scan.WorkerInfo{PID: w.cmd.Process.Pid, StderrTail: w.stderr.Tail(20)}
 	if status != nil {
 		obs.Worker.ExitStatus = status.Error()
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 func testPython(tb testing.TB) string {
@@ -40,7 +41,7 @@ func demoPool(tb testing.TB, extraPath ...string) *Pool {
 	return p
 }
 
-func firstError(o Observation) string {
+func firstError(o scan.Observation) string {
 	for _, c := range o.Calls {
 		if len(c.Chain) > 0 {
 			return c.Chain[0].Type + ": " + c.Chain[0].Message
@@ -51,14 +52,14 @@ func firstError(o Observation) string {
 
 func TestPoolStartReportsEnvironmentAndCatalog(t *testing.T) {
 	p := demoPool(t)
-	env, catalog, err := p.Start(context.Background(), AllLoops)
+	env, catalog, err := p.Start(context.Background(), scan.AllLoops)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if env.G4FVersion == "" || env.PythonVersion == "" || !strings.HasSuffix(env.G4FPath, "g4f") {
 		t.Errorf("environment = %+v", env)
 	}
-	for _, l := range AllLoops {
+	for _, l := range scan.AllLoops {
 		if li, ok := env.Loop(l); !ok || !li.Available {
 			t.Errorf("loop %s: %+v (ok %v)", l, li, ok)
 		}
@@ -78,17 +79,17 @@ func TestPoolStartReportsEnvironmentAndCatalog(t *testing.T) {
 func TestLoopVariants(t *testing.T) {
 	p := demoPool(t)
 	ctx := context.Background()
-	want := map[Loop]string{
-		LoopAsyncio: "RuntimeError: This event loop is already running",
-		LoopUvloop:  "RuntimeError: this event loop is already running.",
-		LoopNest:    "",
+	want := map[scan.Loop]string{
+		scan.LoopAsyncio: "RuntimeError: This event loop is already running",
+		scan.LoopUvloop:  "RuntimeError: this event loop is already running.",
+		scan.LoopNest:    "",
 	}
 	for loop, msg := range want {
-		obs, err := p.RunCell(ctx, Cell{Provider: "StreamAsync", Mode: ModeSync, Loop: loop, Concurrency: 1, Repeat: 2}, 10*time.Second)
+		obs, err := p.RunCell(ctx, scan.Cell{Provider: "StreamAsync", Mode: scan.ModeSync, Loop: loop, Concurrency: 1, Repeat: 2}, 10*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if obs.End != EndCompleted || len(obs.Calls) != 2 {
+		if obs.End != scan.EndCompleted || len(obs.Calls) != 2 {
 			t.Fatalf("%s: end %s with %d calls", loop, obs.End, len(obs.Calls))
 		}
 		if got := firstError(obs); got != msg {
@@ -106,11 +107,11 @@ func TestNestFirstRequest(t *testing.T) {
 	ctx := context.Background()
 	var pids []int
 	for range 2 {
-		obs, err := p.RunCell(ctx, Cell{Provider: "StreamAsync", Mode: ModeSync, Loop: LoopNest, Concurrency: 2, Repeat: 1}, 2*time.Second)
+		obs, err := p.RunCell(ctx, scan.Cell{Provider: "StreamAsync", Mode: scan.ModeSync, Loop: scan.LoopNest, Concurrency: 2, Repeat: 1}, 2*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if obs.End != EndDeadline || !strings.Contains(obs.Log, "Cannot enter into task") {
+		if obs.End != scan.EndDeadline || !strings.Contains(obs.Log, "Cannot enter into task") {
 			t.Fatalf("end %s, log:\n%s", obs.End, obs.Log)
 		}
 		pids = append(pids, obs.Worker.PID)
@@ -122,7 +123,7 @@ func TestNestFirstRequest(t *testing.T) {
 
 func TestStreamTimings(t *testing.T) {
 	p := demoPool(t)
-	obs, err := p.RunCell(context.Background(), Cell{Provider: "StreamAsync", Mode: ModeAsyncStream, Loop: LoopUvloop, Concurrency: 1, Repeat: 2}, 10*time.Second)
+	obs, err := p.RunCell(context.Background(), scan.Cell{Provider: "StreamAsync", Mode: scan.ModeAsyncStream, Loop: scan.LoopUvloop, Concurrency: 1, Repeat: 2}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestStreamTimings(t *testing.T) {
 		t.Fatalf("calls = %d, want 2 (repeat 2)", len(obs.Calls))
 	}
 	for _, c := range obs.Calls {
-		if c.Outcome != OutcomeOK || c.Chunks < 2 || c.FirstChunkMS <= 0 || c.MaxGapMS <= 0 || c.LastChunkMS < c.FirstChunkMS {
+		if c.Outcome != scan.OutcomeOK || c.Chunks < 2 || c.FirstChunkMS <= 0 || c.MaxGapMS <= 0 || c.LastChunkMS < c.FirstChunkMS {
 			t.Errorf("call %+v", c)
 		}
 	}
@@ -142,11 +143,11 @@ func TestStreamTimings(t *testing.T) {
 func TestBlockedLoopRetiresWorker(t *testing.T) {
 	p := demoPool(t)
 	ctx := context.Background()
-	obs, err := p.RunCell(ctx, Cell{Provider: "DeadlockLoop", Mode: ModeSync, Loop: LoopAsyncio, Concurrency: 1, Repeat: 1}, 30*time.Second)
+	obs, err := p.RunCell(ctx, scan.Cell{Provider: "DeadlockLoop", Mode: scan.ModeSync, Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 1}, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if obs.End != EndBlocked || obs.Stacks == nil {
+	if obs.End != scan.EndBlocked || obs.Stacks == nil {
 		t.Fatalf("end = %s, stacks %v", obs.End, obs.Stacks)
 	}
 	if !strings.Contains(obs.Stacks.LoopThread, "result") || obs.Stacks.BlockedMS < 500 {
@@ -155,11 +156,11 @@ func TestBlockedLoopRetiresWorker(t *testing.T) {
 	if !strings.Contains(obs.Stacks.Threads, "Thread 0x") {
 		t.Errorf("no faulthandler dump:\n%s", obs.Stacks.Threads)
 	}
-	next, err := p.RunCell(ctx, Cell{Provider: "EchoSync", Mode: ModeSync, Loop: LoopAsyncio, Concurrency: 1, Repeat: 1}, 10*time.Second)
+	next, err := p.RunCell(ctx, scan.Cell{Provider: "EchoSync", Mode: scan.ModeSync, Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 1}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if next.End != EndCompleted || next.Worker.PID == obs.Worker.PID {
+	if next.End != scan.EndCompleted || next.Worker.PID == obs.Worker.PID {
 		t.Errorf("next cell: end %s on worker %d (stuck one was %d)", next.End, next.Worker.PID, obs.Worker.PID)
 	}
 	waitGone(t, obs.Worker.PID)
@@ -169,14 +170,14 @@ func TestBlockedLoopRetiresWorker(t *testing.T) {
 // with the chunks it sent, every thread's stack and the loop's tasks.
 func TestDeadlineKeepsEvidence(t *testing.T) {
 	p := demoPool(t)
-	obs, err := p.RunCell(context.Background(), Cell{Provider: "StallStream", Mode: ModeAsyncStream, Loop: LoopNest, Concurrency: 1, Repeat: 1}, 1500*time.Millisecond)
+	obs, err := p.RunCell(context.Background(), scan.Cell{Provider: "StallStream", Mode: scan.ModeAsyncStream, Loop: scan.LoopNest, Concurrency: 1, Repeat: 1}, 1500*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if obs.End != EndDeadline || obs.Stacks == nil {
+	if obs.End != scan.EndDeadline || obs.Stacks == nil {
 		t.Fatalf("end = %s", obs.End)
 	}
-	if len(obs.Calls) != 1 || obs.Calls[0].Outcome != OutcomePending || obs.Calls[0].Chunks != 2 {
+	if len(obs.Calls) != 1 || obs.Calls[0].Outcome != scan.OutcomePending || obs.Calls[0].Chunks != 2 {
 		t.Errorf("calls at the deadline = %+v", obs.Calls)
 	}
 	if !strings.Contains(obs.Stacks.Tasks, "Task") {
@@ -199,9 +200,9 @@ func TestDeadlineKeepsEvidence(t *testing.T) {
 func TestWorkerCrash(t *testing.T) {
 	p := demoPool(t)
 	ctx := context.Background()
-	stuck := Cell{Provider: "StallStream", Mode: ModeAsync, Loop: LoopUvloop, Concurrency: 1, Repeat: 1}
+	stuck := scan.Cell{Provider: "StallStream", Mode: scan.ModeAsync, Loop: scan.LoopUvloop, Concurrency: 1, Repeat: 1}
 	for _, victim := range []string{"cell", "fork server"} {
-		done := make(chan Observation)
+		done := make(chan scan.Observation)
 		go func() {
 			obs, _ := p.RunCell(ctx, stuck, 30*time.Second)
 			done <- obs
@@ -209,18 +210,18 @@ func TestWorkerCrash(t *testing.T) {
 		pid := waitChild(t, p)
 		if victim == "fork server" {
 			p.mu.Lock()
-			pid = p.workers[LoopUvloop][0].cmd.Process.Pid
+			pid = p.workers[scan.LoopUvloop][0].cmd.Process.Pid
 			p.mu.Unlock()
 		}
 		if err := reprotest.Kill(pid); err != nil {
 			t.Fatal(err)
 		}
 		obs := <-done
-		if obs.End != EndCrashed || obs.Worker == nil || !strings.Contains(strings.ToLower(obs.Worker.ExitStatus), "kill") {
+		if obs.End != scan.EndCrashed || obs.Worker == nil || !strings.Contains(strings.ToLower(obs.Worker.ExitStatus), "kill") {
 			t.Fatalf("%s killed: observation = %s, worker %+v", victim, obs.End, obs.Worker)
 		}
-		next, err := p.RunCell(ctx, Cell{Provider: "EchoSync", Mode: ModeAsync, Loop: LoopUvloop, Concurrency: 1, Repeat: 1}, 10*time.Second)
-		if err != nil || next.End != EndCompleted {
+		next, err := p.RunCell(ctx, scan.Cell{Provider: "EchoSync", Mode: scan.ModeAsync, Loop: scan.LoopUvloop, Concurrency: 1, Repeat: 1}, 10*time.Second)
+		if err != nil || next.End != scan.EndCompleted {
 			t.Fatalf("%s killed: next cell: %v %s", victim, err, next.End)
 		}
 	}
@@ -258,21 +259,21 @@ func TestEveryCellItsOwnProcess(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			env, _, err := p.Start(context.Background(), []Loop{LoopUvloop})
+			env, _, err := p.Start(context.Background(), []scan.Loop{scan.LoopUvloop})
 			if err != nil {
 				t.Fatal(err)
 			}
-			li, _ := env.Loop(LoopUvloop)
+			li, _ := env.Loop(scan.LoopUvloop)
 			if want := map[bool]string{true: IsolationFork, false: IsolationProcess + " (cannot fork: G4FDIAG_FORK=0 in the environment)"}[fork]; li.Isolation != want {
 				t.Errorf("isolation = %q, want %q", li.Isolation, want)
 			}
-			var cells []Cell
+			var cells []scan.Cell
 			for range 6 {
-				cells = append(cells, Cell{Provider: "Crowded", Mode: ModeSync, Loop: LoopUvloop, Concurrency: 1, Repeat: 1})
+				cells = append(cells, scan.Cell{Provider: "Crowded", Mode: scan.ModeSync, Loop: scan.LoopUvloop, Concurrency: 1, Repeat: 1})
 			}
 			pids := map[int]bool{}
 			for obs := range RunCells(context.Background(), p, nil, cells, 6, 10*time.Second) {
-				if obs.End != EndCompleted || obs.Calls[0].Outcome != OutcomeOK {
+				if obs.End != scan.EndCompleted || obs.Calls[0].Outcome != scan.OutcomeOK {
 					t.Errorf("cell: %s %s", obs.End, firstError(obs))
 				}
 				pids[obs.Worker.PID] = true
@@ -290,7 +291,7 @@ func TestWaitingCellGivesUpItsSlot(t *testing.T) {
 	p := demoPool(t)
 	yielded := make(chan bool, 1)
 	var child int
-	obs, err := p.RunCellYielding(context.Background(), Cell{Provider: "StallStream", Mode: ModeAsync, Loop: LoopAsyncio, Concurrency: 1, Repeat: 1},
+	obs, err := p.RunCellYielding(context.Background(), scan.Cell{Provider: "StallStream", Mode: scan.ModeAsync, Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 1},
 		4*time.Second, func() {
 			p.mu.Lock()
 			for pid := range p.children {
@@ -299,7 +300,7 @@ func TestWaitingCellGivesUpItsSlot(t *testing.T) {
 			p.mu.Unlock()
 			yielded <- child != 0 && reprotest.Exists(child)
 		})
-	if err != nil || obs.End != EndDeadline {
+	if err != nil || obs.End != scan.EndDeadline {
 		t.Fatalf("%v %s", err, obs.End)
 	}
 	select {
@@ -320,16 +321,16 @@ func TestUnavailableLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := demoPool(t, shadow)
-	env, _, err := p.Start(context.Background(), AllLoops)
+	env, _, err := p.Start(context.Background(), scan.AllLoops)
 	if err != nil {
 		t.Fatal(err)
 	}
-	li, _ := env.Loop(LoopUvloop)
+	li, _ := env.Loop(scan.LoopUvloop)
 	if li.Available || !strings.Contains(li.Reason, "uvloop") {
 		t.Errorf("uvloop = %+v, want unavailable with a reason", li)
 	}
-	obs, err := p.RunCell(context.Background(), Cell{Provider: "EchoSync", Mode: ModeSync, Loop: LoopUvloop, Concurrency: 1, Repeat: 1}, 5*time.Second)
-	if err != nil || obs.End != EndUnavailable {
+	obs, err := p.RunCell(context.Background(), scan.Cell{Provider: "EchoSync", Mode: scan.ModeSync, Loop: scan.LoopUvloop, Concurrency: 1, Repeat: 1}, 5*time.Second)
+	if err != nil || obs.End != scan.EndUnavailable {
 		t.Errorf("cell on an unavailable loop: %v %s", err, obs.End)
 	}
 }
@@ -339,10 +340,10 @@ func TestUnavailableLoop(t *testing.T) {
 func TestCloseEndsEveryWorker(t *testing.T) {
 	p := demoPool(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	if _, _, err := p.Start(ctx, AllLoops); err != nil {
+	if _, _, err := p.Start(ctx, scan.AllLoops); err != nil {
 		t.Fatal(err)
 	}
-	go p.RunCell(ctx, Cell{Provider: "StallStream", Mode: ModeAsync, Loop: LoopNest, Concurrency: 1, Repeat: 1}, time.Minute)
+	go p.RunCell(ctx, scan.Cell{Provider: "StallStream", Mode: scan.ModeAsync, Loop: scan.LoopNest, Concurrency: 1, Repeat: 1}, time.Minute)
 	time.Sleep(300 * time.Millisecond)
 	p.mu.Lock()
 	var pids []int

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -54,23 +55,23 @@ func TestWorkerProtocolTranscript(t *testing.T) {
 	tr := &transcriber{t: t, dir: dir}
 
 	tr.note("fork server on the asyncio loop, over the demo miniature")
-	s := tr.start(target, harness, LoopAsyncio)
+	s := tr.start(target, harness, scan.LoopAsyncio)
 	s.expect("ready")
 
 	s.send(request{Op: "catalog", ID: 1})
 	s.until(1, "exited")
 
-	s.send(tr.run(2, Cell{Provider: "EchoSync", Mode: ModeSync, Loop: LoopAsyncio, Model: "mini-2", Concurrency: 2, Repeat: 1},
+	s.send(tr.run(2, scan.Cell{Provider: "EchoSync", Mode: scan.ModeSync, Loop: scan.LoopAsyncio, Model: "mini-2", Concurrency: 2, Repeat: 1},
 		[]Message{{Role: "user", Content: "Say transcript."}}))
 	s.until(2, "exited")
 	_, err = os.Stat(filepath.Join(dir, "cell-2.out"))
 	tr.note("the child's fds 1 and 2 went to the out file: %v", err == nil)
 
-	s.send(tr.run(3, Cell{Provider: "AuthNeeded", Mode: ModeBaseline, Loop: LoopAsyncio, Concurrency: 1, Repeat: 2}, nil))
+	s.send(tr.run(3, scan.Cell{Provider: "AuthNeeded", Mode: scan.ModeBaseline, Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 2}, nil))
 	s.until(3, "exited")
 
 	tr.note("a stream that stops after two chunks: the cell hangs")
-	s.send(tr.run(4, Cell{Provider: "StallStream", Mode: ModeAsyncStream, Loop: LoopAsyncio, Concurrency: 1, Repeat: 1}, nil))
+	s.send(tr.run(4, scan.Cell{Provider: "StallStream", Mode: scan.ModeAsyncStream, Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 1}, nil))
 	child := s.until(4, "forked")
 	s.awaitChunks(4, 2)
 	s.send(request{Op: "tasks", ID: 5, CellID: 4})
@@ -83,7 +84,7 @@ func TestWorkerProtocolTranscript(t *testing.T) {
 	s.until(4, "exited")
 
 	tr.note("a sync call that waits on its own loop: the heartbeat sees the loop blocked")
-	req := tr.run(6, Cell{Provider: "DeadlockLoop", Mode: ModeSync, Loop: LoopAsyncio, Concurrency: 1, Repeat: 1}, nil)
+	req := tr.run(6, scan.Cell{Provider: "DeadlockLoop", Mode: scan.ModeSync, Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 1}, nil)
 	req.BlockThresholdMS = 300
 	s.send(req)
 	child = s.until(6, "blocked")
@@ -94,7 +95,7 @@ func TestWorkerProtocolTranscript(t *testing.T) {
 	_ = syscall.Kill(-child, syscall.SIGKILL)
 	s.until(6, "exited")
 
-	s.send(tr.run(7, Cell{Provider: "EchoSync", Mode: "bogus", Loop: LoopAsyncio, Concurrency: 1, Repeat: 1}, nil))
+	s.send(tr.run(7, scan.Cell{Provider: "EchoSync", Mode: "bogus", Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 1}, nil))
 	s.until(7, "error")
 
 	s.send(request{Op: "exit"})
@@ -103,7 +104,7 @@ func TestWorkerProtocolTranscript(t *testing.T) {
 	tr.note("a worker whose g4f cannot be imported")
 	broken := Target{Python: testPython(t), Env: WithPythonPath(os.Environ(),
 		reprotest.WriteG4F(t, "raise ImportError('no g4f here')\n", nil))}
-	s = tr.start(broken, harness, LoopAsyncio)
+	s = tr.start(broken, harness, scan.LoopAsyncio)
 	s.expect("fatal")
 	tr.note("the worker ends: %s", s.wait())
 
@@ -137,7 +138,7 @@ func (tr *transcriber) note(format string, args ...any) {
 }
 
 // run is a run request as the Pool writes it for a fork server.
-func (tr *transcriber) run(id int64, c Cell, messages []Message) request {
+func (tr *transcriber) run(id int64, c scan.Cell, messages []Message) request {
 	if messages == nil {
 		messages = DefaultMessages
 	}
@@ -156,7 +157,7 @@ type session struct {
 	last   event // the last event read
 }
 
-func (tr *transcriber) start(target Target, harness string, loop Loop) *session {
+func (tr *transcriber) start(target Target, harness string, loop scan.Loop) *session {
 	t := tr.t
 	t.Helper()
 	replyR, replyW, err := os.Pipe()

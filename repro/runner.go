@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/providers"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // Driver runs single cells. The in-process Pool is one; a driver knows
@@ -15,7 +16,7 @@ type Driver interface {
 	// RunCell runs one cell within timeout. The error is non-nil only when
 	// ctx ended first; the observation then ends EndInterrupted (or is
 	// dropped, when it does not).
-	RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error)
+	RunCell(ctx context.Context, c scan.Cell, timeout time.Duration) (scan.Observation, error)
 }
 
 // Yielder is a Driver that can tell when a running cell has stopped using
@@ -24,7 +25,7 @@ type Driver interface {
 // cells that work, not the ones that wait.
 type Yielder interface {
 	Driver
-	RunCellYielding(ctx context.Context, c Cell, timeout time.Duration, yield func()) (Observation, error)
+	RunCellYielding(ctx context.Context, c scan.Cell, timeout time.Duration, yield func()) (scan.Observation, error)
 }
 
 // Route is the Driver of a scan that mixes in-process and HTTP modes: it
@@ -36,13 +37,13 @@ type Route struct {
 
 // RunCell runs c on the driver of its mode. A mode whose driver is missing
 // is a planning mistake the command layer rules out; it ends as skipped.
-func (r Route) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error) {
+func (r Route) RunCell(ctx context.Context, c scan.Cell, timeout time.Duration) (scan.Observation, error) {
 	d := r.InProcess
 	if c.Mode.OverHTTP() {
 		d = r.HTTP
 	}
 	if d == nil {
-		return Observation{Cell: c, Started: time.Now(), End: EndSkipped,
+		return scan.Observation{Cell: c, Started: time.Now(), End: scan.EndSkipped,
 			SkipReason: "no driver for mode " + string(c.Mode)}, nil
 	}
 	return d.RunCell(ctx, c, timeout)
@@ -50,7 +51,7 @@ func (r Route) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Obse
 
 // RunCellYielding runs c on the driver of its mode, yielding when that
 // driver can tell the cell only waits.
-func (r Route) RunCellYielding(ctx context.Context, c Cell, timeout time.Duration, yield func()) (Observation, error) {
+func (r Route) RunCellYielding(ctx context.Context, c scan.Cell, timeout time.Duration, yield func()) (scan.Observation, error) {
 	d := r.InProcess
 	if c.Mode.OverHTTP() {
 		d = r.HTTP
@@ -64,19 +65,19 @@ func (r Route) RunCellYielding(ctx context.Context, c Cell, timeout time.Duratio
 // Decide returns the observation of a cell that the plan says not to run —
 // a provider marked not working, one that needs auth, a loop variant that
 // is not available — and false for a cell to run.
-func Decide(p Plan, c Cell, pr providers.Provider, env Environment) (Observation, bool) {
-	obs := Observation{Cell: c, Started: time.Now()}
+func Decide(p scan.Plan, c scan.Cell, pr providers.Provider, env scan.Environment) (scan.Observation, bool) {
+	obs := scan.Observation{Cell: c, Started: time.Now()}
 	switch {
 	case !pr.Working && !p.IncludeNotWorking:
-		obs.End, obs.SkipReason = EndNotWorking, "the provider class says working = False (--include-not-working runs it)"
+		obs.End, obs.SkipReason = scan.EndNotWorking, "the provider class says working = False (--include-not-working runs it)"
 	case pr.NeedsAuth && !p.IncludeAuth:
-		obs.End, obs.SkipReason = EndSkipped, "the provider needs auth (--include-auth runs it)"
+		obs.End, obs.SkipReason = scan.EndSkipped, "the provider needs auth (--include-auth runs it)"
 	default:
 		if li, ok := env.Loop(c.Loop); ok && !li.Available {
-			obs.End, obs.SkipReason = EndUnavailable, li.Reason
+			obs.End, obs.SkipReason = scan.EndUnavailable, li.Reason
 			return obs, true
 		}
-		return Observation{}, false
+		return scan.Observation{}, false
 	}
 	return obs, true
 }
@@ -87,13 +88,13 @@ func Decide(p Plan, c Cell, pr providers.Provider, env Environment) (Observation
 // the cells running then have ended: those are sent with End
 // EndInterrupted; cells not started are not sent. The caller reads the
 // channel to its end.
-func Run(ctx context.Context, d Driver, p Plan, catalog []providers.Provider, env Environment) <-chan Observation {
+func Run(ctx context.Context, d Driver, p scan.Plan, catalog []providers.Provider, env scan.Environment) <-chan scan.Observation {
 	byName := make(map[string]providers.Provider, len(catalog))
 	for _, pr := range catalog {
 		byName[pr.Name] = pr
 	}
-	var todo []Cell
-	var decided []Observation
+	var todo []scan.Cell
+	var decided []scan.Observation
 	for _, c := range p.Cells(catalog) {
 		if obs, ok := Decide(p, c, byName[c.Provider], env); ok {
 			decided = append(decided, obs)
@@ -122,14 +123,14 @@ const maxWaiting = 64
 // cells of a provider wait side by side from early in the scan instead of
 // one deadline after another at its end. Verdicts do not depend on the
 // order (see the package doc); the wall time of a scan does.
-func RunCells(ctx context.Context, d Driver, decided []Observation, todo []Cell, jobs int, timeout time.Duration) <-chan Observation {
-	out := make(chan Observation)
+func RunCells(ctx context.Context, d Driver, decided []scan.Observation, todo []scan.Cell, jobs int, timeout time.Duration) <-chan scan.Observation {
+	out := make(chan scan.Observation)
 	jobs = max(jobs, 1)
-	run := func(ctx context.Context, c Cell, yield func()) (Observation, error) {
+	run := func(ctx context.Context, c scan.Cell, yield func()) (scan.Observation, error) {
 		return d.RunCell(ctx, c, timeout)
 	}
 	if y, ok := d.(Yielder); ok {
-		run = func(ctx context.Context, c Cell, yield func()) (Observation, error) {
+		run = func(ctx context.Context, c scan.Cell, yield func()) (scan.Observation, error) {
 			return y.RunCellYielding(ctx, c, timeout, yield)
 		}
 	}
@@ -172,7 +173,7 @@ func RunCells(ctx context.Context, d Driver, decided []Observation, todo []Cell,
 					release()
 				}
 				obs, err := run(ctx, c, yield)
-				if err != nil && obs.End != EndInterrupted {
+				if err != nil && obs.End != scan.EndInterrupted {
 					return // ctx ended, and the driver kept nothing of the cell
 				}
 				// Sent even when ctx is done: the caller reads to the end,
@@ -189,14 +190,14 @@ func RunCells(ctx context.Context, d Driver, decided []Observation, todo []Cell,
 // promoted provider's cells come before all others.
 type cellQueue struct {
 	mu       sync.Mutex
-	order    []string          // providers in turn order
-	cells    map[string][]Cell // cells not handed out yet
+	order    []string               // providers in turn order
+	cells    map[string][]scan.Cell // cells not handed out yet
 	turn     int
 	promoted []string // providers whose cells go first, first promoted first
 }
 
-func newCellQueue(cells []Cell) *cellQueue {
-	q := &cellQueue{cells: make(map[string][]Cell)}
+func newCellQueue(cells []scan.Cell) *cellQueue {
+	q := &cellQueue{cells: make(map[string][]scan.Cell)}
 	for _, c := range cells {
 		if _, ok := q.cells[c.Provider]; !ok {
 			q.order = append(q.order, c.Provider)
@@ -208,7 +209,7 @@ func newCellQueue(cells []Cell) *cellQueue {
 
 // next returns the next cell; the caller asks no more often than there are
 // cells.
-func (q *cellQueue) next() Cell {
+func (q *cellQueue) next() scan.Cell {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.promoted) > 0 {

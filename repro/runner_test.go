@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // waitingDriver is a Yielder whose "wait" cells give their slot back and
@@ -16,11 +18,11 @@ type waitingDriver struct {
 	started map[string]int
 }
 
-func (d *waitingDriver) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error) {
+func (d *waitingDriver) RunCell(ctx context.Context, c scan.Cell, timeout time.Duration) (scan.Observation, error) {
 	return d.RunCellYielding(ctx, c, timeout, nil)
 }
 
-func (d *waitingDriver) RunCellYielding(ctx context.Context, c Cell, _ time.Duration, yield func()) (Observation, error) {
+func (d *waitingDriver) RunCellYielding(ctx context.Context, c scan.Cell, _ time.Duration, yield func()) (scan.Observation, error) {
 	d.mu.Lock()
 	d.started[c.Provider]++
 	d.mu.Unlock()
@@ -31,17 +33,17 @@ func (d *waitingDriver) RunCellYielding(ctx context.Context, c Cell, _ time.Dura
 		select {
 		case <-d.release:
 		case <-ctx.Done():
-			return Observation{Cell: c, End: EndInterrupted}, ctx.Err()
+			return scan.Observation{Cell: c, End: scan.EndInterrupted}, ctx.Err()
 		}
 	}
-	return Observation{Cell: c, End: EndCompleted}, nil
+	return scan.Observation{Cell: c, End: scan.EndCompleted}, nil
 }
 
 // TestWaitingCellsDoNotHoldJobs: with one job, two cells that only wait
 // let a working cell run past them; it ends first.
 func TestWaitingCellsDoNotHoldJobs(t *testing.T) {
 	d := &waitingDriver{release: make(chan struct{}), started: map[string]int{}}
-	cells := []Cell{{Provider: "wait", Mode: ModeSync}, {Provider: "wait", Mode: ModeAsync}, {Provider: "work", Mode: ModeSync}}
+	cells := []scan.Cell{{Provider: "wait", Mode: scan.ModeSync}, {Provider: "wait", Mode: scan.ModeAsync}, {Provider: "work", Mode: scan.ModeSync}}
 	out := RunCells(context.Background(), d, nil, cells, 1, time.Minute)
 	first := <-out
 	if first.Provider != "work" {
@@ -62,11 +64,11 @@ func TestWaitingCellsDoNotHoldJobs(t *testing.T) {
 // closes.
 func TestInterruptedCellsAreSent(t *testing.T) {
 	d := &waitingDriver{release: make(chan struct{}), started: map[string]int{}}
-	cells := []Cell{{Provider: "wait", Mode: ModeSync}, {Provider: "wait", Mode: ModeAsync}, {Provider: "work", Mode: ModeSync}}
+	cells := []scan.Cell{{Provider: "wait", Mode: scan.ModeSync}, {Provider: "wait", Mode: scan.ModeAsync}, {Provider: "work", Mode: scan.ModeSync}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := RunCells(ctx, d, nil, cells, 3, time.Minute)
-	if first := <-out; first.Provider != "work" || first.End != EndCompleted {
+	if first := <-out; first.Provider != "work" || first.End != scan.EndCompleted {
 		t.Fatalf("first to end: %s %s, want the working cell completed", first.Provider, first.End)
 	}
 	cancel()
@@ -84,7 +86,7 @@ func TestInterruptedCellsAreSent(t *testing.T) {
 func TestJobsBoundWorkingCells(t *testing.T) {
 	var mu sync.Mutex
 	running, most := 0, 0
-	d := driverFunc(func(ctx context.Context, c Cell, _ time.Duration) (Observation, error) {
+	d := driverFunc(func(ctx context.Context, c scan.Cell, _ time.Duration) (scan.Observation, error) {
 		mu.Lock()
 		running++
 		most = max(most, running)
@@ -93,11 +95,11 @@ func TestJobsBoundWorkingCells(t *testing.T) {
 		mu.Lock()
 		running--
 		mu.Unlock()
-		return Observation{Cell: c, End: EndCompleted}, nil
+		return scan.Observation{Cell: c, End: scan.EndCompleted}, nil
 	})
-	var cells []Cell
+	var cells []scan.Cell
 	for range 40 {
-		cells = append(cells, Cell{Provider: "p", Mode: ModeSync})
+		cells = append(cells, scan.Cell{Provider: "p", Mode: scan.ModeSync})
 	}
 	n := 0
 	for range RunCells(context.Background(), d, nil, cells, 3, time.Minute) {
@@ -108,19 +110,19 @@ func TestJobsBoundWorkingCells(t *testing.T) {
 	}
 }
 
-type driverFunc func(ctx context.Context, c Cell, timeout time.Duration) (Observation, error)
+type driverFunc func(ctx context.Context, c scan.Cell, timeout time.Duration) (scan.Observation, error)
 
-func (f driverFunc) RunCell(ctx context.Context, c Cell, timeout time.Duration) (Observation, error) {
+func (f driverFunc) RunCell(ctx context.Context, c scan.Cell, timeout time.Duration) (scan.Observation, error) {
 	return f(ctx, c, timeout)
 }
 
 // TestCellQueue: providers take turns, and a promoted provider's remaining
 // cells go before everyone else's.
 func TestCellQueue(t *testing.T) {
-	var cells []Cell
+	var cells []scan.Cell
 	for _, p := range []string{"a", "b", "c"} {
-		for _, m := range []Mode{ModeBaseline, ModeSync, ModeAsync} {
-			cells = append(cells, Cell{Provider: p, Mode: m})
+		for _, m := range []scan.Mode{scan.ModeBaseline, scan.ModeSync, scan.ModeAsync} {
+			cells = append(cells, scan.Cell{Provider: p, Mode: m})
 		}
 	}
 	q := newCellQueue(cells)

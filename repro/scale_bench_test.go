@@ -18,6 +18,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers/scale"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // BenchmarkScaleMatrix scans the scale fixture (providers/scale: 110
@@ -67,8 +68,8 @@ func BenchmarkScaleMatrix(b *testing.B) {
 		b.Fatal(err)
 	}
 	target := repro.Target{Python: python, Env: repro.WithPythonPath(os.Environ(), dir), Demo: true}
-	plan := repro.Plan{
-		Modes: repro.AllModes, Loops: repro.AllLoops, Concurrency: 1, Repeat: 1,
+	plan := scan.Plan{
+		Modes: scan.AllModes, Loops: scan.AllLoops, Concurrency: 1, Repeat: 1,
 		Jobs: runtime.NumCPU(), Timeout: timeout, BlockThreshold: 2 * time.Second,
 		IncludeAuth: true,
 	}
@@ -113,7 +114,7 @@ func (s *scanFigures) add(f scanFigures) {
 
 // scanOnce runs one whole scan: start the pool, list the catalog, run every
 // cell, close the pool.
-func scanOnce(b *testing.B, target repro.Target, plan repro.Plan) scanFigures {
+func scanOnce(b *testing.B, target repro.Target, plan scan.Plan) scanFigures {
 	b.Helper()
 	var f scanFigures
 	self0, children0 := rusage(syscall.RUSAGE_SELF), rusage(syscall.RUSAGE_CHILDREN)
@@ -135,11 +136,11 @@ func scanOnce(b *testing.B, target repro.Target, plan repro.Plan) scanFigures {
 	for _, p := range catalog {
 		plan.Providers = append(plan.Providers, p.Name)
 	}
-	var observations []repro.Observation
+	var observations []scan.Observation
 	for obs := range repro.Run(ctx, pool, plan, catalog, env) {
 		observations = append(observations, obs)
 		f.cells++
-		if obs.End == repro.EndNotWorking || obs.End == repro.EndSkipped || obs.End == repro.EndUnavailable {
+		if obs.End == scan.EndNotWorking || obs.End == scan.EndSkipped || obs.End == scan.EndUnavailable {
 			continue
 		}
 		f.cellsRun++
@@ -160,7 +161,7 @@ func scanOnce(b *testing.B, target repro.Target, plan repro.Plan) scanFigures {
 	// be the table's.
 	reentry := map[string]bool{}
 	for _, obs := range observations {
-		if obs.Loop == repro.LoopUvloop && diag.Classify(obs).Class == diag.ClassLoopReentry {
+		if obs.Loop == scan.LoopUvloop && diag.Classify(obs).Class == diag.ClassLoopReentry {
 			reentry[obs.Provider] = true
 		}
 	}

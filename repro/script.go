@@ -14,6 +14,8 @@ import (
 	"text/template"
 	"time"
 	"unicode/utf8"
+
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 //go:embed harness/repro_script.py.tmpl
@@ -24,8 +26,8 @@ var scriptTemplate = template.Must(template.New("repro.py").Option("missingkey=e
 // ScriptSpec is what a reproduction script is written from: the failing
 // cell, the environment it failed in, and what it failed with.
 type ScriptSpec struct {
-	Cell Cell // an in-process cell (not over HTTP, not a remedy cell)
-	Env  Environment
+	Cell scan.Cell // an in-process cell (not over HTTP, not a remedy cell)
+	Env  scan.Environment
 	// Expected is the error line the cell failed with, e.g.
 	// "RuntimeError: this event loop is already running."
 	Expected string
@@ -42,9 +44,9 @@ type ScriptSpec struct {
 // ScriptRemedies lists the remedies an emitted script can apply for a cell,
 // in AllRemedies order: those of the remedy table whose Skip rules leave
 // the cell. The script refuses the others, with the rule's reason.
-func ScriptRemedies(c Cell) []Remedy {
-	var out []Remedy
-	for _, s := range Remedies {
+func ScriptRemedies(c scan.Cell) []scan.Remedy {
+	var out []scan.Remedy
+	for _, s := range scan.Remedies {
 		if s.Skips(c) == "" {
 			out = append(out, s.Remedy)
 		}
@@ -53,17 +55,17 @@ func ScriptRemedies(c Cell) []Remedy {
 }
 
 var (
-	scriptModeNotes = map[Mode]string{
-		ModeBaseline:    "baseline: the sync Client on a plain thread with no event loop",
-		ModeSync:        "sync: the sync Client called inside a coroutine on the running loop",
-		ModeSyncStream:  "sync-stream: the sync Client with stream=True, iterated inside a coroutine on the running loop",
-		ModeAsync:       "async: await AsyncClient().chat.completions.create(...)",
-		ModeAsyncStream: "async-stream: AsyncClient with stream=True, async for over the chunks",
+	scriptModeNotes = map[scan.Mode]string{
+		scan.ModeBaseline:    "baseline: the sync Client on a plain thread with no event loop",
+		scan.ModeSync:        "sync: the sync Client called inside a coroutine on the running loop",
+		scan.ModeSyncStream:  "sync-stream: the sync Client with stream=True, iterated inside a coroutine on the running loop",
+		scan.ModeAsync:       "async: await AsyncClient().chat.completions.create(...)",
+		scan.ModeAsyncStream: "async-stream: AsyncClient with stream=True, async for over the chunks",
 	}
-	scriptLoopNotes = map[Loop]string{
-		LoopAsyncio: "asyncio: the stdlib loop, nest_asyncio hidden from this process",
-		LoopNest:    "nest: the stdlib loop with nest_asyncio importable, as g4f expects",
-		LoopUvloop:  "uvloop: uvloop's loop and policy, as uvicorn runs with uvloop installed",
+	scriptLoopNotes = map[scan.Loop]string{
+		scan.LoopAsyncio: "asyncio: the stdlib loop, nest_asyncio hidden from this process",
+		scan.LoopNest:    "nest: the stdlib loop with nest_asyncio importable, as g4f expects",
+		scan.LoopUvloop:  "uvloop: uvloop's loop and policy, as uvicorn runs with uvloop installed",
 	}
 )
 
@@ -92,9 +94,9 @@ func EmitScript(s ScriptSpec) ([]byte, error) {
 	case c.Provider == "":
 		return nil, errors.New("emit script: the cell has no provider")
 	case scriptModeNotes[c.Mode] == "":
-		return nil, fmt.Errorf("emit script: mode %q has no script (the script calls g4f in-process: %s)", c.Mode, scriptJoin(AllModes))
+		return nil, fmt.Errorf("emit script: mode %q has no script (the script calls g4f in-process: %s)", c.Mode, scriptJoin(scan.AllModes))
 	case scriptLoopNotes[c.Loop] == "":
-		return nil, fmt.Errorf("emit script: loop %q has no script (use one of %s)", c.Loop, scriptJoin(AllLoops))
+		return nil, fmt.Errorf("emit script: loop %q has no script (use one of %s)", c.Loop, scriptJoin(scan.AllLoops))
 	case c.Remedy != "":
 		return nil, fmt.Errorf("emit script: cell %s tries remedy %s; emit the cell it is a remedy for (%s)", c.Key(), c.Remedy, c.Of)
 	}
@@ -143,7 +145,7 @@ func EmitScript(s ScriptSpec) ([]byte, error) {
 	cmd := "python3 " + scriptComment(file)
 	width := len(cmd) + len(" --remedy uvloop-removed")
 	d.RunLines = []string{fmt.Sprintf("%-*s  # reproduces the failure", width, cmd)}
-	for _, r := range Remedies {
+	for _, r := range scan.Remedies {
 		if _, why := r.Apply(c, s.Env); why != "" {
 			continue // it does not apply, or needs a loop this environment lacks
 		}
@@ -166,7 +168,7 @@ func EmitScript(s ScriptSpec) ([]byte, error) {
 func scriptRemedies() string {
 	var b strings.Builder
 	b.WriteString("{\n")
-	for _, r := range Remedies {
+	for _, r := range scan.Remedies {
 		fmt.Fprintf(&b, "    %s: {\n        \"does\": %s,\n        \"skip\": [", pyString(string(r.Remedy)), pyString(r.Does))
 		for i, k := range r.Skip {
 			if i > 0 {
@@ -176,7 +178,7 @@ func scriptRemedies() string {
 		}
 		b.WriteString("],\n        \"mode\": {")
 		sep := ""
-		for _, m := range append(append([]Mode{}, AllModes...), APIModes...) { // in mode order: the same literal every time
+		for _, m := range append(append([]scan.Mode{}, scan.AllModes...), scan.APIModes...) { // in mode order: the same literal every time
 			if to, ok := r.Mode[m]; ok {
 				fmt.Fprintf(&b, "%s%s: %s", sep, pyString(string(m)), pyString(string(to)))
 				sep = ", "
@@ -204,7 +206,7 @@ func pyBool(v bool) string {
 	return "False"
 }
 
-func scriptLoopPackage(env Environment, l Loop) string {
+func scriptLoopPackage(env scan.Environment, l scan.Loop) string {
 	li, ok := env.Loop(l)
 	if !ok || li.Package == "" {
 		return scriptOrUnknown("")
@@ -308,19 +310,19 @@ const scriptLogLimit = 16 << 10
 // when ctx ended (the observation is then incomplete).
 // A script that died without an outcome is an observation that ended
 // EndCrashed, not an error.
-func RunScript(ctx context.Context, t Target, path string, remedy Remedy, timeout time.Duration) (Observation, error) {
+func RunScript(ctx context.Context, t Target, path string, remedy scan.Remedy, timeout time.Duration) (scan.Observation, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return Observation{}, err
+		return scan.Observation{}, err
 	}
 	cell, err := scriptCell(src)
 	if err != nil {
-		return Observation{}, fmt.Errorf("%s: %w", path, err)
+		return scan.Observation{}, fmt.Errorf("%s: %w", path, err)
 	}
 	if !bytes.Contains(src, []byte(scriptReportPrefix)) {
-		return Observation{}, fmt.Errorf("%s was written by an older g4fdiag that does not report in JSON: write it again with --emit-script", path)
+		return scan.Observation{}, fmt.Errorf("%s was written by an older g4fdiag that does not report in JSON: write it again with --emit-script", path)
 	}
-	obs := Observation{Cell: cell, Started: time.Now()}
+	obs := scan.Observation{Cell: cell, Started: time.Now()}
 	if remedy != "" {
 		if !scriptHasRemedy(ScriptRemedies(cell), remedy) {
 			return obs, fmt.Errorf("remedy %s does not apply to %s (it has: %s)", remedy, cell.Key(), scriptOrUnknown(scriptJoin(ScriptRemedies(cell))))
@@ -328,7 +330,7 @@ func RunScript(ctx context.Context, t Target, path string, remedy Remedy, timeou
 		// The mode and loop as far as Go can tell before the run: the script
 		// reports those it ran with (without nest_asyncio, uvloop-removed
 		// runs on asyncio, not nest).
-		spec, _ := RemedyOf(remedy)
+		spec, _ := scan.RemedyOf(remedy)
 		obs.Remedy, obs.Of = remedy, cell.Key()
 		if m, ok := spec.Mode[cell.Mode]; ok {
 			obs.Mode = m
@@ -376,15 +378,15 @@ func RunScript(ctx context.Context, t Target, path string, remedy Remedy, timeou
 	}
 	ReapAdopted() // and what it started in a session of its own
 	obs.DurationMS = msSince(obs.Started)
-	obs.Worker = &WorkerInfo{PID: cmd.Process.Pid}
+	obs.Worker = &scan.WorkerInfo{PID: cmd.Process.Pid}
 	if cancelled {
 		return obs, ctx.Err()
 	}
 	text := out.String()
 	if killed {
-		obs.End = EndDeadline
+		obs.End = scan.EndDeadline
 		obs.Log = scriptTail(text, scriptLogLimit)
-		obs.Calls = []Call{{Outcome: OutcomePending, DurationMS: obs.DurationMS}}
+		obs.Calls = []scan.Call{{Outcome: scan.OutcomePending, DurationMS: obs.DurationMS}}
 		return obs, nil
 	}
 	res, log, ok := parseScriptOutput(text)
@@ -392,7 +394,7 @@ func RunScript(ctx context.Context, t Target, path string, remedy Remedy, timeou
 		return obs, fmt.Errorf("the script refused to apply it: %s", res.Detail)
 	}
 	if !ok {
-		obs.End = EndCrashed
+		obs.End = scan.EndCrashed
 		obs.Worker.ExitStatus = scriptExitStatus(waitErr)
 		obs.Worker.StderrTail = scriptTail(text, 4<<10)
 		obs.Log = scriptTail(text, scriptLogLimit)
@@ -402,21 +404,21 @@ func RunScript(ctx context.Context, t Target, path string, remedy Remedy, timeou
 		obs.Mode, obs.Loop = res.Mode, res.Loop
 	}
 	obs.Log = scriptTail(log, scriptLogLimit)
-	obs.Calls = []Call{res.call()}
+	obs.Calls = []scan.Call{res.call()}
 	switch res.Status {
 	case scriptOK, scriptFailed:
-		obs.End = EndCompleted
+		obs.End = scan.EndCompleted
 	case scriptBlocked:
-		obs.End = EndBlocked
-		obs.Stacks = &Stacks{LoopThread: res.Stacks, BlockedMS: res.BlockedS * 1000}
+		obs.End = scan.EndBlocked
+		obs.Stacks = &scan.Stacks{LoopThread: res.Stacks, BlockedMS: res.BlockedS * 1000}
 	case scriptTimeout:
-		obs.End = EndDeadline
-		obs.Stacks = &Stacks{Threads: res.Stacks}
+		obs.End = scan.EndDeadline
+		obs.Stacks = &scan.Stacks{Threads: res.Stacks}
 	}
 	return obs, nil
 }
 
-func scriptHasRemedy(rs []Remedy, r Remedy) bool {
+func scriptHasRemedy(rs []scan.Remedy, r scan.Remedy) bool {
 	for _, x := range rs {
 		if x == r {
 			return true
@@ -429,7 +431,7 @@ func scriptHasRemedy(rs []Remedy, r Remedy) bool {
 var scriptConst = regexp.MustCompile(`(?m)^(PROVIDER|MODEL|MODE|LOOP|CALLS|ROUNDS) = ("(?:[^"\\\n]|\\.)*"|\d+)`)
 
 // scriptCell reads the cell an emitted script reproduces from its constants.
-func scriptCell(src []byte) (Cell, error) {
+func scriptCell(src []byte) (scan.Cell, error) {
 	vals := map[string]string{}
 	for _, m := range scriptConst.FindAllSubmatch(src, -1) {
 		name, lit := string(m[1]), string(m[2])
@@ -439,7 +441,7 @@ func scriptCell(src []byte) (Cell, error) {
 		if strings.HasPrefix(lit, `"`) {
 			v, err := strconv.Unquote(lit)
 			if err != nil {
-				return Cell{}, fmt.Errorf("not a g4fdiag reproduction script: %s = %s", name, lit)
+				return scan.Cell{}, fmt.Errorf("not a g4fdiag reproduction script: %s = %s", name, lit)
 			}
 			lit = v
 		}
@@ -447,15 +449,15 @@ func scriptCell(src []byte) (Cell, error) {
 	}
 	for _, name := range []string{"PROVIDER", "MODEL", "MODE", "LOOP", "CALLS", "ROUNDS"} {
 		if _, ok := vals[name]; !ok {
-			return Cell{}, fmt.Errorf("not a g4fdiag reproduction script: no %s", name)
+			return scan.Cell{}, fmt.Errorf("not a g4fdiag reproduction script: no %s", name)
 		}
 	}
 	calls, _ := strconv.Atoi(vals["CALLS"])
 	rounds, _ := strconv.Atoi(vals["ROUNDS"])
-	c := Cell{Provider: vals["PROVIDER"], Model: vals["MODEL"], Mode: Mode(vals["MODE"]), Loop: Loop(vals["LOOP"]),
+	c := scan.Cell{Provider: vals["PROVIDER"], Model: vals["MODEL"], Mode: scan.Mode(vals["MODE"]), Loop: scan.Loop(vals["LOOP"]),
 		Concurrency: max(calls, 1), Repeat: max(rounds, 1)}
 	if scriptModeNotes[c.Mode] == "" || scriptLoopNotes[c.Loop] == "" {
-		return Cell{}, fmt.Errorf("not a g4fdiag reproduction script: mode %q, loop %q", c.Mode, c.Loop)
+		return scan.Cell{}, fmt.Errorf("not a g4fdiag reproduction script: mode %q, loop %q", c.Mode, c.Loop)
 	}
 	return c, nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // FuzzParseScriptOutput feeds the reader of an emitted script's output what
@@ -46,7 +48,7 @@ func FuzzParseScriptOutput(f *testing.F) {
 		if c.DurationMS < 0 || c.FirstChunkMS < 0 || c.LastChunkMS < 0 || c.Chunks < 0 {
 			t.Fatalf("negative figures: %+v", c)
 		}
-		if (c.Outcome == OutcomeError) != (len(c.Chain) == 1) {
+		if (c.Outcome == scan.OutcomeError) != (len(c.Chain) == 1) {
 			t.Fatalf("outcome %s with chain %+v", c.Outcome, c.Chain)
 		}
 		if utf8.ValidString(text) && len(c.Chain) == 1 && !utf8.ValidString(c.Chain[0].Type+c.Chain[0].Message+c.Chain[0].Traceback) {

@@ -3,6 +3,8 @@ package repro
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // scriptReportPrefix starts the line an emitted script prints last: the
@@ -26,10 +28,10 @@ type scriptReport struct {
 	// Detail is the RESULT line's text: the answer's start (OK), "Type:
 	// message" (FAILED), what stopped (BLOCKED, TIMEOUT) or why the remedy
 	// does not apply (REFUSED).
-	Detail string `json:"detail"`
-	Mode   Mode   `json:"mode"` // as run: a remedy may change it
-	Loop   Loop   `json:"loop"`
-	Remedy Remedy `json:"remedy"`
+	Detail string      `json:"detail"`
+	Mode   scan.Mode   `json:"mode"` // as run: a remedy may change it
+	Loop   scan.Loop   `json:"loop"`
+	Remedy scan.Remedy `json:"remedy"`
 
 	CallS       float64  `json:"call_s"`
 	Chunks      int      `json:"chunks"`
@@ -38,7 +40,7 @@ type scriptReport struct {
 	BlockedS    float64  `json:"blocked_s"` // BLOCKED: the heartbeat's silence
 	// Exception is the raised exception (FAILED), with the frames of its own
 	// traceback, outermost first.
-	Exception *PyException `json:"exception"`
+	Exception *scan.PyException `json:"exception"`
 	// Stacks are the loop thread's (BLOCKED) or every thread's, as
 	// faulthandler writes them (TIMEOUT).
 	Stacks string `json:"stacks"`
@@ -82,7 +84,7 @@ func (r scriptReport) sound() bool {
 		return false
 	}
 	if r.Remedy != "" {
-		if _, ok := RemedyOf(r.Remedy); !ok {
+		if _, ok := scan.RemedyOf(r.Remedy); !ok {
 			return false
 		}
 	}
@@ -107,8 +109,8 @@ func (r scriptReport) sound() bool {
 }
 
 // call is the one call record of the run: a script reports its calls as one.
-func (r scriptReport) call() Call {
-	c := Call{DurationMS: r.CallS * 1000, Chunks: r.Chunks}
+func (r scriptReport) call() scan.Call {
+	c := scan.Call{DurationMS: r.CallS * 1000, Chunks: r.Chunks}
 	if r.FirstChunkS != nil {
 		c.FirstChunkMS = *r.FirstChunkS * 1000
 	}
@@ -117,11 +119,11 @@ func (r scriptReport) call() Call {
 	}
 	switch r.Status {
 	case scriptOK:
-		c.Outcome, c.Text = OutcomeOK, scriptCut(r.Detail, 200)
+		c.Outcome, c.Text = scan.OutcomeOK, scriptCut(r.Detail, 200)
 	case scriptFailed:
-		c.Outcome, c.Chain = OutcomeError, []PyException{*r.Exception}
+		c.Outcome, c.Chain = scan.OutcomeError, []scan.PyException{*r.Exception}
 	default:
-		c.Outcome = OutcomePending
+		c.Outcome = scan.OutcomePending
 	}
 	return c
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 var updateScriptSeeds = flag.Bool("update-script-seeds", false, "rewrite testdata/script-output from real script runs")
@@ -29,17 +30,17 @@ func TestScriptOutputSeeds(t *testing.T) {
 	py := scriptPython(t)
 	for _, tc := range []struct {
 		name    string
-		cell    repro.Cell
-		remedy  repro.Remedy
+		cell    scan.Cell
+		remedy  scan.Remedy
 		timeout string
 	}{
-		{"ok", repro.Cell{Provider: "StreamAsync", Mode: repro.ModeSync, Loop: repro.LoopAsyncio}, repro.RemedyAsync, "20"},
-		{"ok-stream", repro.Cell{Provider: "StreamAsync", Mode: repro.ModeSyncStream, Loop: repro.LoopUvloop}, repro.RemedyAsync, "20"},
-		{"failed-reentry", repro.Cell{Provider: "StreamAsync", Mode: repro.ModeSync, Loop: repro.LoopUvloop}, "", "20"},
-		{"failed-thread", repro.Cell{Provider: "ThreadLoop", Mode: repro.ModeBaseline, Loop: repro.LoopAsyncio}, "", "20"},
-		{"blocked", repro.Cell{Provider: "DeadlockLoop", Mode: repro.ModeSync, Loop: repro.LoopAsyncio}, "", "20"},
-		{"timeout", repro.Cell{Provider: "StallStream", Mode: repro.ModeAsync, Loop: repro.LoopAsyncio}, "", "2"},
-		{"remedy-refused", repro.Cell{Provider: "StreamAsync", Mode: repro.ModeSync, Loop: repro.LoopUvloop}, repro.RemedyNest, "20"},
+		{"ok", scan.Cell{Provider: "StreamAsync", Mode: scan.ModeSync, Loop: scan.LoopAsyncio}, scan.RemedyAsync, "20"},
+		{"ok-stream", scan.Cell{Provider: "StreamAsync", Mode: scan.ModeSyncStream, Loop: scan.LoopUvloop}, scan.RemedyAsync, "20"},
+		{"failed-reentry", scan.Cell{Provider: "StreamAsync", Mode: scan.ModeSync, Loop: scan.LoopUvloop}, "", "20"},
+		{"failed-thread", scan.Cell{Provider: "ThreadLoop", Mode: scan.ModeBaseline, Loop: scan.LoopAsyncio}, "", "20"},
+		{"blocked", scan.Cell{Provider: "DeadlockLoop", Mode: scan.ModeSync, Loop: scan.LoopAsyncio}, "", "20"},
+		{"timeout", scan.Cell{Provider: "StallStream", Mode: scan.ModeAsync, Loop: scan.LoopAsyncio}, "", "2"},
+		{"remedy-refused", scan.Cell{Provider: "StreamAsync", Mode: scan.ModeSync, Loop: scan.LoopUvloop}, scan.RemedyNest, "20"},
 	} {
 		tc.cell.Concurrency, tc.cell.Repeat = 1, 1
 		src, err := repro.EmitScript(repro.ScriptSpec{Cell: tc.cell, BlockThreshold: 500 * time.Millisecond})

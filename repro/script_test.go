@@ -22,6 +22,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 func scriptPython(tb testing.TB) string {
@@ -52,7 +53,7 @@ func writeScript(tb testing.TB, s repro.ScriptSpec) string {
 	return path
 }
 
-func runScript(tb testing.TB, t repro.Target, path string, r repro.Remedy, timeout time.Duration) (repro.Observation, diag.Verdict) {
+func runScript(tb testing.TB, t repro.Target, path string, r scan.Remedy, timeout time.Duration) (scan.Observation, diag.Verdict) {
 	tb.Helper()
 	obs, err := repro.RunScript(context.Background(), t, path, r, timeout)
 	if err != nil {
@@ -65,7 +66,7 @@ func runScript(tb testing.TB, t repro.Target, path string, r repro.Remedy, timeo
 // differently: the thread the call ran on.
 var threadName = regexp.MustCompile(`in thread '[^']*'`)
 
-func firstErrorLine(o repro.Observation) string {
+func firstErrorLine(o scan.Observation) string {
 	for _, c := range o.Calls {
 		if len(c.Chain) > 0 {
 			return c.Chain[0].Type + ": " + c.Chain[0].Message
@@ -86,69 +87,69 @@ func TestScriptReproducesAndRemedies(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pool.Close() })
-	env, _, err := pool.Start(context.Background(), repro.AllLoops)
+	env, _, err := pool.Start(context.Background(), scan.AllLoops)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	type remedyWant struct {
-		remedy    repro.Remedy
+		remedy    scan.Remedy
 		signature string
-		mode      repro.Mode
-		loop      repro.Loop
+		mode      scan.Mode
+		loop      scan.Loop
 	}
 	cases := []struct {
-		cell      repro.Cell
+		cell      scan.Cell
 		signature string
 		class     diag.Class
-		end       repro.End
+		end       scan.End
 		remedies  []remedyWant
 		timeout   time.Duration // of the scan's cell and of the script; zero means 20 s
 	}{
 		{
-			cell:      repro.Cell{Provider: "StreamAsync", Mode: repro.ModeSync, Loop: repro.LoopUvloop},
-			signature: "reentry-uvloop", class: diag.ClassLoopReentry, end: repro.EndCompleted,
+			cell:      scan.Cell{Provider: "StreamAsync", Mode: scan.ModeSync, Loop: scan.LoopUvloop},
+			signature: "reentry-uvloop", class: diag.ClassLoopReentry, end: scan.EndCompleted,
 			remedies: []remedyWant{
-				{repro.RemedyAsync, "ok", repro.ModeAsync, repro.LoopUvloop},
-				{repro.RemedyToThread, "ok", repro.ModeSync, repro.LoopUvloop},
-				{repro.RemedyNoUvloop, "ok", repro.ModeSync, repro.LoopNest},
+				{scan.RemedyAsync, "ok", scan.ModeAsync, scan.LoopUvloop},
+				{scan.RemedyToThread, "ok", scan.ModeSync, scan.LoopUvloop},
+				{scan.RemedyNoUvloop, "ok", scan.ModeSync, scan.LoopNest},
 			},
 		},
 		{
-			cell:      repro.Cell{Provider: "StreamAsync", Mode: repro.ModeSync, Loop: repro.LoopAsyncio},
-			signature: "reentry-stdlib", class: diag.ClassLoopReentry, end: repro.EndCompleted,
-			remedies: []remedyWant{{repro.RemedyNest, "ok", repro.ModeSync, repro.LoopNest}},
+			cell:      scan.Cell{Provider: "StreamAsync", Mode: scan.ModeSync, Loop: scan.LoopAsyncio},
+			signature: "reentry-stdlib", class: diag.ClassLoopReentry, end: scan.EndCompleted,
+			remedies: []remedyWant{{scan.RemedyNest, "ok", scan.ModeSync, scan.LoopNest}},
 		},
 		{
-			cell:      repro.Cell{Provider: "RunAsync", Mode: repro.ModeSync, Loop: repro.LoopUvloop},
-			signature: "reentry-asyncio-run", class: diag.ClassLoopReentry, end: repro.EndCompleted,
+			cell:      scan.Cell{Provider: "RunAsync", Mode: scan.ModeSync, Loop: scan.LoopUvloop},
+			signature: "reentry-asyncio-run", class: diag.ClassLoopReentry, end: scan.EndCompleted,
 		},
 		{
-			cell:      repro.Cell{Provider: "DeadlockLoop", Mode: repro.ModeSync, Loop: repro.LoopUvloop},
-			signature: "deadlock-loop-thread", class: diag.ClassDeadlock, end: repro.EndBlocked,
+			cell:      scan.Cell{Provider: "DeadlockLoop", Mode: scan.ModeSync, Loop: scan.LoopUvloop},
+			signature: "deadlock-loop-thread", class: diag.ClassDeadlock, end: scan.EndBlocked,
 			remedies: []remedyWant{
 				// Not a uvloop problem: the stdlib loop deadlocks the same way.
-				{repro.RemedyNoUvloop, "deadlock-loop-thread", repro.ModeSync, repro.LoopNest},
-				{repro.RemedyToThread, "ok", repro.ModeSync, repro.LoopUvloop},
+				{scan.RemedyNoUvloop, "deadlock-loop-thread", scan.ModeSync, scan.LoopNest},
+				{scan.RemedyToThread, "ok", scan.ModeSync, scan.LoopUvloop},
 			},
 		},
 		{
-			cell:      repro.Cell{Provider: "ThreadLoop", Mode: repro.ModeBaseline, Loop: repro.LoopAsyncio},
-			signature: "missing-thread-loop", class: diag.ClassLoopMissing, end: repro.EndCompleted,
+			cell:      scan.Cell{Provider: "ThreadLoop", Mode: scan.ModeBaseline, Loop: scan.LoopAsyncio},
+			signature: "missing-thread-loop", class: diag.ClassLoopMissing, end: scan.EndCompleted,
 		},
 		{
 			// A fresh process nest_asyncio has not patched: two calls at once
 			// meet "Cannot enter into task", logged, and the second never ends.
-			cell:      repro.Cell{Provider: "StreamAsync", Mode: repro.ModeSync, Loop: repro.LoopNest, Concurrency: 2},
-			signature: "reentry-nest-task", class: diag.ClassLoopReentry, end: repro.EndDeadline, timeout: 2 * time.Second,
+			cell:      scan.Cell{Provider: "StreamAsync", Mode: scan.ModeSync, Loop: scan.LoopNest, Concurrency: 2},
+			signature: "reentry-nest-task", class: diag.ClassLoopReentry, end: scan.EndDeadline, timeout: 2 * time.Second,
 			remedies: []remedyWant{
-				{repro.RemedyAsync, "ok", repro.ModeAsync, repro.LoopNest},
-				{repro.RemedyToThread, "ok", repro.ModeSync, repro.LoopNest},
+				{scan.RemedyAsync, "ok", scan.ModeAsync, scan.LoopNest},
+				{scan.RemedyToThread, "ok", scan.ModeSync, scan.LoopNest},
 			},
 		},
 		{
-			cell:      repro.Cell{Provider: "StallStream", Mode: repro.ModeAsyncStream, Loop: repro.LoopNest},
-			signature: "stream-stalled", class: diag.ClassStall, end: repro.EndDeadline, timeout: 2 * time.Second,
+			cell:      scan.Cell{Provider: "StallStream", Mode: scan.ModeAsyncStream, Loop: scan.LoopNest},
+			signature: "stream-stalled", class: diag.ClassStall, end: scan.EndDeadline, timeout: 2 * time.Second,
 		},
 	}
 	for _, tc := range cases {
@@ -162,31 +163,31 @@ func TestScriptReproducesAndRemedies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			scan := diag.Classify(seen)
-			if scan.Signature != tc.signature {
-				t.Fatalf("the scan saw %s (%s), want %s", scan.Signature, scan.Evidence, tc.signature)
+			verdict := diag.Classify(seen)
+			if verdict.Signature != tc.signature {
+				t.Fatalf("the scan saw %s (%s), want %s", verdict.Signature, verdict.Evidence, tc.signature)
 			}
 			path := writeScript(t, repro.ScriptSpec{Cell: tc.cell, Env: env, Expected: firstErrorLine(seen),
-				Signature: scan.Signature, BlockThreshold: 500 * time.Millisecond})
+				Signature: verdict.Signature, BlockThreshold: 500 * time.Millisecond})
 
 			obs, v := runScript(t, target, path, "", tc.timeout)
-			if v.Signature != scan.Signature || v.Class != tc.class || obs.End != tc.end {
+			if v.Signature != verdict.Signature || v.Class != tc.class || obs.End != tc.end {
 				t.Fatalf("script: %s / %s, end %s (%s); want %s / %s, end %s\nlog:\n%s",
-					v.Signature, v.Class, obs.End, v.Evidence, scan.Signature, tc.class, tc.end, obs.Log)
+					v.Signature, v.Class, obs.End, v.Evidence, verdict.Signature, tc.class, tc.end, obs.Log)
 			}
 			if obs.Cell != tc.cell {
 				t.Errorf("script cell = %+v, want %+v", obs.Cell, tc.cell)
 			}
-			if tc.end == repro.EndCompleted && threadName.ReplaceAllString(firstErrorLine(obs), "") != threadName.ReplaceAllString(firstErrorLine(seen), "") {
+			if tc.end == scan.EndCompleted && threadName.ReplaceAllString(firstErrorLine(obs), "") != threadName.ReplaceAllString(firstErrorLine(seen), "") {
 				t.Errorf("script raised %q, the scan saw %q", firstErrorLine(obs), firstErrorLine(seen))
 			}
-			if tc.end == repro.EndCompleted && (obs.Calls[0].Chain[0].Traceback == "" || v.Frame == "") {
+			if tc.end == scan.EndCompleted && (obs.Calls[0].Chain[0].Traceback == "" || v.Frame == "") {
 				t.Errorf("no traceback or g4f frame: frame %q, chain %+v", v.Frame, obs.Calls[0].Chain)
 			}
-			if tc.end == repro.EndDeadline && (obs.Stacks == nil || !strings.Contains(obs.Stacks.Threads, "most recent call first")) {
+			if tc.end == scan.EndDeadline && (obs.Stacks == nil || !strings.Contains(obs.Stacks.Threads, "most recent call first")) {
 				t.Errorf("deadline without every thread's stack: %+v", obs.Stacks)
 			}
-			if tc.end == repro.EndBlocked && (obs.Stacks == nil || !strings.Contains(obs.Stacks.LoopThread, "result") || obs.Stacks.BlockedMS < 500) {
+			if tc.end == scan.EndBlocked && (obs.Stacks == nil || !strings.Contains(obs.Stacks.LoopThread, "result") || obs.Stacks.BlockedMS < 500) {
 				t.Errorf("blocked without the loop thread's stack: %+v", obs.Stacks)
 			}
 
@@ -204,16 +205,16 @@ func TestScriptReproducesAndRemedies(t *testing.T) {
 }
 
 func TestScriptHeaderNamesWhatWasSeen(t *testing.T) {
-	env := repro.Environment{
+	env := scan.Environment{
 		Python: "/usr/bin/python3", PythonVersion: "3.11.2",
 		G4FVersion: "0.3.9.7", G4FPath: "/srv/venv/lib/python3.11/site-packages/g4f", NestModule: "nest_asyncio",
-		Loops: []repro.LoopInfo{
-			{Loop: repro.LoopAsyncio, Available: true, Package: "asyncio", Version: "3.11.2"},
-			{Loop: repro.LoopNest, Available: true, Package: "nest_asyncio", Version: "1.5.4"},
-			{Loop: repro.LoopUvloop, Available: true, Package: "uvloop", Version: "0.17.0"},
+		Loops: []scan.LoopInfo{
+			{Loop: scan.LoopAsyncio, Available: true, Package: "asyncio", Version: "3.11.2"},
+			{Loop: scan.LoopNest, Available: true, Package: "nest_asyncio", Version: "1.5.4"},
+			{Loop: scan.LoopUvloop, Available: true, Package: "uvloop", Version: "0.17.0"},
 		},
 	}
-	cell := repro.Cell{Provider: "StreamAsync", Mode: repro.ModeSync, Loop: repro.LoopUvloop, Concurrency: 1, Repeat: 1}
+	cell := scan.Cell{Provider: "StreamAsync", Mode: scan.ModeSync, Loop: scan.LoopUvloop, Concurrency: 1, Repeat: 1}
 	src, err := repro.EmitScript(repro.ScriptSpec{Cell: cell, Env: env, File: "bug.py",
 		Expected: "RuntimeError: this event loop is already running.", Signature: "reentry-uvloop"})
 	if err != nil {
@@ -252,19 +253,19 @@ func TestScriptHeaderNamesWhatWasSeen(t *testing.T) {
 
 func TestScriptRemedies(t *testing.T) {
 	for _, tc := range []struct {
-		mode repro.Mode
-		loop repro.Loop
+		mode scan.Mode
+		loop scan.Loop
 		want string
 	}{
-		{repro.ModeSync, repro.LoopUvloop, "uvloop-removed async to-thread"},
-		{repro.ModeSyncStream, repro.LoopAsyncio, "async nest-asyncio to-thread"},
-		{repro.ModeSync, repro.LoopNest, "async to-thread"},
-		{repro.ModeBaseline, repro.LoopAsyncio, "async nest-asyncio"},
-		{repro.ModeAsync, repro.LoopUvloop, "uvloop-removed"},
-		{repro.ModeAsyncStream, repro.LoopAsyncio, "nest-asyncio"},
+		{scan.ModeSync, scan.LoopUvloop, "uvloop-removed async to-thread"},
+		{scan.ModeSyncStream, scan.LoopAsyncio, "async nest-asyncio to-thread"},
+		{scan.ModeSync, scan.LoopNest, "async to-thread"},
+		{scan.ModeBaseline, scan.LoopAsyncio, "async nest-asyncio"},
+		{scan.ModeAsync, scan.LoopUvloop, "uvloop-removed"},
+		{scan.ModeAsyncStream, scan.LoopAsyncio, "nest-asyncio"},
 	} {
 		var got []string
-		for _, r := range repro.ScriptRemedies(repro.Cell{Mode: tc.mode, Loop: tc.loop}) {
+		for _, r := range repro.ScriptRemedies(scan.Cell{Mode: tc.mode, Loop: tc.loop}) {
 			got = append(got, string(r))
 		}
 		if strings.Join(got, " ") != tc.want {
@@ -279,9 +280,9 @@ func TestScriptRemedies(t *testing.T) {
 // back from the script.
 func TestScriptHostileValues(t *testing.T) {
 	evil := "Evil\"\n'''\"\"\"\r\u2028\u2029\u202e\x00\\\x1b[31m# import os; os._exit(9)\xff"
-	cell := repro.Cell{Provider: evil, Model: evil, Mode: repro.ModeSync, Loop: repro.LoopUvloop, Concurrency: 1, Repeat: 1}
-	env := repro.Environment{PythonVersion: evil, G4FVersion: evil, G4FPath: evil, NestModule: evil,
-		Loops: []repro.LoopInfo{{Loop: repro.LoopUvloop, Package: evil, Version: evil}}}
+	cell := scan.Cell{Provider: evil, Model: evil, Mode: scan.ModeSync, Loop: scan.LoopUvloop, Concurrency: 1, Repeat: 1}
+	env := scan.Environment{PythonVersion: evil, G4FVersion: evil, G4FPath: evil, NestModule: evil,
+		Loops: []scan.LoopInfo{{Loop: scan.LoopUvloop, Package: evil, Version: evil}}}
 	path := writeScript(t, repro.ScriptSpec{Cell: cell, Env: env, Expected: evil, Signature: evil, File: evil,
 		Messages: []repro.Message{{Role: evil, Content: evil}}})
 	src, _ := os.ReadFile(path)
@@ -355,7 +356,7 @@ sys.exit(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if obs.End != repro.EndCompleted || len(obs.Calls) != 1 || obs.Calls[0].Outcome != repro.OutcomeError {
+	if obs.End != scan.EndCompleted || len(obs.Calls) != 1 || obs.Calls[0].Outcome != scan.OutcomeError {
 		t.Fatalf("observation %+v", obs)
 	}
 	e := obs.Calls[0].Chain[0]
@@ -397,7 +398,7 @@ func TestRunScriptWithoutOutcomeCrashed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if obs.End != repro.EndCrashed || obs.Worker == nil || !strings.Contains(obs.Worker.ExitStatus, "exit status 7") {
+	if obs.End != scan.EndCrashed || obs.Worker == nil || !strings.Contains(obs.Worker.ExitStatus, "exit status 7") {
 		t.Fatalf("end %s, worker %+v", obs.End, obs.Worker)
 	}
 	if v := diag.Classify(obs); v.Signature != "worker-crashed" {
@@ -419,7 +420,7 @@ time.sleep(60)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if obs.End != repro.EndDeadline || len(obs.Calls) != 1 || obs.Calls[0].Outcome != repro.OutcomePending {
+	if obs.End != scan.EndDeadline || len(obs.Calls) != 1 || obs.Calls[0].Outcome != scan.OutcomePending {
 		t.Fatalf("observation %+v", obs)
 	}
 	if d := time.Since(start); d > 10*time.Second {
@@ -454,8 +455,8 @@ func TestRunScriptCancelled(t *testing.T) {
 }
 
 func TestRunScriptRefusesRemedyThatDoesNotApply(t *testing.T) {
-	path := writeScript(t, repro.ScriptSpec{Cell: repro.Cell{Provider: "StreamAsync", Mode: repro.ModeSync, Loop: repro.LoopUvloop}})
-	_, err := repro.RunScript(context.Background(), scriptTarget(t), path, repro.RemedyNest, 10*time.Second)
+	path := writeScript(t, repro.ScriptSpec{Cell: scan.Cell{Provider: "StreamAsync", Mode: scan.ModeSync, Loop: scan.LoopUvloop}})
+	_, err := repro.RunScript(context.Background(), scriptTarget(t), path, scan.RemedyNest, 10*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "does not apply") {
 		t.Fatalf("err = %v", err)
 	}
@@ -467,11 +468,11 @@ func TestRunScriptRefusesRemedyThatDoesNotApply(t *testing.T) {
 }
 
 func TestEmitScriptRejects(t *testing.T) {
-	for _, c := range []repro.Cell{
-		{Mode: repro.ModeSync, Loop: repro.LoopUvloop},
-		{Provider: "X", Mode: repro.ModeAPISSE, Loop: repro.LoopUvloop},
-		{Provider: "X", Mode: repro.ModeSync, Loop: repro.LoopServer},
-		{Provider: "X", Mode: repro.ModeAsync, Loop: repro.LoopUvloop, Remedy: repro.RemedyAsync, Of: "X|sync|uvloop"},
+	for _, c := range []scan.Cell{
+		{Mode: scan.ModeSync, Loop: scan.LoopUvloop},
+		{Provider: "X", Mode: scan.ModeAPISSE, Loop: scan.LoopUvloop},
+		{Provider: "X", Mode: scan.ModeSync, Loop: scan.LoopServer},
+		{Provider: "X", Mode: scan.ModeAsync, Loop: scan.LoopUvloop, Remedy: scan.RemedyAsync, Of: "X|sync|uvloop"},
 	} {
 		if _, err := repro.EmitScript(repro.ScriptSpec{Cell: c}); err == nil {
 			t.Errorf("EmitScript(%+v) = nil error", c)
@@ -528,25 +529,25 @@ print(json.dumps(out))
 func TestScriptAndVerifyFixesAgree(t *testing.T) {
 	py := scriptPython(t)
 	// The loops as this interpreter has them: the script sees the same.
-	var env repro.Environment
-	for _, l := range repro.AllLoops {
-		mod := map[repro.Loop]string{repro.LoopAsyncio: "asyncio", repro.LoopNest: "nest_asyncio", repro.LoopUvloop: "uvloop"}[l]
+	var env scan.Environment
+	for _, l := range scan.AllLoops {
+		mod := map[scan.Loop]string{scan.LoopAsyncio: "asyncio", scan.LoopNest: "nest_asyncio", scan.LoopUvloop: "uvloop"}[l]
 		ok := exec.Command(py, "-c", "import "+mod).Run() == nil
-		env.Loops = append(env.Loops, repro.LoopInfo{Loop: l, Available: ok, Reason: mod + " is not installed"})
+		env.Loops = append(env.Loops, scan.LoopInfo{Loop: l, Available: ok, Reason: mod + " is not installed"})
 	}
 	type decision struct {
-		Mode          repro.Mode   `json:"mode"`
-		Loop          repro.Loop   `json:"loop"`
-		Remedy        repro.Remedy `json:"remedy"`
-		RunMode       repro.Mode   `json:"run_mode"`
-		RunLoop       repro.Loop   `json:"run_loop"`
-		OffLoopThread bool         `json:"off_loop_thread"`
-		Refused       string       `json:"refused"`
+		Mode          scan.Mode   `json:"mode"`
+		Loop          scan.Loop   `json:"loop"`
+		Remedy        scan.Remedy `json:"remedy"`
+		RunMode       scan.Mode   `json:"run_mode"`
+		RunLoop       scan.Loop   `json:"run_loop"`
+		OffLoopThread bool        `json:"off_loop_thread"`
+		Refused       string      `json:"refused"`
 	}
 	var cases []decision
-	for _, m := range repro.AllModes {
-		for _, l := range repro.AllLoops {
-			for _, r := range repro.AllRemedies {
+	for _, m := range scan.AllModes {
+		for _, l := range scan.AllLoops {
+			for _, r := range scan.AllRemedies {
 				cases = append(cases, decision{Mode: m, Loop: l, Remedy: r})
 			}
 		}
@@ -555,7 +556,7 @@ func TestScriptAndVerifyFixesAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := writeScript(t, repro.ScriptSpec{Cell: repro.Cell{Provider: "X", Mode: repro.ModeSync, Loop: repro.LoopUvloop}})
+	path := writeScript(t, repro.ScriptSpec{Cell: scan.Cell{Provider: "X", Mode: scan.ModeSync, Loop: scan.LoopUvloop}})
 	out, err := exec.Command(py, "-c", remedyDecider, path, string(in)).Output()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -565,14 +566,14 @@ func TestScriptAndVerifyFixesAgree(t *testing.T) {
 		t.Fatalf("decisions %s: %v", out, err)
 	}
 	for _, d := range got {
-		c := repro.Cell{Provider: "X", Mode: d.Mode, Loop: d.Loop, Concurrency: 1, Repeat: 1}
-		var plan repro.RemedyPlan
-		for _, p := range repro.PlanRemedies(c, env) {
+		c := scan.Cell{Provider: "X", Mode: d.Mode, Loop: d.Loop, Concurrency: 1, Repeat: 1}
+		var plan scan.RemedyPlan
+		for _, p := range scan.PlanRemedies(c, env) {
 			if p.Remedy == d.Remedy {
 				plan = p
 			}
 		}
-		spec, _ := repro.RemedyOf(d.Remedy)
+		spec, _ := scan.RemedyOf(d.Remedy)
 		where := fmt.Sprintf("%s/%s --remedy %s", d.Mode, d.Loop, d.Remedy)
 		switch {
 		case plan.Cell == nil && d.Refused == "":

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/providers"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // event is one JSON line a worker writes on fd 3. Which fields are set
@@ -23,17 +24,17 @@ type event struct {
 	Event string `json:"event"` // ready, fatal, catalog, forked, blocked, done, exited, tasks, error
 
 	// ready
-	Loop          Loop   `json:"loop"`
-	Available     bool   `json:"available"`
-	Reason        string `json:"reason"`
-	Package       string `json:"package"`
-	Version       string `json:"version"`
-	Python        string `json:"python"`
-	PythonVersion string `json:"python_version"`
-	G4FVersion    string `json:"g4f_version"`
-	G4FPath       string `json:"g4f_path"`
-	NestModule    string `json:"nest_module"`
-	PID           int    `json:"pid"`
+	Loop          scan.Loop `json:"loop"`
+	Available     bool      `json:"available"`
+	Reason        string    `json:"reason"`
+	Package       string    `json:"package"`
+	Version       string    `json:"version"`
+	Python        string    `json:"python"`
+	PythonVersion string    `json:"python_version"`
+	G4FVersion    string    `json:"g4f_version"`
+	G4FPath       string    `json:"g4f_path"`
+	NestModule    string    `json:"nest_module"`
+	PID           int       `json:"pid"`
 	// Fork says the worker is a fork server: every cell runs in a child
 	// forked for it. ForkReason says why not, when it is not.
 	Fork       bool   `json:"fork"`
@@ -45,13 +46,13 @@ type event struct {
 	Status string `json:"status"`
 
 	// fatal, error
-	Error *PyException `json:"error"`
+	Error *scan.PyException `json:"error"`
 
 	// catalog
 	Providers []providers.Provider `json:"providers"`
 
 	// done, and the snapshot in tasks
-	Calls []Call `json:"calls"`
+	Calls []scan.Call `json:"calls"`
 	// ChainOf: calls whose exception chain is that of another call (by
 	// position in Calls), sent once; decodeEvent fills them in.
 	ChainOf    chainRefs `json:"chain_of,omitempty"`
@@ -71,18 +72,18 @@ type event struct {
 
 // request is one JSON line Go writes to a worker's stdin.
 type request struct {
-	Op               string    `json:"op"`
-	ID               int64     `json:"id"`
-	Cell             *Cell     `json:"cell,omitempty"`
-	CellID           int64     `json:"cell_id,omitempty"`
-	BlockThresholdMS int64     `json:"block_threshold_ms,omitempty"`
-	Messages         []Message `json:"messages,omitempty"`
+	Op               string     `json:"op"`
+	ID               int64      `json:"id"`
+	Cell             *scan.Cell `json:"cell,omitempty"`
+	CellID           int64      `json:"cell_id,omitempty"`
+	BlockThresholdMS int64      `json:"block_threshold_ms,omitempty"`
+	Messages         []Message  `json:"messages,omitempty"`
 	// Dump and Out are a forked child's own files: its faulthandler
 	// stacks, and what it writes below Python (a crash's last words).
 	Dump string `json:"dump,omitempty"`
 	Out  string `json:"out,omitempty"`
 	// Call is how the harness calls g4f for a run's mode (modeTable).
-	Call *CallStyle `json:"call,omitempty"`
+	Call *scan.CallStyle `json:"call,omitempty"`
 }
 
 // Message is one chat message sent to a provider.
@@ -97,7 +98,7 @@ var errWorkerExited = errors.New("worker exited")
 // worker is one long-lived Python process serving cells of one loop variant.
 // It is owned by a Pool, which starts it, routes cells to it and ends it.
 type worker struct {
-	loop     Loop
+	loop     scan.Loop
 	cmd      *exec.Cmd
 	stdin    io.WriteCloser
 	replies  *os.File // fd 3's read end
@@ -122,7 +123,7 @@ type worker struct {
 // timeout, or something writes an oversize line to fd 3 before the ready
 // line; with ctx's error when ctx ends first. In every case the worker is
 // gone when it returns an error.
-func startWorker(ctx context.Context, t Target, harness, dumpPath string, loop Loop) (*worker, error) {
+func startWorker(ctx context.Context, t Target, harness, dumpPath string, loop scan.Loop) (*worker, error) {
 	replyR, replyW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -237,7 +238,7 @@ func (w *worker) startError(t Target) error {
 		"the %s worker exited at start (%v): %s", w.loop, w.exitErr, tail)
 }
 
-func importError(t Target, exc *PyException) error {
+func importError(t Target, exc *scan.PyException) error {
 	msg := "unknown error"
 	if exc != nil {
 		msg = exc.Type + ": " + exc.Message

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // fakeG4F writes a g4f package whose __init__ is body into a temp dir and
@@ -44,7 +45,7 @@ func startWithin(ctx context.Context, t *testing.T, p *Pool, limit time.Duration
 	done := make(chan error, 1)
 	t0 := time.Now()
 	go func() {
-		_, _, err := p.Start(ctx, AllLoops)
+		_, _, err := p.Start(ctx, scan.AllLoops)
 		done <- err
 	}()
 	select {

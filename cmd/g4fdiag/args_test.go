@@ -12,7 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/g4fdiag/g4fdiag/diag/render"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // run runs Main with args and no terminal, and returns the exit code,
@@ -102,8 +102,8 @@ func TestScanOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := repro.Plan{
-		Modes: []repro.Mode{repro.ModeSync, repro.ModeAsync}, Loops: []repro.Loop{repro.LoopUvloop},
+	want := scan.Plan{
+		Modes: []scan.Mode{scan.ModeSync, scan.ModeAsync}, Loops: []scan.Loop{scan.LoopUvloop},
 		Concurrency: 4, Repeat: 2, Jobs: 3, Timeout: demoTimeout, BlockThreshold: 500 * time.Millisecond,
 		IncludeAuth: true,
 	}
@@ -146,7 +146,7 @@ func TestAPIConcurrencyDefault(t *testing.T) {
 		got.Plan.Providers = []string{"P"}
 		var cells []string
 		for _, c := range got.Plan.Cells(nil) {
-			if c.Loop == repro.LoopNest || c.Loop == repro.LoopServer {
+			if c.Loop == scan.LoopNest || c.Loop == scan.LoopServer {
 				cells = append(cells, fmt.Sprintf("%s:%d", c.Mode, c.Concurrency))
 			}
 		}
@@ -156,7 +156,7 @@ func TestAPIConcurrencyDefault(t *testing.T) {
 	}
 }
 
-func equalPlan(a, b repro.Plan) bool {
+func equalPlan(a, b scan.Plan) bool {
 	return joinModes(a.Modes) == joinModes(b.Modes) && joinLoops(a.Loops) == joinLoops(b.Loops) &&
 		a.Concurrency == b.Concurrency && a.Repeat == b.Repeat && a.Jobs == b.Jobs &&
 		a.Timeout == b.Timeout && a.BlockThreshold == b.BlockThreshold &&

@@ -12,7 +12,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/render"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // TestBaseline: a scan compared with itself exits 0; against a baseline in
@@ -22,9 +22,9 @@ func TestBaseline(t *testing.T) {
 	python := testPython(t)
 	dir := t.TempDir()
 	cur := filepath.Join(dir, "cur.json")
-	scan := []string{"check", "--demo", "--python", python, "--provider", "StreamAsync,EchoSync,NetFail",
+	scanArgs := []string{"check", "--demo", "--python", python, "--provider", "StreamAsync,EchoSync,NetFail",
 		"--modes", "baseline,sync", "--loops", "asyncio,uvloop"}
-	code, _, stderr := run(t, os.Environ(), append(scan, "--format", "json", "--output", cur)...)
+	code, _, stderr := run(t, os.Environ(), append(scanArgs, "--format", "json", "--output", cur)...)
 	if code != exitFailures {
 		t.Fatalf("scan: exit %d, stderr %s", code, stderr)
 	}
@@ -43,8 +43,8 @@ func TestBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	basePath := writeBaseline(t, dir, r, func(o repro.Observation) bool {
-		return o.Provider == "StreamAsync" && o.Mode == repro.ModeSync && o.Loop == repro.LoopUvloop
+	basePath := writeBaseline(t, dir, r, func(o scan.Observation) bool {
+		return o.Provider == "StreamAsync" && o.Mode == scan.ModeSync && o.Loop == scan.LoopUvloop
 	})
 
 	const named = "StreamAsync sync/uvloop: loop-reentry [reentry-uvloop]"
@@ -52,11 +52,11 @@ func TestBaseline(t *testing.T) {
 	if code != exitFailures || !strings.Contains(out, "baseline: 1 new") || !strings.Contains(out, named) {
 		t.Errorf("report against a baseline without that failure: exit %d\n%s", code, out)
 	}
-	code, out, stderr = run(t, os.Environ(), append(scan, "--baseline", basePath)...)
+	code, out, stderr = run(t, os.Environ(), append(scanArgs, "--baseline", basePath)...)
 	if code != exitFailures || !strings.Contains(out, named) {
 		t.Errorf("check --baseline: exit %d, stderr %s\n%s", code, stderr, out)
 	}
-	code, _, _ = run(t, os.Environ(), append(scan, "--baseline", cur)...)
+	code, _, _ = run(t, os.Environ(), append(scanArgs, "--baseline", cur)...)
 	if code != exitOK {
 		t.Errorf("check --baseline of the same scan: exit %d, want 0", code)
 	}
@@ -110,9 +110,9 @@ func TestGateAgrees(t *testing.T) {
 	python := testPython(t)
 	dir := t.TempDir()
 	cur := filepath.Join(dir, "cur.json")
-	scan := []string{"check", "--demo", "--python", python, "--provider", "EchoSync,NetFail",
+	scanArgs := []string{"check", "--demo", "--python", python, "--provider", "EchoSync,NetFail",
 		"--modes", "baseline,sync", "--loops", "asyncio"}
-	code, _, stderr := run(t, os.Environ(), append(scan, "--format", "json", "--output", cur)...)
+	code, _, stderr := run(t, os.Environ(), append(scanArgs, "--format", "json", "--output", cur)...)
 	if code != exitOK {
 		t.Fatalf("scan: exit %d, stderr %s", code, stderr)
 	}
@@ -135,7 +135,7 @@ func TestGateAgrees(t *testing.T) {
 	if netFails == 0 {
 		t.Fatalf("NetFail did not fail:\n%+v", r.Cells)
 	}
-	basePath := writeBaseline(t, dir, r, func(o repro.Observation) bool { return o.Provider == "NetFail" })
+	basePath := writeBaseline(t, dir, r, func(o scan.Observation) bool { return o.Provider == "NetFail" })
 
 	summary := regexp.MustCompile(`(?m)^baseline: (\d+) new, .*\(fail on: (\S+)\)$`)
 	tests := []struct {
@@ -144,8 +144,8 @@ func TestGateAgrees(t *testing.T) {
 		failOn  string
 		wantNew int
 	}{
-		{"check --fail-on any", append(append([]string{}, scan...), "--baseline", basePath, "--fail-on", "any"), "any", netFails},
-		{"check", append(append([]string{}, scan...), "--baseline", basePath), "loop", 0},
+		{"check --fail-on any", append(append([]string{}, scanArgs...), "--baseline", basePath, "--fail-on", "any"), "any", netFails},
+		{"check", append(append([]string{}, scanArgs...), "--baseline", basePath), "loop", 0},
 		{"report --fail-on any", []string{"report", cur, "--baseline", basePath, "--fail-on", "any"}, "any", netFails},
 		{"report", []string{"report", cur, "--baseline", basePath}, "loop", 0},
 	}
@@ -170,7 +170,7 @@ func TestGateAgrees(t *testing.T) {
 // TestGateReadsReport: the exit code is the report's gate, not a verdict
 // count of its own.
 func TestGateReadsReport(t *testing.T) {
-	k := report.CellKey{Provider: "P", Mode: repro.ModeSync, Loop: repro.LoopAsyncio, Class: diag.ClassNetwork}
+	k := report.CellKey{Provider: "P", Mode: scan.ModeSync, Loop: scan.LoopAsyncio, Class: diag.ClassNetwork}
 	var failures *failuresError
 	r := report.Report{Gate: &report.Gate{Failing: []report.CellKey{k}, Comparison: &report.Comparison{New: []report.CellKey{k}}}}
 	if err := gate(r); !errors.As(err, &failures) || failures.n != 1 || !failures.new {
@@ -184,12 +184,12 @@ func TestGateReadsReport(t *testing.T) {
 
 // writeBaseline writes, as dir/base.json, the scan r in which the cells
 // answered picks gave an answer, and returns its path.
-func writeBaseline(t *testing.T, dir string, r report.Report, answered func(repro.Observation) bool) string {
+func writeBaseline(t *testing.T, dir string, r report.Report, answered func(scan.Observation) bool) string {
 	t.Helper()
-	var obs []repro.Observation
+	var obs []scan.Observation
 	for _, o := range r.Observations() {
 		if answered(o) {
-			o.Calls = []repro.Call{{Outcome: repro.OutcomeOK, Chunks: 1, Text: "hello"}}
+			o.Calls = []scan.Call{{Outcome: scan.OutcomeOK, Chunks: 1, Text: "hello"}}
 		}
 		obs = append(obs, o)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/apiserver"
 	"github.com/g4fdiag/g4fdiag/repro/httpapi"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 	"github.com/g4fdiag/g4fdiag/repro/secret"
 )
 
@@ -88,7 +89,7 @@ type scanOptions struct {
 	targetOptions
 	Command  string // check or repro
 	Patterns []string
-	Plan     repro.Plan
+	Plan     scan.Plan
 	Format   string
 	Outputs  []output // where the report goes: stdout and --output files
 	Baseline string   // --baseline: an earlier report; only new failures fail
@@ -125,10 +126,10 @@ func targetFlags() []cli.Flag {
 func scanFlags() []cli.Flag {
 	return append(targetFlags(),
 		&cli.StringSliceFlag{Name: "provider", Aliases: []string{"p"}, Usage: "provider `NAME` or glob (repeatable; default: all)"},
-		&cli.StringFlag{Name: "modes", Value: joinModes(repro.AllModes), Usage: "call modes to run, comma-separated; api-json and api-sse call an API server (default with --api: " + joinModes(repro.APIModes) + ")"},
-		&cli.StringFlag{Name: "loops", Value: joinLoops(repro.AllLoops), Usage: "event loops to run on, comma-separated"},
+		&cli.StringFlag{Name: "modes", Value: joinModes(scan.AllModes), Usage: "call modes to run, comma-separated; api-json and api-sse call an API server (default with --api: " + joinModes(scan.APIModes) + ")"},
+		&cli.StringFlag{Name: "loops", Value: joinLoops(scan.AllLoops), Usage: "event loops to run on, comma-separated"},
 		&cli.StringFlag{Name: "model", Usage: "model to ask for (default: each provider's default model)"},
-		&cli.IntFlag{Name: "concurrency", Value: 1, Usage: fmt.Sprintf("calls at once in each cell, at most %d; API cells (api-json, api-sse) make %d unless it is given, so their requests overlap", repro.MaxConcurrency, apiConcurrency)},
+		&cli.IntFlag{Name: "concurrency", Value: 1, Usage: fmt.Sprintf("calls at once in each cell, at most %d; API cells (api-json, api-sse) make %d unless it is given, so their requests overlap", scan.MaxConcurrency, apiConcurrency)},
 		&cli.IntFlag{Name: "repeat", Value: 1, Usage: "rounds of calls in each cell"},
 		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(), Usage: "cells in flight at once"},
 		&cli.DurationFlag{Name: "timeout", Value: 20 * time.Second, Usage: "deadline of each cell (5s with --demo or --demo-scale unless set)"},
@@ -248,7 +249,7 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 	}
 	modeList := c.String("modes")
 	if o.API.enabled() && !c.IsSet("modes") {
-		modeList = joinModes(repro.APIModes)
+		modeList = joinModes(scan.APIModes)
 	}
 	modes, err := parseModes(modeList)
 	if err != nil {
@@ -267,7 +268,7 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 	if o.embedded() && !c.IsSet("timeout") {
 		timeout = demoTimeout
 	}
-	o.Plan = repro.Plan{
+	o.Plan = scan.Plan{
 		Modes: modes, Loops: loops, Model: c.String("model"),
 		Concurrency: c.Int("concurrency"), APIConcurrency: apiConcurrency, Repeat: c.Int("repeat"), Jobs: c.Int("jobs"),
 		Timeout: timeout, BlockThreshold: c.Duration("block-threshold"),
@@ -280,8 +281,8 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 	switch {
 	case o.Plan.Concurrency < 1:
 		return o, usagef("--concurrency must be at least 1, got %d", o.Plan.Concurrency)
-	case o.Plan.Concurrency > repro.MaxConcurrency:
-		return o, usagef("--concurrency must be at most %d, got %d; use --repeat for more calls", repro.MaxConcurrency, o.Plan.Concurrency)
+	case o.Plan.Concurrency > scan.MaxConcurrency:
+		return o, usagef("--concurrency must be at most %d, got %d; use --repeat for more calls", scan.MaxConcurrency, o.Plan.Concurrency)
 	case o.Plan.Repeat < 1:
 		return o, usagef("--repeat must be at least 1, got %d", o.Plan.Repeat)
 	case o.Plan.Jobs < 1:
@@ -301,7 +302,7 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 		return o, usagef("--fail-on: %v", strings.TrimPrefix(err.Error(), "diag: "))
 	}
 	if v := c.String("shard"); v != "" {
-		if o.Plan.Shard, err = repro.ParseShard(v); err != nil {
+		if o.Plan.Shard, err = scan.ParseShard(v); err != nil {
 			return o, usagef("--shard %s: %v", v, err)
 		}
 	}
@@ -329,12 +330,12 @@ func checkFormat(format string) error {
 }
 
 // knownModes are the modes --modes accepts, in-process ones first.
-var knownModes = append(append([]repro.Mode{}, repro.AllModes...), repro.APIModes...)
+var knownModes = append(append([]scan.Mode{}, scan.AllModes...), scan.APIModes...)
 
-func parseModes(s string) ([]repro.Mode, error) {
-	var out []repro.Mode
+func parseModes(s string) ([]scan.Mode, error) {
+	var out []scan.Mode
 	for _, part := range splitList(s) {
-		m := repro.Mode(part)
+		m := scan.Mode(part)
 		if !containsMode(knownModes, m) {
 			return nil, usagef("unknown mode %q in --modes; use any of %s", part, joinModes(knownModes))
 		}
@@ -348,19 +349,19 @@ func parseModes(s string) ([]repro.Mode, error) {
 	return out, nil
 }
 
-func parseLoops(s string) ([]repro.Loop, error) {
-	var out []repro.Loop
+func parseLoops(s string) ([]scan.Loop, error) {
+	var out []scan.Loop
 	for _, part := range splitList(s) {
-		l := repro.Loop(part)
-		if !containsLoop(repro.AllLoops, l) {
-			return nil, usagef("unknown loop %q in --loops; use any of %s", part, joinLoops(repro.AllLoops))
+		l := scan.Loop(part)
+		if !containsLoop(scan.AllLoops, l) {
+			return nil, usagef("unknown loop %q in --loops; use any of %s", part, joinLoops(scan.AllLoops))
 		}
 		if !containsLoop(out, l) {
 			out = append(out, l)
 		}
 	}
 	if len(out) == 0 {
-		return nil, usagef("--loops is empty; use any of %s", joinLoops(repro.AllLoops))
+		return nil, usagef("--loops is empty; use any of %s", joinLoops(scan.AllLoops))
 	}
 	return out, nil
 }
@@ -375,7 +376,7 @@ func splitList(s string) []string {
 	return out
 }
 
-func containsMode(ms []repro.Mode, m repro.Mode) bool {
+func containsMode(ms []scan.Mode, m scan.Mode) bool {
 	for _, x := range ms {
 		if x == m {
 			return true
@@ -384,7 +385,7 @@ func containsMode(ms []repro.Mode, m repro.Mode) bool {
 	return false
 }
 
-func containsLoop(ls []repro.Loop, l repro.Loop) bool {
+func containsLoop(ls []scan.Loop, l scan.Loop) bool {
 	for _, x := range ls {
 		if x == l {
 			return true
@@ -393,7 +394,7 @@ func containsLoop(ls []repro.Loop, l repro.Loop) bool {
 	return false
 }
 
-func joinModes(ms []repro.Mode) string {
+func joinModes(ms []scan.Mode) string {
 	s := make([]string, len(ms))
 	for i, m := range ms {
 		s[i] = string(m)
@@ -401,7 +402,7 @@ func joinModes(ms []repro.Mode) string {
 	return strings.Join(s, ",")
 }
 
-func joinLoops(ls []repro.Loop) string {
+func joinLoops(ls []scan.Loop) string {
 	s := make([]string, len(ls))
 	for i, l := range ls {
 		s[i] = string(l)
@@ -469,7 +470,7 @@ const apiStartTimeout = 60 * time.Second
 type scanTarget struct {
 	target  repro.Target // the interpreter and environment, when Python runs
 	driver  repro.Route
-	env     repro.Environment
+	env     scan.Environment
 	catalog []providers.Provider
 	closers []func()
 	mu      sync.Mutex // held while closing: a second Ctrl-C's close waits for the first
@@ -536,7 +537,7 @@ func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 			return st, err
 		}
 		st.onClose(func() { set.Stop(stopGrace) })
-		hopts.Use = func(ctx context.Context, l repro.Loop) (httpapi.Lease, error) {
+		hopts.Use = func(ctx context.Context, l scan.Loop) (httpapi.Lease, error) {
 			srv, err := set.Use(ctx, l)
 			if err != nil {
 				return nil, err // not a typed nil in the interface
@@ -549,7 +550,7 @@ func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 		if err != nil {
 			return st, err
 		}
-		hopts.Servers = map[repro.Loop]string{repro.LoopServer: o.API.URL}
+		hopts.Servers = map[scan.Loop]string{scan.LoopServer: o.API.URL}
 		if !inProcess {
 			st.catalog = cat.Providers
 			if len(st.catalog) == 0 {
@@ -596,21 +597,21 @@ func keepSecrets(a apiOptions, stdio IO) (forget func()) {
 // loopsToStart are the loop variants to start workers and servers for: the
 // plan's, and with --verify-fixes every one, since remedies move cells to
 // other loops and need to know which can be had.
-func (o *scanOptions) loopsToStart() []repro.Loop {
+func (o *scanOptions) loopsToStart() []scan.Loop {
 	if o.VerifyFixes {
-		return repro.AllLoops
+		return scan.AllLoops
 	}
 	return o.Plan.Loops
 }
 
 // remedyCells plans the remedies of every loop-class cell of a report: the
 // cells to run, and the observations of those that do not apply.
-func remedyCells(r report.Report, env repro.Environment) (decided []repro.Observation, todo []repro.Cell) {
+func remedyCells(r report.Report, env scan.Environment) (decided []scan.Observation, todo []scan.Cell) {
 	for _, c := range r.Cells {
 		if !c.LoopFailure() {
 			continue
 		}
-		for _, plan := range repro.PlanRemedies(c.Cell, env) {
+		for _, plan := range scan.PlanRemedies(c.Cell, env) {
 			if plan.Cell == nil {
 				decided = append(decided, plan.NotRun(c.Cell))
 				continue
@@ -623,7 +624,7 @@ func remedyCells(r report.Report, env repro.Environment) (decided []repro.Observ
 
 // mergeLoops marks a loop unavailable when its API server could not start,
 // and adds how its API servers are kept apart when the workers differ.
-func mergeLoops(loops, servers []repro.LoopInfo) []repro.LoopInfo {
+func mergeLoops(loops, servers []scan.LoopInfo) []scan.LoopInfo {
 	for _, s := range servers {
 		found := false
 		for i := range loops {
@@ -697,8 +698,8 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	}
 	progress := newProgress(stdio.Err, stdio.showProgress(o.Quiet) && !jsonlOnTerminal, len(o.Plan.Cells(selected)), time.Now)
 	defer progress.Done()
-	var observations []repro.Observation
-	collect := func(ch <-chan repro.Observation) error {
+	var observations []scan.Observation
+	collect := func(ch <-chan scan.Observation) error {
 		for obs := range ch {
 			observations = append(observations, obs)
 			progress.Observe(diag.Classify(obs).LoopFailure())

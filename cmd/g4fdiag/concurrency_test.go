@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
-// Past repro.MaxConcurrency --concurrency is a usage error that names the
+// Past scan.MaxConcurrency --concurrency is a usage error that names the
 // maximum.
 func TestConcurrencyOverMax(t *testing.T) {
-	over := fmt.Sprint(repro.MaxConcurrency + 1)
+	over := fmt.Sprint(scan.MaxConcurrency + 1)
 	for _, cmd := range []string{"check", "repro"} {
 		code, _, stderr := run(t, nil, cmd, "--demo", "--provider", "EchoSync", "--concurrency", over)
 		want := "g4fdiag: --concurrency must be at most 1000, got 1001; use --repeat for more calls\n"
@@ -31,7 +31,7 @@ func TestHealthyAtMaxConcurrency(t *testing.T) {
 		t.Skip("a thousand calls per cell")
 	}
 	code, stdout, stderr := run(t, os.Environ(), "check", "--demo", "--python", testPython(t), "--provider", "EchoSync",
-		"--modes", "baseline,sync,sync-stream,async,async-stream", "--concurrency", fmt.Sprint(repro.MaxConcurrency),
+		"--modes", "baseline,sync,sync-stream,async,async-stream", "--concurrency", fmt.Sprint(scan.MaxConcurrency),
 		"--timeout", "60s", "--format", "json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -44,7 +44,7 @@ func TestHealthyAtMaxConcurrency(t *testing.T) {
 		t.Fatalf("%d cells", len(report.Cells))
 	}
 	for _, c := range report.Cells {
-		if c.Verdict != "ok" || len(c.Calls) != repro.MaxConcurrency {
+		if c.Verdict != "ok" || len(c.Calls) != scan.MaxConcurrency {
 			t.Errorf("%s %s/%s: %d calls, %s [%s] %s", c.Provider, c.Mode, c.Loop, len(c.Calls), c.Verdict, c.Signature, c.Evidence)
 		}
 	}

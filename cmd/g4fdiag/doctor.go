@@ -13,6 +13,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 type doctorOptions struct {
@@ -88,6 +89,7 @@ func runDoctor(ctx context.Context, o doctorOptions, stdio IO) error {
 	if err != nil {
 		return err
 	}
+	d.Exposures = diag.Exposures(d)
 	if o.Format == "json" {
 		err = renderDoctorJSON(out, d)
 	} else {
@@ -96,7 +98,7 @@ func runDoctor(ctx context.Context, o doctorOptions, stdio IO) error {
 	if err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
-	if err := d.ImportError(); err != nil {
+	if err := repro.ImportError(d); err != nil {
 		return err
 	}
 	if n := len(d.Exposures); n > 0 {
@@ -105,7 +107,7 @@ func runDoctor(ctx context.Context, o doctorOptions, stdio IO) error {
 	return nil
 }
 
-func renderDoctorJSON(w io.Writer, d repro.Doctor) error {
+func renderDoctorJSON(w io.Writer, d scan.Doctor) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(d)
@@ -114,7 +116,7 @@ func renderDoctorJSON(w io.Writer, d repro.Doctor) error {
 // renderDoctorText writes aligned "key: value" lines, then the exposures,
 // each with its evidence and remedy. Everything the interpreter said is
 // untrusted: it is sanitised before it reaches a terminal.
-func renderDoctorText(w io.Writer, d repro.Doctor, colour bool) error {
+func renderDoctorText(w io.Writer, d scan.Doctor, colour bool) error {
 	paint := func(attr color.Attribute, s string) string {
 		if !colour {
 			return s

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // shadowUvloop returns an environment whose PYTHONPATH starts with a
@@ -140,7 +142,7 @@ func TestDoctorJSONGolden(t *testing.T) {
 // structure, what is installed, and every exposure.
 func normaliseDoctorJSON(t *testing.T, raw []byte) []byte {
 	t.Helper()
-	var d repro.Doctor
+	var d scan.Doctor
 	if err := json.Unmarshal(raw, &d); err != nil {
 		t.Fatalf("%v:\n%s", err, raw)
 	}
@@ -234,11 +236,11 @@ func TestDoctorErrors(t *testing.T) {
 // what the interpreter said is stripped of terminal sequences.
 func TestDoctorText(t *testing.T) {
 	v := "1.0"
-	d := repro.Doctor{Python: "/py", PythonVersion: "3.12.1", Implementation: "CPython", Platform: "linux",
-		G4F:        repro.DoctorG4F{Error: "ImportError: \x1b]0;pwned\x07bad \x1b[2Jname"},
-		Packages:   []repro.Package{{Name: "uvloop", Version: &v}, {Name: "nest_asyncio"}},
+	d := scan.Doctor{Python: "/py", PythonVersion: "3.12.1", Implementation: "CPython", Platform: "linux",
+		G4F:        scan.DoctorG4F{Error: "ImportError: \x1b]0;pwned\x07bad \x1b[2Jname"},
+		Packages:   []scan.Package{{Name: "uvloop", Version: &v}, {Name: "nest_asyncio"}},
 		LoopPolicy: "uvloop.EventLoopPolicy", LoopPolicySetBy: "startup"}
-	d.Exposures = repro.Exposures(d)
+	d.Exposures = diag.Exposures(d)
 
 	var plain bytes.Buffer
 	if err := renderDoctorText(&plain, d, false); err != nil {
@@ -269,7 +271,7 @@ exposures: 3
 		t.Errorf("no colour on a terminal:\n%q", coloured.String())
 	}
 
-	d.Exposures = []repro.Exposure{}
+	d.Exposures = []scan.Exposure{}
 	plain.Reset()
 	if err := renderDoctorText(&plain, d, false); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // hostileName sets the window title and clears the screen when printed raw.
@@ -76,10 +77,10 @@ func TestMergeErrorCannotDriveTheTerminal(t *testing.T) {
 	dir := t.TempDir()
 	var paths []string
 	for i, prov := range []string{hostileName, "Other\x1b[2J"} {
-		h := report.Header{Tool: "g4fdiag", Command: "check", Plan: repro.Plan{Providers: []string{prov},
-			Modes: []repro.Mode{repro.ModeAPIJSON}, Loops: []repro.Loop{repro.LoopServer}, Concurrency: 1, Repeat: 1}}
-		r := report.Build(h, []repro.Observation{{Cell: repro.Cell{Provider: prov, Mode: repro.ModeAPIJSON, Loop: repro.LoopServer,
-			Concurrency: 1, Repeat: 1}, End: repro.EndCompleted}}, false)
+		h := report.Header{Tool: "g4fdiag", Command: "check", Plan: scan.Plan{Providers: []string{prov},
+			Modes: []scan.Mode{scan.ModeAPIJSON}, Loops: []scan.Loop{scan.LoopServer}, Concurrency: 1, Repeat: 1}}
+		r := report.Build(h, []scan.Observation{{Cell: scan.Cell{Provider: prov, Mode: scan.ModeAPIJSON, Loop: scan.LoopServer,
+			Concurrency: 1, Repeat: 1}, End: scan.EndCompleted}}, false)
 		p := filepath.Join(dir, fmt.Sprintf("scan-%d.json", i))
 		f, err := os.Create(p)
 		if err != nil {
@@ -175,10 +176,10 @@ func TestFullStdoutKeepsTheOtherOutputs(t *testing.T) {
 // report says so.
 func TestReportOfACutJSONL(t *testing.T) {
 	dir := t.TempDir()
-	h := report.Header{Tool: "g4fdiag", Command: "check", Plan: repro.Plan{Providers: []string{"P", "Q"},
-		Modes: []repro.Mode{repro.ModeSync}, Loops: []repro.Loop{repro.LoopUvloop}, Concurrency: 1, Repeat: 1}}
-	obs := repro.Observation{Cell: repro.Cell{Provider: "P", Mode: repro.ModeSync, Loop: repro.LoopUvloop, Concurrency: 1, Repeat: 1},
-		End: repro.EndCompleted, Calls: []repro.Call{{Outcome: repro.OutcomeOK}}}
+	h := report.Header{Tool: "g4fdiag", Command: "check", Plan: scan.Plan{Providers: []string{"P", "Q"},
+		Modes: []scan.Mode{scan.ModeSync}, Loops: []scan.Loop{scan.LoopUvloop}, Concurrency: 1, Repeat: 1}}
+	obs := scan.Observation{Cell: scan.Cell{Provider: "P", Mode: scan.ModeSync, Loop: scan.LoopUvloop, Concurrency: 1, Repeat: 1},
+		End: scan.EndCompleted, Calls: []scan.Call{{Outcome: scan.OutcomeOK}}}
 	var whole bytes.Buffer
 	jw := report.NewJSONLWriter(&whole)
 	if err := jw.WriteHeader(h); err != nil {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // hostileCase is one server behaviour and what `check --api` must make of it.
@@ -27,7 +27,7 @@ type hostileCase struct {
 	code int    // the exit code
 	// want is the verdict of each API mode (any of those listed); nil when
 	// the scan cannot start (the catalog itself is hostile).
-	want map[repro.Mode][]diag.Class
+	want map[scan.Mode][]diag.Class
 	// stderr must hold each of these.
 	stderr []string
 	// secrets must appear in no output (the key always does not).
@@ -48,8 +48,8 @@ const strongKey = "sk-hostile-0123456789abcdefXYZ"
 // shadow memory multiplies the heap.
 const memoryBound = 200 << 10 * raceFactor
 
-func both(c ...diag.Class) map[repro.Mode][]diag.Class {
-	return map[repro.Mode][]diag.Class{repro.ModeAPIJSON: c, repro.ModeAPISSE: c}
+func both(c ...diag.Class) map[scan.Mode][]diag.Class {
+	return map[scan.Mode][]diag.Class{scan.ModeAPIJSON: c, scan.ModeAPISSE: c}
 }
 
 var hostileCases = []hostileCase{
@@ -238,7 +238,7 @@ func runHostile(t *testing.T, cases []hostileCase) {
 			if !strings.Contains(outputs["markdown"], "API server") || strings.Contains(r.Plan.API, "hunter2") {
 				t.Errorf("plan.api %q", r.Plan.API)
 			}
-			got := map[repro.Mode]diag.Class{}
+			got := map[scan.Mode]diag.Class{}
 			for _, c := range r.Cells {
 				got[c.Mode] = c.Class
 			}

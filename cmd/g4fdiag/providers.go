@@ -12,6 +12,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 type providersOptions struct {
@@ -70,7 +71,7 @@ func runProviders(ctx context.Context, o providersOptions, stdio IO) error {
 		return err
 	}
 	defer pool.Close()
-	_, catalog, err := pool.Start(ctx, []repro.Loop{repro.LoopAsyncio})
+	_, catalog, err := pool.Start(ctx, []scan.Loop{scan.LoopAsyncio})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // shardedReport is the part of a JSON report the shard tests compare.
@@ -68,12 +69,12 @@ func (r shardedReport) verdicts() string {
 func TestShardedScanMergesToTheWholeScan(t *testing.T) {
 	python := testPython(t)
 	dir := t.TempDir()
-	scan := []string{"check", "--demo", "--python", python,
+	scanArgs := []string{"check", "--demo", "--python", python,
 		"--provider", "EchoSync,StreamAsync,NetFail,ThreadLoop,Retired,AuthNeeded",
 		"--modes", "baseline,sync,async", "--format", "json"}
 
 	wholeFile := filepath.Join(dir, "whole.json")
-	wholeCode, _, stderr := run(t, os.Environ(), append(scan, "--output", wholeFile)...)
+	wholeCode, _, stderr := run(t, os.Environ(), append(scanArgs, "--output", wholeFile)...)
 	if wholeCode != exitFailures {
 		t.Fatalf("unsharded scan: exit %d, want %d (stderr %s)", wholeCode, exitFailures, stderr)
 	}
@@ -88,7 +89,7 @@ func TestShardedScanMergesToTheWholeScan(t *testing.T) {
 		cells := 0
 		for i := 1; i <= n; i++ {
 			f := filepath.Join(dir, fmt.Sprintf("scan-%d-of-%d.json", i, n))
-			code, _, stderr := run(t, os.Environ(), append(scan, "--shard", fmt.Sprintf("%d/%d", i, n), "--output", f)...)
+			code, _, stderr := run(t, os.Environ(), append(scanArgs, "--shard", fmt.Sprintf("%d/%d", i, n), "--output", f)...)
 			if code != exitOK && code != exitFailures {
 				t.Fatalf("shard %d/%d: exit %d (stderr %s)", i, n, code, stderr)
 			}
@@ -130,16 +131,16 @@ func TestShardedScanMergesToTheWholeScan(t *testing.T) {
 
 // writeReport writes a report of cells decided without running (the
 // provider needs auth), so merge tests need no Python.
-func writeReport(t *testing.T, path string, shard repro.Shard, modes []repro.Mode, names ...string) {
+func writeReport(t *testing.T, path string, shard scan.Shard, modes []scan.Mode, names ...string) {
 	t.Helper()
 	var catalog []providers.Provider
 	for _, n := range names {
 		catalog = append(catalog, providers.Provider{Name: n, Working: true, NeedsAuth: true})
 	}
-	plan := repro.Plan{Providers: names, Modes: modes, Loops: repro.AllLoops, Concurrency: 1, Repeat: 1,
+	plan := scan.Plan{Providers: names, Modes: modes, Loops: scan.AllLoops, Concurrency: 1, Repeat: 1,
 		Jobs: 2, Timeout: 5 * time.Second, BlockThreshold: 2 * time.Second, Shard: shard}
-	env := repro.Environment{Python: "/usr/bin/python3", PythonVersion: "3.11.2", Demo: true}
-	var obs []repro.Observation
+	env := scan.Environment{Python: "/usr/bin/python3", PythonVersion: "3.11.2", Demo: true}
+	var obs []scan.Observation
 	for _, c := range plan.Cells(catalog) {
 		o, _ := repro.Decide(plan, c, catalog[0], env)
 		obs = append(obs, o)
@@ -159,12 +160,12 @@ func writeReport(t *testing.T, path string, shard repro.Shard, modes []repro.Mod
 func TestMergeCommand(t *testing.T) {
 	dir := t.TempDir()
 	path := func(name string) string { return filepath.Join(dir, name) }
-	both := []repro.Mode{repro.ModeSync, repro.ModeAsync}
+	both := []scan.Mode{scan.ModeSync, scan.ModeAsync}
 	for i := 1; i <= 3; i++ {
-		writeReport(t, path(fmt.Sprintf("s%d.json", i)), repro.Shard{Index: i, Count: 3}, both, "A", "B")
+		writeReport(t, path(fmt.Sprintf("s%d.json", i)), scan.Shard{Index: i, Count: 3}, both, "A", "B")
 	}
-	writeReport(t, path("sync-only.json"), repro.Shard{Index: 2, Count: 3}, []repro.Mode{repro.ModeSync}, "A", "B")
-	writeReport(t, path("again-1.json"), repro.Shard{Index: 1, Count: 3}, both, "A", "B")
+	writeReport(t, path("sync-only.json"), scan.Shard{Index: 2, Count: 3}, []scan.Mode{scan.ModeSync}, "A", "B")
+	writeReport(t, path("again-1.json"), scan.Shard{Index: 1, Count: 3}, both, "A", "B")
 	if err := os.WriteFile(path("notes.txt"), []byte("hello\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

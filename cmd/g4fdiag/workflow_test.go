@@ -9,9 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 	"gopkg.in/yaml.v3"
-
-	"github.com/g4fdiag/g4fdiag/repro"
 )
 
 // workflowFile is the example CI workflow of docs/ci.
@@ -170,7 +169,7 @@ func TestWorkflowShards(t *testing.T) {
 	}
 
 	var scanJob string
-	var shards []repro.Shard
+	var shards []scan.Shard
 	var reports []string // the files the check commands write
 	for name, job := range wf.Jobs {
 		values := job.Strategy.Matrix["shard"]
@@ -187,7 +186,7 @@ func TestWorkflowShards(t *testing.T) {
 			}
 			scanJob = name
 			args := checks[0].args
-			s, err := repro.ParseShard(flagValue(args, "--shard"))
+			s, err := scan.ParseShard(flagValue(args, "--shard"))
 			if err != nil {
 				t.Fatalf("job %s, matrix shard %s: --shard %q: %v", name, value, flagValue(args, "--shard"), err)
 			}
@@ -231,7 +230,7 @@ func TestWorkflowShards(t *testing.T) {
 	// commands to read.
 	dir := t.TempDir()
 	for i, s := range shards {
-		writeReport(t, filepath.Join(dir, reports[i]), s, []repro.Mode{repro.ModeSync, repro.ModeAsync}, "A", "B", "C")
+		writeReport(t, filepath.Join(dir, reports[i]), s, []scan.Mode{scan.ModeSync, scan.ModeAsync}, "A", "B", "C")
 	}
 	merges := 0
 	checked := map[string]bool{} // merge jobs whose needs and downloads were checked

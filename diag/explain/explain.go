@@ -15,7 +15,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/render"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // Options bound the work and memory of Explain. Zero values take the
@@ -208,7 +208,7 @@ type record struct {
 	frame, reentry string
 	// the traceback's chain and the index of the matched exception, read
 	// for frames only when the record starts a finding
-	chain []repro.PyException
+	chain []scan.PyException
 	idx   int
 }
 
@@ -225,7 +225,7 @@ const (
 
 // addFrame appends a frame; past twice maxBlockFrames only the innermost
 // maxBlockFrames are kept.
-func (s *tbSection) addFrame(f repro.Frame) {
+func (s *tbSection) addFrame(f scan.Frame) {
 	s.frames = append(s.frames, f)
 	if len(s.frames) > 2*maxBlockFrames {
 		s.frames = append(s.frames[:0:0], s.frames[len(s.frames)-maxBlockFrames:]...)
@@ -234,7 +234,7 @@ func (s *tbSection) addFrame(f repro.Frame) {
 
 // tbSection is one traceback of a chain, in the order the text prints it.
 type tbSection struct {
-	frames   []repro.Frame
+	frames   []scan.Frame
 	typ      string
 	msg      strings.Builder
 	msgLines int
@@ -404,7 +404,7 @@ func (x *explainer) blockLine(line string) bool {
 		}
 		if m := frameMatch(body); m != nil {
 			n, _ := strconv.Atoi(m[2])
-			cur.addFrame(repro.Frame{File: m[1], Line: n, Func: m[3]})
+			cur.addFrame(scan.Frame{File: m[1], Line: n, Func: m[3]})
 			return true
 		}
 		if trimmed == "" {
@@ -805,10 +805,10 @@ func (x *explainer) finishBlock() {
 	if len(secs) == 0 {
 		return
 	}
-	chain := make([]repro.PyException, len(secs))
+	chain := make([]scan.PyException, len(secs))
 	for i, s := range secs {
 		j := len(secs) - 1 - i
-		chain[j] = repro.PyException{Type: s.typ, Message: s.msg.String(), Frames: s.frames}
+		chain[j] = scan.PyException{Type: s.typ, Message: s.msg.String(), Frames: s.frames}
 		if j > 0 {
 			chain[j].Relation = s.relation
 		}
@@ -833,7 +833,7 @@ func (x *explainer) finishBlock() {
 }
 
 // chainRecord classifies an exception chain (raised first) as check does.
-func chainRecord(chain []repro.PyException) record {
+func chainRecord(chain []scan.PyException) record {
 	m, idx, ok := diag.MatchChain(chain)
 	var r record
 	if ok {
@@ -856,7 +856,7 @@ func chainRecord(chain []repro.PyException) record {
 // innermost frame outside the loop machinery that calls run_until_complete,
 // asyncio.run or to_sync_generator, in the matched exception's traceback,
 // else in the others of the chain.
-func chainReentry(chain []repro.PyException, idx int) string {
+func chainReentry(chain []scan.PyException, idx int) string {
 	order := []int{idx}
 	for i := range chain {
 		if i != idx {
@@ -881,7 +881,7 @@ func chainReentry(chain []repro.PyException, idx int) string {
 
 // chainProvider is the provider whose module the chain's innermost frames
 // run in.
-func chainProvider(chain []repro.PyException, idx int) string {
+func chainProvider(chain []scan.PyException, idx int) string {
 	order := []int{idx}
 	for i := range chain {
 		if i != idx {

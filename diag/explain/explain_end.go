@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/g4fdiag/g4fdiag/diag"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // This file reads the texts that tell how a process or a request ended
@@ -111,7 +111,7 @@ func slowCallback(line, whole string) (evidence, frame string) {
 	what := "a callback"
 	if m := slowCoro.FindStringSubmatch(line); m != nil {
 		n, _ := strconv.Atoi(m[3])
-		f := repro.Frame{File: m[2], Line: n, Func: m[1]}
+		f := scan.Frame{File: m[2], Line: n, Func: m[1]}
 		frame = diag.OneLine(diag.FormatFrame(f))
 		f.Func = ""
 		what = "task " + m[1] + "() at " + diag.OneLine(diag.FormatFrame(f))
@@ -157,7 +157,7 @@ const (
 type dumpThread struct {
 	header  string
 	current bool // faulthandler's "Current thread": the one that crashed or dumped
-	frames  []repro.Frame
+	frames  []scan.Frame
 }
 
 // dumpState is a stack dump being read. Threads are judged as they end, so
@@ -240,12 +240,12 @@ func (x *explainer) dumpLine(line string) bool {
 	}
 	if m := diag.FrameLine.FindStringSubmatch(body); m != nil {
 		n, _ := strconv.Atoi(m[2])
-		d.cur.add(repro.Frame{File: m[1], Line: n, Func: m[3]})
+		d.cur.add(scan.Frame{File: m[1], Line: n, Func: m[3]})
 		return true
 	}
 	if m := pySpyFrame.FindStringSubmatch(body); m != nil {
 		n, _ := strconv.Atoi(m[3])
-		d.cur.add(repro.Frame{File: pySpyPath(m[2]), Line: n, Func: m[1]})
+		d.cur.add(scan.Frame{File: pySpyPath(m[2]), Line: n, Func: m[1]})
 		return true
 	}
 	if body != "" && (body[0] == ' ' || body[0] == '\t') {
@@ -264,7 +264,7 @@ func pySpyPath(p string) string {
 	return "/" + p
 }
 
-func (t *dumpThread) add(f repro.Frame) {
+func (t *dumpThread) add(f scan.Frame) {
 	if len(t.frames) >= maxDumpFrames {
 		half := maxDumpFrames / 2
 		t.frames = append(t.frames[:half], t.frames[len(t.frames)-half+1:]...)
@@ -300,7 +300,7 @@ func (d *dumpState) endThread() {
 // threadName names a dumped thread by its header: py-spy's thread name, or
 // faulthandler's thread id (the main thread is the one whose outermost frame
 // is a module's).
-func threadName(header string, frames []repro.Frame) string {
+func threadName(header string, frames []scan.Frame) string {
 	if i := strings.Index(header, `: "`); i >= 0 && strings.HasSuffix(header, `"`) {
 		return "thread " + header[i+2:]
 	}
@@ -326,7 +326,7 @@ var threadID = regexp.MustCompile(`\b(0x[0-9a-fA-F]+|\d+)\b`)
 // running an event loop that waits for something only that loop could
 // deliver is a deadlock; one held by a blocking call is a blocked loop. The
 // rank orders the two (deadlock first).
-func stackRecord(name string, frames []repro.Frame) (record, int, bool) {
+func stackRecord(name string, frames []scan.Frame) (record, int, bool) {
 	if !diag.RunsLoopHere(frames) {
 		return record{}, 0, false
 	}
@@ -410,7 +410,7 @@ func (x *explainer) finishDump() {
 // interruptRecord judges a Ctrl-C traceback no signature matched by where
 // it stopped the program: a loop thread waiting on itself or blocked, else
 // an interrupted wait.
-func interruptRecord(chain []repro.PyException) (record, bool) {
+func interruptRecord(chain []scan.PyException) (record, bool) {
 	if len(chain) == 0 || diag.ShortType(chain[0].Type) != "KeyboardInterrupt" {
 		return record{}, false
 	}
@@ -435,7 +435,7 @@ func interruptRecord(chain []repro.PyException) (record, bool) {
 	return r, true
 }
 
-func signalHandler(f repro.Frame) bool {
+func signalHandler(f scan.Frame) bool {
 	return f.Func == "_on_sigint" || f.Func == "default_int_handler" || diag.FileBase(diag.SlashPath(f.File)) == "signal.py"
 }
 
@@ -574,7 +574,7 @@ func (x *explainer) ipythonLine(s *tbSection, body string) bool {
 		if i := strings.LastIndexByte(fn, '.'); i >= 0 && i < len(fn)-1 {
 			fn = fn[i+1:] // AsyncProvider.create_completion: the readers match the bare name
 		}
-		s.addFrame(repro.Frame{File: file, Line: n, Func: fn})
+		s.addFrame(scan.Frame{File: file, Line: n, Func: fn})
 		return true
 	}
 	if m := ipythonCell.FindStringSubmatch(trimmed); m != nil {
@@ -583,7 +583,7 @@ func (x *explainer) ipythonLine(s *tbSection, body string) bool {
 			cell = m[5]
 		}
 		n, _ := strconv.Atoi(m[2] + m[4])
-		s.addFrame(repro.Frame{File: cell, Line: n, Func: "<cell>"})
+		s.addFrame(scan.Frame{File: cell, Line: n, Func: "<cell>"})
 		return true
 	}
 	// the numbered lines around the current one, and the wrapped rest of a

@@ -8,18 +8,18 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // comparisonSample has a new failure, a fixed cell, one not run now, and the
 // rest still failing.
 func comparisonSample() report.Comparison {
-	broken := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+	broken := sample.Cell("AsyncGenHealthy", scan.ModeSync, scan.LoopUvloop)
 	broken.Provider = "HealthySync"
-	fixed := sample.Cell("HealthySync", repro.ModeSync, repro.LoopAsyncio)
+	fixed := sample.Cell("HealthySync", scan.ModeSync, scan.LoopAsyncio)
 	fixed.Provider = "AsyncGenHealthy"
-	cur := sampleWith([]repro.Observation{broken, fixed},
-		repro.Cell{Provider: "BlockingSleep", Mode: repro.ModeSync, Loop: repro.LoopUvloop})
+	cur := sampleWith([]scan.Observation{broken, fixed},
+		scan.Cell{Provider: "BlockingSleep", Mode: scan.ModeSync, Loop: scan.LoopUvloop})
 	return report.Compare(sampleReport(), cur, diag.ClassSet{})
 }
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // How much of each piece of evidence Evidence prints.
@@ -101,7 +101,7 @@ func writeCellEvidence(buf *bytes.Buffer, c diag.CellReport, p *Painter) {
 
 // representativeCall is the first call that failed the way the cell's
 // verdict says.
-func representativeCall(c diag.CellReport) (repro.Call, bool) {
+func representativeCall(c diag.CellReport) (scan.Call, bool) {
 	var firstFailing = -1
 	for i, call := range c.Calls {
 		v := diag.ClassifyCall(c.Observation, call)
@@ -115,10 +115,10 @@ func representativeCall(c diag.CellReport) (repro.Call, bool) {
 	if firstFailing >= 0 {
 		return c.Calls[firstFailing], true
 	}
-	return repro.Call{}, false
+	return scan.Call{}, false
 }
 
-func writeCallEvidence(buf *bytes.Buffer, c diag.CellReport, call repro.Call) {
+func writeCallEvidence(buf *bytes.Buffer, c diag.CellReport, call scan.Call) {
 	fmt.Fprintf(buf, "%-12s #%d of round %d, %s after %s", "call:", call.Index, call.Round, diag.SingleLine(string(call.Outcome)), diag.FormatDuration(call.DurationMS))
 	if call.Chunks > 0 {
 		fmt.Fprintf(buf, ", %d chunk%s", call.Chunks, diag.Plural(call.Chunks))
@@ -156,7 +156,7 @@ func writeCallEvidence(buf *bytes.Buffer, c diag.CellReport, call repro.Call) {
 }
 
 // formatFrames prints frames the way Python's traceback module does.
-func formatFrames(frames []repro.Frame) string {
+func formatFrames(frames []scan.Frame) string {
 	if len(frames) == 0 {
 		return ""
 	}
@@ -248,7 +248,7 @@ func isThreadHeader(l string) bool {
 
 // chainLink says how the i-th exception of a chain (raised first) links to
 // the one before it.
-func chainLink(i int, e repro.PyException) string {
+func chainLink(i int, e scan.PyException) string {
 	switch {
 	case i == 0:
 		return ""

@@ -10,7 +10,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 func TestGoldenGitHub(t *testing.T) {
@@ -126,17 +126,17 @@ func TestGitHubCommands(t *testing.T) {
 // breaks, "::", "%" and escapes already escaped stay inside the message.
 func TestGitHubHostile(t *testing.T) {
 	const hostile = "x\n::error::pwned\r\n::stop-commands::tok%0A::warning::%25 a,b:c ::add-mask::s\x1b[2J\u2028"
-	o := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+	o := sample.Cell("AsyncGenHealthy", scan.ModeSync, scan.LoopUvloop)
 	o.Provider = "Evil" + hostile
-	o.Mode = repro.Mode("sync" + hostile)
+	o.Mode = scan.Mode("sync" + hostile)
 	for i := range o.Calls {
 		o.Calls[i].Chain[0].Message = "this event loop is already running. " + hostile
 	}
-	st := sample.Cell("StallStream", repro.ModeSyncStream, repro.LoopNest)
+	st := sample.Cell("StallStream", scan.ModeSyncStream, scan.LoopNest)
 	st.Provider = hostile
 	h := sampleHeader()
 	h.Tool = "g4fdiag" + hostile
-	r := report.Build(h, []repro.Observation{o, st}, false)
+	r := report.Build(h, []scan.Observation{o, st}, false)
 	if !r.Cells[0].LoopFailure() {
 		t.Fatalf("hostile cell is %s", r.Cells[0].Class)
 	}

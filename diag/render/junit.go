@@ -10,7 +10,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // renderJUnit writes the report as JUnit XML for CI test reporters: one
@@ -66,7 +66,7 @@ func renderJUnit(w io.Writer, r report.Report, _ Options) error {
 }
 
 type junitSuite struct {
-	loop   repro.Loop
+	loop   scan.Loop
 	cells  []diag.CellReport
 	counts junitCounts
 }

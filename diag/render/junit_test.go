@@ -14,7 +14,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 func TestGoldenJUnit(t *testing.T) {
@@ -89,16 +89,16 @@ func TestJUnitParsesBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(suites) != len(repro.AllLoops) {
+	if len(suites) != len(scan.AllLoops) {
 		t.Fatalf("%d suites, want one per loop", len(suites))
 	}
 	byName := map[string]junit.Test{}
 	var tests, failed, skipped, errored int
 	for i, s := range suites {
-		if want := "g4fdiag " + string(repro.AllLoops[i]); s.Name != want {
+		if want := "g4fdiag " + string(scan.AllLoops[i]); s.Name != want {
 			t.Errorf("suite %d is %q, want %q", i, s.Name, want)
 		}
-		if s.Properties["loop"] != string(repro.AllLoops[i]) || s.Properties["g4f.version"] != "0.0.0-demo" {
+		if s.Properties["loop"] != string(scan.AllLoops[i]) || s.Properties["g4f.version"] != "0.0.0-demo" {
 			t.Errorf("suite %s properties %v", s.Name, s.Properties)
 		}
 		tests += s.Totals.Tests
@@ -213,9 +213,9 @@ func TestJUnitHostile(t *testing.T) {
 			}
 		}
 	}
-	netDown := sample.Cell("NetworkDown", repro.ModeSync, repro.LoopNest)
+	netDown := sample.Cell("NetworkDown", scan.ModeSync, scan.LoopNest)
 	netDown.Log = hostile
-	skipped := sample.Cell("RetiredProvider", repro.ModeSync, repro.LoopNest)
+	skipped := sample.Cell("RetiredProvider", scan.ModeSync, scan.LoopNest)
 	skipped.SkipReason = hostile
 	h := r.Header()
 	h.Command += hostile
@@ -292,17 +292,17 @@ func TestXMLLegal(t *testing.T) {
 // hostileCells is a failing, a skipped and a loop-failing cell whose
 // untrusted text is the fuzzer's.
 func hostileCells(name, msg, log string) report.Report {
-	loop := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+	loop := sample.Cell("AsyncGenHealthy", scan.ModeSync, scan.LoopUvloop)
 	loop.Provider, loop.Log = name, log
 	for i := range loop.Calls {
 		loop.Calls[i].Chain[0].Message += msg
 		loop.Calls[i].Chain[0].Traceback += msg
 	}
-	net := sample.Cell("NetworkDown", repro.ModeSync, repro.Loop(name))
+	net := sample.Cell("NetworkDown", scan.ModeSync, scan.Loop(name))
 	net.Log = log
-	skip := sample.Cell("RetiredProvider", repro.Mode(name), repro.LoopNest)
+	skip := sample.Cell("RetiredProvider", scan.Mode(name), scan.LoopNest)
 	skip.SkipReason = msg
-	return report.Build(report.Header{Tool: name, Command: msg}, []repro.Observation{loop, net, skip}, false)
+	return report.Build(report.Header{Tool: name, Command: msg}, []scan.Observation{loop, net, skip}, false)
 }
 
 func FuzzJUnit(f *testing.F) {

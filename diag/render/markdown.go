@@ -10,7 +10,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // The headings of a markdown report, in order. They are stable: a reader
@@ -122,7 +122,7 @@ func writeMDEnvironment(b *bytes.Buffer, r report.Report) {
 }
 
 // planLine is how hard the scan ran, for the environment section.
-func planLine(p repro.Plan) string {
+func planLine(p scan.Plan) string {
 	var parts []string
 	if p.Concurrency > 0 {
 		c := fmt.Sprintf("concurrency %d", p.Concurrency)
@@ -172,7 +172,7 @@ func writeMDMatrix(b *bytes.Buffer, r report.Report) {
 		for _, m := range g.modes {
 			for _, l := range g.loops {
 				code := "-"
-				if c, ok := g.cells[repro.Cell{Provider: prov, Mode: m, Loop: l}.Key()]; ok {
+				if c, ok := g.cells[scan.Cell{Provider: prov, Mode: m, Loop: l}.Key()]; ok {
 					code = MarkdownText(c.Class.Code())
 					if c.LoopFailure() {
 						code = "**" + code + "**"
@@ -225,8 +225,8 @@ func writeMDSummary(b *bytes.Buffer, r report.Report) {
 
 // remedyTally says, per remedy, how many of the cells it was run for it fixed.
 func remedyTally(r report.Report) string {
-	fixed, ran := map[repro.Remedy]int{}, map[repro.Remedy]int{}
-	var order []repro.Remedy
+	fixed, ran := map[scan.Remedy]int{}, map[scan.Remedy]int{}
+	var order []scan.Remedy
 	for _, c := range r.Cells {
 		for _, rem := range c.Remedies {
 			if rem.Outcome == diag.OutcomeNotRun {
@@ -249,13 +249,13 @@ func remedyTally(r report.Report) string {
 	return strings.Join(parts, "; ")
 }
 
-// sortRemedyNames orders remedies as repro.AllRemedies does, unknown ones last.
-func sortRemedyNames(rs []repro.Remedy) {
-	rank := map[repro.Remedy]int{}
-	for i, r := range repro.AllRemedies {
+// sortRemedyNames orders remedies as scan.AllRemedies does, unknown ones last.
+func sortRemedyNames(rs []scan.Remedy) {
+	rank := map[scan.Remedy]int{}
+	for i, r := range scan.AllRemedies {
 		rank[r] = i + 1
 	}
-	key := func(r repro.Remedy) int {
+	key := func(r scan.Remedy) int {
 		if k, ok := rank[r]; ok {
 			return k
 		}
@@ -447,7 +447,7 @@ func writeMDCell(b *bytes.Buffer, c diag.CellReport) {
 
 // writeMDChain writes a call's exception chain and the traceback of the
 // exception its verdict matched.
-func writeMDChain(b *bytes.Buffer, call repro.Call) {
+func writeMDChain(b *bytes.Buffer, call scan.Call) {
 	if len(call.Chain) == 0 {
 		return
 	}
@@ -554,8 +554,8 @@ func writeMDRemedies(b *bytes.Buffer, r report.Report) {
 	b.WriteString("Each loop failure re-run under each known fix (`--verify-fixes`): **fixes** = the re-run answered; " +
 		"no change = it fails the same way; → = it fails another way; not run = the fix does not apply.\n")
 	for _, prov := range providers {
-		var rems []repro.Remedy
-		seen := map[repro.Remedy]bool{}
+		var rems []scan.Remedy
+		seen := map[scan.Remedy]bool{}
 		for _, c := range rows[prov] {
 			for _, res := range c.Remedies {
 				if !seen[res.Remedy] {

@@ -16,7 +16,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // sampleScript stands for the reproduction script repro.EmitScript writes;
@@ -222,7 +222,7 @@ func checkSections(t *testing.T, d mdDoc) {
 
 // The plan line says when API cells ran more calls at once than the others.
 func TestPlanLineAPIConcurrency(t *testing.T) {
-	p := repro.Plan{Concurrency: 1, APIConcurrency: 2, Repeat: 1}
+	p := scan.Plan{Concurrency: 1, APIConcurrency: 2, Repeat: 1}
 	if got := planLine(p); !strings.HasPrefix(got, "concurrency 1 (2 in API cells), repeat 1") {
 		t.Errorf("planLine = %q", got)
 	}
@@ -244,7 +244,7 @@ func TestMarkdownStructure(t *testing.T) {
 		t.Fatalf("%d tables under Matrix, want 1", len(tables))
 	}
 	m := tables[0]
-	if want := 1 + len(repro.AllModes)*len(repro.AllLoops); len(m[0]) != want {
+	if want := 1 + len(scan.AllModes)*len(scan.AllLoops); len(m[0]) != want {
 		t.Fatalf("matrix header has %d columns, want %d: %q", len(m[0]), want, m[0])
 	}
 	if len(m) != 1+len(sample.Providers) {
@@ -382,7 +382,7 @@ func TestMarkdownHostile(t *testing.T) {
 		c.Calls[0].Chain[0].Traceback = "Traceback (most recent call last):\n```\n````\n## Injected heading\n| a | b |\n" + esc
 	}
 	r.Environment.G4FPath = "/x/`g4f`|\n## Injected"
-	r.Environment.Loops = append(r.Environment.Loops, repro.LoopInfo{Loop: "weird|loop", Reason: "```no```"})
+	r.Environment.Loops = append(r.Environment.Loops, scan.LoopInfo{Loop: "weird|loop", Reason: "```no```"})
 	script := "print('''\n````\n## Injected\n`````\n''')  # api_key=sk-ABCDEFGHIJKLMNOPQRSTUVWX" + esc + "\n"
 	md := renderMarkdownString(t, r, Options{Script: script, ScriptNote: "run it | ```" + esc})
 	if strings.ContainsAny(md, "\x1b\u009b\u202e\a") {
@@ -442,9 +442,9 @@ func TestMarkdownHostile(t *testing.T) {
 
 // A large scan stays under what a GitHub issue body takes.
 func TestMarkdownFitsAnIssue(t *testing.T) {
-	var obs []repro.Observation
+	var obs []scan.Observation
 	for i := range 300 {
-		o := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+		o := sample.Cell("AsyncGenHealthy", scan.ModeSync, scan.LoopUvloop)
 		o.Provider = fmt.Sprintf("Provider%03d", i)
 		for j := range o.Calls {
 			o.Calls[j].Chain[0].Message += fmt.Sprintf(" (%d)", i) // no two alike

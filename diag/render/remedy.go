@@ -6,7 +6,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // remedyEntry is how a remedy's outcome reads in the table: "fixes",
@@ -34,7 +34,7 @@ func writeRemedies(buf *bytes.Buffer, r report.Report, p *Painter) {
 	const cellWidth, colWidth = 28, 16
 	for _, prov := range providers {
 		fmt.Fprintf(buf, "%s\n  %-*s", diag.SingleLine(prov), cellWidth, "cell")
-		for _, rem := range repro.AllRemedies {
+		for _, rem := range scan.AllRemedies {
 			fmt.Fprintf(buf, "%-*s", colWidth, rem)
 		}
 		trimLine(buf)
@@ -43,7 +43,7 @@ func writeRemedies(buf *bytes.Buffer, r report.Report, p *Painter) {
 		for _, c := range rows[prov] {
 			label := fmt.Sprintf("%s/%s %s", diag.SingleLine(string(c.Mode)), diag.SingleLine(string(c.Loop)), c.Class.Code())
 			fmt.Fprintf(buf, "  %-*s", cellWidth, truncateRunes(label, cellWidth-1, "…"))
-			for _, rem := range repro.AllRemedies {
+			for _, rem := range scan.AllRemedies {
 				entry := "-"
 				for _, res := range c.Remedies {
 					if res.Remedy != rem {

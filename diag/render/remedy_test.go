@@ -7,21 +7,21 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 func TestRemediesAttachAndRoundTrip(t *testing.T) {
-	failing := sample.Observation("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted,
-		repro.Call{Outcome: repro.OutcomeError, Chain: []repro.PyException{{Type: "RuntimeError", Message: "this event loop is already running."}}})
+	failing := sample.Observation("P", scan.ModeSync, scan.LoopUvloop, scan.EndCompleted,
+		scan.Call{Outcome: scan.OutcomeError, Chain: []scan.PyException{{Type: "RuntimeError", Message: "this event loop is already running."}}})
 	fixed := failing
-	fixed.Cell.Loop, fixed.Cell.Remedy, fixed.Cell.Of = repro.LoopNest, repro.RemedyNoUvloop, failing.Cell.Key()
-	fixed.Calls = []repro.Call{{Outcome: repro.OutcomeOK}}
+	fixed.Cell.Loop, fixed.Cell.Remedy, fixed.Cell.Of = scan.LoopNest, scan.RemedyNoUvloop, failing.Cell.Key()
+	fixed.Calls = []scan.Call{{Outcome: scan.OutcomeOK}}
 	same := failing
-	same.Cell.Remedy, same.Cell.Of = repro.RemedyToThread, failing.Cell.Key()
-	notRun := repro.RemedyPlan{Remedy: repro.RemedyNest, Note: "nest_asyncio cannot patch uvloop (not run)"}.NotRun(failing.Cell)
+	same.Cell.Remedy, same.Cell.Of = scan.RemedyToThread, failing.Cell.Key()
+	notRun := scan.RemedyPlan{Remedy: scan.RemedyNest, Note: "nest_asyncio cannot patch uvloop (not run)"}.NotRun(failing.Cell)
 
-	h := report.Header{Plan: repro.Plan{Providers: []string{"P"}}}
-	r := report.Build(h, []repro.Observation{notRun, same, failing, fixed}, false)
+	h := report.Header{Plan: scan.Plan{Providers: []string{"P"}}}
+	r := report.Build(h, []scan.Observation{notRun, same, failing, fixed}, false)
 	if len(r.Cells) != 1 || r.Summary.Cells != 1 {
 		t.Fatalf("remedy cells counted as cells: %d cells, summary %d", len(r.Cells), r.Summary.Cells)
 	}

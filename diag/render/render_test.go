@@ -14,7 +14,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -97,18 +97,18 @@ func renderString(t *testing.T, format string, r report.Report, o Options) strin
 // and leak secrets.
 func hostileReport() report.Report {
 	const esc = "\x1b[2J\x1b]0;owned\x07\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\\u009b31m\u202e"
-	o := sample.Cell("NeedsAuth", repro.ModeSync, repro.LoopUvloop)
+	o := sample.Cell("NeedsAuth", scan.ModeSync, scan.LoopUvloop)
 	o.Provider = "Evil" + esc + "Provider"
 	o.Log = "token leak: Authorization: Bearer abcdef0123456789 and api_key=sk-proj-ABCDEFGHIJKLMNOPQRSTUV" + esc + "\n"
 	for i := range o.Calls {
-		o.Calls[i].Chain = []repro.PyException{{Type: "RuntimeError" + esc,
+		o.Calls[i].Chain = []scan.PyException{{Type: "RuntimeError" + esc,
 			Message:   "this event loop is already running." + esc + " key sk-ABCDEFGHIJKLMNOPQRSTUVWX",
 			Traceback: "Traceback (most recent call last):\n  File \"/x/g4f/a.py\", line 1, in f\n    headers={'Authorization': 'Bearer sk-ABCDEFGHIJKLMNOPQRSTUVWX'}\n" + esc}}
 	}
-	o.Worker = &repro.WorkerInfo{PID: 1, StderrTail: "password=hunter2hunter2" + esc}
+	o.Worker = &scan.WorkerInfo{PID: 1, StderrTail: "password=hunter2hunter2" + esc}
 	h := sampleHeader()
 	h.Command = "g4fdiag check --api-key sk-ABCDEFGHIJKLMNOPQRSTUVWX"
-	return report.Build(h, []repro.Observation{o}, false)
+	return report.Build(h, []scan.Observation{o}, false)
 }
 
 func TestNoEscapeCodesWithoutColor(t *testing.T) {

@@ -3,7 +3,7 @@ package render
 import (
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 func sampleHeader() report.Header {
@@ -21,11 +21,11 @@ func evidenceSample() report.Report {
 }
 
 // markdownSample is the sample scan run with --verify-fixes: every loop
-// failure re-run under each remedy repro.PlanRemedies plans for it.
+// failure re-run under each remedy scan.PlanRemedies plans for it.
 func markdownSample() report.Report {
 	h := sampleHeader()
 	obs := sample.Observations()
-	var failing []repro.Cell
+	var failing []scan.Cell
 	for _, c := range report.Build(h, obs, false).Cells {
 		if c.LoopFailure() {
 			failing = append(failing, c.Cell)
@@ -44,8 +44,8 @@ func markdownSample() report.Report {
 
 // sampleWith is the sample scan with some cells replaced (by provider, mode
 // and loop) and some left out.
-func sampleWith(replace []repro.Observation, drop ...repro.Cell) report.Report {
-	byKey := map[string]repro.Observation{}
+func sampleWith(replace []scan.Observation, drop ...scan.Cell) report.Report {
+	byKey := map[string]scan.Observation{}
 	for _, o := range replace {
 		byKey[o.Key()] = o
 	}
@@ -53,7 +53,7 @@ func sampleWith(replace []repro.Observation, drop ...repro.Cell) report.Report {
 	for _, c := range drop {
 		gone[c.Key()] = true
 	}
-	var obs []repro.Observation
+	var obs []scan.Observation
 	for _, o := range sample.Observations() {
 		if gone[o.Key()] {
 			continue

@@ -7,7 +7,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 	"github.com/g4fdiag/g4fdiag/repro/secret"
 )
 
@@ -17,8 +17,8 @@ func TestKeptSecretsAtOutputOnly(t *testing.T) {
 	defer secret.Keep("loop")()
 	defer secret.Keep("sk-kept-0123456789abcdef")()
 	msg := "RuntimeError: this event loop is already running. (api key: loop, token sk-kept-0123456789abcdef)"
-	obs := repro.Observation{Cell: repro.Cell{Provider: "P", Mode: repro.ModeAPISSE, Loop: repro.LoopServer}, End: repro.EndCompleted,
-		Calls: []repro.Call{{Outcome: repro.OutcomeError, Chain: []repro.PyException{{Type: "g4f.api.StreamError", Message: msg}},
+	obs := scan.Observation{Cell: scan.Cell{Provider: "P", Mode: scan.ModeAPISSE, Loop: scan.LoopServer}, End: scan.EndCompleted,
+		Calls: []scan.Call{{Outcome: scan.OutcomeError, Chain: []scan.PyException{{Type: "g4f.api.StreamError", Message: msg}},
 			ServerLog: "Authorization: Bearer loop"}}}
 	v := diag.Classify(obs)
 	if v.Class != diag.ClassLoopReentry {
@@ -27,8 +27,8 @@ func TestKeptSecretsAtOutputOnly(t *testing.T) {
 	if !strings.Contains(v.Evidence, "event loop is already running") || strings.Contains(v.Evidence, "key: loop") || strings.Contains(v.Evidence, "sk-kept") {
 		t.Errorf("evidence %q", v.Evidence)
 	}
-	r := report.Build(report.Header{Tool: "g4fdiag", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeAPISSE}, Loops: []repro.Loop{repro.LoopServer}}},
-		[]repro.Observation{obs}, false)
+	r := report.Build(report.Header{Tool: "g4fdiag", Plan: scan.Plan{Modes: []scan.Mode{scan.ModeAPISSE}, Loops: []scan.Loop{scan.LoopServer}}},
+		[]scan.Observation{obs}, false)
 	for _, f := range Formats() {
 		var b bytes.Buffer
 		if err := Render(&b, f, r, Options{}); err != nil {
@@ -44,10 +44,10 @@ func TestKeptSecretsAtOutputOnly(t *testing.T) {
 // raw, and reads them back as they were.
 func TestJSONEscapesTerminalRunes(t *testing.T) {
 	msg := "RuntimeError: this event loop is already running.\u009b2J\u009d0;x\u0007\u202e\x7f"
-	obs := repro.Observation{Cell: repro.Cell{Provider: "P\u009b", Mode: repro.ModeSync, Loop: repro.LoopAsyncio}, End: repro.EndCompleted,
-		Calls: []repro.Call{{Outcome: repro.OutcomeError, Chain: []repro.PyException{{Type: "RuntimeError", Message: msg}}}}}
-	r := report.Build(report.Header{Tool: "g4fdiag", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeSync}, Loops: []repro.Loop{repro.LoopAsyncio}}},
-		[]repro.Observation{obs}, false)
+	obs := scan.Observation{Cell: scan.Cell{Provider: "P\u009b", Mode: scan.ModeSync, Loop: scan.LoopAsyncio}, End: scan.EndCompleted,
+		Calls: []scan.Call{{Outcome: scan.OutcomeError, Chain: []scan.PyException{{Type: "RuntimeError", Message: msg}}}}}
+	r := report.Build(report.Header{Tool: "g4fdiag", Plan: scan.Plan{Modes: []scan.Mode{scan.ModeSync}, Loops: []scan.Loop{scan.LoopAsyncio}}},
+		[]scan.Observation{obs}, false)
 	for _, f := range []string{"json", "jsonl"} {
 		var b bytes.Buffer
 		if err := Render(&b, f, r, Options{}); err != nil {

@@ -12,14 +12,14 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/report"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // codeWidth is the width of a class code in a table cell.
 const codeWidth = 4
 
 // abbrevLoop names a loop in the table's second header row.
-func abbrevLoop(l repro.Loop) string {
+func abbrevLoop(l scan.Loop) string {
 	if a := l.Short(); a != "" {
 		return a
 	}
@@ -30,16 +30,16 @@ func abbrevLoop(l repro.Loop) string {
 // each column one code per loop.
 type grid struct {
 	providers []string
-	modes     []repro.Mode
-	loops     []repro.Loop
+	modes     []scan.Mode
+	loops     []scan.Loop
 	cells     map[string]diag.CellReport // by Cell.Key()
 }
 
 func newGrid(r report.Report) grid {
 	g := grid{cells: map[string]diag.CellReport{}}
 	seenP := map[string]bool{}
-	modes := map[repro.Mode]bool{}
-	loops := map[repro.Loop]bool{}
+	modes := map[scan.Mode]bool{}
+	loops := map[scan.Loop]bool{}
 	for _, c := range r.Cells {
 		if !seenP[c.Provider] {
 			seenP[c.Provider] = true
@@ -95,7 +95,7 @@ func truncateRunes(s string, width int, ellipsis string) string {
 }
 
 // columnWidth is the content width of one mode column.
-func (g grid) columnWidth(m repro.Mode) int {
+func (g grid) columnWidth(m scan.Mode) int {
 	w := len(g.loops)*(codeWidth+1) - 1
 	if n := len([]rune(string(m))); n > w {
 		w = n
@@ -164,7 +164,7 @@ func writeGrid(buf *bytes.Buffer, g grid, p *Painter, maxWidth int) error {
 			codes := make([]string, len(g.loops))
 			for k, l := range g.loops {
 				code, class := "-", diag.Class("")
-				if c, ok := g.cells[repro.Cell{Provider: prov, Mode: m, Loop: l}.Key()]; ok {
+				if c, ok := g.cells[scan.Cell{Provider: prov, Mode: m, Loop: l}.Key()]; ok {
 					code, class = c.Class.Code(), c.Class
 				}
 				pad := ""
@@ -262,7 +262,7 @@ func cellLine(c diag.CellReport, p *Painter) string {
 	return s
 }
 
-func environmentLine(e repro.Environment) string {
+func environmentLine(e scan.Environment) string {
 	var parts []string
 	py := "python"
 	if e.PythonVersion != "" {
@@ -291,7 +291,7 @@ func environmentLine(e repro.Environment) string {
 	return strings.Join(parts, "; ")
 }
 
-func loopsLine(e repro.Environment) string {
+func loopsLine(e scan.Environment) string {
 	var parts []string
 	for _, li := range e.Loops {
 		s := diag.SingleLine(string(li.Loop))

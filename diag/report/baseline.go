@@ -4,14 +4,14 @@ import (
 	"fmt"
 
 	"github.com/g4fdiag/g4fdiag/diag"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // CellKey names a cell and how it failed.
 type CellKey struct {
 	Provider  string     `json:"provider"`
-	Mode      repro.Mode `json:"mode"`
-	Loop      repro.Loop `json:"loop"`
+	Mode      scan.Mode  `json:"mode"`
+	Loop      scan.Loop  `json:"loop"`
 	Class     diag.Class `json:"class"`
 	Signature string     `json:"signature"`
 }
@@ -31,7 +31,7 @@ func (k CellKey) String() string {
 
 // cellID is a cell's identity across two reports: provider, mode and loop.
 func (k CellKey) cellID() string {
-	return repro.Cell{Provider: k.Provider, Mode: k.Mode, Loop: k.Loop}.Key()
+	return scan.Cell{Provider: k.Provider, Mode: k.Mode, Loop: k.Loop}.Key()
 }
 
 // Failing lists the cells of a report that fail under failOn, in report

@@ -8,13 +8,13 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // sampleWith is the sample scan with some cells replaced (by provider, mode
 // and loop) and some left out.
-func sampleWith(replace []repro.Observation, drop ...repro.Cell) Report {
-	byKey := map[string]repro.Observation{}
+func sampleWith(replace []scan.Observation, drop ...scan.Cell) Report {
+	byKey := map[string]scan.Observation{}
 	for _, o := range replace {
 		byKey[o.Key()] = o
 	}
@@ -22,7 +22,7 @@ func sampleWith(replace []repro.Observation, drop ...repro.Cell) Report {
 	for _, c := range drop {
 		gone[c.Key()] = true
 	}
-	var obs []repro.Observation
+	var obs []scan.Observation
 	for _, o := range sample.Observations() {
 		if gone[o.Key()] {
 			continue
@@ -35,7 +35,7 @@ func sampleWith(replace []repro.Observation, drop ...repro.Cell) Report {
 	return Build(sampleHeader(), obs, false)
 }
 
-func key(p string, m repro.Mode, l repro.Loop, c diag.Class, sig string) CellKey {
+func key(p string, m scan.Mode, l scan.Loop, c diag.Class, sig string) CellKey {
 	return CellKey{Provider: p, Mode: m, Loop: l, Class: c, Signature: sig}
 }
 
@@ -63,11 +63,11 @@ func TestCompareNewFailure(t *testing.T) {
 	base := sampleReport()
 	// HealthySync fails like AsyncGenHealthy now, and a new provider's cell
 	// that fails was not in the baseline at all
-	broken := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+	broken := sample.Cell("AsyncGenHealthy", scan.ModeSync, scan.LoopUvloop)
 	broken.Provider = "HealthySync"
-	cur := sampleWith([]repro.Observation{broken})
+	cur := sampleWith([]scan.Observation{broken})
 	c := Compare(base, cur, diag.ClassSet{})
-	want := []CellKey{key("HealthySync", repro.ModeSync, repro.LoopUvloop, diag.ClassLoopReentry, "reentry-uvloop")}
+	want := []CellKey{key("HealthySync", scan.ModeSync, scan.LoopUvloop, diag.ClassLoopReentry, "reentry-uvloop")}
 	if !reflect.DeepEqual(c.New, want) || len(c.Fixed) != 0 || len(c.Gone) != 0 || !c.Regressed() {
 		t.Errorf("new %v fixed %v gone %v", c.New, c.Fixed, c.Gone)
 	}
@@ -76,17 +76,17 @@ func TestCompareNewFailure(t *testing.T) {
 	}
 
 	// a cell absent from the baseline is new
-	base = sampleWith(nil, repro.Cell{Provider: "ThreadLocalLoop", Mode: repro.ModeBaseline, Loop: repro.LoopNest})
+	base = sampleWith(nil, scan.Cell{Provider: "ThreadLocalLoop", Mode: scan.ModeBaseline, Loop: scan.LoopNest})
 	c = Compare(base, sampleReport(), diag.ClassSet{})
-	want = []CellKey{key("ThreadLocalLoop", repro.ModeBaseline, repro.LoopNest, diag.ClassLoopMissing, "missing-thread-loop")}
+	want = []CellKey{key("ThreadLocalLoop", scan.ModeBaseline, scan.LoopNest, diag.ClassLoopMissing, "missing-thread-loop")}
 	if !reflect.DeepEqual(c.New, want) {
 		t.Errorf("new %v, want %v", c.New, want)
 	}
 
 	// a network failure is new only when the set asks for it
-	down := sample.Cell("NetworkDown", repro.ModeSync, repro.LoopNest)
+	down := sample.Cell("NetworkDown", scan.ModeSync, scan.LoopNest)
 	down.Provider = "HealthySync"
-	cur = sampleWith([]repro.Observation{down})
+	cur = sampleWith([]scan.Observation{down})
 	if c := Compare(sampleReport(), cur, diag.ClassSet{}); len(c.New) != 0 {
 		t.Errorf("network failure is new under loop: %v", c.New)
 	}
@@ -101,17 +101,17 @@ func TestCompareNewFailure(t *testing.T) {
 
 func TestCompareFixed(t *testing.T) {
 	base := sampleReport()
-	fixed := sample.Cell("HealthySync", repro.ModeSync, repro.LoopUvloop)
+	fixed := sample.Cell("HealthySync", scan.ModeSync, scan.LoopUvloop)
 	fixed.Provider = "AsyncGenHealthy"
-	unavailable := sample.Cell("DeadlockLoop", repro.ModeSync, repro.LoopNest)
-	unavailable.End, unavailable.Calls, unavailable.Stacks = repro.EndUnavailable, nil, nil
-	cur := sampleWith([]repro.Observation{fixed, unavailable},
-		repro.Cell{Provider: "BlockingSleep", Mode: repro.ModeSync, Loop: repro.LoopUvloop})
+	unavailable := sample.Cell("DeadlockLoop", scan.ModeSync, scan.LoopNest)
+	unavailable.End, unavailable.Calls, unavailable.Stacks = scan.EndUnavailable, nil, nil
+	cur := sampleWith([]scan.Observation{fixed, unavailable},
+		scan.Cell{Provider: "BlockingSleep", Mode: scan.ModeSync, Loop: scan.LoopUvloop})
 	c := Compare(base, cur, diag.ClassSet{})
-	wantFixed := []CellKey{key("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop, diag.ClassLoopReentry, "reentry-uvloop")}
+	wantFixed := []CellKey{key("AsyncGenHealthy", scan.ModeSync, scan.LoopUvloop, diag.ClassLoopReentry, "reentry-uvloop")}
 	wantGone := []CellKey{
-		key("DeadlockLoop", repro.ModeSync, repro.LoopNest, diag.ClassDeadlock, "deadlock-loop-thread"),
-		key("BlockingSleep", repro.ModeSync, repro.LoopUvloop, diag.ClassLoopBlocked, "loop-thread-blocked"),
+		key("DeadlockLoop", scan.ModeSync, scan.LoopNest, diag.ClassDeadlock, "deadlock-loop-thread"),
+		key("BlockingSleep", scan.ModeSync, scan.LoopUvloop, diag.ClassLoopBlocked, "loop-thread-blocked"),
 	}
 	if len(c.New) != 0 || !reflect.DeepEqual(c.Fixed, wantFixed) || !reflect.DeepEqual(c.Gone, wantGone) || c.Regressed() {
 		t.Errorf("new %v\nfixed %v\ngone %v", c.New, c.Fixed, c.Gone)
@@ -159,9 +159,9 @@ func TestNewGate(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := sampleReport()
-	broken := sample.Cell("AsyncGenHealthy", repro.ModeSync, repro.LoopUvloop)
+	broken := sample.Cell("AsyncGenHealthy", scan.ModeSync, scan.LoopUvloop)
 	broken.Provider = "HealthySync"
-	cur := sampleWith([]repro.Observation{broken})
+	cur := sampleWith([]scan.Observation{broken})
 
 	g := NewGate(cur, any, "", nil)
 	if g.Comparison != nil || g.Baseline != "" || !reflect.DeepEqual(g.Failing, Failing(cur, any)) || !g.Failed() {

@@ -12,12 +12,12 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 	"github.com/g4fdiag/g4fdiag/repro/secret"
 )
 
 // Record kinds of a JSON-lines stream. Observation lines carry no record
-// field: they are plain repro.Observation objects.
+// field: they are plain scan.Observation objects.
 const (
 	RecordHeader = "header"
 	RecordEnd    = "end"
@@ -67,7 +67,7 @@ func (j *JSONLWriter) WriteHeader(h Header) error {
 }
 
 // WriteObservation writes one observation line.
-func (j *JSONLWriter) WriteObservation(o repro.Observation) error {
+func (j *JSONLWriter) WriteObservation(o scan.Observation) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	switch {
@@ -278,7 +278,7 @@ func readJSONReport(data []byte) (Report, error) {
 func readJSONL(br *bufio.Reader, first []byte, atEOF bool, n int) (Report, ReadInfo, error) {
 	var (
 		h           Header
-		obs         []repro.Observation
+		obs         []scan.Observation
 		interrupted bool
 		sawHeader   bool
 		sawEnd      bool
@@ -303,7 +303,7 @@ func readJSONL(br *bufio.Reader, first []byte, atEOF bool, n int) (Report, ReadI
 				}
 				switch {
 				case probe.Record == nil:
-					var o repro.Observation
+					var o scan.Observation
 					if err := json.Unmarshal(line, &o); err != nil {
 						return jsonLineError(err)
 					}
@@ -398,21 +398,21 @@ func lineAt(data []byte, off int) int {
 
 // redactObservation returns a copy of o with secrets redacted from every
 // field that carries provider output or exception text.
-func redactObservation(o repro.Observation) repro.Observation {
+func redactObservation(o scan.Observation) scan.Observation {
 	o.Provider, o.Model = secret.Cut(o.Provider), secret.Cut(o.Model)
 	o.SkipReason = diag.Redact(o.SkipReason)
 	o.Log = diag.Redact(o.Log)
 	if o.Calls != nil {
-		calls := make([]repro.Call, len(o.Calls))
+		calls := make([]scan.Call, len(o.Calls))
 		for i, c := range o.Calls {
 			c.Text, c.ServerLog = diag.Redact(c.Text), diag.Redact(c.ServerLog)
 			if c.Chain != nil {
-				chain := make([]repro.PyException, len(c.Chain))
+				chain := make([]scan.PyException, len(c.Chain))
 				for k, e := range c.Chain {
 					e.Message = diag.Redact(e.Message)
 					e.Traceback = diag.Redact(e.Traceback)
 					if e.Frames != nil {
-						frames := make([]repro.Frame, len(e.Frames))
+						frames := make([]scan.Frame, len(e.Frames))
 						for f, fr := range e.Frames {
 							fr.Code = diag.Redact(fr.Code)
 							frames[f] = fr

@@ -12,7 +12,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 func TestReadReportErrors(t *testing.T) {
@@ -78,7 +78,7 @@ func TestJSONLWriterConcurrent(t *testing.T) {
 	var out bytes.Buffer
 	fc := &flushCounter{Writer: bufio.NewWriter(&out)}
 	jw := NewJSONLWriter(fc)
-	if err := jw.WriteObservation(repro.Observation{}); err == nil {
+	if err := jw.WriteObservation(scan.Observation{}); err == nil {
 		t.Error("an observation before the header must fail")
 	}
 	if err := jw.WriteHeader(sampleHeader()); err != nil {
@@ -130,12 +130,12 @@ func TestJSONLWriterConcurrent(t *testing.T) {
 }
 
 func TestBuildOrder(t *testing.T) {
-	h := Header{Plan: repro.Plan{Providers: []string{"Zeta", "Alpha"}}}
-	var in []repro.Observation
+	h := Header{Plan: scan.Plan{Providers: []string{"Zeta", "Alpha"}}}
+	var in []scan.Observation
 	for _, p := range []string{"Alpha", "Unknown2", "Zeta", "Unknown1"} {
-		for _, l := range []repro.Loop{repro.LoopUvloop, "other", repro.LoopAsyncio} {
-			for _, m := range []repro.Mode{"api-sse", repro.ModeAsync, repro.ModeBaseline} {
-				in = append(in, sample.Observation(p, m, l, repro.EndCompleted, sample.OKCall(0, 0, 1)))
+		for _, l := range []scan.Loop{scan.LoopUvloop, "other", scan.LoopAsyncio} {
+			for _, m := range []scan.Mode{"api-sse", scan.ModeAsync, scan.ModeBaseline} {
+				in = append(in, sample.Observation(p, m, l, scan.EndCompleted, sample.OKCall(0, 0, 1)))
 			}
 		}
 	}
@@ -181,27 +181,27 @@ func TestSummary(t *testing.T) {
 }
 
 func TestLikelyCauseFollowsTheData(t *testing.T) {
-	reentry := func(p string, m repro.Mode, l repro.Loop, e repro.PyException) repro.Observation {
-		return sample.Observation(p, m, l, repro.EndCompleted, sample.ErrorCall(0, 1, e))
+	reentry := func(p string, m scan.Mode, l scan.Loop, e scan.PyException) scan.Observation {
+		return sample.Observation(p, m, l, scan.EndCompleted, sample.ErrorCall(0, 1, e))
 	}
 	cases := []struct {
 		name string
-		obs  []repro.Observation
+		obs  []scan.Observation
 		want string
 	}{
-		{"nothing", []repro.Observation{sample.Observation("P", repro.ModeSync, repro.LoopUvloop, repro.EndCompleted, sample.OKCall(0, 0, 1))},
+		{"nothing", []scan.Observation{sample.Observation("P", scan.ModeSync, scan.LoopUvloop, scan.EndCompleted, sample.OKCall(0, 0, 1))},
 			"no loop conflict found"},
-		{"stdlib without nest", []repro.Observation{
-			reentry("A", repro.ModeSync, repro.LoopAsyncio, sample.ReentryStdlib),
-			reentry("B", repro.ModeSyncStream, repro.LoopAsyncio, repro.PyException{Type: "g4f.errors.NestAsyncioError", Message: `Install "nest_asyncio" package`}),
+		{"stdlib without nest", []scan.Observation{
+			reentry("A", scan.ModeSync, scan.LoopAsyncio, sample.ReentryStdlib),
+			reentry("B", scan.ModeSyncStream, scan.LoopAsyncio, scan.PyException{Type: "g4f.errors.NestAsyncioError", Message: `Install "nest_asyncio" package`}),
 		}, "without nest_asyncio the stdlib loop cannot be re-entered by sync calls (2 cells)"},
-		{"uvloop in every mode", []repro.Observation{
-			reentry("A", repro.ModeSync, repro.LoopUvloop, sample.ReentryUvloop),
-			reentry("A", repro.ModeAsync, repro.LoopUvloop, sample.ReentryUvloop),
+		{"uvloop in every mode", []scan.Observation{
+			reentry("A", scan.ModeSync, scan.LoopUvloop, sample.ReentryUvloop),
+			reentry("A", scan.ModeAsync, scan.LoopUvloop, sample.ReentryUvloop),
 		}, "uvloop is installed and g4f's sync wrapper calls run_until_complete inside the running loop: calls fail under uvloop (2 cells)"},
-		{"blocked only", []repro.Observation{func() repro.Observation {
-			o := sample.Observation("S", repro.ModeSync, repro.LoopAsyncio, repro.EndBlocked)
-			o.Stacks = &repro.Stacks{LoopThread: "  File \"/x/g4f/S.py\", line 3, in f\n    time.sleep(9)\n"}
+		{"blocked only", []scan.Observation{func() scan.Observation {
+			o := sample.Observation("S", scan.ModeSync, scan.LoopAsyncio, scan.EndBlocked)
+			o.Stacks = &scan.Stacks{LoopThread: "  File \"/x/g4f/S.py\", line 3, in f\n    time.sleep(9)\n"}
 			return o
 		}()}, "a sync call blocks the loop thread (1 cell)"},
 	}

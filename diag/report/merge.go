@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // NamedReport is a report and the name it goes by — its file — so Merge's
@@ -59,7 +59,7 @@ func Merge(named []NamedReport) (Merged, error) {
 	count := max(first.Report.Plan.Shard.Count, 1)
 	byShard := map[int]string{}
 	byCell := map[string]string{}
-	var obs []repro.Observation
+	var obs []scan.Observation
 	interrupted := false
 	for _, nr := range named {
 		r := nr.Report
@@ -88,7 +88,7 @@ func Merge(named []NamedReport) (Merged, error) {
 	}
 
 	h := first.Report.Header()
-	h.Plan.Shard = repro.Shard{}
+	h.Plan.Shard = scan.Shard{}
 	m := Merged{Report: Build(h, obs, interrupted), Count: count}
 	for i := 1; i <= count; i++ {
 		if _, ok := byShard[i]; !ok {
@@ -190,7 +190,7 @@ func setDiff(a, b []string, aName, bName string) string {
 // change a verdict, or returns "". Paths are not compared: runners install
 // the same interpreter and g4f in different places, and --demo writes the
 // miniature g4f to a fresh directory each time.
-func envDiff(a, b repro.Environment) string {
+func envDiff(a, b scan.Environment) string {
 	switch {
 	case a.PythonVersion != b.PythonVersion:
 		return fmt.Sprintf("python %s vs %s", display(a.PythonVersion), display(b.PythonVersion))
@@ -201,7 +201,7 @@ func envDiff(a, b repro.Environment) string {
 	case a.NestModule != b.NestModule:
 		return fmt.Sprintf("nest module %s vs %s", display(a.NestModule), display(b.NestModule))
 	}
-	var loops []repro.Loop
+	var loops []scan.Loop
 	for _, li := range append(slices.Clone(a.Loops), b.Loops...) {
 		if !slices.Contains(loops, li.Loop) {
 			loops = append(loops, li.Loop)
@@ -217,7 +217,7 @@ func envDiff(a, b repro.Environment) string {
 	return ""
 }
 
-func g4fOf(e repro.Environment) string {
+func g4fOf(e scan.Environment) string {
 	if e.Demo {
 		return "the demo"
 	}
@@ -226,7 +226,7 @@ func g4fOf(e repro.Environment) string {
 
 // loopState is what of a loop variant can change a verdict: whether it can
 // be had, and which package and version provide it.
-func loopState(li repro.LoopInfo) string {
+func loopState(li scan.LoopInfo) string {
 	if li.Loop == "" {
 		return "unknown"
 	}

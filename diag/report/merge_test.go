@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // shardsOf splits a scan the way check --shard i/n would have run it: each
@@ -22,12 +22,12 @@ func shardsOf(t *testing.T, whole Report, n int) []NamedReport {
 	var out []NamedReport
 	for i := 1; i <= n; i++ {
 		sh := h
-		sh.Plan.Shard = repro.Shard{Index: i, Count: n}
+		sh.Plan.Shard = scan.Shard{Index: i, Count: n}
 		mine := map[string]bool{}
 		for _, c := range sh.Plan.Shard.Take(h.Plan.Cells(h.Providers)) {
 			mine[c.Key()] = true
 		}
-		var obs []repro.Observation
+		var obs []scan.Observation
 		for _, o := range whole.Observations() {
 			if key := o.Key(); mine[key] || (o.Remedy != "" && mine[o.Of]) {
 				obs = append(obs, o)
@@ -135,8 +135,8 @@ func TestMergeAllowsRunnerDifferences(t *testing.T) {
 	r.Environment.Python = "/opt/hostedtoolcache/Python/3.11.2/x64/bin/python3"
 	r.Environment.G4FPath = "/tmp/g4fdiag-demo-123/g4f"
 	r.Plan.Providers = append([]string{r.Plan.Providers[len(r.Plan.Providers)-1]}, r.Plan.Providers[:len(r.Plan.Providers)-1]...)
-	r.Plan.Modes = []repro.Mode{repro.ModeAsyncStream, repro.ModeAsync, repro.ModeSyncStream, repro.ModeSync, repro.ModeBaseline}
-	r.Plan.Loops = []repro.Loop{repro.LoopUvloop, repro.LoopNest, repro.LoopAsyncio}
+	r.Plan.Modes = []scan.Mode{scan.ModeAsyncStream, scan.ModeAsync, scan.ModeSyncStream, scan.ModeSync, scan.ModeBaseline}
+	r.Plan.Loops = []scan.Loop{scan.LoopUvloop, scan.LoopNest, scan.LoopAsyncio}
 	if _, err := Merge(shards); err != nil {
 		t.Fatal(err)
 	}
@@ -157,18 +157,18 @@ func TestMergeRefuses(t *testing.T) {
 	sample := shardsOf(t, roundTrip(t, sampleReport()), 2)
 	// The overlap case copies the first cell of the whole scan in report
 	// order; let scan-1.json be the shard that has it.
-	if c := sample[0].Report.Cells[0].Cell; c.Provider != "HealthySync" || c.Mode != repro.ModeBaseline || c.Loop != repro.LoopAsyncio {
+	if c := sample[0].Report.Cells[0].Cell; c.Provider != "HealthySync" || c.Mode != scan.ModeBaseline || c.Loop != scan.LoopAsyncio {
 		sample[0].Report, sample[1].Report = sample[1].Report, sample[0].Report
-		sample[0].Report.Plan.Shard, sample[1].Report.Plan.Shard = repro.Shard{Index: 1, Count: 2}, repro.Shard{Index: 2, Count: 2}
+		sample[0].Report.Plan.Shard, sample[1].Report.Plan.Shard = scan.Shard{Index: 1, Count: 2}, scan.Shard{Index: 2, Count: 2}
 	}
 	tests := []struct {
 		name   string
 		change func(a, b *Report)
 		err    string
 	}{
-		{"modes", func(_, b *Report) { b.Plan.Modes = []repro.Mode{repro.ModeSync} },
+		{"modes", func(_, b *Report) { b.Plan.Modes = []scan.Mode{scan.ModeSync} },
 			"scan-1.json and scan-2.json scanned different plans: modes baseline,sync,sync-stream,async,async-stream vs sync"},
-		{"loops", func(_, b *Report) { b.Plan.Loops = []repro.Loop{repro.LoopUvloop} },
+		{"loops", func(_, b *Report) { b.Plan.Loops = []scan.Loop{scan.LoopUvloop} },
 			"scan-1.json and scan-2.json scanned different plans: loops asyncio,nest,uvloop vs uvloop"},
 		{"providers", func(a, b *Report) {
 			a.Plan.Providers = []string{"HealthySync", "NeedsAuth"}
@@ -186,21 +186,21 @@ func TestMergeRefuses(t *testing.T) {
 			"scan-1.json and scan-2.json scanned different plans: include auth true vs false"},
 		{"api", func(_, b *Report) { b.Plan.API = "http://localhost:1337" },
 			"scan-1.json and scan-2.json scanned different plans: api (none) vs http://localhost:1337"},
-		{"shard count", func(_, b *Report) { b.Plan.Shard = repro.Shard{Index: 2, Count: 3} },
+		{"shard count", func(_, b *Report) { b.Plan.Shard = scan.Shard{Index: 2, Count: 3} },
 			"scan-1.json and scan-2.json scanned different plans: shard 1/2 vs 2/3 (the shards of one scan share their count)"},
 		{"python", func(_, b *Report) { b.Environment.PythonVersion = "3.12.1" },
 			"scan-1.json and scan-2.json ran in different environments: python 3.11.2 vs 3.12.1 (merge shards of one interpreter and one g4f)"},
 		{"g4f", func(_, b *Report) { b.Environment.Demo, b.Environment.G4FVersion = false, "0.5.1.2" },
 			"scan-1.json and scan-2.json ran in different environments: g4f the demo vs installed 0.5.1.2 (merge shards of one interpreter and one g4f)"},
 		{"uvloop", func(_, b *Report) {
-			b.Environment.Loops = []repro.LoopInfo{b.Environment.Loops[0], b.Environment.Loops[1],
-				{Loop: repro.LoopUvloop, Reason: "No module named 'uvloop'"}}
+			b.Environment.Loops = []scan.LoopInfo{b.Environment.Loops[0], b.Environment.Loops[1],
+				{Loop: scan.LoopUvloop, Reason: "No module named 'uvloop'"}}
 		}, "scan-1.json and scan-2.json ran in different environments: loop uvloop available (uvloop 0.17.0) vs unavailable (merge shards of one interpreter and one g4f)"},
 		{"uvloop version", func(_, b *Report) { b.Environment.Loops[2].Version = "0.19.0" },
 			"scan-1.json and scan-2.json ran in different environments: loop uvloop available (uvloop 0.17.0) vs available (uvloop 0.19.0) (merge shards of one interpreter and one g4f)"},
 		{"same shard", func(_, b *Report) { b.Plan.Shard.Index = 1 },
 			"scan-1.json and scan-2.json are both shard 1/2"},
-		{"unsharded twice", func(a, b *Report) { a.Plan.Shard, b.Plan.Shard = repro.Shard{}, repro.Shard{Index: 1, Count: 1} },
+		{"unsharded twice", func(a, b *Report) { a.Plan.Shard, b.Plan.Shard = scan.Shard{}, scan.Shard{Index: 1, Count: 1} },
 			"scan-1.json and scan-2.json are both unsharded scans of one plan"},
 		{"overlap", func(a, b *Report) { b.Cells = append(b.Cells, a.Cells[0]) },
 			"cell HealthySync baseline/asyncio is in both scan-1.json and scan-2.json (overlapping shards?)"},

@@ -7,7 +7,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/providers"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // Header is what a report says about the scan before its first cell; it is
@@ -16,8 +16,8 @@ type Header struct {
 	Tool        string               `json:"tool"`
 	Version     string               `json:"version"`
 	Command     string               `json:"command"`
-	Plan        repro.Plan           `json:"plan"`
-	Environment repro.Environment    `json:"environment"`
+	Plan        scan.Plan            `json:"plan"`
+	Environment scan.Environment     `json:"environment"`
 	Providers   []providers.Provider `json:"providers"`
 }
 
@@ -33,7 +33,7 @@ type Summary struct {
 	Conflict    int    `json:"conflict"`
 	LikelyCause string `json:"likely_cause"`
 	// Interrupted counts cells the scan's interruption cut short while
-	// they ran (End repro.EndInterrupted); counted under skipped too.
+	// they ran (End scan.EndInterrupted); counted under skipped too.
 	Interrupted int `json:"interrupted,omitempty"`
 }
 
@@ -55,8 +55,8 @@ type Report struct {
 	Tool        string               `json:"tool"`
 	Version     string               `json:"version"`
 	Command     string               `json:"command"`
-	Plan        repro.Plan           `json:"plan"`
-	Environment repro.Environment    `json:"environment"`
+	Plan        scan.Plan            `json:"plan"`
+	Environment scan.Environment     `json:"environment"`
 	Providers   []providers.Provider `json:"providers"`
 	Cells       []diag.CellReport    `json:"cells"`
 	Summary     Summary              `json:"summary"`
@@ -75,15 +75,15 @@ func (r Report) Header() Header {
 }
 
 // Observations returns the observations of the report's cells, in report order.
-func (r Report) Observations() []repro.Observation {
-	obs := make([]repro.Observation, 0, len(r.Cells))
+func (r Report) Observations() []scan.Observation {
+	obs := make([]scan.Observation, 0, len(r.Cells))
 	for _, c := range r.Cells {
 		obs = append(obs, c.Observation)
 		for _, rem := range c.Remedies {
 			if rem.Cell != nil {
 				obs = append(obs, rem.Cell.Observation)
 			} else {
-				obs = append(obs, repro.RemedyPlan{Remedy: rem.Remedy, Note: rem.Note}.NotRun(c.Cell))
+				obs = append(obs, scan.RemedyPlan{Remedy: rem.Remedy, Note: rem.Note}.NotRun(c.Cell))
 			}
 		}
 	}
@@ -92,8 +92,8 @@ func (r Report) Observations() []repro.Observation {
 
 // Build classifies every observation and assembles the report, cells in
 // report order: providers in plan order (unknown ones after, by name), then
-// modes in repro.AllModes order, then loops in repro.AllLoops order.
-func Build(h Header, obs []repro.Observation, interrupted bool) Report {
+// modes in scan.AllModes order, then loops in scan.AllLoops order.
+func Build(h Header, obs []scan.Observation, interrupted bool) Report {
 	cells := make([]diag.CellReport, len(obs))
 	for i, o := range obs {
 		cells[i] = diag.CellReport{Observation: o, Verdict: diag.Classify(o)}
@@ -110,12 +110,12 @@ func Build(h Header, obs []repro.Observation, interrupted bool) Report {
 // cellOrder sorts cells in report order.
 type cellOrder struct {
 	provider map[string]int
-	mode     map[repro.Mode]int
-	loop     map[repro.Loop]int
+	mode     map[scan.Mode]int
+	loop     map[scan.Loop]int
 }
 
-func newCellOrder(p repro.Plan) cellOrder {
-	o := cellOrder{provider: map[string]int{}, mode: map[repro.Mode]int{}, loop: map[repro.Loop]int{}}
+func newCellOrder(p scan.Plan) cellOrder {
+	o := cellOrder{provider: map[string]int{}, mode: map[scan.Mode]int{}, loop: map[scan.Loop]int{}}
 	for i, name := range p.Providers {
 		if _, dup := o.provider[name]; !dup {
 			o.provider[name] = i
@@ -134,8 +134,8 @@ func newCellOrder(p repro.Plan) cellOrder {
 // in-process modes, then the HTTP ones; the loop variants, then an API
 // server's own loop.
 var (
-	Modes = append(append([]repro.Mode{}, repro.AllModes...), repro.APIModes...)
-	Loops = append(append([]repro.Loop{}, repro.AllLoops...), repro.LoopServer)
+	Modes = append(append([]scan.Mode{}, scan.AllModes...), scan.APIModes...)
+	Loops = append(append([]scan.Loop{}, scan.AllLoops...), scan.LoopServer)
 )
 
 // rankOf places known keys by index and unknown ones after them.
@@ -158,7 +158,7 @@ func lessBy[K ~string](m map[K]int, a, b K) (less, equal bool) {
 	return false, true
 }
 
-func (o cellOrder) less(a, b repro.Cell) bool {
+func (o cellOrder) less(a, b scan.Cell) bool {
 	if l, eq := lessBy(o.provider, a.Provider, b.Provider); !eq {
 		return l
 	}
@@ -179,7 +179,7 @@ func summarize(r Report) Summary {
 		if c.Class == diag.ClassLoopReentry || (c.Class == diag.ClassFlaky && c.Split[diag.ClassLoopReentry] > 0) {
 			s.Conflict++
 		}
-		if c.End == repro.EndInterrupted {
+		if c.End == scan.EndInterrupted {
 			s.Interrupted++
 		}
 	}
@@ -242,19 +242,19 @@ type causeInfo struct {
 	key  string
 	name string
 	// line says what the mechanism is, ending in count ("(3 cells)").
-	line func(cells []diag.CellReport, env repro.Environment, count string) string
+	line func(cells []diag.CellReport, env scan.Environment, count string) string
 }
 
 // says is a cause line that is one sentence whatever the cells.
-func says(s string) func([]diag.CellReport, repro.Environment, string) string {
-	return func(_ []diag.CellReport, _ repro.Environment, count string) string { return s + " " + count }
+func says(s string) func([]diag.CellReport, scan.Environment, string) string {
+	return func(_ []diag.CellReport, _ scan.Environment, count string) string { return s + " " + count }
 }
 
 // causeTable lists the mechanisms, most specific first: a row's position is
 // its rank. A loop class files its failures under its cause column; the
 // re-entry signatures below refine loop-reentry's.
 var causeTable = []causeInfo{
-	{"uvloop", "uvloop re-entry", func(cells []diag.CellReport, _ repro.Environment, count string) string {
+	{"uvloop", "uvloop re-entry", func(cells []diag.CellReport, _ scan.Environment, count string) string {
 		what := "calls"
 		if syncWrapped(cells) {
 			what = "sync-wrapped calls"
@@ -262,7 +262,7 @@ var causeTable = []causeInfo{
 		return "uvloop is installed and g4f's sync wrapper calls run_until_complete inside the running loop: " +
 			what + " fail under uvloop " + count
 	}},
-	{"no-nest", "stdlib loop re-entry without nest_asyncio", func(_ []diag.CellReport, env repro.Environment, count string) string {
+	{"no-nest", "stdlib loop re-entry without nest_asyncio", func(_ []diag.CellReport, env scan.Environment, count string) string {
 		s := "without nest_asyncio the stdlib loop cannot be re-entered by sync calls"
 		if env.NestModule != "" {
 			s += " (this g4f imports " + env.NestModule + ")"
@@ -324,7 +324,7 @@ func causeKey(c diag.CellReport, lc diag.Class) (string, int) {
 	return causeTable[i].key, i
 }
 
-func describeCause(cs *cause, env repro.Environment) string {
+func describeCause(cs *cause, env scan.Environment) string {
 	n := len(cs.cells)
 	count := fmt.Sprintf("(%d cell%s)", n, diag.Plural(n))
 	return causeTable[cs.rank].line(cs.cells, env, count)

@@ -2,7 +2,7 @@ package report
 
 import (
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 func sampleHeader() Header {
@@ -13,11 +13,11 @@ func sampleHeader() Header {
 func sampleReport() Report { return Build(sampleHeader(), sample.Observations(), false) }
 
 // markdownSample is the sample scan run with --verify-fixes: every loop
-// failure re-run under each remedy repro.PlanRemedies plans for it.
+// failure re-run under each remedy scan.PlanRemedies plans for it.
 func markdownSample() Report {
 	h := sampleHeader()
 	obs := sample.Observations()
-	var failing []repro.Cell
+	var failing []scan.Cell
 	for _, c := range Build(h, obs, false).Cells {
 		if c.LoopFailure() {
 			failing = append(failing, c.Cell)

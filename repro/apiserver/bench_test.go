@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/httpapi"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // BenchmarkDriverAgainstDemoServer measures what the HTTP driver sustains
@@ -22,30 +22,30 @@ import (
 //
 //	go test ./repro/apiserver -run '^$' -bench DriverAgainstDemoServer -benchtime 200x
 func BenchmarkDriverAgainstDemoServer(b *testing.B) {
-	set, _, err := StartAll(context.Background(), demoTargetB(b), []repro.Loop{repro.LoopUvloop}, 60*time.Second)
+	set, _, err := StartAll(context.Background(), demoTargetB(b), []scan.Loop{scan.LoopUvloop}, 60*time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer set.Stop(time.Second)
-	srv, err := set.Use(context.Background(), repro.LoopUvloop)
+	srv, err := set.Use(context.Background(), scan.LoopUvloop)
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := httpapi.New(httpapi.Options{Servers: map[repro.Loop]string{repro.LoopUvloop: srv.URL}})
+	d := httpapi.New(httpapi.Options{Servers: map[scan.Loop]string{scan.LoopUvloop: srv.URL}})
 	for _, conc := range []int{1, 8, 32} {
-		for _, mode := range []repro.Mode{repro.ModeAPISSE, repro.ModeAPIJSON} {
+		for _, mode := range []scan.Mode{scan.ModeAPISSE, scan.ModeAPIJSON} {
 			b.Run(fmt.Sprintf("%s/c%d", mode, conc), func(b *testing.B) {
-				cell := repro.Cell{Provider: "EchoSync", Mode: mode, Loop: repro.LoopUvloop, Concurrency: conc, Repeat: 1}
+				cell := scan.Cell{Provider: "EchoSync", Mode: mode, Loop: scan.LoopUvloop, Concurrency: conc, Repeat: 1}
 				var ru0, ru1 syscall.Rusage
 				syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 				start := time.Now()
 				for range b.N {
 					obs, err := d.RunCell(context.Background(), cell, 30*time.Second)
-					if err != nil || obs.End != repro.EndCompleted {
+					if err != nil || obs.End != scan.EndCompleted {
 						b.Fatalf("cell: %v %s", err, obs.End)
 					}
 					for _, c := range obs.Calls {
-						if c.Outcome != repro.OutcomeOK {
+						if c.Outcome != scan.OutcomeOK {
 							b.Fatalf("call: %+v", c)
 						}
 					}
@@ -78,7 +78,7 @@ func BenchmarkServerStart(b *testing.B) {
 			if !tc.fork {
 				target.Env = append(target.Env, "G4FDIAG_FORK=0")
 			}
-			set, _, err := StartAll(context.Background(), target, []repro.Loop{repro.LoopNest}, 60*time.Second)
+			set, _, err := StartAll(context.Background(), target, []scan.Loop{scan.LoopNest}, 60*time.Second)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -86,7 +86,7 @@ func BenchmarkServerStart(b *testing.B) {
 			var ready, stop time.Duration
 			b.ResetTimer()
 			for range b.N {
-				srv, err := set.Use(context.Background(), repro.LoopNest)
+				srv, err := set.Use(context.Background(), scan.LoopNest)
 				if err != nil {
 					b.Fatal(err)
 				}

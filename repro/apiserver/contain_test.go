@@ -13,6 +13,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // escapeeTarget is the miniature g4f with the providers of
@@ -46,8 +47,8 @@ func TestNothingOutlivesTheServer(t *testing.T) {
 				if !fork {
 					tgt = noFork(tgt)
 				}
-				set, _ := startSet(t, tgt, repro.LoopAsyncio)
-				srv := use(t, set, repro.LoopAsyncio)
+				set, _ := startSet(t, tgt, scan.LoopAsyncio)
+				srv := use(t, set, scan.LoopAsyncio)
 				body := `{"model":"","provider":"` + provider + `","stream":false,"messages":[{"role":"user","content":"hi"}]}`
 				hang := provider == "EscapeeHang"
 				ctx, cancel := context.WithCancel(context.Background())
@@ -80,14 +81,14 @@ func TestNothingOutlivesTheServer(t *testing.T) {
 // g4fdiag.
 func TestNothingOutlivesAKilledForkServer(t *testing.T) {
 	tgt, mark := escapeeTarget(t)
-	set, _ := startSet(t, tgt, repro.LoopAsyncio)
-	srv := use(t, set, repro.LoopAsyncio)
+	set, _ := startSet(t, tgt, scan.LoopAsyncio)
+	srv := use(t, set, scan.LoopAsyncio)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go post(t, ctx, srv.URL, "contain-1", `{"model":"","provider":"EscapeeHang","stream":false,"messages":[{"role":"user","content":"hi"}]}`)
 	waitEscapees(t, mark+"-left", true)
 	set.mu.Lock()
-	pid := set.loops[repro.LoopAsyncio].proc.pid
+	pid := set.loops[scan.LoopAsyncio].proc.pid
 	set.mu.Unlock()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)

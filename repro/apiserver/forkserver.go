@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // forkServer is one loop variant's fork server: a harness process that
@@ -18,7 +19,7 @@ import (
 // replies are records on a SOCK_SEQPACKET socket, so each request can carry
 // the file descriptor of the new server's output pipe.
 type forkServer struct {
-	loop repro.Loop
+	loop scan.Loop
 	proc *process
 	conn *net.UnixConn
 
@@ -66,7 +67,7 @@ func (b *exitBox) end(status string, code int) {
 
 // startForkServer starts the fork server of one loop and waits, at most
 // timeout, until it has imported everything and said whether it can fork.
-func startForkServer(ctx context.Context, t repro.Target, harness, dump string, loop repro.Loop, timeout time.Duration) (*forkServer, error) {
+func startForkServer(ctx context.Context, t repro.Target, harness, dump string, loop scan.Loop, timeout time.Duration) (*forkServer, error) {
 	theirs, mine, err := controlPair()
 	if err != nil {
 		return nil, fmt.Errorf("control socket for the %s fork server: %w", loop, err)

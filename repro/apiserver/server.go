@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // exitUnavailable is the harness's exit status when its loop variant cannot
@@ -25,7 +26,7 @@ const fatalPrefix = "g4fdiag-serve fatal: "
 // Server is one running API server, lent to one cell: it is the HTTP
 // driver's lease (httpapi.Lease).
 type Server struct {
-	Loop repro.Loop
+	Loop scan.Loop
 	URL  string // base URL, e.g. http://127.0.0.1:41234
 	// Forked says the server is a child of its loop's fork server, not a
 	// process started for it alone.
@@ -47,7 +48,7 @@ type Server struct {
 // variant cannot be set up there (its package is missing) or g4f has no API
 // module: the report shows the loop unavailable, the scan goes on.
 type UnavailableError struct {
-	Loop   repro.Loop
+	Loop   scan.Loop
 	Reason string
 }
 
@@ -58,7 +59,7 @@ func (e *UnavailableError) Error() string {
 // errStopped is what a server asked of a stopped Set gets.
 var errStopped = errors.New("the API servers are stopped")
 
-func newServer(loop repro.Loop, dump string, forked bool) *Server {
+func newServer(loop scan.Loop, dump string, forked bool) *Server {
 	return &Server{Loop: loop, Forked: forked, dump: dump, ready: make(chan int, 1)}
 }
 
@@ -117,7 +118,7 @@ func (s *Server) startError(python string) error {
 
 // exitedAtStart explains a harness process that ended before it was ready:
 // an unavailable loop variant, or an environment error with its last line.
-func exitedAtStart(loop repro.Loop, what string, p *process, python string) error {
+func exitedAtStart(loop scan.Loop, what string, p *process, python string) error {
 	reason := lastLine(p.log.Tail(5))
 	if p.code == exitUnavailable && strings.HasPrefix(reason, fatalPrefix+"loop variant") {
 		return &UnavailableError{Loop: loop, Reason: strings.TrimPrefix(reason, fatalPrefix)}
@@ -160,11 +161,11 @@ func (s *Server) Base() string { return s.URL }
 // Return ends the cell's use of the server: it takes every thread's stack
 // when calls were left hanging, then kills the server, whose state no
 // other cell may meet. Its log is complete when Return returns.
-func (s *Server) Return(hung bool) *repro.Stacks {
-	var st *repro.Stacks
+func (s *Server) Return(hung bool) *scan.Stacks {
+	var st *scan.Stacks
 	s.returned.Do(func() {
 		if hung {
-			st = &repro.Stacks{Threads: s.Stacks()}
+			st = &scan.Stacks{Threads: s.Stacks()}
 		}
 		s.Stop(0)
 	})

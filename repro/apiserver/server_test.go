@@ -17,6 +17,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/httpapi"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 var _ httpapi.Lease = (*Server)(nil)
@@ -42,7 +43,7 @@ func noFork(t repro.Target) repro.Target {
 	return t
 }
 
-func startSet(t *testing.T, target repro.Target, loops ...repro.Loop) (*Set, []repro.LoopInfo) {
+func startSet(t *testing.T, target repro.Target, loops ...scan.Loop) (*Set, []scan.LoopInfo) {
 	t.Helper()
 	set, infos, err := StartAll(context.Background(), target, loops, 60*time.Second)
 	if err != nil {
@@ -52,7 +53,7 @@ func startSet(t *testing.T, target repro.Target, loops ...repro.Loop) (*Set, []r
 	return set, infos
 }
 
-func use(t *testing.T, set *Set, l repro.Loop) *Server {
+func use(t *testing.T, set *Set, l scan.Loop) *Server {
 	t.Helper()
 	srv, err := set.Use(context.Background(), l)
 	if err != nil {
@@ -120,7 +121,7 @@ func TestReadyLine(t *testing.T) {
 		"g4fdiag-serve ready port=-1":                                     0,
 		"g4fdiag-log t=1.000 req=- root INFO: g4fdiag-serve ready port=1": 0,
 	} {
-		s := newServer(repro.LoopNest, "", true)
+		s := newServer(scan.LoopNest, "", true)
 		s.line(line)
 		got := 0
 		select {
@@ -138,11 +139,11 @@ func TestReadyLine(t *testing.T) {
 // log holds the traceback under that request's id, complete once the
 // server is returned.
 func TestUvloopServer(t *testing.T) {
-	set, infos := startSet(t, demoTarget(t), repro.LoopUvloop)
+	set, infos := startSet(t, demoTarget(t), scan.LoopUvloop)
 	if len(infos) != 1 || !infos[0].Available || infos[0].Isolation != repro.IsolationFork {
 		t.Fatalf("infos = %+v", infos)
 	}
-	srv := use(t, set, repro.LoopUvloop)
+	srv := use(t, set, scan.LoopUvloop)
 	if !srv.Forked || !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
 		t.Errorf("server forked %v at %q", srv.Forked, srv.URL)
 	}
@@ -171,8 +172,8 @@ func TestUvloopServer(t *testing.T) {
 // would ignore SIGTERM. Returning it as hung gives its stacks and kills its
 // whole process group.
 func TestHungServerIsKilled(t *testing.T) {
-	set, _ := startSet(t, demoTarget(t), repro.LoopNest)
-	srv := use(t, set, repro.LoopNest)
+	set, _ := startSet(t, demoTarget(t), scan.LoopNest)
+	srv := use(t, set, scan.LoopNest)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for i := range 2 {
@@ -216,8 +217,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // servers, processes of their own with logs of their own; returning one
 // leaves the other serving.
 func TestTwoCellsNeverShareAServer(t *testing.T) {
-	set, _ := startSet(t, demoTarget(t), repro.LoopAsyncio)
-	a, b := use(t, set, repro.LoopAsyncio), use(t, set, repro.LoopAsyncio)
+	set, _ := startSet(t, demoTarget(t), scan.LoopAsyncio)
+	a, b := use(t, set, scan.LoopAsyncio), use(t, set, scan.LoopAsyncio)
 	if a.PID() == b.PID() || a.URL == b.URL {
 		t.Fatalf("two cells share a server: %d %s, %d %s", a.PID(), a.URL, b.PID(), b.URL)
 	}
@@ -251,7 +252,7 @@ func TestTwoCellsNeverShareAServer(t *testing.T) {
 // TestStopEndsEverything: Stop kills the servers still lent out and the
 // fork servers; no process of theirs is left, nor the temp dir.
 func TestStopEndsEverything(t *testing.T) {
-	set, _, err := StartAll(context.Background(), demoTarget(t), []repro.Loop{repro.LoopNest, repro.LoopUvloop}, 60*time.Second)
+	set, _, err := StartAll(context.Background(), demoTarget(t), []scan.Loop{scan.LoopNest, scan.LoopUvloop}, 60*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ func TestStopEndsEverything(t *testing.T) {
 	for _, fs := range set.loops {
 		pids = append(pids, fs.proc.pid)
 	}
-	nest, uv := use(t, set, repro.LoopNest), use(t, set, repro.LoopUvloop)
+	nest, uv := use(t, set, scan.LoopNest), use(t, set, scan.LoopUvloop)
 	pids = append(pids, nest.PID(), uv.PID())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -278,7 +279,7 @@ func TestStopEndsEverything(t *testing.T) {
 	if _, err := os.Stat(set.dir); !os.IsNotExist(err) {
 		t.Errorf("temp dir left: %v", err)
 	}
-	if _, err := set.Use(context.Background(), repro.LoopNest); !errors.Is(err, errStopped) {
+	if _, err := set.Use(context.Background(), scan.LoopNest); !errors.Is(err, errStopped) {
 		t.Errorf("Use after Stop: %v", err)
 	}
 	cancel()
@@ -289,9 +290,9 @@ func TestStopEndsEverything(t *testing.T) {
 // children with it (PR_SET_PDEATHSIG); the Set then says so instead of
 // forking.
 func TestServerDiesWithItsForkServer(t *testing.T) {
-	set, _ := startSet(t, demoTarget(t), repro.LoopAsyncio)
-	srv := use(t, set, repro.LoopAsyncio)
-	fs := set.loops[repro.LoopAsyncio]
+	set, _ := startSet(t, demoTarget(t), scan.LoopAsyncio)
+	srv := use(t, set, scan.LoopAsyncio)
+	fs := set.loops[scan.LoopAsyncio]
 	if err := reprotest.Kill(fs.proc.pid); err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +300,7 @@ func TestServerDiesWithItsForkServer(t *testing.T) {
 	// Its zombie may stay: the test binary is a subreaper (repro's
 	// contain.go) and the orphan is its child, not init's.
 	waitFor(t, "the end of the orphaned server", func() bool { return groupEnded(srv.PID()) })
-	if _, err := set.Use(context.Background(), repro.LoopAsyncio); err == nil || !strings.Contains(err.Error(), "fork server") {
+	if _, err := set.Use(context.Background(), scan.LoopAsyncio); err == nil || !strings.Contains(err.Error(), "fork server") {
 		t.Errorf("Use with the fork server dead: %v", err)
 	}
 }
@@ -322,12 +323,12 @@ func TestCannotForkFallsBack(t *testing.T) {
 		{"threads", demoTarget(t, threads), "started threads (poller)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			set, infos := startSet(t, tc.target, repro.LoopUvloop)
+			set, infos := startSet(t, tc.target, scan.LoopUvloop)
 			if len(infos) != 1 || !infos[0].Available ||
 				!strings.HasPrefix(infos[0].Isolation, repro.IsolationProcess+" (cannot fork: ") || !strings.Contains(infos[0].Isolation, tc.why) {
 				t.Fatalf("infos = %+v, want a process per cell because %q", infos, tc.why)
 			}
-			srv := use(t, set, repro.LoopUvloop)
+			srv := use(t, set, scan.LoopUvloop)
 			if srv.Forked {
 				t.Error("a server forked where the harness must not fork")
 			}
@@ -350,11 +351,11 @@ func TestUnavailableServerLoop(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(shadow, "uvloop.py"), []byte("raise ImportError('No module named uvloop (shadowed by the test)')\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	set, infos := startSet(t, demoTarget(t, shadow), repro.LoopUvloop, repro.LoopAsyncio)
+	set, infos := startSet(t, demoTarget(t, shadow), scan.LoopUvloop, scan.LoopAsyncio)
 	if infos[0].Available || !strings.Contains(infos[0].Reason, "uvloop") || !infos[1].Available {
 		t.Errorf("infos = %+v", infos)
 	}
-	if _, err := set.Use(context.Background(), repro.LoopUvloop); err == nil {
+	if _, err := set.Use(context.Background(), scan.LoopUvloop); err == nil {
 		t.Error("an unavailable loop lends a server")
 	}
 }
@@ -363,7 +364,7 @@ func TestUnavailableServerLoop(t *testing.T) {
 func TestStartWithoutG4F(t *testing.T) {
 	python := reprotest.Python(t)
 	target := repro.Target{Python: python, Env: repro.WithPythonPath(os.Environ(), t.TempDir())}
-	_, _, err := StartAll(context.Background(), target, []repro.Loop{repro.LoopAsyncio}, 30*time.Second)
+	_, _, err := StartAll(context.Background(), target, []scan.Loop{scan.LoopAsyncio}, 30*time.Second)
 	var env *repro.EnvError
 	if err == nil || !errors.As(err, &env) || !strings.Contains(err.Error(), "g4f") {
 		t.Fatalf("err = %v", err)

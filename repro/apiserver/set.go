@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // Set is the API servers of one scan: a fork server per loop variant, and
@@ -23,7 +24,7 @@ type Set struct {
 	starting sync.WaitGroup // starts in progress, which Stop waits for
 
 	mu      sync.Mutex
-	loops   map[repro.Loop]*forkServer
+	loops   map[scan.Loop]*forkServer
 	live    map[*Server]struct{}
 	stopped bool
 	seq     int
@@ -35,7 +36,7 @@ type Set struct {
 // cannot fork (its Isolation says why), whose servers are then processes
 // of their own. startTimeout bounds each start: a fork server's, and each
 // server's from its request to its ready line.
-func StartAll(ctx context.Context, t repro.Target, loops []repro.Loop, startTimeout time.Duration) (*Set, []repro.LoopInfo, error) {
+func StartAll(ctx context.Context, t repro.Target, loops []scan.Loop, startTimeout time.Duration) (*Set, []scan.LoopInfo, error) {
 	dir, err := os.MkdirTemp("", "g4fdiag-api-")
 	if err != nil {
 		return nil, nil, err
@@ -46,8 +47,8 @@ func StartAll(ctx context.Context, t repro.Target, loops []repro.Loop, startTime
 		return nil, nil, err
 	}
 	set := &Set{t: t, harness: harness, dir: dir, timeout: startTimeout, stopping: make(chan struct{}),
-		loops: make(map[repro.Loop]*forkServer), live: make(map[*Server]struct{})}
-	infos := make([]repro.LoopInfo, len(loops))
+		loops: make(map[scan.Loop]*forkServer), live: make(map[*Server]struct{})}
+	infos := make([]scan.LoopInfo, len(loops))
 	errs := make([]error, len(loops))
 	var wg sync.WaitGroup
 	for i, l := range loops {
@@ -59,11 +60,11 @@ func StartAll(ctx context.Context, t repro.Target, loops []repro.Loop, startTime
 			var un *UnavailableError
 			switch {
 			case errors.As(err, &un):
-				infos[i] = repro.LoopInfo{Loop: l, Reason: un.Reason}
+				infos[i] = scan.LoopInfo{Loop: l, Reason: un.Reason}
 			case err != nil:
 				errs[i] = err
 			default:
-				infos[i] = repro.LoopInfo{Loop: l, Available: true, Isolation: repro.IsolationFork}
+				infos[i] = scan.LoopInfo{Loop: l, Available: true, Isolation: repro.IsolationFork}
 				if !fs.canFork {
 					infos[i].Isolation = repro.IsolationProcess + " (cannot fork: " + fs.reason + ")"
 				}
@@ -84,7 +85,7 @@ func StartAll(ctx context.Context, t repro.Target, loops []repro.Loop, startTime
 // Use starts a fresh server of loop l for one cell and returns it once it
 // listens. The cell returns it (Server.Return) when its calls end, which
 // stops it: no two cells ever share a server.
-func (s *Set) Use(ctx context.Context, l repro.Loop) (*Server, error) {
+func (s *Set) Use(ctx context.Context, l scan.Loop) (*Server, error) {
 	s.mu.Lock()
 	fs, ok := s.loops[l]
 	stopped := s.stopped

@@ -43,7 +43,7 @@ diagnostics go to stderr.
      "repeat","remedy_tried"},"call":{"client","stream","on_loop"},
      "block_threshold_ms":2000,"messages":[...],"dump":PATH,"out":PATH}
              call: how to call g4f for the cell's mode, from Go's mode
-             table (repro/cell.go): client "sync" (g4f.client.Client) or
+             table (repro/scan/cell.go): client "sync" (g4f.client.Client) or
              "async" (AsyncClient), stream (stream=True, chunks iterated),
              on_loop (inside a coroutine on the cell's loop; false: on
              plain threads with no loop, sync client only). The harness

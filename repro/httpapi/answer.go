@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 	"github.com/g4fdiag/g4fdiag/repro/sse"
 )
 
@@ -42,9 +42,9 @@ func (f *firstByte) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (a *answer) read(mode repro.Mode) ending {
+func (a *answer) read(mode scan.Mode) ending {
 	ct := mediaType(a.resp.Header.Get("Content-Type"))
-	if mode == repro.ModeAPISSE && success(a.resp.StatusCode) && ct == "text/event-stream" {
+	if mode == scan.ModeAPISSE && success(a.resp.StatusCode) && ct == "text/event-stream" {
 		return a.stream()
 	}
 	body, e, ok := a.readBody()
@@ -62,7 +62,7 @@ func (a *answer) stream() ending {
 	stall := time.AfterFunc(time.Hour, func() { a.cancel(errStalled) })
 	stall.Stop() // armed by the first frame: before it, only the cell deadline counts
 	defer stall.Stop()
-	var errFrame *repro.PyException
+	var errFrame *scan.PyException
 	frames := 0
 	for {
 		ev, err := r.Next()
@@ -96,9 +96,9 @@ func (a *answer) stream() ending {
 		f, perr := parseFrame(ev.Data)
 		switch {
 		case perr != nil:
-			return failed(protocolf(repro.ProtocolFrameJSON, "%d: %v: %s", frames, perr, excerpt([]byte(ev.Data), 120)))
+			return failed(protocolf(scan.ProtocolFrameJSON, "%d: %v: %s", frames, perr, excerpt([]byte(ev.Data), 120)))
 		case f.isError:
-			errFrame = &repro.PyException{Type: TypeStreamError, Message: f.message}
+			errFrame = &scan.PyException{Type: TypeStreamError, Message: f.message}
 		default:
 			a.st.chunk(time.Now(), f.content)
 		}
@@ -112,15 +112,15 @@ func (a *answer) streamEnd(r *sse.Reader, last sse.Event, err error, frames int)
 		// older g4f servers end an error frame with no line end and no [DONE]
 		if f, perr := parseFrame(last.Data); perr == nil && f.isError {
 			a.st.frame()
-			return failed(repro.PyException{Type: TypeStreamError, Message: f.message})
+			return failed(scan.PyException{Type: TypeStreamError, Message: f.message})
 		}
-		return failed(protocolf(repro.ProtocolTruncatedStream, "the body ended inside frame %d, after %d bytes", frames+1, r.BytesRead()))
+		return failed(protocolf(scan.ProtocolTruncatedStream, "the body ended inside frame %d, after %d bytes", frames+1, r.BytesRead()))
 	case err == io.EOF:
-		return failed(protocolf(repro.ProtocolTruncatedStream, "the body ended after %d frame%s without data: [DONE]", frames, plural(frames)))
+		return failed(protocolf(scan.ProtocolTruncatedStream, "the body ended after %d frame%s without data: [DONE]", frames, plural(frames)))
 	case errors.Is(err, sse.ErrFrameTooLarge):
-		return failed(protocolf(repro.ProtocolFrameLimit, "frame %d passed %d bytes", frames+1, a.d.o.Limits.MaxFrame))
+		return failed(protocolf(scan.ProtocolFrameLimit, "frame %d passed %d bytes", frames+1, a.d.o.Limits.MaxFrame))
 	case errors.Is(err, sse.ErrBodyTooLarge):
-		return failed(protocolf(repro.ProtocolBodyLimit, "the stream passed %d bytes", a.d.o.Limits.MaxBody))
+		return failed(protocolf(scan.ProtocolBodyLimit, "the stream passed %d bytes", a.d.o.Limits.MaxBody))
 	case a.ctx.Err() != nil:
 		return endPending // the deadline, or no frame for StallTimeout
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -128,7 +128,7 @@ func (a *answer) streamEnd(r *sse.Reader, last sse.Event, err error, frames int)
 		if r.InFrame() {
 			where = fmt.Sprintf("inside frame %d", frames+1)
 		}
-		return failed(protocolf(repro.ProtocolTruncatedStream, "the connection closed %s, after %d bytes (%v)", where, r.BytesRead(), err))
+		return failed(protocolf(scan.ProtocolTruncatedStream, "the connection closed %s, after %d bytes (%v)", where, r.BytesRead(), err))
 	}
 	return a.d.broken(a.ctx, err)
 }
@@ -147,7 +147,7 @@ func (a *answer) drain() {
 func (a *answer) readBody() ([]byte, ending, bool) {
 	limit := a.d.o.MaxAnswer
 	over := func() ([]byte, ending, bool) {
-		return nil, failed(protocolf(repro.ProtocolBodyLimit, "the answer passed %d bytes", limit)), false
+		return nil, failed(protocolf(scan.ProtocolBodyLimit, "the answer passed %d bytes", limit)), false
 	}
 	if a.resp.ContentLength > limit {
 		return over()
@@ -166,30 +166,30 @@ func (a *answer) readBody() ([]byte, ending, bool) {
 	case a.ctx.Err() != nil:
 		return nil, endPending, false
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, failed(protocolf(repro.ProtocolTruncatedAnswer, "the connection closed after %d bytes of the body (%v)", len(b), err)), false
+		return nil, failed(protocolf(scan.ProtocolTruncatedAnswer, "the connection closed after %d bytes of the body (%v)", len(b), err)), false
 	}
 	return nil, a.d.broken(a.ctx, err), false
 }
 
 // judge reads a whole answer: an error body, a chat completion, or a
 // protocol break.
-func (a *answer) judge(mode repro.Mode, ct string, body []byte) ending {
+func (a *answer) judge(mode scan.Mode, ct string, body []byte) ending {
 	status := a.resp.StatusCode
 	if msg, ok := errorMessage(body); ok {
-		return failed(repro.PyException{Type: TypeErrorResponse, Message: msg})
+		return failed(scan.PyException{Type: TypeErrorResponse, Message: msg})
 	}
 	want := "application/json"
-	if mode == repro.ModeAPISSE {
+	if mode == scan.ModeAPISSE {
 		want = "text/event-stream"
 	}
 	switch {
 	case !success(status) && isJSON(ct) && json.Valid(body):
 		// an error without g4f's shape, such as FastAPI's 422 details
-		return failed(repro.PyException{Type: TypeErrorResponse, Message: excerpt(body, 1000)})
+		return failed(scan.PyException{Type: TypeErrorResponse, Message: excerpt(body, 1000)})
 	case !success(status):
-		return failed(protocolf(repro.ProtocolContentType, "HTTP %d sent %s, not application/json: %s", status, ctName(ct), excerpt(body, 120)))
-	case ct != want && !(mode == repro.ModeAPIJSON && isJSON(ct)):
-		return failed(protocolf(repro.ProtocolContentType, "HTTP %d sent %s, not %s: %s", status, ctName(ct), want, excerpt(body, 120)))
+		return failed(protocolf(scan.ProtocolContentType, "HTTP %d sent %s, not application/json: %s", status, ctName(ct), excerpt(body, 120)))
+	case ct != want && !(mode == scan.ModeAPIJSON && isJSON(ct)):
+		return failed(protocolf(scan.ProtocolContentType, "HTTP %d sent %s, not %s: %s", status, ctName(ct), want, excerpt(body, 120)))
 	}
 	var comp struct {
 		Choices []struct {
@@ -199,10 +199,10 @@ func (a *answer) judge(mode repro.Mode, ct string, body []byte) ending {
 		} `json:"choices"`
 	}
 	if err := decodeObject(body, &comp); err != nil {
-		return failed(protocolf(repro.ProtocolBodyJSON, "HTTP %d %s: %v: %s", status, ct, err, excerpt(body, 120)))
+		return failed(protocolf(scan.ProtocolBodyJSON, "HTTP %d %s: %v: %s", status, ct, err, excerpt(body, 120)))
 	}
 	if comp.Choices == nil {
-		return failed(protocolf(repro.ProtocolBodyJSON, "HTTP %d %s without choices: %s", status, ct, excerpt(body, 120)))
+		return failed(protocolf(scan.ProtocolBodyJSON, "HTTP %d %s without choices: %s", status, ct, excerpt(body, 120)))
 	}
 	if len(comp.Choices) > 0 {
 		a.st.mu.Lock()

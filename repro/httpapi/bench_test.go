@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // BenchmarkDriver measures the driver against an httptest server that
@@ -27,8 +27,8 @@ func BenchmarkDriver(b *testing.B) {
 	defer srv.Close()
 	for _, conc := range []int{1, 8, 32} {
 		b.Run("concurrency-"+strconv.Itoa(conc), func(b *testing.B) {
-			d := New(Options{Servers: map[repro.Loop]string{repro.LoopServer: srv.URL}})
-			c := repro.Cell{Provider: "P", Mode: repro.ModeAPISSE, Loop: repro.LoopServer, Concurrency: conc, Repeat: 1}
+			d := New(Options{Servers: map[scan.Loop]string{scan.LoopServer: srv.URL}})
+			c := scan.Cell{Provider: "P", Mode: scan.ModeAPISSE, Loop: scan.LoopServer, Concurrency: conc, Repeat: 1}
 			ctx := context.Background()
 			// one round first: connections are open before the clock starts
 			if _, err := d.RunCell(ctx, c, 10*time.Second); err != nil {
@@ -40,11 +40,11 @@ func BenchmarkDriver(b *testing.B) {
 			requests := 0
 			for requests < b.N {
 				obs, err := d.RunCell(ctx, c, 10*time.Second)
-				if err != nil || obs.End != repro.EndCompleted {
+				if err != nil || obs.End != scan.EndCompleted {
 					b.Fatalf("cell: %v %+v", err, obs)
 				}
 				for _, call := range obs.Calls {
-					if call.Outcome != repro.OutcomeOK {
+					if call.Outcome != scan.OutcomeOK {
 						b.Fatalf("call %+v", call)
 					}
 				}

@@ -11,7 +11,7 @@
 // have read. The key never reaches an observation: it is cut from every
 // message, answer and server log the driver records.
 //
-// What a call saw becomes a repro.Call with at most one exception in its
+// What a call saw becomes a scan.Call with at most one exception in its
 // chain, typed so that diag's signature table classifies it:
 //
 //   - g4f.api.StreamError: an in-band error frame of an HTTP 200 event
@@ -27,12 +27,12 @@
 //   - ConnectionRefusedError, socket.gaierror, ConnectionResetError,
 //     TimeoutError, ssl.SSLError, ...: the transport failed, named as a
 //     Python client would name it, so diag calls it network.
-//   - g4fdiag.ProtocolError (repro.TypeProtocolError): the answer broke
+//   - g4fdiag.ProtocolError (scan.TypeProtocolError): the answer broke
 //     HTTP, the OpenAI JSON or server-sent events. Its Protocol field
-//     (repro.ProtocolKind) says how, and diag classifies by it; the
+//     (scan.ProtocolKind) says how, and diag classifies by it; the
 //     message starts with the words of that kind ("wrong content type:",
 //     "truncated stream:", "not HTTP:"...), which is how a saved scan
-//     gives the kind back (see repro.NewProtocolError).
+//     gives the kind back (see scan.NewProtocolError).
 //
 // An error frame wins over whatever follows it (a missing [DONE], a cut
 // connection): it is what the server meant to say.

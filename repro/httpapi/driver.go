@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 	"github.com/g4fdiag/g4fdiag/repro/sse"
 )
 
@@ -34,7 +35,7 @@ const RequestHeader = "X-G4fdiag-Request"
 const (
 	TypeStreamError   = "g4f.api.StreamError"
 	TypeErrorResponse = "g4f.api.ErrorResponse"
-	TypeProtocolError = repro.TypeProtocolError
+	TypeProtocolError = scan.TypeProtocolError
 )
 
 // DefaultMaxAnswer bounds a body read whole when Options.MaxAnswer is zero:
@@ -59,7 +60,7 @@ type Options struct {
 	// for --api URL, one per loop variant for servers g4fdiag started. A
 	// trailing "/" or "/v1" is dropped: OpenAI clients are often given
 	// "http://host:1337/v1".
-	Servers map[repro.Loop]string
+	Servers map[scan.Loop]string
 	// APIKey is sent as Authorization: Bearer and g4f-api-key when set.
 	APIKey string
 	// Client makes the requests; nil means a client with no timeout of its
@@ -83,7 +84,7 @@ type Options struct {
 	// started reach the driver: a fresh one per cell, so what one cell does
 	// to a server (nest_asyncio's process-wide patch, a hung loop) never
 	// reaches another cell's verdict.
-	Use func(ctx context.Context, loop repro.Loop) (Lease, error)
+	Use func(ctx context.Context, loop scan.Loop) (Lease, error)
 }
 
 // Lease is a server lent to one cell.
@@ -93,7 +94,7 @@ type Lease interface {
 	// Return ends the cell's use of the server; hung says calls were left
 	// hanging on it. It returns the server's stacks as evidence when hung
 	// (nil when it has none), and only once the server's log is complete.
-	Return(hung bool) *repro.Stacks
+	Return(hung bool) *scan.Stacks
 	// RequestLog is what the server logged for one request: the lines
 	// tagged with its id, and untagged ones logged between from and to.
 	RequestLog(requestID string, from, to time.Time) string
@@ -102,7 +103,7 @@ type Lease interface {
 // Driver runs HTTP cells; it implements repro.Driver.
 type Driver struct {
 	o       Options
-	servers map[repro.Loop]string
+	servers map[scan.Loop]string
 	prefix  string // random per driver: request ids stay unique across runs
 	seq     atomic.Uint64
 }
@@ -126,7 +127,7 @@ func New(o Options) *Driver {
 	if o.Messages == nil {
 		o.Messages = repro.DefaultMessages
 	}
-	servers := make(map[repro.Loop]string, len(o.Servers))
+	servers := make(map[scan.Loop]string, len(o.Servers))
 	for l, u := range o.Servers {
 		servers[l] = normalizeBase(u)
 	}
@@ -164,7 +165,7 @@ type chatRequest struct {
 // server of c.Loop, within timeout. The error is non-nil only when ctx ended
 // first; the observation then ends EndInterrupted with the calls as far as
 // they got.
-func (d *Driver) RunCell(ctx context.Context, c repro.Cell, timeout time.Duration) (repro.Observation, error) {
+func (d *Driver) RunCell(ctx context.Context, c scan.Cell, timeout time.Duration) (scan.Observation, error) {
 	return d.RunCellYielding(ctx, c, timeout, nil)
 }
 
@@ -175,17 +176,17 @@ type serverProcess interface{ PID() int }
 // RunCellYielding is RunCell that calls yield (when not nil) once the
 // cell's own server has stopped using the CPU — its calls hang or wait —
 // so the cell's job slot can go to another cell (see repro.Yielder).
-func (d *Driver) RunCellYielding(ctx context.Context, c repro.Cell, timeout time.Duration, yield func()) (repro.Observation, error) {
-	obs := repro.Observation{Cell: c, Started: time.Now()}
-	finish := func() (repro.Observation, error) {
+func (d *Driver) RunCellYielding(ctx context.Context, c scan.Cell, timeout time.Duration, yield func()) (scan.Observation, error) {
+	obs := scan.Observation{Cell: c, Started: time.Now()}
+	finish := func() (scan.Observation, error) {
 		obs.DurationMS = msSince(obs.Started)
 		return obs, nil
 	}
 	if !c.Mode.OverHTTP() {
-		obs.End, obs.SkipReason = repro.EndSkipped, fmt.Sprintf("mode %s does not run over HTTP", c.Mode)
+		obs.End, obs.SkipReason = scan.EndSkipped, fmt.Sprintf("mode %s does not run over HTTP", c.Mode)
 		return finish()
 	}
-	body, err := json.Marshal(chatRequest{Model: c.Model, Messages: d.o.Messages, Provider: c.Provider, Stream: c.Mode == repro.ModeAPISSE})
+	body, err := json.Marshal(chatRequest{Model: c.Model, Messages: d.o.Messages, Provider: c.Provider, Stream: c.Mode == scan.ModeAPISSE})
 	if err != nil { // messages are plain strings: cannot happen
 		return obs, err
 	}
@@ -194,7 +195,7 @@ func (d *Driver) RunCellYielding(ctx context.Context, c repro.Cell, timeout time
 	if d.o.Use != nil {
 		if lease, err = d.o.Use(ctx, c.Loop); err != nil {
 			if ctx.Err() != nil {
-				obs.End = repro.EndInterrupted
+				obs.End = scan.EndInterrupted
 				obs.DurationMS = msSince(obs.Started)
 				return obs, ctx.Err()
 			}
@@ -211,7 +212,7 @@ func (d *Driver) RunCellYielding(ctx context.Context, c repro.Cell, timeout time
 		if lease != nil {
 			lease.Return(false)
 		}
-		obs.End = repro.EndUnavailable
+		obs.End = scan.EndUnavailable
 		if obs.SkipReason == "" {
 			obs.SkipReason = fmt.Sprintf("no g4f API server for loop %s", c.Loop)
 		}
@@ -255,24 +256,24 @@ func (d *Driver) RunCellYielding(ctx context.Context, c repro.Cell, timeout time
 		// its silence since the last chunk ends there
 		cut = dl
 	}
-	obs.Calls = make([]repro.Call, len(calls))
+	obs.Calls = make([]scan.Call, len(calls))
 	for i, st := range calls {
 		call, done := st.snapshot(cut)
 		// a call the deadline cut is unfinished; one cut as stalled before it is not
-		complete = complete && done && !(deadline && call.Outcome == repro.OutcomePending)
+		complete = complete && done && !(deadline && call.Outcome == scan.OutcomePending)
 		obs.Calls[i] = call
 	}
 	if ctx.Err() != nil {
 		if lease != nil {
 			lease.Return(false)
 		}
-		obs.End = repro.EndInterrupted
+		obs.End = scan.EndInterrupted
 		obs.DurationMS = msSince(obs.Started)
 		return obs, ctx.Err()
 	}
-	obs.End = repro.EndCompleted
+	obs.End = scan.EndCompleted
 	if !complete {
-		obs.End = repro.EndDeadline
+		obs.End = scan.EndDeadline
 	}
 	if lease != nil {
 		obs.Stacks = lease.Return(!complete)
@@ -308,18 +309,18 @@ func wait(ctx context.Context, wg *sync.WaitGroup) bool {
 }
 
 // call makes one request and records what it saw in st.
-func (d *Driver) call(cellCtx context.Context, base string, mode repro.Mode, body []byte, st *callState) {
+func (d *Driver) call(cellCtx context.Context, base string, mode scan.Mode, body []byte, st *callState) {
 	ctx, cancel := context.WithCancelCause(cellCtx)
 	defer cancel(nil)
 	st.begin()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+chatPath, bytes.NewReader(body))
 	if err != nil {
-		st.end(failed(protocolf(repro.ProtocolNotHTTP, "cannot make a request of %q: %v", shownURL(base), err)))
+		st.end(failed(protocolf(scan.ProtocolNotHTTP, "cannot make a request of %q: %v", shownURL(base), err)))
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept-Encoding", "identity") // the bytes as sent: timing and limits on the wire
-	if mode == repro.ModeAPISSE {
+	if mode == scan.ModeAPISSE {
 		req.Header.Set("Accept", "text/event-stream")
 	} else {
 		req.Header.Set("Accept", "application/json")
@@ -351,22 +352,22 @@ func (d *Driver) call(cellCtx context.Context, base string, mode repro.Mode, bod
 
 // ending is how a call ended: an outcome and, for an error, its exception.
 type ending struct {
-	outcome repro.Outcome
-	exc     *repro.PyException
+	outcome scan.Outcome
+	exc     *scan.PyException
 	at      time.Time // when the answer was complete, if not when the call returned
 }
 
 var (
-	endOK      = ending{outcome: repro.OutcomeOK}
-	endPending = ending{outcome: repro.OutcomePending}
+	endOK      = ending{outcome: scan.OutcomeOK}
+	endPending = ending{outcome: scan.OutcomePending}
 )
 
-func failed(e repro.PyException) ending { return ending{outcome: repro.OutcomeError, exc: &e} }
+func failed(e scan.PyException) ending { return ending{outcome: scan.OutcomeError, exc: &e} }
 
 // protocolf is the exception of an answer that broke the protocol: kind,
 // and its message's detail.
-func protocolf(kind repro.ProtocolKind, format string, args ...any) repro.PyException {
-	return repro.NewProtocolError(kind, format, args...)
+func protocolf(kind scan.ProtocolKind, format string, args ...any) scan.PyException {
+	return scan.NewProtocolError(kind, format, args...)
 }
 
 // callState is one call as it goes: the call goroutine writes it, RunCell
@@ -375,7 +376,7 @@ type callState struct {
 	id string
 
 	mu         sync.Mutex
-	call       repro.Call
+	call       scan.Call
 	start, fin time.Time
 	lastChunk  time.Time
 	textRunes  int
@@ -446,19 +447,19 @@ func (s *callState) end(e ending) {
 	s.call.Outcome = e.outcome
 	if e.exc != nil {
 		e.exc.Message = strings.ToValidUTF8(e.exc.Message, "\uFFFD")
-		s.call.Chain = []repro.PyException{*e.exc}
+		s.call.Chain = []scan.PyException{*e.exc}
 	}
 }
 
 // snapshot is the call as recorded so far, pending when it has not ended,
 // and whether it had.
-func (s *callState) snapshot(now time.Time) (repro.Call, bool) {
+func (s *callState) snapshot(now time.Time) (scan.Call, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.call
 	c.Text = s.text.String()
 	if !s.done {
-		c.Outcome = repro.OutcomePending
+		c.Outcome = scan.OutcomePending
 		c.Chain = nil
 	}
 	end := s.fin

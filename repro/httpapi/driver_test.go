@@ -20,6 +20,7 @@ import (
 	"github.com/g4fdiag/g4fdiag/diag/render"
 	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 	"github.com/g4fdiag/g4fdiag/repro/secret"
 	"github.com/g4fdiag/g4fdiag/repro/sse"
 )
@@ -117,8 +118,8 @@ func closedAddress(t *testing.T) string {
 	return "http://" + addr
 }
 
-func cell(mode repro.Mode) repro.Cell {
-	return repro.Cell{Provider: "Blackbox", Mode: mode, Loop: repro.LoopServer, Model: "gpt-4o-mini", Concurrency: 1, Repeat: 1}
+func cell(mode scan.Mode) scan.Cell {
+	return scan.Cell{Provider: "Blackbox", Mode: mode, Loop: scan.LoopServer, Model: "gpt-4o-mini", Concurrency: 1, Repeat: 1}
 }
 
 // testLease lends one fixed server and records how the cell used it.
@@ -134,12 +135,12 @@ type testLease struct {
 
 func (l *testLease) Base() string { return l.base }
 
-func (l *testLease) Return(hung bool) *repro.Stacks {
+func (l *testLease) Return(hung bool) *scan.Stacks {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.returned = append(l.returned, hung)
 	if hung {
-		return &repro.Stacks{Threads: "Thread 0x1 (most recent call first):\n  File \"server.py\", line 1 in serve\n"}
+		return &scan.Stacks{Threads: "Thread 0x1 (most recent call first):\n  File \"server.py\", line 1 in serve\n"}
 	}
 	return nil
 }
@@ -157,10 +158,10 @@ func (l *testLease) RequestLog(id string, from, to time.Time) string {
 
 // lend makes Options that lend l for every loop.
 func lend(l *testLease) Options {
-	return Options{Use: func(context.Context, repro.Loop) (Lease, error) { return l, nil }}
+	return Options{Use: func(context.Context, scan.Loop) (Lease, error) { return l, nil }}
 }
 
-func run(t *testing.T, o Options, c repro.Cell, timeout time.Duration) repro.Observation {
+func run(t *testing.T, o Options, c scan.Cell, timeout time.Duration) scan.Observation {
 	t.Helper()
 	obs, err := New(o).RunCell(context.Background(), c, timeout)
 	if err != nil {
@@ -173,8 +174,8 @@ func run(t *testing.T, o Options, c repro.Cell, timeout time.Duration) repro.Obs
 // diag makes of it.
 func TestDriverAgainstServers(t *testing.T) {
 	type want struct {
-		end      repro.End
-		outcome  repro.Outcome
+		end      scan.End
+		outcome  scan.Outcome
 		status   int
 		typ      string
 		message  string // the exception's message starts with this
@@ -195,140 +196,140 @@ func TestDriverAgainstServers(t *testing.T) {
 	}
 	cases := []struct {
 		name    string
-		mode    repro.Mode
+		mode    scan.Mode
 		handler http.HandlerFunc
 		raw     func(net.Conn) // instead of handler: a TCP server
 		base    func(t *testing.T) string
 		opts    func(*Options)
 		want    want
 	}{
-		{name: "good stream", mode: repro.ModeAPISSE,
+		{name: "good stream", mode: scan.ModeAPISSE,
 			handler: sseHandler(chunkFrame("Hel") + chunkFrame("lo") + chunkFrame("!") + "data: [DONE]\n\n"),
-			want:    want{end: repro.EndCompleted, outcome: repro.OutcomeOK, status: 200, class: diag.ClassOK, sig: "ok"}},
-		{name: "good JSON", mode: repro.ModeAPIJSON,
+			want:    want{end: scan.EndCompleted, outcome: scan.OutcomeOK, status: 200, class: diag.ClassOK, sig: "ok"}},
+		{name: "good JSON", mode: scan.ModeAPIJSON,
 			handler: answerHandler(200, "application/json", completionBody),
-			want:    want{end: repro.EndCompleted, outcome: repro.OutcomeOK, status: 200, class: diag.ClassOK, sig: "ok"}},
+			want:    want{end: scan.EndCompleted, outcome: scan.OutcomeOK, status: 200, class: diag.ClassOK, sig: "ok"}},
 
 		// g4f's own error answers, verbatim
-		{name: "in-band loop error under 200", mode: repro.ModeAPISSE, handler: sseHandler(sampleSSELoop),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeStreamError, "RuntimeError: this event loop is already running.",
+		{name: "in-band loop error under 200", mode: scan.ModeAPISSE, handler: sseHandler(sampleSSELoop),
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeStreamError, "RuntimeError: this event loop is already running.",
 				diag.ClassLoopReentry, "reentry-uvloop", "StreamError: RuntimeError: this event loop is already running."}},
-		{name: "in-band network error under 200", mode: repro.ModeAPISSE, handler: sseHandler(sampleSSENetwork),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeStreamError, "ClientConnectorError: Cannot connect to host www.blackbox.ai:443",
+		{name: "in-band network error under 200", mode: scan.ModeAPISSE, handler: sseHandler(sampleSSENetwork),
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeStreamError, "ClientConnectorError: Cannot connect to host www.blackbox.ai:443",
 				diag.ClassNetwork, "network-aiohttp", "StreamError: ClientConnectorError: Cannot connect"}},
-		{name: "500 JSON loop error", mode: repro.ModeAPIJSON, handler: answerHandler(500, "application/json", sampleJSONLoop),
-			want: want{repro.EndCompleted, repro.OutcomeError, 500, TypeErrorResponse, "RuntimeError: this event loop is already running.",
+		{name: "500 JSON loop error", mode: scan.ModeAPIJSON, handler: answerHandler(500, "application/json", sampleJSONLoop),
+			want: want{scan.EndCompleted, scan.OutcomeError, 500, TypeErrorResponse, "RuntimeError: this event loop is already running.",
 				diag.ClassLoopReentry, "reentry-uvloop", "ErrorResponse: RuntimeError: this event loop is already running."}},
-		{name: "500 missing requirements", mode: repro.ModeAPIJSON, handler: answerHandler(500, "application/json", sampleJSONRequirements),
-			want: want{repro.EndCompleted, repro.OutcomeError, 500, TypeErrorResponse, `MissingRequirementsError: Install or update "curl_cffi" package`,
+		{name: "500 missing requirements", mode: scan.ModeAPIJSON, handler: answerHandler(500, "application/json", sampleJSONRequirements),
+			want: want{scan.EndCompleted, scan.OutcomeError, 500, TypeErrorResponse, `MissingRequirementsError: Install or update "curl_cffi" package`,
 				diag.ClassMissingRequirements, "missing-requirements", "ErrorResponse: MissingRequirementsError"}},
-		{name: "500 stream not supported", mode: repro.ModeAPISSE, handler: answerHandler(500, "application/json", sampleJSONNoStream),
-			want: want{repro.EndCompleted, repro.OutcomeError, 500, TypeErrorResponse, "StreamNotSupportedError: GizAI",
+		{name: "500 stream not supported", mode: scan.ModeAPISSE, handler: answerHandler(500, "application/json", sampleJSONNoStream),
+			want: want{scan.EndCompleted, scan.OutcomeError, 500, TypeErrorResponse, "StreamNotSupportedError: GizAI",
 				diag.ClassProviderError, "stream-not-supported", "ErrorResponse: StreamNotSupportedError"}},
-		{name: "404 provider not found", mode: repro.ModeAPISSE,
+		{name: "404 provider not found", mode: scan.ModeAPISSE,
 			handler: answerHandler(404, "application/json", `{"error": {"message": "ProviderNotFoundError: Provider not found: Nope"}, "model": "gpt-4o-mini", "provider": "Nope"}`),
-			want: want{repro.EndCompleted, repro.OutcomeError, 404, TypeErrorResponse, "ProviderNotFoundError: Provider not found: Nope",
+			want: want{scan.EndCompleted, scan.OutcomeError, 404, TypeErrorResponse, "ProviderNotFoundError: Provider not found: Nope",
 				diag.ClassProviderNotFound, "provider-not-found", "ErrorResponse: ProviderNotFoundError"}},
-		{name: "in-band provider not found", mode: repro.ModeAPISSE,
+		{name: "in-band provider not found", mode: scan.ModeAPISSE,
 			handler: sseHandler(`data: {"error": {"message": "ProviderNotFoundError: Provider not found: Nope"}, "model": "", "provider": "Nope"}` + "\n\ndata: [DONE]\n\n"),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeStreamError, "ProviderNotFoundError",
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeStreamError, "ProviderNotFoundError",
 				diag.ClassProviderNotFound, "provider-not-found", "StreamError: ProviderNotFoundError"}},
-		{name: "older g4f: error frame without line end or [DONE]", mode: repro.ModeAPISSE,
+		{name: "older g4f: error frame without line end or [DONE]", mode: scan.ModeAPISSE,
 			handler: sseHandler(chunkFrame("Hi") + `data: {"error": {"message": "RuntimeError: this event loop is already running."}, "model": "gpt-4o-mini", "provider": "Blackbox"}`),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeStreamError, "RuntimeError: this event loop is already running.",
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeStreamError, "RuntimeError: this event loop is already running.",
 				diag.ClassLoopReentry, "reentry-uvloop", "StreamError: RuntimeError"}},
-		{name: "an error frame wins over a cut stream", mode: repro.ModeAPISSE,
+		{name: "an error frame wins over a cut stream", mode: scan.ModeAPISSE,
 			handler: sseHandler(`data: {"error": {"message": "RuntimeError: Event loop is closed"}}` + "\n\ndata: {\"cho"),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeStreamError, "RuntimeError: Event loop is closed",
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeStreamError, "RuntimeError: Event loop is closed",
 				diag.ClassLoopClosed, "closed-loop", "StreamError: RuntimeError: Event loop is closed"}},
-		{name: "401 server key", mode: repro.ModeAPIJSON,
+		{name: "401 server key", mode: scan.ModeAPIJSON,
 			handler: answerHandler(401, "application/json", `{"error": {"message": "G4F API key required"}}`),
-			want: want{repro.EndCompleted, repro.OutcomeError, 401, TypeErrorResponse, "G4F API key required",
+			want: want{scan.EndCompleted, scan.OutcomeError, 401, TypeErrorResponse, "G4F API key required",
 				diag.ClassAuth, "auth-api-server-key", "ErrorResponse: G4F API key required"}},
-		{name: "older g4f: 403 detail", mode: repro.ModeAPISSE,
+		{name: "older g4f: 403 detail", mode: scan.ModeAPISSE,
 			handler: answerHandler(403, "application/json", `{"detail":"Invalid G4F API key"}`),
-			want: want{repro.EndCompleted, repro.OutcomeError, 403, TypeErrorResponse, "Invalid G4F API key",
+			want: want{scan.EndCompleted, scan.OutcomeError, 403, TypeErrorResponse, "Invalid G4F API key",
 				diag.ClassAuth, "auth-api-server-key", "ErrorResponse: Invalid G4F API key"}},
-		{name: "422 validation details", mode: repro.ModeAPIJSON,
+		{name: "422 validation details", mode: scan.ModeAPIJSON,
 			handler: answerHandler(422, "application/json", `{"detail": [{"loc": ["body", "messages"], "message": "Field required", "type": "missing"}]}`),
-			want: want{repro.EndCompleted, repro.OutcomeError, 422, TypeErrorResponse, `{"detail": [{"loc"`,
+			want: want{scan.EndCompleted, scan.OutcomeError, 422, TypeErrorResponse, `{"detail": [{"loc"`,
 				diag.ClassProviderError, "provider-error", "ErrorResponse: {"}},
 
 		// transport
-		{name: "connection refused", mode: repro.ModeAPISSE, base: closedAddress,
-			want: want{repro.EndCompleted, repro.OutcomeError, 0, "ConnectionRefusedError", "[Errno 111] Connect call failed: dial tcp 127.0.0.1:",
+		{name: "connection refused", mode: scan.ModeAPISSE, base: closedAddress,
+			want: want{scan.EndCompleted, scan.OutcomeError, 0, "ConnectionRefusedError", "[Errno 111] Connect call failed: dial tcp 127.0.0.1:",
 				diag.ClassNetwork, "network-connection", "ConnectionRefusedError: [Errno 111]"}},
-		{name: "not HTTP", mode: repro.ModeAPIJSON,
+		{name: "not HTTP", mode: scan.ModeAPIJSON,
 			raw: func(c net.Conn) {
 				bufio.NewReader(c).ReadString('\n')
 				io.WriteString(c, "SSH-2.0-OpenSSH_9.2p1\r\n")
 			},
-			want: want{repro.EndCompleted, repro.OutcomeError, 0, TypeProtocolError, `not HTTP: malformed HTTP response "SSH-2.0-OpenSSH_9.2p1"`,
+			want: want{scan.EndCompleted, scan.OutcomeError, 0, TypeProtocolError, `not HTTP: malformed HTTP response "SSH-2.0-OpenSSH_9.2p1"`,
 				diag.ClassProtocol, "protocol-not-http", "ProtocolError: not HTTP"}},
-		{name: "not HTTP, speaking first", mode: repro.ModeAPIJSON,
+		{name: "not HTTP, speaking first", mode: scan.ModeAPIJSON,
 			raw: func(c net.Conn) {
 				io.WriteString(c, "SSH-2.0-OpenSSH_9.2p1\r\n")
 				bufio.NewReader(c).ReadString('\n')
 			},
-			want: want{repro.EndCompleted, repro.OutcomeError, 0, TypeProtocolError, "not HTTP: ",
+			want: want{scan.EndCompleted, scan.OutcomeError, 0, TypeProtocolError, "not HTTP: ",
 				diag.ClassProtocol, "protocol-not-http", "ProtocolError: not HTTP"}},
-		{name: "closed without an answer", mode: repro.ModeAPISSE,
+		{name: "closed without an answer", mode: scan.ModeAPISSE,
 			raw: func(c net.Conn) { bufio.NewReader(c).ReadString('\n') },
-			want: want{repro.EndCompleted, repro.OutcomeError, 0, TypeProtocolError, "truncated answer: the server closed the connection without an answer",
+			want: want{scan.EndCompleted, scan.OutcomeError, 0, TypeProtocolError, "truncated answer: the server closed the connection without an answer",
 				diag.ClassProtocol, "protocol-truncated", "ProtocolError: truncated answer"}},
 
 		// protocol breaks
-		{name: "wrong content type", mode: repro.ModeAPISSE, handler: answerHandler(200, "text/plain", "Hello!"),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeProtocolError, "wrong content type: HTTP 200 sent text/plain, not text/event-stream: Hello!",
+		{name: "wrong content type", mode: scan.ModeAPISSE, handler: answerHandler(200, "text/plain", "Hello!"),
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeProtocolError, "wrong content type: HTTP 200 sent text/plain, not text/event-stream: Hello!",
 				diag.ClassProtocol, "protocol-content-type", "ProtocolError: wrong content type"}},
-		{name: "JSON answer to stream=true", mode: repro.ModeAPISSE, handler: answerHandler(200, "application/json", completionBody),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeProtocolError, "wrong content type: HTTP 200 sent application/json, not text/event-stream",
+		{name: "JSON answer to stream=true", mode: scan.ModeAPISSE, handler: answerHandler(200, "application/json", completionBody),
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeProtocolError, "wrong content type: HTTP 200 sent application/json, not text/event-stream",
 				diag.ClassProtocol, "protocol-content-type", "ProtocolError: wrong content type"}},
-		{name: "HTML error page 502", mode: repro.ModeAPISSE,
+		{name: "HTML error page 502", mode: scan.ModeAPISSE,
 			handler: answerHandler(502, "text/html", "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"),
-			want: want{repro.EndCompleted, repro.OutcomeError, 502, TypeProtocolError, "wrong content type: HTTP 502 sent text/html, not application/json: <html><head><title>502 Bad Gateway",
+			want: want{scan.EndCompleted, scan.OutcomeError, 502, TypeProtocolError, "wrong content type: HTTP 502 sent text/html, not application/json: <html><head><title>502 Bad Gateway",
 				diag.ClassProtocol, "protocol-content-type", "ProtocolError: wrong content type: HTTP 502"}},
-		{name: "HTML page 200 to api-json", mode: repro.ModeAPIJSON,
+		{name: "HTML page 200 to api-json", mode: scan.ModeAPIJSON,
 			handler: answerHandler(200, "text/html; charset=utf-8", "<!doctype html><title>g4f GUI</title>"),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeProtocolError, "wrong content type: HTTP 200 sent text/html, not application/json",
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeProtocolError, "wrong content type: HTTP 200 sent text/html, not application/json",
 				diag.ClassProtocol, "protocol-content-type", "ProtocolError: wrong content type"}},
-		{name: "starlette's plain-text 500", mode: repro.ModeAPIJSON, handler: answerHandler(500, "text/plain; charset=utf-8", "Internal Server Error"),
-			want: want{repro.EndCompleted, repro.OutcomeError, 500, TypeProtocolError, "wrong content type: HTTP 500 sent text/plain, not application/json: Internal Server Error",
+		{name: "starlette's plain-text 500", mode: scan.ModeAPIJSON, handler: answerHandler(500, "text/plain; charset=utf-8", "Internal Server Error"),
+			want: want{scan.EndCompleted, scan.OutcomeError, 500, TypeProtocolError, "wrong content type: HTTP 500 sent text/plain, not application/json: Internal Server Error",
 				diag.ClassProtocol, "protocol-content-type", "ProtocolError: wrong content type"}},
-		{name: "truncated: no [DONE]", mode: repro.ModeAPISSE, handler: sseHandler(chunkFrame("Hel") + chunkFrame("lo")),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeProtocolError, "truncated stream: the body ended after 2 frames without data: [DONE]",
+		{name: "truncated: no [DONE]", mode: scan.ModeAPISSE, handler: sseHandler(chunkFrame("Hel") + chunkFrame("lo")),
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeProtocolError, "truncated stream: the body ended after 2 frames without data: [DONE]",
 				diag.ClassProtocol, "protocol-truncated", "ProtocolError: truncated stream"}},
-		{name: "truncated: EOF mid-frame", mode: repro.ModeAPISSE, handler: sseHandler(chunkFrame("Hel") + `data: {"choices": [{"delta": {"content": "l`),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeProtocolError, "truncated stream: the body ended inside frame 2",
+		{name: "truncated: EOF mid-frame", mode: scan.ModeAPISSE, handler: sseHandler(chunkFrame("Hel") + `data: {"choices": [{"delta": {"content": "l`),
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeProtocolError, "truncated stream: the body ended inside frame 2",
 				diag.ClassProtocol, "protocol-truncated", "ProtocolError: truncated stream"}},
-		{name: "server closes mid-frame", mode: repro.ModeAPISSE, handler: hijack,
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeProtocolError, "truncated stream: the connection closed inside frame 2",
+		{name: "server closes mid-frame", mode: scan.ModeAPISSE, handler: hijack,
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeProtocolError, "truncated stream: the connection closed inside frame 2",
 				diag.ClassProtocol, "protocol-truncated", "ProtocolError: truncated stream"}},
-		{name: "10 MB frame", mode: repro.ModeAPISSE,
+		{name: "10 MB frame", mode: scan.ModeAPISSE,
 			handler: sseHandler("data: " + strings.Repeat("x", 10<<20) + "\n\n"),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeProtocolError, "frame over limit: frame 1 passed 1048576 bytes",
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeProtocolError, "frame over limit: frame 1 passed 1048576 bytes",
 				diag.ClassProtocol, "protocol-frame-limit", "ProtocolError: frame over limit"}},
-		{name: "body over limit", mode: repro.ModeAPISSE,
+		{name: "body over limit", mode: scan.ModeAPISSE,
 			handler: sseHandler(strings.Repeat(chunkFrame("x"), 2000)),
 			opts:    func(o *Options) { o.Limits = sse.Limits{MaxBody: 64 << 10} },
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeProtocolError, "body over limit: the stream passed 65536 bytes",
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeProtocolError, "body over limit: the stream passed 65536 bytes",
 				diag.ClassProtocol, "protocol-body-limit", "ProtocolError: body over limit"}},
-		{name: "JSON body over limit", mode: repro.ModeAPIJSON,
+		{name: "JSON body over limit", mode: scan.ModeAPIJSON,
 			handler: answerHandler(200, "application/json", `{"choices": [{"message": {"content": "`+strings.Repeat("x", 100<<10)+`"}}]}`),
 			opts:    func(o *Options) { o.Limits = sse.Limits{MaxBody: 64 << 10} },
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeProtocolError, "body over limit: the answer passed 65536 bytes",
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeProtocolError, "body over limit: the answer passed 65536 bytes",
 				diag.ClassProtocol, "protocol-body-limit", "ProtocolError: body over limit"}},
-		{name: "invalid JSON in a frame", mode: repro.ModeAPISSE, handler: sseHandler(chunkFrame("Hi") + "data: not json\n\ndata: [DONE]\n\n"),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeProtocolError, "invalid JSON in frame 2: invalid character",
+		{name: "invalid JSON in a frame", mode: scan.ModeAPISSE, handler: sseHandler(chunkFrame("Hi") + "data: not json\n\ndata: [DONE]\n\n"),
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeProtocolError, "invalid JSON in frame 2: invalid character",
 				diag.ClassProtocol, "protocol-frame-json", "ProtocolError: invalid JSON in frame 2"}},
-		{name: "a frame that is not an object", mode: repro.ModeAPISSE, handler: sseHandler("data: [1, 2]\n\ndata: [DONE]\n\n"),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeProtocolError, "invalid JSON in frame 1: not a JSON object",
+		{name: "a frame that is not an object", mode: scan.ModeAPISSE, handler: sseHandler("data: [1, 2]\n\ndata: [DONE]\n\n"),
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeProtocolError, "invalid JSON in frame 1: not a JSON object",
 				diag.ClassProtocol, "protocol-frame-json", "ProtocolError: invalid JSON in frame 1"}},
-		{name: "non-JSON body for api-json", mode: repro.ModeAPIJSON, handler: answerHandler(200, "application/json", "Hello!"),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeProtocolError, "invalid JSON body: HTTP 200 application/json: invalid character",
+		{name: "non-JSON body for api-json", mode: scan.ModeAPIJSON, handler: answerHandler(200, "application/json", "Hello!"),
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeProtocolError, "invalid JSON body: HTTP 200 application/json: invalid character",
 				diag.ClassProtocol, "protocol-body-json", "ProtocolError: invalid JSON body"}},
-		{name: "JSON without choices for api-json", mode: repro.ModeAPIJSON, handler: answerHandler(200, "application/json", `{"info": "Not working yet."}`),
-			want: want{repro.EndCompleted, repro.OutcomeError, 200, TypeProtocolError, "invalid JSON body: HTTP 200 application/json without choices",
+		{name: "JSON without choices for api-json", mode: scan.ModeAPIJSON, handler: answerHandler(200, "application/json", `{"info": "Not working yet."}`),
+			want: want{scan.EndCompleted, scan.OutcomeError, 200, TypeProtocolError, "invalid JSON body: HTTP 200 application/json without choices",
 				diag.ClassProtocol, "protocol-body-json", "ProtocolError: invalid JSON body"}},
 	}
 	for _, tc := range cases {
@@ -342,7 +343,7 @@ func TestDriverAgainstServers(t *testing.T) {
 			default:
 				base = startServer(t, tc.handler)
 			}
-			o := Options{Servers: map[repro.Loop]string{repro.LoopServer: base}}
+			o := Options{Servers: map[scan.Loop]string{scan.LoopServer: base}}
 			if tc.opts != nil {
 				tc.opts(&o)
 			}
@@ -378,7 +379,7 @@ func TestDriverAgainstServers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var back repro.Observation
+			var back scan.Observation
 			if err := json.Unmarshal(saved, &back); err != nil {
 				t.Fatal(err)
 			}
@@ -408,9 +409,9 @@ func TestGoodStreamRecordsTiming(t *testing.T) {
 		io.WriteString(w, ": keep-alive\n\ndata: [DONE]\n\n")
 	}))
 	// an OpenAI-style base URL ending in /v1 works too
-	obs := run(t, Options{Servers: map[repro.Loop]string{repro.LoopServer: base + "/v1/"}}, cell(repro.ModeAPISSE), 10*time.Second)
+	obs := run(t, Options{Servers: map[scan.Loop]string{scan.LoopServer: base + "/v1/"}}, cell(scan.ModeAPISSE), 10*time.Second)
 	c := obs.Calls[0]
-	if c.Outcome != repro.OutcomeOK || c.Text != "Hello!" || c.Chunks != 3 || c.Frames != 4 || c.HTTPStatus != 200 {
+	if c.Outcome != scan.OutcomeOK || c.Text != "Hello!" || c.Chunks != 3 || c.Frames != 4 || c.HTTPStatus != 200 {
 		t.Fatalf("call %+v", c)
 	}
 	if !(c.FirstByteMS > 0 && c.FirstByteMS <= c.FirstChunkMS && c.FirstChunkMS < c.LastChunkMS && c.LastChunkMS <= c.DurationMS) {
@@ -425,14 +426,14 @@ func TestGoodStreamRecordsTiming(t *testing.T) {
 	if seen.Get(RequestHeader) == "" || seen.Get("Authorization") != "" || seen.Get("Accept") != "text/event-stream" {
 		t.Errorf("headers %v", seen)
 	}
-	if obs.End != repro.EndCompleted || obs.Provider != "Blackbox" || obs.DurationMS < c.DurationMS {
+	if obs.End != scan.EndCompleted || obs.Provider != "Blackbox" || obs.DurationMS < c.DurationMS {
 		t.Errorf("observation %+v", obs)
 	}
 }
 
 func TestLongTextIsCut(t *testing.T) {
 	base := startServer(t, sseHandler(strings.Repeat(chunkFrame("é"), 300)+"data: [DONE]\n\n"))
-	c := run(t, Options{Servers: map[repro.Loop]string{repro.LoopServer: base}}, cell(repro.ModeAPISSE), 10*time.Second).Calls[0]
+	c := run(t, Options{Servers: map[scan.Loop]string{scan.LoopServer: base}}, cell(scan.ModeAPISSE), 10*time.Second).Calls[0]
 	if c.Chunks != 300 || c.Text != strings.Repeat("é", 200) {
 		t.Errorf("%d chunks, text of %d runes", c.Chunks, len([]rune(c.Text)))
 	}
@@ -443,14 +444,14 @@ func TestLongTextIsCut(t *testing.T) {
 // timeout — and the test is quick.
 func TestNoHeadersEndsAtTheDeadline(t *testing.T) {
 	base := rawServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
-	for _, mode := range repro.APIModes {
+	for _, mode := range scan.APIModes {
 		t.Run(string(mode), func(t *testing.T) {
 			start := time.Now()
-			obs := run(t, Options{Servers: map[repro.Loop]string{repro.LoopServer: base}}, cell(mode), 300*time.Millisecond)
+			obs := run(t, Options{Servers: map[scan.Loop]string{scan.LoopServer: base}}, cell(mode), 300*time.Millisecond)
 			if took := time.Since(start); took > 2*time.Second {
 				t.Errorf("took %s past a 300ms deadline", took)
 			}
-			if obs.End != repro.EndDeadline || len(obs.Calls) != 1 || obs.Calls[0].Outcome != repro.OutcomePending || obs.Calls[0].HTTPStatus != 0 {
+			if obs.End != scan.EndDeadline || len(obs.Calls) != 1 || obs.Calls[0].Outcome != scan.OutcomePending || obs.Calls[0].HTTPStatus != 0 {
 				t.Fatalf("%+v", obs)
 			}
 			if c := obs.Calls[0]; c.DurationMS < 250 || len(c.Chain) != 0 {
@@ -477,12 +478,12 @@ func TestStopMidBodyEndsAtTheDeadline(t *testing.T) {
 		}
 	}), release)
 	start := time.Now()
-	obs := run(t, Options{Servers: map[repro.Loop]string{repro.LoopServer: base}}, cell(repro.ModeAPISSE), 300*time.Millisecond)
+	obs := run(t, Options{Servers: map[scan.Loop]string{scan.LoopServer: base}}, cell(scan.ModeAPISSE), 300*time.Millisecond)
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("took %s past a 300ms deadline", took)
 	}
 	c := obs.Calls[0]
-	if obs.End != repro.EndDeadline || c.Outcome != repro.OutcomePending || c.Chunks != 1 || c.Frames != 1 || c.HTTPStatus != 200 || c.Text != "Hel" {
+	if obs.End != scan.EndDeadline || c.Outcome != scan.OutcomePending || c.Chunks != 1 || c.Frames != 1 || c.HTTPStatus != 200 || c.Text != "Hel" {
 		t.Fatalf("%+v", obs)
 	}
 	if v := diag.Classify(obs); v.Class != diag.ClassStall || !strings.HasPrefix(v.Evidence, "stream stopped after 1 chunk; last chunk at ") {
@@ -514,20 +515,20 @@ func TestStall(t *testing.T) {
 			}
 		}
 	}), release)
-	o := Options{Servers: map[repro.Loop]string{repro.LoopServer: base}, StallTimeout: 300 * time.Millisecond}
+	o := Options{Servers: map[scan.Loop]string{scan.LoopServer: base}, StallTimeout: 300 * time.Millisecond}
 	start := time.Now()
-	obs := run(t, o, cell(repro.ModeAPISSE), 10*time.Second)
+	obs := run(t, o, cell(scan.ModeAPISSE), 10*time.Second)
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("took %s: the stall was not cut", took)
 	}
 	c := obs.Calls[0]
-	if c.Outcome != repro.OutcomePending || c.Chunks != 2 || c.Frames != 2 || c.Text != "Hel" {
+	if c.Outcome != scan.OutcomePending || c.Chunks != 2 || c.Frames != 2 || c.Text != "Hel" {
 		t.Fatalf("call %+v", c)
 	}
 	if c.LastChunkMS < 90 || c.DurationMS-c.LastChunkMS < 280 {
 		t.Errorf("last chunk at %v ms, cut at %v ms: want the last frame ~100 ms in and the cut StallTimeout later", c.LastChunkMS, c.DurationMS)
 	}
-	if obs.End != repro.EndCompleted {
+	if obs.End != scan.EndCompleted {
 		t.Errorf("end %s: the stall timeout is no cell deadline", obs.End)
 	}
 	v := diag.Classify(obs)
@@ -572,14 +573,14 @@ func TestConcurrencyAndRepeat(t *testing.T) {
 		return "INFO: served " + id
 	}}
 	o := lend(lease)
-	c := cell(repro.ModeAPISSE)
+	c := cell(scan.ModeAPISSE)
 	c.Concurrency, c.Repeat = 4, 2
 	obs := run(t, o, c, 10*time.Second)
-	if obs.End != repro.EndCompleted || len(obs.Calls) != 8 {
+	if obs.End != scan.EndCompleted || len(obs.Calls) != 8 {
 		t.Fatalf("end %s, %d calls", obs.End, len(obs.Calls))
 	}
 	for i, call := range obs.Calls {
-		if call.Index != i%4 || call.Round != i/4 || call.Outcome != repro.OutcomeOK {
+		if call.Index != i%4 || call.Round != i/4 || call.Outcome != scan.OutcomeOK {
 			t.Errorf("call %d: %+v", i, call)
 		}
 		if !strings.HasPrefix(call.ServerLog, "INFO: served g4fdiag-") || !ids[strings.TrimPrefix(call.ServerLog, "INFO: served ")] {
@@ -605,10 +606,10 @@ func TestLeaseOfAHungCell(t *testing.T) {
 	lease := &testLease{base: base, log: func(id string, from, to time.Time) string {
 		return "asyncio ERROR: RuntimeError: Cannot enter into task <Task pending name='Task-3'> while another task <Task pending name='Task-2'> is being executed."
 	}}
-	c := cell(repro.ModeAPISSE)
+	c := cell(scan.ModeAPISSE)
 	c.Concurrency = 2
 	obs := run(t, lend(lease), c, 300*time.Millisecond)
-	if obs.End != repro.EndDeadline || obs.Stacks == nil || !strings.Contains(obs.Stacks.Threads, "server.py") {
+	if obs.End != scan.EndDeadline || obs.Stacks == nil || !strings.Contains(obs.Stacks.Threads, "server.py") {
 		t.Fatalf("end %s, stacks %+v", obs.End, obs.Stacks)
 	}
 	if len(lease.returned) != 1 || !lease.returned[0] || lease.early || len(lease.logged) != 2 {
@@ -622,11 +623,11 @@ func TestLeaseOfAHungCell(t *testing.T) {
 // A lender that cannot start a server leaves the cell unavailable, with
 // its reason; one whose context ends returns the server unhung.
 func TestLeaseRefusedAndInterrupted(t *testing.T) {
-	o := Options{Use: func(context.Context, repro.Loop) (Lease, error) {
+	o := Options{Use: func(context.Context, scan.Loop) (Lease, error) {
 		return nil, errors.New("the nest API server exited at start: boom")
 	}}
-	obs := run(t, o, cell(repro.ModeAPIJSON), time.Second)
-	if obs.End != repro.EndUnavailable || !strings.Contains(obs.SkipReason, "boom") {
+	obs := run(t, o, cell(scan.ModeAPIJSON), time.Second)
+	if obs.End != scan.EndUnavailable || !strings.Contains(obs.SkipReason, "boom") {
 		t.Errorf("end %s, reason %q", obs.End, obs.SkipReason)
 	}
 
@@ -642,8 +643,8 @@ func TestLeaseRefusedAndInterrupted(t *testing.T) {
 		<-started
 		cancel()
 	}()
-	if obs, err := New(lend(lease)).RunCell(ctx, cell(repro.ModeAPISSE), time.Minute); !errors.Is(err, context.Canceled) ||
-		obs.End != repro.EndInterrupted {
+	if obs, err := New(lend(lease)).RunCell(ctx, cell(scan.ModeAPISSE), time.Minute); !errors.Is(err, context.Canceled) ||
+		obs.End != scan.EndInterrupted {
 		t.Errorf("err = %v, end %q", err, obs.End)
 	}
 	if len(lease.returned) != 1 || lease.returned[0] {
@@ -665,7 +666,7 @@ func TestAPIKeyIsSentNotPrinted(t *testing.T) {
 	}))
 	o := lend(&testLease{base: base, log: func(string, time.Time, time.Time) string { return "headers: Authorization: Bearer " + key }})
 	o.APIKey = key
-	obs := run(t, o, cell(repro.ModeAPISSE), 10*time.Second)
+	obs := run(t, o, cell(scan.ModeAPISSE), 10*time.Second)
 	if auth != "Bearer "+key || g4fKey != key {
 		t.Errorf("server saw Authorization %q, g4f-api-key %q", auth, g4fKey)
 	}
@@ -679,9 +680,9 @@ func TestAPIKeyIsSentNotPrinted(t *testing.T) {
 }
 
 // renderAll is obs in every output format, jsonl included.
-func renderAll(t *testing.T, obs ...repro.Observation) string {
+func renderAll(t *testing.T, obs ...scan.Observation) string {
 	t.Helper()
-	h := report.Header{Tool: "g4fdiag", Command: "check", Plan: repro.Plan{Modes: []repro.Mode{repro.ModeAPISSE}, Loops: []repro.Loop{repro.LoopServer}}}
+	h := report.Header{Tool: "g4fdiag", Command: "check", Plan: scan.Plan{Modes: []scan.Mode{scan.ModeAPISSE}, Loops: []scan.Loop{scan.LoopServer}}}
 	r := report.Build(h, obs, false)
 	var b strings.Builder
 	for _, f := range render.Formats() {
@@ -710,13 +711,13 @@ func renderAll(t *testing.T, obs ...repro.Observation) string {
 }
 
 func TestCellsNotForThisDriver(t *testing.T) {
-	d := New(Options{Servers: map[repro.Loop]string{repro.LoopServer: "http://127.0.0.1:1"}})
-	obs, err := d.RunCell(context.Background(), repro.Cell{Provider: "P", Mode: repro.ModeAPISSE, Loop: repro.LoopUvloop}, time.Second)
-	if err != nil || obs.End != repro.EndUnavailable || !strings.Contains(obs.SkipReason, "uvloop") {
+	d := New(Options{Servers: map[scan.Loop]string{scan.LoopServer: "http://127.0.0.1:1"}})
+	obs, err := d.RunCell(context.Background(), scan.Cell{Provider: "P", Mode: scan.ModeAPISSE, Loop: scan.LoopUvloop}, time.Second)
+	if err != nil || obs.End != scan.EndUnavailable || !strings.Contains(obs.SkipReason, "uvloop") {
 		t.Errorf("%+v %v", obs, err)
 	}
-	obs, err = d.RunCell(context.Background(), repro.Cell{Provider: "P", Mode: repro.ModeSync, Loop: repro.LoopServer}, time.Second)
-	if err != nil || obs.End != repro.EndSkipped {
+	obs, err = d.RunCell(context.Background(), scan.Cell{Provider: "P", Mode: scan.ModeSync, Loop: scan.LoopServer}, time.Second)
+	if err != nil || obs.End != scan.EndSkipped {
 		t.Errorf("%+v %v", obs, err)
 	}
 }
@@ -728,11 +729,11 @@ func TestContextEndsFirst(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
-	obs, err := New(Options{Servers: map[repro.Loop]string{repro.LoopServer: base}}).RunCell(ctx, cell(repro.ModeAPISSE), 10*time.Second)
+	obs, err := New(Options{Servers: map[scan.Loop]string{scan.LoopServer: base}}).RunCell(ctx, cell(scan.ModeAPISSE), 10*time.Second)
 	if err != context.Canceled {
 		t.Fatalf("error %v", err)
 	}
-	if time.Since(start) > 2*time.Second || obs.End != repro.EndInterrupted || len(obs.Calls) != 1 || obs.Calls[0].Outcome != repro.OutcomePending {
+	if time.Since(start) > 2*time.Second || obs.End != scan.EndInterrupted || len(obs.Calls) != 1 || obs.Calls[0].Outcome != scan.OutcomePending {
 		t.Errorf("after %s: %+v", time.Since(start), obs)
 	}
 }
@@ -744,14 +745,14 @@ func TestDeadlineBetweenRounds(t *testing.T) {
 		time.Sleep(120 * time.Millisecond)
 		sseHandler(chunkFrame("Hi")+"data: [DONE]\n\n")(w, r)
 	}))
-	c := cell(repro.ModeAPISSE)
+	c := cell(scan.ModeAPISSE)
 	c.Repeat = 10
-	obs := run(t, Options{Servers: map[repro.Loop]string{repro.LoopServer: base}}, c, 300*time.Millisecond)
-	if obs.End != repro.EndDeadline || len(obs.Calls) == 0 || len(obs.Calls) > 4 {
+	obs := run(t, Options{Servers: map[scan.Loop]string{scan.LoopServer: base}}, c, 300*time.Millisecond)
+	if obs.End != scan.EndDeadline || len(obs.Calls) == 0 || len(obs.Calls) > 4 {
 		t.Fatalf("end %s with %d calls", obs.End, len(obs.Calls))
 	}
 	last := obs.Calls[len(obs.Calls)-1]
-	if last.Outcome != repro.OutcomePending {
+	if last.Outcome != scan.OutcomePending {
 		t.Errorf("last call %+v", last)
 	}
 }
@@ -770,9 +771,9 @@ func TestConnectionsAreReused(t *testing.T) {
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	d := New(Options{Servers: map[repro.Loop]string{repro.LoopServer: srv.URL}})
-	for _, mode := range []repro.Mode{repro.ModeAPISSE, repro.ModeAPISSE, repro.ModeAPISSE, repro.ModeAPISSE} {
-		if obs, err := d.RunCell(context.Background(), cell(mode), 5*time.Second); err != nil || obs.Calls[0].Outcome != repro.OutcomeOK {
+	d := New(Options{Servers: map[scan.Loop]string{scan.LoopServer: srv.URL}})
+	for _, mode := range []scan.Mode{scan.ModeAPISSE, scan.ModeAPISSE, scan.ModeAPISSE, scan.ModeAPISSE} {
+		if obs, err := d.RunCell(context.Background(), cell(mode), 5*time.Second); err != nil || obs.Calls[0].Outcome != scan.OutcomeOK {
 			t.Fatalf("%v %+v", err, obs)
 		}
 	}
@@ -786,7 +787,7 @@ func TestConnectionsAreReused(t *testing.T) {
 func TestKeyCutByTheTextLimit(t *testing.T) {
 	const key = "sk-test-0123456789abcdef"
 	base := startServer(t, sseHandler(chunkFrame(strings.Repeat("x", maxText-10)+key)+"data: [DONE]\n\n"))
-	obs := run(t, Options{Servers: map[repro.Loop]string{repro.LoopServer: base}, APIKey: key}, cell(repro.ModeAPISSE), 5*time.Second)
+	obs := run(t, Options{Servers: map[scan.Loop]string{scan.LoopServer: base}, APIKey: key}, cell(scan.ModeAPISSE), 5*time.Second)
 	defer secret.Keep(key)()
 	if out := renderAll(t, obs); strings.Contains(out, key[:10]) || !strings.Contains(out, "x[REDACTED]") {
 		t.Errorf("output:\n%s", out)
@@ -814,10 +815,10 @@ func TestHungCellYields(t *testing.T) {
 	}
 	defer func() { idle.Process.Kill(); idle.Wait() }()
 	lease := pidLease{&testLease{base: base}, idle.Process.Pid}
-	o := Options{Use: func(context.Context, repro.Loop) (Lease, error) { return lease, nil }}
+	o := Options{Use: func(context.Context, scan.Loop) (Lease, error) { return lease, nil }}
 	yielded := make(chan struct{}, 1)
-	obs, err := New(o).RunCellYielding(context.Background(), cell(repro.ModeAPISSE), 2*time.Second, func() { yielded <- struct{}{} })
-	if err != nil || obs.End != repro.EndDeadline {
+	obs, err := New(o).RunCellYielding(context.Background(), cell(scan.ModeAPISSE), 2*time.Second, func() { yielded <- struct{}{} })
+	if err != nil || obs.End != scan.EndDeadline {
 		t.Fatalf("%v %s", err, obs.End)
 	}
 	select {

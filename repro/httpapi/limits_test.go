@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/diag"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // A JSON answer of 100 MB is not read whole, by any of the cell's calls:
@@ -34,15 +34,15 @@ func TestHugeJSONAnswerIsBounded(t *testing.T) {
 				}
 			}
 		}))
-		c := cell(repro.ModeAPIJSON)
+		c := cell(scan.ModeAPIJSON)
 		c.Concurrency = 4
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
-		obs := run(t, Options{Servers: map[repro.Loop]string{repro.LoopServer: base}}, c, 20*time.Second)
+		obs := run(t, Options{Servers: map[scan.Loop]string{scan.LoopServer: base}}, c, 20*time.Second)
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
 		for _, call := range obs.Calls {
-			if call.Outcome != repro.OutcomeError || len(call.Chain) != 1 || !strings.HasPrefix(call.Chain[0].Message, "body over limit: the answer passed 4194304 bytes") {
+			if call.Outcome != scan.OutcomeError || len(call.Chain) != 1 || !strings.HasPrefix(call.Chain[0].Message, "body over limit: the answer passed 4194304 bytes") {
 				t.Errorf("declared %v: call %+v", declared, call)
 			}
 		}
@@ -82,14 +82,14 @@ func TestSteadyStreamCutAtTheDeadline(t *testing.T) {
 		}
 	}), release)
 	const timeout = 1500 * time.Millisecond
-	obs := run(t, Options{Servers: map[repro.Loop]string{repro.LoopServer: base}}, cell(repro.ModeAPISSE), timeout)
-	if obs.End != repro.EndDeadline || len(obs.Calls) != 1 {
+	obs := run(t, Options{Servers: map[scan.Loop]string{scan.LoopServer: base}}, cell(scan.ModeAPISSE), timeout)
+	if obs.End != scan.EndDeadline || len(obs.Calls) != 1 {
 		t.Fatalf("end %s, %d calls", obs.End, len(obs.Calls))
 	}
 	c := obs.Calls[0]
 	timeoutMS := float64(timeout.Milliseconds())
 	switch {
-	case c.Outcome != repro.OutcomePending:
+	case c.Outcome != scan.OutcomePending:
 		t.Errorf("outcome %s", c.Outcome)
 	case c.Chunks < 8 || c.Chunks > 16:
 		t.Errorf("%d chunks in %s at one per 100 ms", c.Chunks, timeout)
@@ -137,10 +137,10 @@ func TestStubbornStreamEndsAtTheDeadline(t *testing.T) {
 	done := make(chan struct{})
 	defer close(done)
 	const timeout = time.Second
-	o := Options{Servers: map[repro.Loop]string{repro.LoopServer: "http://127.0.0.1:1"}, Client: &http.Client{Transport: stubbornTransport{done}}}
-	obs := run(t, o, cell(repro.ModeAPISSE), timeout)
+	o := Options{Servers: map[scan.Loop]string{scan.LoopServer: "http://127.0.0.1:1"}, Client: &http.Client{Transport: stubbornTransport{done}}}
+	obs := run(t, o, cell(scan.ModeAPISSE), timeout)
 	c := obs.Calls[0]
-	if obs.End != repro.EndDeadline || c.Outcome != repro.OutcomePending || c.Chunks < 5 {
+	if obs.End != scan.EndDeadline || c.Outcome != scan.OutcomePending || c.Chunks < 5 {
 		t.Fatalf("end %s, call %+v", obs.End, c)
 	}
 	if c.DurationMS > float64(timeout.Milliseconds())+50 || c.DurationMS-c.LastChunkMS > 300 || c.LastChunkMS > c.DurationMS {

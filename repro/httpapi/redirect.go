@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // maxRedirects bounds the redirects one request follows on its server.
@@ -26,17 +26,17 @@ type redirectError struct {
 func (e *redirectError) Error() string { return e.exception().Message }
 
 // exception is the protocol error a call records for the redirect.
-func (e *redirectError) exception() repro.PyException {
+func (e *redirectError) exception() scan.PyException {
 	if e.offHost {
-		return protocolf(repro.ProtocolRedirectOffHost, "%s sent the request on to %s, another host, and g4fdiag does not follow it "+
+		return protocolf(scan.ProtocolRedirectOffHost, "%s sent the request on to %s, another host, and g4fdiag does not follow it "+
 			"(the API key would go with it); if that is the g4f API, pass --api %s",
 			shownURL(e.from.String()), shownURL(e.to.String()), shownURL(suggestedBase(e.to)))
 	}
 	if e.loop {
-		return protocolf(repro.ProtocolRedirectLoop, "after %d redirects %s sends the request back to %s",
+		return protocolf(scan.ProtocolRedirectLoop, "after %d redirects %s sends the request back to %s",
 			e.hops, shownURL(e.from.String()), shownURL(e.to.String()))
 	}
-	return protocolf(repro.ProtocolRedirectLoop, "%s redirected %d times (last to %s); pass --api the URL that answers",
+	return protocolf(scan.ProtocolRedirectLoop, "%s redirected %d times (last to %s); pass --api the URL that answers",
 		shownURL(e.from.String()), e.hops, shownURL(e.to.String()))
 }
 

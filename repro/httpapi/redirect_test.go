@@ -14,6 +14,7 @@ import (
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // keyWatch is a server that records every request's key headers.
@@ -72,9 +73,9 @@ func TestRedirectOffHostKeepsTheKey(t *testing.T) {
 		first := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, target+r.URL.Path, code)
 		}))
-		obs := run(t, Options{Servers: map[repro.Loop]string{repro.LoopServer: first}, APIKey: key}, cell(repro.ModeAPISSE), 5*time.Second)
+		obs := run(t, Options{Servers: map[scan.Loop]string{scan.LoopServer: first}, APIKey: key}, cell(scan.ModeAPISSE), 5*time.Second)
 		c := obs.Calls[0]
-		if c.Outcome != repro.OutcomeError || len(c.Chain) != 1 || c.Chain[0].Type != TypeProtocolError {
+		if c.Outcome != scan.OutcomeError || len(c.Chain) != 1 || c.Chain[0].Type != TypeProtocolError {
 			t.Fatalf("%d: call %+v", code, c)
 		}
 		msg := c.Chain[0].Message
@@ -117,8 +118,8 @@ func TestRedirectOnTheServer(t *testing.T) {
 			http.Redirect(w, r, "/loop/a", http.StatusTemporaryRedirect)
 		}
 	})))
-	obs := run(t, Options{Servers: map[repro.Loop]string{repro.LoopServer: base}, APIKey: key}, cell(repro.ModeAPISSE), 5*time.Second)
-	if c := obs.Calls[0]; c.Outcome != repro.OutcomeOK || c.Text != "Hi" {
+	obs := run(t, Options{Servers: map[scan.Loop]string{scan.LoopServer: base}, APIKey: key}, cell(scan.ModeAPISSE), 5*time.Second)
+	if c := obs.Calls[0]; c.Outcome != scan.OutcomeOK || c.Text != "Hi" {
 		t.Errorf("same-server redirect: %+v", c)
 	}
 	seen.mu.Lock()
@@ -128,9 +129,9 @@ func TestRedirectOnTheServer(t *testing.T) {
 	seen.mu.Unlock()
 
 	start := time.Now()
-	obs = run(t, Options{Servers: map[repro.Loop]string{repro.LoopServer: base + "/loop"}, APIKey: key}, cell(repro.ModeAPIJSON), 5*time.Second)
+	obs = run(t, Options{Servers: map[scan.Loop]string{scan.LoopServer: base + "/loop"}, APIKey: key}, cell(scan.ModeAPIJSON), 5*time.Second)
 	c := obs.Calls[0]
-	if c.Outcome != repro.OutcomeError || len(c.Chain) != 1 || !strings.HasPrefix(c.Chain[0].Message, "redirect loop: ") ||
+	if c.Outcome != scan.OutcomeError || len(c.Chain) != 1 || !strings.HasPrefix(c.Chain[0].Message, "redirect loop: ") ||
 		!strings.Contains(c.Chain[0].Message, "/loop/a") || time.Since(start) > 3*time.Second {
 		t.Errorf("loop after %s: %+v", time.Since(start), c)
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // broken ends a call whose request or body read failed: pending when the
@@ -26,10 +26,10 @@ func (d *Driver) broken(ctx context.Context, err error) ending {
 // transportException names a transport failure the way a Python client
 // would, so diag's network signatures read it; an answer that is not HTTP
 // is a protocol break.
-func transportException(err error) repro.PyException {
+func transportException(err error) scan.PyException {
 	detail := innerError(err)
-	exc := func(typ, prefix string) repro.PyException {
-		return repro.PyException{Type: typ, Message: prefix + detail}
+	exc := func(typ, prefix string) scan.PyException {
+		return scan.PyException{Type: typ, Message: prefix + detail}
 	}
 	var (
 		dnsErr     *net.DNSError
@@ -63,15 +63,15 @@ func transportException(err error) repro.PyException {
 	case errors.As(err, &recordErr), strings.Contains(detail, "server gave HTTP response to HTTPS client"):
 		return exc("ssl.SSLError", "wrong version number (the server does not speak TLS; use http://): ")
 	case strings.Contains(detail, "malformed HTTP"):
-		return protocolf(repro.ProtocolNotHTTP, "%s", detail[strings.Index(detail, "malformed HTTP"):])
+		return protocolf(scan.ProtocolNotHTTP, "%s", detail[strings.Index(detail, "malformed HTTP"):])
 	case strings.Contains(detail, "readLoopPeekFailLocked"):
 		// net/http's words for bytes that came before the request was
 		// written, as an SSH or SMTP server sends its banner
-		return protocolf(repro.ProtocolNotHTTP, "the server sent bytes before the request")
+		return protocolf(scan.ProtocolNotHTTP, "the server sent bytes before the request")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return protocolf(repro.ProtocolTruncatedAnswer, "the connection closed inside the response head (%s)", detail)
+		return protocolf(scan.ProtocolTruncatedAnswer, "the connection closed inside the response head (%s)", detail)
 	case errors.Is(err, io.EOF):
-		return protocolf(repro.ProtocolTruncatedAnswer, "the server closed the connection without an answer (%s)", detail)
+		return protocolf(scan.ProtocolTruncatedAnswer, "the server closed the connection without an answer (%s)", detail)
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return exc("TimeoutError", "timed out: ")
 	}

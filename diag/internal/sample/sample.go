@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/providers"
-	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // G4F is where the sample's g4f is installed.
@@ -20,13 +20,13 @@ const G4F = "/tmp/g4fdiag-demo/g4f"
 var Start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // Frame is one traceback frame.
-func Frame(file string, line int, fn, code string) repro.Frame {
-	return repro.Frame{File: file, Line: line, Func: fn, Code: code}
+func Frame(file string, line int, fn, code string) scan.Frame {
+	return scan.Frame{File: file, Line: line, Func: fn, Code: code}
 }
 
 // syncWrapperFrames is the path of a sync client call into g4f's wrapper.
-func SyncWrapperFrames(provider string) []repro.Frame {
-	return []repro.Frame{
+func SyncWrapperFrames(provider string) []scan.Frame {
+	return []scan.Frame{
 		Frame("/tmp/g4fdiag-x/harness.py", 210, "run_call", "result = client.chat.completions.create(**kwargs)"),
 		Frame(G4F+"/client/__init__.py", 88, "create", "return to_sync_generator(response)"),
 		Frame(G4F+"/providers/asyncio.py", 57, "to_sync_generator", "yield loop.run_until_complete(await_callback(gen.__anext__, timeout))"),
@@ -34,13 +34,13 @@ func SyncWrapperFrames(provider string) []repro.Frame {
 }
 
 // ErrorCall is a call that raised chain.
-func ErrorCall(i int, durMS float64, chain ...repro.PyException) repro.Call {
-	return repro.Call{Index: i, Outcome: repro.OutcomeError, Chain: chain, DurationMS: durMS}
+func ErrorCall(i int, durMS float64, chain ...scan.PyException) scan.Call {
+	return scan.Call{Index: i, Outcome: scan.OutcomeError, Chain: chain, DurationMS: durMS}
 }
 
 // OKCall is a call that answered, streaming chunks when chunks > 0.
-func OKCall(i int, chunks int, durMS float64) repro.Call {
-	c := repro.Call{Index: i, Outcome: repro.OutcomeOK, DurationMS: durMS, Text: "Hello! How can I help?"}
+func OKCall(i int, chunks int, durMS float64) scan.Call {
+	c := scan.Call{Index: i, Outcome: scan.OutcomeOK, DurationMS: durMS, Text: "Hello! How can I help?"}
 	if chunks > 0 {
 		c.Chunks, c.FirstChunkMS, c.MaxGapMS, c.LastChunkMS = chunks, 3, 4, durMS-1
 	}
@@ -48,24 +48,24 @@ func OKCall(i int, chunks int, durMS float64) repro.Call {
 }
 
 var (
-	ReentryUvloop = repro.PyException{Type: "RuntimeError", Message: "this event loop is already running."}
-	ReentryStdlib = repro.PyException{Type: "RuntimeError", Message: "This event loop is already running"}
-	asyncioRun    = repro.PyException{Type: "RuntimeError", Message: "asyncio.run() cannot be called from a running event loop"}
-	noThreadLoop  = repro.PyException{Type: "RuntimeError", Message: "There is no current event loop in thread 'g4fdiag-baseline'."}
-	NestTask      = repro.PyException{Type: "RuntimeError", Message: "Cannot enter into task <Task pending name='Task-3' coro=<main() running at harness.py:230>> while another task <Task pending name='Task-4' coro=<ConcurrencyFlaky.create_async_generator() running at /tmp/g4fdiag-demo/g4f/Provider/ConcurrencyFlaky.py:21>> is being executed."}
+	ReentryUvloop = scan.PyException{Type: "RuntimeError", Message: "this event loop is already running."}
+	ReentryStdlib = scan.PyException{Type: "RuntimeError", Message: "This event loop is already running"}
+	asyncioRun    = scan.PyException{Type: "RuntimeError", Message: "asyncio.run() cannot be called from a running event loop"}
+	noThreadLoop  = scan.PyException{Type: "RuntimeError", Message: "There is no current event loop in thread 'g4fdiag-baseline'."}
+	NestTask      = scan.PyException{Type: "RuntimeError", Message: "Cannot enter into task <Task pending name='Task-3' coro=<main() running at harness.py:230>> while another task <Task pending name='Task-4' coro=<ConcurrencyFlaky.create_async_generator() running at /tmp/g4fdiag-demo/g4f/Provider/ConcurrencyFlaky.py:21>> is being executed."}
 )
 
 // WithFrames gives e its frames and the traceback text they print as.
-func WithFrames(e repro.PyException, frames []repro.Frame) repro.PyException {
+func WithFrames(e scan.PyException, frames []scan.Frame) scan.PyException {
 	e.Frames = frames
 	e.Traceback = tracebackText(frames) + e.Type + ": " + e.Message + "\n"
 	return e
 }
 
 // NetworkChain is the exception chain of a network failure in the mode.
-func NetworkChain(mode repro.Mode, provider string) []repro.PyException {
+func NetworkChain(mode scan.Mode, provider string) []scan.PyException {
 	frames := SyncWrapperFrames(provider)
-	if mode == repro.ModeAsync || mode == repro.ModeAsyncStream {
+	if mode == scan.ModeAsync || mode == scan.ModeAsyncStream {
 		frames = frames[:1]
 	}
 	frames = append(frames,
@@ -73,8 +73,8 @@ func NetworkChain(mode repro.Mode, provider string) []repro.PyException {
 		Frame("/usr/lib/python3/dist-packages/aiohttp/client.py", 536, "_request", "conn = await self._connector.connect("),
 		Frame("/usr/lib/python3/dist-packages/aiohttp/connector.py", 1002, "_create_direct_connection", "raise ClientConnectorError(req.connection_key, exc) from exc"),
 	)
-	return []repro.PyException{
-		WithFrames(repro.PyException{Type: "aiohttp.client_exceptions.ClientConnectorError",
+	return []scan.PyException{
+		WithFrames(scan.PyException{Type: "aiohttp.client_exceptions.ClientConnectorError",
 			Message: "Cannot connect to host network-down.invalid:443 ssl:default [Name or service not known]"}, frames),
 		{Type: "socket.gaierror", Message: "[Errno -2] Name or service not known", Relation: "cause"},
 	}
@@ -96,24 +96,24 @@ var Providers = []providers.Provider{
 }
 
 // sampleCell decides what one cell of the sample scan observed.
-func Cell(p string, m repro.Mode, l repro.Loop) repro.Observation {
-	o := repro.Observation{
-		Cell:    repro.Cell{Provider: p, Mode: m, Loop: l, Model: "demo-model", Concurrency: 2, Repeat: 1},
-		End:     repro.EndCompleted,
+func Cell(p string, m scan.Mode, l scan.Loop) scan.Observation {
+	o := scan.Observation{
+		Cell:    scan.Cell{Provider: p, Mode: m, Loop: l, Model: "demo-model", Concurrency: 2, Repeat: 1},
+		End:     scan.EndCompleted,
 		Started: Start,
 	}
 	streaming := m.Streaming()
-	syncInLoop := m == repro.ModeSync || m == repro.ModeSyncStream
+	syncInLoop := m == scan.ModeSync || m == scan.ModeSyncStream
 	chunks := 0
 	if streaming {
 		chunks = 3
 	}
 	allOK := func(dur float64) {
-		o.Calls = []repro.Call{OKCall(0, chunks, dur), OKCall(1, chunks, dur+2)}
+		o.Calls = []scan.Call{OKCall(0, chunks, dur), OKCall(1, chunks, dur+2)}
 		o.DurationMS = dur + 4
 	}
-	both := func(dur float64, chain ...repro.PyException) {
-		o.Calls = []repro.Call{ErrorCall(0, dur, chain...), ErrorCall(1, dur+1, chain...)}
+	both := func(dur float64, chain ...scan.PyException) {
+		o.Calls = []scan.Call{ErrorCall(0, dur, chain...), ErrorCall(1, dur+1, chain...)}
 		o.DurationMS = dur + 3
 	}
 	switch p {
@@ -121,9 +121,9 @@ func Cell(p string, m repro.Mode, l repro.Loop) repro.Observation {
 		allOK(12)
 	case "AsyncGenHealthy":
 		switch {
-		case syncInLoop && l == repro.LoopUvloop:
+		case syncInLoop && l == scan.LoopUvloop:
 			both(3, WithFrames(ReentryUvloop, append(SyncWrapperFrames(p), Frame("uvloop/loop.pyx", 1511, "uvloop.loop.Loop.run_until_complete", ""))))
-		case syncInLoop && l == repro.LoopAsyncio:
+		case syncInLoop && l == scan.LoopAsyncio:
 			both(2, WithFrames(ReentryStdlib, append(SyncWrapperFrames(p),
 				Frame("/usr/lib/python3.11/asyncio/base_events.py", 629, "run_until_complete", "self._check_running()"),
 				Frame("/usr/lib/python3.11/asyncio/base_events.py", 588, "_check_running", "raise RuntimeError('This event loop is already running')"))))
@@ -131,8 +131,8 @@ func Cell(p string, m repro.Mode, l repro.Loop) repro.Observation {
 			allOK(15)
 		}
 	case "CreateAsyncRun":
-		if syncInLoop && l != repro.LoopNest {
-			both(2, WithFrames(asyncioRun, []repro.Frame{
+		if syncInLoop && l != scan.LoopNest {
+			both(2, WithFrames(asyncioRun, []scan.Frame{
 				Frame("/tmp/g4fdiag-x/harness.py", 210, "run_call", "result = client.chat.completions.create(**kwargs)"),
 				Frame(G4F+"/Provider/CreateAsyncRun.py", 24, "create_completion", "yield asyncio.run(cls.create_async(model, messages))"),
 				Frame("/usr/lib/python3.11/asyncio/runners.py", 186, "run", "raise RuntimeError("),
@@ -142,10 +142,10 @@ func Cell(p string, m repro.Mode, l repro.Loop) repro.Observation {
 		}
 	case "DeadlockLoop":
 		if syncInLoop {
-			o.End = repro.EndBlocked
+			o.End = scan.EndBlocked
 			o.DurationMS = 2104
-			o.Calls = []repro.Call{{Index: 0, Outcome: repro.OutcomePending, DurationMS: 2100}, {Index: 1, Outcome: repro.OutcomePending, DurationMS: 2100}}
-			o.Stacks = &repro.Stacks{
+			o.Calls = []scan.Call{{Index: 0, Outcome: scan.OutcomePending, DurationMS: 2100}, {Index: 1, Outcome: scan.OutcomePending, DurationMS: 2100}}
+			o.Stacks = &scan.Stacks{
 				BlockedMS: 2100,
 				LoopThread: "Thread 0x00007f3a1c7fe640 (most recent call first):\n" +
 					"  File \"/usr/lib/python3.11/threading.py\", line 320 in wait\n" +
@@ -166,11 +166,11 @@ func Cell(p string, m repro.Mode, l repro.Loop) repro.Observation {
 			allOK(8)
 		}
 	case "BlockingSleep":
-		if syncInLoop && l == repro.LoopUvloop {
-			o.End = repro.EndBlocked
+		if syncInLoop && l == scan.LoopUvloop {
+			o.End = scan.EndBlocked
 			o.DurationMS = 1530
-			o.Calls = []repro.Call{{Index: 0, Outcome: repro.OutcomePending, DurationMS: 1500}}
-			o.Stacks = &repro.Stacks{BlockedMS: 1500,
+			o.Calls = []scan.Call{{Index: 0, Outcome: scan.OutcomePending, DurationMS: 1500}}
+			o.Stacks = &scan.Stacks{BlockedMS: 1500,
 				LoopThread: "Traceback (most recent call last):\n" +
 					"  File \"/tmp/g4fdiag-x/harness.py\", line 210, in run_call\n    result = client.chat.completions.create(**kwargs)\n" +
 					"  File \"" + G4F + "/Provider/BlockingSleep.py\", line 14, in create_completion\n    time.sleep(3)\n"}
@@ -178,8 +178,8 @@ func Cell(p string, m repro.Mode, l repro.Loop) repro.Observation {
 			allOK(20)
 		}
 	case "ThreadLocalLoop":
-		if m == repro.ModeBaseline {
-			both(1, WithFrames(noThreadLoop, []repro.Frame{
+		if m == scan.ModeBaseline {
+			both(1, WithFrames(noThreadLoop, []scan.Frame{
 				Frame("/tmp/g4fdiag-x/harness.py", 180, "baseline_call", "result = client.chat.completions.create(**kwargs)"),
 				Frame(G4F+"/Provider/ThreadLocalLoop.py", 17, "create_completion", "loop = asyncio.get_event_loop()"),
 				Frame("/usr/lib/python3.11/asyncio/events.py", 677, "get_event_loop", "raise RuntimeError('There is no current event loop in thread %r.'"),
@@ -190,18 +190,18 @@ func Cell(p string, m repro.Mode, l repro.Loop) repro.Observation {
 	case "StallStream":
 		switch {
 		case streaming:
-			o.End = repro.EndDeadline
+			o.End = scan.EndDeadline
 			o.DurationMS = 5003
-			o.Calls = []repro.Call{
-				{Index: 0, Outcome: repro.OutcomePending, Chunks: 2, FirstChunkMS: 5, MaxGapMS: 7, LastChunkMS: 12, DurationMS: 5001},
-				{Index: 1, Outcome: repro.OutcomePending, Chunks: 2, FirstChunkMS: 6, MaxGapMS: 7, LastChunkMS: 13, DurationMS: 5001},
+			o.Calls = []scan.Call{
+				{Index: 0, Outcome: scan.OutcomePending, Chunks: 2, FirstChunkMS: 5, MaxGapMS: 7, LastChunkMS: 12, DurationMS: 5001},
+				{Index: 1, Outcome: scan.OutcomePending, Chunks: 2, FirstChunkMS: 6, MaxGapMS: 7, LastChunkMS: 13, DurationMS: 5001},
 			}
-			o.Stacks = &repro.Stacks{Tasks: "<Task pending name='Task-2' coro=<StallStream.create_async_generator() running at " +
+			o.Stacks = &scan.Stacks{Tasks: "<Task pending name='Task-2' coro=<StallStream.create_async_generator() running at " +
 				G4F + "/Provider/StallStream.py:22> wait_for=<Future pending>>\n"}
-		case m == repro.ModeAsync && l == repro.LoopUvloop:
-			o.End = repro.EndDeadline
+		case m == scan.ModeAsync && l == scan.LoopUvloop:
+			o.End = scan.EndDeadline
 			o.DurationMS = 5002
-			o.Calls = []repro.Call{{Index: 0, Outcome: repro.OutcomePending, DurationMS: 5000}, {Index: 1, Outcome: repro.OutcomePending, DurationMS: 5000}}
+			o.Calls = []scan.Call{{Index: 0, Outcome: scan.OutcomePending, DurationMS: 5000}, {Index: 1, Outcome: scan.OutcomePending, DurationMS: 5000}}
 		default:
 			allOK(14)
 		}
@@ -209,25 +209,25 @@ func Cell(p string, m repro.Mode, l repro.Loop) repro.Observation {
 		both(4, NetworkChain(m, p)...)
 		o.Log = "Error fetching https://network-down.invalid/v1: offline\n"
 	case "NeedsAuth":
-		both(1, WithFrames(repro.PyException{Type: "g4f.errors.MissingAuthError", Message: "Add a \"api_key\" or cookies\x1b[2J\x1b]0;pwned\x07"},
+		both(1, WithFrames(scan.PyException{Type: "g4f.errors.MissingAuthError", Message: "Add a \"api_key\" or cookies\x1b[2J\x1b]0;pwned\x07"},
 			append(SyncWrapperFrames(p)[:1], Frame(G4F+"/Provider/NeedsAuth.py", 12, "create_async_generator", "raise MissingAuthError('Add a \"api_key\" or cookies')"))))
 		o.Log = "POST https://auth.invalid/v1 with Authorization: Bearer sk-live1234567890abcdefghijkl\n"
 	case "ConcurrencyFlaky":
 		switch {
-		case m == repro.ModeSync && l == repro.LoopNest:
-			o.Calls = []repro.Call{OKCall(0, 0, 30), ErrorCall(1, 31, WithFrames(NestTask, SyncWrapperFrames(p)))}
+		case m == scan.ModeSync && l == scan.LoopNest:
+			o.Calls = []scan.Call{OKCall(0, 0, 30), ErrorCall(1, 31, WithFrames(NestTask, SyncWrapperFrames(p)))}
 			o.DurationMS = 33
-		case m == repro.ModeAsyncStream && l == repro.LoopUvloop:
-			o.End = repro.EndCrashed
+		case m == scan.ModeAsyncStream && l == scan.LoopUvloop:
+			o.End = scan.EndCrashed
 			o.DurationMS = 41
-			o.Calls = []repro.Call{{Index: 0, Outcome: repro.OutcomePending, Chunks: 1, FirstChunkMS: 4, LastChunkMS: 4, DurationMS: 40}}
-			o.Worker = &repro.WorkerInfo{PID: 4242, ExitStatus: "signal: segmentation fault",
+			o.Calls = []scan.Call{{Index: 0, Outcome: scan.OutcomePending, Chunks: 1, FirstChunkMS: 4, LastChunkMS: 4, DurationMS: 40}}
+			o.Worker = &scan.WorkerInfo{PID: 4242, ExitStatus: "signal: segmentation fault",
 				StderrTail: "Fatal Python error: Segmentation fault\n\nCurrent thread 0x00007f3a1c7fe640 (most recent call first):\n  File \"" + G4F + "/Provider/ConcurrencyFlaky.py\", line 33 in create_async_generator\n"}
 		default:
 			allOK(18)
 		}
 	case "RetiredProvider":
-		o.End = repro.EndNotWorking
+		o.End = scan.EndNotWorking
 		o.SkipReason = "provider class is marked working = False"
 	default:
 		panic(fmt.Sprintf("sample: unknown provider %s", p))
@@ -236,11 +236,11 @@ func Cell(p string, m repro.Mode, l repro.Loop) repro.Observation {
 }
 
 // sampleObservations is the sample scan in a shuffled order, as cells finish.
-func Observations() []repro.Observation {
-	var obs []repro.Observation
-	for _, l := range []repro.Loop{repro.LoopUvloop, repro.LoopAsyncio, repro.LoopNest} {
+func Observations() []scan.Observation {
+	var obs []scan.Observation
+	for _, l := range []scan.Loop{scan.LoopUvloop, scan.LoopAsyncio, scan.LoopNest} {
 		for i := len(Providers) - 1; i >= 0; i-- {
-			for _, m := range repro.AllModes {
+			for _, m := range scan.AllModes {
 				obs = append(obs, Cell(Providers[i].Name, m, l))
 			}
 		}
@@ -252,43 +252,43 @@ func Observations() []repro.Observation {
 const Command = "g4fdiag check --demo --concurrency 2 --api-key sk-testkeyABCDEFGHIJKLMNOP123456"
 
 // samplePlan is the plan of the sample scan.
-func Plan() repro.Plan {
+func Plan() scan.Plan {
 	names := make([]string, len(Providers))
 	for i, p := range Providers {
 		names[i] = p.Name
 	}
-	return repro.Plan{Providers: names, Modes: repro.AllModes, Loops: repro.AllLoops,
+	return scan.Plan{Providers: names, Modes: scan.AllModes, Loops: scan.AllLoops,
 		Concurrency: 2, Repeat: 1, Jobs: 4, Timeout: 5 * time.Second, BlockThreshold: time.Second, IncludeAuth: true}
 }
 
 // sampleEnvironment is the environment of the sample scan.
-func Environment() repro.Environment {
-	return repro.Environment{
+func Environment() scan.Environment {
+	return scan.Environment{
 		Python: "/usr/bin/python3", PythonVersion: "3.11.2", G4FVersion: "0.0.0-demo", G4FPath: G4F,
 		Demo: true, NestModule: "nest_asyncio",
-		Loops: []repro.LoopInfo{
-			{Loop: repro.LoopAsyncio, Available: true},
-			{Loop: repro.LoopNest, Available: true, Package: "nest_asyncio", Version: "1.5.6"},
-			{Loop: repro.LoopUvloop, Available: true, Package: "uvloop", Version: "0.17.0"},
+		Loops: []scan.LoopInfo{
+			{Loop: scan.LoopAsyncio, Available: true},
+			{Loop: scan.LoopNest, Available: true, Package: "nest_asyncio", Version: "1.5.6"},
+			{Loop: scan.LoopUvloop, Available: true, Package: "uvloop", Version: "0.17.0"},
 		},
 	}
 }
 
 // sampleEvidenceModes are the modes of the evidence sample.
-var EvidenceModes = []repro.Mode{repro.ModeSync, repro.ModeAsyncStream}
+var EvidenceModes = []scan.Mode{scan.ModeSync, scan.ModeAsyncStream}
 
 // sampleEvidenceObservations is a smaller scan for the evidence and JSON
 // golden files: the sync and async-stream cells of the providers whose
 // failures carry the most evidence.
-func EvidenceObservations() []repro.Observation {
+func EvidenceObservations() []scan.Observation {
 	keep := map[string]bool{"AsyncGenHealthy": true, "DeadlockLoop": true, "StallStream": true,
 		"ConcurrencyFlaky": true, "NeedsAuth": true, "NetworkDown": true, "HealthySync": true}
-	var obs []repro.Observation
+	var obs []scan.Observation
 	for _, o := range Observations() {
-		if !keep[o.Provider] || (o.Mode != repro.ModeSync && o.Mode != repro.ModeAsyncStream) {
+		if !keep[o.Provider] || (o.Mode != scan.ModeSync && o.Mode != scan.ModeAsyncStream) {
 			continue
 		}
-		if (o.Provider == "NeedsAuth" || o.Provider == "NetworkDown") && (o.Mode != repro.ModeSync || o.Loop != repro.LoopUvloop) {
+		if (o.Provider == "NeedsAuth" || o.Provider == "NetworkDown") && (o.Mode != scan.ModeSync || o.Loop != scan.LoopUvloop) {
 			continue
 		}
 		obs = append(obs, o)
@@ -297,7 +297,7 @@ func EvidenceObservations() []repro.Observation {
 }
 
 // tracebackText prints frames the way Python's traceback module does.
-func tracebackText(frames []repro.Frame) string {
+func tracebackText(frames []scan.Frame) string {
 	if len(frames) == 0 {
 		return ""
 	}
@@ -313,8 +313,8 @@ func tracebackText(frames []repro.Frame) string {
 }
 
 // Observation is a cell of provider p that ended with end after the calls.
-func Observation(p string, m repro.Mode, l repro.Loop, end repro.End, calls ...repro.Call) repro.Observation {
-	return repro.Observation{Cell: repro.Cell{Provider: p, Mode: m, Loop: l, Concurrency: len(calls), Repeat: 1},
+func Observation(p string, m scan.Mode, l scan.Loop, end scan.End, calls ...scan.Call) scan.Observation {
+	return scan.Observation{Cell: scan.Cell{Provider: p, Mode: m, Loop: l, Concurrency: len(calls), Repeat: 1},
 		End: end, Calls: calls, DurationMS: 10}
 }
 
@@ -322,15 +322,15 @@ func Observation(p string, m repro.Mode, l repro.Loop, end repro.End, calls ...r
 // the sync call off the loop and answers; nest_asyncio under a stdlib
 // stream trades the error for a hang; the others behave like the cell they
 // become.
-func remedyRun(of repro.Cell, rc repro.Cell) repro.Observation {
-	var o repro.Observation
+func remedyRun(of scan.Cell, rc scan.Cell) scan.Observation {
+	var o scan.Observation
 	switch {
-	case rc.Remedy == repro.RemedyToThread:
+	case rc.Remedy == scan.RemedyToThread:
 		o = Cell("HealthySync", rc.Mode, rc.Loop)
-	case rc.Remedy == repro.RemedyNest && of.Provider == "AsyncGenHealthy" && of.Mode == repro.ModeSyncStream:
+	case rc.Remedy == scan.RemedyNest && of.Provider == "AsyncGenHealthy" && of.Mode == scan.ModeSyncStream:
 		o = Cell(of.Provider, rc.Mode, rc.Loop)
-		o.End, o.DurationMS = repro.EndDeadline, 5003
-		o.Calls = []repro.Call{{Index: 0, Outcome: repro.OutcomePending, DurationMS: 5001}, {Index: 1, Outcome: repro.OutcomePending, DurationMS: 5001}}
+		o.End, o.DurationMS = scan.EndDeadline, 5003
+		o.Calls = []scan.Call{{Index: 0, Outcome: scan.OutcomePending, DurationMS: 5001}, {Index: 1, Outcome: scan.OutcomePending, DurationMS: 5001}}
 	default:
 		o = Cell(of.Provider, rc.Mode, rc.Loop)
 	}
@@ -339,12 +339,12 @@ func remedyRun(of repro.Cell, rc repro.Cell) repro.Observation {
 }
 
 // Remedies are the re-runs of the sample scan with --verify-fixes: each
-// loop failure re-run under every remedy repro.PlanRemedies plans for it,
+// loop failure re-run under every remedy scan.PlanRemedies plans for it,
 // or the note of why one is not run.
-func Remedies(loopFailures []repro.Cell) []repro.Observation {
-	var obs []repro.Observation
+func Remedies(loopFailures []scan.Cell) []scan.Observation {
+	var obs []scan.Observation
 	for _, c := range loopFailures {
-		for _, p := range repro.PlanRemedies(c, Environment()) {
+		for _, p := range scan.PlanRemedies(c, Environment()) {
 			if p.Cell == nil {
 				obs = append(obs, p.NotRun(c))
 				continue

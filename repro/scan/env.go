@@ -1,4 +1,4 @@
-package repro
+package scan
 
 // LoopInfo says whether a loop variant could be set up in the target
 // interpreter, and with which package.
