@@ -20,6 +20,7 @@ func names(ps []Provider) []string {
 }
 
 func TestSelect(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		patterns []string
@@ -46,6 +47,7 @@ func TestSelect(t *testing.T) {
 }
 
 func TestSelectUnknown(t *testing.T) {
+	t.Parallel()
 	_, err := Select(catalog, []string{"Blakbox"})
 	var unk *UnknownError
 	if !errors.As(err, &unk) {
@@ -61,6 +63,7 @@ func TestSelectUnknown(t *testing.T) {
 }
 
 func TestSelectUnknownNoSuggestion(t *testing.T) {
+	t.Parallel()
 	_, err := Select(catalog, []string{"Zzzzzzzzzz"})
 	var unk *UnknownError
 	if !errors.As(err, &unk) || len(unk.Suggestions) != 0 {
@@ -69,6 +72,7 @@ func TestSelectUnknownNoSuggestion(t *testing.T) {
 }
 
 func TestSuggestAtMostThree(t *testing.T) {
+	t.Parallel()
 	got := Suggest([]Provider{{Name: "Aa"}, {Name: "Ab"}, {Name: "Ac"}, {Name: "Ad"}}, "A", 3)
 	if len(got) != 3 {
 		t.Errorf("Suggest = %q, want three names", got)
@@ -76,6 +80,7 @@ func TestSuggestAtMostThree(t *testing.T) {
 }
 
 func TestSelectBadPattern(t *testing.T) {
+	t.Parallel()
 	if _, err := Select(catalog, []string{"[x"}); err == nil {
 		t.Fatal("want an error for a malformed pattern")
 	}

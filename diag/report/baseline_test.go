@@ -40,6 +40,7 @@ func key(p string, m scan.Mode, l scan.Loop, c diag.Class, sig string) CellKey {
 }
 
 func TestCompareWithItself(t *testing.T) {
+	t.Parallel()
 	r := sampleReport()
 	for _, spec := range []string{"", "any", "loop-reentry,stall"} {
 		set, err := diag.ParseClassSet(spec)
@@ -60,6 +61,7 @@ func TestCompareWithItself(t *testing.T) {
 }
 
 func TestCompareNewFailure(t *testing.T) {
+	t.Parallel()
 	base := sampleReport()
 	// HealthySync fails like AsyncGenHealthy now, and a new provider's cell
 	// that fails was not in the baseline at all
@@ -100,6 +102,7 @@ func TestCompareNewFailure(t *testing.T) {
 }
 
 func TestCompareFixed(t *testing.T) {
+	t.Parallel()
 	base := sampleReport()
 	fixed := sample.Cell("HealthySync", scan.ModeSync, scan.LoopUvloop)
 	fixed.Provider = "AsyncGenHealthy"
@@ -128,6 +131,7 @@ func TestCompareFixed(t *testing.T) {
 }
 
 func TestComparisonJSON(t *testing.T) {
+	t.Parallel()
 	set, _ := diag.ParseClassSet("loop,stall")
 	c := Compare(sampleReport(), sampleReport(), set)
 	data, err := json.Marshal(c)
@@ -154,6 +158,7 @@ func TestComparisonJSON(t *testing.T) {
 // --fail-on, with one on the new failures only; a saved report never
 // carries the gate.
 func TestNewGate(t *testing.T) {
+	t.Parallel()
 	any, err := diag.ParseClassSet("any")
 	if err != nil {
 		t.Fatal(err)

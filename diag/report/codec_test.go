@@ -16,6 +16,7 @@ import (
 )
 
 func TestReadReportErrors(t *testing.T) {
+	t.Parallel()
 	header := `{"record":"header","tool":"g4fdiag","version":"1","command":"c","plan":{"providers":["P"]},"environment":{},"providers":[]}`
 	good := `{"provider":"P","mode":"sync","loop":"uvloop","concurrency":1,"repeat":1,"end":"completed","started":"2026-03-01T12:00:00Z","duration_ms":3}`
 	cases := []struct {
@@ -48,6 +49,7 @@ func TestReadReportErrors(t *testing.T) {
 }
 
 func TestReadReportForms(t *testing.T) {
+	t.Parallel()
 	good := `{"provider":"P","mode":"sync","loop":"uvloop","concurrency":1,"repeat":1,"end":"completed","calls":[{"index":0,"round":0,"outcome":"error","chain":[{"type":"RuntimeError","message":"this event loop is already running."}],"chunks":0,"duration_ms":2}],"started":"2026-03-01T12:00:00Z","duration_ms":3}`
 	for name, in := range map[string]string{
 		"headerless jsonl":        good + "\n",
@@ -75,6 +77,7 @@ type flushCounter struct {
 func (f *flushCounter) Flush() error { f.flushes++; return f.Writer.Flush() }
 
 func TestJSONLWriterConcurrent(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	fc := &flushCounter{Writer: bufio.NewWriter(&out)}
 	jw := NewJSONLWriter(fc)
@@ -130,6 +133,7 @@ func TestJSONLWriterConcurrent(t *testing.T) {
 }
 
 func TestBuildOrder(t *testing.T) {
+	t.Parallel()
 	h := Header{Plan: scan.Plan{Providers: []string{"Zeta", "Alpha"}}}
 	var in []scan.Observation
 	for _, p := range []string{"Alpha", "Unknown2", "Zeta", "Unknown1"} {
@@ -162,6 +166,7 @@ func TestBuildOrder(t *testing.T) {
 }
 
 func TestSummary(t *testing.T) {
+	t.Parallel()
 	r := sampleReport()
 	s := r.Summary
 	if s.Cells != 165 || s.Counts[diag.ClassOK] != 92 || s.Counts[diag.ClassLoopReentry] != 8 || s.Counts[diag.ClassNetwork] != 15 {
@@ -181,6 +186,7 @@ func TestSummary(t *testing.T) {
 }
 
 func TestLikelyCauseFollowsTheData(t *testing.T) {
+	t.Parallel()
 	reentry := func(p string, m scan.Mode, l scan.Loop, e scan.PyException) scan.Observation {
 		return sample.Observation(p, m, l, scan.EndCompleted, sample.ErrorCall(0, 1, e))
 	}
@@ -217,6 +223,7 @@ func TestLikelyCauseFollowsTheData(t *testing.T) {
 // A jsonl stream says whether it ended in order: without its end record, or
 // with fewer observations than the end counts, it was cut short.
 func TestReadReportCutShort(t *testing.T) {
+	t.Parallel()
 	header := `{"record":"header","tool":"g4fdiag","plan":{"providers":["P"]}}`
 	obs := `{"provider":"P","mode":"sync","loop":"uvloop","concurrency":1,"repeat":1,"end":"completed","calls":[{"index":0,"round":0,"outcome":"ok"}]}`
 	for _, tc := range []struct {
@@ -245,6 +252,7 @@ func TestReadReportCutShort(t *testing.T) {
 // What is no report fails on its first bytes, and a record or report over
 // the bounds fails without being read whole.
 func TestReadReportBounds(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		in   io.Reader

@@ -15,6 +15,7 @@ import (
 // TestMergeShardsGiveTheWholeScan compares (a field the JSON does not carry
 // would show here).
 func TestMergedShardsRenderTheWholeTable(t *testing.T) {
+	t.Parallel()
 	whole := report.RoundTrip(t, report.MarkdownSample())
 	want := table(t, whole)
 	for n := 1; n <= 4; n++ {

@@ -94,6 +94,7 @@ func firstDiff(want, got string) string {
 }
 
 func TestMergePartOfTheShards(t *testing.T) {
+	t.Parallel()
 	shards := shardsOf(t, sampleReport(), 4)
 	m, err := Merge([]NamedReport{shards[2], shards[0]})
 	if err != nil {
@@ -114,6 +115,7 @@ func TestMergePartOfTheShards(t *testing.T) {
 }
 
 func TestMergeInterrupted(t *testing.T) {
+	t.Parallel()
 	shards := shardsOf(t, sampleReport(), 2)
 	shards[1].Report.Interrupted = true
 	m, err := Merge(shards)
@@ -129,6 +131,7 @@ func TestMergeInterrupted(t *testing.T) {
 // of one scan: paths, --jobs, and the order providers, modes and loops come
 // in.
 func TestMergeAllowsRunnerDifferences(t *testing.T) {
+	t.Parallel()
 	shards := shardsOf(t, sampleReport(), 2)
 	r := &shards[1].Report
 	r.Plan.Jobs = 64
@@ -154,6 +157,7 @@ func cloned(shards []NamedReport) []NamedReport {
 }
 
 func TestMergeRefuses(t *testing.T) {
+	t.Parallel()
 	sample := shardsOf(t, roundTrip(t, sampleReport()), 2)
 	// The overlap case copies the first cell of the whole scan in report
 	// order; let scan-1.json be the shard that has it.

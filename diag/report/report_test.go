@@ -9,6 +9,7 @@ import (
 // TestCauseTable: one row per key, the catch-all last, and every re-entry
 // refinement names a re-entry signature and a row.
 func TestCauseTable(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for i, c := range causeTable {
 		if seen[c.key] {

@@ -22,6 +22,7 @@ import (
 // TestMix: the table adds up to g4f 0.3.5.8's figures, and has the state
 // the isolation tests need.
 func TestMix(t *testing.T) {
+	t.Parallel()
 	got := Count(Kinds)
 	want := G4F0358
 	want.Stateful, want.IsolationSensitive = got.Stateful, got.IsolationSensitive
@@ -34,6 +35,7 @@ func TestMix(t *testing.T) {
 }
 
 func TestTable(t *testing.T) {
+	t.Parallel()
 	ids := map[string]bool{}
 	templates := map[string]bool{}
 	for _, k := range Kinds {
@@ -67,6 +69,7 @@ func TestTable(t *testing.T) {
 // TestDocTable: the table in doc.go lists every row of Kinds with its count,
 // in order.
 func TestDocTable(t *testing.T) {
+	t.Parallel()
 	doc, err := os.ReadFile("doc.go")
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +97,7 @@ func yesNo(b bool) string {
 // TestWriteIsDeterministic: two runs write the same files, byte for byte,
 // and the demo's own providers are gone.
 func TestWriteIsDeterministic(t *testing.T) {
+	t.Parallel()
 	a, b := tree(t, t.TempDir()), tree(t, t.TempDir())
 	if len(a) != len(b) {
 		t.Fatalf("%d files, then %d", len(a), len(b))
@@ -201,6 +205,7 @@ func runCensus(python, dir, tmp string, uvloop bool) (census, error) {
 // mix, and every provider does what its row says when called — alone, after
 // another call and beside one, on the stdlib loop and on uvloop.
 func TestPythonCensus(t *testing.T) {
+	t.Parallel()
 	python := testPython(t)
 	dir, err := Write(t.TempDir())
 	if err != nil {

@@ -28,6 +28,7 @@ func routes(answers map[string]http.HandlerFunc) http.HandlerFunc {
 }
 
 func TestDiscover(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		routes map[string]http.HandlerFunc
@@ -75,6 +76,7 @@ func TestDiscover(t *testing.T) {
 }
 
 func TestDiscoverSendsTheKey(t *testing.T) {
+	t.Parallel()
 	var auth, g4fKey string
 	base := startServer(t, routes(map[string]http.HandlerFunc{
 		"/v1/providers": func(w http.ResponseWriter, r *http.Request) {
@@ -94,6 +96,7 @@ func TestDiscoverSendsTheKey(t *testing.T) {
 // A server that cannot be used at start is an *repro.EnvError with one
 // line saying what and one saying what to do: the command maps it to exit 3.
 func TestDiscoverFailures(t *testing.T) {
+	t.Parallel()
 	silent := rawServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	ssh := rawServer(t, func(c net.Conn) {
 		bufio.NewReader(c).ReadString('\n')
@@ -141,6 +144,7 @@ func TestDiscoverFailures(t *testing.T) {
 }
 
 func TestDiscoverInterrupted(t *testing.T) {
+	t.Parallel()
 	silent := rawServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)

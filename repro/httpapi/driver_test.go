@@ -173,6 +173,7 @@ func run(t *testing.T, o Options, c scan.Cell, timeout time.Duration) scan.Obser
 // The table: what each server answers, what the call records, and what
 // diag makes of it.
 func TestDriverAgainstServers(t *testing.T) {
+	t.Parallel()
 	type want struct {
 		end      scan.End
 		outcome  scan.Outcome
@@ -391,6 +392,7 @@ func TestDriverAgainstServers(t *testing.T) {
 }
 
 func TestGoodStreamRecordsTiming(t *testing.T) {
+	t.Parallel()
 	var seen http.Header
 	var req chatRequest
 	base := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -432,6 +434,7 @@ func TestGoodStreamRecordsTiming(t *testing.T) {
 }
 
 func TestLongTextIsCut(t *testing.T) {
+	t.Parallel()
 	base := startServer(t, sseHandler(strings.Repeat(chunkFrame("é"), 300)+"data: [DONE]\n\n"))
 	c := run(t, Options{Servers: map[scan.Loop]string{scan.LoopServer: base}}, cell(scan.ModeAPISSE), 10*time.Second).Calls[0]
 	if c.Chunks != 300 || c.Text != strings.Repeat("é", 200) {
@@ -443,6 +446,7 @@ func TestLongTextIsCut(t *testing.T) {
 // the deadline: the call is pending, the cell ends "deadline", diag says
 // timeout — and the test is quick.
 func TestNoHeadersEndsAtTheDeadline(t *testing.T) {
+	t.Parallel()
 	base := rawServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	for _, mode := range scan.APIModes {
 		t.Run(string(mode), func(t *testing.T) {
@@ -467,6 +471,7 @@ func TestNoHeadersEndsAtTheDeadline(t *testing.T) {
 // A stream that stops mid-body with no stall timeout in reach is cut at the
 // deadline, pending with what it got: diag calls it a stall.
 func TestStopMidBodyEndsAtTheDeadline(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	base := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -495,6 +500,7 @@ func TestStopMidBodyEndsAtTheDeadline(t *testing.T) {
 // long before the deadline, and diag's stall evidence names the time of
 // that last frame.
 func TestStall(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	base := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -542,6 +548,7 @@ func TestStall(t *testing.T) {
 }
 
 func TestConcurrencyAndRepeat(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	ids := map[string]bool{}
 	var inFlight, most int
@@ -599,6 +606,7 @@ func TestConcurrencyAndRepeat(t *testing.T) {
 // reads the log only after that: a lender may stop the server on Return and
 // must have read all it wrote.
 func TestLeaseOfAHungCell(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	base := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-release
@@ -623,6 +631,7 @@ func TestLeaseOfAHungCell(t *testing.T) {
 // A lender that cannot start a server leaves the cell unavailable, with
 // its reason; one whose context ends returns the server unhung.
 func TestLeaseRefusedAndInterrupted(t *testing.T) {
+	t.Parallel()
 	o := Options{Use: func(context.Context, scan.Loop) (Lease, error) {
 		return nil, errors.New("the nest API server exited at start: boom")
 	}}
@@ -656,6 +665,7 @@ func TestLeaseRefusedAndInterrupted(t *testing.T) {
 // server echoes, not in the server log, not in the answer. The observation
 // keeps what the server said, for diag to classify.
 func TestAPIKeyIsSentNotPrinted(t *testing.T) {
+	t.Parallel()
 	const key = "sk-test-0123456789abcdef"
 	var auth, g4fKey string
 	base := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -711,6 +721,7 @@ func renderAll(t *testing.T, obs ...scan.Observation) string {
 }
 
 func TestCellsNotForThisDriver(t *testing.T) {
+	t.Parallel()
 	d := New(Options{Servers: map[scan.Loop]string{scan.LoopServer: "http://127.0.0.1:1"}})
 	obs, err := d.RunCell(context.Background(), scan.Cell{Provider: "P", Mode: scan.ModeAPISSE, Loop: scan.LoopUvloop}, time.Second)
 	if err != nil || obs.End != scan.EndUnavailable || !strings.Contains(obs.SkipReason, "uvloop") {
@@ -725,6 +736,7 @@ func TestCellsNotForThisDriver(t *testing.T) {
 // When ctx ends first RunCell says so, promptly, with the cell marked
 // interrupted and its call as far as it got.
 func TestContextEndsFirst(t *testing.T) {
+	t.Parallel()
 	base := rawServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
@@ -741,6 +753,7 @@ func TestContextEndsFirst(t *testing.T) {
 // The deadline passing between rounds leaves the later rounds unrun: the
 // cell ends "deadline" with the calls it made.
 func TestDeadlineBetweenRounds(t *testing.T) {
+	t.Parallel()
 	base := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(120 * time.Millisecond)
 		sseHandler(chunkFrame("Hi")+"data: [DONE]\n\n")(w, r)
@@ -759,6 +772,7 @@ func TestDeadlineBetweenRounds(t *testing.T) {
 
 // A stream read to its [DONE] leaves its connection reusable.
 func TestConnectionsAreReused(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewUnstartedServer(sseHandler(chunkFrame("Hi") + "data: [DONE]\n\n"))
 	var mu sync.Mutex
 	conns := 0
@@ -785,6 +799,7 @@ func TestConnectionsAreReused(t *testing.T) {
 }
 
 func TestKeyCutByTheTextLimit(t *testing.T) {
+	t.Parallel()
 	const key = "sk-test-0123456789abcdef"
 	base := startServer(t, sseHandler(chunkFrame(strings.Repeat("x", maxText-10)+key)+"data: [DONE]\n\n"))
 	obs := run(t, Options{Servers: map[scan.Loop]string{scan.LoopServer: base}, APIKey: key}, cell(scan.ModeAPISSE), 5*time.Second)
@@ -805,6 +820,7 @@ func (l pidLease) PID() int { return l.pid }
 // TestHungCellYields: a cell whose own server process uses no CPU while
 // its calls hang gives its job slot back before its deadline.
 func TestHungCellYields(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	base := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-release

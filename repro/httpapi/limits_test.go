@@ -17,6 +17,7 @@ import (
 // each fails "body over limit" once past MaxAnswer, and memory stays
 // bounded whatever the concurrency.
 func TestHugeJSONAnswerIsBounded(t *testing.T) {
+	t.Parallel()
 	const size = 100 << 20
 	var sent atomic.Int64
 	chunk := []byte(`{"choices":[{"message":{"content":"` + strings.Repeat("x", 64<<10-40))
@@ -62,6 +63,7 @@ func TestHugeJSONAnswerIsBounded(t *testing.T) {
 // its chunks, and the times of its first and last chunk and of the cut,
 // so that diag can tell a steady stream from a stalled one.
 func TestSteadyStreamCutAtTheDeadline(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	base := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -134,6 +136,7 @@ func (s stubbornTransport) RoundTrip(*http.Request) (*http.Response, error) {
 // A call that goes on past the deadline's grace is measured to the
 // deadline: its silence since the last chunk is not the grace.
 func TestStubbornStreamEndsAtTheDeadline(t *testing.T) {
+	t.Parallel()
 	done := make(chan struct{})
 	defer close(done)
 	const timeout = time.Second

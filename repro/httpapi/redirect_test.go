@@ -60,6 +60,7 @@ func otherHost(t *testing.T, h http.Handler) string {
 // An off-host redirect is not followed: the key never reaches the other
 // host, and the call and the discovery say which two hosts and what to pass.
 func TestRedirectOffHostKeepsTheKey(t *testing.T) {
+	t.Parallel()
 	const key = "sk-test-0123456789abcdef"
 	var second keyWatch
 	target := otherHost(t, second.handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -104,6 +105,7 @@ func TestRedirectOffHostKeepsTheKey(t *testing.T) {
 // A redirect on the same server is followed, key and all; a loop ends with
 // an error that says so.
 func TestRedirectOnTheServer(t *testing.T) {
+	t.Parallel()
 	const key = "sk-test-0123456789abcdef"
 	var seen keyWatch
 	base := startServer(t, seen.handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -145,6 +147,7 @@ func TestRedirectOnTheServer(t *testing.T) {
 // Discovery errors never hold the key or a terminal control sequence,
 // whatever the server echoes, nor the password of the URL.
 func TestDiscoverErrorsAreScrubbed(t *testing.T) {
+	t.Parallel()
 	for _, key := range []string{"sk-test-0123456789abcdef", "loop"} {
 		echo := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			answerHandler(401, "application/json", `{"detail": "Invalid API key: `+r.Header.Get("g4f-api-key")+
@@ -178,6 +181,7 @@ func TestDiscoverErrorsAreScrubbed(t *testing.T) {
 }
 
 func TestCheckBaseURL(t *testing.T) {
+	t.Parallel()
 	for raw, want := range map[string]string{
 		"http://127.0.0.1:1337":           "",
 		"https://g4f.example/api/v1/":     "",

@@ -7,6 +7,7 @@ import (
 
 // TestModeTable pins the modes, their report order and their columns.
 func TestModeTable(t *testing.T) {
+	t.Parallel()
 	if want := []Mode{ModeBaseline, ModeSync, ModeSyncStream, ModeAsync, ModeAsyncStream}; !slices.Equal(AllModes, want) {
 		t.Errorf("AllModes %v, want %v", AllModes, want)
 	}
@@ -60,6 +61,7 @@ func TestModeTable(t *testing.T) {
 
 // TestLoopTable pins the loops, their report order and their columns.
 func TestLoopTable(t *testing.T) {
+	t.Parallel()
 	if want := []Loop{LoopAsyncio, LoopNest, LoopUvloop}; !slices.Equal(AllLoops, want) {
 		t.Errorf("AllLoops %v, want %v", AllLoops, want)
 	}

@@ -12,6 +12,7 @@ import (
 )
 
 func TestPlanJSONRoundTrip(t *testing.T) {
+	t.Parallel()
 	p := Plan{Providers: []string{"A"}, Modes: []Mode{ModeSync}, Loops: []Loop{LoopUvloop},
 		Concurrency: 2, APIConcurrency: 3, Repeat: 3, Jobs: 4, Timeout: 20 * time.Second, BlockThreshold: 1500 * time.Millisecond,
 		IncludeAuth: true}
@@ -36,6 +37,7 @@ func TestPlanJSONRoundTrip(t *testing.T) {
 
 // HTTP cells take APIConcurrency when it is set; in-process cells never do.
 func TestPlanAPIConcurrency(t *testing.T) {
+	t.Parallel()
 	p := Plan{Providers: []string{"A"}, Modes: []Mode{ModeSync, ModeAPIJSON, ModeAPISSE}, Loops: []Loop{LoopNest},
 		Concurrency: 1, APIConcurrency: 2, Repeat: 1}
 	var got []string
@@ -52,6 +54,7 @@ func TestPlanAPIConcurrency(t *testing.T) {
 }
 
 func TestPlanCells(t *testing.T) {
+	t.Parallel()
 	p := Plan{Providers: []string{"B", "A"}, Modes: []Mode{ModeSync, ModeAsync}, Loops: []Loop{LoopAsyncio, LoopUvloop},
 		Concurrency: 1, Repeat: 1}
 	cells := p.Cells([]providers.Provider{{Name: "A", DefaultModel: "a-1"}, {Name: "B"}})

@@ -10,6 +10,7 @@ import (
 // read back from them: no kind's words may begin another's, and every kind
 // survives an encoding.
 func TestProtocolKindRoundTrip(t *testing.T) {
+	t.Parallel()
 	for i, a := range protocolKinds {
 		for j, b := range protocolKinds {
 			if i != j && a.prefix != "" && b.prefix != "" && strings.HasPrefix(b.prefix, a.prefix) {

@@ -17,6 +17,7 @@ var updateRemedyPlans = flag.Bool("update-remedy-plans", false, "rewrite testdat
 // hand-written planner the remedy table replaced, so the table keeps its
 // behaviour.
 func TestPlanRemediesGolden(t *testing.T) {
+	t.Parallel()
 	envs := []struct {
 		name string
 		env  Environment

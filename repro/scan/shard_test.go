@@ -14,6 +14,7 @@ import (
 )
 
 func TestParseShard(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want Shard
@@ -90,6 +91,7 @@ func keys(cells []Cell) []string {
 // exactly: each cell in one shard, sizes within one of each other, each
 // shard in input order.
 func TestShardCoverage(t *testing.T) {
+	t.Parallel()
 	for _, size := range []int{0, 1, 3, 7, 23} {
 		cells := sampleCells(sampleNames(size))
 		for n := 1; n <= 5; n++ {
@@ -126,6 +128,7 @@ func TestShardCoverage(t *testing.T) {
 // the order of the providers (runners whose catalogs list them differently
 // must still split one plan the same way).
 func TestShardStableUnderOrder(t *testing.T) {
+	t.Parallel()
 	names := sampleNames(17)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := range 5 {
@@ -149,6 +152,7 @@ func TestShardStableUnderOrder(t *testing.T) {
 // TestShardSpreadsProviders checks that a provider's cells do not all land
 // on one runner, which would make a slow provider one runner's problem.
 func TestShardSpreadsProviders(t *testing.T) {
+	t.Parallel()
 	cells := sampleCells(sampleNames(8))
 	for i := 1; i <= 4; i++ {
 		providers := map[string]bool{}
@@ -162,6 +166,7 @@ func TestShardSpreadsProviders(t *testing.T) {
 }
 
 func TestShardWholeAndInvalid(t *testing.T) {
+	t.Parallel()
 	cells := sampleCells(sampleNames(3))
 	for _, s := range []Shard{{}, {1, 1}} {
 		if got := s.Take(cells); !reflect.DeepEqual(got, cells) {
@@ -178,6 +183,7 @@ func TestShardWholeAndInvalid(t *testing.T) {
 // TestPlanCellsShard checks that a plan runs its shard's cells only, and
 // that the shard survives the plan's JSON encoding.
 func TestPlanCellsShard(t *testing.T) {
+	t.Parallel()
 	catalog := []providers.Provider{{Name: "A"}, {Name: "B"}, {Name: "C"}}
 	p := Plan{Providers: []string{"A", "B", "C"}, Modes: AllModes, Loops: AllLoops,
 		Concurrency: 1, Repeat: 1, Timeout: time.Second, BlockThreshold: time.Second}

@@ -6,6 +6,7 @@ import (
 )
 
 func TestWeak(t *testing.T) {
+	t.Parallel()
 	for s, want := range map[string]bool{
 		"e": true, "loop": true, "running": true, "password": true, "abcdefghijklmno": true,
 		"sk-test-0123456789": false, "hunter22": false, "abcdefghijklmnop": false, "s3cr3t-k3y": false,
@@ -17,6 +18,7 @@ func TestWeak(t *testing.T) {
 }
 
 func TestCutOne(t *testing.T) {
+	t.Parallel()
 	const strong = "sk-test-0123456789abcdef"
 	for _, tc := range []struct{ secret, in, want string }{
 		// a strong secret goes wherever it stands
@@ -49,6 +51,7 @@ func TestCutOne(t *testing.T) {
 }
 
 func TestKeep(t *testing.T) {
+	t.Parallel()
 	const a, b = "sk-test-aaaaaaaaaaaa", "sk-test-bbbbbbbbbbbb"
 	forgetA := Keep(a)
 	forgetB := Keep(b)

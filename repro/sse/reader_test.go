@@ -43,6 +43,7 @@ func withoutSize(evs []Event) []Event {
 }
 
 func TestReader(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		in   string
@@ -108,6 +109,7 @@ func TestReader(t *testing.T) {
 }
 
 func TestSize(t *testing.T) {
+	t.Parallel()
 	r := NewReader(strings.NewReader("data: ab\r\nid: 1\r\n\r\n: c\n"), Limits{})
 	evs, err := readAll(t, r)
 	if err != io.EOF || len(evs) != 2 {
@@ -120,6 +122,7 @@ func TestSize(t *testing.T) {
 }
 
 func TestFrameLimit(t *testing.T) {
+	t.Parallel()
 	frame := "data: " + strings.Repeat("x", 93) + "\n\n" // 101 bytes as counted
 	for _, tc := range []struct {
 		limit int64
@@ -159,6 +162,7 @@ func (c *counting) Read(p []byte) (int, error) {
 }
 
 func TestBodyLimitStopsReading(t *testing.T) {
+	t.Parallel()
 	src := &counting{pattern: []byte("data: 0123456789\n\n")}
 	r := NewReader(src, Limits{MaxBody: 1000})
 	evs, err := readAll(t, r)
@@ -176,6 +180,7 @@ func TestBodyLimitStopsReading(t *testing.T) {
 
 // A line that never ends is cut at the frame limit, not buffered whole.
 func TestEndlessLine(t *testing.T) {
+	t.Parallel()
 	src := &counting{pattern: []byte("x")}
 	r := NewReader(src, Limits{MaxFrame: 1 << 20})
 	_, err := r.Next()
@@ -191,6 +196,7 @@ func TestEndlessLine(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
+	t.Parallel()
 	l := Limits{}.WithDefaults()
 	if l.MaxFrame != 1<<20 || l.MaxBody != 64<<20 {
 		t.Errorf("%+v", l)
@@ -201,6 +207,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestReadErrorPassesThrough(t *testing.T) {
+	t.Parallel()
 	boom := errors.New("connection reset")
 	in := io.MultiReader(strings.NewReader("data: a\n\ndata: b"), iotest.ErrReader(boom))
 	r := NewReader(in, Limits{})
@@ -224,6 +231,7 @@ type zeroReader struct{}
 func (zeroReader) Read([]byte) (int, error) { return 0, nil }
 
 func TestNoProgress(t *testing.T) {
+	t.Parallel()
 	if _, err := NewReader(zeroReader{}, Limits{}).Next(); err != io.ErrNoProgress {
 		t.Errorf("error %v", err)
 	}
