@@ -309,8 +309,13 @@ func interruptContext(stdio *IO) (context.Context, func()) {
 	}
 }
 
-func newApp(stdio IO) *cli.App {
+// cli's version printer is a package variable: set once, as it writes to
+// each app's own Writer, so concurrent Mains never write it.
+func init() {
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, "g4fdiag "+versionString()) }
+}
+
+func newApp(stdio IO) *cli.App {
 	app := &cli.App{
 		Name:  "g4fdiag",
 		Usage: "diagnose and reproduce event-loop conflicts in gpt4free (g4f)",
