@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -49,8 +48,8 @@ func RunDoctor(ctx context.Context, t Target) (scan.Doctor, error) {
 		return scan.Doctor{}, err
 	}
 	defer os.RemoveAll(dir)
-	script := filepath.Join(dir, "doctor.py")
-	if err := os.WriteFile(script, doctorPy, 0o600); err != nil {
+	script, err := writeScript(dir, "doctor.py", doctorPy)
+	if err != nil {
 		return scan.Doctor{}, err
 	}
 

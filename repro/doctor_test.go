@@ -15,36 +15,6 @@ import (
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
-func versionPtr(s string) *string { return &s }
-
-// doctorOf is a hand-made report: g4f importable with nest module nest,
-// installed packages name=version.
-func doctorOf(nest string, installed ...string) scan.Doctor {
-	d := scan.Doctor{Python: "/py", PythonVersion: "3.11.2",
-		G4F:        scan.DoctorG4F{Importable: true, Version: "0.5.0", Path: "/site/g4f", NestModule: nest},
-		LoopPolicy: "asyncio.unix_events._UnixDefaultEventLoopPolicy"}
-	have := map[string]string{}
-	for _, kv := range installed {
-		k, v, _ := strings.Cut(kv, "=")
-		have[k] = v
-	}
-	for _, name := range scan.DoctorPackages {
-		p := scan.Package{Name: name}
-		if v, ok := have[name]; ok {
-			p.Version = versionPtr(v)
-		}
-		d.Packages = append(d.Packages, p)
-	}
-	d.G4F.NestInstalled = nest != "" && have[nest] != ""
-	if _, ok := have["uvicorn"]; ok {
-		d.UvicornLoop = "asyncio"
-		if _, ok := have["uvloop"]; ok {
-			d.UvicornLoop = "uvloop"
-		}
-	}
-	return d
-}
-
 func exposureIDs(es []scan.Exposure) []string {
 	ids := []string{}
 	for _, e := range es {
@@ -54,7 +24,7 @@ func exposureIDs(es []scan.Exposure) []string {
 }
 
 func TestImportError(t *testing.T) {
-	d := doctorOf("nest_asyncio")
+	d := scan.Doctor{Python: "/py", PythonVersion: "3.11.2", G4F: scan.DoctorG4F{Importable: true}}
 	if err := ImportError(d); err != nil {
 		t.Fatalf("importable g4f: %v", err)
 	}
@@ -326,4 +296,36 @@ func runDoctor(ctx context.Context, t Target) (scan.Doctor, error) {
 		d.Exposures = diag.Exposures(d)
 	}
 	return d, err
+}
+
+// TestSharedModuleUnderSafePath: doctor.py and harness.py import the module
+// they share (g4fdiag_inspect.py) from beside them even where Python does
+// not put a script's directory on sys.path (PYTHONSAFEPATH, Python 3.11+),
+// and both read the same g4f.
+func TestSharedModuleUnderSafePath(t *testing.T) {
+	target := demoTarget(t)
+	target.Env = append(target.Env, "PYTHONSAFEPATH=1")
+	d, err := RunDoctor(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.G4F.Importable || d.G4F.NestModule != "nest_asyncio" || d.G4F.Version == "" {
+		t.Errorf("doctor read g4f as %+v", d.G4F)
+	}
+	p, err := NewPool(target, PoolOptions{BlockThreshold: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	obs, err := p.RunCell(context.Background(), scan.Cell{Provider: "EchoSync", Mode: scan.ModeBaseline, Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 1}, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs.End != scan.EndCompleted || len(obs.Calls) != 1 || obs.Calls[0].Outcome != scan.OutcomeOK {
+		t.Errorf("EchoSync under PYTHONSAFEPATH: end %s, calls %+v", obs.End, obs.Calls)
+	}
+	env := p.Environment()
+	if env.NestModule != d.G4F.NestModule || env.G4FVersion != d.G4F.Version {
+		t.Errorf("worker read g4f %s with %s, doctor %s with %s", env.G4FVersion, env.NestModule, d.G4F.Version, d.G4F.NestModule)
+	}
 }

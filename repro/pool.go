@@ -18,11 +18,27 @@ import (
 //go:embed harness/harness.py
 var harnessPy []byte
 
-// WriteHarness writes the embedded harness into dir and returns its path.
-// Workers run it; so do the API servers g4fdiag starts (--serve-api).
+// inspectPy is the module harness.py and doctor.py share: what g4f is
+// installed (version, nest_asyncio module). Each is written next to it.
+//
+//go:embed harness/g4fdiag_inspect.py
+var inspectPy []byte
+
+// WriteHarness writes the embedded harness into dir, with the module it
+// imports, and returns its path. Workers run it; so do the API servers
+// g4fdiag starts (--serve-api).
 func WriteHarness(dir string) (string, error) {
-	path := filepath.Join(dir, "harness.py")
-	if err := os.WriteFile(path, harnessPy, 0o600); err != nil {
+	return writeScript(dir, "harness.py", harnessPy)
+}
+
+// writeScript writes one of the embedded scripts into dir, next to the
+// module they share, and returns its path.
+func writeScript(dir, name string, script []byte) (string, error) {
+	if err := os.WriteFile(filepath.Join(dir, "g4fdiag_inspect.py"), inspectPy, 0o600); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, script, 0o600); err != nil {
 		return "", err
 	}
 	return path, nil

@@ -21,25 +21,28 @@ break the report. Exit status 0 whenever that line was printed — a g4f that
 cannot be imported is part of the report ("importable": false), not a crash.
 
 The script runs on any Python 3 (no f-strings, no walrus) and imports nothing
-of the harness: each of the two must stand alone.
+of the harness: each of the two must stand alone. What both read of g4f
+(its version, the nest_asyncio its bridge imports) is g4fdiag_inspect.py,
+which g4fdiag writes next to each.
 """
 
 import asyncio
 import importlib
 import importlib.util
-import inspect
 import json
 import os
 import platform
-import re
 import sys
 import warnings
 
+# g4fdiag_inspect.py is written beside this file: found even where the
+# interpreter does not put the script's directory on sys.path (-P,
+# PYTHONSAFEPATH).
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from g4fdiag_inspect import bridge_modules, dist_version, g4f_version, nest_module_of  # noqa: E402
+
 PREFIX = "g4fdiag-doctor "
-NEST_MODULES = ("nest_asyncio", "nest_asyncio2")
-# Where g4f keeps its sync <-> async bridge, newest layout first.
-BRIDGE_MODULES = ("g4f.providers.asyncio", "g4f.providers.base_provider",
-                  "g4f.Provider.base_provider", "g4f.Provider.helper")
 MAX_ERROR = 300
 
 
@@ -76,36 +79,6 @@ def module_path(module):
     return os.path.abspath(paths[0]) if paths else ""
 
 
-def dist_version(name, path):
-    """The installed distribution's version, when it describes the copy at
-    path (a module on PYTHONPATH may shadow an installed one)."""
-    try:
-        from importlib import metadata
-    except ImportError:
-        return ""
-    for dist_name in (name, name.replace("_", "-")):
-        try:
-            dist = metadata.distribution(dist_name)
-        except Exception:
-            continue
-        for rel in (name, name + ".py", os.path.join(name, "__init__.py")):
-            located = str(dist.locate_file(rel))
-            if os.path.exists(located):
-                if not path or same_file(located, path) or same_file(os.path.dirname(located), path):
-                    return dist.version or ""
-                return ""  # metadata of another copy than the one imported
-        # Metadata that locates no such file: trust it.
-        return dist.version or ""
-    return ""
-
-
-def same_file(a, b):
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def inspect_package(name):
     """{name, version, path, error}: version is None when `import name` does
     not work — whether nothing is found or what is found raises (a shadow
@@ -132,52 +105,6 @@ def inspect_package(name):
         version = str(getattr(module, "__version__", "") or "")
     entry["version"] = version
     return entry, module
-
-
-def g4f_version(g4f, path):
-    version = dist_version("g4f", path)
-    if version:
-        return version
-    version = getattr(g4f, "__version__", None)
-    if version:
-        return str(version)
-    try:
-        utils = importlib.import_module("g4f.version").utils
-        version = utils.current_version
-        if version:
-            return str(version)
-    except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-    return ""
-
-
-def bridge_modules():
-    try:
-        importlib.import_module(BRIDGE_MODULES[0])
-    except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-    return [sys.modules[n] for n in BRIDGE_MODULES if n in sys.modules]
-
-
-def nest_module_of(modules):
-    """Which nest_asyncio the imported g4f uses: a module it holds in its
-    globals, else the name in its source (a failed import leaves no module)."""
-    for module in modules:
-        for value in list(vars(module).values()):
-            if inspect.ismodule(value) and value.__name__ in NEST_MODULES:
-                return value.__name__
-    for module in modules:
-        try:
-            source = inspect.getsource(module)
-        except Exception:
-            continue
-        if re.search(r"\bnest_asyncio2\b", source):
-            return "nest_asyncio2"
-        if re.search(r"\bnest_asyncio\b", source):
-            return "nest_asyncio"
-    return ""
 
 
 def flag_of(modules, names):

@@ -211,13 +211,19 @@ import linecache
 import logging
 import os
 import platform
-import re
 import signal
 import sys
 import threading
 import time
 import traceback
 import warnings
+
+# g4fdiag_inspect.py is written beside this file: found even where the
+# interpreter does not put the script's directory on sys.path (-P,
+# PYTHONSAFEPATH).
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from g4fdiag_inspect import NEST_MODULES, bridge_modules, g4f_version, nest_module_of  # noqa: E402
 
 PROTOCOL_FD = 3
 LOG_LIMIT = 16 * 1024        # characters of printed output kept per cell
@@ -241,7 +247,6 @@ WATCHDOG_S = 0.05
 DEFAULT_THRESHOLD_MS = 2000.0
 CLIENTS = ("sync", "async")
 LOOPS = ("asyncio", "nest", "uvloop")
-NEST_MODULES = ("nest_asyncio", "nest_asyncio2")
 DEFAULT_MESSAGES = [{"role": "user", "content": "Say hello."}]
 
 
@@ -698,54 +703,9 @@ def g4f_path(g4f):
     return os.path.abspath(paths[0]) if paths else ""
 
 
-def g4f_version(g4f, path):
-    # Installed metadata first, unless it describes another copy of g4f than
-    # the one imported (a checkout on PYTHONPATH shadowing an install).
-    try:
-        from importlib import metadata
-        dist = metadata.distribution("g4f")
-        init = str(dist.locate_file(os.path.join("g4f", "__init__.py")))
-        if not os.path.exists(init) or os.path.samefile(os.path.dirname(init), path):
-            return dist.version
-    except Exception:
-        pass
-    version = getattr(g4f, "__version__", None)
-    if version:
-        return str(version)
-    try:
-        utils = importlib.import_module("g4f.version").utils
-        version = utils.current_version
-        if version:
-            return str(version)
-    except Exception:
-        pass
-    return ""
-
-
 def nest_module_of_g4f():
-    """Which nest_asyncio the imported g4f uses: a module it holds in its
-    globals, else a name in its source (blocked imports leave no module)."""
-    names = ("g4f.providers.asyncio", "g4f.providers.base_provider",
-             "g4f.Provider.base_provider", "g4f.Provider.helper")
-    try:
-        importlib.import_module(names[0])
-    except Exception:
-        pass
-    modules = [sys.modules[n] for n in names if n in sys.modules]
-    for module in modules:
-        for value in list(vars(module).values()):
-            if inspect.ismodule(value) and value.__name__ in NEST_MODULES:
-                return value.__name__
-    for module in modules:
-        try:
-            source = inspect.getsource(module)
-        except Exception:
-            continue
-        if re.search(r"\bnest_asyncio2\b", source):
-            return "nest_asyncio2"
-        if re.search(r"\bnest_asyncio\b", source):
-            return "nest_asyncio"
-    return ""
+    """Which nest_asyncio the imported g4f uses (g4fdiag_inspect)."""
+    return nest_module_of(bridge_modules())
 
 
 def ready_event(g4f):
