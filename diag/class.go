@@ -81,6 +81,10 @@ type classInfo struct {
 	// reentry: an explain finding of the class keeps the frame that
 	// re-entered the loop.
 	reentry bool
+	// then is how a call that failed this way reads after a remedy took
+	// its loop error away ("the call then fails on the network"); failing
+	// classes that are not loop classes only.
+	then string
 }
 
 var (
@@ -107,25 +111,25 @@ var classTable = []classInfo{
 	{class: ClassLoopBlocked, code: "BLK", meaning: "the loop thread was stuck in a blocking call",
 		color: loopColor, loop: true, failing: true, hang: hangAlways, cause: "blocked"},
 	{class: ClassCrashed, code: "crsh", meaning: "the worker process died mid-cell",
-		color: oddColor, failing: true, warn: true},
+		color: oddColor, failing: true, warn: true, then: "kills the worker process"},
 	{class: ClassStall, code: "stal", meaning: "the stream started, then stopped sending chunks",
-		color: hangColor, failing: true, hang: hangAlways, warn: true},
+		color: hangColor, failing: true, hang: hangAlways, warn: true, then: "stalls mid-stream"},
 	{class: ClassTimeout, code: "TO", meaning: "no answer before the cell deadline",
-		color: hangColor, failing: true, hang: hangAlways, warn: true},
+		color: hangColor, failing: true, hang: hangAlways, warn: true, then: "gets no answer before the deadline"},
 	{class: ClassFlaky, code: "flky", meaning: "calls of the same cell ended differently",
-		color: oddColor, failing: true, warn: true},
+		color: oddColor, failing: true, warn: true, then: "fails in some calls only"},
 	{class: ClassProtocol, code: "prot", meaning: "the API server's answer broke HTTP, JSON or SSE (not a loop fault)",
-		color: oddColor, failing: true, warn: true},
+		color: oddColor, failing: true, warn: true, then: "gets an answer that breaks the API protocol"},
 	{class: ClassProviderError, code: "err", meaning: "the provider raised an error that is not a loop fault",
-		color: quietColor, failing: true},
+		color: quietColor, failing: true, then: "fails in the provider"},
 	{class: ClassMissingRequirements, code: "req", meaning: "a package the provider needs is not installed",
-		color: quietColor, failing: true},
+		color: quietColor, failing: true, then: "fails on a package the provider needs"},
 	{class: ClassAuth, code: "auth", meaning: "the provider needs credentials",
-		color: quietColor, failing: true},
+		color: quietColor, failing: true, then: "fails for want of credentials"},
 	{class: ClassNetwork, code: "net", meaning: "the provider could not be reached (network)",
-		color: quietColor, failing: true},
+		color: quietColor, failing: true, then: "fails on the network"},
 	{class: ClassProviderNotFound, code: "nf", meaning: "g4f does not know this provider",
-		color: quietColor, failing: true},
+		color: quietColor, failing: true, then: "fails: g4f does not know the provider"},
 	{class: ClassNotWorking, code: "nw", meaning: "the provider is marked working = False; not run",
 		color: quietColor},
 	{class: ClassUnavailable, code: "n/a", meaning: "the loop variant is not installed here; not run",
@@ -183,6 +187,10 @@ func (c Class) Known() bool { _, ok := classInfos[c]; return ok }
 // KeepsReentryFrame reports whether an explain finding of the class keeps
 // the frame that re-entered the loop.
 func (c Class) KeepsReentryFrame() bool { return c.info().reentry }
+
+// Then is how a call that failed this way reads once a remedy took its
+// loop error away, "" for a class that is ok, a loop class or not run.
+func (c Class) Then() string { return c.info().then }
 
 // Code is the class's short name for table cells, at most four characters.
 // An unknown class gets "?".

@@ -1,6 +1,10 @@
 package diag
 
-import "github.com/g4fdiag/g4fdiag/repro/scan"
+import (
+	"fmt"
+
+	"github.com/g4fdiag/g4fdiag/repro/scan"
+)
 
 // Remedy outcomes: what trying a remedy did to a failing cell.
 const (
@@ -29,6 +33,22 @@ func outcomeOf(orig, rerun Verdict) string {
 	// Another class, or the same class by another mechanism: the error
 	// traded for nest_asyncio's hang is loop-reentry too, but not the same.
 	return OutcomeChanges
+}
+
+// RemedyEffect says in words what a remedy's re-run did to a cell that
+// failed with orig: "fixes it (ok)", "does not fix it (...)", or, when the
+// loop error went away and the call then failed for another reason (as it
+// does offline: the loop is fixed, the provider is out of reach), "removes
+// the loop error; the call then fails on the network (...)".
+func RemedyEffect(orig, rerun Verdict) string {
+	got := fmt.Sprintf("%s [%s]", rerun.Class, rerun.Signature)
+	switch {
+	case rerun.Class == ClassOK:
+		return "fixes it (ok)"
+	case orig.Class.IsLoop() && !rerun.Class.IsLoop() && rerun.Class.Then() != "":
+		return "removes the loop error; the call then " + rerun.Class.Then() + " (" + got + ")"
+	}
+	return "does not fix it (" + got + ")"
 }
 
 // attachRemedies moves the remedy cells into the Remedies of the cells they

@@ -94,13 +94,7 @@ func emitScript(ctx context.Context, path string, o scanOptions, st *scanTarget,
 		if err != nil {
 			return nil, err
 		}
-		v := diag.Classify(robs)
-		line := fmt.Sprintf("--remedy %s: ", rem)
-		if v.Class == diag.ClassOK {
-			line += "fixes it (ok)"
-		} else {
-			line += fmt.Sprintf("does not fix it (%s [%s])", v.Class, v.Signature)
-		}
+		line := fmt.Sprintf("--remedy %s: %s", rem, diag.RemedyEffect(cell.Verdict, diag.Classify(robs)))
 		out.Remedies = append(out.Remedies, line)
 	}
 	out.Note = diag.Redact(diag.Sanitize(out.Note))
