@@ -18,9 +18,19 @@ import (
 //go:embed harness/harness.py
 var harnessPy []byte
 
-// WriteHarness writes the embedded harness into dir and returns its path.
-// Workers run it; so do the API servers g4fdiag starts (--serve-api).
+// probesPy is g4fdiag's probe providers, which the harness loads from
+// beside itself when G4FDIAG_PROBES=1 (see ProbesEnv).
+//
+//go:embed harness/probes.py
+var probesPy []byte
+
+// WriteHarness writes the embedded harness (and the probes it loads) into
+// dir and returns the harness's path. Workers run it; so do the API servers
+// g4fdiag starts (--serve-api).
 func WriteHarness(dir string) (string, error) {
+	if err := os.WriteFile(filepath.Join(dir, "probes.py"), probesPy, 0o600); err != nil {
+		return "", err
+	}
 	path := filepath.Join(dir, "harness.py")
 	if err := os.WriteFile(path, harnessPy, 0o600); err != nil {
 		return "", err
