@@ -284,3 +284,53 @@ func TestProbesListedAndRepro(t *testing.T) {
 		t.Errorf("repro ProbeAsyncGenerator sync/uvloop: %+v", r.Cells)
 	}
 }
+
+// TestProbeOnAMissingBase: a g4f without the sync base class (the
+// miniature, with AbstractProvider taken out of it once its providers are
+// built) has no ProbeSync: its cells end unavailable with the reason, not
+// as errors, and the other probes run.
+func TestProbeOnAMissingBase(t *testing.T) {
+	python := testPython(t)
+	dir, err := providers.WriteDemo(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "g4f", "Provider", "__init__.py"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("\nfrom ..providers import base_provider as _base\ndel _base.AbstractProvider\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	environ := append(os.Environ(), "PYTHONPATH="+dir)
+	out := filepath.Join(t.TempDir(), "probe.json")
+	code, _, stderr := run(t, environ, "check", "--probe", "--python", python, "--modes", "baseline,async", "--loops", "asyncio",
+		"--format", "json", "--output", out)
+	if code != exitOK {
+		t.Fatalf("exit %d, want %d; stderr %s", code, exitOK, stderr)
+	}
+	r := readReport(t, out)
+	if len(r.Cells) != 6 {
+		t.Fatalf("%d cells, want 6", len(r.Cells))
+	}
+	for _, c := range r.Cells {
+		want := "ok"
+		if c.Provider == "ProbeSync" {
+			want = "unavailable"
+			if c.End != "unavailable" || !strings.Contains(c.Evidence, "no AbstractProvider base class") {
+				t.Errorf("ProbeSync %s: end %s, evidence %q", c.Mode, c.End, c.Evidence)
+			}
+		}
+		if c.Verdict != want {
+			t.Errorf("%s %s = %s, want %s (%s)", c.Provider, c.Mode, c.Verdict, want, c.Evidence)
+		}
+	}
+	code, table, _ := run(t, environ, "providers", "--python", python)
+	if code != exitOK || !strings.Contains(table, "ProbeSync unavailable: this g4f has no AbstractProvider base class") {
+		t.Errorf("providers (exit %d):\n%s", code, table)
+	}
+}
