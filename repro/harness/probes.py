@@ -27,11 +27,13 @@ PROBES is the one table of probes. A new probe is one Probe(...) row:
     kind    sync, async or async-generator: the method the probe implements
     bases   where releases keep its base class: (module, attribute) pairs,
             the first found wins
-    body    body(base) -> the class attributes the probe adds (its methods);
-            common attributes (working, models, ...) come from PROBE_ATTRS
-    needs   environment variables it reads, e.g. G4FDIAG_UPSTREAM, the
+    body    body(base, environ) -> the class attributes the probe adds (its
+            methods, and any of PROBE_ATTRS it overrides: url, models...);
+            environ is os.environ, where the values of `needs` are
+    needs   environment variables body reads, e.g. G4FDIAG_UPSTREAM, the
             loopback upstream's base URL that Go sets for workers and API
-            servers; one that is unset makes the probe unavailable
+            servers; one that is unset or empty makes the probe unavailable
+            (body is not called)
 
 Stdlib only; the syntax stays valid from Python 3.8 to 3.14.
 """
@@ -41,7 +43,6 @@ import importlib
 import os
 import sys
 
-ENABLE_ENV = "G4FDIAG_PROBES"    # "1": register the probes
 MODEL = "probe"
 PIECES = ("Probe", " answer", " from ")  # then the class name: a few chunks
 
@@ -84,7 +85,7 @@ def answer(cls):
     return PIECES + (cls.__name__,)
 
 
-def async_generator_body(base):
+def async_generator_body(base, environ):
     async def create_async_generator(cls, model, messages, stream=True, **kwargs):
         for piece in answer(cls):
             await asyncio.sleep(0)  # each chunk waits on the loop, as a real stream does
@@ -92,14 +93,14 @@ def async_generator_body(base):
     return {"create_async_generator": classmethod(create_async_generator)}
 
 
-def async_body(base):
+def async_body(base, environ):
     async def create_async(cls, model, messages, **kwargs):
         await asyncio.sleep(0)
         return "".join(answer(cls))
     return {"create_async": classmethod(create_async)}
 
 
-def sync_body(base):
+def sync_body(base, environ):
     def create_completion(cls, model, messages, stream=False, **kwargs):
         for piece in answer(cls):
             yield piece
@@ -123,10 +124,6 @@ class Registered(object):
         self.reason = reason
 
 
-def enabled(environ=None):
-    return (environ if environ is not None else os.environ).get(ENABLE_ENV) == "1"
-
-
 def find_base(paths):
     for module_name, attr in paths:
         try:
@@ -148,11 +145,12 @@ def build(probe, environ):
     if base is None:
         where = ", ".join(sorted(set("%s.%s" % p for p in probe.bases)))
         return None, "this g4f has no %s base class (looked for %s)" % (probe.bases[0][1], where)
-    attrs = dict(PROBE_ATTRS)
+    # A list of its own per class: g4f may extend a provider's models.
+    attrs = dict((k, list(v) if isinstance(v, list) else v) for k, v in PROBE_ATTRS.items())
     attrs["__module__"] = "g4fdiag_probes"
     attrs["__doc__"] = "g4fdiag probe on g4f's %s: no network, no key." % base.__name__
     try:
-        attrs.update(probe.body(base))
+        attrs.update(probe.body(base, environ))
         cls = type(base)(probe.name, (base,), attrs)
     except Exception as exc:
         return None, "building %s on %s failed: %s: %s" % (probe.name, base.__name__, type(exc).__name__, exc)
