@@ -195,6 +195,11 @@ SOCK_SEQPACKET unix socket: one JSON object per record, each way.
 
     {"op":"exit"} or EOF -> exit 0; live children die with the fork server.
 
+Probes: with G4FDIAG_PROBES=1 in the environment, both modes load probes.py
+from beside this file and register g4fdiag's probe providers into g4f
+(register_probes) right after `import g4f`, before any fork and before the
+API app is built; probes.py says how.
+
 Stdlib only (serve mode imports the uvicorn of the environment it serves);
 the syntax stays valid from Python 3.8 to 3.14.
 """
