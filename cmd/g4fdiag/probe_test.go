@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,6 +22,11 @@ var probeTwin = map[string]string{
 	"ProbeAsync":          "RunAsync",
 	"ProbeSync":           "EchoSync",
 }
+
+// isProbe tells a probe's cells from the demo's: every probe is named
+// Probe..., and no demo provider is. Probes without a twin (one that needs
+// a server the test does not start) are left out of the comparisons.
+func isProbe(name string) bool { return strings.HasPrefix(name, "Probe") }
 
 // goldenCells reads a matrix golden (provider mode loop verdict signature
 // per line) into "provider mode loop" -> "verdict signature".
@@ -94,7 +100,7 @@ func TestProbeScanOfTheDemo(t *testing.T) {
 	checkProbeCells(t, r, inProcessModes)
 	var demo reportJSON
 	for _, c := range r.Cells {
-		if _, probe := probeTwin[c.Provider]; !probe {
+		if !isProbe(c.Provider) {
 			demo.Cells = append(demo.Cells, c)
 		}
 	}
@@ -174,7 +180,7 @@ func TestProbeScanIsOffline(t *testing.T) {
 	api := goldenCells(t, "api-demo-matrix.golden")
 	twins := 0
 	for _, c := range r.Cells {
-		if _, probe := probeTwin[c.Provider]; probe {
+		if isProbe(c.Provider) {
 			continue
 		}
 		twins++
@@ -276,7 +282,7 @@ func TestPromptNotice(t *testing.T) {
 func TestProbesListedAndRepro(t *testing.T) {
 	python := testPython(t)
 	code, table, stderr := run(t, os.Environ(), "providers", "--demo", "--python", python)
-	if code != 0 || !strings.Contains(table, "ProbeAsyncGenerator (probe)") || !strings.Contains(table, "10 providers\n3 probes") {
+	if code != 0 || !strings.Contains(table, "ProbeAsyncGenerator (probe)") || !regexp.MustCompile(`\n10 providers\n\d+ probes: `).MatchString(table) {
 		t.Errorf("providers (exit %d, stderr %s):\n%s", code, stderr, table)
 	}
 	r := scanReport(t, exitFailures, "repro", "--demo", "--python", python, "--provider", "ProbeAsyncGenerator", "--modes", "sync", "--loops", "uvloop")
@@ -314,10 +320,12 @@ func TestProbeOnAMissingBase(t *testing.T) {
 		t.Fatalf("exit %d, want %d; stderr %s", code, exitOK, stderr)
 	}
 	r := readReport(t, out)
-	if len(r.Cells) != 6 {
-		t.Fatalf("%d cells, want 6", len(r.Cells))
-	}
+	cells := 0
 	for _, c := range r.Cells {
+		if _, ok := probeTwin[c.Provider]; !ok {
+			continue // a probe that needs what this test does not give it
+		}
+		cells++
 		want := "ok"
 		if c.Provider == "ProbeSync" {
 			want = "unavailable"
@@ -328,6 +336,9 @@ func TestProbeOnAMissingBase(t *testing.T) {
 		if c.Verdict != want {
 			t.Errorf("%s %s = %s, want %s (%s)", c.Provider, c.Mode, c.Verdict, want, c.Evidence)
 		}
+	}
+	if cells != 6 {
+		t.Errorf("%d cells of the three probes, want 6", cells)
 	}
 	code, table, _ := run(t, environ, "providers", "--python", python)
 	if code != exitOK || !strings.Contains(table, "ProbeSync unavailable: this g4f has no AbstractProvider base class") {
