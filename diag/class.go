@@ -132,7 +132,7 @@ var classTable = []classInfo{
 		color: quietColor, failing: true, then: "fails: g4f does not know the provider"},
 	{class: ClassNotWorking, code: "nw", meaning: "the provider is marked working = False; not run",
 		color: quietColor},
-	{class: ClassUnavailable, code: "n/a", meaning: "the loop variant is not installed here; not run",
+	{class: ClassUnavailable, code: "n/a", meaning: "the loop variant is not installed here (for a probe: its g4f base class is missing); not run",
 		color: quietColor},
 	{class: ClassSkipped, code: "skip", meaning: "not run",
 		color: quietColor},

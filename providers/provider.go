@@ -24,4 +24,21 @@ type Provider struct {
 	Models                []string `json:"models,omitempty"`
 	URL                   string   `json:"url,omitempty"`
 	Parent                string   `json:"parent,omitempty"`
+	// Probe marks one of g4fdiag's own probe providers, registered into
+	// the g4f under test (check --probe): no network, no key.
+	Probe bool `json:"probe,omitempty"`
+	// Unavailable says why a probe could not be registered in this g4f (a
+	// base class it lacks): its cells are not run and end unavailable.
+	Unavailable string `json:"unavailable,omitempty"`
+}
+
+// Probes returns the probe providers of a catalog, in catalog order.
+func Probes(catalog []Provider) []Provider {
+	var out []Provider
+	for _, p := range catalog {
+		if p.Probe {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -2,9 +2,11 @@ package repro
 
 import (
 	"context"
+	"embed"
 	_ "embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,13 +20,15 @@ import (
 //go:embed harness/harness.py
 var harnessPy []byte
 
-// inspectPy is the module harness.py and doctor.py share: what g4f is
-// installed (version, nest_asyncio module). Each is written next to it.
+// modules are what the embedded scripts import from beside them:
+// g4fdiag_inspect.py (what g4f is installed; harness.py and doctor.py),
+// probes.py and probe_openai.py (g4fdiag's probe providers, which the
+// harness loads when G4FDIAG_PROBES=1; see WithProbes).
 //
-//go:embed harness/g4fdiag_inspect.py
-var inspectPy []byte
+//go:embed harness/g4fdiag_inspect.py harness/probes.py
+var modules embed.FS
 
-// WriteHarness writes the embedded harness into dir, with the module it
+// WriteHarness writes the embedded harness into dir, with the modules it
 // imports, and returns its path. Workers run it; so do the API servers
 // g4fdiag starts (--serve-api).
 func WriteHarness(dir string) (string, error) {
@@ -32,10 +36,20 @@ func WriteHarness(dir string) (string, error) {
 }
 
 // writeScript writes one of the embedded scripts into dir, next to the
-// module they share, and returns its path.
+// modules they import, and returns its path.
 func writeScript(dir, name string, script []byte) (string, error) {
-	if err := os.WriteFile(filepath.Join(dir, "g4fdiag_inspect.py"), inspectPy, 0o600); err != nil {
+	entries, err := fs.ReadDir(modules, "harness")
+	if err != nil {
 		return "", err
+	}
+	for _, e := range entries {
+		data, err := fs.ReadFile(modules, "harness/"+e.Name())
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o600); err != nil {
+			return "", err
+		}
 	}
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, script, 0o600); err != nil {

@@ -63,11 +63,14 @@ func (r Route) RunCellYielding(ctx context.Context, c scan.Cell, timeout time.Du
 }
 
 // Decide returns the observation of a cell that the plan says not to run —
-// a provider marked not working, one that needs auth, a loop variant that
-// is not available — and false for a cell to run.
+// a probe this g4f cannot have, a provider marked not working, one that
+// needs auth, a loop variant that is not available — and false for a cell
+// to run.
 func Decide(p scan.Plan, c scan.Cell, pr providers.Provider, env scan.Environment) (scan.Observation, bool) {
 	obs := scan.Observation{Cell: c, Started: time.Now()}
 	switch {
+	case pr.Unavailable != "":
+		obs.End, obs.SkipReason = scan.EndUnavailable, pr.Unavailable
 	case !pr.Working && !p.IncludeNotWorking:
 		obs.End, obs.SkipReason = scan.EndNotWorking, "the provider class says working = False (--include-not-working runs it)"
 	case pr.NeedsAuth && !p.IncludeAuth:

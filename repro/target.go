@@ -97,3 +97,25 @@ func WithPythonPath(environ []string, dir string) []string {
 	}
 	return append(out, "PYTHONPATH="+pp, "PYTHONDONTWRITEBYTECODE=1")
 }
+
+// ProbesEnv is the variable that has the harness register g4fdiag's probe
+// providers (harness/probes.py) into the g4f under test: "1" registers
+// them, in the workers and in the API servers g4fdiag starts.
+const ProbesEnv = "G4FDIAG_PROBES"
+
+// WithProbes returns environ with ProbesEnv saying whether the probes are
+// registered; whatever value the caller's environment had is replaced, so
+// only g4fdiag's flags decide.
+func WithProbes(environ []string, on bool) []string {
+	out := make([]string, 0, len(environ)+1)
+	for _, kv := range environ {
+		if k, _, _ := strings.Cut(kv, "="); k == ProbesEnv {
+			continue
+		}
+		out = append(out, kv)
+	}
+	if on {
+		out = append(out, ProbesEnv+"=1")
+	}
+	return out
+}

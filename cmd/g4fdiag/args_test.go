@@ -51,7 +51,7 @@ func TestBadArguments(t *testing.T) {
 		{"stray argument", []string{"check", "Blackbox"}, exitUsage,
 			`g4fdiag: check takes no arguments, got "Blackbox" (providers go in --provider)`},
 		{"repro without provider", []string{"repro", "--demo"}, exitUsage,
-			`g4fdiag: repro needs --provider NAME (g4fdiag providers lists them)`},
+			`g4fdiag: repro needs --provider NAME (g4fdiag providers lists them), or --probe`},
 		{"unwritable output", []string{"check", "--demo", "--output", unwritable}, exitUsage,
 			`g4fdiag: cannot write --output ` + unwritable + `: no such file or directory; choose a writable path`},
 		{"missing python", []string{"check", "--python", "/nonexistent/python3"}, exitEnv,
@@ -128,6 +128,10 @@ func TestAPIConcurrencyDefault(t *testing.T) {
 		"check --demo --api-spawn --modes sync,api-sse":  "sync:1 api-sse:2",
 		"check --demo --modes sync":                      "sync:1",
 		"check --api http://127.0.0.1:1 --modes api-sse": "api-sse:2",
+		// --probe: every mode, in-process and, with --api-spawn, over HTTP.
+		"check --demo --probe":                             "baseline:1 sync:1 sync-stream:1 async:1 async-stream:1",
+		"check --demo --probe --api-spawn":                 "baseline:1 sync:1 sync-stream:1 async:1 async-stream:1 api-json:2 api-sse:2",
+		"check --demo --probe --api-spawn --modes api-sse": "api-sse:2",
 	} {
 		var got scanOptions
 		app := newApp(IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
@@ -194,6 +198,8 @@ func TestAPIArguments(t *testing.T) {
 			`g4fdiag: --api URL calls a running server and --api-spawn starts servers; use one of them`},
 		{"bad stall timeout", []string{"check", "--api-spawn", "--stall-timeout", "0s"},
 			`g4fdiag: --stall-timeout must be positive, got 0s`},
+		{"probes on a server g4fdiag did not start", []string{"check", "--probe", "--api", "http://127.0.0.1:1"},
+			`g4fdiag: --probe needs servers that g4fdiag starts, with the probes registered: use --api-spawn instead of --api URL`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -48,6 +48,9 @@ type targetOptions struct {
 	Python    string
 	Demo      bool
 	DemoScale bool // the generated fixture of real g4f's size instead of the demo
+	// Probes has the workers and API servers register g4fdiag's probe
+	// providers into g4f (check --probe, repro, providers).
+	Probes bool
 }
 
 // targetFrom reads the target flags.
@@ -103,6 +106,9 @@ type scanOptions struct {
 	// Quiet leaves only the report and the errors: no progress line, no
 	// notes on stderr.
 	Quiet bool
+	// Probe scans g4fdiag's probe providers (and only the providers
+	// --provider names besides them).
+	Probe bool
 }
 
 // apiOptions say which g4f API server the HTTP modes call.
@@ -126,6 +132,7 @@ func targetFlags() []cli.Flag {
 func scanFlags() []cli.Flag {
 	return append(targetFlags(),
 		&cli.StringSliceFlag{Name: "provider", Aliases: []string{"p"}, Usage: "provider `NAME` or glob (repeatable; default: all)"},
+		&cli.BoolFlag{Name: "probe", Usage: "scan g4fdiag's probe providers, registered into the installed g4f on its own base classes: offline, no key, every mode and loop (with --api-spawn through its API server too); --provider adds providers to them"},
 		&cli.StringFlag{Name: "modes", Value: joinModes(scan.AllModes), Usage: "call modes to run, comma-separated; api-json and api-sse call an API server (default with --api: " + joinModes(scan.APIModes) + ")"},
 		&cli.StringFlag{Name: "loops", Value: joinLoops(scan.AllLoops), Usage: "event loops to run on, comma-separated"},
 		&cli.StringFlag{Name: "model", Usage: "model to ask for (default: each provider's default model)"},
@@ -157,6 +164,7 @@ func checkCommand(stdio IO) *cli.Command {
 		UsageText: `g4fdiag check [options]
 
    g4fdiag check --demo
+   g4fdiag check --python .venv/bin/python --probe
    g4fdiag check --python .venv/bin/python --provider 'Blackbox*'
    g4fdiag check --modes sync,async --loops uvloop --concurrency 4 --format json -o scan.json`,
 		Flags:        scanFlags(),
@@ -190,8 +198,8 @@ func reproCommand(stdio IO) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if len(opts.Patterns) == 0 {
-				return usagef("repro needs --provider NAME (g4fdiag providers lists them)")
+			if len(opts.Patterns) == 0 && !opts.Probe {
+				return usagef("repro needs --provider NAME (g4fdiag providers lists them), or --probe")
 			}
 			opts.Evidence = true
 			if opts.EmitScript = c.String("emit-script"); opts.EmitScript != "" {
@@ -220,7 +228,10 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 		Baseline:      c.String("baseline"),
 		VerifyFixes:   c.Bool("verify-fixes"),
 		Quiet:         c.Bool("quiet"),
+		Probe:         c.Bool("probe"),
 	}
+	// repro registers the probes always, so that --provider can name one.
+	o.Probes = o.Probe || command == "repro"
 	for _, p := range c.StringSlice("provider") {
 		for _, part := range strings.Split(p, ",") {
 			if part = strings.TrimSpace(part); part != "" {
@@ -240,6 +251,9 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 		if err := httpapi.CheckBaseURL(o.API.URL); err != nil {
 			return o, usagef("%v", err)
 		}
+		if o.Probe {
+			return o, usagef("--probe needs servers that g4fdiag starts, with the probes registered: use --api-spawn instead of --api URL")
+		}
 	}
 	if o.embedded() && !c.IsSet("stall-timeout") {
 		o.API.StallTimeout = demoStallTimeout
@@ -248,7 +262,11 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 		return o, usagef("--stall-timeout must be positive, got %s", o.API.StallTimeout)
 	}
 	modeList := c.String("modes")
-	if o.API.enabled() && !c.IsSet("modes") {
+	switch {
+	case c.IsSet("modes"):
+	case o.Probe && o.API.Spawn:
+		modeList = joinModes(knownModes) // the probes: in-process and through the server
+	case o.API.enabled():
 		modeList = joinModes(scan.APIModes)
 	}
 	modes, err := parseModes(modeList)
@@ -417,7 +435,7 @@ func (o targetOptions) target(stdio IO, dir func() (string, error)) (repro.Targe
 	if err != nil {
 		return repro.Target{}, err
 	}
-	t := repro.Target{Python: python, Env: stdio.Environ, Demo: o.embedded()}
+	t := repro.Target{Python: python, Env: repro.WithProbes(stdio.Environ, o.Probes), Demo: o.embedded()}
 	if o.embedded() {
 		d, err := dir()
 		if err != nil {
@@ -430,7 +448,7 @@ func (o targetOptions) target(stdio IO, dir func() (string, error)) (repro.Targe
 		if _, err := write(d); err != nil {
 			return t, err
 		}
-		t.Env = repro.WithPythonPath(stdio.Environ, d)
+		t.Env = repro.WithPythonPath(t.Env, d)
 	}
 	return t, nil
 }
@@ -594,6 +612,62 @@ func keepSecrets(a apiOptions, stdio IO) (forget func()) {
 	}
 }
 
+// selectProviders is a scan's selection: with --probe the probes, and the
+// providers --provider names besides; without it, what --provider names
+// (all when nothing is named).
+func selectProviders(catalog []providers.Provider, o scanOptions) ([]providers.Provider, error) {
+	if !o.Probe {
+		return providers.Select(catalog, o.Patterns)
+	}
+	probes := providers.Probes(catalog)
+	if len(probes) == 0 {
+		return nil, &repro.EnvError{What: "the g4f under test lists no g4fdiag probes: the harness could not register them",
+			Fix: "run `g4fdiag providers` to see the harness's message on stderr"}
+	}
+	if len(o.Patterns) == 0 {
+		return probes, nil
+	}
+	named, err := providers.Select(catalog, o.Patterns)
+	if err != nil {
+		return nil, err
+	}
+	chosen := make(map[string]bool)
+	for _, p := range append(probes, named...) {
+		chosen[p.Name] = true
+	}
+	var out []providers.Provider
+	for _, p := range catalog {
+		if chosen[p.Name] {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// promptedProviders counts the providers of a selection that the scan
+// sends its prompt to, the notice's number: none when the target is one
+// g4fdiag wrote itself (--demo, --demo-scale: its providers are local
+// Python), never a probe, and not those the plan skips (not working,
+// needing auth).
+func promptedProviders(selected []providers.Provider, o scanOptions) int {
+	if o.embedded() {
+		return 0
+	}
+	n := 0
+	for _, p := range selected {
+		if p.Probe || (!p.Working && !o.Plan.IncludeNotWorking) || (p.NeedsAuth && !o.Plan.IncludeAuth) {
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// defaultPrompt is what the scan asks every provider, for the notice.
+func defaultPrompt() string {
+	return repro.DefaultMessages[len(repro.DefaultMessages)-1].Content
+}
+
 // loopsToStart are the loop variants to start workers and servers for: the
 // plan's, and with --verify-fixes every one, since remedies move cells to
 // other loops and need to know which can be had.
@@ -673,9 +747,13 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 			stdio.info(o.Quiet, "g4fdiag: %s cells: %s — each starts its own interpreter, slower than a fork", li.Loop, li.Isolation)
 		}
 	}
-	selected, err := providers.Select(st.catalog, o.Patterns)
+	selected, err := selectProviders(st.catalog, o)
 	if err != nil {
 		return err
+	}
+	if n := promptedProviders(selected, o); n > 0 {
+		stdio.info(o.Quiet, "g4fdiag: note: this scan sends a short prompt (%q) to each of the %d provider(s) it runs, "+
+			"and they send it on to their third-party services; `g4fdiag check --probe` runs offline", defaultPrompt(), n)
 	}
 	for _, pr := range selected {
 		o.Plan.Providers = append(o.Plan.Providers, pr.Name)

@@ -40,6 +40,7 @@ func providersCommand(stdio IO) *cli.Command {
 			if err != nil {
 				return err
 			}
+			target.Probes = true // listed, and marked as probes
 			o := providersOptions{
 				targetOptions: target,
 				Patterns:      c.StringSlice("provider"),
@@ -89,10 +90,20 @@ func runProviders(ctx context.Context, o providersOptions, stdio IO) error {
 	}
 	table := tablewriter.NewWriter(stdio.Out)
 	table.Header("Provider", "Kind", "Working", "Auth", "Stream", "Default model")
+	probes, unavailable := 0, []providers.Provider{}
 	for _, p := range selected {
 		// Names and models come from the provider classes: sanitized, they
 		// cannot set the window title or clear the screen.
-		if err := table.Append(diag.Sanitize(p.Name), diag.Sanitize(string(p.Kind)), yesNo(p.Working), yesNo(p.NeedsAuth),
+		name, working := diag.Sanitize(p.Name), yesNo(p.Working)
+		if p.Probe {
+			probes++
+			name += " (probe)"
+		}
+		if p.Unavailable != "" {
+			working = "unavailable"
+			unavailable = append(unavailable, p)
+		}
+		if err := table.Append(name, diag.Sanitize(string(p.Kind)), working, yesNo(p.NeedsAuth),
 			yesNo(p.SupportsStream), diag.Sanitize(p.DefaultModel)); err != nil {
 			return err
 		}
@@ -100,8 +111,20 @@ func runProviders(ctx context.Context, o providersOptions, stdio IO) error {
 	if err := table.Render(); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdio.Out, "%d providers\n", len(selected))
-	return err
+	if _, err := fmt.Fprintf(stdio.Out, "%d providers\n", len(selected)-probes); err != nil {
+		return err
+	}
+	if probes > 0 {
+		if _, err := fmt.Fprintf(stdio.Out, "%d probes: g4fdiag's own providers on g4f's base classes, offline (g4fdiag check --probe)\n", probes); err != nil {
+			return err
+		}
+	}
+	for _, p := range unavailable {
+		if _, err := fmt.Fprintf(stdio.Out, "  %s unavailable: %s\n", diag.Sanitize(p.Name), diag.Sanitize(p.Unavailable)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func yesNo(b bool) string {

@@ -37,7 +37,10 @@ diagnostics go to stderr.
     {"op":"catalog","id":N}
              -> {"id":N,"event":"catalog","providers":[{"name","kind","working",
                  "needs_auth","supports_stream","supports_system_message",
-                 "default_model","models","url","parent"}, ...]}
+                 "default_model","models","url","parent"[,"probe","unavailable"]}, ...]}
+                probe: true for g4fdiag's probe providers (G4FDIAG_PROBES=1,
+                see probes.py); unavailable: why a probe could not be
+                registered in this g4f (its cells are not run)
 
     {"op":"run","id":N,"cell":{"provider","mode","loop","model","concurrency",
      "repeat","remedy_tried"},"call":{"client","stream","on_loop"},
@@ -191,6 +194,11 @@ SOCK_SEQPACKET unix socket: one JSON object per record, each way.
         Never sent before that child's "forked".
 
     {"op":"exit"} or EOF -> exit 0; live children die with the fork server.
+
+Probes: with G4FDIAG_PROBES=1 in the environment, both modes load probes.py
+from beside this file and register g4fdiag's probe providers into g4f
+(register_probes) right after `import g4f`, before any fork and before the
+API app is built; probes.py says how.
 
 Stdlib only (serve mode imports the uvicorn of the environment it serves);
 the syntax stays valid from Python 3.8 to 3.14.
@@ -805,8 +813,56 @@ def catalog(g4f):
             continue
         if entry["name"] and entry["name"] not in seen:
             seen.add(entry["name"])
+            if class_attr(cls, "g4fdiag_probe", False) is True:
+                entry["probe"] = True
             entries.append(entry)
-    return entries
+    return entries + [unavailable_probe(r) for r in PROBES
+                      if r.cls is None and r.probe.name not in seen]
+
+
+# ---------------------------------------------------------------------------
+# Probes: g4fdiag's own providers (probes.py, written beside this file)
+# ---------------------------------------------------------------------------
+
+PROBES_ENV = "G4FDIAG_PROBES"
+PROBES = []  # probes.Registered per probe, once register_probes ran
+
+
+def register_probes(g4f, note=None):
+    """With G4FDIAG_PROBES=1, register the probes into g4f (probes.py says
+    how); before any fork, so every cell's child has them. note reports
+    what could not be registered (default: diag)."""
+    note = note or diag
+    global PROBES
+    if os.environ.get(PROBES_ENV) != "1":
+        return
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probes.py")
+    try:
+        spec = importlib.util.spec_from_file_location("g4fdiag_probes", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["g4fdiag_probes"] = module
+        spec.loader.exec_module(module)
+        PROBES = module.register(g4f)
+    except Exception as exc:
+        note("probes not registered: %s: %s" % (type_name(exc), safe_str(exc)))
+        return
+    # g4f's first call checks PyPI for a newer release (a request off the
+    # machine): with probes, which must run offline, it is switched off.
+    debug = sys.modules.get("g4f.debug")
+    if debug is not None and getattr(debug, "version_check", False) is True:
+        debug.version_check = False
+    for r in PROBES:
+        if r.cls is None:
+            note("probe %s unavailable: %s" % (r.probe.name, r.reason))
+
+
+def unavailable_probe(r):
+    """The catalog entry of a probe that could not be registered: Go ends
+    its cells unavailable with the reason."""
+    return {"name": r.probe.name, "kind": r.probe.kind, "working": True,
+            "needs_auth": False, "supports_stream": True,
+            "supports_system_message": True, "default_model": "", "models": [],
+            "url": "", "parent": "", "probe": True, "unavailable": r.reason}
 
 
 def resolve_provider(g4f, name):
@@ -2315,6 +2371,7 @@ def serve_setup(args):
         serve_fatal("uvicorn not importable: %s: %s" % (type_name(exc), safe_str(exc)), exc)
     try:
         g4f = importlib.import_module("g4f")
+        register_probes(g4f, log.warning)  # before the app: its routes resolve names in g4f.Provider
         module = importlib.import_module("g4f.api")
         app, source = api_app(module, g4f)
     except BaseException as exc:
@@ -2728,6 +2785,7 @@ def main(argv=None):
     except BaseException as exc:
         emit({"event": "fatal", "error": exception_record(exc)})
         quit_now(3)
+    register_probes(g4f)
     API = Api(g4f)
     G4F = g4f
     prepare_fork()                        # 4.
