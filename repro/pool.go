@@ -18,9 +18,19 @@ import (
 //go:embed harness/harness.py
 var harnessPy []byte
 
-// WriteHarness writes the embedded harness into dir and returns its path.
-// Workers run it; so do the API servers g4fdiag starts (--serve-api).
+// probeOpenAIPy defines the ProbeOpenAI probe; the harness loads it from
+// beside itself.
+//
+//go:embed harness/probe_openai.py
+var probeOpenAIPy []byte
+
+// WriteHarness writes the embedded harness, and the probe definitions it
+// loads, into dir and returns the harness's path. Workers run it; so do the
+// API servers g4fdiag starts (--serve-api).
 func WriteHarness(dir string) (string, error) {
+	if err := os.WriteFile(filepath.Join(dir, "probe_openai.py"), probeOpenAIPy, 0o600); err != nil {
+		return "", err
+	}
 	path := filepath.Join(dir, "harness.py")
 	if err := os.WriteFile(path, harnessPy, 0o600); err != nil {
 		return "", err
