@@ -50,33 +50,37 @@ func TestProbeOpenAIClasses(t *testing.T) {
 	p := upstreamPool(t, srv.URL)
 	ctx := context.Background()
 	cases := []struct {
-		model string
-		mode  scan.Mode
-		loop  scan.Loop
-		class diag.Class
-		sig   string
+		provider string
+		model    string
+		mode     scan.Mode
+		loop     scan.Loop
+		class    diag.Class
+		sig      string
 	}{
-		{"probe", scan.ModeAsyncStream, scan.LoopUvloop, diag.ClassOK, "ok"},
-		{"probe", scan.ModeSync, scan.LoopNest, diag.ClassOK, "ok"},
-		{"probe", scan.ModeBaseline, scan.LoopAsyncio, diag.ClassOK, "ok"},
-		{"probe", scan.ModeSyncStream, scan.LoopUvloop, diag.ClassLoopReentry, string(diag.SigReentryUvloop)},
-		{"probe-close", scan.ModeAsync, scan.LoopAsyncio, diag.ClassNetwork, string(diag.SigNetworkAiohttp)},
-		{"probe-401", scan.ModeAsync, scan.LoopAsyncio, diag.ClassAuth, string(diag.SigAuthHTTP401)},
-		{"probe-401", scan.ModeAsyncStream, scan.LoopUvloop, diag.ClassAuth, string(diag.SigAuthHTTP401)},
-		{"probe-429", scan.ModeAsyncStream, scan.LoopAsyncio, diag.ClassProviderError, string(diag.SigRateLimitedHTTP)},
-		{"probe-429", scan.ModeBaseline, scan.LoopAsyncio, diag.ClassProviderError, string(diag.SigRateLimitedHTTP)},
-		{"probe-500", scan.ModeAsync, scan.LoopAsyncio, diag.ClassProviderError, string(diag.SigHTTPStatus)},
-		{"probe-malformed", scan.ModeAsyncStream, scan.LoopAsyncio, diag.ClassProtocol, string(diag.SigUpstreamFrameJSON)},
-		{"probe-malformed", scan.ModeSyncStream, scan.LoopNest, diag.ClassProtocol, string(diag.SigUpstreamFrameJSON)},
-		{"probe-stall", scan.ModeAsyncStream, scan.LoopAsyncio, diag.ClassStall, string(diag.SigStreamStalled)},
+		{"ProbeOpenAI", "probe", scan.ModeAsyncStream, scan.LoopUvloop, diag.ClassOK, "ok"},
+		{"ProbeOpenAI", "probe", scan.ModeSync, scan.LoopNest, diag.ClassOK, "ok"},
+		{"ProbeOpenAI", "probe", scan.ModeBaseline, scan.LoopAsyncio, diag.ClassOK, "ok"},
+		{"ProbeOpenAI", "probe", scan.ModeSyncStream, scan.LoopUvloop, diag.ClassLoopReentry, string(diag.SigReentryUvloop)},
+		{"ProbeOpenAI", "probe-close", scan.ModeAsync, scan.LoopAsyncio, diag.ClassNetwork, string(diag.SigNetworkAiohttp)},
+		{"ProbeOpenAI", "probe-401", scan.ModeAsync, scan.LoopAsyncio, diag.ClassAuth, string(diag.SigAuthHTTP401)},
+		{"ProbeOpenAI", "probe-401", scan.ModeAsyncStream, scan.LoopUvloop, diag.ClassAuth, string(diag.SigAuthHTTP401)},
+		{"ProbeOpenAI", "probe-429", scan.ModeAsyncStream, scan.LoopAsyncio, diag.ClassProviderError, string(diag.SigRateLimitedHTTP)},
+		{"ProbeOpenAI", "probe-429", scan.ModeBaseline, scan.LoopAsyncio, diag.ClassProviderError, string(diag.SigRateLimitedHTTP)},
+		{"ProbeOpenAI", "probe-500", scan.ModeAsync, scan.LoopAsyncio, diag.ClassProviderError, string(diag.SigHTTPStatus)},
+		{"ProbeOpenAI", "probe-malformed", scan.ModeAsyncStream, scan.LoopAsyncio, diag.ClassProtocol, string(diag.SigUpstreamFrameJSON)},
+		{"ProbeOpenAI", "probe-malformed", scan.ModeSyncStream, scan.LoopNest, diag.ClassProtocol, string(diag.SigUpstreamFrameJSON)},
+		{"ProbeOpenAI", "probe-stall", scan.ModeAsyncStream, scan.LoopAsyncio, diag.ClassStall, string(diag.SigStreamStalled)},
+		// the demo's real OpenaiAPI, pointed at the upstream
+		{"UpstreamOpenaiAPI", "probe", scan.ModeAsyncStream, scan.LoopAsyncio, diag.ClassOK, "ok"},
+		{"UpstreamOpenaiAPI", "probe-401", scan.ModeSyncStream, scan.LoopNest, diag.ClassAuth, string(diag.SigAuthHTTP401)},
 	}
 	for _, tc := range cases {
-		name := tc.model + "/" + string(tc.mode) + "/" + string(tc.loop)
+		name := tc.provider + "/" + tc.model + "/" + string(tc.mode) + "/" + string(tc.loop)
 		timeout := 20 * time.Second
 		if tc.class == diag.ClassStall {
 			timeout = 3 * time.Second // the stall holds until the deadline
 		}
-		obs, err := p.RunCell(ctx, scan.Cell{Provider: "ProbeOpenAI", Mode: tc.mode, Loop: tc.loop,
+		obs, err := p.RunCell(ctx, scan.Cell{Provider: tc.provider, Mode: tc.mode, Loop: tc.loop,
 			Model: tc.model, Concurrency: 1, Repeat: 1}, timeout)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -125,7 +129,7 @@ func TestProbeOpenAIOnlyWithUpstream(t *testing.T) {
 		return out
 	}
 	with, without := upstreamPool(t, srv.URL), demoPool(t)
-	if a, b := names(with), names(without); !slices.Equal(a, b) || slices.Contains(a, "ProbeOpenAI") {
+	if a, b := names(with), names(without); !slices.Equal(a, b) || slices.Contains(a, "ProbeOpenAI") || slices.Contains(a, "UpstreamOpenaiAPI") {
 		t.Errorf("catalog with the upstream %v, without %v", a, b)
 	}
 	obs, err := without.RunCell(context.Background(), scan.Cell{Provider: "ProbeOpenAI", Mode: scan.ModeAsync,

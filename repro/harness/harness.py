@@ -864,10 +864,12 @@ PROBES_UNAVAILABLE = {}
 
 
 def register_probe_openai(g4f):
-    """Registers ProbeOpenAI (probe_openai.py, written beside this file)
-    into g4f by name when g4fdiag runs a loopback upstream
-    (G4FDIAG_UPSTREAM is set); left out of __providers__, so the catalog
-    and the scan of g4f's own providers stay as they are."""
+    """Registers ProbeOpenAI, and the real providers that take a base URL
+    pointed at the upstream (UpstreamOpenaiAPI...), from probe_openai.py
+    (written beside this file) into g4f by name when g4fdiag runs a
+    loopback upstream (G4FDIAG_UPSTREAM is set). Left out of
+    __providers__, so the catalog and the scan of g4f's own providers stay
+    as they are."""
     if not os.environ.get("G4FDIAG_UPSTREAM"):
         return
     try:
@@ -876,18 +878,20 @@ def register_probe_openai(g4f):
         spec = importlib.util.spec_from_file_location("g4fdiag_probe_openai", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        probe = module.define(g4f)
+        probes = {"ProbeOpenAI": module.define(g4f)}
+        probes.update(module.define_base_url_providers(g4f))
     except Exception as exc:
-        probe = "unavailable: %s: %s" % (type_name(exc), safe_str(exc))
-    if isinstance(probe, str):
-        PROBES_UNAVAILABLE["ProbeOpenAI"] = probe
-        diag("ProbeOpenAI %s" % probe)
-        return
+        probes = {"ProbeOpenAI": "unavailable: %s: %s" % (type_name(exc), safe_str(exc))}
     providers = sys.modules.get("g4f.Provider") or getattr(g4f, "Provider", None)
-    setattr(providers, probe.__name__, probe)
     convert = class_attr(class_attr(providers, "ProviderUtils", None), "convert", None)
-    if isinstance(convert, dict):
-        convert[probe.__name__] = probe
+    for name, probe in probes.items():
+        if isinstance(probe, str):
+            PROBES_UNAVAILABLE[name] = probe
+            diag("%s %s" % (name, probe))
+            continue
+        setattr(providers, name, probe)
+        if isinstance(convert, dict):
+            convert[name] = probe
 
 
 def provider_not_found(name):

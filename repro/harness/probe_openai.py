@@ -66,18 +66,18 @@ def parameters(func):
         return {}
 
 
-def define(g4f, environ=None):
-    """The ProbeOpenAI class for this g4f, or "unavailable: <reason>"."""
+def upstream_of(environ):
     environ = os.environ if environ is None else environ
-    upstream = (environ.get(UPSTREAM_ENV) or "").strip()
-    if not upstream:
-        return "unavailable: no loopback upstream (%s is not set)" % UPSTREAM_ENV
-    base, where = find_base()
-    if base is None:
-        return "unavailable: this g4f has no OpenAI-compatible base class (%s)" % where
+    return (environ.get(UPSTREAM_ENV) or "").strip()
+
+
+def on_upstream(base, where, name, upstream):
+    """A subclass of base, named name, that runs base's own code against the
+    upstream: the base URL and a key given the way base takes them, the
+    upstream's models listed, nothing else changed. A string
+    "unavailable: ..." when base takes no base URL."""
     params = parameters(base.create_async_generator)
-    takes_url = [n for n in URL_NAMES if n in params or hasattr(base, n)]
-    if not takes_url:
+    if not [n for n in URL_NAMES if n in params or hasattr(base, n)]:
         return "unavailable: %s takes no base URL (none of %s)" % (where, ", ".join(URL_NAMES))
     # Arguments the base takes, given unless the caller gave them: the URL
     # and the key reach every release this way, whether it reads them from
@@ -86,9 +86,9 @@ def define(g4f, environ=None):
     if "api_key" in params:
         inject["api_key"] = PROBE_KEY
 
-    class ProbeOpenAI(base):
-        __doc__ = ("g4fdiag's probe on %s: the installed g4f's OpenAI-compatible code "
-                   "against the loopback upstream at %s." % (where, upstream))
+    class Probe(base):
+        __doc__ = ("g4fdiag's probe on %s: the installed g4f's own code against the "
+                   "loopback upstream at %s." % (where, upstream))
         label = "g4fdiag probe (%s)" % where
         url = upstream
         base_url = upstream
@@ -101,15 +101,57 @@ def define(g4f, environ=None):
         default_model = MODELS[0]
         models = list(MODELS)
         model_aliases = {}
+        local_models = []  # Ollama: no native /api/chat models, the OpenAI path only
         parent = where
 
         @classmethod
         async def create_async_generator(cls, model, messages, **kwargs):
-            for name, value in inject.items():
-                if kwargs.get(name) is None:
-                    kwargs[name] = value
+            for key, value in inject.items():
+                if kwargs.get(key) is None:
+                    kwargs[key] = value
             async for chunk in super().create_async_generator(model, messages, **kwargs):
                 yield chunk
 
-    ProbeOpenAI.__name__ = ProbeOpenAI.__qualname__ = PROBE_NAME
-    return ProbeOpenAI
+    Probe.__name__ = Probe.__qualname__ = name
+    return Probe
+
+
+def define(g4f, environ=None):
+    """The ProbeOpenAI class for this g4f, or "unavailable: <reason>"."""
+    upstream = upstream_of(environ)
+    if not upstream:
+        return "unavailable: no loopback upstream (%s is not set)" % UPSTREAM_ENV
+    base, where = find_base()
+    if base is None:
+        return "unavailable: this g4f has no OpenAI-compatible base class (%s)" % where
+    return on_upstream(base, where, PROBE_NAME, upstream)
+
+
+# Real providers that take a base URL, run against the upstream as they are
+# but for the URL and key: (module, class). 2026 releases' Ollama asks
+# ollama.com for its model list unless it has one: the probe gives it one.
+BASE_URL_PROVIDERS = (("g4f.Provider.needs_auth", "OpenaiAPI"),
+                      ("g4f.Provider.local", "Ollama"),
+                      ("g4f.Provider", "Ollama"))
+
+
+def define_base_url_providers(g4f, environ=None):
+    """{"Upstream<Name>": class or "unavailable: <reason>"} for each real
+    provider of BASE_URL_PROVIDERS this g4f has; {} without an upstream."""
+    upstream = upstream_of(environ)
+    found = {}
+    if not upstream:
+        return found
+    for module_name, class_name in BASE_URL_PROVIDERS:
+        name = "Upstream" + class_name
+        if name in found:
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except Exception:
+            continue
+        cls = getattr(module, class_name, None)
+        if not (inspect.isclass(cls) and hasattr(cls, "create_async_generator")):
+            continue
+        found[name] = on_upstream(cls, "%s.%s" % (module_name, class_name), name, upstream)
+    return found
