@@ -114,13 +114,18 @@ func TestProbeOpenAIRefused(t *testing.T) {
 }
 
 // TestProbeOpenAIOnlyWithUpstream: without G4FDIAG_UPSTREAM the harness
-// registers no probe, and the catalog is the demo's own either way.
+// registers no probe, the catalog is the demo's own either way, and the
+// workers still fork a child per cell.
 func TestProbeOpenAIOnlyWithUpstream(t *testing.T) {
 	srv := startUpstream(t)
 	names := func(p *Pool) []string {
-		_, cat, err := p.Start(context.Background(), []scan.Loop{scan.LoopAsyncio})
+		env, cat, err := p.Start(context.Background(), []scan.Loop{scan.LoopAsyncio})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Defining the probes (aiohttp imported) leaves the fork server fit to fork.
+		if li, _ := env.Loop(scan.LoopAsyncio); li.Isolation != IsolationFork {
+			t.Errorf("isolation %q", li.Isolation)
 		}
 		var out []string
 		for _, pr := range cat {
