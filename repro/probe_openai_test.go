@@ -238,3 +238,27 @@ class Openai:
 }
 
 func str(v any) string { s, _ := v.(string); return s }
+
+// TestProbeOpenAIAgreesWithStreamAsync: ProbeOpenAI answering ("probe")
+// is an async-generator provider like the demo's StreamAsync, and gets
+// the same class in every mode and loop: the probe measures what g4f does
+// to such a provider, not the network.
+func TestProbeOpenAIAgreesWithStreamAsync(t *testing.T) {
+	srv := startUpstream(t)
+	p := upstreamPool(t, srv.URL)
+	for _, l := range scan.AllLoops {
+		for _, m := range []scan.Mode{scan.ModeBaseline, scan.ModeSync, scan.ModeSyncStream, scan.ModeAsync, scan.ModeAsyncStream} {
+			var got [2]diag.Class
+			for i, prov := range []string{"ProbeOpenAI", "StreamAsync"} {
+				obs, err := p.RunCell(context.Background(), scan.Cell{Provider: prov, Mode: m, Loop: l, Concurrency: 1, Repeat: 1}, 20*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[i] = diag.Classify(obs).Class
+			}
+			if got[0] != got[1] {
+				t.Errorf("%s %s: ProbeOpenAI %s, StreamAsync %s", l, m, got[0], got[1])
+			}
+		}
+	}
+}
