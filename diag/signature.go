@@ -31,6 +31,7 @@ const (
 	SigProtocolRedirect           SignatureID = "protocol-redirect"
 	SigProtocolNotHTTP            SignatureID = "protocol-not-http"
 	SigProtocolViolation          SignatureID = "protocol-violation"
+	SigUpstreamFrameJSON          SignatureID = "upstream-frame-json"
 	SigPythonFatalError           SignatureID = "python-fatal-error"
 	SigProcessKilled              SignatureID = "process-killed"
 	SigWorkerTimeout              SignatureID = "worker-timeout"
@@ -303,6 +304,17 @@ var Signatures = []Signature{
 		Remedy:      "Capture the same request with curl -i -N and read the server's log for it.",
 	},
 
+	// --- a provider's upstream answer that breaks server-sent events ---
+	{
+		ID:      SigUpstreamFrameJSON,
+		Class:   ClassProtocol,
+		Types:   []string{"ValueError"},
+		Message: regexp.MustCompile(`^Invalid JSON data: `),
+		Explanation: "g4f's server-sent events reader (sse_stream, under its OpenAI-compatible providers) met a data: frame " +
+			"from the provider's server that is not JSON: that server, or a proxy before it, broke the event stream. Not a loop fault.",
+		Remedy: "Capture the stream with curl -N against the provider's base URL and read the frame; check for a proxy rewriting the stream.",
+	},
+
 	// --- how a process or a request ended, read from log lines (explain) ---
 	{
 		ID:        SigPythonFatalError,
@@ -400,10 +412,14 @@ var Signatures = []Signature{
 		Remedy:      "Pass api_key= or set up the provider's cookies/.har file; scans leave needs_auth providers out unless asked.",
 	},
 	{
-		ID:          SigAuthHTTP401,
-		Class:       ClassAuth,
-		Types:       httpErrorTypes,
-		Message:     regexp.MustCompile(`(?i)\bunauthori[sz]ed\b|(?:response|status(?: code)?|http(?:/[\d.]+)?(?: error)?)\W{0,3}401\b|^401\b`),
+		ID:    SigAuthHTTP401,
+		Class: ClassAuth,
+		Types: httpErrorTypes,
+		// invalid_api_key is the code OpenAI-compatible servers send with
+		// a 401; g4f's OpenaiTemplate reads the JSON error body before the
+		// status and raises ResponseError("Error invalid_api_key: ..."),
+		// in which the status never appears.
+		Message:     regexp.MustCompile(`(?i)\bunauthori[sz]ed\b|(?:response|status(?: code)?|http(?:/[\d.]+)?(?: error)?)\W{0,3}401\b|^401\b|\binvalid_api_key\b`),
 		Explanation: "The provider's server answered 401 Unauthorized: the request lacked valid credentials.",
 		Remedy:      "Pass a valid api_key or cookies for this provider.",
 	},

@@ -41,6 +41,7 @@ var signatureCases = []exceptionCase{
 	{"MissingAuthError", "g4f.errors.MissingAuthError", `Add a "api_key"`, "auth-missing", ClassAuth},
 	{"HTTP 401", "g4f.errors.ResponseStatusError", "Response 401: Unauthorized", "auth-http-401", ClassAuth},
 	{"401 in message", "Exception", "Error: status code 401", "auth-http-401", ClassAuth},
+	{"OpenAI 401 body through OpenaiTemplate", "g4f.errors.ResponseError", "Error invalid_api_key: Incorrect API key provided: sk-****. You can find your API key at https://platform.openai.com/account/api-keys.", "auth-http-401", ClassAuth},
 	{"api key required", "ValueError", "An API key is required for this provider", "auth-api-key", ClassAuth},
 	{"api_key missing", "Exception", "api_key is missing", "auth-api-key", ClassAuth},
 
@@ -121,6 +122,7 @@ var signatureCases = []exceptionCase{
 	{"protocol: not HTTP", "g4fdiag.ProtocolError", `not HTTP: malformed HTTP response "SSH-2.0-OpenSSH_9.2"`, "protocol-not-http", ClassProtocol},
 	{"protocol: other", "g4fdiag.ProtocolError", "something new", "protocol-violation", ClassProtocol},
 	{"protocol: a page quoting a loop error stays protocol", "g4fdiag.ProtocolError", "wrong content type: HTTP 500 sent text/plain, not application/json:\nRuntimeError: this event loop is already running.", "protocol-content-type", ClassProtocol},
+	{"upstream frame not JSON", "ValueError", `Invalid JSON data: b'{"id": "chatcmpl-1", "choices": [{"delta": {"content": "lo'`, "upstream-frame-json", ClassProtocol},
 	{"urllib3's ProtocolError is not the API server's", "urllib3.exceptions.ProtocolError", "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))", "network-message", ClassNetwork},
 
 	// never a loop class

@@ -24,7 +24,12 @@
 // Go writes requests to a worker's stdin and reads JSON lines from its file
 // descriptor 3 (a fork server relays its children's), so whatever g4f
 // prints stays out of the protocol; harness/harness.py documents the
-// protocol. The harness's heartbeat reports a loop thread that stops
+// protocol. Beside it, harness/probe_openai.py defines ProbeOpenAI (a
+// subclass of the installed g4f's OpenAI-compatible base) and the real
+// providers that take a base URL, pointed at the loopback upstream
+// (repro/upstream) when G4FDIAG_UPSTREAM is set; the harness registers
+// them into g4f by name, never into __providers__. The harness's heartbeat
+// reports a loop thread that stops
 // answering. The deadline of a cell belongs to Go: at the deadline it asks
 // faulthandler (SIGUSR1) for every thread's stack and the harness for the
 // loop's pending tasks, at once and within a short budget, then kills the

@@ -25,7 +25,7 @@ var harnessPy []byte
 // probes.py and probe_openai.py (g4fdiag's probe providers, which the
 // harness loads when G4FDIAG_PROBES=1; see WithProbes).
 //
-//go:embed harness/g4fdiag_inspect.py harness/probes.py
+//go:embed harness/g4fdiag_inspect.py harness/probes.py harness/probe_openai.py
 var modules embed.FS
 
 // WriteHarness writes the embedded harness into dir, with the modules it

@@ -27,3 +27,11 @@ class NestAsyncioError(MissingRequirementsError):
 
 class RateLimitError(G4FError):
     """The provider refused: too many requests."""
+
+
+class ResponseError(G4FError):
+    """The provider's server answered with an error in its body."""
+
+
+class ResponseStatusError(G4FError):
+    """The provider's server answered with an HTTP error status."""

@@ -11,6 +11,13 @@
     AuthNeeded    needs an api_key
     Crowded       shares one private loop across calls: fails when calls overlap
     Retired       working = False
+
+Like real g4f, the package also has the base OpenAI-compatible providers
+build on (template.OpenaiTemplate: base URL, API key, JSON or server-sent
+events over real aiohttp) and needs_auth.OpenaiAPI on top of it. They are
+imported on demand and left out of __providers__: scans of the demo list
+the providers above only, and the probes (g4fdiag check --probe) point
+those bases at g4fdiag's loopback upstream.
 """
 
 from .AuthNeeded import AuthNeeded

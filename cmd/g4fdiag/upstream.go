@@ -1,0 +1,22 @@
+package main
+
+import (
+	"github.com/g4fdiag/g4fdiag/repro"
+	"github.com/g4fdiag/g4fdiag/repro/upstream"
+)
+
+// startUpstream starts the loopback upstream the probes call (ProbeOpenAI,
+// and real providers that take a base URL), ends it with the scan, and
+// gives its URL (G4FDIAG_UPSTREAM) to every worker and API server started
+// from t afterwards. Call it before t goes to repro.NewPool and
+// apiserver.StartAll.
+func startUpstream(st *scanTarget, t *repro.Target) error {
+	srv, err := upstream.Start(upstream.Options{})
+	if err != nil {
+		return &repro.EnvError{What: "cannot start the loopback upstream for the probes: " + err.Error(),
+			Fix: "check that this process may listen on 127.0.0.1", Err: err}
+	}
+	st.onClose(func() { srv.Close() })
+	t.Env = srv.Env(t.Env)
+	return nil
+}

@@ -1,0 +1,3 @@
+"""Providers that need an API key or a login."""
+
+from .OpenaiAPI import OpenaiAPI

@@ -1,0 +1,3 @@
+"""Base classes real providers build on."""
+
+from .OpenaiTemplate import OpenaiTemplate
