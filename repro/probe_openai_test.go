@@ -12,17 +12,18 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 	"github.com/g4fdiag/g4fdiag/repro/upstream"
 )
 
-// upstreamPool is a pool over the demo whose workers have G4FDIAG_UPSTREAM
-// set to url.
+// upstreamPool is a pool over the demo whose workers register the probes,
+// with G4FDIAG_UPSTREAM set to url.
 func upstreamPool(tb testing.TB, url string) *Pool {
 	tb.Helper()
 	t := demoTarget(tb)
-	t.Env = append(t.Env, upstream.EnvVar+"="+url)
+	t.Env = append(WithProbes(t.Env, true), upstream.EnvVar+"="+url)
 	p, err := NewPool(t, PoolOptions{BlockThreshold: 500 * time.Millisecond})
 	if err != nil {
 		tb.Fatal(err)
@@ -113,12 +114,14 @@ func TestProbeOpenAIRefused(t *testing.T) {
 	}
 }
 
-// TestProbeOpenAIOnlyWithUpstream: without G4FDIAG_UPSTREAM the harness
-// registers no probe, the catalog is the demo's own either way, and the
-// workers still fork a child per cell.
+// TestProbeOpenAIOnlyWithUpstream: with the probes registered and an
+// upstream, ProbeOpenAI and the real base-URL providers are probes of the
+// catalog; with no upstream ProbeOpenAI is listed unavailable, saying why;
+// without the probes nothing of them is in g4f. The workers still fork a
+// child per cell.
 func TestProbeOpenAIOnlyWithUpstream(t *testing.T) {
 	srv := startUpstream(t)
-	names := func(p *Pool) []string {
+	catalog := func(p *Pool) map[string]providers.Provider {
 		env, cat, err := p.Start(context.Background(), []scan.Loop{scan.LoopAsyncio})
 		if err != nil {
 			t.Fatal(err)
@@ -127,23 +130,43 @@ func TestProbeOpenAIOnlyWithUpstream(t *testing.T) {
 		if li, _ := env.Loop(scan.LoopAsyncio); li.Isolation != IsolationFork {
 			t.Errorf("isolation %q", li.Isolation)
 		}
-		var out []string
+		out := map[string]providers.Provider{}
 		for _, pr := range cat {
-			out = append(out, pr.Name)
+			out[pr.Name] = pr
 		}
 		return out
 	}
-	with, without := upstreamPool(t, srv.URL), demoPool(t)
-	if a, b := names(with), names(without); !slices.Equal(a, b) || slices.Contains(a, "ProbeOpenAI") || slices.Contains(a, "UpstreamOpenaiAPI") {
-		t.Errorf("catalog with the upstream %v, without %v", a, b)
+	noUpstream := demoTarget(t)
+	noUpstream.Env = WithProbes(noUpstream.Env, true)
+	bare, err := NewPool(noUpstream, PoolOptions{BlockThreshold: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
 	}
-	obs, err := without.RunCell(context.Background(), scan.Cell{Provider: "ProbeOpenAI", Mode: scan.ModeAsync,
+	t.Cleanup(func() { bare.Close() })
+	with, without, plain := catalog(upstreamPool(t, srv.URL)), catalog(bare), demoPool(t)
+	for _, name := range []string{"ProbeOpenAI", "UpstreamOpenaiAPI"} {
+		if pr := with[name]; !pr.Probe || pr.Unavailable != "" {
+			t.Errorf("with the upstream, %s = %+v, want an available probe", name, pr)
+		}
+	}
+	if pr := without["ProbeOpenAI"]; !pr.Probe || !strings.Contains(pr.Unavailable, upstream.EnvVar) {
+		t.Errorf("without the upstream, ProbeOpenAI = %+v, want unavailable naming %s", pr, upstream.EnvVar)
+	}
+	if _, ok := without["UpstreamOpenaiAPI"]; ok {
+		t.Errorf("without the upstream, UpstreamOpenaiAPI is listed")
+	}
+	for name, pr := range catalog(plain) {
+		if pr.Probe || strings.HasPrefix(name, "Probe") || strings.HasPrefix(name, "Upstream") {
+			t.Errorf("without the probes, %s is listed (%+v)", name, pr)
+		}
+	}
+	obs, err := plain.RunCell(context.Background(), scan.Cell{Provider: "ProbeOpenAI", Mode: scan.ModeAsync,
 		Loop: scan.LoopAsyncio, Concurrency: 1, Repeat: 1}, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v := diag.Classify(obs); v.Class != diag.ClassProviderNotFound {
-		t.Errorf("without the upstream: %s (%s)", v.Class, v.Evidence)
+		t.Errorf("without the probes: %s (%s)", v.Class, v.Evidence)
 	}
 }
 

@@ -534,6 +534,11 @@ func setUp(ctx context.Context, o *scanOptions, stdio IO) (*scanTarget, error) {
 		if t, err = o.target(stdio, func() (string, error) { return demoDir, nil }); err != nil {
 			return st, err
 		}
+		if o.Probes {
+			if err := startUpstream(st.onClose, &t); err != nil {
+				return st, err
+			}
+		}
 		pool, err := repro.NewPool(t, repro.PoolOptions{BlockThreshold: o.Plan.BlockThreshold})
 		if err != nil {
 			return st, err

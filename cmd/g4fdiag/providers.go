@@ -67,6 +67,15 @@ func runProviders(ctx context.Context, o providersOptions, stdio IO) error {
 	if err != nil {
 		return err
 	}
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	if err := startUpstream(func(c func()) { closers = append(closers, c) }, &t); err != nil {
+		return err
+	}
 	pool, err := repro.NewPool(t, repro.PoolOptions{})
 	if err != nil {
 		return err

@@ -14,7 +14,7 @@ import (
 func TestStartUpstream(t *testing.T) {
 	st := &scanTarget{}
 	target := repro.Target{Env: []string{"A=1", upstream.EnvVar + "=stale"}}
-	if err := startUpstream(st, &target); err != nil {
+	if err := startUpstream(st.onClose, &target); err != nil {
 		t.Fatal(err)
 	}
 	var url string

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/httpapi"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 	"github.com/g4fdiag/g4fdiag/repro/upstream"
@@ -23,7 +24,7 @@ func TestProbeOpenAIThroughAPIServer(t *testing.T) {
 	}
 	t.Cleanup(func() { up.Close() })
 	target := demoTarget(t)
-	target.Env = up.Env(target.Env)
+	target.Env = up.Env(repro.WithProbes(target.Env, true))
 	set, _ := startSet(t, target, scan.LoopNest, scan.LoopUvloop)
 	d := httpapi.New(httpapi.Options{StallTimeout: time.Second,
 		Use: func(ctx context.Context, l scan.Loop) (httpapi.Lease, error) {

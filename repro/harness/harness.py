@@ -874,42 +874,6 @@ def resolve_provider(g4f, name):
     return value if inspect.isclass(value) else None
 
 
-# Probes g4fdiag defines into the installed g4f whose base is missing there:
-# name -> "unavailable: <reason>".
-PROBES_UNAVAILABLE = {}
-
-
-def register_probe_openai(g4f):
-    """Registers ProbeOpenAI, and the real providers that take a base URL
-    pointed at the upstream (UpstreamOpenaiAPI...), from probe_openai.py
-    (written beside this file) into g4f by name when g4fdiag runs a
-    loopback upstream (G4FDIAG_UPSTREAM is set). Left out of
-    __providers__, so the catalog and the scan of g4f's own providers stay
-    as they are."""
-    if not os.environ.get("G4FDIAG_UPSTREAM"):
-        return
-    try:
-        import importlib.util
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe_openai.py")
-        spec = importlib.util.spec_from_file_location("g4fdiag_probe_openai", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        probes = {"ProbeOpenAI": module.define(g4f)}
-        probes.update(module.define_base_url_providers(g4f))
-    except Exception as exc:
-        probes = {"ProbeOpenAI": "unavailable: %s: %s" % (type_name(exc), safe_str(exc))}
-    providers = sys.modules.get("g4f.Provider") or getattr(g4f, "Provider", None)
-    convert = class_attr(class_attr(providers, "ProviderUtils", None), "convert", None)
-    for name, probe in probes.items():
-        if isinstance(probe, str):
-            PROBES_UNAVAILABLE[name] = probe
-            diag("%s %s" % (name, probe))
-            continue
-        setattr(providers, name, probe)
-        if isinstance(convert, dict):
-            convert[name] = probe
-
-
 def provider_not_found(name):
     cls = class_attr(sys.modules.get("g4f.errors"), "ProviderNotFoundError", None)
     if not (inspect.isclass(cls) and issubclass(cls, BaseException)):
@@ -2409,7 +2373,6 @@ def serve_setup(args):
         g4f = importlib.import_module("g4f")
         register_probes(g4f, log.warning)  # before the app: its routes resolve names in g4f.Provider
         module = importlib.import_module("g4f.api")
-        register_probe_openai(g4f)
         app, source = api_app(module, g4f)
     except BaseException as exc:
         serve_fatal("g4f.api not usable: %s: %s" % (type_name(exc), safe_str(exc)), exc)
@@ -2825,7 +2788,6 @@ def main(argv=None):
     register_probes(g4f)
     API = Api(g4f)
     G4F = g4f
-    register_probe_openai(g4f)
     prepare_fork()                        # 4.
     if not FORKING:
         become_subreaper()  # a worker per cell: the cell's leftovers come here

@@ -40,6 +40,7 @@ Stdlib only; the syntax stays valid from Python 3.8 to 3.14.
 
 import asyncio
 import importlib
+import importlib.util
 import os
 import sys
 
@@ -63,14 +64,18 @@ PROBE_ATTRS = {
 
 
 class Probe(object):
-    """One row of PROBES (see the module doc)."""
+    """One row of PROBES (see the module doc). A row with define instead of
+    bases and body builds its classes itself: define(g4f, environ) returns
+    {name: class, or "unavailable: <reason>"} (the probes on g4f's
+    OpenAI-compatible base, probe_openai.py)."""
 
-    def __init__(self, name, kind, bases, body, needs=()):
+    def __init__(self, name, kind, bases, body, needs=(), define=None):
         self.name = name
         self.kind = kind
         self.bases = bases
         self.body = body
         self.needs = tuple(needs)
+        self.define = define
 
 
 def base_paths(attr):
@@ -107,11 +112,32 @@ def sync_body(base, environ):
     return {"create_completion": classmethod(create_completion)}
 
 
+def beside(name):
+    """The module name.py written beside this file, loaded by path."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
+    spec = importlib.util.spec_from_file_location("g4fdiag_" + name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def openai_probes(g4f, environ):
+    """ProbeOpenAI on g4f's OpenAI-compatible base, and the real providers
+    that take a base URL (UpstreamOpenaiAPI, UpstreamOllama), all pointed at
+    the loopback upstream (probe_openai.py)."""
+    module = beside("probe_openai")
+    found = {"ProbeOpenAI": module.define(g4f, environ)}
+    found.update(module.define_base_url_providers(g4f, environ))
+    return found
+
+
 PROBES = [
     Probe("ProbeAsyncGenerator", "async-generator", base_paths("AsyncGeneratorProvider"),
           async_generator_body),
     Probe("ProbeAsync", "async", base_paths("AsyncProvider"), async_body),
     Probe("ProbeSync", "sync", base_paths("AbstractProvider"), sync_body),
+    Probe("ProbeOpenAI", "async-generator", (), None, needs=("G4FDIAG_UPSTREAM",),
+          define=openai_probes),
 ]
 
 
@@ -207,11 +233,36 @@ def register(g4f, environ=None):
         if taken(module, probe.name):
             out.append(Registered(probe, reason="g4f has a provider of its own named %s" % probe.name))
             continue
-        cls, reason = build(probe, environ)
-        if cls is not None:
-            try:
-                install(module, cls)
-            except Exception as exc:
-                cls, reason = None, "registering it in g4f.Provider failed: %s: %s" % (type(exc).__name__, exc)
-        out.append(Registered(probe, cls, reason))
+        if probe.define is None:
+            out.append(installed(module, probe, *build(probe, environ)))
+            continue
+        missing = [name for name in probe.needs if not environ.get(name)]
+        if missing:
+            out.append(Registered(probe, reason="%s is not set (g4fdiag sets it when it runs the "
+                                  "probe's server)" % ", ".join(missing)))
+            continue
+        try:
+            found = probe.define(g4f, environ)
+        except Exception as exc:
+            out.append(Registered(probe, reason="defining it failed: %s: %s" % (type(exc).__name__, exc)))
+            continue
+        for name, cls in found.items():
+            row = Probe(name, probe.kind, (), None, probe.needs)
+            if isinstance(cls, str):
+                out.append(Registered(row, reason=cls.replace("unavailable: ", "", 1)))
+            elif taken(module, name):
+                out.append(Registered(row, reason="g4f has a provider of its own named %s" % name))
+            else:
+                cls.g4fdiag_probe = True
+                out.append(installed(module, row, cls, ""))
     return out
+
+
+def installed(module, probe, cls, reason):
+    """Registered for probe: cls installed into g4f.Provider, or why not."""
+    if cls is not None:
+        try:
+            install(module, cls)
+        except Exception as exc:
+            cls, reason = None, "registering it in g4f.Provider failed: %s: %s" % (type(exc).__name__, exc)
+    return Registered(probe, cls, reason)
