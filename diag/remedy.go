@@ -2,6 +2,7 @@ package diag
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
@@ -87,8 +88,32 @@ func AttachRemedies(cells []CellReport) []CellReport {
 	}
 	for i := range main {
 		sortRemedies(main[i].Remedies)
+		if measured := measuredRemedy(main[i]); measured != "" {
+			main[i].Remedy = measured
+		}
 	}
 	return main
+}
+
+// measuredRemedy is a cell's remedy text from the remedies that were run for
+// it (--verify-fixes): what each did here, in the remedy table's order; ""
+// when none was run, and the cell keeps its signature's advice.
+func measuredRemedy(c CellReport) string {
+	var parts []string
+	for _, res := range c.Remedies {
+		if res.Cell == nil || res.Outcome == OutcomeNotRun {
+			continue
+		}
+		does := string(res.Remedy)
+		if spec, ok := scan.RemedyOf(res.Remedy); ok {
+			does = spec.Does
+		}
+		parts = append(parts, does+" — "+RemedyEffect(c.Verdict, res.Cell.Verdict))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Measured here (--verify-fixes): " + strings.Join(parts, "; ") + "."
 }
 
 func sortRemedies(rs []RemedyResult) {

@@ -1,6 +1,10 @@
 package diag
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/g4fdiag/g4fdiag/repro/scan"
+)
 
 func TestRemedyEffect(t *testing.T) {
 	t.Parallel()
@@ -36,5 +40,34 @@ func TestClassThen(t *testing.T) {
 		if got := c.Then() != ""; got != want {
 			t.Errorf("%s: then %q, want one: %v", c, c.Then(), want)
 		}
+	}
+}
+
+// A cell with remedies run for it gets its remedy text from what they did;
+// one with none run keeps its signature's advice.
+func TestMeasuredRemedy(t *testing.T) {
+	t.Parallel()
+	failing := scan.Cell{Provider: "P", Mode: scan.ModeSync, Loop: scan.LoopUvloop}
+	other := scan.Cell{Provider: "P", Mode: scan.ModeSync, Loop: scan.LoopAsyncio}
+	remedy := func(r scan.Remedy, c scan.Cell, v Verdict, end scan.End) CellReport {
+		rc := c
+		rc.Remedy, rc.Of = r, failing.Key()
+		return CellReport{Observation: scan.Observation{Cell: rc, End: end}, Verdict: v}
+	}
+	static := "Inside async code use g4f.client.AsyncClient."
+	cells := AttachRemedies([]CellReport{
+		{Observation: scan.Observation{Cell: failing, End: scan.EndCompleted}, Verdict: Verdict{Class: ClassLoopReentry, Signature: "reentry-uvloop", Remedy: static}},
+		{Observation: scan.Observation{Cell: other, End: scan.EndCompleted}, Verdict: Verdict{Class: ClassLoopReentry, Signature: "reentry-stdlib", Remedy: static}},
+		remedy(scan.RemedyNoUvloop, failing, Verdict{Class: ClassNetwork, Signature: "network-url"}, scan.EndCompleted),
+		remedy(scan.RemedyAsync, failing, Verdict{Class: ClassOK, Signature: "ok"}, scan.EndCompleted),
+		remedy(scan.RemedyNest, failing, Verdict{}, scan.EndSkipped),
+	})
+	want := "Measured here (--verify-fixes): uvloop hidden before g4f is imported: the stdlib loop — removes the loop error; " +
+		"the call then fails on the network (network [network-url]); the same call through AsyncClient — fixes it (ok)."
+	if cells[0].Remedy != want {
+		t.Errorf("measured remedy\n got %q\nwant %q", cells[0].Remedy, want)
+	}
+	if cells[1].Remedy != static {
+		t.Errorf("a cell with no remedy run: %q, want its signature's advice", cells[1].Remedy)
 	}
 }
