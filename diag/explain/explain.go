@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/diag/render"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
@@ -312,8 +313,8 @@ func newExplainer(o Options) *explainer {
 // notePeak records the bytes held now: the line buffer plus the block.
 func (x *explainer) notePeak(lineBuf int) {
 	held := lineBuf
-	if x.dump != nil && x.dump.cur != nil {
-		for _, f := range x.dump.cur.frames {
+	if x.dump != nil && x.dump.r.Current() != nil {
+		for _, f := range x.dump.r.Current().Frames {
 			held += len(f.File) + len(f.Func) + 32
 		}
 	}
@@ -329,15 +330,9 @@ func (x *explainer) notePeak(lineBuf int) {
 }
 
 var (
-	fenceLine     = regexp.MustCompile("^[ \t]*(?:```|~~~)")
-	logTime       = regexp.MustCompile(`^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2})\b`)
-	logStart      = regexp.MustCompile(`^(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\[?\d{2}:\d{2}:\d{2}\b|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b[: ]|data:)`)
-	exceptionHead = regexp.MustCompile(`^((?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*)(?::[ \t]?(.*))?$`)
-	// inlineError is an exception named inside a log line: "... failed: RuntimeError: ...".
-	inlineError = regexp.MustCompile(`(?:^|[^A-Za-z0-9_.])((?:[A-Za-z_][A-Za-z0-9_]*\.)*(?:[A-Z][A-Za-z0-9_]*(?:Error|Exception)|gaierror|herror)):[ \t]+(.*)$`)
-	// reprError is an exception in its repr, as asyncio's "Task exception
-	// was never retrieved" prints it: exception=RuntimeError('...').
-	reprError   = regexp.MustCompile(`\b((?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Z][A-Za-z0-9_]*(?:Error|Exception))\((?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")`)
+	fenceLine   = regexp.MustCompile("^[ \t]*(?:```|~~~)")
+	logTime     = regexp.MustCompile(`^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2})\b`)
+	logStart    = regexp.MustCompile(`^(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\[?\d{2}:\d{2}:\d{2}\b|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b[: ]|data:)`)
 	jsonMessage = regexp.MustCompile(`"message"\s*:\s*("(?:[^"\\]|\\.)*")`)
 
 	providerPath  = regexp.MustCompile(`g4f[/\\]Provider[/\\](?:[A-Za-z0-9_]+[/\\])*([A-Z][A-Za-z0-9_]*)\.py`)
@@ -352,12 +347,6 @@ var (
 	quotedPrefix = regexp.MustCompile(`(?m)^[ \t]*([A-Za-z][A-Za-z0-9_.\-]*):[ \t]+((?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*):`)
 )
 
-const (
-	tracebackHead = "Traceback (most recent call last):"
-	markerContext = "During handling of the above exception, another exception occurred:"
-	markerCause   = "The above exception was the direct cause of the following exception:"
-)
-
 // noiseLine is printed by g4f itself and names no failure of a request.
 func noiseLine(s string) bool {
 	return strings.Contains(s, "Failed to check g4f version") || strings.Contains(s, "New g4f version")
@@ -366,7 +355,7 @@ func noiseLine(s string) bool {
 func (x *explainer) line(raw string) {
 	x.lineNo++
 	x.sum.Lines++
-	line := stripGroup(diag.Sanitize(raw))
+	line := pytext.StripGroupMargin(diag.Sanitize(raw))
 	if m := logTime.FindStringSubmatch(line); m != nil {
 		x.lastTime = m[1]
 		if x.sum.First == "" {
@@ -402,16 +391,15 @@ func (x *explainer) blockLine(line string) bool {
 		if x.ipython && x.ipythonLine(cur, body) {
 			return true
 		}
-		if m := frameMatch(body); m != nil {
-			n, _ := strconv.Atoi(m[2])
-			cur.addFrame(scan.Frame{File: m[1], Line: n, Func: m[3]})
+		if f, ok := pytext.ParseFrameLine(body); ok {
+			cur.addFrame(f)
 			return true
 		}
 		if trimmed == "" {
 			return true
 		}
 		if indented {
-			if n := len(cur.frames); n > 0 && cur.frames[n-1].Code == "" && trimmed[0] != '^' && trimmed[0] != '~' && trimmed[0] != '[' {
+			if n := len(cur.frames); n > 0 && cur.frames[n-1].Code == "" && pytext.IsCode(trimmed, pytext.CodeBlock) {
 				cur.frames[n-1].Code = trimmed
 			}
 			return true
@@ -426,10 +414,9 @@ func (x *explainer) blockLine(line string) bool {
 		case trimmed == "":
 			x.state, x.blankRun = afterGap, 1
 			return true
-		case trimmed == markerContext || trimmed == markerCause:
-			x.chainMarker(trimmed)
+		case x.chainMarker(trimmed):
 			return true
-		case strings.Contains(body, tracebackHead), logStart.MatchString(body):
+		case strings.Contains(body, pytext.TracebackHead), logStart.MatchString(body):
 			x.finishBlock()
 			return false
 		}
@@ -444,8 +431,7 @@ func (x *explainer) blockLine(line string) bool {
 		case trimmed == "" && x.blankRun < 2:
 			x.blankRun++
 			return true
-		case trimmed == markerContext || trimmed == markerCause:
-			x.chainMarker(trimmed)
+		case x.chainMarker(trimmed):
 			return true
 		}
 		x.finishBlock()
@@ -454,13 +440,13 @@ func (x *explainer) blockLine(line string) bool {
 		switch {
 		case trimmed == "":
 			return true
-		case strings.HasPrefix(trimmed, tracebackHead):
+		case strings.HasPrefix(trimmed, pytext.TracebackHead):
 			x.newSection()
 			x.state = inFrames
 			return true
-		case x.ipython && ipythonRule.MatchString(trimmed):
+		case x.ipython && pytext.IsIPythonRule(trimmed):
 			return true
-		case x.ipython && ipythonHead.MatchString(trimmed):
+		case x.ipython && pytext.IsIPythonHead(trimmed):
 			x.newSection()
 			x.state = inFrames
 			return true
@@ -506,23 +492,25 @@ func (x *explainer) exceptionLine(s *tbSection, body string) bool {
 	if logTime.MatchString(body) {
 		return false
 	}
-	m := exceptionHead.FindStringSubmatch(strings.TrimRight(body, " \t"))
-	if m == nil {
+	typ, msg, ok := pytext.ParseExceptionLine(body)
+	if !ok {
 		return false
 	}
-	s.typ = m[1]
-	s.msg.WriteString(m[2][:min(len(m[2]), diag.MaxMatchBytes)])
+	s.typ = typ
+	s.msg.WriteString(msg[:min(len(msg), diag.MaxMatchBytes)])
 	s.done = true
 	x.state = inMessage
 	return true
 }
 
-func (x *explainer) chainMarker(marker string) {
-	x.pendRel = "context"
-	if marker == markerCause {
-		x.pendRel = "cause"
+// chainMarker takes a trimmed line that is a chain marker: the next
+// section follows.
+func (x *explainer) chainMarker(trimmed string) bool {
+	rel, ok := pytext.ChainMarker(trimmed)
+	if ok {
+		x.pendRel, x.state = rel, afterChain
 	}
-	x.state = afterChain
+	return ok
 }
 
 // newSection starts the next section of the chain. Past maxBlockSections the
@@ -546,7 +534,7 @@ func (x *explainer) startBlock(line string) {
 	x.indent = ""
 	x.stampPrefix = false
 	x.ipython = false
-	if i := strings.Index(line, tracebackHead); i > 0 {
+	if i := strings.Index(line, pytext.TracebackHead); i > 0 {
 		switch p := line[:i]; {
 		case strings.TrimSpace(p) == "" || linePrefix.MatchString(p):
 			x.indent = p
@@ -572,16 +560,16 @@ func (x *explainer) outsideLine(line string) {
 	if p := providerIn(line); p != "" {
 		x.ctxProvider, x.ctxProviderLine = p, x.lineNo
 	}
-	if strings.Contains(line, tracebackHead) {
+	if strings.Contains(line, pytext.TracebackHead) {
 		x.startBlock(line)
 		return
 	}
-	if strings.Contains(line, "Traceback (most recent call last)") && ipythonHead.MatchString(trimmed) {
+	if pytext.IsIPythonHead(trimmed) {
 		x.startBlock("")
 		x.ipython = true
 		return
 	}
-	if strings.HasPrefix(trimmed, "Timeout (") && faultTimeout.MatchString(trimmed) {
+	if pytext.IsFaultTimeout(trimmed) {
 		x.faultTimeout = trimmed
 		return
 	}
@@ -625,26 +613,21 @@ func (x *explainer) lineRecord(line string) (record, bool) {
 	if !hasError && !strings.Contains(line, "loop") && !strings.Contains(line, "task") && !strings.Contains(line, "asyncio") {
 		return record{}, false // the cheap test keeps access lines off the regexps
 	}
-	if loc := inlineError.FindStringSubmatchIndex(line); hasError && loc != nil {
-		m := []string{line[loc[0]:loc[1]], line[loc[2]:loc[3]], line[loc[4]:loc[5]]}
-		if r, ok := x.exceptionRecord(m[1], m[2], line); ok {
-			if p := namePrefix.FindStringSubmatch(line[:loc[2]]); p != nil && r.provider == "" && !strings.HasSuffix(p[1], "Error") &&
+	if at, typ, msg, ok := pytext.FindInlineException(line); hasError && ok {
+		if r, ok := x.exceptionRecord(typ, msg, line); ok {
+			if p := namePrefix.FindStringSubmatch(line[:at]); p != nil && r.provider == "" && !strings.HasSuffix(p[1], "Error") &&
 				!logLevelName[strings.ToUpper(p[1])] {
 				r.provider = p[1]
 			}
 			return r, true
 		}
 		if strings.Contains(line, "ERROR") || strings.Contains(line, "CRITICAL") {
-			r := record{sig: &diag.FallbackSignature, evidence: diag.ExceptionLine(m[1], m[2])}
+			r := record{sig: &diag.FallbackSignature, evidence: pytext.FormatExceptionLine(typ, msg, pytext.LineEvidence)}
 			return x.withProvider(r, line), true
 		}
 	}
-	if m := reprError.FindStringSubmatch(line); hasError && m != nil {
-		msg := m[2] + m[3]
-		if u, err := strconv.Unquote(`"` + strings.ReplaceAll(msg, `"`, `\"`) + `"`); err == nil {
-			msg = u
-		}
-		if r, ok := x.exceptionRecord(m[1], msg, line); ok {
+	if typ, msg, ok := pytext.FindReprException(line); hasError && ok {
+		if r, ok := x.exceptionRecord(typ, msg, line); ok {
 			return r, true
 		}
 	}
@@ -773,14 +756,14 @@ func quotedNote(typ, msg string, m diag.Match) (string, string) {
 		return "", ""
 	}
 	note := "quoted"
-	if t := diag.ShortType(typ); t != "" {
+	if t := pytext.ShortType(typ); t != "" {
 		note = "quoted in " + t
 	}
 	provider := ""
-	inner := strings.TrimPrefix(m.Line, diag.ShortType(typ)+": ")
+	inner := strings.TrimPrefix(m.Line, pytext.ShortType(typ)+": ")
 	innerType, _, _ := strings.Cut(inner, ":")
 	for _, q := range quotedPrefix.FindAllStringSubmatch(msg, diag.MaxQuotes) {
-		if diag.ShortType(q[2]) == innerType {
+		if pytext.ShortType(q[2]) == innerType {
 			provider = providerName(q[1])
 			break
 		}
@@ -823,7 +806,7 @@ func (x *explainer) finishBlock() {
 			x.add(*p, x.pendTime)
 		}
 	}
-	if r.sig == &diag.FallbackSignature && strings.HasSuffix(diag.ShortType(chain[0].Type), "ExceptionGroup") {
+	if r.sig == &diag.FallbackSignature && strings.HasSuffix(pytext.ShortType(chain[0].Type), "ExceptionGroup") {
 		// the tracebacks of its sub-exceptions follow and say what failed
 		r.group = true
 		x.pending, x.pendingAge, x.pendTime = &r, 0, x.blockTime
@@ -843,7 +826,7 @@ func chainRecord(chain []scan.PyException) record {
 		return ir
 	} else {
 		idx = 0
-		r = record{sig: &diag.FallbackSignature, evidence: diag.ExceptionLine(chain[0].Type, chain[0].Message)}
+		r = record{sig: &diag.FallbackSignature, evidence: pytext.FormatExceptionLine(chain[0].Type, chain[0].Message, pytext.LineEvidence)}
 	}
 	r.chain, r.idx = chain, idx
 	if r.provider == "" {
@@ -852,50 +835,17 @@ func chainRecord(chain []scan.PyException) record {
 	return r
 }
 
-// chainReentry is the frame that entered an event loop from sync code: the
-// innermost frame outside the loop machinery that calls run_until_complete,
-// asyncio.run or to_sync_generator, in the matched exception's traceback,
-// else in the others of the chain.
-func chainReentry(chain []scan.PyException, idx int) string {
-	order := []int{idx}
-	for i := range chain {
-		if i != idx {
-			order = append(order, i)
-		}
-	}
-	for _, i := range order {
-		fs := chain[i].Frames
-		for j := len(fs) - 1; j >= 0; j-- {
-			f := fs[j]
-			calls := diag.StartsLoop.MatchString(f.Code) || (j+1 < len(fs) && diag.EntersLoop(fs[j+1]))
-			if j == 0 && f.Func == "<module>" {
-				break // a script starting its loop re-enters nothing
-			}
-			if calls && !diag.LoopFrame(f) {
-				return diag.OneLine(diag.FormatFrame(f))
-			}
-		}
-	}
-	return ""
-}
-
 // chainProvider is the provider whose module the chain's innermost frames
 // run in.
 func chainProvider(chain []scan.PyException, idx int) string {
-	order := []int{idx}
-	for i := range chain {
-		if i != idx {
-			order = append(order, i)
-		}
-	}
-	for _, i := range order {
+	for _, i := range pytext.WalkOrder(len(chain), idx, pytext.WalkMatchedThenRaised) {
 		fs := chain[i].Frames
 		for j := len(fs) - 1; j >= 0; j-- {
 			if m := providerPath.FindStringSubmatch(fs[j].File); m != nil {
 				return m[1]
 			}
 		}
-		if p := providerIn(diag.FirstLine(chain[i].Message)); p != "" {
+		if p := providerIn(pytext.FirstLine(chain[i].Message)); p != "" {
 			return p
 		}
 	}
@@ -935,7 +885,10 @@ func (x *explainer) add(r record, when string) {
 		f := Finding{Verdict: r.sig.Class, Signature: string(r.sig.ID), Evidence: diag.OneLine(r.evidence),
 			Provider: r.provider, First: when, Note: r.note, order: i}
 		if r.chain != nil {
-			f.Frame, f.ReentryFrame = diag.ChainFrame(r.chain, r.idx), chainReentry(r.chain, r.idx)
+			f.Frame = diag.ChainFrame(r.chain, r.idx)
+			if rf, ok := diag.ChainReentry(r.chain, r.idx); ok {
+				f.ReentryFrame = diag.OneLine(diag.FormatFrame(rf))
+			}
 		} else {
 			f.Frame, f.ReentryFrame = r.frame, r.reentry
 		}
@@ -1265,35 +1218,4 @@ func renderExplainMarkdown(w io.Writer, e Explanation) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// frameMatch is frameLine's match, skipping the regexp for lines that cannot
-// be a frame.
-func frameMatch(body string) []string {
-	if !strings.Contains(body, "File \"") {
-		return nil
-	}
-	return diag.FrameLine.FindStringSubmatch(body)
-}
-
-// groupMargin is the margin Python 3.11+ draws around the tracebacks of an
-// exception group: "  | " before each line, "  + " before the group's own
-// "Exception Group Traceback", "  +-+---- 1 ----" between sub-exceptions.
-var groupMargin = regexp.MustCompile(`^[ \t]*(?:\+-[+-]*(?: \d+ -+| \.\.\. -+)?[ \t]*$|[|+](?: |$))`)
-
-// stripGroup removes the exception group margins of a line (nested groups
-// draw several); a separator line becomes blank.
-func stripGroup(line string) string {
-	for range 4 {
-		t := strings.TrimLeft(line, " \t")
-		if t == "" || (t[0] != '|' && t[0] != '+') {
-			return line
-		}
-		loc := groupMargin.FindStringIndex(line)
-		if loc == nil {
-			return line
-		}
-		line = line[loc[1]:]
-	}
-	return line
 }
