@@ -213,36 +213,6 @@ type record struct {
 	idx   int
 }
 
-// blockState is where the reader is inside a traceback block.
-type blockState int
-
-const (
-	outside    blockState = iota
-	inFrames              // after "Traceback (most recent call last):"
-	inMessage             // after the exception line
-	afterGap              // a blank line after a message: a chain marker may follow
-	afterChain            // after a chain marker: the next section follows
-)
-
-// addFrame appends a frame; past twice maxBlockFrames only the innermost
-// maxBlockFrames are kept.
-func (s *tbSection) addFrame(f scan.Frame) {
-	s.frames = append(s.frames, f)
-	if len(s.frames) > 2*maxBlockFrames {
-		s.frames = append(s.frames[:0:0], s.frames[len(s.frames)-maxBlockFrames:]...)
-	}
-}
-
-// tbSection is one traceback of a chain, in the order the text prints it.
-type tbSection struct {
-	frames   []scan.Frame
-	typ      string
-	msg      strings.Builder
-	msgLines int
-	relation string // how this section links to the one printed after it
-	done     bool   // its exception line was read
-}
-
 type explainer struct {
 	maxLine, maxFindings int
 
@@ -253,19 +223,11 @@ type explainer struct {
 	ctxProviderLine int
 
 	// the traceback block being read
-	state  blockState
-	indent string
-	// stampPrefix: every line of the block starts with a log collector's
-	// time and source
-	stampPrefix bool
-	blockLine0  int // the line number of the block's "Traceback" line
+	block      *pytext.BlockReader
+	blockLine0 int // the line number of the block's "Traceback" line
 	// blockTime is the log time when the block started: the block ends at
 	// the next record, whose time is not the failure's
 	blockTime string
-	ipython   bool // the block is IPython's (Jupyter's) traceback format
-	sections  []*tbSection
-	pendRel   string // relation of the next section to the last one
-	blankRun  int
 
 	// a one-line error waiting for the traceback that may repeat it
 	pending    *record
@@ -300,7 +262,7 @@ type findingKey struct {
 
 func newExplainer(o Options) *explainer {
 	x := &explainer{maxLine: o.MaxLine, maxFindings: o.MaxFindings, idx: map[findingKey]int{},
-		after: map[*diag.Signature]bool{}, tries: map[string]*tries{}}
+		after: map[*diag.Signature]bool{}, tries: map[string]*tries{}, block: pytext.NewBlockReader(blockOptions)}
 	if x.maxLine <= 0 {
 		x.maxLine = defaultMaxLine
 	}
@@ -318,12 +280,7 @@ func (x *explainer) notePeak(lineBuf int) {
 			held += len(f.File) + len(f.Func) + 32
 		}
 	}
-	for _, s := range x.sections {
-		held += s.msg.Cap() + len(s.typ)
-		for _, f := range s.frames {
-			held += len(f.File) + len(f.Func) + len(f.Code) + 32
-		}
-	}
+	held += x.block.Held()
 	if held > x.peak {
 		x.peak = held
 	}
@@ -367,7 +324,7 @@ func (x *explainer) line(raw string) {
 	if x.dump != nil && x.dumpLine(line) {
 		return
 	}
-	if x.state != outside && x.blockLine(line) {
+	if x.block.Active() && x.blockLine(line) {
 		return
 	}
 	x.outsideLine(line)
@@ -376,90 +333,29 @@ func (x *explainer) line(raw string) {
 // blockLine feeds a line to the traceback block; false hands it back to the
 // outside reader after the block was finished.
 func (x *explainer) blockLine(line string) bool {
-	if fenceLine.MatchString(line) {
-		if x.state == inFrames {
-			return true
-		}
+	consumed, ended := x.block.Feed(line)
+	if ended {
 		x.finishBlock()
-		return true
 	}
-	body, indented := x.dedent(line)
-	trimmed := strings.TrimSpace(body)
-	cur := x.sections[len(x.sections)-1]
-	switch x.state {
-	case inFrames:
-		if x.ipython && x.ipythonLine(cur, body) {
-			return true
-		}
-		if f, ok := pytext.ParseFrameLine(body); ok {
-			cur.addFrame(f)
-			return true
-		}
-		if trimmed == "" {
-			return true
-		}
-		if indented {
-			if n := len(cur.frames); n > 0 && cur.frames[n-1].Code == "" && pytext.IsCode(trimmed, pytext.CodeBlock) {
-				cur.frames[n-1].Code = trimmed
+	return consumed
+}
+
+// blockOptions frame a traceback block in the logs explain reads.
+var blockOptions = pytext.BlockOptions{
+	Log: pytext.LogFrame{
+		Fence:       fenceLine.MatchString,
+		RecordStart: logStart.MatchString,
+		Timed:       logTime.MatchString,
+		LinePrefix:  linePrefix.MatchString,
+		Stamp: func(line string) int {
+			if loc := stampPrefix.FindStringIndex(line); loc != nil {
+				return loc[1]
 			}
-			return true
-		}
-		if x.exceptionLine(cur, body) {
-			return true
-		}
-		x.finishBlock()
-		return false
-	case inMessage:
-		switch {
-		case trimmed == "":
-			x.state, x.blankRun = afterGap, 1
-			return true
-		case x.chainMarker(trimmed):
-			return true
-		case strings.Contains(body, pytext.TracebackHead), logStart.MatchString(body):
-			x.finishBlock()
-			return false
-		}
-		if cur.msgLines < maxMessageLines && cur.msg.Len() < diag.MaxMatchBytes {
-			cur.msg.WriteByte('\n')
-			cur.msg.WriteString(body[:min(len(body), diag.MaxMatchBytes-cur.msg.Len())])
-			cur.msgLines++
-		}
-		return true
-	case afterGap:
-		switch {
-		case trimmed == "" && x.blankRun < 2:
-			x.blankRun++
-			return true
-		case x.chainMarker(trimmed):
-			return true
-		}
-		x.finishBlock()
-		return false
-	case afterChain:
-		switch {
-		case trimmed == "":
-			return true
-		case strings.HasPrefix(trimmed, pytext.TracebackHead):
-			x.newSection()
-			x.state = inFrames
-			return true
-		case x.ipython && pytext.IsIPythonRule(trimmed):
-			return true
-		case x.ipython && pytext.IsIPythonHead(trimmed):
-			x.newSection()
-			x.state = inFrames
-			return true
-		}
-		s := x.newSection()
-		if !indented && x.exceptionLine(s, body) {
-			return true
-		}
-		x.sections = x.sections[:len(x.sections)-1]
-		x.finishBlock()
-		return false
-	}
-	return false
+			return -1
+		},
+	},
+	MaxFrames: maxBlockFrames, MaxSections: maxBlockSections,
+	MaxMessageLines: maxMessageLines, MaxMessageBytes: diag.MaxMatchBytes,
 }
 
 // linePrefix is what a container log or a Markdown quote puts before every
@@ -471,79 +367,10 @@ var linePrefix = regexp.MustCompile(`^(?:[A-Za-z0-9_.\-]+[ \t]*\|[ \t]?|(?:>[ \t
 // app[web.1]: ", "Mar 01 09:14:02 host g4f[812]: ".
 var stampPrefix = regexp.MustCompile(`^(?:[A-Z][a-z]{2} +\d{1,2} +)?\S*\d{2}:\d{2}:\d{2}\S*(?: +[^\s:]+)? +[A-Za-z0-9_.\-/]+(?:\[[^\]]*\])?: ?`)
 
-// dedent strips the prefix the block's "Traceback" line had (indentation, a
-// Markdown quote, a container name) and reports whether indentation remains.
-func (x *explainer) dedent(line string) (string, bool) {
-	if x.stampPrefix {
-		if loc := stampPrefix.FindStringIndex(line); loc != nil {
-			line = line[loc[1]:]
-		}
-	}
-	body := strings.TrimPrefix(line, x.indent)
-	if len(body) == len(line) && strings.TrimSpace(x.indent) != "" {
-		// a quote or container prefix with its trailing blank trimmed
-		body = strings.TrimPrefix(line, strings.TrimRight(x.indent, " \t"))
-	}
-	return body, body != "" && (body[0] == ' ' || body[0] == '\t')
-}
-
-// exceptionLine reads "Type: message" into s, when the line is one.
-func (x *explainer) exceptionLine(s *tbSection, body string) bool {
-	if logTime.MatchString(body) {
-		return false
-	}
-	typ, msg, ok := pytext.ParseExceptionLine(body)
-	if !ok {
-		return false
-	}
-	s.typ = typ
-	s.msg.WriteString(msg[:min(len(msg), diag.MaxMatchBytes)])
-	s.done = true
-	x.state = inMessage
-	return true
-}
-
-// chainMarker takes a trimmed line that is a chain marker: the next
-// section follows.
-func (x *explainer) chainMarker(trimmed string) bool {
-	rel, ok := pytext.ChainMarker(trimmed)
-	if ok {
-		x.pendRel, x.state = rel, afterChain
-	}
-	return ok
-}
-
-// newSection starts the next section of the chain. Past maxBlockSections the
-// newest replaces the last one kept, so the root causes and the raised
-// exception stay.
-func (x *explainer) newSection() *tbSection {
-	s := &tbSection{}
-	last := x.sections[len(x.sections)-1]
-	last.relation = x.pendRel
-	if len(x.sections) >= maxBlockSections {
-		x.sections[len(x.sections)-1] = s
-	} else {
-		x.sections = append(x.sections, s)
-	}
-	return s
-}
-
-func (x *explainer) startBlock(line string) {
+// startBlock opens a traceback block at its head line.
+func (x *explainer) startBlock(line string, ipython bool) {
 	x.finishBlock()
-	x.state = inFrames
-	x.indent = ""
-	x.stampPrefix = false
-	x.ipython = false
-	if i := strings.Index(line, pytext.TracebackHead); i > 0 {
-		switch p := line[:i]; {
-		case strings.TrimSpace(p) == "" || linePrefix.MatchString(p):
-			x.indent = p
-		case stampPrefix.MatchString(p) && len(stampPrefix.FindString(p)) == len(p):
-			x.stampPrefix = true
-		}
-	}
-	x.sections = []*tbSection{{}}
-	x.pendRel = ""
+	x.block.Start(line, ipython)
 	// the log line that announced the traceback names its provider
 	x.blockLine0 = x.lineNo
 	x.blockTime = x.lastTime
@@ -561,12 +388,11 @@ func (x *explainer) outsideLine(line string) {
 		x.ctxProvider, x.ctxProviderLine = p, x.lineNo
 	}
 	if strings.Contains(line, pytext.TracebackHead) {
-		x.startBlock(line)
+		x.startBlock(line, false)
 		return
 	}
 	if pytext.IsIPythonHead(trimmed) {
-		x.startBlock("")
-		x.ipython = true
+		x.startBlock(line, true)
 		return
 	}
 	if pytext.IsFaultTimeout(trimmed) {
@@ -776,25 +602,9 @@ func quotedNote(typ, msg string, m diag.Match) (string, string) {
 
 // finishBlock classifies the traceback block read so far, if any.
 func (x *explainer) finishBlock() {
-	if x.state == outside {
+	chain, ok := x.block.Finish()
+	if !ok {
 		return
-	}
-	x.state = outside
-	secs := x.sections
-	x.sections = nil
-	for len(secs) > 0 && !secs[len(secs)-1].done {
-		secs = secs[:len(secs)-1]
-	}
-	if len(secs) == 0 {
-		return
-	}
-	chain := make([]scan.PyException, len(secs))
-	for i, s := range secs {
-		j := len(secs) - 1 - i
-		chain[j] = scan.PyException{Type: s.typ, Message: s.msg.String(), Frames: s.frames}
-		if j > 0 {
-			chain[j].Relation = s.relation
-		}
 	}
 	r := chainRecord(chain)
 	if r.provider == "" && x.ctxProvider != "" && x.blockLine0-x.ctxProviderLine <= providerContextLines {

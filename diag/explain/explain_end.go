@@ -440,18 +440,3 @@ func (x *explainer) flakyFindings() {
 		x.add(record{sig: sigPtr(diag.SigRetryAnswered), evidence: ev, provider: p}, "")
 	}
 }
-
-// ipythonLine reads a line of an IPython traceback's frames into s.
-func (x *explainer) ipythonLine(s *tbSection, body string) bool {
-	switch kind, f := pytext.ParseIPythonLine(body); kind {
-	case pytext.IPyArrow:
-		if n := len(s.frames); n > 0 {
-			s.frames[n-1].Line, s.frames[n-1].Code = f.Line, f.Code
-		}
-	case pytext.IPyFrame:
-		s.addFrame(f)
-	case pytext.IPyOther:
-		return false
-	}
-	return true
-}
