@@ -397,7 +397,7 @@ func MatchChain(chain []scan.PyException) (Match, int, bool) {
 // ChainFrame is the innermost g4f frame of the matched exception, else of
 // the exceptions raised after it, else of the ones before it.
 func ChainFrame(chain []scan.PyException, idx int) string {
-	for _, i := range pytext.WalkOrder(len(chain), idx, pytext.WalkNearest) {
+	for i := range pytext.WalkOrder(len(chain), idx, pytext.WalkNearest) {
 		if f, ok := InnermostG4F(pytext.ExceptionFrames(chain[i])); ok {
 			return OneLine(FormatFrame(f))
 		}

@@ -373,7 +373,7 @@ func Reentry(frames []scan.Frame, r ReentryRule) (scan.Frame, bool) {
 // (raised first): in the tracebacks of the matched exception at idx, else
 // of the others from the raised end, under ReentryInTraceback.
 func ChainReentry(chain []scan.PyException, idx int) (scan.Frame, bool) {
-	for _, i := range pytext.WalkOrder(len(chain), idx, pytext.WalkMatchedThenRaised) {
+	for i := range pytext.WalkOrder(len(chain), idx, pytext.WalkMatchedThenRaised) {
 		if f, ok := Reentry(chain[i].Frames, ReentryInTraceback); ok {
 			return f, true
 		}

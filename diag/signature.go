@@ -900,13 +900,13 @@ func MatchQuoted(typ, msg string, depth int) (Match, bool) {
 	}
 	var best Match
 	found := false
-	for _, q := range pytext.QuotedExceptions(msg, MaxQuotes>>(2*depth)) {
-		m, ok := MatchType(q.Type, q.Message)
+	for qtyp, qmsg := range pytext.QuotedExceptions(msg, MaxQuotes>>(2*depth)) {
+		m, ok := MatchType(qtyp, qmsg)
 		if !ok {
-			m, ok = MatchQuoted(q.Type, q.Message, depth+1)
+			m, ok = MatchQuoted(qtyp, qmsg, depth+1)
 		}
 		if !ok {
-			m, ok = matchMessage(q.Type, q.Message)
+			m, ok = matchMessage(qtyp, qmsg)
 		}
 		if ok && (!found || Worse(m.Sig.Class, best.Sig.Class)) {
 			best, found = m, true

@@ -648,7 +648,7 @@ func chainRecord(chain []scan.PyException) record {
 // chainProvider is the provider whose module the chain's innermost frames
 // run in.
 func chainProvider(chain []scan.PyException, idx int) string {
-	for _, i := range pytext.WalkOrder(len(chain), idx, pytext.WalkMatchedThenRaised) {
+	for i := range pytext.WalkOrder(len(chain), idx, pytext.WalkMatchedThenRaised) {
 		fs := chain[i].Frames
 		for j := len(fs) - 1; j >= 0; j-- {
 			if m := providerPath.FindStringSubmatch(fs[j].File); m != nil {

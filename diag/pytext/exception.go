@@ -1,6 +1,7 @@
 package pytext
 
 import (
+	"iter"
 	"regexp"
 	"strconv"
 	"strings"
@@ -64,20 +65,19 @@ func FindReprException(line string) (typ, msg string, ok bool) {
 	return m[1], msg, true
 }
 
-// Quoted is an exception quoted in another one's message.
-type Quoted struct{ Type, Message string }
-
-// QuotedExceptions finds up to n exceptions quoted as "Type: message" at
-// the start of a line of msg, optionally after a name: g4f's
-// RetryProviderError lists one "Provider: Type: message" line per provider
-// it tried. Quotes inside a line (a remote server's JSON body) are not
-// read. n < 0 reads them all.
-func QuotedExceptions(msg string, n int) []Quoted {
-	var out []Quoted
-	for _, q := range quotedError.FindAllStringSubmatch(msg, n) {
-		out = append(out, Quoted{q[1], q[2]})
+// QuotedExceptions yields the type and message of up to n exceptions
+// quoted as "Type: message" at the start of a line of msg, optionally after
+// a name: g4f's RetryProviderError lists one "Provider: Type: message" line
+// per provider it tried. Quotes inside a line (a remote server's JSON body)
+// are not read. n < 0 reads them all.
+func QuotedExceptions(msg string, n int) iter.Seq2[string, string] {
+	return func(yield func(typ, msg string) bool) {
+		for _, q := range quotedError.FindAllStringSubmatch(msg, n) {
+			if !yield(q[1], q[2]) {
+				return
+			}
+		}
 	}
-	return out
 }
 
 // ShortType is the last component of a qualified type name.

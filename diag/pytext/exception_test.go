@@ -71,17 +71,27 @@ func TestQuotedExceptions(t *testing.T) {
 		"PollinationsAI: UserWarning: careful\n" +
 		`HTTP 500 body {"detail": "ValueError: inside a line"}` + "\n" +
 		"KeyboardInterrupt: not quoted"
-	want := []Quoted{
+	want := [][2]string{
 		{"RetryProviderError", "Providers failed:"},
 		{"RuntimeError", "This event loop is already running"},
 		{"socket.timeout", "timed out"},
 		{"UserWarning", "careful"},
 	}
-	if got := QuotedExceptions(msg, -1); !reflect.DeepEqual(got, want) {
-		t.Errorf("QuotedExceptions = %+v", got)
+	read := func(n int) [][2]string {
+		var got [][2]string
+		for typ, msg := range QuotedExceptions(msg, n) {
+			got = append(got, [2]string{typ, msg})
+		}
+		return got
 	}
-	if got := QuotedExceptions(msg, 2); len(got) != 2 {
+	if got := read(-1); !reflect.DeepEqual(got, want) {
+		t.Errorf("QuotedExceptions = %q", got)
+	}
+	if got := read(2); len(got) != 2 {
 		t.Errorf("QuotedExceptions(2) read %d", len(got))
+	}
+	for range QuotedExceptions(msg, -1) {
+		break // a stop is heard
 	}
 }
 

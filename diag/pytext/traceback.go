@@ -1,6 +1,7 @@
 package pytext
 
 import (
+	"iter"
 	"regexp"
 	"strconv"
 	"strings"
@@ -145,33 +146,38 @@ const (
 	WalkMatchedThenRaised
 )
 
-// WalkOrder is the order of the indexes of a chain of n exceptions, from
-// idx (taken as 0 when out of range).
-func WalkOrder(n, idx int, w Walk) []int {
-	if n <= 0 {
-		return nil
-	}
-	if idx < 0 || idx >= n {
-		idx = 0
-	}
-	order := make([]int, 0, n)
-	order = append(order, idx)
-	switch w {
-	case WalkNearest:
-		for i := idx - 1; i >= 0; i-- {
-			order = append(order, i)
+// WalkOrder yields the indexes of a chain of n exceptions in the walk's
+// order, from idx (taken as 0 when out of range).
+func WalkOrder(n, idx int, w Walk) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		if n <= 0 {
+			return
 		}
-		for i := idx + 1; i < n; i++ {
-			order = append(order, i)
+		if idx < 0 || idx >= n {
+			idx = 0
 		}
-	default:
+		if !yield(idx) {
+			return
+		}
+		if w == WalkNearest {
+			for i := idx - 1; i >= 0; i-- {
+				if !yield(i) {
+					return
+				}
+			}
+			for i := idx + 1; i < n; i++ {
+				if !yield(i) {
+					return
+				}
+			}
+			return
+		}
 		for i := range n {
-			if i != idx {
-				order = append(order, i)
+			if i != idx && !yield(i) {
+				return
 			}
 		}
 	}
-	return order
 }
 
 // ExceptionFrames are an exception's frames, else those of its traceback

@@ -2,6 +2,7 @@ package pytext
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/g4fdiag/g4fdiag/repro/scan"
@@ -94,8 +95,11 @@ func TestWalkOrder(t *testing.T) {
 		{2, 5, WalkMatchedThenRaised, []int{0, 1}},
 		{0, 0, WalkNearest, nil},
 	} {
-		if got := WalkOrder(tt.n, tt.idx, tt.w); !reflect.DeepEqual(got, tt.want) {
+		if got := slices.Collect(WalkOrder(tt.n, tt.idx, tt.w)); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("WalkOrder(%d, %d, %d) = %v, want %v", tt.n, tt.idx, tt.w, got, tt.want)
+		}
+		for range WalkOrder(tt.n, tt.idx, tt.w) {
+			break // a stop is heard
 		}
 	}
 }
