@@ -393,7 +393,7 @@ func outerLoop(frames []scan.Frame) bool {
 
 func isHarness(f scan.Frame) bool {
 	p := pytext.SlashPath(f.File)
-	return p[strings.LastIndexByte(p, '/')+1:] == "harness.py"
+	return pytext.FileBase(p) == "harness.py"
 }
 
 // hangBlame is the frame a wait is blamed on, formatted: the innermost g4f

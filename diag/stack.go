@@ -68,7 +68,7 @@ func isStdlib(file string) bool {
 			return true
 		}
 	}
-	switch p[strings.LastIndexByte(p, '/')+1:] {
+	switch pytext.FileBase(p) {
 	case "threading.py", "queue.py", "selectors.py", "socket.py", "ssl.py":
 		return true
 	}
@@ -103,7 +103,7 @@ func WaitsForever(frames []scan.Frame) bool {
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
 		p := pytext.SlashPath(f.File)
-		base := p[strings.LastIndexByte(p, '/')+1:]
+		base := pytext.FileBase(p)
 		switch {
 		case strings.HasSuffix(p, "concurrent/futures/_base.py") && (f.Func == "result" || f.Func == "wait" || f.Func == "__get_result"):
 			return true

@@ -189,9 +189,9 @@ func ExceptionFrames(e scan.PyException) []scan.Frame {
 	return ParseStack(e.Traceback)
 }
 
-// TracebackText is the traceback of an exception to show: its text, else
+// tracebackText is the traceback of an exception to show: its text, else
 // its frames printed.
-func TracebackText(e scan.PyException) string {
+func tracebackText(e scan.PyException) string {
 	if strings.TrimSpace(e.Traceback) == "" {
 		return FormatTraceback(e.Frames)
 	}
@@ -203,10 +203,10 @@ func TracebackText(e scan.PyException) string {
 // matched), else the raised one when idx's shows nothing.
 func Representative(chain []scan.PyException, idx int) (scan.PyException, string) {
 	e := chain[idx]
-	tb := TracebackText(e)
+	tb := tracebackText(e)
 	if tb == "" && idx != 0 {
 		e = chain[0]
-		tb = TracebackText(e)
+		tb = tracebackText(e)
 	}
 	return e, tb
 }
