@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
@@ -106,7 +107,7 @@ func blockedVerdict(o scan.Observation) Verdict {
 	if o.Stacks != nil {
 		st = *o.Stacks
 	}
-	frames := parseStack(st.LoopThread)
+	frames := pytext.ParseStack(st.LoopThread)
 	id := SigLoopThreadBlocked
 	if WaitsForever(frames) {
 		id = SigDeadlockLoopThread
@@ -257,7 +258,7 @@ func ClassifyCall(o scan.Observation, c scan.Call) Verdict {
 	m, idx, ok := MatchChain(c.Chain)
 	if !ok {
 		v := fallbackVerdict()
-		v.Evidence = OneLine(ExceptionLine(c.Chain[0].Type, c.Chain[0].Message))
+		v.Evidence = OneLine(pytext.FormatExceptionLine(c.Chain[0].Type, c.Chain[0].Message, pytext.LineEvidence))
 		v.Frame = ChainFrame(c.Chain, 0)
 		return v
 	}
@@ -393,25 +394,11 @@ func MatchChain(chain []scan.PyException) (Match, int, bool) {
 	return Match{}, -1, false
 }
 
-// chainFrame is the innermost g4f frame of the matched exception, else of the
-// exceptions raised after it, else of the ones before it.
+// ChainFrame is the innermost g4f frame of the matched exception, else of
+// the exceptions raised after it, else of the ones before it.
 func ChainFrame(chain []scan.PyException, idx int) string {
-	if idx < 0 || idx >= len(chain) {
-		idx = 0
-	}
-	order := make([]int, 0, len(chain))
-	for i := idx; i >= 0; i-- {
-		order = append(order, i)
-	}
-	for i := idx + 1; i < len(chain); i++ {
-		order = append(order, i)
-	}
-	for _, i := range order {
-		frames := chain[i].Frames
-		if len(frames) == 0 {
-			frames = parseStack(chain[i].Traceback)
-		}
-		if f, ok := InnermostG4F(frames); ok {
+	for i := range pytext.WalkOrder(len(chain), idx, pytext.WalkNearest) {
+		if f, ok := InnermostG4F(pytext.ExceptionFrames(chain[i])); ok {
 			return OneLine(FormatFrame(f))
 		}
 	}

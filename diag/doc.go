@@ -4,7 +4,9 @@
 // It owns the verdict classes (class.go), the signature table (what makes a
 // loop-reentry, a network failure, a missing requirement; signature.go),
 // Classify (one scan.Observation → one Verdict; classify.go), the hang
-// analysis of stack dumps (hang.go, stack.go), the class sets of --fail-on
+// analysis of stack dumps and the judgments on frames it shares with explain
+// (which frame runs or re-enters a loop, under a ReentryRule for a stack or
+// a traceback chain; what a thread waits on; hang.go, stack.go), the class sets of --fail-on
 // (classset.go), the outcome of a remedy's re-run (remedy.go), CellReport,
 // a classified cell (cell.go), and doctor's exposure rules, which judge an
 // interpreter by the same known errors (exposure.go). The other jobs live in packages of their own,
@@ -16,6 +18,12 @@
 //	              github, evidence
 //	diag/explain  reads a text a user already has and says which verdict
 //	              it shows
+//
+// One package sits below diag instead: diag/pytext, the one reader of Python
+// text (traceback frames and blocks, exception lines, chain markers and
+// walks, thread headers, faulthandler, py-spy and heartbeat dumps, task
+// stacks). It imports nothing of diag; diag and every package under it read
+// Python's text only through it, and judge here what it read.
 //
 // diag knows nothing of processes, workers, HTTP or clocks, and imports
 // the data of a scan (repro/scan), never the engine (repro): it reads the

@@ -3,9 +3,9 @@ package diag
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
+	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
@@ -66,7 +66,9 @@ func SummarizeHang(c CellReport) (HangSummary, bool) {
 	lt, found := findLoopThread(c, st)
 	if found {
 		h.LoopThread = lt.name
-		h.Reentered = ReentryFrame(lt.frames)
+		if f, ok := Reentry(lt.frames, ReentryOnStack); ok {
+			h.Reentered = FormatFrame(f)
+		}
 	}
 	stuck := found && !lt.idle
 	switch {
@@ -83,7 +85,7 @@ func SummarizeHang(c CellReport) (HangSummary, bool) {
 		// the re-entry failed where nobody caught it (a log line) and left
 		// the call waiting
 		h.Kind = hangReentry
-		if w, ok := taskWait(taskStacks(st.Tasks), c.Provider); ok {
+		if w, ok := taskWait(pytext.TaskStacks(st.Tasks), c.Provider); ok {
 			h.WaitsOn, h.WaitFrame = w.what+" in a task", w.frame
 		}
 		if c.Signature == string(SigReentryNestTask) {
@@ -130,7 +132,7 @@ func summarizeIdle(h *HangSummary, c CellReport, st scan.Stacks, lt loopThread, 
 		}
 		return where + s
 	}
-	tasks := taskStacks(st.Tasks)
+	tasks := pytext.TaskStacks(st.Tasks)
 	side := sideThreads(st.Threads, c.Provider, lt)
 	switch {
 	case networkWaitFound(h, tasks, side, c.Provider):
@@ -181,23 +183,15 @@ type loopThread struct {
 	inSelect bool // idle in selectors.select (a stdlib loop); uvloop polls in C
 }
 
-// threadHeader reads a thread's first line: faulthandler's "Thread 0x... (most
-// recent call first):" (with "[name]" since Python 3.14), or the harness's
-// heartbeat 'Thread 0x... "name" (most recent call last):'.
-var threadHeader = regexp.MustCompile(`^(?:Current thread|Thread) (0x[0-9a-fA-F]+)(?: \[([^\]]*)\]| "([^"]*)")?`)
-
+// newLoopThread reads a thread's stack. Its first line is the header:
+// faulthandler's "Thread 0x... (most recent call first):" (with "[name]"
+// since Python 3.14), or the harness's heartbeat 'Thread 0x... "name" (most
+// recent call last):'.
 func newLoopThread(text string) loopThread {
 	first := strings.TrimSpace(strings.SplitN(strings.TrimLeft(text, "\n"), "\n", 2)[0])
-	lt := loopThread{header: first, frames: parseStack(text)}
-	if m := threadHeader.FindStringSubmatch(first); m != nil {
-		switch name := m[2] + m[3]; {
-		case name != "":
-			lt.name = name + " (" + m[1] + ")"
-		case len(lt.frames) > 0 && lt.frames[0].Func == "<module>":
-			lt.name = "main thread (" + m[1] + ")"
-		default:
-			lt.name = "thread " + m[1]
-		}
+	lt := loopThread{header: first, frames: pytext.ParseStack(text)}
+	if h, ok := pytext.ParseThreadHeader(first, pytext.HeaderSplit); ok {
+		lt.name = h.HangLabel(lt.frames)
 	}
 	lt.idle, lt.inSelect = LoopIdle(lt.frames)
 	return lt
@@ -220,7 +214,7 @@ func findLoopThread(c CellReport, st scan.Stacks) (loopThread, bool) {
 	worker := !c.Mode.OverHTTP()
 	var best loopThread
 	bestScore, loops := -1, 0
-	for _, th := range splitThreads(st.Threads) {
+	for _, th := range pytext.SplitThreads(st.Threads, pytext.HeaderSplit) {
 		lt := newLoopThread(th)
 		if !RunsLoopHere(lt.frames) {
 			continue
@@ -233,7 +227,7 @@ func findLoopThread(c CellReport, st scan.Stacks) (loopThread, bool) {
 		if c.Provider != "" && strings.Contains(th, c.Provider) {
 			score += 4
 		}
-		if strings.Contains(SlashPath(th), "/g4f/") {
+		if strings.Contains(pytext.SlashPath(th), "/g4f/") {
 			score += 2
 		}
 		if !lt.idle && WaitsForever(lt.frames) {
@@ -273,7 +267,7 @@ func RunsLoopHere(frames []scan.Frame) bool {
 // loopFrame reports whether a frame is event-loop machinery: it starts a
 // loop, runs one, or runs a callback or task step of one.
 func LoopFrame(f scan.Frame) bool {
-	p := SlashPath(f.File)
+	p := pytext.SlashPath(f.File)
 	switch {
 	case strings.HasSuffix(p, "asyncio/runners.py"),
 		strings.HasSuffix(p, "asyncio/base_events.py") && (f.Func == "run_forever" || f.Func == "run_until_complete" || f.Func == "_run_once"),
@@ -296,15 +290,15 @@ func LoopIdle(frames []scan.Frame) (idle, inSelect bool) {
 		return false, false
 	}
 	in := frames[len(frames)-1]
-	p := SlashPath(in.File)
+	p := pytext.SlashPath(in.File)
 	switch {
-	case FileBase(p) == "selectors.py" && in.Func == "select":
+	case pytext.FileBase(p) == "selectors.py" && in.Func == "select":
 		return true, true
 	case strings.HasSuffix(p, "asyncio/windows_events.py"),
 		strings.HasSuffix(p, "asyncio/base_events.py") && (in.Func == "_run_once" || in.Func == "run_forever" || in.Func == "run_until_complete"),
 		strings.HasSuffix(p, "asyncio/runners.py"),
 		strings.Contains(p, "nest_asyncio") && in.Func != "step",
-		strings.Contains(p, "/uvicorn/") && (FileBase(p) == "server.py" || FileBase(p) == "main.py"),
+		strings.Contains(p, "/uvicorn/") && (pytext.FileBase(p) == "server.py" || pytext.FileBase(p) == "main.py"),
 		isHarness(in) && (in.Func == "run_on_loop" || in.Func == "serve_api"),
 		EntersLoop(in), StartsLoop.MatchString(in.Code):
 		return true, false
@@ -317,7 +311,7 @@ var StartsLoop = regexp.MustCompile(`\brun_until_complete\(|\basyncio\.run\(|\br
 
 // entersLoop reports whether a frame is a function that enters an event loop.
 func EntersLoop(f scan.Frame) bool {
-	p := SlashPath(f.File)
+	p := pytext.SlashPath(f.File)
 	switch {
 	case f.Func == "to_sync_generator":
 		return true
@@ -330,24 +324,61 @@ func EntersLoop(f scan.Frame) bool {
 	return false
 }
 
-// reentryFrame is the innermost frame of a loop thread that calls
-// run_until_complete, asyncio.run or to_sync_generator while a loop already
-// runs further out on the same thread. Loop machinery itself (asyncio,
-// nest_asyncio, uvloop, uvicorn, the harness that starts the cell's loop) is
-// never the culprit; a baseline call's wrapper starts a fresh loop on a
-// thread that ran none, which is no re-entry.
-func ReentryFrame(frames []scan.Frame) string {
+// ReentryRule says how Reentry looks for the frame that re-entered a loop.
+// A stack and a traceback need different rules: a logged traceback usually
+// starts inside the handler, with no loop frame further out, while a
+// thread's whole stack shows whether a loop runs outside the frame.
+type ReentryRule struct {
+	// SkipHarness: the harness's own frames are never the culprit (its
+	// baseline call starts a fresh loop on a thread that ran none).
+	SkipHarness bool
+	// RequireOuterLoop: a loop must run further out on the same stack.
+	RequireOuterLoop bool
+	// StopAtModule: a script's outermost <module> frame starting its loop
+	// re-enters nothing.
+	StopAtModule bool
+}
+
+// The two rules Reentry is used with.
+var (
+	// ReentryOnStack reads a thread's whole stack (a heartbeat, a dump, a
+	// Ctrl-C traceback).
+	ReentryOnStack = ReentryRule{SkipHarness: true, RequireOuterLoop: true}
+	// ReentryInTraceback reads the tracebacks of an exception chain.
+	ReentryInTraceback = ReentryRule{StopAtModule: true}
+)
+
+// Reentry is the innermost frame that calls run_until_complete,
+// asyncio.run or to_sync_generator (in its code, or by the frame it called)
+// and is no loop machinery itself (asyncio, nest_asyncio, uvloop, uvicorn,
+// the harness that starts the cell's loop), under the rule.
+func Reentry(frames []scan.Frame, r ReentryRule) (scan.Frame, bool) {
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
+		if r.StopAtModule && i == 0 && f.Func == "<module>" {
+			break
+		}
 		calls := StartsLoop.MatchString(f.Code) || (i+1 < len(frames) && EntersLoop(frames[i+1]))
-		if !calls || LoopFrame(f) || isHarness(f) {
+		if !calls || LoopFrame(f) || (r.SkipHarness && isHarness(f)) {
 			continue
 		}
-		if outerLoop(frames[:i]) {
-			return FormatFrame(f)
+		if !r.RequireOuterLoop || outerLoop(frames[:i]) {
+			return f, true
 		}
 	}
-	return ""
+	return scan.Frame{}, false
+}
+
+// ChainReentry is the frame that re-entered a loop in an exception chain
+// (raised first): in the tracebacks of the matched exception at idx, else
+// of the others from the raised end, under ReentryInTraceback.
+func ChainReentry(chain []scan.PyException, idx int) (scan.Frame, bool) {
+	for i := range pytext.WalkOrder(len(chain), idx, pytext.WalkMatchedThenRaised) {
+		if f, ok := Reentry(chain[i].Frames, ReentryInTraceback); ok {
+			return f, true
+		}
+	}
+	return scan.Frame{}, false
 }
 
 // outerLoop reports whether one of the frames runs an event loop.
@@ -361,8 +392,8 @@ func outerLoop(frames []scan.Frame) bool {
 }
 
 func isHarness(f scan.Frame) bool {
-	p := SlashPath(f.File)
-	return p[strings.LastIndexByte(p, '/')+1:] == "harness.py"
+	p := pytext.SlashPath(f.File)
+	return pytext.FileBase(p) == "harness.py"
 }
 
 // hangBlame is the frame a wait is blamed on, formatted: the innermost g4f
@@ -385,7 +416,7 @@ func HangBlame(frames []scan.Frame) string {
 var machineryFile = regexp.MustCompile(`/(?:uvicorn|h11|httptools|starlette|fastapi|anyio|uvloop)/|nest_asyncio|uvloop`)
 
 func machinery(f scan.Frame) bool {
-	return isHarness(f) || machineryFile.MatchString(SlashPath(f.File))
+	return isHarness(f) || machineryFile.MatchString(pytext.SlashPath(f.File))
 }
 
 // knownBlocking reports whether a snapshot of a loop thread shows it held
@@ -425,7 +456,7 @@ func DeadlockWait(frames []scan.Frame) (string, waitObject) {
 		waits = append(waits, frames[i]) // innermost first
 	}
 	for _, f := range waits {
-		p := SlashPath(f.File)
+		p := pytext.SlashPath(f.File)
 		switch {
 		case strings.HasSuffix(p, "concurrent/futures/_base.py"):
 			return "concurrent.futures Future.result() (threading.Condition.wait)", waitObject{"a future", "complete"}
@@ -435,7 +466,7 @@ func DeadlockWait(frames []scan.Frame) (string, waitObject) {
 	}
 	threadingWaits := 0
 	for _, f := range waits {
-		p := SlashPath(f.File)
+		p := pytext.SlashPath(f.File)
 		if strings.HasSuffix(p, "threading.py") {
 			switch f.Func {
 			case "acquire":
@@ -475,16 +506,16 @@ var syncNetworkFile = regexp.MustCompile(`(?:^|/)(?:socket|ssl)\.py$|/http/clien
 func BlockingCall(frames []scan.Frame) (what, short string) {
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
-		p := SlashPath(f.File)
+		p := pytext.SlashPath(f.File)
 		code := strings.TrimSpace(f.Code)
 		switch {
 		case sleepCode.MatchString(code):
 			return "time.sleep", "time.sleep"
 		case syncNetworkFile.MatchString(p), syncNetworkCode.MatchString(code):
 			return "socket recv (blocking network I/O on the loop thread)", "socket recv"
-		case FileBase(p) == "selectors.py" && f.Func == "select":
+		case pytext.FileBase(p) == "selectors.py" && f.Func == "select":
 			return "selectors.select outside the loop (blocking I/O)", "select"
-		case strings.Contains(code, "subprocess.") || FileBase(p) == "subprocess.py":
+		case strings.Contains(code, "subprocess.") || pytext.FileBase(p) == "subprocess.py":
 			return "a subprocess wait", "subprocess"
 		}
 		if !isStdlib(f.File) {
@@ -503,70 +534,15 @@ var sleepCode = regexp.MustCompile(`(?:^|[^.\w])(?:time\.)?sleep\(`)
 // syncNetworkCode is a call doing blocking network I/O.
 var syncNetworkCode = regexp.MustCompile(`\brequests\.(?:get|post|request)\(|\burlopen\(|\.recv(?:_into)?\(|\.getresponse\(`)
 
-// fileBase is the last element of a slash path.
-func FileBase(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
-
-// taskStack is one pending task of a loop: the task's repr line and its frames.
-type taskStack struct {
-	text   string
-	header string
-	frames []scan.Frame
-}
-
-// taskStacks cuts the pending-tasks text (Task.print_stack output, or one
-// repr per line) into one stack per task.
-func taskStacks(text string) []taskStack {
-	var out []taskStack
-	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		indented := strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t")
-		if strings.TrimSpace(l) == "" {
-			continue
-		}
-		if !indented || len(out) == 0 {
-			out = append(out, taskStack{header: l})
-		}
-		t := &out[len(out)-1]
-		t.text += l + "\n"
-	}
-	for i := range out {
-		out[i].frames = parseStack(out[i].text)
-	}
-	return out
-}
-
-// coroAt reads a task repr's "coro=<Name() running at FILE:LINE>".
-var coroAt = regexp.MustCompile(`coro=<([^()<>\s]+)\(\) running at ([^<>]+?):(\d+)>`)
-
-// coroFrame is the frame a task repr says its coroutine runs at.
-func coroFrame(header string) (scan.Frame, bool) {
-	m := coroAt.FindStringSubmatch(header)
-	if m == nil {
-		return scan.Frame{}, false
-	}
-	n, _ := strconv.Atoi(m[3])
-	return scan.Frame{File: m[2], Line: n, Func: m[1]}, true
-}
-
-// frames of a task, its repr's frame when it printed none.
-func (t taskStack) allFrames() []scan.Frame {
-	if len(t.frames) > 0 {
-		return t.frames
-	}
-	if f, ok := coroFrame(t.header); ok {
-		return []scan.Frame{f}
-	}
-	return nil
-}
-
 // relevantTasks are the tasks that show the provider or g4f, else the ones
 // that are not only the harness, else all.
-func relevantTasks(tasks []taskStack, provider string) []taskStack {
-	var mine, others []taskStack
+func relevantTasks(tasks []pytext.TaskStack, provider string) []pytext.TaskStack {
+	var mine, others []pytext.TaskStack
 	for _, t := range tasks {
 		switch {
-		case provider != "" && strings.Contains(t.text, provider), strings.Contains(SlashPath(t.text), "/g4f/"):
+		case provider != "" && strings.Contains(t.Text, provider), strings.Contains(pytext.SlashPath(t.Text), "/g4f/"):
 			mine = append(mine, t)
-		case !strings.Contains(t.text, "harness.py"):
+		case !strings.Contains(t.Text, "harness.py"):
 			others = append(others, t)
 		}
 	}
@@ -594,12 +570,12 @@ var asyncWaitCode = []struct {
 }
 
 // taskWait finds what the cell's pending task waits on.
-func taskWait(tasks []taskStack, provider string) (wait, bool) {
+func taskWait(tasks []pytext.TaskStack, provider string) (wait, bool) {
 	for _, t := range relevantTasks(tasks, provider) {
-		frames := t.allFrames()
+		frames := t.AllFrames()
 		for i := len(frames) - 1; i >= 0; i-- {
 			f := frames[i]
-			p := SlashPath(f.File)
+			p := pytext.SlashPath(f.File)
 			what := ""
 			switch {
 			case strings.HasSuffix(p, "asyncio/locks.py") && f.Func == "wait":
@@ -625,7 +601,7 @@ func taskWait(tasks []taskStack, provider string) (wait, bool) {
 				return wait{what: what, frame: HangBlame(frames)}, true
 			}
 		}
-		if strings.Contains(t.header, "wait_for=<Future pending") {
+		if strings.Contains(t.Header, "wait_for=<Future pending") {
 			return wait{what: "an asyncio Future", frame: HangBlame(frames)}, true
 		}
 	}
@@ -640,13 +616,13 @@ var asyncNetworkText = regexp.MustCompile(`\baiohttp\b|StreamReader|ClientRespon
 
 // networkWaitFound looks for a socket wait in the cell's tasks and in the
 // other threads running the provider, and records it in h.
-func networkWaitFound(h *HangSummary, tasks []taskStack, side [][]scan.Frame, provider string) bool {
+func networkWaitFound(h *HangSummary, tasks []pytext.TaskStack, side [][]scan.Frame, provider string) bool {
 	const what = "socket recv / selectors.select (network I/O)"
 	for _, t := range relevantTasks(tasks, provider) {
-		frames := t.allFrames()
-		hit := asyncNetworkText.MatchString(t.header)
+		frames := t.AllFrames()
+		hit := asyncNetworkText.MatchString(t.Header)
 		for _, f := range frames {
-			if asyncNetworkFile.MatchString(SlashPath(f.File)) || asyncNetworkText.MatchString(f.Code) {
+			if asyncNetworkFile.MatchString(pytext.SlashPath(f.File)) || asyncNetworkText.MatchString(f.Code) {
 				hit = true
 			}
 		}
@@ -657,7 +633,7 @@ func networkWaitFound(h *HangSummary, tasks []taskStack, side [][]scan.Frame, pr
 	}
 	for _, frames := range side {
 		for i := len(frames) - 1; i >= 0; i-- {
-			if syncNetworkFile.MatchString(SlashPath(frames[i].File)) || syncNetworkCode.MatchString(frames[i].Code) {
+			if syncNetworkFile.MatchString(pytext.SlashPath(frames[i].File)) || syncNetworkCode.MatchString(frames[i].Code) {
 				h.WaitsOn, h.WaitFrame = "socket recv on a worker thread (network I/O)", HangBlame(frames)
 				return true
 			}
@@ -673,7 +649,7 @@ func sideThreads(dump, provider string, lt loopThread) [][]scan.Frame {
 		return nil
 	}
 	var out [][]scan.Frame
-	for _, th := range splitThreads(dump) {
+	for _, th := range pytext.SplitThreads(dump, pytext.HeaderSplit) {
 		if !strings.Contains(th, provider) {
 			continue
 		}
@@ -681,7 +657,7 @@ func sideThreads(dump, provider string, lt loopThread) [][]scan.Frame {
 		if lt.header != "" && first == lt.header {
 			continue
 		}
-		out = append(out, parseStack(th))
+		out = append(out, pytext.ParseStack(th))
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
+	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
@@ -313,7 +314,7 @@ func TestSummarizeHang(t *testing.T) {
 		{
 			name: "loop thread in future.result (faulthandler dump)",
 			cell: hungCell("DeadlockLoop", scan.ModeSync, scan.LoopAsyncio, scan.EndBlocked, 0,
-				&scan.Stacks{LoopThread: splitThreads(deadlockDump)[0], Threads: deadlockDump, BlockedMS: 1200}),
+				&scan.Stacks{LoopThread: pytext.SplitThreads(deadlockDump, pytext.HeaderSplit)[0], Threads: deadlockDump, BlockedMS: 1200}),
 			class: ClassDeadlock,
 			want: HangSummary{
 				Kind:       "deadlock",

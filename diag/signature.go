@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
@@ -830,15 +831,6 @@ func (s *Signature) ByMessage(msg string) bool {
 	return s.Message != nil && !s.vetoed(msg) && s.Message.MatchString(msg)
 }
 
-// quotedError finds an exception quoted as "Type: message" at the start of a
-// line of another exception's message, optionally after a provider name:
-// g4f's RetryProviderError lists one "Provider: Type: message" line per
-// provider it tried, and the API server's error bodies carry
-// "Type: message". Quotes inside a line (a JSON body a remote server
-// returned) are not counted: they are that server's errors, not ours.
-var quotedError = regexp.MustCompile(`(?m)^[ \t]*(?:[A-Za-z0-9_.\-]+:[ \t]+)?` +
-	`((?:[A-Za-z_][A-Za-z0-9_]*\.)*(?:[A-Z][A-Za-z0-9_]*(?:Error|Exception|Warning)|gaierror|herror|timeout)):[ \t]*([^\n]*)`)
-
 // Bounds on the work one exception costs, whatever its message holds: the
 // recursion into quoted messages, the quotes read at each level, and the
 // bytes of a message the signatures read (the tell is always near the start).
@@ -880,7 +872,7 @@ func matchPyException(e scan.PyException) (Match, bool) {
 	for i := range Signatures {
 		s := &Signatures[i]
 		if slices.Contains(s.Protocol, e.Protocol) {
-			return Match{s, ExceptionLine(e.Type, CapMessage(e.Message))}, true
+			return Match{s, pytext.FormatExceptionLine(e.Type, CapMessage(e.Message), pytext.LineEvidence)}, true
 		}
 		if slices.Contains(s.Protocol, scan.ProtocolViolation) {
 			violation = s
@@ -889,7 +881,7 @@ func matchPyException(e scan.PyException) (Match, bool) {
 	if violation == nil {
 		return Match{}, false
 	}
-	return Match{violation, ExceptionLine(e.Type, CapMessage(e.Message))}, true
+	return Match{violation, pytext.FormatExceptionLine(e.Type, CapMessage(e.Message), pytext.LineEvidence)}, true
 }
 
 func CapMessage(msg string) string {
@@ -902,7 +894,7 @@ func CapMessage(msg string) string {
 func MatchType(typ, msg string) (Match, bool) {
 	for i := range Signatures {
 		if Signatures[i].byType(typ, msg) {
-			return Match{&Signatures[i], ExceptionLine(typ, msg)}, true
+			return Match{&Signatures[i], pytext.FormatExceptionLine(typ, msg, pytext.LineEvidence)}, true
 		}
 	}
 	return Match{}, false
@@ -911,7 +903,7 @@ func MatchType(typ, msg string) (Match, bool) {
 func matchMessage(typ, msg string) (Match, bool) {
 	for i := range Signatures {
 		if Signatures[i].ByMessage(msg) {
-			return Match{&Signatures[i], ExceptionLine(typ, msg)}, true
+			return Match{&Signatures[i], pytext.FormatExceptionLine(typ, msg, pytext.LineEvidence)}, true
 		}
 	}
 	return Match{}, false
@@ -924,52 +916,22 @@ func MatchQuoted(typ, msg string, depth int) (Match, bool) {
 	}
 	var best Match
 	found := false
-	for _, q := range quotedError.FindAllStringSubmatch(msg, MaxQuotes>>(2*depth)) {
-		m, ok := MatchType(q[1], q[2])
+	for qtyp, qmsg := range pytext.QuotedExceptions(msg, MaxQuotes>>(2*depth)) {
+		m, ok := MatchType(qtyp, qmsg)
 		if !ok {
-			m, ok = MatchQuoted(q[1], q[2], depth+1)
+			m, ok = MatchQuoted(qtyp, qmsg, depth+1)
 		}
 		if !ok {
-			m, ok = matchMessage(q[1], q[2])
+			m, ok = matchMessage(qtyp, qmsg)
 		}
 		if ok && (!found || Worse(m.Sig.Class, best.Sig.Class)) {
 			best, found = m, true
 		}
 	}
 	if found {
-		if t := ShortType(typ); t != "" && depth == 0 {
+		if t := pytext.ShortType(typ); t != "" && depth == 0 {
 			best.Line = t + ": " + best.Line
 		}
 	}
 	return best, found
-}
-
-// shortType is the last component of a qualified type name.
-func ShortType(typ string) string {
-	typ = strings.TrimSpace(typ)
-	if i := strings.LastIndexByte(typ, '.'); i >= 0 && i < len(typ)-1 {
-		return typ[i+1:]
-	}
-	return typ
-}
-
-// exceptionLine is the "Type: message" evidence of an exception, on one line.
-func ExceptionLine(typ, msg string) string {
-	t := ShortType(typ)
-	first := FirstLine(msg)
-	switch {
-	case t == "":
-		return first
-	case first == "":
-		return t
-	}
-	return t + ": " + first
-}
-
-func FirstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = strings.TrimSpace(s[:i])
-	}
-	return s
 }

@@ -5,62 +5,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
-
-// frameLine matches a frame of a Python traceback ("File "x", line 3, in f")
-// and of a faulthandler dump ("File "x", line 3 in f").
-var FrameLine = regexp.MustCompile(`^\s*File "([^"]*)", line (\d+),? in (.*?)\s*$`)
-
-// parseStack reads the first stack of a traceback or faulthandler dump into
-// frames, outermost first. faulthandler prints the most recent call first;
-// tracebacks print it last.
-func parseStack(text string) []scan.Frame {
-	var frames []scan.Frame
-	recentFirst := false
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimRight(line, "\r")
-		if m := FrameLine.FindStringSubmatch(line); m != nil {
-			n, _ := strconv.Atoi(m[2])
-			frames = append(frames, scan.Frame{File: m[1], Line: n, Func: m[3]})
-			continue
-		}
-		trimmed := strings.TrimSpace(line)
-		switch {
-		case trimmed == "":
-		case strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t"):
-			// a code line belongs to the frame above it
-			if len(frames) > 0 && frames[len(frames)-1].Code == "" && !strings.HasPrefix(trimmed, "^") && !strings.HasPrefix(trimmed, "~") {
-				frames[len(frames)-1].Code = trimmed
-			}
-		case len(frames) > 0:
-			// the next thread or exception starts
-			if recentFirst {
-				ReverseFrames(frames)
-			}
-			return frames
-		default:
-			recentFirst = strings.Contains(line, "most recent call first")
-		}
-	}
-	if recentFirst {
-		ReverseFrames(frames)
-	}
-	return frames
-}
-
-func ReverseFrames(fs []scan.Frame) {
-	for i, j := 0, len(fs)-1; i < j; i, j = i+1, j-1 {
-		fs[i], fs[j] = fs[j], fs[i]
-	}
-}
-
-func SlashPath(p string) string { return strings.ReplaceAll(p, `\`, "/") }
 
 // g4fPath is the file path from the g4f package directory on, and whether
 // the path is inside one.
 func g4fPath(file string) (string, bool) {
-	p := SlashPath(file)
+	p := pytext.SlashPath(file)
 	if i := strings.LastIndex(p, "/g4f/"); i >= 0 {
 		return p[i+1:], true
 	}
@@ -86,7 +38,7 @@ func InnermostG4F(frames []scan.Frame) (scan.Frame, bool) {
 func FormatFrame(f scan.Frame) string {
 	p, ok := g4fPath(f.File)
 	if !ok {
-		p = SlashPath(f.File)
+		p = pytext.SlashPath(f.File)
 		parts := strings.Split(p, "/")
 		if len(parts) > 3 {
 			p = strings.Join(parts[len(parts)-3:], "/")
@@ -101,7 +53,7 @@ func FormatFrame(f scan.Frame) string {
 
 // isStdlib reports whether a frame's file belongs to Python's standard library.
 func isStdlib(file string) bool {
-	p := SlashPath(file)
+	p := pytext.SlashPath(file)
 	if strings.Contains(p, "/site-packages/") || strings.Contains(p, "/dist-packages/") {
 		return false
 	}
@@ -116,7 +68,7 @@ func isStdlib(file string) bool {
 			return true
 		}
 	}
-	switch p[strings.LastIndexByte(p, '/')+1:] {
+	switch pytext.FileBase(p) {
 	case "threading.py", "queue.py", "selectors.py", "socket.py", "ssl.py":
 		return true
 	}
@@ -150,8 +102,8 @@ var blockingCode = regexp.MustCompile(`\.(?:result|acquire|wait)\(|\bqueue\w*\.g
 func WaitsForever(frames []scan.Frame) bool {
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
-		p := SlashPath(f.File)
-		base := p[strings.LastIndexByte(p, '/')+1:]
+		p := pytext.SlashPath(f.File)
+		base := pytext.FileBase(p)
 		switch {
 		case strings.HasSuffix(p, "concurrent/futures/_base.py") && (f.Func == "result" || f.Func == "wait" || f.Func == "__get_result"):
 			return true
@@ -168,28 +120,11 @@ func WaitsForever(frames []scan.Frame) bool {
 	return false
 }
 
-// threadHead starts one thread's stack in a faulthandler dump.
-var threadHead = regexp.MustCompile(`(?m)^(?:Current thread|Thread) 0x[0-9a-fA-F]+`)
-
-// splitThreads cuts a faulthandler dump into one text per thread.
-func splitThreads(dump string) []string {
-	idx := threadHead.FindAllStringIndex(dump, -1)
-	out := make([]string, 0, len(idx))
-	for i, loc := range idx {
-		end := len(dump)
-		if i+1 < len(idx) {
-			end = idx[i+1][0]
-		}
-		out = append(out, dump[loc[0]:end])
-	}
-	return out
-}
-
 // runsLoop reports whether a thread's stack runs an event loop: asyncio's
 // runner or run_forever, uvloop, or uvicorn's server.
 func runsLoop(frames []scan.Frame) bool {
 	for _, f := range frames {
-		p := SlashPath(f.File)
+		p := pytext.SlashPath(f.File)
 		switch {
 		case strings.HasSuffix(p, "asyncio/runners.py"),
 			strings.HasSuffix(p, "asyncio/base_events.py") && (f.Func == "run_forever" || f.Func == "run_until_complete"),
@@ -204,8 +139,8 @@ func runsLoop(frames []scan.Frame) bool {
 // stuckLoopThread finds, in an all-thread dump, a thread that runs an event
 // loop and waits in a wait only another party can end, and returns its frames.
 func stuckLoopThread(dump string) ([]scan.Frame, bool) {
-	for _, th := range splitThreads(dump) {
-		frames := parseStack(th)
+	for _, th := range pytext.SplitThreads(dump, pytext.HeaderSplit) {
+		frames := pytext.ParseStack(th)
 		if runsLoop(frames) && WaitsForever(frames) {
 			return frames, true
 		}

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro"
 )
@@ -107,7 +107,7 @@ func expectedError(c diag.CellReport) string {
 	for _, call := range c.Calls {
 		if len(call.Chain) > 0 {
 			e := call.Chain[0]
-			return strings.SplitN(e.Type+": "+e.Message, "\n", 2)[0]
+			return pytext.FormatExceptionLine(e.Type, e.Message, pytext.LineScript)
 		}
 	}
 	return c.Evidence

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/diag/render"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
@@ -212,36 +213,6 @@ type record struct {
 	idx   int
 }
 
-// blockState is where the reader is inside a traceback block.
-type blockState int
-
-const (
-	outside    blockState = iota
-	inFrames              // after "Traceback (most recent call last):"
-	inMessage             // after the exception line
-	afterGap              // a blank line after a message: a chain marker may follow
-	afterChain            // after a chain marker: the next section follows
-)
-
-// addFrame appends a frame; past twice maxBlockFrames only the innermost
-// maxBlockFrames are kept.
-func (s *tbSection) addFrame(f scan.Frame) {
-	s.frames = append(s.frames, f)
-	if len(s.frames) > 2*maxBlockFrames {
-		s.frames = append(s.frames[:0:0], s.frames[len(s.frames)-maxBlockFrames:]...)
-	}
-}
-
-// tbSection is one traceback of a chain, in the order the text prints it.
-type tbSection struct {
-	frames   []scan.Frame
-	typ      string
-	msg      strings.Builder
-	msgLines int
-	relation string // how this section links to the one printed after it
-	done     bool   // its exception line was read
-}
-
 type explainer struct {
 	maxLine, maxFindings int
 
@@ -252,19 +223,11 @@ type explainer struct {
 	ctxProviderLine int
 
 	// the traceback block being read
-	state  blockState
-	indent string
-	// stampPrefix: every line of the block starts with a log collector's
-	// time and source
-	stampPrefix bool
-	blockLine0  int // the line number of the block's "Traceback" line
+	block      *pytext.BlockReader
+	blockLine0 int // the line number of the block's "Traceback" line
 	// blockTime is the log time when the block started: the block ends at
 	// the next record, whose time is not the failure's
 	blockTime string
-	ipython   bool // the block is IPython's (Jupyter's) traceback format
-	sections  []*tbSection
-	pendRel   string // relation of the next section to the last one
-	blankRun  int
 
 	// a one-line error waiting for the traceback that may repeat it
 	pending    *record
@@ -299,7 +262,7 @@ type findingKey struct {
 
 func newExplainer(o Options) *explainer {
 	x := &explainer{maxLine: o.MaxLine, maxFindings: o.MaxFindings, idx: map[findingKey]int{},
-		after: map[*diag.Signature]bool{}, tries: map[string]*tries{}}
+		after: map[*diag.Signature]bool{}, tries: map[string]*tries{}, block: pytext.NewBlockReader(blockOptions)}
 	if x.maxLine <= 0 {
 		x.maxLine = defaultMaxLine
 	}
@@ -312,32 +275,21 @@ func newExplainer(o Options) *explainer {
 // notePeak records the bytes held now: the line buffer plus the block.
 func (x *explainer) notePeak(lineBuf int) {
 	held := lineBuf
-	if x.dump != nil && x.dump.cur != nil {
-		for _, f := range x.dump.cur.frames {
+	if x.dump != nil && x.dump.r.Current() != nil {
+		for _, f := range x.dump.r.Current().Frames {
 			held += len(f.File) + len(f.Func) + 32
 		}
 	}
-	for _, s := range x.sections {
-		held += s.msg.Cap() + len(s.typ)
-		for _, f := range s.frames {
-			held += len(f.File) + len(f.Func) + len(f.Code) + 32
-		}
-	}
+	held += x.block.Held()
 	if held > x.peak {
 		x.peak = held
 	}
 }
 
 var (
-	fenceLine     = regexp.MustCompile("^[ \t]*(?:```|~~~)")
-	logTime       = regexp.MustCompile(`^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2})\b`)
-	logStart      = regexp.MustCompile(`^(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\[?\d{2}:\d{2}:\d{2}\b|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b[: ]|data:)`)
-	exceptionHead = regexp.MustCompile(`^((?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*)(?::[ \t]?(.*))?$`)
-	// inlineError is an exception named inside a log line: "... failed: RuntimeError: ...".
-	inlineError = regexp.MustCompile(`(?:^|[^A-Za-z0-9_.])((?:[A-Za-z_][A-Za-z0-9_]*\.)*(?:[A-Z][A-Za-z0-9_]*(?:Error|Exception)|gaierror|herror)):[ \t]+(.*)$`)
-	// reprError is an exception in its repr, as asyncio's "Task exception
-	// was never retrieved" prints it: exception=RuntimeError('...').
-	reprError   = regexp.MustCompile(`\b((?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Z][A-Za-z0-9_]*(?:Error|Exception))\((?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")`)
+	fenceLine   = regexp.MustCompile("^[ \t]*(?:```|~~~)")
+	logTime     = regexp.MustCompile(`^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2})\b`)
+	logStart    = regexp.MustCompile(`^(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\[?\d{2}:\d{2}:\d{2}\b|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b[: ]|data:)`)
 	jsonMessage = regexp.MustCompile(`"message"\s*:\s*("(?:[^"\\]|\\.)*")`)
 
 	providerPath  = regexp.MustCompile(`g4f[/\\]Provider[/\\](?:[A-Za-z0-9_]+[/\\])*([A-Z][A-Za-z0-9_]*)\.py`)
@@ -352,12 +304,6 @@ var (
 	quotedPrefix = regexp.MustCompile(`(?m)^[ \t]*([A-Za-z][A-Za-z0-9_.\-]*):[ \t]+((?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*):`)
 )
 
-const (
-	tracebackHead = "Traceback (most recent call last):"
-	markerContext = "During handling of the above exception, another exception occurred:"
-	markerCause   = "The above exception was the direct cause of the following exception:"
-)
-
 // noiseLine is printed by g4f itself and names no failure of a request.
 func noiseLine(s string) bool {
 	return strings.Contains(s, "Failed to check g4f version") || strings.Contains(s, "New g4f version")
@@ -366,7 +312,7 @@ func noiseLine(s string) bool {
 func (x *explainer) line(raw string) {
 	x.lineNo++
 	x.sum.Lines++
-	line := stripGroup(diag.Sanitize(raw))
+	line := pytext.StripGroupMargin(diag.Sanitize(raw))
 	if m := logTime.FindStringSubmatch(line); m != nil {
 		x.lastTime = m[1]
 		if x.sum.First == "" {
@@ -378,7 +324,7 @@ func (x *explainer) line(raw string) {
 	if x.dump != nil && x.dumpLine(line) {
 		return
 	}
-	if x.state != outside && x.blockLine(line) {
+	if x.block.Active() && x.blockLine(line) {
 		return
 	}
 	x.outsideLine(line)
@@ -387,93 +333,29 @@ func (x *explainer) line(raw string) {
 // blockLine feeds a line to the traceback block; false hands it back to the
 // outside reader after the block was finished.
 func (x *explainer) blockLine(line string) bool {
-	if fenceLine.MatchString(line) {
-		if x.state == inFrames {
-			return true
-		}
+	consumed, ended := x.block.Feed(line)
+	if ended {
 		x.finishBlock()
-		return true
 	}
-	body, indented := x.dedent(line)
-	trimmed := strings.TrimSpace(body)
-	cur := x.sections[len(x.sections)-1]
-	switch x.state {
-	case inFrames:
-		if x.ipython && x.ipythonLine(cur, body) {
-			return true
-		}
-		if m := frameMatch(body); m != nil {
-			n, _ := strconv.Atoi(m[2])
-			cur.addFrame(scan.Frame{File: m[1], Line: n, Func: m[3]})
-			return true
-		}
-		if trimmed == "" {
-			return true
-		}
-		if indented {
-			if n := len(cur.frames); n > 0 && cur.frames[n-1].Code == "" && trimmed[0] != '^' && trimmed[0] != '~' && trimmed[0] != '[' {
-				cur.frames[n-1].Code = trimmed
+	return consumed
+}
+
+// blockOptions frame a traceback block in the logs explain reads.
+var blockOptions = pytext.BlockOptions{
+	Log: pytext.LogFrame{
+		Fence:       fenceLine.MatchString,
+		RecordStart: logStart.MatchString,
+		Timed:       logTime.MatchString,
+		LinePrefix:  linePrefix.MatchString,
+		Stamp: func(line string) int {
+			if loc := stampPrefix.FindStringIndex(line); loc != nil {
+				return loc[1]
 			}
-			return true
-		}
-		if x.exceptionLine(cur, body) {
-			return true
-		}
-		x.finishBlock()
-		return false
-	case inMessage:
-		switch {
-		case trimmed == "":
-			x.state, x.blankRun = afterGap, 1
-			return true
-		case trimmed == markerContext || trimmed == markerCause:
-			x.chainMarker(trimmed)
-			return true
-		case strings.Contains(body, tracebackHead), logStart.MatchString(body):
-			x.finishBlock()
-			return false
-		}
-		if cur.msgLines < maxMessageLines && cur.msg.Len() < diag.MaxMatchBytes {
-			cur.msg.WriteByte('\n')
-			cur.msg.WriteString(body[:min(len(body), diag.MaxMatchBytes-cur.msg.Len())])
-			cur.msgLines++
-		}
-		return true
-	case afterGap:
-		switch {
-		case trimmed == "" && x.blankRun < 2:
-			x.blankRun++
-			return true
-		case trimmed == markerContext || trimmed == markerCause:
-			x.chainMarker(trimmed)
-			return true
-		}
-		x.finishBlock()
-		return false
-	case afterChain:
-		switch {
-		case trimmed == "":
-			return true
-		case strings.HasPrefix(trimmed, tracebackHead):
-			x.newSection()
-			x.state = inFrames
-			return true
-		case x.ipython && ipythonRule.MatchString(trimmed):
-			return true
-		case x.ipython && ipythonHead.MatchString(trimmed):
-			x.newSection()
-			x.state = inFrames
-			return true
-		}
-		s := x.newSection()
-		if !indented && x.exceptionLine(s, body) {
-			return true
-		}
-		x.sections = x.sections[:len(x.sections)-1]
-		x.finishBlock()
-		return false
-	}
-	return false
+			return -1
+		},
+	},
+	MaxFrames: maxBlockFrames, MaxSections: maxBlockSections,
+	MaxMessageLines: maxMessageLines, MaxMessageBytes: diag.MaxMatchBytes,
 }
 
 // linePrefix is what a container log or a Markdown quote puts before every
@@ -485,77 +367,10 @@ var linePrefix = regexp.MustCompile(`^(?:[A-Za-z0-9_.\-]+[ \t]*\|[ \t]?|(?:>[ \t
 // app[web.1]: ", "Mar 01 09:14:02 host g4f[812]: ".
 var stampPrefix = regexp.MustCompile(`^(?:[A-Z][a-z]{2} +\d{1,2} +)?\S*\d{2}:\d{2}:\d{2}\S*(?: +[^\s:]+)? +[A-Za-z0-9_.\-/]+(?:\[[^\]]*\])?: ?`)
 
-// dedent strips the prefix the block's "Traceback" line had (indentation, a
-// Markdown quote, a container name) and reports whether indentation remains.
-func (x *explainer) dedent(line string) (string, bool) {
-	if x.stampPrefix {
-		if loc := stampPrefix.FindStringIndex(line); loc != nil {
-			line = line[loc[1]:]
-		}
-	}
-	body := strings.TrimPrefix(line, x.indent)
-	if len(body) == len(line) && strings.TrimSpace(x.indent) != "" {
-		// a quote or container prefix with its trailing blank trimmed
-		body = strings.TrimPrefix(line, strings.TrimRight(x.indent, " \t"))
-	}
-	return body, body != "" && (body[0] == ' ' || body[0] == '\t')
-}
-
-// exceptionLine reads "Type: message" into s, when the line is one.
-func (x *explainer) exceptionLine(s *tbSection, body string) bool {
-	if logTime.MatchString(body) {
-		return false
-	}
-	m := exceptionHead.FindStringSubmatch(strings.TrimRight(body, " \t"))
-	if m == nil {
-		return false
-	}
-	s.typ = m[1]
-	s.msg.WriteString(m[2][:min(len(m[2]), diag.MaxMatchBytes)])
-	s.done = true
-	x.state = inMessage
-	return true
-}
-
-func (x *explainer) chainMarker(marker string) {
-	x.pendRel = "context"
-	if marker == markerCause {
-		x.pendRel = "cause"
-	}
-	x.state = afterChain
-}
-
-// newSection starts the next section of the chain. Past maxBlockSections the
-// newest replaces the last one kept, so the root causes and the raised
-// exception stay.
-func (x *explainer) newSection() *tbSection {
-	s := &tbSection{}
-	last := x.sections[len(x.sections)-1]
-	last.relation = x.pendRel
-	if len(x.sections) >= maxBlockSections {
-		x.sections[len(x.sections)-1] = s
-	} else {
-		x.sections = append(x.sections, s)
-	}
-	return s
-}
-
-func (x *explainer) startBlock(line string) {
+// startBlock opens a traceback block at its head line.
+func (x *explainer) startBlock(line string, ipython bool) {
 	x.finishBlock()
-	x.state = inFrames
-	x.indent = ""
-	x.stampPrefix = false
-	x.ipython = false
-	if i := strings.Index(line, tracebackHead); i > 0 {
-		switch p := line[:i]; {
-		case strings.TrimSpace(p) == "" || linePrefix.MatchString(p):
-			x.indent = p
-		case stampPrefix.MatchString(p) && len(stampPrefix.FindString(p)) == len(p):
-			x.stampPrefix = true
-		}
-	}
-	x.sections = []*tbSection{{}}
-	x.pendRel = ""
+	x.block.Start(line, ipython)
 	// the log line that announced the traceback names its provider
 	x.blockLine0 = x.lineNo
 	x.blockTime = x.lastTime
@@ -572,16 +387,15 @@ func (x *explainer) outsideLine(line string) {
 	if p := providerIn(line); p != "" {
 		x.ctxProvider, x.ctxProviderLine = p, x.lineNo
 	}
-	if strings.Contains(line, tracebackHead) {
-		x.startBlock(line)
+	if strings.Contains(line, pytext.TracebackHead) {
+		x.startBlock(line, false)
 		return
 	}
-	if strings.Contains(line, "Traceback (most recent call last)") && ipythonHead.MatchString(trimmed) {
-		x.startBlock("")
-		x.ipython = true
+	if pytext.IsIPythonHead(trimmed) {
+		x.startBlock(line, true)
 		return
 	}
-	if strings.HasPrefix(trimmed, "Timeout (") && faultTimeout.MatchString(trimmed) {
+	if pytext.IsFaultTimeout(trimmed) {
 		x.faultTimeout = trimmed
 		return
 	}
@@ -625,26 +439,21 @@ func (x *explainer) lineRecord(line string) (record, bool) {
 	if !hasError && !strings.Contains(line, "loop") && !strings.Contains(line, "task") && !strings.Contains(line, "asyncio") {
 		return record{}, false // the cheap test keeps access lines off the regexps
 	}
-	if loc := inlineError.FindStringSubmatchIndex(line); hasError && loc != nil {
-		m := []string{line[loc[0]:loc[1]], line[loc[2]:loc[3]], line[loc[4]:loc[5]]}
-		if r, ok := x.exceptionRecord(m[1], m[2], line); ok {
-			if p := namePrefix.FindStringSubmatch(line[:loc[2]]); p != nil && r.provider == "" && !strings.HasSuffix(p[1], "Error") &&
+	if at, typ, msg, ok := pytext.FindInlineException(line); hasError && ok {
+		if r, ok := x.exceptionRecord(typ, msg, line); ok {
+			if p := namePrefix.FindStringSubmatch(line[:at]); p != nil && r.provider == "" && !strings.HasSuffix(p[1], "Error") &&
 				!logLevelName[strings.ToUpper(p[1])] {
 				r.provider = p[1]
 			}
 			return r, true
 		}
 		if strings.Contains(line, "ERROR") || strings.Contains(line, "CRITICAL") {
-			r := record{sig: &diag.FallbackSignature, evidence: diag.ExceptionLine(m[1], m[2])}
+			r := record{sig: &diag.FallbackSignature, evidence: pytext.FormatExceptionLine(typ, msg, pytext.LineEvidence)}
 			return x.withProvider(r, line), true
 		}
 	}
-	if m := reprError.FindStringSubmatch(line); hasError && m != nil {
-		msg := m[2] + m[3]
-		if u, err := strconv.Unquote(`"` + strings.ReplaceAll(msg, `"`, `\"`) + `"`); err == nil {
-			msg = u
-		}
-		if r, ok := x.exceptionRecord(m[1], msg, line); ok {
+	if typ, msg, ok := pytext.FindReprException(line); hasError && ok {
+		if r, ok := x.exceptionRecord(typ, msg, line); ok {
 			return r, true
 		}
 	}
@@ -773,14 +582,14 @@ func quotedNote(typ, msg string, m diag.Match) (string, string) {
 		return "", ""
 	}
 	note := "quoted"
-	if t := diag.ShortType(typ); t != "" {
+	if t := pytext.ShortType(typ); t != "" {
 		note = "quoted in " + t
 	}
 	provider := ""
-	inner := strings.TrimPrefix(m.Line, diag.ShortType(typ)+": ")
+	inner := strings.TrimPrefix(m.Line, pytext.ShortType(typ)+": ")
 	innerType, _, _ := strings.Cut(inner, ":")
 	for _, q := range quotedPrefix.FindAllStringSubmatch(msg, diag.MaxQuotes) {
-		if diag.ShortType(q[2]) == innerType {
+		if pytext.ShortType(q[2]) == innerType {
 			provider = providerName(q[1])
 			break
 		}
@@ -793,25 +602,9 @@ func quotedNote(typ, msg string, m diag.Match) (string, string) {
 
 // finishBlock classifies the traceback block read so far, if any.
 func (x *explainer) finishBlock() {
-	if x.state == outside {
+	chain, ok := x.block.Finish()
+	if !ok {
 		return
-	}
-	x.state = outside
-	secs := x.sections
-	x.sections = nil
-	for len(secs) > 0 && !secs[len(secs)-1].done {
-		secs = secs[:len(secs)-1]
-	}
-	if len(secs) == 0 {
-		return
-	}
-	chain := make([]scan.PyException, len(secs))
-	for i, s := range secs {
-		j := len(secs) - 1 - i
-		chain[j] = scan.PyException{Type: s.typ, Message: s.msg.String(), Frames: s.frames}
-		if j > 0 {
-			chain[j].Relation = s.relation
-		}
 	}
 	r := chainRecord(chain)
 	if r.provider == "" && x.ctxProvider != "" && x.blockLine0-x.ctxProviderLine <= providerContextLines {
@@ -823,7 +616,7 @@ func (x *explainer) finishBlock() {
 			x.add(*p, x.pendTime)
 		}
 	}
-	if r.sig == &diag.FallbackSignature && strings.HasSuffix(diag.ShortType(chain[0].Type), "ExceptionGroup") {
+	if r.sig == &diag.FallbackSignature && strings.HasSuffix(pytext.ShortType(chain[0].Type), "ExceptionGroup") {
 		// the tracebacks of its sub-exceptions follow and say what failed
 		r.group = true
 		x.pending, x.pendingAge, x.pendTime = &r, 0, x.blockTime
@@ -843,7 +636,7 @@ func chainRecord(chain []scan.PyException) record {
 		return ir
 	} else {
 		idx = 0
-		r = record{sig: &diag.FallbackSignature, evidence: diag.ExceptionLine(chain[0].Type, chain[0].Message)}
+		r = record{sig: &diag.FallbackSignature, evidence: pytext.FormatExceptionLine(chain[0].Type, chain[0].Message, pytext.LineEvidence)}
 	}
 	r.chain, r.idx = chain, idx
 	if r.provider == "" {
@@ -852,50 +645,17 @@ func chainRecord(chain []scan.PyException) record {
 	return r
 }
 
-// chainReentry is the frame that entered an event loop from sync code: the
-// innermost frame outside the loop machinery that calls run_until_complete,
-// asyncio.run or to_sync_generator, in the matched exception's traceback,
-// else in the others of the chain.
-func chainReentry(chain []scan.PyException, idx int) string {
-	order := []int{idx}
-	for i := range chain {
-		if i != idx {
-			order = append(order, i)
-		}
-	}
-	for _, i := range order {
-		fs := chain[i].Frames
-		for j := len(fs) - 1; j >= 0; j-- {
-			f := fs[j]
-			calls := diag.StartsLoop.MatchString(f.Code) || (j+1 < len(fs) && diag.EntersLoop(fs[j+1]))
-			if j == 0 && f.Func == "<module>" {
-				break // a script starting its loop re-enters nothing
-			}
-			if calls && !diag.LoopFrame(f) {
-				return diag.OneLine(diag.FormatFrame(f))
-			}
-		}
-	}
-	return ""
-}
-
 // chainProvider is the provider whose module the chain's innermost frames
 // run in.
 func chainProvider(chain []scan.PyException, idx int) string {
-	order := []int{idx}
-	for i := range chain {
-		if i != idx {
-			order = append(order, i)
-		}
-	}
-	for _, i := range order {
+	for i := range pytext.WalkOrder(len(chain), idx, pytext.WalkMatchedThenRaised) {
 		fs := chain[i].Frames
 		for j := len(fs) - 1; j >= 0; j-- {
 			if m := providerPath.FindStringSubmatch(fs[j].File); m != nil {
 				return m[1]
 			}
 		}
-		if p := providerIn(diag.FirstLine(chain[i].Message)); p != "" {
+		if p := providerIn(pytext.FirstLine(chain[i].Message)); p != "" {
 			return p
 		}
 	}
@@ -935,7 +695,10 @@ func (x *explainer) add(r record, when string) {
 		f := Finding{Verdict: r.sig.Class, Signature: string(r.sig.ID), Evidence: diag.OneLine(r.evidence),
 			Provider: r.provider, First: when, Note: r.note, order: i}
 		if r.chain != nil {
-			f.Frame, f.ReentryFrame = diag.ChainFrame(r.chain, r.idx), chainReentry(r.chain, r.idx)
+			f.Frame = diag.ChainFrame(r.chain, r.idx)
+			if rf, ok := diag.ChainReentry(r.chain, r.idx); ok {
+				f.ReentryFrame = diag.OneLine(diag.FormatFrame(rf))
+			}
 		} else {
 			f.Frame, f.ReentryFrame = r.frame, r.reentry
 		}
@@ -1265,35 +1028,4 @@ func renderExplainMarkdown(w io.Writer, e Explanation) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// frameMatch is frameLine's match, skipping the regexp for lines that cannot
-// be a frame.
-func frameMatch(body string) []string {
-	if !strings.Contains(body, "File \"") {
-		return nil
-	}
-	return diag.FrameLine.FindStringSubmatch(body)
-}
-
-// groupMargin is the margin Python 3.11+ draws around the tracebacks of an
-// exception group: "  | " before each line, "  + " before the group's own
-// "Exception Group Traceback", "  +-+---- 1 ----" between sub-exceptions.
-var groupMargin = regexp.MustCompile(`^[ \t]*(?:\+-[+-]*(?: \d+ -+| \.\.\. -+)?[ \t]*$|[|+](?: |$))`)
-
-// stripGroup removes the exception group margins of a line (nested groups
-// draw several); a separator line becomes blank.
-func stripGroup(line string) string {
-	for range 4 {
-		t := strings.TrimLeft(line, " \t")
-		if t == "" || (t[0] != '|' && t[0] != '+') {
-			return line
-		}
-		loc := groupMargin.FindStringIndex(line)
-		if loc == nil {
-			return line
-		}
-		line = line[loc[1]:]
-	}
-	return line
 }

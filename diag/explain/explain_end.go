@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
@@ -96,7 +96,6 @@ var gunicornStamp = regexp.MustCompile(`^\[\d{4}-\d\d-\d\d [^\]]*\] \[\d+\] `)
 
 var (
 	slowTook  = regexp.MustCompile(`> took (\d+(?:\.\d+)?) seconds`)
-	slowCoro  = regexp.MustCompile(`coro=<([^\s(<>]+)\(\) (?:running|done, defined) at ([^\s>]+):(\d+)>`)
 	slowHandl = regexp.MustCompile(`Executing <(?:Timer)?Handle (?:when=\S+ )?([^\s(<>]+)\(`)
 )
 
@@ -109,12 +108,11 @@ func slowCallback(line, whole string) (evidence, frame string) {
 		return whole, ""
 	}
 	what := "a callback"
-	if m := slowCoro.FindStringSubmatch(line); m != nil {
-		n, _ := strconv.Atoi(m[3])
-		f := scan.Frame{File: m[2], Line: n, Func: m[1]}
+	if f, ok := pytext.ParseCoroRepr(line, pytext.CoroRunningOrDone); ok {
 		frame = diag.OneLine(diag.FormatFrame(f))
+		name := f.Func
 		f.Func = ""
-		what = "task " + m[1] + "() at " + diag.OneLine(diag.FormatFrame(f))
+		what = "task " + name + "() at " + diag.OneLine(diag.FormatFrame(f))
 	} else if m := slowHandl.FindStringSubmatch(line); m != nil {
 		what = "callback " + m[1] + "()"
 	}
@@ -136,37 +134,12 @@ func (x *explainer) sameEnd(r record, pid string) bool {
 
 // --- stack dumps ---
 
-// dumpHead starts a thread's stack in a faulthandler dump ("Thread 0x... (most
-// recent call first):", "Current thread 0x...", "Stack (most recent call
-// first):") or in py-spy's ('Thread 4242 (idle): "MainThread"').
-var dumpHead = regexp.MustCompile(`(?:Current thread|Thread) 0x[0-9a-fA-F]+(?: \[[^\]]*\])? \(most recent call first\):|` +
-	`Stack \(most recent call first\):|` +
-	`Thread (?:0x[0-9A-Fa-f]+|\d+) \((?:idle|active|active\+gil|gil|waiting)\)(?:: "[^"]*")?[ \t]*$`)
-
-// pySpyFrame is a frame of py-spy dump: "    wait (threading.py:327)".
-var pySpyFrame = regexp.MustCompile(`^\s+(\S(?:.*\S)?) \(([^()]+):(\d+)\)\s*$`)
-
-// faultTimeout is the header faulthandler.dump_traceback_later prints.
-var faultTimeout = regexp.MustCompile(`^Timeout \(\d+:\d\d:\d\d(?:\.\d+)?\)!`)
-
-const (
-	maxDumpFrames = 512 // per thread; past it the middle is dropped
-)
-
-// dumpThread is one thread of a dump being read.
-type dumpThread struct {
-	header  string
-	current bool // faulthandler's "Current thread": the one that crashed or dumped
-	frames  []scan.Frame
-}
-
 // dumpState is a stack dump being read. Threads are judged as they end, so
 // only the thread being read and the best finding are held.
 type dumpState struct {
 	prefix  string
 	stamped bool // every line starts with a log collector's time and source
-	threads int
-	cur     *dumpThread
+	r       *pytext.DumpReader
 	timeout string // faulthandler's "Timeout (0:00:30)!" header, when there was one
 	when    string // the log time when the dump started: it ends at the next record
 	// the worst loop thread so far
@@ -181,11 +154,11 @@ type dumpState struct {
 
 // dumpStart reports whether the line starts a stack dump and, if so, starts it.
 func (x *explainer) dumpStart(line string) bool {
-	loc := dumpHead.FindStringIndex(line)
-	if loc == nil {
+	at, h, ok := pytext.FindThreadHeader(line)
+	if !ok {
 		return false
 	}
-	p := line[:loc[0]]
+	p := line[:at]
 	stamped := false
 	switch {
 	case strings.TrimSpace(p) == "", linePrefix.MatchString(p):
@@ -195,18 +168,9 @@ func (x *explainer) dumpStart(line string) bool {
 		return false
 	}
 	x.finishBlock()
-	x.dump = &dumpState{prefix: p, stamped: stamped, timeout: x.faultTimeout, when: x.lastTime}
+	x.dump = &dumpState{prefix: p, stamped: stamped, r: pytext.NewDumpReader(h), timeout: x.faultTimeout, when: x.lastTime}
 	x.faultTimeout = ""
-	x.dumpThreadStart(line[loc[0]:])
 	return true
-}
-
-func (x *explainer) dumpThreadStart(head string) {
-	d := x.dump
-	d.endThread()
-	d.threads++
-	d.cur = &dumpThread{header: strings.TrimSpace(head), current: strings.HasPrefix(head, "Current thread") ||
-		strings.HasPrefix(head, "Stack ")}
 }
 
 // dumpLine feeds a line to the dump; false ends the dump and hands the line
@@ -228,99 +192,36 @@ func (x *explainer) dumpLine(line string) bool {
 			body = strings.TrimPrefix(line, strings.TrimRight(d.prefix, " \t"))
 		}
 	}
-	trimmed := strings.TrimSpace(body)
-	switch {
-	case trimmed == "", trimmed == "<no Python frame>", trimmed == "...",
-		strings.HasPrefix(trimmed, "Extension modules:"), strings.HasPrefix(trimmed, "Current thread's C stack"),
-		strings.HasPrefix(trimmed, "Binary file "), strings.HasPrefix(trimmed, "<cannot get C stack"):
-		return true
-	case dumpHead.MatchString(body) && strings.TrimSpace(dumpHead.ReplaceAllString(body, "")) == "":
-		x.dumpThreadStart(trimmed)
-		return true
+	ended, ok := d.r.Feed(body)
+	if !ok {
+		x.finishDump()
+		return false
 	}
-	if m := diag.FrameLine.FindStringSubmatch(body); m != nil {
-		n, _ := strconv.Atoi(m[2])
-		d.cur.add(scan.Frame{File: m[1], Line: n, Func: m[3]})
-		return true
-	}
-	if m := pySpyFrame.FindStringSubmatch(body); m != nil {
-		n, _ := strconv.Atoi(m[3])
-		d.cur.add(scan.Frame{File: pySpyPath(m[2]), Line: n, Func: m[1]})
-		return true
-	}
-	if body != "" && (body[0] == ' ' || body[0] == '\t') {
-		return true // py-spy --locals, a code line
-	}
-	x.finishDump()
-	return false
+	d.judge(ended)
+	return true
 }
 
-// pySpyPath makes py-spy's short paths ("asyncio/events.py", "threading.py")
-// look like the absolute ones the stack readers know.
-func pySpyPath(p string) string {
-	if strings.HasPrefix(p, "/") || strings.HasPrefix(p, "<") || (len(p) > 2 && p[1] == ':') {
-		return p
-	}
-	return "/" + p
-}
-
-func (t *dumpThread) add(f scan.Frame) {
-	if len(t.frames) >= maxDumpFrames {
-		half := maxDumpFrames / 2
-		t.frames = append(t.frames[:half], t.frames[len(t.frames)-half+1:]...)
-	}
-	t.frames = append(t.frames, f)
-}
-
-// endThread judges the thread just read.
-func (d *dumpState) endThread() {
-	t := d.cur
-	d.cur = nil
-	if t == nil || len(t.frames) == 0 {
+// judge judges a thread of the dump that ended.
+func (d *dumpState) judge(t *pytext.DumpThread) {
+	if t == nil || len(t.Frames) == 0 {
 		return
 	}
-	frames := t.frames
-	diag.ReverseFrames(frames) // both formats print the most recent call first
-	if t.current && d.crashFrame == "" {
+	frames := t.Frames
+	if t.Header.Current && d.crashFrame == "" {
 		if f, ok := diag.BlameFrame(frames); ok {
 			d.crashFrame = diag.OneLine(diag.FormatFrame(f))
 		}
 	}
-	r, rank, ok := stackRecord(threadName(t.header, frames), frames)
+	r, rank, ok := stackRecord(t.Header.DumpLabel(frames), frames)
 	if ok && (d.best == nil || rank < d.bestRank) {
 		d.best, d.bestRank = &r, rank
 	}
 	if !ok && d.other == "" && !diag.RunsLoopHere(frames) {
 		if b := diag.HangBlame(frames); b != "" {
-			d.other = threadName(t.header, frames) + " waits in " + b
+			d.other = t.Header.DumpLabel(frames) + " waits in " + b
 		}
 	}
 }
-
-// threadName names a dumped thread by its header: py-spy's thread name, or
-// faulthandler's thread id (the main thread is the one whose outermost frame
-// is a module's).
-func threadName(header string, frames []scan.Frame) string {
-	if i := strings.Index(header, `: "`); i >= 0 && strings.HasSuffix(header, `"`) {
-		return "thread " + header[i+2:]
-	}
-	if strings.HasPrefix(header, "Stack ") {
-		return "the dumped thread"
-	}
-	id := ""
-	if m := threadID.FindStringSubmatch(header); m != nil {
-		id = m[1]
-	}
-	switch {
-	case len(frames) > 0 && frames[0].Func == "<module>":
-		return strings.TrimSpace("main thread " + id)
-	case id != "":
-		return "thread " + id
-	}
-	return "a thread"
-}
-
-var threadID = regexp.MustCompile(`\b(0x[0-9a-fA-F]+|\d+)\b`)
 
 // stackRecord judges one thread's stack, outermost frame first: a thread
 // running an event loop that waits for something only that loop could
@@ -353,7 +254,9 @@ func stackRecord(name string, frames []scan.Frame) (record, int, bool) {
 	} else if b := diag.HangBlame(frames); b != "" {
 		r.evidence += ", under " + b
 	}
-	r.reentry = diag.ReentryFrame(frames)
+	if f, ok := diag.Reentry(frames, diag.ReentryOnStack); ok {
+		r.reentry = diag.FormatFrame(f)
+	}
 	return r, rank, true
 }
 
@@ -377,7 +280,7 @@ func (x *explainer) finishDump() {
 		return
 	}
 	x.dump = nil
-	d.endThread()
+	d.judge(d.r.Close())
 	p := x.pending
 	crash := p != nil && p.sig.Class == diag.ClassCrashed
 	if crash {
@@ -394,7 +297,7 @@ func (x *explainer) finishDump() {
 		return
 	}
 	r := record{sig: sigPtr(diag.SigHangDump),
-		evidence: fmt.Sprintf("stack dump of %d thread%s: no event-loop thread is blocked", d.threads, diag.Plural(d.threads))}
+		evidence: fmt.Sprintf("stack dump of %d thread%s: no event-loop thread is blocked", d.r.Threads(), diag.Plural(d.r.Threads()))}
 	if d.other != "" {
 		r.evidence += "; " + d.other
 	}
@@ -411,7 +314,7 @@ func (x *explainer) finishDump() {
 // it stopped the program: a loop thread waiting on itself or blocked, else
 // an interrupted wait.
 func interruptRecord(chain []scan.PyException) (record, bool) {
-	if len(chain) == 0 || diag.ShortType(chain[0].Type) != "KeyboardInterrupt" {
+	if len(chain) == 0 || pytext.ShortType(chain[0].Type) != "KeyboardInterrupt" {
 		return record{}, false
 	}
 	frames := chain[0].Frames
@@ -436,7 +339,7 @@ func interruptRecord(chain []scan.PyException) (record, bool) {
 }
 
 func signalHandler(f scan.Frame) bool {
-	return f.Func == "_on_sigint" || f.Func == "default_int_handler" || diag.FileBase(diag.SlashPath(f.File)) == "signal.py"
+	return f.Func == "_on_sigint" || f.Func == "default_int_handler" || pytext.FileBase(pytext.SlashPath(f.File)) == "signal.py"
 }
 
 // --- g4f's retry log: flaky providers ---
@@ -536,57 +439,4 @@ func (x *explainer) flakyFindings() {
 		}
 		x.add(record{sig: sigPtr(diag.SigRetryAnswered), evidence: ev, provider: p}, "")
 	}
-}
-
-// --- IPython (Jupyter) tracebacks ---
-
-var (
-	// ipythonHead starts one: "RuntimeError      Traceback (most recent call last)".
-	ipythonHead = regexp.MustCompile(`^(?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*\s+Traceback \(most recent call last\)$`)
-	// ipythonRule is the line of dashes IPython prints above it.
-	ipythonRule = regexp.MustCompile(`^-{20,}$`)
-	// ipythonFile is a frame: "File ~/.venv/.../base_provider.py:40, in
-	// AsyncProvider.create_completion(cls, model)" (IPython 8) or
-	// "~/.venv/.../base_provider.py in create_completion(cls, model)" (7).
-	ipythonFile = regexp.MustCompile(`^(?:File\s+(.+?):(\d+), in |(\S.*?\.py) in )([^\s(]+)`)
-	// ipythonCell is the notebook cell's frame: "Cell In[3], line 3",
-	// "Input In [3], in <cell line: 3>()" or "<ipython-input-3-…> in <module>".
-	ipythonCell = regexp.MustCompile(`^(?:Cell In\s*\[(\d+)\], line (\d+)|Input In \[(\d+)\], in <cell line: (\d+)>|(<ipython-input-[^>]*>) in )`)
-	// ipythonArrow marks the frame's current line: "---> 40 yield ...".
-	ipythonArrow = regexp.MustCompile(`^-+> ?(\d+)\s?(.*)$`)
-)
-
-// ipythonLine reads a line of an IPython traceback's frames into s.
-func (x *explainer) ipythonLine(s *tbSection, body string) bool {
-	trimmed := strings.TrimSpace(body)
-	if m := ipythonArrow.FindStringSubmatch(trimmed); m != nil {
-		if n := len(s.frames); n > 0 {
-			f := &s.frames[n-1]
-			f.Line, _ = strconv.Atoi(m[1])
-			f.Code = strings.TrimSpace(m[2])
-		}
-		return true
-	}
-	if m := ipythonFile.FindStringSubmatch(trimmed); m != nil {
-		file := m[1] + m[3]
-		n, _ := strconv.Atoi(m[2])
-		fn := m[4]
-		if i := strings.LastIndexByte(fn, '.'); i >= 0 && i < len(fn)-1 {
-			fn = fn[i+1:] // AsyncProvider.create_completion: the readers match the bare name
-		}
-		s.addFrame(scan.Frame{File: file, Line: n, Func: fn})
-		return true
-	}
-	if m := ipythonCell.FindStringSubmatch(trimmed); m != nil {
-		cell := "Cell In[" + m[1] + m[3] + "]"
-		if m[5] != "" {
-			cell = m[5]
-		}
-		n, _ := strconv.Atoi(m[2] + m[4])
-		s.addFrame(scan.Frame{File: cell, Line: n, Func: "<cell>"})
-		return true
-	}
-	// the numbered lines around the current one, and the wrapped rest of a
-	// long signature
-	return body != "" && (body[0] == ' ' || body[0] == '\t' || (trimmed != "" && trimmed[0] >= '0' && trimmed[0] <= '9'))
 }

@@ -292,7 +292,7 @@ func TestExplainBoundedMemory(t *testing.T) {
 	if bound := 64<<10 + 16<<10; x.peak > bound {
 		t.Errorf("peak held %d bytes, bound %d", x.peak, bound)
 	}
-	if x.sections != nil || x.pending != nil {
+	if x.block.Active() || x.block.Held() > 0 || x.pending != nil {
 		t.Error("block or pending record held after the end")
 	}
 	t.Logf("%d failures, %d findings, peak %d bytes held", x.sum.Failures, len(x.findings), x.peak)

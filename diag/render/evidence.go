@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
@@ -134,41 +135,14 @@ func writeCallEvidence(buf *bytes.Buffer, c diag.CellReport, call scan.Call) {
 	}
 	buf.WriteString("exception chain (raised first):\n")
 	for i, e := range call.Chain {
-		fmt.Fprintf(buf, "  %s%s\n", chainLink(i, e), truncateRunes(diag.SingleLine(diag.ExceptionLine(e.Type, e.Message)), 400, "…"))
+		fmt.Fprintf(buf, "  %s%s\n", chainLink(i, e), truncateRunes(diag.SingleLine(pytext.FormatExceptionLine(e.Type, e.Message, pytext.LineEvidence)), 400, "…"))
 	}
 	_, idx, ok := diag.MatchChain(call.Chain)
 	if !ok {
 		idx = 0
 	}
-	e := call.Chain[idx]
-	tb := e.Traceback
-	if strings.TrimSpace(tb) == "" {
-		tb = formatFrames(e.Frames)
-	}
-	if tb == "" && idx != 0 {
-		e = call.Chain[0]
-		tb = e.Traceback
-		if strings.TrimSpace(tb) == "" {
-			tb = formatFrames(e.Frames)
-		}
-	}
-	block(buf, fmt.Sprintf("traceback of %s (last %d lines)", diag.SingleLine(diag.ShortType(e.Type)), tracebackTail), tail(tb, tracebackTail))
-}
-
-// formatFrames prints frames the way Python's traceback module does.
-func formatFrames(frames []scan.Frame) string {
-	if len(frames) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	b.WriteString("Traceback (most recent call last):\n")
-	for _, f := range frames {
-		fmt.Fprintf(&b, "  File %q, line %d, in %s\n", f.File, f.Line, f.Func)
-		if f.Code != "" {
-			fmt.Fprintf(&b, "    %s\n", f.Code)
-		}
-	}
-	return b.String()
+	e, tb := pytext.Representative(call.Chain, idx)
+	block(buf, fmt.Sprintf("traceback of %s (last %d lines)", diag.SingleLine(pytext.ShortType(e.Type)), tracebackTail), tail(tb, tracebackTail))
 }
 
 func writeStreamTiming(buf *bytes.Buffer, c diag.CellReport) {
@@ -218,32 +192,17 @@ func relevantThreads(dump, provider string) string {
 	if strings.TrimSpace(dump) == "" {
 		return ""
 	}
-	var blocks [][]string
-	for _, l := range strings.Split(strings.TrimRight(dump, "\n"), "\n") {
-		if isThreadHeader(l) || len(blocks) == 0 {
-			blocks = append(blocks, nil)
-		}
-		blocks[len(blocks)-1] = append(blocks[len(blocks)-1], l)
-	}
 	var keep []string
-	for _, b := range blocks {
-		text := strings.Join(b, "\n")
-		if strings.Contains(diag.SlashPath(text), "/g4f/") || (provider != "" && strings.Contains(text, provider)) {
-			if len(keep) > 0 {
-				keep = append(keep, "")
-			}
-			keep = append(keep, b...)
+	for _, b := range pytext.SplitThreads(strings.TrimRight(dump, "\n"), pytext.HeaderDisplay) {
+		text := strings.TrimSuffix(b, "\n")
+		if strings.Contains(pytext.SlashPath(text), "/g4f/") || (provider != "" && strings.Contains(text, provider)) {
+			keep = append(keep, text)
 		}
 	}
 	if len(keep) == 0 {
 		return dump
 	}
-	return strings.Join(keep, "\n")
-}
-
-func isThreadHeader(l string) bool {
-	return !strings.HasPrefix(l, " ") && (strings.HasPrefix(l, "Thread ") || strings.HasPrefix(l, "Current thread ") ||
-		strings.HasPrefix(l, "Stack of ") || strings.HasPrefix(l, "# Thread"))
+	return strings.Join(keep, "\n\n")
 }
 
 // chainLink says how the i-th exception of a chain (raised first) links to

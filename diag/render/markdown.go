@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"unicode"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
@@ -453,30 +453,16 @@ func writeMDChain(b *bytes.Buffer, call scan.Call) {
 	}
 	b.WriteString("\n**Exception chain** (raised first):\n\n")
 	for i, e := range call.Chain {
-		fmt.Fprintf(b, "%d. %s%s\n", i+1, chainLink(i, e), MarkdownCode(truncateRunes(diag.SingleLine(e.Type+": "+e.Message), 400, "…")))
+		fmt.Fprintf(b, "%d. %s%s\n", i+1, chainLink(i, e), MarkdownCode(truncateRunes(diag.SingleLine(pytext.FormatExceptionLine(e.Type, e.Message, pytext.LineFull)), 400, "…")))
 	}
 	_, idx, ok := diag.MatchChain(call.Chain)
 	if !ok {
 		idx = 0
 	}
-	e := call.Chain[idx]
-	tb := e.Traceback
-	if diag.Blank(tb) {
-		tb = formatFrames(e.Frames)
-	}
-	if diag.Blank(tb) && idx != 0 {
-		e = call.Chain[0]
-		if tb = e.Traceback; diag.Blank(tb) {
-			tb = formatFrames(e.Frames)
-		}
-	}
-	tb = caretLine.ReplaceAllString(tb, "")
-	writeMDBlock(b, fmt.Sprintf("Traceback of %s (last %d lines)", MarkdownCode(diag.ShortType(e.Type)), tracebackTail), tail(tb, tracebackTail), false)
+	e, tb := pytext.Representative(call.Chain, idx)
+	tb = pytext.StripCarets(tb)
+	writeMDBlock(b, fmt.Sprintf("Traceback of %s (last %d lines)", MarkdownCode(pytext.ShortType(e.Type)), tracebackTail), tail(tb, tracebackTail), false)
 }
-
-// caretLine is a line of the carets Python 3.11+ prints under the failing
-// expression of a traceback line: room better spent on frames in an issue.
-var caretLine = regexp.MustCompile(`(?m)^[ \t]*[\^~]+[ \t]*(?:\n|$)`)
 
 func writeMDStreamTiming(b *bytes.Buffer, c diag.CellReport) {
 	if !c.Mode.Streaming() || len(c.Calls) == 0 {

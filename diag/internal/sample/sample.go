@@ -6,9 +6,9 @@ package sample
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
@@ -58,7 +58,7 @@ var (
 // WithFrames gives e its frames and the traceback text they print as.
 func WithFrames(e scan.PyException, frames []scan.Frame) scan.PyException {
 	e.Frames = frames
-	e.Traceback = tracebackText(frames) + e.Type + ": " + e.Message + "\n"
+	e.Traceback = pytext.FormatTraceback(frames) + e.Type + ": " + e.Message + "\n"
 	return e
 }
 
@@ -294,22 +294,6 @@ func EvidenceObservations() []scan.Observation {
 		obs = append(obs, o)
 	}
 	return obs
-}
-
-// tracebackText prints frames the way Python's traceback module does.
-func tracebackText(frames []scan.Frame) string {
-	if len(frames) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	b.WriteString("Traceback (most recent call last):\n")
-	for _, f := range frames {
-		fmt.Fprintf(&b, "  File %q, line %d, in %s\n", f.File, f.Line, f.Func)
-		if f.Code != "" {
-			fmt.Fprintf(&b, "    %s\n", f.Code)
-		}
-	}
-	return b.String()
 }
 
 // Observation is a cell of provider p that ended with end after the calls.

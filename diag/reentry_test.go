@@ -1,0 +1,77 @@
+package diag
+
+import (
+	"testing"
+
+	"github.com/g4fdiag/g4fdiag/repro/scan"
+)
+
+// TestReentryRules pins where the two rules differ: a stack must show a
+// loop further out and never blames the harness; a traceback chain starts
+// inside the handler, with no loop frame further out, and a script's
+// <module> starting its loop re-enters nothing.
+func TestReentryRules(t *testing.T) {
+	const (
+		runners = "/usr/lib/python3.11/asyncio/runners.py"
+		base    = "/usr/lib/python3.11/asyncio/base_events.py"
+		harness = "/tmp/g4fdiag-x/harness.py"
+		wrapper = "/srv/g4f/providers/asyncio.py"
+	)
+	sync := scan.Frame{File: wrapper, Line: 57, Func: "to_sync_generator", Code: "yield loop.run_until_complete(gen.__anext__())"}
+	for _, tt := range []struct {
+		name             string
+		frames           []scan.Frame
+		onStack, inChain string
+	}{
+		{"a sync call inside the running loop", []scan.Frame{
+			{File: harness, Line: 1005, Func: "run_on_loop", Code: "loop.run_until_complete(main())"},
+			{File: base, Line: 640, Func: "run_until_complete"},
+			{File: "/srv/g4f/client/__init__.py", Line: 80, Func: "create", Code: "return to_sync_generator(gen)"},
+			sync,
+			{File: base, Line: 630, Func: "run_until_complete"},
+		}, "g4f/providers/asyncio.py:57 in to_sync_generator", "g4f/providers/asyncio.py:57 in to_sync_generator"},
+		{"a logged traceback starts in the handler", []scan.Frame{
+			{File: "/srv/bot/handlers.py", Line: 41, Func: "on_message", Code: "return asyncio.run(ask(text))"},
+			{File: runners, Line: 186, Func: "run"},
+		}, "", "srv/bot/handlers.py:41 in on_message"},
+		{"the harness's baseline starts a fresh loop", []scan.Frame{
+			{File: harness, Line: 210, Func: "run_call", Code: "asyncio.run(call())"},
+			{File: runners, Line: 190, Func: "run"},
+			{File: base, Line: 640, Func: "run_until_complete"},
+		}, "", "tmp/g4fdiag-x/harness.py:210 in run_call"},
+		{"a script's module starts its loop", []scan.Frame{
+			{File: "/srv/bot/main.py", Line: 12, Func: "<module>", Code: "asyncio.run(main())"},
+			{File: runners, Line: 190, Func: "run"},
+		}, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := func(r ReentryRule) string {
+				if f, ok := Reentry(tt.frames, r); ok {
+					return FormatFrame(f)
+				}
+				return ""
+			}
+			if s := got(ReentryOnStack); s != tt.onStack {
+				t.Errorf("ReentryOnStack: %q, want %q", s, tt.onStack)
+			}
+			if s := got(ReentryInTraceback); s != tt.inChain {
+				t.Errorf("ReentryInTraceback: %q, want %q", s, tt.inChain)
+			}
+		})
+	}
+}
+
+// TestChainReentryWalk: the matched exception's traceback first, then the
+// chain from the raised end (not the nearest first, as ChainFrame walks).
+func TestChainReentryWalk(t *testing.T) {
+	at := func(file string) []scan.Frame {
+		return []scan.Frame{{File: file, Line: 1, Func: "f", Code: "asyncio.run(g())"}, {File: "/usr/lib/python3.11/asyncio/runners.py", Line: 190, Func: "run"}}
+	}
+	chain := []scan.PyException{{Frames: at("/srv/raised.py")}, {Frames: at("/srv/middle.py")}, {}}
+	if f, ok := ChainReentry(chain, 2); !ok || f.File != "/srv/raised.py" {
+		t.Errorf("ChainReentry(chain, 2) = %+v, %v; want the raised one's", f, ok)
+	}
+	if f, ok := ChainReentry(chain, 1); !ok || f.File != "/srv/middle.py" {
+		t.Errorf("ChainReentry(chain, 1) = %+v, %v; want the matched one's", f, ok)
+	}
+}
