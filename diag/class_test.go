@@ -10,6 +10,7 @@ import (
 // classes first and ok last, codes short and unique, and the columns that
 // only make sense together set together.
 func TestClassTableIsWellFormed(t *testing.T) {
+	t.Parallel()
 	seen := map[Class]bool{}
 	codes := map[string]Class{}
 	lastLoop, firstOther := -1, len(classTable)
@@ -76,6 +77,7 @@ func TestClassTableIsWellFormed(t *testing.T) {
 // TestClassColumns pins what each column decides, so a row edited by mistake
 // shows here before it shows in a golden.
 func TestClassColumns(t *testing.T) {
+	t.Parallel()
 	pick := func(keep func(Class) bool) []Class {
 		var out []Class
 		for _, row := range classTable {
@@ -114,6 +116,7 @@ func TestClassColumns(t *testing.T) {
 // TestUnknownClass: a class from a report of another version is failing,
 // nothing else, and sorts just before ok.
 func TestUnknownClass(t *testing.T) {
+	t.Parallel()
 	c := Class("from-the-future")
 	if c.IsLoop() || !(Verdict{Class: c}).Failing() || c.GitHubWarns() || hung(CellReport{Verdict: Verdict{Class: c}}) {
 		t.Errorf("unknown class: loop %v failing %v warns %v", c.IsLoop(), Verdict{Class: c}.Failing(), c.GitHubWarns())

@@ -10,6 +10,7 @@ import (
 )
 
 func TestClassifyEnds(t *testing.T) {
+	t.Parallel()
 	deadlockStack := "Traceback (most recent call last):\n" +
 		"  File \"/srv/app/harness.py\", line 210, in run_call\n    result = create()\n" +
 		"  File \"/venv/lib/python3.11/site-packages/g4f/Provider/DeadlockLoop.py\", line 30, in create_completion\n    return future.result()\n" +
@@ -145,6 +146,7 @@ func TestClassifyEnds(t *testing.T) {
 }
 
 func TestClassifyFlaky(t *testing.T) {
+	t.Parallel()
 	o := sample.Observation("ConcurrencyFlaky", scan.ModeSync, scan.LoopNest, scan.EndCompleted,
 		sample.OKCall(0, 0, 30), sample.ErrorCall(1, 31, sample.WithFrames(sample.NestTask, sample.SyncWrapperFrames("X"))), sample.ErrorCall(2, 4, sample.NetworkChain(scan.ModeSync, "X")...))
 	v := Classify(o)
@@ -170,6 +172,7 @@ func TestClassifyFlaky(t *testing.T) {
 }
 
 func TestVerdictPredicates(t *testing.T) {
+	t.Parallel()
 	for _, c := range Classes {
 		v := Verdict{Class: c}
 		failing := c != ClassOK && c != ClassSkipped && c != ClassNotWorking && c != ClassUnavailable
@@ -202,6 +205,7 @@ func TestVerdictPredicates(t *testing.T) {
 }
 
 func TestChainOrder(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		chain []scan.PyException
@@ -253,6 +257,7 @@ func TestChainOrder(t *testing.T) {
 // A provider that cannot reach its host is never a loop fault, even when its
 // traceback runs through g4f's sync wrapper and run_until_complete.
 func TestNetworkThroughSyncWrapperIsNetwork(t *testing.T) {
+	t.Parallel()
 	frames := append(sample.SyncWrapperFrames("Blackbox"),
 		sample.Frame("/usr/lib/python3.11/asyncio/base_events.py", 653, "run_until_complete", "return future.result()"),
 		sample.Frame("/venv/lib/python3.11/site-packages/aiohttp/connector.py", 1002, "_create_direct_connection", "raise ClientConnectorError(req.connection_key, exc) from exc"))
@@ -270,6 +275,7 @@ func TestNetworkThroughSyncWrapperIsNetwork(t *testing.T) {
 }
 
 func TestFrameFromTracebackText(t *testing.T) {
+	t.Parallel()
 	e := scan.PyException{Type: "RuntimeError", Message: "this event loop is already running.",
 		Traceback: "Traceback (most recent call last):\n" +
 			"  File \"C:\\Python311\\Lib\\site-packages\\g4f\\providers\\asyncio.py\", line 61, in to_sync_generator\n" +
@@ -283,6 +289,7 @@ func TestFrameFromTracebackText(t *testing.T) {
 }
 
 func TestEvidenceIsOneCleanLine(t *testing.T) {
+	t.Parallel()
 	msg := "bad\x1b[31m red\x1b[0m\r\nsecond line api_key=sk-abcdefghijklmnopqrstuvwx " + strings.Repeat("x", 400)
 	v := Classify(sample.Observation("P", scan.ModeSync, scan.LoopUvloop, scan.EndCompleted, sample.ErrorCall(0, 1, scan.PyException{Type: "Weird", Message: msg})))
 	if strings.ContainsAny(v.Evidence, "\x1b\r\n") || len([]rune(v.Evidence)) > maxEvidence {
@@ -299,6 +306,7 @@ func TestEvidenceIsOneCleanLine(t *testing.T) {
 }
 
 func TestFmtDuration(t *testing.T) {
+	t.Parallel()
 	for ms, want := range map[float64]string{0: "0 ms", 12.4: "12 ms", 999: "999 ms", 1000: "1 s", 2104: "2.1 s", 4912: "4.9 s", 5003: "5 s", 125000: "125 s", -3: "0 ms"} {
 		if got := FormatDuration(ms); got != want {
 			t.Errorf("fmtDuration(%v) = %q, want %q", ms, got, want)
@@ -310,6 +318,7 @@ func TestFmtDuration(t *testing.T) {
 // error, not a timeout: nest_asyncio's task switch breaks a second call and
 // the log is the only place the error shows.
 func TestPendingWithLoggedLoopError(t *testing.T) {
+	t.Parallel()
 	o := scan.Observation{
 		Cell:       scan.Cell{Provider: "P", Mode: scan.ModeSync, Loop: scan.LoopNest, Concurrency: 2, Repeat: 1},
 		End:        scan.EndDeadline,
@@ -340,6 +349,7 @@ func TestPendingWithLoggedLoopError(t *testing.T) {
 // Over HTTP the client of a nest server's first stream sees no byte; what
 // decides is the traceback the server logged for that request.
 func TestPendingWithServerLoggedLoopError(t *testing.T) {
+	t.Parallel()
 	o := scan.Observation{
 		Cell:       scan.Cell{Provider: "P", Mode: scan.ModeAPISSE, Loop: scan.LoopNest, Concurrency: 1, Repeat: 1},
 		End:        scan.EndDeadline,
@@ -356,6 +366,7 @@ func TestPendingWithServerLoggedLoopError(t *testing.T) {
 // An API server whose loop thread waits on its own future answers nothing;
 // the stacks taken at the deadline show why.
 func TestDeadlineWithServerStuckOnItself(t *testing.T) {
+	t.Parallel()
 	dump := `Thread 0x00007f86d0bfe6c0 (most recent call first):
   File "/usr/lib/python3.11/threading.py", line 324 in wait
   File "/usr/lib/python3.11/threading.py", line 622 in wait

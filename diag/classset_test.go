@@ -10,6 +10,7 @@ import (
 // A flaky cell with a loop class among its calls fails under "loop" and
 // under that class; under "flaky" as a flaky cell.
 func TestClassSetFlaky(t *testing.T) {
+	t.Parallel()
 	var flaky Verdict
 	for _, o := range sample.Observations() {
 		if v := Classify(o); v.Class == ClassFlaky {
@@ -42,6 +43,7 @@ func TestClassSetFlaky(t *testing.T) {
 }
 
 func TestParseClassSet(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want, err string }{
 		{in: "", want: "loop"},
 		{in: "loop", want: "loop"},

@@ -13,6 +13,7 @@ import (
 )
 
 func TestEvidenceHangBlock(t *testing.T) {
+	t.Parallel()
 	r := report.Build(report.Header{Plan: sample.Plan(), Environment: sample.Environment(), Providers: sample.Providers}, []scan.Observation{
 		diag.HungCell("SlowNetwork", scan.ModeSyncStream, scan.LoopNest, scan.EndDeadline, 0,
 			&scan.Stacks{Threads: diag.NetworkDump, Tasks: diag.NetworkTasks}).Observation,

@@ -50,6 +50,7 @@ func exposureIDs(es []scan.Exposure) []string {
 // TestExposureRules pins which rules apply to which environment, and the
 // evidence each gives.
 func TestExposureRules(t *testing.T) {
+	t.Parallel()
 	notImportable := func(d scan.Doctor) scan.Doctor {
 		d.G4F = scan.DoctorG4F{Error: "ModuleNotFoundError: No module named 'g4f'"}
 		return d
@@ -157,6 +158,7 @@ func TestExposureRules(t *testing.T) {
 // TestExposureRulesAreComplete: every rule has an ID, text and a condition,
 // IDs are unique, and {nest} is filled in.
 func TestExposureRulesAreComplete(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for _, r := range ExposureRules {
 		if r.ID == "" || r.Summary == "" || r.Remedy == "" || r.Applies == nil {

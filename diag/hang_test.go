@@ -300,6 +300,7 @@ func hungCell(provider string, m scan.Mode, l scan.Loop, end scan.End, chunks in
 }
 
 func TestSummarizeHang(t *testing.T) {
+	t.Parallel()
 	nestTask := hungCell("Crowded", scan.ModeSyncStream, scan.LoopNest, scan.EndDeadline, 0,
 		&scan.Stacks{Threads: nestTaskDump})
 	nestTask.Log = "asyncio ERROR: Exception in callback Task.task_wakeup()\nRuntimeError: " + nestTask.Log + nestTaskMessage + "\n"
@@ -479,6 +480,7 @@ func TestSummarizeHang(t *testing.T) {
 const nestTaskMessage = "Cannot enter into task <Task pending name='Task-3' coro=<loop_call() running at /tmp/g4fdiag-x/harness.py:1053>> while another task <Task pending name='Task-4' coro=<Crowded.create_async_generator() running at /tmp/g4fdiag-demo/g4f/Provider/Crowded.py:21>> is being executed."
 
 func TestSummarizeHangNotHung(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		cell CellReport
@@ -506,6 +508,7 @@ func TestSummarizeHangNotHung(t *testing.T) {
 // loop of a cell that reached its deadline, and an idle one that does not
 // show the provider may be anybody's.
 func TestSummarizeHangOtherCellsThreads(t *testing.T) {
+	t.Parallel()
 	c := hungCell("StallStream", scan.ModeAsyncStream, scan.LoopAsyncio, scan.EndDeadline, 2,
 		&scan.Stacks{Threads: deadlockDump})
 	h, ok := SummarizeHang(c)
@@ -519,6 +522,7 @@ func TestSummarizeHangOtherCellsThreads(t *testing.T) {
 
 // Untrusted text in the stacks reaches the summary cleaned.
 func TestSummarizeHangCleaned(t *testing.T) {
+	t.Parallel()
 	dump := strings.ReplaceAll(sleepLoopThread, "time.sleep(5)", "time.sleep(5)  # \x1b]0;owned\x07 api_key=sk-ABCDEFGHIJKLMNOPQRSTUVWX")
 	dump = strings.ReplaceAll(dump, "SleepyStream.py", "Sleepy\x1b[31mStream.py")
 	c := hungCell("SleepyStream", scan.ModeSyncStream, scan.LoopNest, scan.EndBlocked, 0, &scan.Stacks{LoopThread: dump})

@@ -11,6 +11,7 @@ import (
 // inside the handler, with no loop frame further out, and a script's
 // <module> starting its loop re-enters nothing.
 func TestReentryRules(t *testing.T) {
+	t.Parallel()
 	const (
 		runners = "/usr/lib/python3.11/asyncio/runners.py"
 		base    = "/usr/lib/python3.11/asyncio/base_events.py"
@@ -64,6 +65,7 @@ func TestReentryRules(t *testing.T) {
 // TestChainReentryWalk: the matched exception's traceback first, then the
 // chain from the raised end (not the nearest first, as ChainFrame walks).
 func TestChainReentryWalk(t *testing.T) {
+	t.Parallel()
 	at := func(file string) []scan.Frame {
 		return []scan.Frame{{File: file, Line: 1, Func: "f", Code: "asyncio.run(g())"}, {File: "/usr/lib/python3.11/asyncio/runners.py", Line: 190, Func: "run"}}
 	}

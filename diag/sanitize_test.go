@@ -3,6 +3,7 @@ package diag
 import "testing"
 
 func TestSanitize(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"plain\ttext\nline":                             "plain\ttext\nline",
 		"\x1b[31mred\x1b[0m":                            "red",
@@ -26,6 +27,7 @@ func TestSanitize(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"Authorization: Bearer abc.def-ghi":                "Authorization: Bearer [REDACTED]",
 		`{"authorization": "Basic dXNlcjpwYXNz"}`:          `{"authorization": "Basic [REDACTED]"}`,

@@ -132,6 +132,7 @@ var signatureCases = []exceptionCase{
 }
 
 func TestSignatures(t *testing.T) {
+	t.Parallel()
 	for _, tc := range signatureCases {
 		t.Run(tc.name, func(t *testing.T) {
 			m, ok := matchPyException(decodedException(t, tc.typ, tc.msg))
@@ -163,6 +164,7 @@ func decodedException(t *testing.T, typ, msg string) scan.PyException {
 // Every kind of protocol break has its signature, and the kind a driver
 // sets survives a saved scan.
 func TestProtocolKinds(t *testing.T) {
+	t.Parallel()
 	for _, kind := range scan.ProtocolKinds() {
 		e := scan.NewProtocolError(kind, "detail")
 		m, ok := matchPyException(e)
@@ -180,6 +182,7 @@ func TestProtocolKinds(t *testing.T) {
 }
 
 func TestEverySignatureHasACase(t *testing.T) {
+	t.Parallel()
 	covered := map[SignatureID]bool{}
 	for _, tc := range signatureCases {
 		covered[tc.wantSig] = true
@@ -193,6 +196,7 @@ func TestEverySignatureHasACase(t *testing.T) {
 }
 
 func TestSignatureTableIsWellFormed(t *testing.T) {
+	t.Parallel()
 	seen := map[SignatureID]bool{}
 	loopSeen := false
 	for _, list := range [][]Signature{Signatures, StateSignatures} {
@@ -227,6 +231,7 @@ func TestSignatureTableIsWellFormed(t *testing.T) {
 }
 
 func TestUnmatchedIsProviderError(t *testing.T) {
+	t.Parallel()
 	o := scan.Observation{Cell: scan.Cell{Provider: "P", Mode: scan.ModeSync, Loop: scan.LoopUvloop}, End: scan.EndCompleted,
 		Calls: []scan.Call{sample.ErrorCall(0, 1, scan.PyException{Type: "KeyError", Message: "'choices'\nmore"})}}
 	v := Classify(o)
@@ -236,6 +241,7 @@ func TestUnmatchedIsProviderError(t *testing.T) {
 }
 
 func TestMatchType(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		names []string
 		typ   string

@@ -71,6 +71,7 @@ func signatureIDConsts(t *testing.T, files []*ast.File) map[string]SignatureID {
 // TestSignatureIDsResolve: every SignatureID constant names a row of the
 // signature tables, and every row is named by exactly one constant.
 func TestSignatureIDsResolve(t *testing.T) {
+	t.Parallel()
 	_, files := parseDiag(t)
 	consts := signatureIDConsts(t, files)
 	byID := map[SignatureID]string{}
@@ -97,6 +98,7 @@ func TestSignatureIDsResolve(t *testing.T) {
 // and fall back to provider-error), and no literal is compared with a
 // Signature field, which holds IDs as strings ("" is no signature).
 func TestNoSignatureIDLiterals(t *testing.T) {
+	t.Parallel()
 	fset, files := parseDiag(t)
 	conf := types.Config{Importer: importer.ForCompiler(fset, "source", nil)}
 	info := &types.Info{Types: map[ast.Expr]types.TypeAndValue{}}

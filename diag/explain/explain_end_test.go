@@ -39,6 +39,7 @@ func dump(head string, inner ...string) string {
 }
 
 func TestExplainDumps(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, text string
 		verdict    diag.Class
@@ -138,6 +139,7 @@ func TestExplainDumps(t *testing.T) {
 // gunicorn's kill of the worker it timed out is the same failure; a kill of
 // another worker is another.
 func TestExplainWorkerTimeoutThenKill(t *testing.T) {
+	t.Parallel()
 	log := lines(
 		"[2025-05-02 10:14:03 +0000] [1] [INFO] Using worker: uvicorn.workers.UvicornWorker",
 		"[2025-05-02 10:16:04 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:9)",
@@ -160,6 +162,7 @@ func TestExplainWorkerTimeoutThenKill(t *testing.T) {
 }
 
 func TestExplainFlaky(t *testing.T) {
+	t.Parallel()
 	fail := "Blackbox: ClientConnectorError: Cannot connect to host www.blackbox.ai:443 ssl:default [Connection reset by peer]"
 	tests := []struct {
 		name  string
@@ -200,6 +203,7 @@ func TestExplainFlaky(t *testing.T) {
 
 // The worst class decides, whatever the counts.
 func TestExplainWorstDecides(t *testing.T) {
+	t.Parallel()
 	network := "ERROR:g4f:DDG: ClientConnectorError: Cannot connect to host duckduckgo.com:443 ssl:default [Connect call failed]\n"
 	log := strings.Repeat(network, 5) + "ERROR:g4f:Blackbox: KeyError: 'choices'\n"
 	if e := explainString(t, log); e.Verdict != diag.ClassProviderError {
@@ -219,6 +223,7 @@ func TestExplainWorstDecides(t *testing.T) {
 // IPython's traceback format, asyncio's slow-callback warning, and no
 // re-entry frame for what is no re-entry.
 func TestExplainEndDetails(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file, evidence, frame, reentry string
 	}{

@@ -19,6 +19,7 @@ import (
 var corpusDirs = []string{"../../testdata/explain", "testdata/explain-own"}
 
 func TestExplainCorpus(t *testing.T) {
+	t.Parallel()
 	found := 0
 	for _, dir := range corpusDirs {
 		files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
@@ -108,6 +109,7 @@ func explainString(t *testing.T, s string) Explanation {
 }
 
 func TestExplainDetails(t *testing.T) {
+	t.Parallel()
 	read := func(name string) string {
 		data, err := os.ReadFile(filepath.Join("testdata/explain-own", name))
 		if err != nil {
@@ -156,6 +158,7 @@ func TestExplainDetails(t *testing.T) {
 }
 
 func TestExplainSummary(t *testing.T) {
+	t.Parallel()
 	e := explainString(t, mustRead(t, "testdata/explain-own/server-log.txt"))
 	if len(e.Findings) != 2 {
 		t.Fatalf("findings = %+v, want 2", e.Findings)
@@ -193,6 +196,7 @@ func mustRead(t *testing.T, path string) string {
 }
 
 func TestExplainNothing(t *testing.T) {
+	t.Parallel()
 	for _, text := range []string{"", "\n\n", "INFO:     Uvicorn running on http://0.0.0.0:1337\n",
 		"Traceback (most recent call last):\n  File \"x.py\", line 1, in f\n"} {
 		e := explainString(t, text)
@@ -204,6 +208,7 @@ func TestExplainNothing(t *testing.T) {
 
 // A logger.exception line followed by the traceback it prints is one failure.
 func TestExplainLoggedThenTraceback(t *testing.T) {
+	t.Parallel()
 	text := "ERROR:root:RuntimeError: this event loop is already running.\n" + mustRead(t, "testdata/explain-own/uvloop-to-sync-generator.txt")
 	e := explainString(t, text)
 	if e.Summary.Failures != 1 {
@@ -212,6 +217,7 @@ func TestExplainLoggedThenTraceback(t *testing.T) {
 }
 
 func TestExplainLongLine(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("x", 3<<20)
 	text := long + "\n" + `data: {"error": {"message": "RuntimeError: this event loop is already running."}}` + "\n"
 	e, err := Explain(strings.NewReader(text), Options{MaxLine: 4096})
@@ -224,6 +230,7 @@ func TestExplainLongLine(t *testing.T) {
 }
 
 func TestRenderExplanation(t *testing.T) {
+	t.Parallel()
 	e := explainString(t, mustRead(t, "testdata/explain-own/server-log.txt"))
 	for _, format := range Formats() {
 		var b bytes.Buffer
@@ -263,6 +270,7 @@ func TestRenderExplanation(t *testing.T) {
 // the findings stay one per distinct (class, signature, provider), and the
 // reader never holds more than its line buffer and one traceback block.
 func TestExplainBoundedMemory(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("50 MB stream")
 	}
@@ -300,6 +308,7 @@ func TestExplainBoundedMemory(t *testing.T) {
 
 // The per-block bounds hold against a runaway traceback.
 func TestExplainBlockBounds(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	b.WriteString("Traceback (most recent call last):\n")
 	for i := 0; i < 5000; i++ {
@@ -331,6 +340,7 @@ func TestExplainBlockBounds(t *testing.T) {
 // A failure is seen at the time of the log record that announced it, not of
 // the record after its traceback (the one that ends the block).
 func TestExplainTimesOfTimestampedLog(t *testing.T) {
+	t.Parallel()
 	log := `2025-03-01 09:14:02,117 ERROR g4f.api: Exception in provider=Blackbox
 Traceback (most recent call last):
   File "/opt/g4f/g4f/providers/asyncio.py", line 57, in to_sync_generator

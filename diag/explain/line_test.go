@@ -39,6 +39,7 @@ var lineCases = []struct {
 }
 
 func TestLineSignatures(t *testing.T) {
+	t.Parallel()
 	for _, tc := range lineCases {
 		t.Run(tc.name, func(t *testing.T) {
 			x := newExplainer(Options{})
@@ -71,6 +72,7 @@ func TestLineSignatures(t *testing.T) {
 }
 
 func TestEveryLineSignatureHasACase(t *testing.T) {
+	t.Parallel()
 	covered := map[diag.SignatureID]bool{}
 	for _, tc := range lineCases {
 		covered[tc.wantSig] = true

@@ -56,6 +56,7 @@ func readBlock(t *testing.T, o BlockOptions, ipython bool, text string) ([]scan.
 }
 
 func TestBlockReaderChain(t *testing.T) {
+	t.Parallel()
 	text := strings.Join([]string{
 		"api-1  | Traceback (most recent call last):",
 		`api-1  |   File "/srv/g4f/Provider/Blackbox.py", line 40, in create_async_generator`,
@@ -89,6 +90,7 @@ func TestBlockReaderChain(t *testing.T) {
 }
 
 func TestBlockReaderPrefixes(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ name, head, prefix string }{
 		{"indented", "    Traceback (most recent call last):", "    "},
 		{"Markdown quote", "> Traceback (most recent call last):", "> "},
@@ -111,6 +113,7 @@ func TestBlockReaderPrefixes(t *testing.T) {
 }
 
 func TestBlockReaderIPython(t *testing.T) {
+	t.Parallel()
 	text := strings.Join([]string{
 		"RuntimeError                              Traceback (most recent call last)",
 		"Cell In[3], line 3",
@@ -133,6 +136,7 @@ func TestBlockReaderIPython(t *testing.T) {
 }
 
 func TestBlockReaderBounds(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	b.WriteString("Traceback (most recent call last):\n")
 	for i := range 20 {
@@ -159,6 +163,7 @@ func TestBlockReaderBounds(t *testing.T) {
 }
 
 func TestBlockReaderFences(t *testing.T) {
+	t.Parallel()
 	// a fence inside the frames is skipped; after the exception line it ends the block
 	text := "Traceback (most recent call last):\n```\n  File \"/srv/a.py\", line 1, in g\nValueError: x\n```\nnot read"
 	b := NewBlockReader(testBounds)

@@ -40,6 +40,7 @@ func readDump(t *testing.T, text string) ([]*DumpThread, string) {
 }
 
 func TestDumpReaderFaulthandler(t *testing.T) {
+	t.Parallel()
 	threads, rest := readDump(t, strings.Join([]string{
 		"Thread 0x00007f3b28000640 (most recent call first):",
 		`  File "/srv/app/g4f/Provider/Vercel.py", line 44 in create_completion`,
@@ -74,6 +75,7 @@ func TestDumpReaderFaulthandler(t *testing.T) {
 }
 
 func TestDumpReaderPySpy(t *testing.T) {
+	t.Parallel()
 	threads, rest := readDump(t, strings.Join([]string{
 		`Thread 4242 (idle): "MainThread"`,
 		"    wait (threading.py:327)",
@@ -96,6 +98,7 @@ func TestDumpReaderPySpy(t *testing.T) {
 }
 
 func TestDumpReaderKeepsEnds(t *testing.T) {
+	t.Parallel()
 	r := NewDumpReader(ThreadHeader{Text: "Stack (most recent call first):", Current: true})
 	for i := range 2 * MaxDumpFrames {
 		r.Feed(`  File "/srv/f.py", line ` + strings.Repeat("1", 1+i%3) + " in f" + string(rune('a'+i%26)))
@@ -111,6 +114,7 @@ func TestDumpReaderKeepsEnds(t *testing.T) {
 }
 
 func TestIsFaultTimeout(t *testing.T) {
+	t.Parallel()
 	for line, want := range map[string]bool{
 		"Timeout (0:00:30)!":        true,
 		"Timeout (1:02:03.500000)!": true,

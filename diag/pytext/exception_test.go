@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseExceptionLine(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		body, typ, msg string
 		ok             bool
@@ -26,6 +27,7 @@ func TestParseExceptionLine(t *testing.T) {
 }
 
 func TestFindInlineException(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		line string
 		at   int
@@ -48,6 +50,7 @@ func TestFindInlineException(t *testing.T) {
 }
 
 func TestFindReprException(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		line, typ, msg string
 		ok             bool
@@ -65,6 +68,7 @@ func TestFindReprException(t *testing.T) {
 }
 
 func TestQuotedExceptions(t *testing.T) {
+	t.Parallel()
 	msg := "RetryProviderError: Providers failed:\n" +
 		"Blackbox: RuntimeError: This event loop is already running\n" +
 		"  socket.timeout: timed out\n" +
@@ -96,6 +100,7 @@ func TestQuotedExceptions(t *testing.T) {
 }
 
 func TestFormatExceptionLine(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		typ, msg               string
 		evidence, full, script string

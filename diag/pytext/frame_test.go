@@ -9,6 +9,7 @@ import (
 )
 
 func TestParseFrameLine(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		line string
 		want scan.Frame
@@ -30,6 +31,7 @@ func TestParseFrameLine(t *testing.T) {
 }
 
 func TestParsePySpyFrame(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		line string
 		want scan.Frame
@@ -51,6 +53,7 @@ func TestParsePySpyFrame(t *testing.T) {
 }
 
 func TestIsCode(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		trimmed      string
 		stack, block bool
@@ -71,6 +74,7 @@ func TestIsCode(t *testing.T) {
 }
 
 func TestParseStack(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name, text string
 		want       []scan.Frame
@@ -113,6 +117,7 @@ func TestParseStack(t *testing.T) {
 }
 
 func TestFormatTracebackReadsBack(t *testing.T) {
+	t.Parallel()
 	frames := []scan.Frame{
 		{File: "/srv/g4f/providers/asyncio.py", Line: 57, Func: "to_sync_generator", Code: "yield loop.run_until_complete(gen.__anext__())"},
 		{File: `C:\g4f\Provider\Vercel.py`, Line: 44, Func: "create_completion"},
@@ -134,6 +139,7 @@ func TestFormatTracebackReadsBack(t *testing.T) {
 }
 
 func TestParseCoroRepr(t *testing.T) {
+	t.Parallel()
 	const running = "<Task pending name='Task-4' coro=<SlowNetwork.create_async_generator() running at /srv/My Code/g4f/Provider/SlowNetwork.py:27> wait_for=<Future pending>>"
 	const done = "Executing <Task finished name='Task-7' coro=<on_message() done, defined at /srv/bot/handlers.py:41> result=None> took 12.406 seconds"
 	for _, tt := range []struct {
@@ -155,6 +161,7 @@ func TestParseCoroRepr(t *testing.T) {
 }
 
 func TestTaskStacks(t *testing.T) {
+	t.Parallel()
 	text := "Stack for <Task pending name='Task-4' coro=<SlowNetwork.create_async_generator() running at /srv/g4f/Provider/SlowNetwork.py:27>> (most recent call last):\n" +
 		"  File \"/srv/g4f/Provider/SlowNetwork.py\", line 27, in create_async_generator\n" +
 		"    async with session.get(url) as r:\n" +

@@ -24,6 +24,7 @@ const (
 )
 
 func TestParseThreadHeader(t *testing.T) {
+	t.Parallel()
 	type res struct {
 		ok            bool
 		id, name      string
@@ -75,6 +76,7 @@ func TestParseThreadHeader(t *testing.T) {
 }
 
 func TestThreadLabels(t *testing.T) {
+	t.Parallel()
 	module := []scan.Frame{{File: "/srv/bot/main.py", Line: 3, Func: "<module>"}, {File: "/srv/bot/main.py", Line: 9, Func: "main"}}
 	worker := []scan.Frame{{File: "/usr/lib/python3.11/threading.py", Line: 995, Func: "_bootstrap"}}
 	for _, tt := range []struct {
@@ -104,6 +106,7 @@ func TestThreadLabels(t *testing.T) {
 }
 
 func TestFindThreadHeader(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		line string
 		at   int
@@ -124,6 +127,7 @@ func TestFindThreadHeader(t *testing.T) {
 }
 
 func TestSplitThreads(t *testing.T) {
+	t.Parallel()
 	dump := "Fatal Python error: Aborted\n\n" +
 		hFault314 + "\n  File \"/g4f/a.py\", line 3 in f\n\n" +
 		hCurrent + "\n  File \"/srv/main.py\", line 1 in <module>\n" +

@@ -9,6 +9,7 @@ import (
 )
 
 func TestChainMarker(t *testing.T) {
+	t.Parallel()
 	for line, want := range map[string]string{
 		"The above exception was the direct cause of the following exception:":  "cause",
 		"During handling of the above exception, another exception occurred:":   "context",
@@ -23,6 +24,7 @@ func TestChainMarker(t *testing.T) {
 }
 
 func TestStripCarets(t *testing.T) {
+	t.Parallel()
 	tb := "  File \"/srv/a.py\", line 3, in f\n    return g()\n           ^^^\n    x = y[0]\n        ~~~^^^\n  ^ not only carets\n"
 	want := "  File \"/srv/a.py\", line 3, in f\n    return g()\n    x = y[0]\n  ^ not only carets\n"
 	if got := StripCarets(tb); got != want {
@@ -31,6 +33,7 @@ func TestStripCarets(t *testing.T) {
 }
 
 func TestStripGroupMargin(t *testing.T) {
+	t.Parallel()
 	for line, want := range map[string]string{
 		"  | Traceback (most recent call last):":                 "Traceback (most recent call last):",
 		"  + Exception Group Traceback (most recent call last):": "Exception Group Traceback (most recent call last):",
@@ -49,6 +52,7 @@ func TestStripGroupMargin(t *testing.T) {
 }
 
 func TestParseIPythonLine(t *testing.T) {
+	t.Parallel()
 	if !IsIPythonHead("RuntimeError                              Traceback (most recent call last)") ||
 		IsIPythonHead("Traceback (most recent call last):") || !IsIPythonRule("---------------------------------------------------------------------------") {
 		t.Error("IPython head and rule")
@@ -82,6 +86,7 @@ func TestParseIPythonLine(t *testing.T) {
 }
 
 func TestWalkOrder(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		n, idx int
 		w      Walk
@@ -105,6 +110,7 @@ func TestWalkOrder(t *testing.T) {
 }
 
 func TestRepresentative(t *testing.T) {
+	t.Parallel()
 	frames := []scan.Frame{{File: "/srv/g4f/a.py", Line: 3, Func: "f"}}
 	chain := []scan.PyException{
 		{Type: "RetryProviderError", Traceback: "Traceback (most recent call last):\n  File \"/srv/g4f/r.py\", line 9, in create\n"},
@@ -134,6 +140,7 @@ func TestRepresentative(t *testing.T) {
 }
 
 func TestPaths(t *testing.T) {
+	t.Parallel()
 	if SlashPath(`C:\srv\g4f\a.py`) != "C:/srv/g4f/a.py" || FileBase("/srv/g4f/a.py") != "a.py" || FileBase("a.py") != "a.py" {
 		t.Error("SlashPath, FileBase")
 	}

@@ -24,6 +24,7 @@ func comparisonSample() report.Comparison {
 }
 
 func TestGoldenComparison(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := Comparison(&buf, comparisonSample(), Options{}); err != nil {
 		t.Fatal(err)
@@ -35,6 +36,7 @@ func TestGoldenComparison(t *testing.T) {
 }
 
 func TestRenderComparisonColorAndWidth(t *testing.T) {
+	t.Parallel()
 	c := comparisonSample()
 	var plain, colored, narrow bytes.Buffer
 	_ = Comparison(&plain, c, Options{})

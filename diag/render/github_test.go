@@ -14,10 +14,12 @@ import (
 )
 
 func TestGoldenGitHub(t *testing.T) {
+	t.Parallel()
 	golden(t, "report.github.golden", []byte(renderString(t, "github", markdownSample(), Options{})))
 }
 
 func TestGoldenGitHubSummary(t *testing.T) {
+	t.Parallel()
 	golden(t, "report.github-summary.md.golden", []byte(GitHubSummary(markdownSample())))
 }
 
@@ -57,6 +59,7 @@ func githubCommands(t *testing.T, out string) (commands, titles, messages []stri
 }
 
 func TestGitHubCommands(t *testing.T) {
+	t.Parallel()
 	r := markdownSample()
 	commands, titles, messages := githubCommands(t, renderString(t, "github", r, Options{}))
 	counts := map[string]int{}
@@ -125,6 +128,7 @@ func TestGitHubCommands(t *testing.T) {
 // Text a provider controls cannot end a command or start another: line
 // breaks, "::", "%" and escapes already escaped stay inside the message.
 func TestGitHubHostile(t *testing.T) {
+	t.Parallel()
 	const hostile = "x\n::error::pwned\r\n::stop-commands::tok%0A::warning::%25 a,b:c ::add-mask::s\x1b[2J\u2028"
 	o := sample.Cell("AsyncGenHealthy", scan.ModeSync, scan.LoopUvloop)
 	o.Provider = "Evil" + hostile
@@ -159,6 +163,7 @@ func TestGitHubHostile(t *testing.T) {
 }
 
 func TestWorkflowEscapes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, data, prop string }{
 		{"a%b", "a%25b", "a%25b"},
 		{"a\nb\rc", "a%0Abc", "a%0Abc"}, // a lone \r is a control character: cleaned away
@@ -176,6 +181,7 @@ func TestWorkflowEscapes(t *testing.T) {
 }
 
 func TestGitHubSummary(t *testing.T) {
+	t.Parallel()
 	r := markdownSample()
 	md := GitHubSummary(r)
 	d := parseMarkdown(t, md)

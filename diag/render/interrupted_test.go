@@ -15,6 +15,7 @@ import (
 // the summary, said in every renderer, and no loop failure; an interrupted
 // remedy re-run is not run, never a change, and survives a saved scan.
 func TestInterruptedCells(t *testing.T) {
+	t.Parallel()
 	failing := sample.Observation("P", scan.ModeSync, scan.LoopUvloop, scan.EndCompleted,
 		scan.Call{Outcome: scan.OutcomeError, Chain: []scan.PyException{{Type: "RuntimeError", Message: "this event loop is already running."}}})
 	cut := sample.Observation("P", scan.ModeAsync, scan.LoopUvloop, scan.EndInterrupted)

@@ -18,6 +18,7 @@ import (
 )
 
 func TestGoldenJUnit(t *testing.T) {
+	t.Parallel()
 	golden(t, "report.junit.xml.golden", []byte(renderString(t, "junit", markdownSample(), Options{})))
 }
 
@@ -83,6 +84,7 @@ func decodeStrict(t *testing.T, doc string) junitSchema {
 // (remedy re-runs are not cells), loop failures as failures, unrun cells as
 // skips, and the counts the reporters show agree with the report.
 func TestJUnitParsesBack(t *testing.T) {
+	t.Parallel()
 	r := markdownSample()
 	out := renderString(t, "junit", r, Options{})
 	suites, err := junit.Ingest([]byte(out))
@@ -200,6 +202,7 @@ func TestJUnitParsesBack(t *testing.T) {
 // Untrusted text cannot break the document: markup, CDATA ends, characters
 // XML forbids, invalid UTF-8, terminal sequences, secrets.
 func TestJUnitHostile(t *testing.T) {
+	t.Parallel()
 	const hostile = "</failure></testcase><testcase name=\"x\"> ]]> <![CDATA[ & &amp; \x00\x01\x08\x0b\x0c\x1f \uFFFE\uFFFF \xff\xfe \x1b[31m"
 	r := hostileReport()
 	obs := r.Observations()
@@ -250,6 +253,7 @@ func TestJUnitHostile(t *testing.T) {
 }
 
 func TestJUnitEmptyReport(t *testing.T) {
+	t.Parallel()
 	out := renderString(t, "junit", report.Build(report.Header{}, nil, false), Options{})
 	s := decodeStrict(t, out)
 	if s.Tests != 0 || len(s.Suites) != 0 {
@@ -258,6 +262,7 @@ func TestJUnitEmptyReport(t *testing.T) {
 }
 
 func TestXMLLegal(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"a\tb\nc\rd":               "a\tb\nc\rd",
 		"\x00\x08\x0b\x0c\x1f":     "",

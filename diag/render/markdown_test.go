@@ -61,6 +61,7 @@ func renderMarkdownString(t *testing.T, r report.Report, o Options) string {
 }
 
 func TestGoldenMarkdown(t *testing.T) {
+	t.Parallel()
 	out := renderMarkdownString(t, markdownSample(), Options{Script: sampleScript, ScriptNote: sampleScriptNote})
 	golden(t, "report.md.golden", []byte(out))
 	if len(out) > mdLimit {
@@ -69,6 +70,7 @@ func TestGoldenMarkdown(t *testing.T) {
 }
 
 func TestGoldenMarkdownSmall(t *testing.T) {
+	t.Parallel()
 	golden(t, "report-small.md.golden", []byte(renderMarkdownString(t, evidenceSample(), Options{})))
 }
 
@@ -222,6 +224,7 @@ func checkSections(t *testing.T, d mdDoc) {
 
 // The plan line says when API cells ran more calls at once than the others.
 func TestPlanLineAPIConcurrency(t *testing.T) {
+	t.Parallel()
 	p := scan.Plan{Concurrency: 1, APIConcurrency: 2, Repeat: 1}
 	if got := planLine(p); !strings.HasPrefix(got, "concurrency 1 (2 in API cells), repeat 1") {
 		t.Errorf("planLine = %q", got)
@@ -233,6 +236,7 @@ func TestPlanLineAPIConcurrency(t *testing.T) {
 }
 
 func TestMarkdownStructure(t *testing.T) {
+	t.Parallel()
 	r := markdownSample()
 	md := renderMarkdownString(t, r, Options{Script: sampleScript, ScriptNote: sampleScriptNote})
 	d := parseMarkdown(t, md)
@@ -371,6 +375,7 @@ func containsString(list []string, s string) bool {
 // Untrusted text cannot break out of its place: a fence, a table cell, a
 // heading or a code span.
 func TestMarkdownHostile(t *testing.T) {
+	t.Parallel()
 	const esc = "\x1b[2J\x1b]0;owned\x07\u009b31m\u202e"
 	r := hostileReport()
 	evil := "Evil|Pro`vider\n## Injected|"
@@ -442,6 +447,7 @@ func TestMarkdownHostile(t *testing.T) {
 
 // A large scan stays under what a GitHub issue body takes.
 func TestMarkdownFitsAnIssue(t *testing.T) {
+	t.Parallel()
 	var obs []scan.Observation
 	for i := range 300 {
 		o := sample.Cell("AsyncGenHealthy", scan.ModeSync, scan.LoopUvloop)
@@ -466,6 +472,7 @@ func TestMarkdownFitsAnIssue(t *testing.T) {
 }
 
 func TestMarkdownEscapes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, text, code string }{
 		{"plain", "plain", "`plain`"},
 		{"a|b", `a\|b`, "`a|b`"},

@@ -11,6 +11,7 @@ import (
 )
 
 func TestRemediesAttachAndRoundTrip(t *testing.T) {
+	t.Parallel()
 	failing := sample.Observation("P", scan.ModeSync, scan.LoopUvloop, scan.EndCompleted,
 		scan.Call{Outcome: scan.OutcomeError, Chain: []scan.PyException{{Type: "RuntimeError", Message: "this event loop is already running."}}})
 	fixed := failing

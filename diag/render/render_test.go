@@ -39,6 +39,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestGoldenTable(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := Render(&buf, "table", sampleReport(), Options{Width: 120}); err != nil {
 		t.Fatal(err)
@@ -47,6 +48,7 @@ func TestGoldenTable(t *testing.T) {
 }
 
 func TestGoldenEvidence(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := Evidence(&buf, evidenceSample(), Options{}); err != nil {
 		t.Fatal(err)
@@ -55,6 +57,7 @@ func TestGoldenEvidence(t *testing.T) {
 }
 
 func TestGoldenJSON(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := Render(&buf, "json", evidenceSample(), Options{}); err != nil {
 		t.Fatal(err)
@@ -63,6 +66,7 @@ func TestGoldenJSON(t *testing.T) {
 }
 
 func TestGoldenJSONL(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := Render(&buf, "jsonl", evidenceSample(), Options{}); err != nil {
 		t.Fatal(err)
@@ -71,6 +75,7 @@ func TestGoldenJSONL(t *testing.T) {
 }
 
 func TestGoldenTableSmall(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := Render(&buf, "table", evidenceSample(), Options{}); err != nil {
 		t.Fatal(err)
@@ -112,6 +117,7 @@ func hostileReport() report.Report {
 }
 
 func TestNoEscapeCodesWithoutColor(t *testing.T) {
+	t.Parallel()
 	for _, r := range []report.Report{sampleReport(), hostileReport()} {
 		for _, f := range []string{"table", "evidence"} {
 			out := renderString(t, f, r, Options{Color: false})
@@ -125,6 +131,7 @@ func TestNoEscapeCodesWithoutColor(t *testing.T) {
 var sgr = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 func TestColorOnlyAddsSGR(t *testing.T) {
+	t.Parallel()
 	for _, f := range []string{"table", "evidence"} {
 		plain := renderString(t, f, sampleReport(), Options{})
 		colored := renderString(t, f, sampleReport(), Options{Color: true})
@@ -143,6 +150,7 @@ func TestColorOnlyAddsSGR(t *testing.T) {
 }
 
 func TestRedactedInEveryFormat(t *testing.T) {
+	t.Parallel()
 	secrets := []string{"abcdef0123456789", "ABCDEFGHIJKLMNOPQRSTUV", "hunter2hunter2"}
 	for _, f := range append(Formats(), "evidence") {
 		out := renderString(t, f, hostileReport(), Options{})
@@ -158,6 +166,7 @@ func TestRedactedInEveryFormat(t *testing.T) {
 }
 
 func TestTableFitsWidth(t *testing.T) {
+	t.Parallel()
 	out := renderString(t, "table", sampleReport(), Options{})
 	tableLines := 0
 	for _, l := range strings.Split(out, "\n") {
@@ -190,6 +199,7 @@ func TestTableFitsWidth(t *testing.T) {
 }
 
 func TestRenderUnknownFormat(t *testing.T) {
+	t.Parallel()
 	err := Render(&bytes.Buffer{}, "xml", sampleReport(), Options{})
 	if err == nil || err.Error() != `diag: unknown format "xml" (want one of table, json, jsonl, markdown, junit, github)` {
 		t.Errorf("err = %v", err)
@@ -200,6 +210,7 @@ func TestRenderUnknownFormat(t *testing.T) {
 }
 
 func TestRenderEmptyReport(t *testing.T) {
+	t.Parallel()
 	r := report.Build(report.Header{Tool: "g4fdiag"}, nil, false)
 	for _, f := range append(Formats(), "evidence") {
 		out := renderString(t, f, r, Options{})
@@ -213,6 +224,7 @@ func TestRenderEmptyReport(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	orig := sampleReport()
 	want := renderString(t, "table", orig, Options{})
 	wantEvidence := renderString(t, "evidence", orig, Options{})
@@ -242,6 +254,7 @@ func TestRoundTrip(t *testing.T) {
 // A saved report is reclassified with the current table, whatever verdicts
 // it carries.
 func TestReadReportReclassifies(t *testing.T) {
+	t.Parallel()
 	saved := renderString(t, "json", evidenceSample(), Options{})
 	tampered := strings.ReplaceAll(saved, `"verdict": "loop-reentry"`, `"verdict": "ok"`)
 	if tampered == saved {

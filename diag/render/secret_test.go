@@ -14,6 +14,7 @@ import (
 // A kept key is cut from what goes out, never from what is classified: a
 // key that is a word of the loop error leaves the verdict alone.
 func TestKeptSecretsAtOutputOnly(t *testing.T) {
+	t.Parallel()
 	defer secret.Keep("loop")()
 	defer secret.Keep("sk-kept-0123456789abcdef")()
 	msg := "RuntimeError: this event loop is already running. (api key: loop, token sk-kept-0123456789abcdef)"
@@ -43,6 +44,7 @@ func TestKeptSecretsAtOutputOnly(t *testing.T) {
 // JSON escapes the C1 controls and bidi overrides that encoding/json leaves
 // raw, and reads them back as they were.
 func TestJSONEscapesTerminalRunes(t *testing.T) {
+	t.Parallel()
 	msg := "RuntimeError: this event loop is already running.\u009b2J\u009d0;x\u0007\u202e\x7f"
 	obs := scan.Observation{Cell: scan.Cell{Provider: "P\u009b", Mode: scan.ModeSync, Loop: scan.LoopAsyncio}, End: scan.EndCompleted,
 		Calls: []scan.Call{{Outcome: scan.OutcomeError, Chain: []scan.PyException{{Type: "RuntimeError", Message: msg}}}}}
