@@ -15,6 +15,11 @@ type ExposureRule struct {
 	Remedy  string
 	// Applies says whether d is exposed, and the evidence in d that says so.
 	Applies func(d scan.Doctor) (detail string, ok bool)
+	// MeasuredOn is the loop whose sync-client cells of doctor's probe
+	// measure the rule's claim: uvloop, or the stdlib loop as the
+	// interpreter has it (scan.DoctorProbe.Stdlib, written "stdlib"); ""
+	// for a rule the probe cannot measure.
+	MeasuredOn string
 }
 
 // Messages the rules quote: the ones users meet (DESIGN §1).
@@ -31,29 +36,33 @@ var ExposureRules = []ExposureRule{
 		ID: "uvloop-installed",
 		Summary: "sync g4f calls inside a running uvloop loop fail with " + uvloopReentry +
 			": uvloop is installed and nest_asyncio cannot patch it",
-		Remedy:  asyncRemedy + "; run uvicorn with --loop asyncio, or remove uvloop from this environment",
-		Applies: uvloopInstalled,
+		Remedy:     asyncRemedy + "; run uvicorn with --loop asyncio, or remove uvloop from this environment",
+		Applies:    uvloopInstalled,
+		MeasuredOn: "uvloop",
 	},
 	{
 		ID: "uvicorn-picks-uvloop",
 		Summary: "g4f's API server (g4f api) and any app uvicorn serves with its default --loop auto run on uvloop: " +
 			"sync g4f calls in request handlers fail, and a streaming response carries the error inside an HTTP 200 stream",
-		Remedy:  `start uvicorn with --loop asyncio (uvicorn.run(app, loop="asyncio")), and use AsyncClient in request handlers`,
-		Applies: uvicornPicksUvloop,
+		Remedy:     `start uvicorn with --loop asyncio (uvicorn.run(app, loop="asyncio")), and use AsyncClient in request handlers`,
+		Applies:    uvicornPicksUvloop,
+		MeasuredOn: "uvloop",
 	},
 	{
 		ID: "policy-uvloop",
 		Summary: "the event loop policy is uvloop's: every loop asyncio.run() and new_event_loop() create is uvloop, " +
 			"so sync g4f calls inside any running loop fail with " + uvloopReentry,
-		Remedy:  "remove the uvloop.install() or asyncio.set_event_loop_policy(uvloop.EventLoopPolicy()) call; " + asyncRemedy,
-		Applies: policyUvloop,
+		Remedy:     "remove the uvloop.install() or asyncio.set_event_loop_policy(uvloop.EventLoopPolicy()) call; " + asyncRemedy,
+		Applies:    policyUvloop,
+		MeasuredOn: "uvloop",
 	},
 	{
 		ID: "nest-module-missing",
 		Summary: "sync g4f calls inside a running stdlib asyncio loop (Jupyter, asyncio.run, uvicorn --loop asyncio) fail with " +
 			stdlibReentry + " or NestAsyncioError: the nest_asyncio module this g4f imports is not installed",
-		Remedy:  "pip install {nest} into this interpreter (the module this g4f imports: the other one does not count); or " + asyncRemedy,
-		Applies: nestModuleMissing,
+		Remedy:     "pip install {nest} into this interpreter (the module this g4f imports: the other one does not count); or " + asyncRemedy,
+		Applies:    nestModuleMissing,
+		MeasuredOn: "stdlib",
 	},
 	{
 		ID: "nest-asyncio-task-switch",
@@ -146,18 +155,79 @@ func nestTaskSwitch(d scan.Doctor) (string, bool) {
 	return "", false
 }
 
-// Exposures applies every rule to d, in ExposureRules order. The result is
-// never nil, so the JSON report says [] rather than null.
+// Exposures applies every rule to d, in ExposureRules order, then adds what
+// doctor's probe measured that no rule says. With a probe that ran, a rule
+// whose claim it measured holds only if the probe's sync client failed on
+// that loop, and its remedy is then what the probe measured to fix it; a
+// rule it cannot measure stands as it is. The result is never nil, so the
+// JSON report says [] rather than null.
 func Exposures(d scan.Doctor) []scan.Exposure {
 	nest := d.G4F.NestModule
 	if nest == "" {
 		nest = "nest_asyncio2 (g4f from 2026) or nest_asyncio (older g4f)"
 	}
 	fill := func(s string) string { return strings.ReplaceAll(s, "{nest}", nest) }
+	probe := d.Probe
+	if probe != nil && (probe.Unavailable != "" || len(probe.Cells) == 0) {
+		probe = nil
+	}
 	out := []scan.Exposure{}
+	covered := map[scan.Loop]bool{}
 	for _, r := range ExposureRules {
-		if detail, ok := r.Applies(d); ok {
-			out = append(out, scan.Exposure{ID: r.ID, Summary: fill(r.Summary), Detail: detail, Remedy: fill(r.Remedy)})
+		detail, ok := r.Applies(d)
+		if !ok {
+			continue
+		}
+		e := scan.Exposure{ID: r.ID, Summary: fill(r.Summary), Detail: detail, Remedy: fill(r.Remedy)}
+		if probe != nil && r.MeasuredOn != "" {
+			loop := scan.Loop(r.MeasuredOn)
+			if r.MeasuredOn == "stdlib" {
+				loop = probe.Stdlib
+			}
+			fails, ran := probeFailures(probe, loop, "sync")
+			if ran && len(fails) == 0 {
+				continue // measured: the sync client works on that loop here
+			}
+			if len(fails) > 0 {
+				covered[loop] = true
+				e.Detail += "; " + describeFailures(fails)
+				if advice := measuredAdvice(probe, loop, "sync"); advice != "" {
+					e.Remedy = advice
+				}
+			}
+		}
+		out = append(out, e)
+	}
+	if probe != nil {
+		out = append(out, measuredExposures(probe, covered)...)
+	}
+	return out
+}
+
+// measuredExposures are the loop failures doctor's probe measured on the
+// loops this interpreter has (uvloop when installed, its stdlib loop) that
+// no rule covered: the sync client where no rule said it fails, and
+// AsyncClient wherever it fails.
+func measuredExposures(p *scan.DoctorProbe, covered map[scan.Loop]bool) []scan.Exposure {
+	var out []scan.Exposure
+	for _, loop := range []scan.Loop{scan.LoopUvloop, p.Stdlib} {
+		advice := func(client string) string {
+			if a := measuredAdvice(p, loop, client); a != "" {
+				return a
+			}
+			return "none of the known remedies fixed it here (see the measured remedies above); keep g4f calls " +
+				"off this loop, or pin a g4f release whose probe passes"
+		}
+		if fails, _ := probeFailures(p, loop, "sync"); len(fails) > 0 && !covered[loop] {
+			out = append(out, scan.Exposure{ID: "sync-client-" + string(loop),
+				Summary: "sync g4f calls inside a running " + loop.Meaning() + " loop fail (measured)",
+				Detail:  describeFailures(fails), Remedy: advice("sync")})
+		}
+		if fails, _ := probeFailures(p, loop, "async"); len(fails) > 0 {
+			out = append(out, scan.Exposure{ID: "async-client-" + string(loop),
+				Summary: "AsyncClient calls inside a running " + loop.Meaning() + " loop fail like the sync client " +
+					"(measured): this g4f's AsyncClient goes through the sync wrapper",
+				Detail: describeFailures(fails), Remedy: advice("async")})
 		}
 	}
 	return out

@@ -2,6 +2,7 @@ package diag
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -180,5 +181,53 @@ func TestExposureRulesAreComplete(t *testing.T) {
 		if strings.Contains(e.Summary+e.Remedy, "{nest}") {
 			t.Errorf("unfilled placeholder in %+v", e)
 		}
+	}
+}
+
+// With a probe that ran, a rule whose failure it measured stands with the
+// measured evidence and advice, one whose failure it did not see goes, and
+// one it cannot measure stays as it is.
+func TestExposuresFollowTheProbe(t *testing.T) {
+	t.Parallel()
+	d := doctorOf("nest_asyncio", "uvloop=0.17.0", "nest_asyncio=1.5.4")
+	probe := func(uvloopSync string) *scan.DoctorProbe {
+		p := &scan.DoctorProbe{Provider: DoctorProbeProvider, Stdlib: scan.LoopNest}
+		for _, m := range DoctorProbeModes {
+			for _, l := range scan.AllLoops {
+				c := scan.DoctorProbeCell{Mode: m, Loop: l, Verdict: "ok", Signature: "ok"}
+				if l == scan.LoopUvloop && m.SyncClient() {
+					c.Verdict, c.Signature = uvloopSync, "reentry-uvloop"
+				}
+				p.Cells = append(p.Cells, c)
+			}
+		}
+		p.Remedies = []scan.DoctorRemedy{{Remedy: scan.RemedyToThread, Does: "off the loop thread", Outcome: "fixes",
+			Fixed: []string{"sync/uvloop", "sync-stream/uvloop"}}}
+		return p
+	}
+	ids := func(es []scan.Exposure) []string { return exposureIDs(es) }
+	static := ids(Exposures(d))
+
+	d.Probe = probe("loop-reentry")
+	got := Exposures(d)
+	if !slices.Equal(ids(got), static) {
+		t.Errorf("measured failures: %v, want the static %v", ids(got), static)
+	}
+	for _, e := range got {
+		if e.ID == "uvloop-installed" && (!strings.Contains(e.Detail, "measured with ProbeAsyncGenerator: sync/uvloop loop-reentry") ||
+			e.Remedy != "measured here, these fix it: off the loop thread") {
+			t.Errorf("uvloop-installed: detail %q, remedy %q", e.Detail, e.Remedy)
+		}
+	}
+
+	d.Probe = probe("ok")
+	got = Exposures(d)
+	if slices.Contains(ids(got), "uvloop-installed") || !slices.Contains(ids(got), "nest-asyncio-task-switch") {
+		t.Errorf("the sync client works on uvloop here: %v, want uvloop rules gone, the unmeasured one kept", ids(got))
+	}
+
+	d.Probe = &scan.DoctorProbe{Provider: DoctorProbeProvider, Unavailable: "no base"}
+	if got := ids(Exposures(d)); !slices.Equal(got, static) {
+		t.Errorf("a probe that could not run: %v, want the static %v", got, static)
 	}
 }

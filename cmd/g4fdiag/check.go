@@ -798,15 +798,8 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 		}
 		return nil
 	}
-	if err := collect(repro.Run(ctx, st.driver, o.Plan, selected, st.env)); err != nil {
+	if err := runPlan(ctx, o, st, selected, header, collect, func() []scan.Observation { return observations }, progress.AddTotal); err != nil {
 		return err
-	}
-	if o.VerifyFixes && ctx.Err() == nil {
-		decided, todo := remedyCells(report.Build(header, observations, false), st.env)
-		progress.AddTotal(len(decided) + len(todo))
-		if err := collect(repro.RunCells(ctx, st.driver, decided, todo, o.Plan.Jobs, o.Plan.Timeout)); err != nil {
-			return err
-		}
 	}
 	progress.Done()
 	interrupted := ctx.Err() != nil
@@ -837,6 +830,23 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 		return outErr
 	}
 	return gate(rep)
+}
+
+// runPlan runs the plan's cells of selected through st's drivers, then,
+// with --verify-fixes, every remedy of each loop failure; collect takes the
+// observations as they come and keeps them (observed returns them), and
+// more tells how many cells the remedies add.
+func runPlan(ctx context.Context, o scanOptions, st *scanTarget, selected []providers.Provider, header report.Header,
+	collect func(<-chan scan.Observation) error, observed func() []scan.Observation, more func(int)) error {
+	if err := collect(repro.Run(ctx, st.driver, o.Plan, selected, st.env)); err != nil {
+		return err
+	}
+	if !o.VerifyFixes || ctx.Err() != nil {
+		return nil
+	}
+	decided, todo := remedyCells(report.Build(header, observed(), false), st.env)
+	more(len(decided) + len(todo))
+	return collect(repro.RunCells(ctx, st.driver, decided, todo, o.Plan.Jobs, o.Plan.Timeout))
 }
 
 // writeStepSummary appends the Markdown job summary to $GITHUB_STEP_SUMMARY

@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
+	"time"
 
 	"github.com/fatih/color"
 	"github.com/urfave/cli/v2"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
+	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
@@ -20,6 +24,9 @@ type doctorOptions struct {
 	targetOptions
 	Format string
 	Output string
+	// NoProbe skips the probe: the report says what the environment is,
+	// not what g4f does in it.
+	NoProbe bool
 }
 
 func doctorCommand(stdio IO) *cli.Command {
@@ -33,12 +40,22 @@ func doctorCommand(stdio IO) *cli.Command {
 		Description: `Reports the interpreter, g4f (version, where it is imported from, which
 nest_asyncio it imports and whether that one is installed), uvloop,
 nest_asyncio, nest_asyncio2, uvicorn and aiohttp, the loop uvicorn would
-pick and the event loop policy, then one line per exposure with its remedy.
+pick and the event loop policy.
+
+Then it measures (a few seconds, offline; --no-probe skips it): a probe
+provider registered into this g4f on its own async generator base runs the
+sync client and AsyncClient inside a running loop on each loop variant,
+and each known remedy for the calls that fail. One line per remedy says
+what it did here. The exposures follow from what was measured: a rule whose
+failure the probe did not see is dropped, a failure no rule names is added,
+and the remedies are the ones measured to work.
+
 Exit 1 when exposed, 0 when not, 3 when the interpreter cannot be inspected
 or g4f cannot be imported (the rest is still reported).`,
 		Flags: append(targetFlags(),
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout"},
+			&cli.BoolFlag{Name: "no-probe", Usage: "do not run the probe: report the environment only, with advice that is not measured"},
 		),
 		OnUsageError: commandUsageError,
 		Before:       needsScans(stdio),
@@ -54,6 +71,7 @@ or g4f cannot be imported (the rest is still reported).`,
 				targetOptions: target,
 				Format:        c.String("format"),
 				Output:        c.String("output"),
+				NoProbe:       c.Bool("no-probe"),
 			}
 			if o.Format != "table" && o.Format != "json" {
 				return usagef("unknown --format %q for doctor; use table or json", o.Format)
@@ -89,6 +107,11 @@ func runDoctor(ctx context.Context, o doctorOptions, stdio IO) error {
 	if err != nil {
 		return err
 	}
+	if !o.NoProbe && d.G4F.Importable {
+		if d.Probe, err = probeDoctor(ctx, o.targetOptions, stdio); err != nil {
+			return err
+		}
+	}
 	d.Exposures = diag.Exposures(d)
 	if o.Format == "json" {
 		err = renderDoctorJSON(out, d)
@@ -105,6 +128,53 @@ func runDoctor(ctx context.Context, o doctorOptions, stdio IO) error {
 		return &failuresError{n: n}
 	}
 	return nil
+}
+
+// probeDoctor runs doctor's probe (diag.DoctorProbeProvider) in each of
+// diag.DoctorProbeModes on every loop variant, then every remedy of the
+// calls that failed on the loop, as check --probe --verify-fixes would,
+// and sums it up. A probe this g4f cannot have is reported unavailable.
+func probeDoctor(ctx context.Context, t targetOptions, stdio IO) (*scan.DoctorProbe, error) {
+	t.Probes = true
+	o := scanOptions{targetOptions: t, Command: "doctor", Probe: true, VerifyFixes: true, Quiet: true,
+		Plan: scan.Plan{Modes: diag.DoctorProbeModes, Loops: scan.AllLoops, Concurrency: 1, Repeat: 1,
+			Jobs: runtime.NumCPU(), Timeout: demoTimeout, BlockThreshold: 2 * time.Second}}
+	st, err := setUp(ctx, &o, stdio)
+	defer st.close()
+	defer st.abortOff()
+	if err != nil {
+		return nil, err
+	}
+	var probe *providers.Provider
+	for i, pr := range st.catalog {
+		if pr.Name == diag.DoctorProbeProvider {
+			probe = &st.catalog[i]
+		}
+	}
+	switch {
+	case probe == nil:
+		return &scan.DoctorProbe{Provider: diag.DoctorProbeProvider, Unavailable: "this g4f did not take the probe"}, nil
+	case probe.Unavailable != "":
+		return &scan.DoctorProbe{Provider: diag.DoctorProbeProvider, Unavailable: probe.Unavailable}, nil
+	}
+	o.Plan.Providers = []string{probe.Name}
+	selected := []providers.Provider{*probe}
+	header := report.Header{Tool: "g4fdiag", Version: versionString(), Command: o.Command,
+		Plan: o.Plan, Environment: st.env, Providers: selected}
+	var observations []scan.Observation
+	collect := func(ch <-chan scan.Observation) error {
+		for obs := range ch {
+			observations = append(observations, obs)
+		}
+		return nil
+	}
+	if err := runPlan(ctx, o, st, selected, header, collect, func() []scan.Observation { return observations }, func(int) {}); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return diag.ProbeFindings(st.env, report.Build(header, observations, false).Cells), nil
 }
 
 func renderDoctorJSON(w io.Writer, d scan.Doctor) error {
@@ -189,6 +259,7 @@ func renderDoctorText(w io.Writer, d scan.Doctor, colour bool) error {
 		fmt.Fprintf(&b, "%-*s %s\n", width+1, r[0]+":", r[1])
 	}
 	b.WriteString("\n")
+	writeDoctorProbe(&b, d.Probe, paint)
 	if len(d.Exposures) == 0 {
 		b.WriteString("exposures: " + paint(color.FgGreen, "none") + "\n")
 	} else {
@@ -201,4 +272,43 @@ func renderDoctorText(w io.Writer, d scan.Doctor, colour bool) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeDoctorProbe prints what the probe measured: the calls that fail
+// inside a running loop, then one line per remedy.
+func writeDoctorProbe(b *strings.Builder, p *scan.DoctorProbe, paint func(color.Attribute, string) string) {
+	if p == nil {
+		return
+	}
+	if p.Unavailable != "" {
+		fmt.Fprintf(b, "probe: %s unavailable: %s\n\n", p.Provider, diag.Sanitize(p.Unavailable))
+		return
+	}
+	var failing []string
+	for _, c := range p.Cells {
+		if diag.Class(c.Verdict).IsLoop() {
+			failing = append(failing, fmt.Sprintf("%s/%s %s", c.Mode, c.Loop, c.Verdict))
+		}
+	}
+	fmt.Fprintf(b, "probe (%s, g4f's own code, offline): %d calls inside a running loop, ", p.Provider, len(p.Cells))
+	if len(failing) == 0 {
+		b.WriteString(paint(color.FgGreen, "none fails") + "\n\n")
+		return
+	}
+	fmt.Fprintf(b, "%s: %s\n", paint(color.FgRed, fmt.Sprintf("%d fail", len(failing))), strings.Join(failing, ", "))
+	for _, r := range p.Remedies {
+		outcome := r.Outcome
+		switch r.Outcome {
+		case "fixes":
+			outcome = paint(color.FgGreen, "fixes it here")
+		case "fails":
+			outcome = paint(color.FgRed, "fails here")
+		case "partly":
+			outcome = paint(color.FgYellow, "fixes it in part")
+		case "not-run":
+			outcome = "not tried"
+		}
+		fmt.Fprintf(b, "- %s (%s): %s (%s)\n", r.Remedy, r.Does, outcome, diag.Sanitize(r.Detail))
+	}
+	b.WriteString("\n")
 }

@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
@@ -305,5 +307,97 @@ func TestDoctorColourOnlyOnTerminal(t *testing.T) {
 				t.Errorf("colour = %v, want %v:\n%q", got, tc.colour, out.String())
 			}
 		})
+	}
+}
+
+// TestDoctorMeasuresAsyncClient: on a g4f whose AsyncClient streams through
+// the sync wrapper (as 0.3.5.8's does), doctor's probe measures that
+// AsyncClient fails where the sync client does, says so in the remedy
+// line, adds the exposure no static rule has, and advises only what it
+// measured to work. On the demo as it is, AsyncClient fixes every failing
+// call. Nothing here is static: the same doctor gives both answers.
+func TestDoctorMeasuresAsyncClient(t *testing.T) {
+	python := testPython(t)
+	dir, err := providers.WriteDemo(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := filepath.Join(dir, "g4f", "client", "__init__.py")
+	src, err := os.ReadFile(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The async stream iterates the provider through the sync wrapper.
+	old := "    async for chunk in iter_async(cls, model, messages, True, **kwargs):\n"
+	if !bytes.Contains(src, []byte(old)) {
+		t.Fatalf("the demo's AsyncClient changed: %s has no %q", client, old)
+	}
+	src = bytes.Replace(src, []byte(old), []byte("    for chunk in iter_sync(cls, model, messages, True, **kwargs):\n"), 1)
+	if err := os.WriteFile(client, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	doctor := func(environ []string, args ...string) scan.Doctor {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "doctor.json")
+		code, _, stderr := run(t, environ, append([]string{"doctor", "--python", python, "--format", "json", "-o", out}, args...)...)
+		if code != exitFailures {
+			t.Fatalf("doctor %v: exit %d, want %d (stderr %s)", args, code, exitFailures, stderr)
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d scan.Doctor
+		if err := json.Unmarshal(data, &d); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	remedy := func(d scan.Doctor, r scan.Remedy) scan.DoctorRemedy {
+		t.Helper()
+		if d.Probe == nil {
+			t.Fatal("no probe in the report")
+		}
+		for _, x := range d.Probe.Remedies {
+			if x.Remedy == r {
+				return x
+			}
+		}
+		t.Fatalf("no %s remedy in %+v", r, d.Probe.Remedies)
+		return scan.DoctorRemedy{}
+	}
+	ids := func(d scan.Doctor) []string {
+		var out []string
+		for _, e := range d.Exposures {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+
+	wrapped := doctor(append(os.Environ(), "PYTHONPATH="+dir))
+	async := remedy(wrapped, scan.RemedyAsync)
+	if async.Outcome != "partly" || !strings.Contains(async.Detail, "this g4f's AsyncClient goes through the sync wrapper") ||
+		!slices.Contains(async.Failed, "sync-stream/uvloop") || !slices.Contains(async.Fixed, "sync/uvloop") {
+		t.Errorf("AsyncClient through the sync wrapper: %+v", async)
+	}
+	if !slices.Contains(ids(wrapped), "async-client-uvloop") {
+		t.Errorf("exposures %v lack async-client-uvloop", ids(wrapped))
+	}
+	for _, e := range wrapped.Exposures {
+		if e.ID == "uvloop-installed" && (strings.Contains(e.Remedy, "AsyncClient;") || !strings.Contains(e.Remedy, "measured here")) {
+			t.Errorf("uvloop-installed advises what was not measured to work: %q", e.Remedy)
+		}
+	}
+
+	plain := doctor(os.Environ(), "--demo")
+	if a := remedy(plain, scan.RemedyAsync); a.Outcome != "fixes" {
+		t.Errorf("the demo's own AsyncClient: %+v, want fixes", a)
+	}
+	if slices.Contains(ids(plain), "async-client-uvloop") {
+		t.Errorf("the demo's exposures %v name AsyncClient", ids(plain))
+	}
+	if nop := doctor(os.Environ(), "--demo", "--no-probe"); nop.Probe != nil {
+		t.Errorf("--no-probe ran the probe: %+v", nop.Probe)
 	}
 }

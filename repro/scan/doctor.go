@@ -27,8 +27,51 @@ type Doctor struct {
 	LoopPolicy string `json:"loop_policy"`
 	// LoopPolicySetBy says who replaced the default policy: "startup"
 	// (sitecustomize, a .pth file), "g4f import", or "" when nobody did.
-	LoopPolicySetBy string     `json:"loop_policy_set_by"`
-	Exposures       []Exposure `json:"exposures"`
+	LoopPolicySetBy string `json:"loop_policy_set_by"`
+	// Probe is what the probe measured in this interpreter: g4f's own code
+	// run offline in each mode and loop, and each remedy tried; nil with
+	// --no-probe or when g4f cannot be imported.
+	Probe     *DoctorProbe `json:"probe,omitempty"`
+	Exposures []Exposure   `json:"exposures"`
+}
+
+// DoctorProbe is what doctor measured with a probe provider (registered
+// into this g4f on one of its own base classes, offline): how the sync
+// client and AsyncClient fare inside each running loop, and what each
+// remedy did to the calls that failed.
+type DoctorProbe struct {
+	Provider string `json:"provider"`
+	// Stdlib is the stdlib loop as this interpreter has it: LoopNest when
+	// nest_asyncio can be imported, else LoopAsyncio.
+	Stdlib Loop `json:"stdlib_loop,omitempty"`
+	// Unavailable says why the probe could not run here; the rest is empty.
+	Unavailable string            `json:"unavailable,omitempty"`
+	Cells       []DoctorProbeCell `json:"cells,omitempty"`
+	Remedies    []DoctorRemedy    `json:"remedies,omitempty"`
+}
+
+// DoctorProbeCell is one mode × loop the probe ran.
+type DoctorProbeCell struct {
+	Mode      Mode   `json:"mode"`
+	Loop      Loop   `json:"loop"`
+	Verdict   string `json:"verdict"`
+	Signature string `json:"signature"`
+	Evidence  string `json:"evidence,omitempty"` // a loop failure's error
+}
+
+// DoctorRemedy is one remedy as measured over the probe's failing cells:
+// Outcome is "fixes" (every cell it was run for is then ok), "fails" (none
+// is), "partly", or "not-run" (it applies to none of them), with Detail
+// saying where and how.
+type DoctorRemedy struct {
+	Remedy  Remedy `json:"remedy"`
+	Does    string `json:"does"`
+	Outcome string `json:"outcome"`
+	Detail  string `json:"detail"`
+	// Fixed and Failed are the failing cells ("mode/loop") the remedy
+	// fixed, and those it was run for and did not.
+	Fixed  []string `json:"fixed,omitempty"`
+	Failed []string `json:"failed,omitempty"`
 }
 
 // DoctorG4F is what doctor found of g4f itself.
