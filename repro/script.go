@@ -39,6 +39,10 @@ type ScriptSpec struct {
 	// BlockThreshold is the heartbeat silence after which the script calls
 	// the loop thread blocked, as in the scan; zero means 2 s.
 	BlockThreshold time.Duration
+	// Probe says the provider is one of g4fdiag's probes: the script then
+	// carries their definitions (probes.py) and registers them into g4f
+	// itself, so it still needs nothing but g4f and the loop package.
+	Probe bool
 }
 
 // ScriptRemedies lists the remedies an emitted script can apply for a cell,
@@ -78,6 +82,7 @@ type scriptData struct {
 	RunLines                                       []string
 	Remedies                                       string // the remedy table as a Python literal
 	Provider, Model, Mode, Loop, Messages          string
+	Probes                                         string // probes.py as a Python literal, or None
 	Calls, Rounds                                  int
 	BlockedAfter                                   string
 }
@@ -128,6 +133,15 @@ func EmitScript(s ScriptSpec) ([]byte, error) {
 		Rounds:          max(c.Repeat, 1),
 		BlockedAfter:    "2.0",
 		Remedies:        scriptRemedies(),
+		Probes:          "None",
+	}
+	if s.Probe {
+		src, err := modules.ReadFile("harness/probes.py")
+		if err != nil {
+			return nil, err
+		}
+		d.Probes = pyString(string(src))
+		d.ProviderNote += " (g4fdiag's probe, defined below and registered into g4f: no network, no key)"
 	}
 	if s.BlockThreshold > 0 {
 		d.BlockedAfter = strconv.FormatFloat(s.BlockThreshold.Seconds(), 'f', -1, 64)

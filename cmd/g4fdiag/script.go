@@ -49,6 +49,9 @@ func emitScript(ctx context.Context, path string, o scanOptions, st *scanTarget,
 	}
 	spec := repro.ScriptSpec{Cell: cell.Cell, Env: st.env, Expected: expectedError(*cell),
 		Signature: cell.Signature, File: filepath.Base(path), BlockThreshold: o.Plan.BlockThreshold}
+	for _, pr := range r.Providers {
+		spec.Probe = spec.Probe || (pr.Probe && pr.Name == cell.Provider)
+	}
 	text, err := repro.EmitScript(spec)
 	if err != nil {
 		return nil, err

@@ -26,6 +26,13 @@ func TestEmitScript(t *testing.T) {
 			"--remedy uvloop-removed: does not fix it (deadlock [deadlock-loop-thread])",
 			"--remedy to-thread: fixes it (ok)",
 		}},
+		// A probe: the script defines it and registers it into g4f itself.
+		{"ProbeAsyncGenerator", []string{
+			"reproduces ProbeAsyncGenerator sync/uvloop loop-reentry [reentry-uvloop]",
+			"--remedy uvloop-removed: fixes it (ok)",
+			"--remedy async: fixes it (ok)",
+			"--remedy to-thread: fixes it (ok)",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.provider, func(t *testing.T) {
