@@ -20,6 +20,7 @@ const (
 	ClassOK                  Class = "ok"
 	ClassNetwork             Class = "network"
 	ClassAuth                Class = "auth"
+	ClassRateLimit           Class = "rate-limit" // refused: too many requests, or a quota spent
 	ClassProviderError       Class = "provider-error"
 	ClassNotWorking          Class = "not-working"
 	ClassTimeout             Class = "timeout"
@@ -44,7 +45,7 @@ var Classes = []Class{
 	ClassOK,
 	ClassLoopReentry, ClassLoopMissing, ClassLoopClosed, ClassLoopMismatch, ClassLoopBlocked, ClassDeadlock,
 	ClassTimeout, ClassStall, ClassFlaky, ClassCrashed, ClassProtocol,
-	ClassNetwork, ClassAuth, ClassProviderError, ClassMissingRequirements, ClassProviderNotFound,
+	ClassNetwork, ClassAuth, ClassRateLimit, ClassProviderError, ClassMissingRequirements, ClassProviderNotFound,
 	ClassNotWorking, ClassSkipped, ClassUnavailable,
 }
 
@@ -124,6 +125,8 @@ var classTable = []classInfo{
 		color: quietColor, failing: true, then: "fails in the provider"},
 	{class: ClassMissingRequirements, code: "req", meaning: "a package the provider needs is not installed",
 		color: quietColor, failing: true, then: "fails on a package the provider needs"},
+	{class: ClassRateLimit, code: "rate", meaning: "the provider refused: too many requests, or a quota spent (429)",
+		color: quietColor, failing: true, then: "is refused for too many requests"},
 	{class: ClassAuth, code: "auth", meaning: "the provider needs credentials",
 		color: quietColor, failing: true, then: "fails for want of credentials"},
 	{class: ClassNetwork, code: "net", meaning: "the provider could not be reached (network)",

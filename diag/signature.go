@@ -443,14 +443,14 @@ var Signatures = []Signature{
 	// --- provider errors with a known reason ---
 	{
 		ID:          SigRateLimited,
-		Class:       ClassProviderError,
+		Class:       ClassRateLimit,
 		Types:       []string{"RateLimitError"},
 		Explanation: "The provider refused the request because of a rate limit.",
 		Remedy:      "Wait and retry, or scan with less --concurrency and --repeat.",
 	},
 	{
 		ID:          SigRateLimitedHTTP,
-		Class:       ClassProviderError,
+		Class:       ClassRateLimit,
 		Types:       httpErrorTypes,
 		Message:     regexp.MustCompile(`(?i)(?:response|status(?: code)?|http(?:/[\d.]+)?(?: error)?)\W{0,3}429\b|^429\b|too many requests|rate[ -]?limit(?:ed| exceeded| reached)`),
 		Explanation: "The provider's server answered 429 Too Many Requests.",

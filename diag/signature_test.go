@@ -46,8 +46,8 @@ var signatureCases = []exceptionCase{
 	{"api_key missing", "Exception", "api_key is missing", "auth-api-key", ClassAuth},
 
 	// provider errors
-	{"RateLimitError", "g4f.errors.RateLimitError", "slow down", "rate-limited", ClassProviderError},
-	{"HTTP 429", "g4f.errors.ResponseStatusError", "Response 429: Too Many Requests", "rate-limited-http", ClassProviderError},
+	{"RateLimitError", "g4f.errors.RateLimitError", "slow down", "rate-limited", ClassRateLimit},
+	{"HTTP 429", "g4f.errors.ResponseStatusError", "Response 429: Too Many Requests", "rate-limited-http", ClassRateLimit},
 	{"Cloudflare", "g4f.errors.CloudflareError", "Response 403: Cloudflare detected", "cloudflare", ClassProviderError},
 	{"HTTP 403", "g4f.errors.ResponseStatusError", "Response 403: Forbidden", "http-status", ClassProviderError},
 	{"HTTP 500 message", "Exception", "Response 500: Internal Server Error", "http-status-message", ClassProviderError},

@@ -43,7 +43,7 @@ func TestProbeOpenAIThroughAPIServer(t *testing.T) {
 	}{
 		{"probe", scan.ModeAPIJSON, scan.LoopNest, diag.ClassOK, diag.SigOK},
 		{"probe-401", scan.ModeAPIJSON, scan.LoopNest, diag.ClassAuth, diag.SigAuthHTTP401},
-		{"probe-429", scan.ModeAPIJSON, scan.LoopNest, diag.ClassProviderError, diag.SigRateLimitedHTTP},
+		{"probe-429", scan.ModeAPIJSON, scan.LoopNest, diag.ClassRateLimit, diag.SigRateLimitedHTTP},
 		{"probe-close", scan.ModeAPIJSON, scan.LoopNest, diag.ClassNetwork, diag.SigNetworkAiohttp},
 		{"probe", scan.ModeAPISSE, scan.LoopUvloop, diag.ClassLoopReentry, diag.SigReentryUvloop},
 	} {
