@@ -47,7 +47,9 @@ func hasID(ss []string, s string) bool {
 }
 
 // TestDoctorDemo: on the test machine (Debian's uvloop and nest_asyncio)
-// doctor reports the uvloop exposure and exits 1.
+// doctor measures the sync client failing under uvloop and on the stdlib
+// loop without nest_asyncio, and every remedy fixing it, then reports the
+// uvloop exposure with the measured remedies and exits 1.
 func TestDoctorDemo(t *testing.T) {
 	code, stdout, stderr := run(t, os.Environ(), "doctor", "--demo", "--python", testPython(t))
 	if code != exitFailures || stderr != "" {
@@ -59,6 +61,11 @@ func TestDoctorDemo(t *testing.T) {
 		"\nnest_asyncio2:       absent\n",
 		"\nuvicorn --loop auto: uvloop\n",
 		"\n- uvloop-installed: sync g4f calls inside a running uvloop loop fail with \"RuntimeError: this event loop is already running.\"",
+		// Measured by the probe, offline: what fails, what each remedy did.
+		"\nprobe (ProbeAsyncGenerator, g4f's own code, offline): 12 calls inside a running loop, 4 fail: ",
+		"\n- async (the same call through AsyncClient): fixes it here (ok in sync/asyncio, sync/uvloop, sync-stream/asyncio, sync-stream/uvloop)\n",
+		"\n  remedy: measured here, these fix it: uvloop hidden before g4f is imported: the stdlib loop; the same call through AsyncClient; ",
+		// The task switch needs overlapping requests: not measured, advised as it was.
 		"\n  remedy: in async code await AsyncClient()",
 	} {
 		if !strings.Contains(stdout, want) {
