@@ -123,15 +123,7 @@ func scanReport(t *testing.T, wantCode int, args ...string) reportJSON {
 	if code != wantCode {
 		t.Fatalf("exit %d, want %d; stderr %s", code, wantCode, stderr)
 	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r reportJSON
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return readReport(t, out)
 }
 
 // matrixLines is a demo scan as the golden holds it: a cell a line, its
