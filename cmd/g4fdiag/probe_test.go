@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -210,15 +211,18 @@ func TestProbeScanIsOffline(t *testing.T) {
 		t.Logf("no network namespace here (unshare -rn: %v): proxy trap only", err)
 		return
 	}
-	bin := buildBinary(t)
-	args := []string{"-rn", bin, "check", "--probe", "--demo", "--python", python, "--format", "json", "--output", out}
-	modes := inProcessModes
-	if ip, err := exec.LookPath("ip"); err == nil {
-		// Loopback up, so the API servers can listen: still no way out.
-		args = append([]string{"-rn", "sh", "-c", ip + ` link set lo up && exec "$@"`, "sh"}, append([]string{bin}, args[2:]...)...)
-		args = append(args, "--api-spawn")
-		modes = append(modes, "api-json", "api-sse")
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		// The probes' loopback upstream and the API servers listen on
+		// 127.0.0.1, which is down in a fresh namespace until ip brings it up.
+		t.Logf("no ip to bring loopback up in a network namespace (%v): proxy trap only", err)
+		return
 	}
+	bin := buildBinary(t)
+	// Loopback up, so the upstream and the API servers can listen: still no way out.
+	args := []string{"-rn", "sh", "-c", ip + ` link set lo up && exec "$@"`, "sh",
+		bin, "check", "--probe", "--demo", "--python", python, "--format", "json", "--output", out, "--api-spawn"}
+	modes := slices.Concat(inProcessModes, []string{"api-json", "api-sse"})
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = os.Environ()
 	output, err := cmd.CombinedOutput()
