@@ -339,9 +339,10 @@ loop conflict "RuntimeError: this event loop is already running." and why.`,
 		EnableBashCompletion: true,
 		Suggest:              true,
 		ExitErrHandler:       func(*cli.Context, error) {}, // Main maps errors to exit codes
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usagef("%v (see g4fdiag --help)", err)
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageProblem(c.App.Flags, err)
 		},
+		Action: unknownCommand,
 		Commands: []*cli.Command{
 			checkCommand(stdio),
 			reproCommand(stdio),
@@ -351,6 +352,7 @@ loop conflict "RuntimeError: this event loop is already running." and why.`,
 			mergeCommand(stdio),
 			doctorCommand(stdio),
 			completionCommand(stdio),
+			versionCommand(),
 		},
 		CustomAppHelpTemplate: cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n",
 	}
@@ -387,6 +389,10 @@ func versionString() string {
 	return v + " " + runtime.Version()
 }
 
-func commandUsageError(_ *cli.Context, err error, _ bool) error {
-	return usagef("%v (see --help)", err)
+func commandUsageError(c *cli.Context, err error, _ bool) error {
+	var flags []cli.Flag
+	if c != nil && c.Command != nil {
+		flags = c.Command.Flags
+	}
+	return usageProblem(flags, err)
 }

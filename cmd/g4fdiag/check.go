@@ -344,7 +344,7 @@ func checkFormat(format string) error {
 			return nil
 		}
 	}
-	return usagef("unknown --format %q; use one of %s", format, strings.Join(render.Formats(), ", "))
+	return usagef("unknown --format %q%s; use one of %s", format, didYouMean(format, render.Formats()), strings.Join(render.Formats(), ", "))
 }
 
 // knownModes are the modes --modes accepts, in-process ones first.
@@ -355,7 +355,7 @@ func parseModes(s string) ([]scan.Mode, error) {
 	for _, part := range splitList(s) {
 		m := scan.Mode(part)
 		if !containsMode(knownModes, m) {
-			return nil, usagef("unknown mode %q in --modes; use any of %s", part, joinModes(knownModes))
+			return nil, usagef("unknown mode %q in --modes%s; use any of %s", part, didYouMean(part, strings.Split(joinModes(knownModes), ",")), joinModes(knownModes))
 		}
 		if !containsMode(out, m) {
 			out = append(out, m)
@@ -372,7 +372,7 @@ func parseLoops(s string) ([]scan.Loop, error) {
 	for _, part := range splitList(s) {
 		l := scan.Loop(part)
 		if !containsLoop(scan.AllLoops, l) {
-			return nil, usagef("unknown loop %q in --loops; use any of %s", part, joinLoops(scan.AllLoops))
+			return nil, usagef("unknown loop %q in --loops%s; use any of %s", part, didYouMean(part, strings.Split(joinLoops(scan.AllLoops), ",")), joinLoops(scan.AllLoops))
 		}
 		if !containsLoop(out, l) {
 			out = append(out, l)

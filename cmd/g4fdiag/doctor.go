@@ -74,7 +74,7 @@ or g4f cannot be imported (the rest is still reported).`,
 				NoProbe:       c.Bool("no-probe"),
 			}
 			if o.Format != "table" && o.Format != "json" {
-				return usagef("unknown --format %q for doctor; use table or json", o.Format)
+				return usagef("unknown --format %q for doctor%s; use table or json", o.Format, didYouMean(o.Format, []string{"table", "json"}))
 			}
 			return runDoctor(c.Context, o, stdio)
 		},

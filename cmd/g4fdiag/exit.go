@@ -23,7 +23,8 @@ const exitCodesHelp = `EXIT CODES:
    0    no loop-class failure found
    1    loop-class failures found (loop-reentry, loop-missing, loop-closed,
         loop-mismatch, loop-blocked, deadlock)
-   2    usage error: a bad flag, provider, mode, loop, --api URL or output file
+   2    usage error: an unknown command, flag or value (with the closest one),
+        a bad provider, mode, loop, --api URL or output file
    3    environment error: no Python, g4f not importable, a worker that cannot
         start, an output that cannot be written (the other outputs are still written);
         also the catch-all for any other internal error

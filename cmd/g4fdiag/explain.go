@@ -48,7 +48,7 @@ Exit 1 when a loop-class failure is found (or one of the --fail-on classes),
 		Action: func(c *cli.Context) error {
 			o := explainOptions{Files: c.Args().Slice(), Format: c.String("format"), Output: c.String("output")}
 			if !knownExplainFormat(o.Format) {
-				return usagef("unknown --format %q for explain; use one of %s", o.Format, strings.Join(explain.Formats(), ", "))
+				return usagef("unknown --format %q for explain%s; use one of %s", o.Format, didYouMean(o.Format, explain.Formats()), strings.Join(explain.Formats(), ", "))
 			}
 			var err error
 			if o.FailOn, err = diag.ParseClassSet(c.String("fail-on")); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -34,6 +35,11 @@ func parseOutputs(values []string, format string) ([]output, error) {
 		o := output{Format: format, Path: v}
 		if f, path, ok := strings.Cut(v, "="); ok && isFormat(f) {
 			o = output{Format: f, Path: path}
+		} else if ok && formatWord.MatchString(f) {
+			// FORMAT=FILE with a format g4fdiag does not write: not a file
+			// named "yaml=x.yml" (./yaml=x.yml is one, if meant).
+			return nil, usagef("--output %q: unknown format %q%s; use FORMAT=FILE with one of %s, or ./%s for a file of that name",
+				v, f, didYouMean(f, render.Formats()), strings.Join(render.Formats(), ", "), v)
 		} else {
 			plain = true
 		}
@@ -53,6 +59,9 @@ func parseOutputs(values []string, format string) ([]output, error) {
 	}
 	return outs, nil
 }
+
+// formatWord is what stands before "=" in FORMAT=FILE: a word, no path.
+var formatWord = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
 
 func isFormat(f string) bool {
 	for _, known := range render.Formats() {

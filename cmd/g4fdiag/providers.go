@@ -50,7 +50,7 @@ func providersCommand(stdio IO) *cli.Command {
 				return err
 			}
 			if o.Format != "table" && o.Format != "json" {
-				return usagef("unknown --format %q for providers; use table or json", o.Format)
+				return usagef("unknown --format %q for providers%s; use table or json", o.Format, didYouMean(o.Format, []string{"table", "json"}))
 			}
 			return runProviders(c.Context, o, stdio)
 		},
