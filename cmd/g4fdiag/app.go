@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,6 +38,8 @@ type IO struct {
 	noScans bool
 	// stop is set by Main: what a second signal runs before leaving.
 	stop *stopper
+	// colorMode is --color (auto, always, never), set by Main; nil is auto.
+	colorMode *string
 }
 
 func stdIO() IO {
@@ -58,11 +61,68 @@ func (o IO) getenv(key string) string {
 	return ""
 }
 
-// color reports whether output to stdout may carry colour: only on a
-// terminal, and never with NO_COLOR set (https://no-color.org).
-func (o IO) color() bool {
-	_, noColor := lookup(o.Environ, "NO_COLOR")
-	return o.OutTerminal && !noColor
+// color reports whether output to stdout may carry colour.
+func (o IO) color() bool { return o.colorOn(o.OutTerminal) }
+
+// colorOn decides colour for a stream that is or is not a terminal, first
+// rule that speaks wins: --color always or never; NO_COLOR set and not
+// empty (https://no-color.org) turns it off; CLICOLOR_FORCE or FORCE_COLOR
+// set and not "0" turns it on; TERM=dumb turns it off; else a terminal
+// gets colour and a pipe or a file does not.
+func (o IO) colorOn(terminal bool) bool {
+	mode := colorAuto
+	if o.colorMode != nil {
+		mode = *o.colorMode
+	}
+	switch mode {
+	case colorAlways:
+		return true
+	case colorNever:
+		return false
+	}
+	if v, _ := lookup(o.Environ, "NO_COLOR"); v != "" {
+		return false
+	}
+	for _, force := range []string{"CLICOLOR_FORCE", "FORCE_COLOR"} {
+		if v, ok := lookup(o.Environ, force); ok && v != "" && v != "0" {
+			return true
+		}
+	}
+	if v, _ := lookup(o.Environ, "TERM"); v == "dumb" {
+		return false
+	}
+	return terminal
+}
+
+// The values of --color.
+const (
+	colorAuto   = "auto"
+	colorAlways = "always"
+	colorNever  = "never"
+)
+
+var colorModes = []string{colorAuto, colorAlways, colorNever}
+
+// withColorFlag gives every command --color, all writing to mode, and has
+// each refuse a value that is none of colorModes before it runs.
+func withColorFlag(app *cli.App, mode *string) {
+	for _, c := range app.Commands {
+		if c.Name == "version" || c.Name == "completion" {
+			continue
+		}
+		c.Flags = append(c.Flags, &cli.StringFlag{Name: "color", Value: colorAuto, Destination: mode,
+			Usage: "colour in the output: auto (a terminal, unless NO_COLOR or TERM=dumb; CLICOLOR_FORCE or FORCE_COLOR force it), always or never"})
+		before := c.Before
+		c.Before = func(ctx *cli.Context) error {
+			if !slices.Contains(colorModes, *mode) {
+				return usagef("unknown --color %q%s; use auto, always or never", *mode, didYouMean(*mode, colorModes))
+			}
+			if before != nil {
+				return before(ctx)
+			}
+			return nil
+		}
+	}
 }
 
 func lookup(environ []string, key string) (string, bool) {
@@ -82,7 +142,10 @@ func Main(args []string, stdio IO) int {
 	stdio.Out = out
 	ctx, stop := interruptContext(&stdio)
 	defer stop()
+	stdio.colorMode = new(string)
+	*stdio.colorMode = colorAuto
 	app := newApp(stdio)
+	withColorFlag(app, stdio.colorMode)
 	err := app.RunContext(ctx, flagsFirst(app, bareAPIFlag(args)))
 	if err != nil && ctx.Err() != nil {
 		err = context.Canceled

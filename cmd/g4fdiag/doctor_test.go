@@ -290,22 +290,45 @@ exposures: 3
 	}
 }
 
-// TestDoctorColourOnlyOnTerminal: a terminal gets colour, NO_COLOR and
-// --output do not.
+// TestDoctorColourOnlyOnTerminal: a terminal gets colour, a pipe does
+// not; --color, NO_COLOR (set and not empty), CLICOLOR_FORCE and
+// FORCE_COLOR, and TERM=dumb decide before that, in this order.
 func TestDoctorColourOnlyOnTerminal(t *testing.T) {
 	python := testPython(t)
+	env := func(kv ...string) []string {
+		clean := slices.DeleteFunc(slices.Clone(os.Environ()), func(e string) bool {
+			for _, k := range []string{"NO_COLOR=", "CLICOLOR_FORCE=", "FORCE_COLOR=", "TERM="} {
+				if strings.HasPrefix(e, k) {
+					return true
+				}
+			}
+			return false
+		})
+		return append(clean, kv...)
+	}
 	for _, tc := range []struct {
-		name    string
-		environ []string
-		colour  bool
+		name     string
+		environ  []string
+		terminal bool
+		args     []string
+		colour   bool
 	}{
-		{"terminal", os.Environ(), true},
-		{"NO_COLOR", append(os.Environ(), "NO_COLOR=1"), false},
+		{"terminal", env("TERM=xterm"), true, nil, true},
+		{"pipe", env("TERM=xterm"), false, nil, false},
+		{"NO_COLOR", env("NO_COLOR=1"), true, nil, false},
+		{"empty NO_COLOR", env("NO_COLOR="), true, nil, true},
+		{"TERM=dumb", env("TERM=dumb"), true, nil, false},
+		{"FORCE_COLOR on a pipe", env("FORCE_COLOR=1"), false, nil, true},
+		{"CLICOLOR_FORCE on a dumb terminal", env("CLICOLOR_FORCE=1", "TERM=dumb"), true, nil, true},
+		{"FORCE_COLOR=0", env("FORCE_COLOR=0"), false, nil, false},
+		{"NO_COLOR beats FORCE_COLOR", env("NO_COLOR=1", "FORCE_COLOR=1"), true, nil, false},
+		{"--color always on a pipe", env("NO_COLOR=1"), false, []string{"--color", "always"}, true},
+		{"--color never on a terminal", env("FORCE_COLOR=1"), true, []string{"--color", "never"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			code := Main([]string{"g4fdiag", "doctor", "--demo", "--python", python}, IO{
-				In: strings.NewReader(""), Out: &out, Err: &errOut, Environ: tc.environ, OutTerminal: true,
+			code := Main(append([]string{"g4fdiag", "doctor", "--demo", "--no-probe", "--python", python}, tc.args...), IO{
+				In: strings.NewReader(""), Out: &out, Err: &errOut, Environ: tc.environ, OutTerminal: tc.terminal,
 			})
 			if code != exitFailures {
 				t.Fatalf("exit %d: %s", code, errOut.String())
@@ -314,6 +337,10 @@ func TestDoctorColourOnlyOnTerminal(t *testing.T) {
 				t.Errorf("colour = %v, want %v:\n%q", got, tc.colour, out.String())
 			}
 		})
+	}
+	code, _, stderr := run(t, os.Environ(), "doctor", "--demo", "--color", "allways")
+	if want := "g4fdiag: unknown --color \"allways\" (did you mean always?); use auto, always or never\n"; code != exitUsage || stderr != want {
+		t.Errorf("--color allways: exit %d, stderr %q, want %q", code, stderr, want)
 	}
 }
 
