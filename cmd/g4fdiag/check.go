@@ -878,26 +878,43 @@ func writeStepSummary(sinks []*sink, r report.Report, stdio IO) error {
 // record) still reads, as a partial report, and warn says so. Reading stops
 // when ctx ends, even on a pipe that sends nothing.
 func loadReport(ctx context.Context, path, what string, warn io.Writer) (report.Report, error) {
+	return loadReportFrom(ctx, path, what, nil, warn)
+}
+
+// loadReportFrom is loadReport where path "-" reads stdin (report -).
+func loadReportFrom(ctx context.Context, path, what string, stdin io.Reader, warn io.Writer) (report.Report, error) {
 	name := path
 	if what != "" {
 		name = what + " " + path
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return report.Report{}, usagef("cannot read %s: %v", name, unwrapPathError(err))
+	var in io.Reader
+	if path == "-" && stdin != nil {
+		name = "stdin"
+		in = stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return report.Report{}, usagef("cannot read %s: %v", name, unwrapPathError(err))
+		}
+		defer f.Close()
+		stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Now()) })
+		defer stop()
+		in = f
 	}
-	defer f.Close()
-	stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Now()) })
-	defer stop()
-	r, info, err := report.ReadReportInfo(f)
+	r, info, err := report.ReadReportInfo(in)
 	if ctx.Err() != nil {
 		return report.Report{}, ctx.Err()
 	}
 	if err != nil {
 		return report.Report{}, usagef("%s is not a g4fdiag report: %v", name, err)
 	}
-	if info.CutShort && warn != nil {
-		fmt.Fprintf(warn, "g4fdiag: warning: %s has no end record: the scan was cut short (killed, or the file truncated); the report is partial, %d cell(s)\n", name, len(r.Cells))
+	if warn != nil {
+		for _, w := range info.Warnings {
+			fmt.Fprintf(warn, "g4fdiag: warning: %s: %s\n", name, diag.Sanitize(w))
+		}
+		if info.CutShort {
+			fmt.Fprintf(warn, "g4fdiag: warning: %s was cut short (no end record: killed, or the file truncated); the report is partial, %d cell(s)\n", name, len(r.Cells))
+		}
 	}
 	return r, nil
 }

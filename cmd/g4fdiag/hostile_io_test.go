@@ -209,7 +209,7 @@ func TestReportOfACutJSONL(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			warned := strings.Contains(stderr, "has no end record: the scan was cut short")
+			warned := strings.Contains(stderr, "was cut short (no end record: killed, or the file truncated)")
 			marked := strings.Contains(out, "Interrupted")
 			if warned != tc.cutShort || marked != tc.cutShort {
 				t.Errorf("stderr warns %v, report marked %v; want %v\nstderr: %s", warned, marked, tc.cutShort, stderr)
@@ -298,5 +298,34 @@ func writeRepeated(w io.Writer, b byte, n int) {
 			return
 		}
 		n -= k
+	}
+}
+
+// report - reads stdin; several files are the shards of one scan.
+func TestReportStdinAndShards(t *testing.T) {
+	python := testPython(t)
+	dir := t.TempDir()
+	var shards []string
+	for i := 1; i <= 2; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("s%d.jsonl", i))
+		code, _, stderr := run(t, os.Environ(), "check", "--demo", "--python", python, "--provider", "EchoSync,StreamAsync",
+			"--modes", "sync", "--shard", fmt.Sprintf("%d/2", i), "--format", "jsonl", "--output", p)
+		if code != exitOK && code != exitFailures {
+			t.Fatalf("shard %d: exit %d: %s", i, code, stderr)
+		}
+		shards = append(shards, p)
+	}
+	data, err := os.ReadFile(shards[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := Main([]string{"g4fdiag", "report", "-", "--format", "json"}, IO{In: bytes.NewReader(data), Out: &out, Err: &errOut, Environ: os.Environ()})
+	if code == exitUsage || !strings.Contains(out.String(), `"schema_version": 1`) {
+		t.Errorf("report -: exit %d, stderr %s\n%.300s", code, errOut.String(), out.String())
+	}
+	code, whole, stderr := run(t, os.Environ(), append([]string{"report", "--format", "json"}, shards...)...)
+	if code != exitFailures || strings.Count(whole, `"provider": "`) < 6 || strings.Contains(stderr, "missing") {
+		t.Errorf("report of both shards: exit %d, stderr %s", code, stderr)
 	}
 }

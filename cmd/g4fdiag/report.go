@@ -2,15 +2,17 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/report"
 )
 
 type reportOptions struct {
-	File     string
+	Files    []string
 	Format   string
 	Output   string
 	Baseline string
@@ -20,13 +22,20 @@ type reportOptions struct {
 func reportCommand(stdio IO) *cli.Command {
 	return &cli.Command{
 		Name:      "report",
-		Usage:     "re-render a saved scan (json or jsonl) in any format",
-		ArgsUsage: "FILE",
-		UsageText: `g4fdiag report FILE [--format FORMAT] [--output FILE] [--baseline FILE]
+		Usage:     "re-render a saved scan (json or jsonl) in any format, reclassified with this g4fdiag's tables",
+		ArgsUsage: "FILE...",
+		UsageText: `g4fdiag report FILE... [--format FORMAT] [--output FILE] [--baseline FILE]
 
    g4fdiag check --demo --format jsonl > scan.jsonl; g4fdiag report scan.jsonl
+   g4fdiag check --demo --format jsonl | g4fdiag report - --format markdown
    g4fdiag report scan.json --format junit -o junit.xml
-   g4fdiag report scan.json --baseline yesterday.json`,
+   g4fdiag report scan.json --baseline yesterday.json
+
+   Every verdict is reclassified from the observations with this g4fdiag's
+   signature tables, so an old scan reads as a new one would. FILE - is
+   stdin. Several files are the shards of one scan, merged as merge does.
+   A jsonl stream cut mid-line, or with records of a kind this version does
+   not know, is read past with a warning.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "output format"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
@@ -35,10 +44,10 @@ func reportCommand(stdio IO) *cli.Command {
 		},
 		OnUsageError: commandUsageError,
 		Action: func(c *cli.Context) error {
-			if c.Args().Len() != 1 {
-				return usagef("report needs exactly one FILE (a json or jsonl report from check), got %d", c.Args().Len())
+			if c.Args().Len() == 0 {
+				return usagef("report needs a FILE (a json or jsonl report from check; - for stdin)")
 			}
-			o := reportOptions{File: c.Args().First(), Format: c.String("format"), Output: c.String("output"),
+			o := reportOptions{Files: c.Args().Slice(), Format: c.String("format"), Output: c.String("output"),
 				Baseline: c.String("baseline")}
 			if err := checkFormat(o.Format); err != nil {
 				return err
@@ -53,9 +62,24 @@ func reportCommand(stdio IO) *cli.Command {
 }
 
 func runReport(ctx context.Context, o reportOptions, stdio IO) error {
-	r, err := loadReport(ctx, o.File, "", stdio.Err)
-	if err != nil {
-		return err
+	var named []report.NamedReport
+	for _, f := range o.Files {
+		r, err := loadReportFrom(ctx, f, "", stdio.In, stdio.Err)
+		if err != nil {
+			return err
+		}
+		named = append(named, report.NamedReport{Name: f, Report: r})
+	}
+	r := named[0].Report
+	if len(named) > 1 {
+		m, err := report.Merge(named)
+		if err != nil {
+			return usagef("cannot report these files together: %v (they must be shards of one scan)", err)
+		}
+		if w := mergeWarning(m); w != "" {
+			fmt.Fprintln(stdio.Err, "g4fdiag: warning: "+diag.Sanitize(w))
+		}
+		r = m.Report
 	}
 	if err := setGate(ctx, &r, o.FailOn, o.Baseline, stdio.Err); err != nil {
 		return err

@@ -336,7 +336,7 @@ func (r *matrixRun) countObservations() int {
 			Remedy string `json:"remedy_tried"`
 		}
 		// A remedy's observation joins its cell in the report: count cells.
-		if json.Unmarshal(sc.Bytes(), &o) == nil && o.Record == "" && o.Remedy == "" {
+		if json.Unmarshal(sc.Bytes(), &o) == nil && (o.Record == "" || o.Record == "observation") && o.Remedy == "" {
 			n++
 		}
 	}

@@ -16,16 +16,28 @@ import (
 	"github.com/g4fdiag/g4fdiag/repro/secret"
 )
 
-// Record kinds of a JSON-lines stream. Observation lines carry no record
-// field: they are plain scan.Observation objects.
+// Record kinds of a JSON-lines stream: every line says which it is. An
+// observation line is a scan.Observation with its verdict and signature
+// beside it (the verdict a reader gets is reclassified with its own
+// tables); streams of schema 0 wrote observations with no record field, and
+// are read as they were.
 const (
-	RecordHeader = "header"
-	RecordEnd    = "end"
+	RecordHeader      = "header"
+	RecordObservation = "observation"
+	RecordEnd         = "end"
 )
 
 type headerRecord struct {
-	Record string `json:"record"`
+	Record        string `json:"record"`
+	SchemaVersion int    `json:"schema_version"`
 	Header
+}
+
+type observationRecord struct {
+	Record string `json:"record"`
+	scan.Observation
+	Verdict   diag.Class `json:"verdict"`
+	Signature string     `json:"signature"`
 }
 
 // endRecord closes a JSON-lines stream whose scan ended in order, finished
@@ -63,7 +75,7 @@ func (j *JSONLWriter) WriteHeader(h Header) error {
 	}
 	j.header = true
 	h = redactHeader(h)
-	return j.line(headerRecord{Record: RecordHeader, Header: h})
+	return j.line(headerRecord{Record: RecordHeader, SchemaVersion: SchemaVersion, Header: h})
 }
 
 // WriteObservation writes one observation line.
@@ -76,7 +88,9 @@ func (j *JSONLWriter) WriteObservation(o scan.Observation) error {
 	case j.ended:
 		return errors.New("diag: jsonl observation after the end record")
 	}
-	if err := j.line(redactObservation(o)); err != nil {
+	v := diag.Classify(o)
+	if err := j.line(observationRecord{Record: RecordObservation, Observation: redactObservation(o),
+		Verdict: v.Class, Signature: diag.Redact(v.Signature)}); err != nil {
 		return err
 	}
 	j.count++
@@ -135,6 +149,9 @@ type ReadInfo struct {
 	// killed or the file truncated, and the report is partial. The report
 	// is then marked Interrupted.
 	CutShort bool
+	// Warnings are what was read past: a torn last line, records of a kind
+	// this version does not know, a report of a newer schema.
+	Warnings []string
 }
 
 // ReadReport reads a saved scan, either a JSON report or a JSON-lines stream
@@ -200,8 +217,7 @@ func ReadReportInfo(r io.Reader) (Report, ReadInfo, error) {
 		return Report{}, ReadInfo{}, readError(err)
 	}
 	data := append(append(lead, first...), rest...)
-	rep, err := readJSONReport(data)
-	return rep, ReadInfo{}, err
+	return readJSONReport(data)
 }
 
 // countingReader fails once more than limit bytes were read.
@@ -252,25 +268,38 @@ func readLine(br *bufio.Reader, limit int) ([]byte, error) {
 
 var errLineTooLong = fmt.Errorf("a record over %d MiB; not a g4fdiag report", MaxRecordBytes>>20)
 
-func readJSONReport(data []byte) (Report, error) {
+func readJSONReport(data []byte) (Report, ReadInfo, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var probe map[string]json.RawMessage
 	if err := dec.Decode(&probe); err != nil {
-		return Report{}, jsonError("reading report", data, err)
+		return Report{}, ReadInfo{}, jsonError("reading report", data, err)
 	}
 	if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
 		off := int(dec.InputOffset()) + bytes.Index(data[dec.InputOffset():], rest[:1])
-		return Report{}, fmt.Errorf("diag: reading report: line %d: unexpected data after the report", lineAt(data, off))
+		return Report{}, ReadInfo{}, fmt.Errorf("diag: reading report: line %d: unexpected data after the report", lineAt(data, off))
 	}
 	if _, ok := probe["cells"]; !ok {
-		return Report{}, errors.New("diag: reading report: line 1: not a g4fdiag report (no \"cells\")")
+		return Report{}, ReadInfo{}, errors.New("diag: reading report: line 1: not a g4fdiag report (no \"cells\")")
 	}
 	probe = nil
 	var rep Report
 	if err := json.Unmarshal(data, &rep); err != nil {
-		return Report{}, jsonError("reading report", data, err)
+		return Report{}, ReadInfo{}, jsonError("reading report", data, err)
 	}
-	return Build(rep.Header(), rep.Observations(), rep.Interrupted), nil
+	var info ReadInfo
+	if w := newerSchema(rep.SchemaVersion); w != "" {
+		info.Warnings = append(info.Warnings, w)
+	}
+	return Build(rep.Header(), rep.Observations(), rep.Interrupted), info, nil
+}
+
+// newerSchema is the warning for a report of a schema newer than this
+// g4fdiag's, "" for any other.
+func newerSchema(v int) string {
+	if v <= SchemaVersion {
+		return ""
+	}
+	return fmt.Sprintf("written with report schema %d, newer than this g4fdiag's %d: fields it does not know are left out", v, SchemaVersion)
 }
 
 // readJSONL reads a JSON-lines stream a line at a time: first is its first
@@ -285,24 +314,34 @@ func readJSONL(br *bufio.Reader, first []byte, atEOF bool, n int) (Report, ReadI
 		endCount    *int
 	)
 	info := ReadInfo{JSONL: true}
+	unknown := map[string]bool{}
 	line, err := first, error(nil)
 	if atEOF {
 		err = io.EOF
 	}
 	for ; ; n++ {
 		if len(bytes.TrimSpace(line)) > 0 {
+			last := err == io.EOF
 			if perr := func() error {
 				var probe struct {
-					Record *string `json:"record"`
+					Record        *string `json:"record"`
+					SchemaVersion int     `json:"schema_version"`
 				}
 				if err := json.Unmarshal(line, &probe); err != nil {
+					if last && !bytes.HasSuffix(line, []byte("\n")) {
+						// A line the writer did not finish: the scan was
+						// killed mid-write. What came before stands.
+						info.Warnings = append(info.Warnings, fmt.Sprintf("line %d: a torn last line (the scan was cut mid-write), left out", n))
+						info.CutShort = true
+						return nil
+					}
 					return jsonLineError(err)
 				}
 				if sawEnd {
 					return errors.New("record after the end record")
 				}
 				switch {
-				case probe.Record == nil:
+				case probe.Record == nil || *probe.Record == RecordObservation:
 					var o scan.Observation
 					if err := json.Unmarshal(line, &o); err != nil {
 						return jsonLineError(err)
@@ -320,6 +359,9 @@ func readJSONL(br *bufio.Reader, first []byte, atEOF bool, n int) (Report, ReadI
 						return jsonLineError(err)
 					}
 					h, sawHeader = hr.Header, true
+					if w := newerSchema(probe.SchemaVersion); w != "" {
+						info.Warnings = append(info.Warnings, w)
+					}
 				case *probe.Record == RecordEnd:
 					var er endRecord
 					if err := json.Unmarshal(line, &er); err != nil {
@@ -327,7 +369,12 @@ func readJSONL(br *bufio.Reader, first []byte, atEOF bool, n int) (Report, ReadI
 					}
 					interrupted, sawEnd, endCount = er.Interrupted, true, er.Observations
 				default:
-					return fmt.Errorf("unknown record %q", *probe.Record)
+					// A kind a newer g4fdiag writes: left out, said once.
+					w := fmt.Sprintf("records of kind %q, which this g4fdiag does not know, left out (first at line %d)", *probe.Record, n)
+					if !unknown[*probe.Record] {
+						unknown[*probe.Record] = true
+						info.Warnings = append(info.Warnings, w)
+					}
 				}
 				return nil
 			}(); perr != nil {
@@ -351,7 +398,10 @@ func readJSONL(br *bufio.Reader, first []byte, atEOF bool, n int) (Report, ReadI
 	// A headerless stream is a bare list of observations (a filter's
 	// output), not a scan that could have been cut short.
 	if sawHeader && (!sawEnd || (endCount != nil && *endCount != len(obs))) {
-		info.CutShort, interrupted = true, true
+		info.CutShort = true
+	}
+	if info.CutShort {
+		interrupted = true
 	}
 	return Build(h, obs, interrupted), info, nil
 }

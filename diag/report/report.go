@@ -21,6 +21,12 @@ type Header struct {
 	Providers   []providers.Provider `json:"providers"`
 }
 
+// SchemaVersion is the version of the shape of the reports g4fdiag writes,
+// json and jsonl (docs/report.schema.json, docs/report-jsonl.schema.json).
+// It grows when a field changes meaning or goes away; fields added beside
+// the others do not change it, and readers ignore the ones they do not know.
+const SchemaVersion = 1
+
 // Summary aggregates the verdicts of a report.
 type Summary struct {
 	Cells  int                `json:"cells"`
@@ -52,15 +58,18 @@ func (s Summary) InterruptedNote() string {
 
 // Report is a classified scan: what ran, where, and what every cell did.
 type Report struct {
-	Tool        string               `json:"tool"`
-	Version     string               `json:"version"`
-	Command     string               `json:"command"`
-	Plan        scan.Plan            `json:"plan"`
-	Environment scan.Environment     `json:"environment"`
-	Providers   []providers.Provider `json:"providers"`
-	Cells       []diag.CellReport    `json:"cells"`
-	Summary     Summary              `json:"summary"`
-	Interrupted bool                 `json:"interrupted,omitempty"`
+	// SchemaVersion is the version of the report's shape
+	// (docs/report.schema.json): SchemaVersion when g4fdiag writes it.
+	SchemaVersion int                  `json:"schema_version"`
+	Tool          string               `json:"tool"`
+	Version       string               `json:"version"`
+	Command       string               `json:"command"`
+	Plan          scan.Plan            `json:"plan"`
+	Environment   scan.Environment     `json:"environment"`
+	Providers     []providers.Provider `json:"providers"`
+	Cells         []diag.CellReport    `json:"cells"`
+	Summary       Summary              `json:"summary"`
+	Interrupted   bool                 `json:"interrupted,omitempty"`
 	// Gate is what fails this run (--fail-on, --baseline), set by the
 	// command once the report is complete and before it is rendered; nil
 	// until then. It belongs to the run, not to the scan: a saved report
@@ -101,7 +110,7 @@ func Build(h Header, obs []scan.Observation, interrupted bool) Report {
 	cells = diag.AttachRemedies(cells)
 	order := newCellOrder(h.Plan)
 	sort.SliceStable(cells, func(i, j int) bool { return order.less(cells[i].Cell, cells[j].Cell) })
-	r := Report{Tool: h.Tool, Version: h.Version, Command: h.Command, Plan: h.Plan,
+	r := Report{SchemaVersion: SchemaVersion, Tool: h.Tool, Version: h.Version, Command: h.Command, Plan: h.Plan,
 		Environment: h.Environment, Providers: h.Providers, Cells: cells, Interrupted: interrupted}
 	r.Summary = summarize(r)
 	return r
