@@ -257,6 +257,7 @@ func stackRecord(name string, frames []scan.Frame) (record, int, bool) {
 	if f, ok := diag.Reentry(frames, diag.ReentryOnStack); ok {
 		r.reentry = diag.FormatFrame(f)
 	}
+	r.user, r.hasUser = diag.UserCode(frames)
 	return r, rank, true
 }
 
@@ -335,6 +336,7 @@ func interruptRecord(chain []scan.PyException) (record, bool) {
 	if f, ok := diag.InnermostG4F(frames); ok {
 		r.frame = diag.OneLine(diag.FormatFrame(f))
 	}
+	r.user, r.hasUser = diag.UserCode(frames)
 	return r, true
 }
 
