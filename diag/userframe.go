@@ -15,7 +15,7 @@ import (
 type CodeFrame struct {
 	File string `json:"file"`
 	Line int    `json:"line"`
-	Func string `json:"function,omitempty"`
+	Func string `json:"func,omitempty"`
 }
 
 // String is "bot.py:42 in on_message": the file's base name, which the
