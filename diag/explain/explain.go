@@ -82,8 +82,8 @@ type Finding struct {
 	UserFrame    *diag.CodeFrame `json:"user_frame,omitempty"`
 	Note         string          `json:"note,omitempty"`
 	order        int
-	lastLine     int        // the line of the last occurrence
-	user         scan.Frame // UserFrame as read, its code line kept for the remedy
+	lastLine     int         // the line of the last occurrence
+	user         *scan.Frame // UserFrame as read, its code line kept for the remedy
 }
 
 // Summary counts the failures of a text.
@@ -212,8 +212,7 @@ type record struct {
 	group    bool // an exception group no signature matched
 	// frames found without a chain (a stack dump)
 	frame, reentry string
-	user           scan.Frame // the user's own frame (diag.UserCode)
-	hasUser        bool
+	user           *scan.Frame // the user's own frame (diag.UserCode)
 	// the traceback's chain and the index of the matched exception, read
 	// for frames only when the record starts a finding
 	chain []scan.PyException
@@ -706,12 +705,14 @@ func (x *explainer) add(r record, when string) {
 			if rf, ok := diag.ChainReentry(r.chain, r.idx); ok {
 				f.ReentryFrame = diag.OneLine(diag.FormatFrame(rf))
 			}
-			r.user, r.hasUser = diag.ChainUserCode(r.chain, r.idx)
+			if u, ok := diag.ChainUserCode(r.chain, r.idx); ok {
+				r.user = &u
+			}
 		} else {
 			f.Frame, f.ReentryFrame = r.frame, r.reentry
 		}
-		if r.hasUser {
-			f.UserFrame, f.user = diag.NewCodeFrame(r.user), r.user
+		if r.user != nil {
+			f.UserFrame, f.user = diag.NewCodeFrame(*r.user), r.user
 		}
 		if !f.Verdict.KeepsReentryFrame() {
 			f.ReentryFrame = "" // only a re-entry has a frame that re-entered the loop
@@ -778,7 +779,10 @@ func (x *explainer) explanation() Explanation {
 	e.Verdict, e.Signature, e.Evidence = d.Verdict, d.Signature, d.Evidence
 	e.Provider, e.Frame, e.ReentryFrame, e.Note = d.Provider, d.Frame, d.ReentryFrame, d.Note
 	e.UserFrame = d.UserFrame
-	e.Explanation, e.Remedy = s.Explanation, diag.RemedyAt(s, d.user, d.UserFrame != nil)
+	e.Explanation, e.Remedy = s.Explanation, s.Remedy
+	if d.user != nil {
+		e.Remedy = diag.RemedyAt(s, *d.user, true)
+	}
 	return e
 }
 

@@ -257,7 +257,9 @@ func stackRecord(name string, frames []scan.Frame) (record, int, bool) {
 	if f, ok := diag.Reentry(frames, diag.ReentryOnStack); ok {
 		r.reentry = diag.FormatFrame(f)
 	}
-	r.user, r.hasUser = diag.UserCode(frames)
+	if u, ok := diag.UserCode(frames); ok {
+		r.user = &u
+	}
 	return r, rank, true
 }
 
@@ -336,7 +338,9 @@ func interruptRecord(chain []scan.PyException) (record, bool) {
 	if f, ok := diag.InnermostG4F(frames); ok {
 		r.frame = diag.OneLine(diag.FormatFrame(f))
 	}
-	r.user, r.hasUser = diag.UserCode(frames)
+	if u, ok := diag.UserCode(frames); ok {
+		r.user = &u
+	}
 	return r, true
 }
 
