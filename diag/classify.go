@@ -210,7 +210,7 @@ func aggregate(o scan.Observation, deadline bool) Verdict {
 		parts = append(parts, fmt.Sprintf("%d %s", split[c], c))
 	}
 	ev := fmt.Sprintf("%s of %d calls: %s", strings.Join(parts, ", "), len(verdicts), w.Evidence)
-	return Verdict{Class: ClassFlaky, Signature: w.Signature, Evidence: OneLine(ev), Frame: w.Frame,
+	return Verdict{Class: ClassFlaky, Signature: w.Signature, Evidence: OneLine(ev), Frame: w.Frame, User: w.User,
 		Explanation: w.Explanation, Remedy: w.Remedy, Split: split}
 }
 
