@@ -14,12 +14,16 @@ import (
 // Verdict is what diag concludes about one cell: its class, the signature
 // that matched and the line of evidence that shows it.
 type Verdict struct {
-	Class       Class  `json:"verdict"`
-	Signature   string `json:"signature"`
-	Evidence    string `json:"evidence"`
-	Frame       string `json:"frame,omitempty"` // innermost g4f frame, "g4f/providers/asyncio.py:57 in to_sync_generator"
-	Explanation string `json:"explanation,omitempty"`
-	Remedy      string `json:"remedy,omitempty"`
+	Class     Class  `json:"verdict"`
+	Signature string `json:"signature"`
+	Evidence  string `json:"evidence"`
+	Frame     string `json:"frame,omitempty"` // innermost g4f frame, "g4f/providers/asyncio.py:57 in to_sync_generator"
+	// User is the first frame of the user's own code (UserCode), where a
+	// text names one: explain's tracebacks. A scan's calls run from
+	// g4fdiag's harness and have none.
+	User        *CodeFrame `json:"user_frame,omitempty"`
+	Explanation string     `json:"explanation,omitempty"`
+	Remedy      string     `json:"remedy,omitempty"`
 	// Split counts calls per class when the calls of a flaky cell disagreed.
 	Split map[Class]int `json:"split,omitempty"`
 }
@@ -206,7 +210,7 @@ func aggregate(o scan.Observation, deadline bool) Verdict {
 		parts = append(parts, fmt.Sprintf("%d %s", split[c], c))
 	}
 	ev := fmt.Sprintf("%s of %d calls: %s", strings.Join(parts, ", "), len(verdicts), w.Evidence)
-	return Verdict{Class: ClassFlaky, Signature: w.Signature, Evidence: OneLine(ev), Frame: w.Frame,
+	return Verdict{Class: ClassFlaky, Signature: w.Signature, Evidence: OneLine(ev), Frame: w.Frame, User: w.User,
 		Explanation: w.Explanation, Remedy: w.Remedy, Split: split}
 }
 

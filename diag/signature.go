@@ -135,6 +135,10 @@ type Signature struct {
 	LineAfter   *regexp.Regexp
 	Explanation string
 	Remedy      string
+	// RemedyAt is the remedy phrased for the user's own line, a format
+	// with one %s for it ("bot.py:42"), for the signatures whose fix has a
+	// natural place; RemedyAt (the function) puts it before Remedy.
+	RemedyAt string
 }
 
 // Lookup returns the signature with the given ID from Signatures or the
@@ -568,6 +572,7 @@ var Signatures = []Signature{
 			"uvloop cannot be re-entered and nest_asyncio cannot patch it, so g4f does not even try: this is the documented conflict.",
 		Remedy: "Inside async code use g4f.client.AsyncClient (await it); or run the sync call off the loop thread with " +
 			"await asyncio.to_thread(...); or run the app on the stdlib loop (uvicorn --loop asyncio, uvloop uninstalled).",
+		RemedyAt: "this call in %s runs the sync client inside the running loop: await AsyncClient there",
 	},
 	{
 		ID:      SigReentryStdlib,
@@ -578,6 +583,7 @@ var Signatures = []Signature{
 			"and nest_asyncio was not there (or not the one this g4f imports) to make that loop re-entrant.",
 		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...); " +
 			"installing the nest_asyncio package g4f imports is a last resort.",
+		RemedyAt: "this call in %s runs the sync client inside the running loop: await AsyncClient there",
 	},
 	{
 		ID:      SigReentryAsyncioRun,
@@ -586,7 +592,8 @@ var Signatures = []Signature{
 		Message: regexp.MustCompile(`asyncio\.run\(\) cannot be called from a running event loop`),
 		Explanation: "A sync entry point (g4f's non-streaming wrapper or the provider itself) called asyncio.run while a loop " +
 			"was already running on this thread.",
-		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...).",
+		Remedy:   "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...).",
+		RemedyAt: "this call in %s runs the sync client inside the running loop: await AsyncClient there",
 	},
 	{
 		ID:          SigReentryOtherLoop,
@@ -595,6 +602,7 @@ var Signatures = []Signature{
 		Message:     regexp.MustCompile(`Cannot run the event loop while another loop is running`),
 		Explanation: "Code under g4f created its own event loop and ran it on a thread where another loop is already running.",
 		Remedy:      "Inside async code use g4f.client.AsyncClient; or run the sync call on its own thread with await asyncio.to_thread(...).",
+		RemedyAt:    "this call in %s runs the sync client inside the running loop: await AsyncClient there",
 	},
 	{
 		ID:    SigReentryNestAsyncioError,
@@ -604,6 +612,7 @@ var Signatures = []Signature{
 			"but the nest_asyncio module this g4f imports (nest_asyncio, or nest_asyncio2 from 2026 releases) is not importable.",
 		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...); " +
 			"installing the nest_asyncio package this g4f imports is a last resort.",
+		RemedyAt: "this call in %s runs the sync client inside the running loop, which g4f re-enters only with nest_asyncio: await AsyncClient there",
 	},
 	{
 		ID:      SigReentryNestAsyncioInstall,
@@ -613,6 +622,7 @@ var Signatures = []Signature{
 			"the nest_asyncio module this g4f imports is not importable.",
 		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...); " +
 			"installing the nest_asyncio package this g4f imports is a last resort.",
+		RemedyAt: "this call in %s runs the sync client inside the running loop, which g4f re-enters only with nest_asyncio: await AsyncClient there",
 	},
 	{
 		ID:      SigReentryNestTask,
@@ -623,6 +633,7 @@ var Signatures = []Signature{
 			"while the re-entered one was still executing; streams started this way can hang for good.",
 		Remedy: "Inside async code use g4f.client.AsyncClient instead of relying on nest_asyncio; or run the sync call with " +
 			"await asyncio.to_thread(...).",
+		RemedyAt: "this call in %s re-enters the running loop through nest_asyncio: await AsyncClient there",
 	},
 	{
 		ID:          SigReentryNestUvloop,
@@ -632,6 +643,7 @@ var Signatures = []Signature{
 		Explanation: "nest_asyncio.apply() was called on a uvloop loop, which it cannot patch, so the running loop cannot be re-entered.",
 		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...); " +
 			"or run the app on the stdlib loop (uvicorn --loop asyncio).",
+		RemedyAt: "this call in %s needs nest_asyncio on a uvloop loop, which it cannot patch: await AsyncClient there",
 	},
 
 	{
@@ -644,6 +656,7 @@ var Signatures = []Signature{
 			"stops).",
 		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call on its own thread with " +
 			"await asyncio.to_thread(...), so it drives a loop nothing else touches.",
+		RemedyAt: "this call in %s runs the sync client on a loop other code also drives: await AsyncClient there",
 	},
 	{
 		ID:      SigReentryCloseRunning,
@@ -652,7 +665,8 @@ var Signatures = []Signature{
 		Message: regexp.MustCompile(`Cannot close a running event loop`),
 		Explanation: "A sync wrapper took the loop already running on this thread for its own and tried to close it when " +
 			"the call ended.",
-		Remedy: "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...).",
+		Remedy:   "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...).",
+		RemedyAt: "this call in %s runs the sync client inside the running loop, then closes that loop: await AsyncClient there",
 	},
 
 	// --- loop: missing, closed, mismatch ---
@@ -665,6 +679,7 @@ var Signatures = []Signature{
 			"(a worker thread of Flask, a thread pool, or g4fdiag's baseline thread).",
 		Remedy: "Use g4f.client.AsyncClient from async code, or give the thread a loop (asyncio.run(...) around the call, or " +
 			"asyncio.set_event_loop(asyncio.new_event_loop()) first).",
+		RemedyAt: "this call in %s runs the sync client on a thread with no event loop: wrap it in asyncio.run(...) there, or await AsyncClient from async code",
 	},
 	{
 		ID:      SigMissingRunningLoop,
@@ -673,7 +688,8 @@ var Signatures = []Signature{
 		Message: regexp.MustCompile(`no running event loop`),
 		Explanation: "Code under g4f needs a running loop (asyncio.get_running_loop, create_task) and was called from sync code " +
 			"with none running.",
-		Remedy: "Call this provider through g4f.client.AsyncClient from async code, or wrap the call in asyncio.run(...).",
+		Remedy:   "Call this provider through g4f.client.AsyncClient from async code, or wrap the call in asyncio.run(...).",
+		RemedyAt: "this call in %s needs a running event loop and has none: await AsyncClient from async code there, or wrap it in asyncio.run(...)",
 	},
 	{
 		ID:      SigClosedLoop,
@@ -682,7 +698,8 @@ var Signatures = []Signature{
 		Message: regexp.MustCompile(`Event loop is closed`),
 		Explanation: "Something scheduled work on an event loop that had been closed, typically a loop g4f's sync wrapper " +
 			"created for one call and closed, still held by a session or a generator.",
-		Remedy: "Use one loop for the client's lifetime: g4f.client.AsyncClient inside async code; close sessions before their loop.",
+		Remedy:   "Use one loop for the client's lifetime: g4f.client.AsyncClient inside async code; close sessions before their loop.",
+		RemedyAt: "this call in %s uses an event loop that was already closed: keep one loop and one AsyncClient for the client's lifetime there",
 	},
 	{
 		ID:      SigMismatchDifferentLoop,
@@ -691,7 +708,8 @@ var Signatures = []Signature{
 		Message: regexp.MustCompile(`attached to a different loop|is bound to a different event loop|belongs to a different loop`),
 		Explanation: "A future, lock or session created on one event loop was awaited on another, typically a shared client " +
 			"created under one loop and reused after g4f's sync wrapper started a new one.",
-		Remedy: "Create async clients and sessions inside the loop that uses them; do not share them between sync and async calls.",
+		Remedy:   "Create async clients and sessions inside the loop that uses them; do not share them between sync and async calls.",
+		RemedyAt: "this call in %s uses a client or session made on another event loop: create it inside the loop that runs this code",
 	},
 	{
 		ID:      SigMismatchTimeoutOutsideTask,
@@ -702,6 +720,7 @@ var Signatures = []Signature{
 			"under one event loop (often one g4f's sync wrapper started for an earlier call) and used from another.",
 		Remedy: "Create aiohttp sessions (and async clients) inside the loop that uses them; in async code use " +
 			"g4f.client.AsyncClient rather than the sync client.",
+		RemedyAt: "this call in %s uses an aiohttp session made on another event loop: create it inside the loop that runs this code",
 	},
 	{
 		ID:      SigMismatchWrongThread,
@@ -713,6 +732,7 @@ var Signatures = []Signature{
 			"callbacks or hangs.",
 		Remedy: "From another thread use asyncio.run_coroutine_threadsafe(coro, loop) or loop.call_soon_threadsafe(...); " +
 			"better, keep g4f calls on the loop that owns them (g4f.client.AsyncClient).",
+		RemedyAt: "this call in %s touches another thread's event loop: hand the work over with asyncio.run_coroutine_threadsafe(...) there",
 	},
 
 	// --- loop, read from log lines (explain) ---
@@ -759,11 +779,13 @@ var StateSignatures = []Signature{
 		Explanation: "The loop thread is blocked waiting (future.result(), a lock, an event, a queue) for work that can only run " +
 			"on that same loop, so the wait can never end.",
 		Remedy: "Never block the loop thread on the loop's own work: await the coroutine instead, or run the sync call with " +
-			"await asyncio.to_thread(...)."},
+			"await asyncio.to_thread(...).",
+		RemedyAt: "this call in %s waits on the loop thread for something only that loop can deliver: await it there instead of blocking"},
 	{ID: SigLoopThreadBlocked, Class: ClassLoopBlocked,
 		Explanation: "A sync call ran on the loop thread and blocked it (sleep, sync I/O, a long computation): every other task " +
 			"of that loop stalls meanwhile.",
-		Remedy: "Run the sync call off the loop thread with await asyncio.to_thread(...), or use g4f.client.AsyncClient."},
+		Remedy:   "Run the sync call off the loop thread with await asyncio.to_thread(...), or use g4f.client.AsyncClient.",
+		RemedyAt: "this call in %s blocks the loop thread: move it off the loop with await asyncio.to_thread(...) there"},
 	{ID: SigStreamStalled, Class: ClassStall,
 		Explanation: "The stream started and then stopped sending chunks before the deadline, with the call still running.",
 		Remedy:      "Compare with the other loops: a stall only under nest_asyncio points at loop re-entry; everywhere, at the provider."},

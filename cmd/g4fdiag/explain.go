@@ -34,7 +34,9 @@ func explainCommand(stdio IO) *cli.Command {
 lines, uvicorn/gunicorn/g4f logs, stack dumps (faulthandler, py-spy dump),
 curl output or Markdown bug reports from the FILEs (stdin when none or -) and
 prints the decisive verdict: class, signature, evidence, the frame that
-re-entered the loop, what it means and the remedy. The worst class decides,
+re-entered the loop, "your code:" (the first frame outside g4f, Python's
+library and installed packages: the line to change), what it means and the
+remedy, phrased for that line. The worst class decides,
 then the most frequent. A log with many failures also gets a summary per
 class, provider and signature.
 Exit 1 when a loop-class failure is found (or one of the --fail-on classes),

@@ -56,9 +56,12 @@ type Explanation struct {
 	Provider     string     `json:"provider,omitempty"`
 	Frame        string     `json:"frame,omitempty"`         // innermost g4f frame
 	ReentryFrame string     `json:"reentry_frame,omitempty"` // the frame that called run_until_complete / asyncio.run
-	Note         string     `json:"note,omitempty"`          // how the evidence was found: quoted, from an API body
-	Explanation  string     `json:"explanation,omitempty"`
-	Remedy       string     `json:"remedy,omitempty"`
+	// UserFrame is the first frame of the user's own code (diag.UserCode):
+	// the line to change; the remedy is phrased for it.
+	UserFrame   *diag.CodeFrame `json:"user_frame,omitempty"`
+	Note        string          `json:"note,omitempty"` // how the evidence was found: quoted, from an API body
+	Explanation string          `json:"explanation,omitempty"`
+	Remedy      string          `json:"remedy,omitempty"`
 	// Findings are the failures found, one per (class, signature,
 	// provider), worst first: loop classes, then by count.
 	Findings []Finding `json:"findings"`
@@ -67,18 +70,20 @@ type Explanation struct {
 
 // Finding is one kind of failure found in the text and how often.
 type Finding struct {
-	Verdict      diag.Class `json:"verdict"`
-	Signature    string     `json:"signature"`
-	Evidence     string     `json:"evidence"` // of the first occurrence
-	Count        int        `json:"count"`
-	Provider     string     `json:"provider,omitempty"`
-	First        string     `json:"first_seen,omitempty"` // log time of the first occurrence, as written
-	Last         string     `json:"last_seen,omitempty"`
-	Frame        string     `json:"frame,omitempty"`
-	ReentryFrame string     `json:"reentry_frame,omitempty"`
-	Note         string     `json:"note,omitempty"`
+	Verdict      diag.Class      `json:"verdict"`
+	Signature    string          `json:"signature"`
+	Evidence     string          `json:"evidence"` // of the first occurrence
+	Count        int             `json:"count"`
+	Provider     string          `json:"provider,omitempty"`
+	First        string          `json:"first_seen,omitempty"` // log time of the first occurrence, as written
+	Last         string          `json:"last_seen,omitempty"`
+	Frame        string          `json:"frame,omitempty"`
+	ReentryFrame string          `json:"reentry_frame,omitempty"`
+	UserFrame    *diag.CodeFrame `json:"user_frame,omitempty"`
+	Note         string          `json:"note,omitempty"`
 	order        int
-	lastLine     int // the line of the last occurrence
+	lastLine     int         // the line of the last occurrence
+	user         *scan.Frame // UserFrame as read, its code line kept for the remedy
 }
 
 // Summary counts the failures of a text.
@@ -207,6 +212,7 @@ type record struct {
 	group    bool // an exception group no signature matched
 	// frames found without a chain (a stack dump)
 	frame, reentry string
+	user           *scan.Frame // the user's own frame (diag.UserCode)
 	// the traceback's chain and the index of the matched exception, read
 	// for frames only when the record starts a finding
 	chain []scan.PyException
@@ -699,8 +705,14 @@ func (x *explainer) add(r record, when string) {
 			if rf, ok := diag.ChainReentry(r.chain, r.idx); ok {
 				f.ReentryFrame = diag.OneLine(diag.FormatFrame(rf))
 			}
+			if u, ok := diag.ChainUserCode(r.chain, r.idx); ok {
+				r.user = &u
+			}
 		} else {
 			f.Frame, f.ReentryFrame = r.frame, r.reentry
+		}
+		if r.user != nil {
+			f.UserFrame, f.user = diag.NewCodeFrame(*r.user), r.user
 		}
 		if !f.Verdict.KeepsReentryFrame() {
 			f.ReentryFrame = "" // only a re-entry has a frame that re-entered the loop
@@ -766,7 +778,11 @@ func (x *explainer) explanation() Explanation {
 	}
 	e.Verdict, e.Signature, e.Evidence = d.Verdict, d.Signature, d.Evidence
 	e.Provider, e.Frame, e.ReentryFrame, e.Note = d.Provider, d.Frame, d.ReentryFrame, d.Note
+	e.UserFrame = d.UserFrame
 	e.Explanation, e.Remedy = s.Explanation, s.Remedy
+	if d.user != nil {
+		e.Remedy = diag.RemedyAt(s, *d.user, true)
+	}
 	return e
 }
 
@@ -814,6 +830,9 @@ func renderExplainText(w io.Writer, e Explanation, o render.Options) error {
 	field("provider", e.Provider)
 	field("frame", e.Frame)
 	field("re-entry", e.ReentryFrame)
+	if e.UserFrame != nil {
+		field("your code", e.UserFrame.String())
+	}
 	if e.Explanation != "" {
 		b.WriteString("\n" + wrapText(diag.Clean(e.Explanation), 78, "") + "\n")
 	}
@@ -984,6 +1003,14 @@ func wrapText(s string, width int, indent string) string {
 	return b.String()
 }
 
+// userFrameText is "bot.py:42 in on_message", "" for none.
+func userFrameText(c *diag.CodeFrame) string {
+	if c == nil {
+		return ""
+	}
+	return c.String()
+}
+
 func renderExplainMarkdown(w io.Writer, e Explanation) error {
 	var b strings.Builder
 	b.WriteString("## g4fdiag explain\n\n")
@@ -993,7 +1020,7 @@ func renderExplainMarkdown(w io.Writer, e Explanation) error {
 	}
 	b.WriteString("- Verdict: " + verdict + "\n")
 	for _, kv := range [][2]string{{"Evidence", e.Evidence}, {"Note", e.Note}, {"Provider", e.Provider},
-		{"Frame", e.Frame}, {"Re-entered the loop at", e.ReentryFrame}} {
+		{"Frame", e.Frame}, {"Re-entered the loop at", e.ReentryFrame}, {"Your code", userFrameText(e.UserFrame)}} {
 		if kv[1] != "" {
 			b.WriteString("- " + kv[0] + ": " + render.MarkdownCode(kv[1]) + "\n")
 		}

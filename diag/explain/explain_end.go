@@ -257,6 +257,9 @@ func stackRecord(name string, frames []scan.Frame) (record, int, bool) {
 	if f, ok := diag.Reentry(frames, diag.ReentryOnStack); ok {
 		r.reentry = diag.FormatFrame(f)
 	}
+	if u, ok := diag.UserCode(frames); ok {
+		r.user = &u
+	}
 	return r, rank, true
 }
 
@@ -334,6 +337,9 @@ func interruptRecord(chain []scan.PyException) (record, bool) {
 	r := record{sig: sigPtr(diag.SigKeyboardInterrupt), evidence: ev}
 	if f, ok := diag.InnermostG4F(frames); ok {
 		r.frame = diag.OneLine(diag.FormatFrame(f))
+	}
+	if u, ok := diag.UserCode(frames); ok {
+		r.user = &u
 	}
 	return r, true
 }

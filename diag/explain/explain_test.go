@@ -15,7 +15,9 @@ import (
 )
 
 // corpusDirs hold real-format texts (*.txt) with their expected verdicts
-// (*.want: "verdict: <class>" and "signature: <id or *>").
+// (*.want: "verdict: <class>" and "signature: <id or *>", and optionally
+// "your code: <file>:<line> in <func>" for the user frame, or "your code:
+// none" for a text that names none).
 var corpusDirs = []string{"../../testdata/explain", "testdata/explain-own"}
 
 func TestExplainCorpus(t *testing.T) {
@@ -30,7 +32,7 @@ func TestExplainCorpus(t *testing.T) {
 			found++
 			name := filepath.Base(filepath.Dir(txt)) + "/" + strings.TrimSuffix(filepath.Base(txt), ".txt")
 			t.Run(name, func(t *testing.T) {
-				wantClass, wantSig := readWant(t, strings.TrimSuffix(txt, ".txt")+".want")
+				wantClass, wantSig, wantUser := readWant(t, strings.TrimSuffix(txt, ".txt")+".want")
 				f, err := os.Open(txt)
 				if err != nil {
 					t.Fatal(err)
@@ -53,6 +55,15 @@ func TestExplainCorpus(t *testing.T) {
 				if wantSig != "*" && e.Signature != wantSig {
 					t.Errorf("signature %s, want %s; evidence %q", e.Signature, wantSig, e.Evidence)
 				}
+				if wantUser != "" {
+					want := wantUser
+					if want == "none" {
+						want = ""
+					}
+					if got := userFrameText(e.UserFrame); got != want {
+						t.Errorf("your code: %q, want %q (%+v)", got, want, e.UserFrame)
+					}
+				}
 			})
 		}
 	}
@@ -61,14 +72,12 @@ func TestExplainCorpus(t *testing.T) {
 	}
 }
 
-func readWant(t *testing.T, path string) (diag.Class, string) {
+func readWant(t *testing.T, path string) (class diag.Class, sig, user string) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var class diag.Class
-	sig := ""
 	for _, line := range strings.Split(string(data), "\n") {
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
@@ -79,6 +88,8 @@ func readWant(t *testing.T, path string) (diag.Class, string) {
 			class = diag.Class(strings.TrimSpace(v))
 		case "signature":
 			sig = strings.TrimSpace(v)
+		case "your code":
+			user = strings.TrimSpace(v)
 		}
 	}
 	if class == "" || sig == "" {
@@ -96,7 +107,7 @@ func readWant(t *testing.T, path string) (diag.Class, string) {
 			t.Fatalf("%s: signature %s is of class %s, not %s", path, sig, s.Class, class)
 		}
 	}
-	return class, sig
+	return class, sig, user
 }
 
 func explainString(t *testing.T, s string) Explanation {

@@ -70,8 +70,10 @@ var (
 	// "~/.venv/.../base_provider.py in create_completion(cls, model)" (7).
 	ipythonFile = regexp.MustCompile(`^(?:File\s+(.+?):(\d+), in |(\S.*?\.py) in )([^\s(]+)`)
 	// ipythonCell is the notebook cell's frame: "Cell In[3], line 3",
-	// "Input In [3], in <cell line: 3>()" or "<ipython-input-3-…> in <module>".
-	ipythonCell = regexp.MustCompile(`^(?:Cell In\s*\[(\d+)\], line (\d+)|Input In \[(\d+)\], in <cell line: (\d+)>|(<ipython-input-[^>]*>) in )`)
+	// "Input In [3], in <cell line: 3>()" or "<ipython-input-3-…> in <module>";
+	// in a function the cell defines, "Cell In[3], line 7, in ask(prompt)"
+	// or "<ipython-input-3-…> in ask(prompt)".
+	ipythonCell = regexp.MustCompile(`^(?:Cell In\s*\[(\d+)\], line (\d+)(?:, in ([A-Za-z_][A-Za-z0-9_.]*)\()?|Input In \[(\d+)\], in (?:<cell line: (\d+)>|([A-Za-z_][A-Za-z0-9_.]*)\()|(<ipython-input-[^>]*>) in (?:([A-Za-z_][A-Za-z0-9_.]*)\()?)`)
 	// ipythonArrow marks the frame's current line: "---> 40 yield ...".
 	ipythonArrow = regexp.MustCompile(`^-+> ?(\d+)\s?(.*)$`)
 )
@@ -118,12 +120,18 @@ func ParseIPythonLine(body string) (IPythonLine, scan.Frame) {
 		return IPyFrame, scan.Frame{File: m[1] + m[3], Line: n, Func: fn}
 	}
 	if m := ipythonCell.FindStringSubmatch(trimmed); m != nil {
-		cell := "Cell In[" + m[1] + m[3] + "]"
-		if m[5] != "" {
-			cell = m[5]
+		cell := "Cell In[" + m[1] + m[4] + "]"
+		if m[7] != "" {
+			cell = m[7]
 		}
-		n, _ := strconv.Atoi(m[2] + m[4])
-		return IPyFrame, scan.Frame{File: cell, Line: n, Func: "<cell>"}
+		// the cell's own code is "<cell>"; a function it defines keeps
+		// its bare name, as file frames do
+		fn := "<cell>"
+		if name := m[3] + m[6] + m[8]; name != "" {
+			fn = name[strings.LastIndexByte(name, '.')+1:]
+		}
+		n, _ := strconv.Atoi(m[2] + m[5])
+		return IPyFrame, scan.Frame{File: cell, Line: n, Func: fn}
 	}
 	if body != "" && (body[0] == ' ' || body[0] == '\t' || (trimmed != "" && trimmed[0] >= '0' && trimmed[0] <= '9')) {
 		return IPySource, scan.Frame{}

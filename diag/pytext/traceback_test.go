@@ -145,3 +145,26 @@ func TestPaths(t *testing.T) {
 		t.Error("SlashPath, FileBase")
 	}
 }
+
+// TestParseIPythonCellFrames: a notebook cell's frame keeps the cell as its
+// file and, inside a function the cell defines, that function's name.
+func TestParseIPythonCellFrames(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		line string
+		want scan.Frame
+	}{
+		{"Cell In[3], line 3", scan.Frame{File: "Cell In[3]", Line: 3, Func: "<cell>"}},
+		{"Cell In[7], line 12, in ask(prompt, model)", scan.Frame{File: "Cell In[7]", Line: 12, Func: "ask"}},
+		{"Cell In[7], line 5, in Bot.reply(self, text)", scan.Frame{File: "Cell In[7]", Line: 5, Func: "reply"}},
+		{"Input In [4], in <cell line: 2>()", scan.Frame{File: "Cell In[4]", Line: 2, Func: "<cell>"}},
+		{"Input In [4], in ask(prompt)", scan.Frame{File: "Cell In[4]", Func: "ask"}},
+		{"<ipython-input-2-9f0c1d2e3a4b> in <module>", scan.Frame{File: "<ipython-input-2-9f0c1d2e3a4b>", Func: "<cell>"}},
+		{"<ipython-input-2-9f0c1d2e3a4b> in ask(prompt)", scan.Frame{File: "<ipython-input-2-9f0c1d2e3a4b>", Func: "ask"}},
+	} {
+		kind, f := ParseIPythonLine(tc.line)
+		if kind != IPyFrame || f != tc.want {
+			t.Errorf("ParseIPythonLine(%q) = %v %+v, want a frame %+v", tc.line, kind, f, tc.want)
+		}
+	}
+}

@@ -60,6 +60,7 @@ func writeCellEvidence(buf *bytes.Buffer, c diag.CellReport, p *Painter) {
 	field("signature", diag.SingleLine(c.Signature))
 	field("evidence", diag.SingleLine(c.Evidence))
 	field("frame", diag.SingleLine(c.Frame))
+	field("your code", userFrameText(c.User))
 	field("why", c.Explanation)
 	field("remedy", c.Remedy)
 	if c.Model != "" {

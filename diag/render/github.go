@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/diag/report"
 )
 
@@ -49,11 +51,11 @@ func renderGitHub(w io.Writer, r report.Report, _ Options) error {
 		firsts = append(firsts, c)
 	}
 	for _, c := range append(firsts, repeats...) {
-		writeWorkflowCommand(&b, "error", gitHubTitle(c), gitHubMessage(c))
+		writeWorkflowCommand(&b, "error"+gitHubLocation(c), gitHubTitle(c), gitHubMessage(c))
 	}
 	for _, c := range r.Cells {
 		if !c.LoopFailure() && c.Class.GitHubWarns() {
-			writeWorkflowCommand(&b, "warning", gitHubTitle(c), gitHubMessage(c))
+			writeWorkflowCommand(&b, "warning"+gitHubLocation(c), gitHubTitle(c), gitHubMessage(c))
 		}
 	}
 	_, err := w.Write(b.Bytes())
@@ -95,6 +97,7 @@ func gitHubMessage(c diag.CellReport) string {
 		}
 	}
 	add("frame", diag.SingleLine(c.Frame))
+	add("your code", userFrameText(c.User))
 	add("remedy", diag.SingleLine(c.Remedy))
 	if len(c.Remedies) > 0 {
 		parts := make([]string, len(c.Remedies))
@@ -106,11 +109,32 @@ func gitHubMessage(c diag.CellReport) string {
 	return strings.Join(lines, "\n")
 }
 
-// writeWorkflowCommand writes "::command title=...::message" on one line.
+// gitHubLocation is the " file=F,line=N" an annotation carries to sit on
+// the user's own line, when the verdict has one whose path can be a path
+// in the repository (relative, not a notebook cell): a scan's never does.
+func gitHubLocation(c diag.CellReport) string {
+	u := c.User
+	if u == nil || u.Line <= 0 {
+		return ""
+	}
+	p := pytext.SlashPath(u.File)
+	if p == "" || strings.HasPrefix(p, "/") || strings.HasPrefix(p, "~") || strings.HasPrefix(p, "<") ||
+		strings.HasPrefix(p, "Cell In") || strings.HasPrefix(p, "Input In") || strings.Contains(p, ":") || strings.Contains(p, "../") {
+		return ""
+	}
+	return " file=" + escapeWorkflowProperty(p) + ",line=" + strconv.Itoa(u.Line)
+}
+
+// writeWorkflowCommand writes "::command title=...::message" on one line;
+// command may carry properties (" file=F,line=N"), title is one more.
 func writeWorkflowCommand(b *bytes.Buffer, command, title, message string) {
 	b.WriteString("::" + command)
 	if title != "" {
-		b.WriteString(" title=" + escapeWorkflowProperty(title))
+		sep := " "
+		if strings.Contains(command, " ") {
+			sep = ","
+		}
+		b.WriteString(sep + "title=" + escapeWorkflowProperty(title))
 	}
 	b.WriteString("::" + escapeWorkflowData(message) + "\n")
 }

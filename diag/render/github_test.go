@@ -25,8 +25,9 @@ func TestGoldenGitHubSummary(t *testing.T) {
 
 // workflowCommand is the syntax of one workflow command line: the command,
 // properties whose values hold no ':' or ',' and no line break, then the
-// message, with no line break either.
-var workflowCommand = regexp.MustCompile(`^::(error|warning|notice)(?: title=([^:,\r\n]*))?::([^\r\n]*)$`)
+// message, with no line break either. An annotation on the user's own line
+// carries file= and line= before its title.
+var workflowCommand = regexp.MustCompile(`^::(error|warning|notice)(?:(?: file=[^:,\r\n]*,line=\d+,| )title=([^:,\r\n]*))?::([^\r\n]*)$`)
 
 var validEscape = regexp.MustCompile(`%(?:25|0D|0A|3A|2C)`)
 

@@ -191,6 +191,9 @@ func writeJUnitCase(b *bytes.Buffer, c diag.CellReport) {
 		inner.WriteString("/>\n")
 	case c.Failing():
 		fmt.Fprintf(&out, "g4fdiag: not a loop failure: %s [%s] %s\n", diag.SingleLine(string(c.Class)), diag.SingleLine(c.Signature), diag.SingleLine(c.Evidence))
+		if c.User != nil {
+			fmt.Fprintf(&out, "%s\n", diag.YourCode(c.User))
+		}
 		if c.Explanation != "" {
 			fmt.Fprintf(&out, "why: %s\n", diag.SingleLine(c.Explanation))
 		}
@@ -255,6 +258,7 @@ func junitFailureBody(c diag.CellReport) string {
 	field("signature", diag.SingleLine(c.Signature))
 	field("evidence", diag.SingleLine(c.Evidence))
 	field("frame", diag.SingleLine(c.Frame))
+	field("your code", userFrameText(c.User))
 	field("why", diag.SingleLine(c.Explanation))
 	field("remedy", diag.SingleLine(c.Remedy))
 	field("cell", fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", diag.SingleLine(string(c.End)), diag.FormatDuration(c.DurationMS), c.Concurrency, c.Repeat))

@@ -391,6 +391,9 @@ func writeMDCell(b *bytes.Buffer, c diag.CellReport) {
 	writeMDField(b, "Signature", MarkdownCode(c.Signature))
 	writeMDField(b, "Evidence", MarkdownCode(c.Evidence))
 	writeMDField(b, "Frame", MarkdownCode(c.Frame))
+	if c.User != nil {
+		writeMDField(b, "Your code", MarkdownCode(userFrameText(c.User)))
+	}
 	writeMDField(b, "Why", MarkdownText(c.Explanation))
 	writeMDField(b, "Remedy", MarkdownText(c.Remedy))
 	cell := fmt.Sprintf("ended %s after %s; concurrency %d, repeat %d", MarkdownText(string(c.End)), diag.FormatDuration(c.DurationMS), c.Concurrency, c.Repeat)

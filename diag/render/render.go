@@ -95,3 +95,12 @@ func (p *Painter) Bold(s string) string {
 	c.EnableColor()
 	return c.Sprint(s)
 }
+
+// userFrameText is a verdict's user frame, "bot.py:42 in on_message"; ""
+// for none.
+func userFrameText(c *diag.CodeFrame) string {
+	if c == nil {
+		return ""
+	}
+	return diag.SingleLine(c.String())
+}

@@ -259,6 +259,9 @@ func cellLine(c diag.CellReport, p *Painter) string {
 	if f := diag.SingleLine(c.Frame); f != "" && !strings.Contains(s, f) {
 		s += " (" + f + ")"
 	}
+	if c.User != nil {
+		s += "; " + diag.YourCode(c.User)
+	}
 	return s
 }
 
