@@ -53,7 +53,7 @@ func TestExplainCommandExitCodes(t *testing.T) {
 		{"fail on nothing known", "", []string{"--fail-on", "loops", explainOwn + "json-network.txt"}, exitUsage, "",
 			"g4fdiag: --fail-on: unknown class \"loops\" (want loop, any, loop-reentry, loop-missing, loop-closed, loop-mismatch, " +
 				"loop-blocked, deadlock, timeout, stall, flaky, crashed, protocol, network, auth, rate-limit, provider-error, missing-requirements, " +
-				"provider-not-found, not-working, skipped, unavailable)\n"},
+				"provider-not-found, unclassified, not-working, skipped, unavailable)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
