@@ -555,6 +555,9 @@ func (x *explainer) outsideLine(line string) {
 		x.pending, x.pendingAge, x.pendTime = &r, 0, x.lastTime
 		return
 	}
+	if strings.Contains(line, "HTTP/") && serverError.MatchString(line) {
+		x.unplaced.note(trimmed) // the server failed the request; its log says why, when it is there
+	}
 	if x.unplaced.exception != "" || !strings.Contains(line, "rror") && !strings.Contains(line, "xception") && !strings.Contains(line, "ERROR") &&
 		!strings.Contains(line, "CRITICAL") && !strings.Contains(line, "FATAL") && !strings.Contains(line, "level=") {
 		return // the cheap test keeps most lines off the regexps
@@ -594,6 +597,9 @@ func lineNoise(line string) string {
 // errorLevel is a log record's level word that says error: "ERROR:root:",
 // "[ERROR]", " - ERROR - ", "level=error", "CRITICAL", "FATAL".
 var errorLevel = regexp.MustCompile(`(?:^|[\s\[|:(-])(?:ERROR|CRITICAL|FATAL)(?:$|[\s\]|:)-])|\blevel=(?:error|critical|fatal)\b`)
+
+// serverError is an access line of a request the server failed (5xx).
+var serverError = regexp.MustCompile(`HTTP/[\d.]+"? 5\d\d\b`)
 
 // unplaced is what of a text shows an error but gave no finding: the first
 // exception line no signature knows and the frame read last before it,
