@@ -479,7 +479,9 @@ func (x *explainer) startBlock(line string, ipython bool) {
 	if x.ignoredLine > 0 && x.lineNo-x.ignoredLine <= 1 {
 		x.blockNoise = "Python ignored it in " + x.ignoredIn + " (a finalizer, typically while the process ends)"
 	}
-	x.unplaced.note("a traceback head (" + strings.TrimSpace(line) + ") with no frames or exception line")
+	if x.unplaced.other == "" && len(x.findings) == 0 {
+		x.unplaced.note("a traceback head (" + strings.TrimSpace(line) + ") with no frames or exception line")
+	}
 }
 
 func (x *explainer) outsideLine(line string) {
@@ -513,7 +515,7 @@ func (x *explainer) outsideLine(line string) {
 		x.ignoredLine = x.lineNo
 		x.unplaced.note(trimmed)
 	}
-	if f, ok := pytext.ParseFrameLine(line); ok {
+	if f, ok := pytext.ParseFrameLine(line); ok && len(x.findings) == 0 {
 		// a traceback whose head the paste lost
 		x.unplaced.frame, x.unplaced.frameLine = diag.OneLine(diag.FormatFrame(f)), x.lineNo
 	}
@@ -554,6 +556,9 @@ func (x *explainer) outsideLine(line string) {
 		x.flushPending()
 		x.pending, x.pendingAge, x.pendTime = &r, 0, x.lastTime
 		return
+	}
+	if len(x.findings) > 0 {
+		return // what shows an error but gave no finding matters only in a text with none
 	}
 	if strings.Contains(line, "HTTP/") && serverError.MatchString(line) {
 		x.unplaced.note(trimmed) // the server failed the request; its log says why, when it is there
@@ -843,7 +848,8 @@ func (x *explainer) finishBlock() {
 	if r.sig == &diag.FallbackSignature && len(chain) > 0 && strings.HasSuffix(pytext.ShortType(chain[0].Type), "ExceptionGroup") {
 		// the tracebacks of its sub-exceptions follow and say what failed
 		r.group = true
-		x.pending, x.pendingAge, x.pendTime = &r, 0, x.blockTime
+		g := r // a copy: only a group's record outlives the call
+		x.pending, x.pendingAge, x.pendTime = &g, 0, x.blockTime
 		return
 	}
 	x.add(r, x.blockTime)
