@@ -46,10 +46,12 @@
 // API error body. Otherwise it is unclassified, with the exception and the
 // innermost frame that is not the standard library's. A scan's verdicts do
 // not change: there every call is a provider's, so an unknown error stays
-// provider-error. The weaker signs (frames alone, an error record with no
-// exception, a traceback head alone, "Exception ignored in", a 5xx access
-// line) give an
-// unclassified finding only when the text gives no other finding.
+// provider-error. The weaker signs (frames alone, an exception line no
+// signature knows on a record at no error level, an error record with no
+// exception, a traceback head alone, a 5xx access line) give one
+// unclassified finding, the exception first, only when the text gives no
+// other finding but exit-time noise; a lone "Exception ignored in" line
+// gives one only when the text shows nothing else at all.
 //
 // A traceback cut before its exception line (a paste that lost its last
 // line) is judged by its head and frames: when its innermost frame is an
@@ -68,5 +70,6 @@
 // rank below every real error (a failing class) of the text, whatever
 // their class, and are then reported as Explanation.Secondary, not counted
 // as failures nor for the exit code. When they are all the text holds,
-// they decide as any finding does.
+// they decide as any finding does. Python's and asyncio's lines that start
+// them end the message of an exception printed right before.
 package explain

@@ -316,11 +316,13 @@ type explainer struct {
 	// in: ..." (a finalizer's, or at exit); ignoredIn is that line's
 	// object and ignoredLine its line
 	blockNoise  string
+	blockHead   string // the trimmed head line
 	ignoredIn   string
 	ignoredLine int
 	// what shows an error and gave no finding: the verdict when the text
-	// gives none (see doc.go)
+	// gives none but exit-time noise (see doc.go)
 	unplaced unplaced
+	real     int // the failures added that are not exit-time noise
 
 	// a one-line error waiting for the traceback that may repeat it
 	pending    *record
@@ -383,10 +385,12 @@ func (x *explainer) notePeak(lineBuf int) {
 var (
 	fenceLine = regexp.MustCompile("^[ \t]*(?:```|~~~)")
 	logTime   = regexp.MustCompile(`^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2})\b`)
-	// logStart is a line that starts a log record; the last alternative is
-	// an access line in the common log format (werkzeug, gunicorn, nginx):
+	// logStart is a line that starts a log record; the last alternatives
+	// are what Python and asyncio print without a logger's head as a
+	// process ends, and an access line in the common log format (werkzeug,
+	// gunicorn, nginx):
 	// `127.0.0.1 - - [09/Apr/2025 18:22:41] "POST /chat HTTP/1.1" 500 -`.
-	logStart = regexp.MustCompile(`^(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\[?\d{2}:\d{2}:\d{2}\b|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b[: ]|data:|` +
+	logStart = regexp.MustCompile(`^(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\[?\d{2}:\d{2}:\d{2}\b|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b[: ]|data:|Exception ignored in|Task was destroyed but it is pending|` +
 		`[\w.:\-]+ \S+ \S+ \[\d{2}/[A-Z][a-z]{2}/\d{4}[: ]\d{2}:\d{2}:\d{2})`)
 	jsonMessage = regexp.MustCompile(`"message"\s*:\s*("(?:[^"\\]|\\.)*")`)
 
@@ -479,9 +483,7 @@ func (x *explainer) startBlock(line string, ipython bool) {
 	if x.ignoredLine > 0 && x.lineNo-x.ignoredLine <= 1 {
 		x.blockNoise = "Python ignored it in " + x.ignoredIn + " (a finalizer, typically while the process ends)"
 	}
-	if x.unplaced.other == "" && len(x.findings) == 0 {
-		x.unplaced.note("a traceback head (" + strings.TrimSpace(line) + ") with no frames or exception line")
-	}
+	x.blockHead = strings.TrimSpace(line)
 }
 
 func (x *explainer) outsideLine(line string) {
@@ -513,9 +515,11 @@ func (x *explainer) outsideLine(line string) {
 			x.ignoredIn = string(r[:79]) + "…"
 		}
 		x.ignoredLine = x.lineNo
-		x.unplaced.note(trimmed)
+		if x.unplaced.ignored == "" {
+			x.unplaced.ignored = trimmed
+		}
 	}
-	if f, ok := pytext.ParseFrameLine(line); ok && len(x.findings) == 0 {
+	if f, ok := pytext.ParseFrameLine(line); ok && x.real == 0 {
 		// a traceback whose head the paste lost
 		x.unplaced.frame, x.unplaced.frameLine = diag.OneLine(diag.FormatFrame(f)), x.lineNo
 	}
@@ -557,7 +561,7 @@ func (x *explainer) outsideLine(line string) {
 		x.pending, x.pendingAge, x.pendTime = &r, 0, x.lastTime
 		return
 	}
-	if len(x.findings) > 0 {
+	if x.real > 0 {
 		return // what shows an error but gave no finding matters only in a text with none
 	}
 	if strings.Contains(line, "HTTP/") && serverError.MatchString(line) {
@@ -616,6 +620,9 @@ type unplaced struct {
 	frame                         string
 	frameLine                     int
 	other                         string
+	// ignored is an "Exception ignored in" line: noise, and the verdict
+	// only when the text shows nothing else at all
+	ignored string
 }
 
 func (u *unplaced) note(evidence string) {
@@ -643,6 +650,16 @@ func (u *unplaced) record() (record, bool) {
 		return record{}, false
 	}
 	return r, true
+}
+
+// noiseRecord is the unclassified finding of a text that shows nothing but
+// an "Exception ignored in" line.
+func (u *unplaced) noiseRecord() (record, bool) {
+	if u.ignored == "" {
+		return record{}, false
+	}
+	return record{sig: sigPtr(diag.SigUnclassified), evidence: u.ignored,
+		noise: "Python ignored it (a finalizer, typically while the process ends)"}, true
 }
 
 // lineRecord classifies a line outside a traceback: an API error body, a log
@@ -823,6 +840,8 @@ func quotedNote(typ, msg string, m diag.Match) (string, string) {
 // finishBlock classifies the traceback block read so far, if any.
 func (x *explainer) finishBlock() {
 	chain, cut, ok := x.block.FinishCut()
+	head := x.blockHead
+	x.blockHead = ""
 	var r record
 	switch {
 	case ok:
@@ -830,6 +849,9 @@ func (x *explainer) finishBlock() {
 	case cut != nil:
 		r = cutRecord(cut)
 	default:
+		if head != "" && x.blockNoise == "" && x.real == 0 {
+			x.unplaced.note("a traceback head (" + head + ") with no frames or exception line")
+		}
 		return
 	}
 	r.noise = x.blockNoise
@@ -955,8 +977,11 @@ func (x *explainer) finish() {
 	x.finishDump()
 	x.flushPending()
 	x.flakyFindings()
-	if len(x.findings) == 0 && x.sum.Dropped == 0 {
+	if x.real == 0 && x.sum.Dropped == 0 {
+		// noise alone does not hide an error: the error outranks it
 		if r, ok := x.unplaced.record(); ok {
+			x.add(r, "")
+		} else if r, ok := x.unplaced.noiseRecord(); ok && len(x.findings) == 0 {
 			x.add(r, "")
 		}
 	}
@@ -983,6 +1008,9 @@ func (x *explainer) add(r record, when string) {
 	r = placed(r)
 	x.attemptFailed(r)
 	x.sum.Failures++
+	if r.noise == "" {
+		x.real++
+	}
 	if r.sig.Class.IsLoop() {
 		x.sum.Loop++
 	}
@@ -1087,6 +1115,9 @@ func (x *explainer) explanation() Explanation {
 	e.Verdict, e.Signature, e.Evidence = d.Verdict, d.Signature, d.Evidence
 	e.Provider, e.Frame, e.ReentryFrame, e.Note = d.Provider, d.Frame, d.ReentryFrame, d.Note
 	e.Explanation, e.Remedy = s.Explanation, s.Remedy
+	if d.Noise != "" && e.Note == "" {
+		e.Note = "no other error in the text; " + d.Noise
+	}
 	return e
 }
 

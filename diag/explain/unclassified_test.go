@@ -182,8 +182,18 @@ func TestExplainNoiseBelowRealError(t *testing.T) {
 	if e.Verdict != diag.ClassLoopClosed || !e.LoopFailure() || len(e.Secondary) != 0 || e.Findings[0].Noise == "" {
 		t.Errorf("noise alone: %s, loop failure %v, secondary %+v, findings %+v", e.Verdict, e.LoopFailure(), e.Secondary, e.Findings)
 	}
+	// an error no signature knows outranks the noise too
+	text := "Traceback (most recent call last):\n  File \"/home/u/app.py\", line 5, in main\n    return 1 / 0\n" +
+		"ZeroDivisionError: division by zero\nTask was destroyed but it is pending!\n"
+	if e := explainString(t, text); e.Verdict != diag.ClassUnclassified || !strings.Contains(e.Evidence, "ZeroDivisionError") || len(e.Secondary) != 1 {
+		t.Errorf("unknown error and noise: %s %q, secondary %+v", e.Verdict, e.Evidence, e.Secondary)
+	}
+	text = "Task was destroyed but it is pending!\n[2025-01-02 10:00:00 +0000] [7] [ERROR] Connection in use: ('0.0.0.0', 8000)\n"
+	if e := explainString(t, text); e.Verdict != diag.ClassUnclassified || !strings.Contains(e.Evidence, "Connection in use") || len(e.Secondary) != 1 {
+		t.Errorf("noise, then an error record: %s %q, secondary %+v", e.Verdict, e.Evidence, e.Secondary)
+	}
 	// a real loop error after it still counts
-	text := mustRead(t, "../../testdata/explain/26-closed-proactor-del-windows-py38.txt") +
+	text = mustRead(t, "../../testdata/explain/26-closed-proactor-del-windows-py38.txt") +
 		mustRead(t, "testdata/explain-own/uvloop-to-sync-generator.txt")
 	if e := explainString(t, text); e.Verdict != diag.ClassLoopReentry || e.Summary.Loop != 1 || len(e.Secondary) != 1 {
 		t.Errorf("noise and a loop error: %s, loop %d, secondary %+v", e.Verdict, e.Summary.Loop, e.Secondary)
