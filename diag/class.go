@@ -36,6 +36,11 @@ const (
 	// stream cut short, a frame past the limits. Not a loop fault, and not
 	// the provider's: the server or something between it and g4fdiag.
 	ClassProtocol Class = "protocol"
+	// ClassUnclassified is explain's verdict for a text that shows an
+	// error no signature knows and nothing ties to a g4f provider. A scan
+	// never gives it: there the call is a provider's, and an unknown error
+	// stays provider-error.
+	ClassUnclassified Class = "unclassified"
 )
 
 // Classes lists every class in the order legends and summaries use: ok first,
@@ -46,7 +51,7 @@ var Classes = []Class{
 	ClassLoopReentry, ClassLoopMissing, ClassLoopClosed, ClassLoopMismatch, ClassLoopBlocked, ClassDeadlock,
 	ClassTimeout, ClassStall, ClassFlaky, ClassCrashed, ClassProtocol,
 	ClassNetwork, ClassAuth, ClassRateLimit, ClassProviderError, ClassMissingRequirements, ClassProviderNotFound,
-	ClassNotWorking, ClassSkipped, ClassUnavailable,
+	ClassUnclassified, ClassNotWorking, ClassSkipped, ClassUnavailable,
 }
 
 // hangRule says when a cell of a class counts as hung rather than failed,
@@ -133,6 +138,8 @@ var classTable = []classInfo{
 		color: quietColor, failing: true, then: "fails on the network"},
 	{class: ClassProviderNotFound, code: "nf", meaning: "g4f does not know this provider",
 		color: quietColor, failing: true, then: "fails: g4f does not know the provider"},
+	{class: ClassUnclassified, code: "uncl", meaning: "an error that no signature knows, not tied to a provider (explain only)",
+		color: oddColor, failing: true, then: "fails with an error no signature knows"},
 	{class: ClassNotWorking, code: "nw", meaning: "the provider is marked working = False; not run",
 		color: quietColor},
 	{class: ClassUnavailable, code: "n/a", meaning: "the loop variant is not installed here (for a probe: its g4f base class is missing); not run",

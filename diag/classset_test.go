@@ -51,8 +51,8 @@ func TestParseClassSet(t *testing.T) {
 		{in: " Timeout , LOOP ,", want: "loop,timeout"},
 		{in: "network,loop-reentry,any", want: "any,loop-reentry,network"},
 		{in: "deadlock,deadlock", want: "deadlock"},
-		{in: "loops", err: `diag: unknown class "loops" (want loop, any, loop-reentry, loop-missing, loop-closed, loop-mismatch, loop-blocked, deadlock, timeout, stall, flaky, crashed, protocol, network, auth, rate-limit, provider-error, missing-requirements, provider-not-found, not-working, skipped, unavailable)`},
-		{in: "loop,ok", err: `diag: class "ok" is not a failure (want loop, any, loop-reentry, loop-missing, loop-closed, loop-mismatch, loop-blocked, deadlock, timeout, stall, flaky, crashed, protocol, network, auth, rate-limit, provider-error, missing-requirements, provider-not-found, not-working, skipped, unavailable)`},
+		{in: "loops", err: `diag: unknown class "loops" (want loop, any, loop-reentry, loop-missing, loop-closed, loop-mismatch, loop-blocked, deadlock, timeout, stall, flaky, crashed, protocol, network, auth, rate-limit, provider-error, missing-requirements, provider-not-found, unclassified, not-working, skipped, unavailable)`},
+		{in: "loop,ok", err: `diag: class "ok" is not a failure (want loop, any, loop-reentry, loop-missing, loop-closed, loop-mismatch, loop-blocked, deadlock, timeout, stall, flaky, crashed, protocol, network, auth, rate-limit, provider-error, missing-requirements, provider-not-found, unclassified, not-working, skipped, unavailable)`},
 	} {
 		set, err := ParseClassSet(tc.in)
 		switch {

@@ -324,6 +324,45 @@ func EntersLoop(f scan.Frame) bool {
 	return false
 }
 
+// refusals are where an event loop refuses to be entered while it (or
+// another) runs, each with the signature of what it raises there:
+// asyncio.run's check, the stdlib loop's _check_running (run_forever and
+// run_until_complete call it), uvloop's run_forever (its check is C code,
+// so its own frame is the innermost).
+var refusals = []struct {
+	at  func(p string, f scan.Frame) bool
+	sig SignatureID
+}{
+	{func(p string, f scan.Frame) bool {
+		return strings.HasSuffix(p, "asyncio/runners.py") && f.Func == "run" && (f.Code == "" || strings.HasPrefix(f.Code, "raise RuntimeError"))
+	}, SigReentryAsyncioRun},
+	{func(p string, f scan.Frame) bool {
+		return strings.HasSuffix(p, "asyncio/base_events.py") && (f.Func == "_check_running" ||
+			(f.Func == "run_forever" || f.Func == "run_until_complete") && strings.Contains(f.Code, "_check_running"))
+	}, SigReentryStdlib},
+	{func(p string, f scan.Frame) bool {
+		return strings.Contains(p, "uvloop") && (strings.HasSuffix(f.Func, "run_forever") || strings.HasSuffix(f.Func, "_check_running"))
+	}, SigReentryUvloop},
+}
+
+// RefusedEntry reports whether a traceback's innermost frame is an event
+// loop refusing to be entered again, and the signature of the error it
+// raises there: what a traceback cut before its exception line still
+// shows of a re-entry.
+func RefusedEntry(frames []scan.Frame) (sig SignatureID, ok bool) {
+	if len(frames) == 0 {
+		return sig, false
+	}
+	in := frames[len(frames)-1]
+	p := pytext.SlashPath(in.File)
+	for _, r := range refusals {
+		if r.at(p, in) {
+			return r.sig, true
+		}
+	}
+	return sig, false
+}
+
 // ReentryRule says how Reentry looks for the frame that re-entered a loop.
 // A stack and a traceback need different rules: a logged traceback usually
 // starts inside the handler, with no loop frame further out, while a

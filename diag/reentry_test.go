@@ -77,3 +77,37 @@ func TestChainReentryWalk(t *testing.T) {
 		t.Errorf("ChainReentry(chain, 1) = %+v, %v; want the matched one's", f, ok)
 	}
 }
+
+// A loop refusing to be entered again is the innermost frame of what a
+// traceback cut before its exception line still shows of a re-entry.
+func TestRefusedEntry(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		frame scan.Frame
+		sig   SignatureID
+		ok    bool
+	}{
+		{"stdlib check", scan.Frame{File: "/usr/lib/python3.10/asyncio/base_events.py", Func: "_check_running",
+			Code: "raise RuntimeError('This event loop is already running')"}, SigReentryStdlib, true},
+		{"stdlib run_until_complete calling the check", scan.Frame{File: `C:\Python311\Lib\asyncio\base_events.py`,
+			Func: "run_until_complete", Code: "self._check_running()"}, SigReentryStdlib, true},
+		{"asyncio.run's check", scan.Frame{File: "/usr/lib/python3.8/asyncio/runners.py", Func: "run",
+			Code: "raise RuntimeError("}, SigReentryAsyncioRun, true},
+		{"uvloop", scan.Frame{File: "uvloop/loop.pyx", Func: "uvloop.loop.Loop.run_forever"}, SigReentryUvloop, true},
+		{"the result of a call that ran", scan.Frame{File: "/usr/lib/python3.12/asyncio/base_events.py",
+			Func: "run_until_complete", Code: "return future.result()"}, "", false},
+		{"asyncio.run running the program", scan.Frame{File: "/usr/lib/python3.12/asyncio/runners.py", Func: "run",
+			Code: "return runner.run(main)"}, "", false},
+		{"a provider", scan.Frame{File: "/v/g4f/Provider/Blackbox.py", Func: "create_async_generator"}, "", false},
+	}
+	for _, tt := range tests {
+		sig, ok := RefusedEntry([]scan.Frame{{File: "bot.py", Func: "on_message"}, tt.frame})
+		if sig != tt.sig || ok != tt.ok {
+			t.Errorf("%s: %q %v, want %q %v", tt.name, sig, ok, tt.sig, tt.ok)
+		}
+	}
+	if _, ok := RefusedEntry(nil); ok {
+		t.Error("no frames refuse nothing")
+	}
+}

@@ -98,6 +98,7 @@ const (
 	SigRetryAnswered      SignatureID = "retry-answered"
 	SigNoCalls            SignatureID = "no-calls"
 	SigProviderError      SignatureID = "provider-error"
+	SigUnclassified       SignatureID = "unclassified"
 )
 
 // Signature is one recognisable failure: the exception types and message that
@@ -814,6 +815,14 @@ var StateSignatures = []Signature{
 		Explanation: "The cell ended without recording a single call.",
 		Remedy:      "Rerun the cell with g4fdiag repro and read the worker's output."},
 	FallbackSignature,
+	{ID: SigUnclassified, Class: ClassUnclassified,
+		Explanation: "The text shows an error (an exception, a traceback or its frames, an error log line) that explain " +
+			"cannot place: no signature knows the exception and nothing ties it to a g4f provider, or the traceback was " +
+			"cut before the line that names it. It is an error, not a clean run; as far as explain can tell it is not a " +
+			"loop fault.",
+		Remedy: "Read the exception and the innermost frames in the evidence. If the error comes from g4f, g4fdiag repro " +
+			"--provider X gets a verdict from a real call; paste the whole traceback (its last line names the exception) " +
+			"when part of it was cut."},
 }
 
 // fallbackSignature is the verdict for an error no signature knows.

@@ -14,7 +14,7 @@ import (
 const (
 	exitOK          = 0   // no loop-class failure
 	exitFailures    = 1   // loop-class failures found
-	exitUsage       = 2   // bad arguments
+	exitUsage       = 2   // bad arguments; for explain, an input that is empty or not text
 	exitEnv         = 3   // no Python, g4f not importable, a worker that cannot start, an output that cannot be written, a scan where none can run; and any other error
 	exitInterrupted = 130 // SIGINT, SIGTERM or SIGHUP
 )
@@ -24,7 +24,8 @@ const exitCodesHelp = `EXIT CODES:
    1    loop-class failures found (loop-reentry, loop-missing, loop-closed,
         loop-mismatch, loop-blocked, deadlock)
    2    usage error: an unknown command, flag or value (with the closest one),
-        a bad provider, mode, loop, --api URL or output file
+        a bad provider, mode, loop, --api URL or output file; for explain, an
+        input that cannot be read, is empty or is not text
    3    environment error: no Python, g4f not importable, a worker that cannot
         start, an output that cannot be written (the other outputs are still written);
         also the catch-all for any other internal error

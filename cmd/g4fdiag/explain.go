@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -36,11 +37,25 @@ curl output or Markdown bug reports from the FILEs (stdin when none or -) and
 prints the decisive verdict: class, signature, evidence, the frame that
 re-entered the loop, "your code:" (the first frame outside g4f, Python's
 library and installed packages: the line to change), what it means and the
-remedy, phrased for that line. The worst class decides,
-then the most frequent. A log with many failures also gets a summary per
-class, provider and signature.
-Exit 1 when a loop-class failure is found (or one of the --fail-on classes),
-0 when none, 2 when the input cannot be read.`,
+remedy, phrased for that line. A real error outranks the noise a process
+makes as it ends ("Event loop is closed" from a __del__, "Task was destroyed
+but it is pending!"), which is shown beside it; then the worst class
+decides, then the most frequent. A log with many failures also gets a
+summary per class, provider and signature.
+
+Verdicts: ok only for a text with no error in it at all; unclassified for
+an error explain cannot place (the exception, or the traceback's head and
+frames, shown); a traceback cut before its exception line is judged by its
+head and frames ("likely loop-reentry: the exception line is missing ...").
+
+Exit codes of explain:
+   0  no loop-class failure (nor one of the --fail-on classes): ok, a
+      provider's error, unclassified (--fail-on any makes these 1)
+   1  a loop-class failure, or one of the --fail-on classes
+   2  the input cannot be read (a missing file, a directory), is empty
+      (nothing or blank lines only) or is not text (a binary file, UTF-16):
+      stderr says which; or a bad flag
+   3  the output cannot be written`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table (or text), json or markdown"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
@@ -77,6 +92,10 @@ func runExplain(o explainOptions, stdio IO) error {
 	}
 	defer closeIn()
 	e, err := explain.Explain(in, explain.Options{})
+	var bad *explain.InputError
+	if errors.As(err, &bad) {
+		return usagef("%s: %v", inputNames(o.Files), bad)
+	}
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -127,6 +146,21 @@ func openExplainInputs(files []string, stdin io.Reader) (io.Reader, func(), erro
 		readers = append(readers, namedReader{name: name, r: f})
 	}
 	return io.MultiReader(readers...), closeAll, nil
+}
+
+// inputNames names the inputs in a message: "stdin", "a.log", "a.log, b.log".
+func inputNames(files []string) string {
+	if len(files) == 0 {
+		return "stdin"
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f
+		if f == "-" {
+			names[i] = "stdin"
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // namedReader says which input a read error came from.

@@ -24,6 +24,15 @@ func TestExplainCommandExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	binary := filepath.Join(dir, "screenshot.png")
+	if err := os.WriteFile(binary, []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.txt")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const corpus = "../../testdata/explain/"
 	tests := []struct {
 		name  string
 		stdin string
@@ -40,6 +49,22 @@ func TestExplainCommandExitCodes(t *testing.T) {
 		{"two files", "", []string{explainOwn + "json-network.txt", explainOwn + "stdlib-windows.txt"}, exitFailures,
 			"Summary: 2 failures (1 loop-class)", ""},
 		{"nothing", "INFO: all good\n", nil, exitOK, "verdict:   ok", ""},
+		{"empty stdin", "", nil, exitUsage, "",
+			"g4fdiag: stdin: the input is empty: pass the text of a traceback, a log or a stack dump\n"},
+		{"blank stdin", "\n\n", []string{"-"}, exitUsage, "",
+			"g4fdiag: stdin: the input is empty (2 blank lines): pass the text of a traceback, a log or a stack dump\n"},
+		{"empty file", "", []string{empty}, exitUsage, "",
+			"g4fdiag: " + empty + ": the input is empty: pass the text of a traceback, a log or a stack dump\n"},
+		{"binary file", "", []string{binary}, exitUsage, "",
+			"g4fdiag: " + binary + ": the input is not text (a NUL byte at offset 8: a binary file): " +
+				"pass the text of a traceback, a log or a stack dump\n"},
+		{"unclassified", "", []string{corpus + "103-unclassified-flask-typeerror-own-route.txt"}, exitOK, "verdict:   unclassified\n", ""},
+		{"unclassified fails any", "", []string{"--fail-on", "any", corpus + "103-unclassified-flask-typeerror-own-route.txt"},
+			exitFailures, "verdict:   unclassified\n", ""},
+		{"auth before exit noise", "", []string{corpus + "101-auth-then-proactor-closed-noise-windows-py311.txt"}, exitOK,
+			"also:      loop-closed (closed-loop): RuntimeError: Event loop is closed; exit-time noise", ""},
+		{"cut traceback", "", []string{corpus + "100-cut-colab-ipython-to-sync-generator.txt"}, exitFailures,
+			"likely loop-reentry: the exception line is missing", ""},
 		{"missing file", "", []string{filepath.Join(dir, "nope.txt")}, exitUsage, "",
 			"g4fdiag: cannot read " + filepath.Join(dir, "nope.txt") + ": no such file or directory\n"},
 		{"directory", "", []string{dir}, exitUsage, "", "g4fdiag: cannot read " + dir + ": is a directory\n"},
@@ -53,7 +78,7 @@ func TestExplainCommandExitCodes(t *testing.T) {
 		{"fail on nothing known", "", []string{"--fail-on", "loops", explainOwn + "json-network.txt"}, exitUsage, "",
 			"g4fdiag: --fail-on: unknown class \"loops\" (want loop, any, loop-reentry, loop-missing, loop-closed, loop-mismatch, " +
 				"loop-blocked, deadlock, timeout, stall, flaky, crashed, protocol, network, auth, rate-limit, provider-error, missing-requirements, " +
-				"provider-not-found, not-working, skipped, unavailable)\n"},
+				"provider-not-found, unclassified, not-working, skipped, unavailable)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,5 +119,21 @@ func TestExplainCommandJSON(t *testing.T) {
 	if got.Verdict != "loop-reentry" || got.Signature != "reentry-uvloop" || got.Evidence == "" || got.Remedy == "" ||
 		len(got.Findings) != 2 || got.Findings[0].Count != 2 || got.Findings[1].Verdict != "network" {
 		t.Errorf("%+v", got)
+	}
+}
+
+// explain --help says how each kind of input exits.
+func TestExplainHelpExitCodes(t *testing.T) {
+	code, out, _ := runExplainIO(t, "", "--help")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	flat := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{"0 no loop-class failure", "unclassified (--fail-on any makes these 1)",
+		"1 a loop-class failure", "is empty (nothing or blank lines only) or is not text (a binary file, UTF-16)",
+		"3 the output cannot be written", "ok only for a text with no error in it at all"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("explain --help lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package explain
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,6 +63,9 @@ type Explanation struct {
 	Note        string          `json:"note,omitempty"` // how the evidence was found: quoted, from an API body
 	Explanation string          `json:"explanation,omitempty"`
 	Remedy      string          `json:"remedy,omitempty"`
+	// Secondary are the findings taken for exit-time noise that the
+	// decisive error outranked: said beside it, not counted as failures.
+	Secondary []Finding `json:"secondary,omitempty"`
 	// Findings are the failures found, one per (class, signature,
 	// provider), worst first: loop classes, then by count.
 	Findings []Finding `json:"findings"`
@@ -81,9 +85,13 @@ type Finding struct {
 	ReentryFrame string          `json:"reentry_frame,omitempty"`
 	UserFrame    *diag.CodeFrame `json:"user_frame,omitempty"`
 	Note         string          `json:"note,omitempty"`
-	order        int
-	lastLine     int         // the line of the last occurrence
-	user         *scan.Frame // UserFrame as read, its code line kept for the remedy
+	// Noise says why the failure is taken for the noise a process makes
+	// as it ends (a finalizer's error, a task destroyed pending), which
+	// ranks below any real error of the text.
+	Noise    string `json:"noise,omitempty"`
+	order    int
+	lastLine int         // the line of the last occurrence
+	user     *scan.Frame // UserFrame as read, its code line kept for the remedy
 }
 
 // Summary counts the failures of a text.
@@ -117,15 +125,19 @@ type SignatureCount struct {
 	Last  string `json:"last_seen,omitempty"`
 }
 
-// LoopFailure reports whether any finding is of a loop class.
+// LoopFailure reports whether any finding that is not outranked noise is
+// of a loop class.
 func (e Explanation) LoopFailure() bool { return e.Summary.Loop > 0 }
 
 // Failing counts the failures of the findings whose class fails under the
 // set, as ClassSet.Fails judges a cell of that class: with the default set,
-// the loop-class failures.
+// the loop-class failures. Noise a real error outranked does not count.
 func (e Explanation) Failing(set diag.ClassSet) int {
 	n := 0
 	for _, f := range e.Findings {
+		if e.outranked(f) {
+			continue
+		}
 		if set.Fails(diag.Verdict{Class: f.Verdict}) {
 			n += f.Count
 		}
@@ -133,17 +145,87 @@ func (e Explanation) Failing(set diag.ClassSet) int {
 	return n
 }
 
+// outranked reports whether a finding is noise below the decisive error.
+func (e Explanation) outranked(f Finding) bool {
+	return f.Noise != "" && len(e.Findings) > 0 && e.Findings[0].Noise == ""
+}
+
 // Explain reads a text — Python tracebacks (chained or not), API error bodies
 // and SSE data: lines, server logs, Markdown bug reports — line by line and
 // classifies every failure in it with the signature table Classify uses.
 // Memory is bounded by the options and the number of distinct findings, not
 // by the length of the text. The error is the reader's.
+//
+// A text that is empty (or blank lines only) or not text at all (see
+// NotText) is an *InputError: there is nothing to explain, which is not ok.
 func Explain(r io.Reader, o Options) (Explanation, error) {
-	x := newExplainer(o)
-	if err := x.read(r); err != nil {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(sniffBytes)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return Explanation{}, err
 	}
+	if why := NotText(head); why != "" {
+		return Explanation{}, &InputError{NotText: why}
+	}
+	x := newExplainer(o)
+	if err := x.read(br); err != nil {
+		return Explanation{}, err
+	}
+	if !x.text {
+		return Explanation{}, &InputError{Lines: x.sum.Lines}
+	}
 	return x.explanation(), nil
+}
+
+// sniffBytes is how much of the start of a text NotText reads.
+const sniffBytes = 8 << 10
+
+// InputError is a text Explain cannot read: empty or blank, or not text.
+type InputError struct {
+	// NotText says why the input is not text; "" for an empty one.
+	NotText string
+	// Lines are the blank lines of an empty input.
+	Lines int
+}
+
+func (e *InputError) Error() string {
+	const want = "pass the text of a traceback, a log or a stack dump"
+	switch {
+	case e.NotText != "":
+		return "the input is not text (" + e.NotText + "): " + want
+	case e.Lines > 0:
+		return fmt.Sprintf("the input is empty (%d blank line%s): %s", e.Lines, diag.Plural(e.Lines), want)
+	}
+	return "the input is empty: " + want
+}
+
+// NotText says why the start of an input is not text, "" when it is: a
+// NUL byte (a binary file; UTF-16, which Windows PowerShell's ">" writes,
+// is named as such), or more than one byte in eight that is neither UTF-8
+// nor a printable or layout character. A Latin-1 log, with a few bytes that
+// are not UTF-8, is text.
+func NotText(head []byte) string {
+	if len(head) >= 2 && (head[0] == 0xff && head[1] == 0xfe || head[0] == 0xfe && head[1] == 0xff) {
+		return "UTF-16 text, as Windows PowerShell's > writes it; convert it to UTF-8 first"
+	}
+	if i := bytes.IndexByte(head, 0); i >= 0 {
+		return fmt.Sprintf("a NUL byte at offset %d: a binary file", i)
+	}
+	bad := 0
+	for i := 0; i < len(head); {
+		c, n := utf8.DecodeRune(head[i:])
+		if c == utf8.RuneError && n <= 1 && !utf8.FullRune(head[i:]) {
+			break // a rune cut at the end of the window
+		}
+		if c == utf8.RuneError && n <= 1 || c < 0x20 && !strings.ContainsRune("\t\n\r\f\v\b\x1b", c) || c == 0x7f {
+			bad++
+		}
+		i += max(n, 1)
+	}
+	if bad > 0 && bad*8 > len(head) {
+		return fmt.Sprintf("%d of its first %d bytes are neither UTF-8 nor printable: a binary file", bad, len(head))
+	}
+	return ""
 }
 
 func (x *explainer) read(r io.Reader) error {
@@ -209,7 +291,8 @@ type record struct {
 	evidence string
 	provider string
 	note     string
-	group    bool // an exception group no signature matched
+	noise    string // why it is taken for exit-time noise
+	group    bool   // an exception group no signature matched
 	// frames found without a chain (a stack dump)
 	frame, reentry string
 	user           *scan.Frame // the user's own frame (diag.UserCode)
@@ -221,6 +304,7 @@ type record struct {
 
 type explainer struct {
 	maxLine, maxFindings int
+	text                 bool // a line that is not blank was read
 
 	lineNo   int
 	lastTime string
@@ -234,6 +318,17 @@ type explainer struct {
 	// blockTime is the log time when the block started: the block ends at
 	// the next record, whose time is not the failure's
 	blockTime string
+	// blockNoise: the block is one Python printed under "Exception ignored
+	// in: ..." (a finalizer's, or at exit); ignoredIn is that line's
+	// object and ignoredLine its line
+	blockNoise  string
+	blockHead   string // the trimmed head line
+	ignoredIn   string
+	ignoredLine int
+	// what shows an error and gave no finding: the verdict when the text
+	// gives none but exit-time noise (see doc.go)
+	unplaced unplaced
+	real     int // the failures added that are not exit-time noise
 
 	// a one-line error waiting for the traceback that may repeat it
 	pending    *record
@@ -264,6 +359,7 @@ type findingKey struct {
 	class    diag.Class
 	sig      diag.SignatureID
 	provider string
+	noise    bool
 }
 
 func newExplainer(o Options) *explainer {
@@ -293,9 +389,15 @@ func (x *explainer) notePeak(lineBuf int) {
 }
 
 var (
-	fenceLine   = regexp.MustCompile("^[ \t]*(?:```|~~~)")
-	logTime     = regexp.MustCompile(`^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2})\b`)
-	logStart    = regexp.MustCompile(`^(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\[?\d{2}:\d{2}:\d{2}\b|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b[: ]|data:)`)
+	fenceLine = regexp.MustCompile("^[ \t]*(?:```|~~~)")
+	logTime   = regexp.MustCompile(`^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2})\b`)
+	// logStart is a line that starts a log record; the last alternatives
+	// are what Python and asyncio print without a logger's head as a
+	// process ends, and an access line in the common log format (werkzeug,
+	// gunicorn, nginx):
+	// `127.0.0.1 - - [09/Apr/2025 18:22:41] "POST /chat HTTP/1.1" 500 -`.
+	logStart = regexp.MustCompile(`^(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\[?\d{2}:\d{2}:\d{2}\b|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b[: ]|data:|Exception ignored in|Task was destroyed but it is pending|` +
+		`[\w.:\-]+ \S+ \S+ \[\d{2}/[A-Z][a-z]{2}/\d{4}[: ]\d{2}:\d{2}:\d{2})`)
 	jsonMessage = regexp.MustCompile(`"message"\s*:\s*("(?:[^"\\]|\\.)*")`)
 
 	providerPath  = regexp.MustCompile(`g4f[/\\]Provider[/\\](?:[A-Za-z0-9_]+[/\\])*([A-Z][A-Za-z0-9_]*)\.py`)
@@ -318,6 +420,9 @@ func noiseLine(s string) bool {
 func (x *explainer) line(raw string) {
 	x.lineNo++
 	x.sum.Lines++
+	if !x.text && strings.TrimSpace(raw) != "" {
+		x.text = true
+	}
 	line := pytext.StripGroupMargin(diag.Sanitize(raw))
 	if m := logTime.FindStringSubmatch(line); m != nil {
 		x.lastTime = m[1]
@@ -380,6 +485,11 @@ func (x *explainer) startBlock(line string, ipython bool) {
 	// the log line that announced the traceback names its provider
 	x.blockLine0 = x.lineNo
 	x.blockTime = x.lastTime
+	x.blockNoise = ""
+	if x.ignoredLine > 0 && x.lineNo-x.ignoredLine <= 1 {
+		x.blockNoise = "Python ignored it in " + x.ignoredIn + " (a finalizer, typically while the process ends)"
+	}
+	x.blockHead = strings.TrimSpace(line)
 }
 
 func (x *explainer) outsideLine(line string) {
@@ -405,6 +515,20 @@ func (x *explainer) outsideLine(line string) {
 		x.faultTimeout = trimmed
 		return
 	}
+	if i := strings.Index(line, ignoredHead); i >= 0 {
+		x.ignoredIn = diag.OneLine(strings.TrimSpace(strings.TrimPrefix(line[i+len(ignoredHead):], ":")))
+		if r := []rune(x.ignoredIn); len(r) > 80 {
+			x.ignoredIn = string(r[:79]) + "…"
+		}
+		x.ignoredLine = x.lineNo
+		if x.unplaced.ignored == "" {
+			x.unplaced.ignored = trimmed
+		}
+	}
+	if f, ok := pytext.ParseFrameLine(line); ok && x.real == 0 {
+		// a traceback whose head the paste lost
+		x.unplaced.frame, x.unplaced.frameLine = diag.OneLine(diag.FormatFrame(f)), x.lineNo
+	}
 	if (strings.Contains(line, "hread ") || strings.Contains(line, "Stack (")) && x.dumpStart(line) {
 		return
 	}
@@ -422,6 +546,7 @@ func (x *explainer) outsideLine(line string) {
 		if x.sameEnd(r, pid) {
 			return
 		}
+		r.noise = lineNoise(line)
 		// how a process ended is no provider's, unless the line says
 		r.provider = providerIn(line)
 		x.flushPending()
@@ -430,9 +555,117 @@ func (x *explainer) outsideLine(line string) {
 		return
 	}
 	if r, ok := x.lineRecord(line); ok {
+		r.noise = lineNoise(line)
 		x.flushPending()
 		x.pending, x.pendingAge, x.pendTime = &r, 0, x.lastTime
+		return
 	}
+	if n := lineNoise(line); n != "" {
+		ev := line[strings.Index(line, taskDestroyed):] // asyncio's message, without the log record's head
+		r := x.withProvider(record{sig: sigPtr(diag.SigUnclassified), evidence: ev, noise: n}, line)
+		x.flushPending()
+		x.pending, x.pendingAge, x.pendTime = &r, 0, x.lastTime
+		return
+	}
+	if x.real > 0 {
+		return // what shows an error but gave no finding matters only in a text with none
+	}
+	if strings.Contains(line, "HTTP/") && serverError.MatchString(line) {
+		x.unplaced.note(trimmed) // the server failed the request; its log says why, when it is there
+	}
+	if x.unplaced.exception != "" || !strings.Contains(line, "rror") && !strings.Contains(line, "xception") && !strings.Contains(line, "ERROR") &&
+		!strings.Contains(line, "CRITICAL") && !strings.Contains(line, "FATAL") && !strings.Contains(line, "level=") {
+		return // the cheap test keeps most lines off the regexps
+	}
+	if at, typ, msg, ok := pytext.FindInlineException(line); ok {
+		x.unplaced.exception = pytext.FormatExceptionLine(typ, msg, pytext.LineEvidence)
+		if x.unplaced.frame != "" && x.lineNo-x.unplaced.frameLine <= 3 {
+			// the frames above it, their code and carets between
+			x.unplaced.excFrame = x.unplaced.frame
+		}
+		if p := namePrefix.FindStringSubmatch(line[:at]); p != nil && !logLevelName[strings.ToUpper(p[1])] &&
+			!strings.HasSuffix(p[1], "Error") {
+			x.unplaced.provider = p[1]
+		}
+	} else if errorLevel.MatchString(line) {
+		x.unplaced.note(trimmed)
+	}
+}
+
+// ignoredHead is what Python prints before an exception it could not raise
+// (in a __del__, a callback of the garbage collector, at exit).
+const ignoredHead = "Exception ignored in"
+
+// taskDestroyed is asyncio's message for a task the garbage collector
+// destroyed while it was pending: the loop stopped (the process was
+// ending) before the task could finish.
+const taskDestroyed = "Task was destroyed but it is pending"
+
+// lineNoise says why a log line is taken for exit-time noise, "" when it is not.
+func lineNoise(line string) string {
+	if strings.Contains(line, taskDestroyed) {
+		return "asyncio destroyed a task still pending, as a loop stopped or the process ended"
+	}
+	return ""
+}
+
+// errorLevel is a log record's level word that says error: "ERROR:root:",
+// "[ERROR]", " - ERROR - ", "level=error", "CRITICAL", "FATAL".
+var errorLevel = regexp.MustCompile(`(?:^|[\s\[|:(-])(?:ERROR|CRITICAL|FATAL)(?:$|[\s\]|:)-])|\blevel=(?:error|critical|fatal)\b`)
+
+// serverError is an access line of a request the server failed (5xx).
+var serverError = regexp.MustCompile(`HTTP/[\d.]+"? 5\d\d\b`)
+
+// unplaced is what of a text shows an error but gave no finding: the first
+// exception line no signature knows and the frame read last before it,
+// the innermost frame of frames without their traceback head, the first
+// other sign (a log record at an error level, a traceback head alone,
+// "Exception ignored in").
+type unplaced struct {
+	exception, excFrame, provider string
+	frame                         string
+	frameLine                     int
+	other                         string
+	// ignored is an "Exception ignored in" line: noise, and the verdict
+	// only when the text shows nothing else at all
+	ignored string
+}
+
+func (u *unplaced) note(evidence string) {
+	if u.other == "" {
+		u.other = evidence
+	}
+}
+
+// record is the unclassified finding of a text that gave no other:
+// the exception (with its frame), else the frames, else the other sign.
+func (u *unplaced) record() (record, bool) {
+	r := record{sig: sigPtr(diag.SigUnclassified), provider: u.provider}
+	switch {
+	case u.exception != "":
+		// a provider's error when the line names one (placed decides)
+		r.sig, r.evidence, r.frame = &diag.FallbackSignature, u.exception, u.excFrame
+		if r.frame != "" {
+			r.evidence += " (headless traceback, innermost frame " + r.frame + ")"
+		}
+	case u.frame != "":
+		r.evidence, r.frame = "traceback frames without their head or exception line; innermost frame "+u.frame, u.frame
+	case u.other != "":
+		r.evidence = u.other
+	default:
+		return record{}, false
+	}
+	return r, true
+}
+
+// noiseRecord is the unclassified finding of a text that shows nothing but
+// an "Exception ignored in" line.
+func (u *unplaced) noiseRecord() (record, bool) {
+	if u.ignored == "" {
+		return record{}, false
+	}
+	return record{sig: sigPtr(diag.SigUnclassified), evidence: u.ignored,
+		noise: "Python ignored it (a finalizer, typically while the process ends)"}, true
 }
 
 // lineRecord classifies a line outside a traceback: an API error body, a log
@@ -446,16 +679,20 @@ func (x *explainer) lineRecord(line string) (record, bool) {
 		return record{}, false // the cheap test keeps access lines off the regexps
 	}
 	if at, typ, msg, ok := pytext.FindInlineException(line); hasError && ok {
-		if r, ok := x.exceptionRecord(typ, msg, line); ok {
+		// "Blackbox: KeyError: ..." names the provider that raised it
+		prefixed := func(r record) record {
 			if p := namePrefix.FindStringSubmatch(line[:at]); p != nil && r.provider == "" && !strings.HasSuffix(p[1], "Error") &&
 				!logLevelName[strings.ToUpper(p[1])] {
 				r.provider = p[1]
 			}
-			return r, true
+			return r
+		}
+		if r, ok := x.exceptionRecord(typ, msg, line); ok {
+			return prefixed(r), true
 		}
 		if strings.Contains(line, "ERROR") || strings.Contains(line, "CRITICAL") {
 			r := record{sig: &diag.FallbackSignature, evidence: pytext.FormatExceptionLine(typ, msg, pytext.LineEvidence)}
-			return x.withProvider(r, line), true
+			return prefixed(x.withProvider(r, line)), true
 		}
 	}
 	if typ, msg, ok := pytext.FindReprException(line); hasError && ok {
@@ -608,11 +845,25 @@ func quotedNote(typ, msg string, m diag.Match) (string, string) {
 
 // finishBlock classifies the traceback block read so far, if any.
 func (x *explainer) finishBlock() {
-	chain, ok := x.block.Finish()
-	if !ok {
+	chain, cut, ok := x.block.FinishCut()
+	head := x.blockHead
+	x.blockHead = ""
+	var r record
+	switch {
+	case ok:
+		r = chainRecord(chain)
+	case cut != nil:
+		r = cutRecord(cut)
+	default:
+		if head != "" && x.blockNoise == "" && x.real == 0 {
+			x.unplaced.note("a traceback head (" + head + ") with no frames or exception line")
+		}
 		return
 	}
-	r := chainRecord(chain)
+	r.noise = x.blockNoise
+	if r.noise == "" && finalizer(chain) {
+		r.noise = "raised in a __del__ method (a finalizer, typically while the process ends)"
+	}
 	if r.provider == "" && x.ctxProvider != "" && x.blockLine0-x.ctxProviderLine <= providerContextLines {
 		r.provider = x.ctxProvider
 	}
@@ -622,10 +873,11 @@ func (x *explainer) finishBlock() {
 			x.add(*p, x.pendTime)
 		}
 	}
-	if r.sig == &diag.FallbackSignature && strings.HasSuffix(pytext.ShortType(chain[0].Type), "ExceptionGroup") {
+	if r.sig == &diag.FallbackSignature && len(chain) > 0 && strings.HasSuffix(pytext.ShortType(chain[0].Type), "ExceptionGroup") {
 		// the tracebacks of its sub-exceptions follow and say what failed
 		r.group = true
-		x.pending, x.pendingAge, x.pendTime = &r, 0, x.blockTime
+		g := r // a copy: only a group's record outlives the call
+		x.pending, x.pendingAge, x.pendTime = &g, 0, x.blockTime
 		return
 	}
 	x.add(r, x.blockTime)
@@ -649,6 +901,57 @@ func chainRecord(chain []scan.PyException) record {
 		r.provider = chainProvider(chain, idx)
 	}
 	return r
+}
+
+// cutRecord judges a traceback cut before its exception line by its head
+// and frames: a loop refusing to be entered again, under a head naming
+// RuntimeError (or none), is a likely re-entry; anything else is shown as
+// it is, unclassified.
+func cutRecord(c *pytext.Cut) record {
+	head := pytext.ShortType(c.HeadType)
+	chain := []scan.PyException{{Type: c.HeadType, Frames: c.Frames}}
+	inner := ""
+	if n := len(c.Frames); n > 0 {
+		inner = diag.OneLine(diag.FormatFrame(c.Frames[n-1]))
+	}
+	headNote := ""
+	if head != "" {
+		headNote = "; the head names " + head
+	}
+	if id, ok := diag.RefusedEntry(c.Frames); ok && (head == "" || head == "RuntimeError") {
+		if rf, ok := diag.Reentry(c.Frames, diag.ReentryInTraceback); ok {
+			refused := c.Frames[len(c.Frames)-1].Func
+			if parts := strings.Split(refused, "."); len(parts) > 2 {
+				refused = strings.Join(parts[len(parts)-2:], ".") // uvloop.loop.Loop.run_forever
+			}
+			ev := "likely " + string(diag.ClassLoopReentry) + ": the exception line is missing; the frames show " +
+				diag.OneLine(diag.FormatFrame(rf)) + " entering the running loop, refused in " + refused + headNote
+			r := record{sig: tableSig(id), evidence: ev, chain: chain}
+			r.provider = chainProvider(chain, 0)
+			return r
+		}
+	}
+	ev := "a traceback without its exception line" + headNote
+	if inner != "" {
+		ev += "; innermost frame " + inner
+	}
+	r := record{sig: sigPtr(diag.SigUnclassified), evidence: ev, chain: chain}
+	r.provider = chainProvider(chain, 0)
+	return r
+}
+
+// finalizer reports whether an exception of the chain was raised in a
+// __del__ method, which Python runs when an object is collected, and
+// at exit for all that remain.
+func finalizer(chain []scan.PyException) bool {
+	for _, e := range chain {
+		for _, f := range e.Frames {
+			if f.Func == "__del__" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // chainProvider is the provider whose module the chain's innermost frames
@@ -680,16 +983,44 @@ func (x *explainer) finish() {
 	x.finishDump()
 	x.flushPending()
 	x.flakyFindings()
+	if x.real == 0 && x.sum.Dropped == 0 {
+		// noise alone does not hide an error: the error outranks it
+		if r, ok := x.unplaced.record(); ok {
+			x.add(r, "")
+		} else if r, ok := x.unplaced.noiseRecord(); ok && len(x.findings) == 0 {
+			x.add(r, "")
+		}
+	}
+}
+
+// placed is the record with an error no signature knows put where the
+// text puts it: a provider's error when a provider is named, the traceback
+// runs through g4f or the text is g4f's API error body; else unclassified.
+func placed(r record) record {
+	if r.sig != &diag.FallbackSignature || r.provider != "" || r.note != "" {
+		return r
+	}
+	for _, e := range r.chain {
+		if _, ok := diag.InnermostG4F(e.Frames); ok {
+			return r
+		}
+	}
+	r.sig = sigPtr(diag.SigUnclassified)
+	return r
 }
 
 // add aggregates one failure.
 func (x *explainer) add(r record, when string) {
+	r = placed(r)
 	x.attemptFailed(r)
 	x.sum.Failures++
+	if r.noise == "" {
+		x.real++
+	}
 	if r.sig.Class.IsLoop() {
 		x.sum.Loop++
 	}
-	k := findingKey{r.sig.Class, r.sig.ID, r.provider}
+	k := findingKey{r.sig.Class, r.sig.ID, r.provider, r.noise != ""}
 	i, ok := x.idx[k]
 	if !ok {
 		if len(x.findings) >= x.maxFindings {
@@ -699,9 +1030,12 @@ func (x *explainer) add(r record, when string) {
 		i = len(x.findings)
 		x.idx[k] = i
 		f := Finding{Verdict: r.sig.Class, Signature: string(r.sig.ID), Evidence: diag.OneLine(r.evidence),
-			Provider: r.provider, First: when, Note: r.note, order: i}
+			Provider: r.provider, First: when, Note: r.note, Noise: r.noise, order: i}
 		if r.chain != nil {
 			f.Frame = diag.ChainFrame(r.chain, r.idx)
+			if bf, ok := diag.BlameFrame(r.chain[r.idx].Frames); ok && f.Frame == "" && f.Verdict == diag.ClassUnclassified {
+				f.Frame = diag.OneLine(diag.FormatFrame(bf)) // no g4f frame: the innermost one not of the stdlib
+			}
 			if rf, ok := diag.ChainReentry(r.chain, r.idx); ok {
 				f.ReentryFrame = diag.OneLine(diag.FormatFrame(rf))
 			}
@@ -730,15 +1064,18 @@ func (x *explainer) add(r record, when string) {
 	}
 }
 
-// explanation sorts the findings and picks the decisive one: the worst
-// class (a loop class before any other; among the rest, a crash before a
-// hang, a hang before a provider's error, a provider's own error before the
-// network or credentials it lacked), then the most frequent, then the first
-// seen.
+// explanation sorts the findings and picks the decisive one: a real error
+// before exit-time noise (Finding.Noise), then the worst class (a loop
+// class before any other; among the rest, a crash before a hang, a hang
+// before a provider's error, a provider's own error before the network or
+// credentials it lacked), then the most frequent, then the first seen.
 func (x *explainer) explanation() Explanation {
 	fs := append([]Finding(nil), x.findings...)
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
+		if ta, tb := tier(a), tier(b); ta != tb {
+			return ta < tb
+		}
 		if a.Verdict != b.Verdict {
 			return diag.Worse(a.Verdict, b.Verdict)
 		}
@@ -748,6 +1085,17 @@ func (x *explainer) explanation() Explanation {
 		return a.order < b.order
 	})
 	sum := x.sum
+	var secondary []Finding
+	if len(fs) > 0 && fs[0].Noise == "" {
+		for _, f := range fs {
+			if f.Noise != "" {
+				secondary = append(secondary, f)
+				if f.Verdict.IsLoop() {
+					sum.Loop -= f.Count
+				}
+			}
+		}
+	}
 	for _, f := range fs {
 		if sum.ByClass == nil {
 			sum.ByClass, sum.ByProvider = map[diag.Class]int{}, map[string]int{}
@@ -761,7 +1109,7 @@ func (x *explainer) explanation() Explanation {
 		sum.ByProvider = nil
 	}
 	sum.Top = topSignatures(fs)
-	e := Explanation{Findings: fs, Summary: sum}
+	e := Explanation{Findings: fs, Summary: sum, Secondary: secondary}
 	if fs == nil {
 		e.Findings = []Finding{}
 	}
@@ -783,7 +1131,24 @@ func (x *explainer) explanation() Explanation {
 	if d.user != nil {
 		e.Remedy = diag.RemedyAt(s, *d.user, true)
 	}
+	if d.Noise != "" && e.Note == "" {
+		e.Note = "no other error in the text; " + d.Noise
+	}
 	return e
+}
+
+// tier ranks a finding before its class does: a real error (a failing
+// class), then exit-time noise, then what is no failure (a provider marked
+// not working, a skipped or interrupted run). Without noise this is the
+// order of the classes.
+func tier(f Finding) int {
+	switch {
+	case f.Noise != "":
+		return 1
+	case diag.Verdict{Class: f.Verdict}.Failing():
+		return 0
+	}
+	return 2
 }
 
 // Formats lists the formats Render knows.
@@ -833,6 +1198,9 @@ func renderExplainText(w io.Writer, e Explanation, o render.Options) error {
 	if e.UserFrame != nil {
 		field("your code", e.UserFrame.String())
 	}
+	for _, f := range e.Secondary {
+		field("also", secondaryLine(f))
+	}
 	if e.Explanation != "" {
 		b.WriteString("\n" + wrapText(diag.Clean(e.Explanation), 78, "") + "\n")
 	}
@@ -876,6 +1244,20 @@ func renderExplainText(w io.Writer, e Explanation, o render.Options) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// secondaryLine is "loop-closed (closed-loop): RuntimeError: Event loop is
+// closed; exit-time noise after the error above, not its cause: ...".
+func secondaryLine(f Finding) string {
+	line := string(f.Verdict)
+	if f.Signature != string(f.Verdict) {
+		line += " (" + f.Signature + ")"
+	}
+	line += ": " + f.Evidence
+	if f.Count > 1 {
+		line += fmt.Sprintf(" (%d times)", f.Count)
+	}
+	return line + "; exit-time noise after the error above, not its cause: " + f.Noise
 }
 
 // topSignatures folds findings (sorted worst first) by signature, keeping
@@ -1024,6 +1406,9 @@ func renderExplainMarkdown(w io.Writer, e Explanation) error {
 		if kv[1] != "" {
 			b.WriteString("- " + kv[0] + ": " + render.MarkdownCode(kv[1]) + "\n")
 		}
+	}
+	for _, f := range e.Secondary {
+		b.WriteString("- Also: " + render.MarkdownText(secondaryLine(f)) + "\n")
 	}
 	if e.Explanation != "" {
 		b.WriteString("\n" + render.MarkdownText(e.Explanation) + "\n")

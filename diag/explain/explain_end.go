@@ -274,6 +274,17 @@ func sigPtr(id diag.SignatureID) *diag.Signature {
 	return &diag.FallbackSignature
 }
 
+// tableSig is the entry of Signatures with the ID, so findings compare by
+// pointer; an ID not there is a state signature's.
+func tableSig(id diag.SignatureID) *diag.Signature {
+	for i := range diag.Signatures {
+		if diag.Signatures[i].ID == id {
+			return &diag.Signatures[i]
+		}
+	}
+	return sigPtr(id)
+}
+
 // finishDump classifies the dump read so far: the crash a "Fatal Python
 // error" line announced, else the worst loop thread, else a hang with every
 // loop idle.

@@ -38,7 +38,7 @@ func FuzzExplain(f *testing.F) {
 				t.Fatalf("finding with count %d: %+v", fd.Count, fd)
 			}
 			total += fd.Count
-			if fd.Verdict.IsLoop() {
+			if fd.Verdict.IsLoop() && !e.outranked(fd) {
 				loop += fd.Count
 			}
 			if _, ok := diag.Lookup(diag.SignatureID(fd.Signature)); !ok {

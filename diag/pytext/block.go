@@ -72,8 +72,9 @@ type BlockReader struct {
 	o        BlockOptions
 	state    blockState
 	indent   string
-	stamped  bool // every line starts with a log collector's time and source
-	ipython  bool // IPython's (Jupyter's) traceback format
+	stamped  bool   // every line starts with a log collector's time and source
+	ipython  bool   // IPython's (Jupyter's) traceback format
+	headType string // the exception type IPython's head names
 	sections []*section
 	pendRel  string // relation of the next section to the last one
 	blankRun int
@@ -91,7 +92,10 @@ func (b *BlockReader) Active() bool { return b.state != blockOutside }
 // carries no prefix. A block still open is dropped: Finish it first.
 func (b *BlockReader) Start(line string, ipython bool) {
 	b.state = blockFrames
-	b.indent, b.stamped, b.ipython = "", false, ipython
+	b.indent, b.stamped, b.ipython, b.headType = "", false, ipython, ""
+	if ipython {
+		b.headType = IPythonHeadType(strings.TrimSpace(line))
+	}
 	if i := strings.Index(line, TracebackHead); i > 0 && !ipython {
 		switch p := line[:i]; {
 		case strings.TrimSpace(p) == "" || b.o.Log.LinePrefix(p):
@@ -200,16 +204,42 @@ func (b *BlockReader) end() bool {
 // harness sends chains). ok is false when no block was read or no section
 // reached its exception line.
 func (b *BlockReader) Finish() ([]scan.PyException, bool) {
+	chain, _, ok := b.FinishCut()
+	return chain, ok
+}
+
+// Cut is a traceback cut short before its exception line (the last line
+// of a paste lost): the frames its last section read and the exception
+// type its head names. IPython's head names one ("RuntimeError
+// Traceback (most recent call last)"); Python's never does.
+type Cut struct {
+	HeadType string
+	Frames   []scan.Frame
+	// Chained: the cut section followed a chain marker, so the chain
+	// before it was raised while handling, or caused, the cut one.
+	Chained bool
+}
+
+// FinishCut is Finish that also hands on the block's last section when it
+// never reached its exception line: cut is nil when the block ended on an
+// exception line, or read nothing. ok is Finish's.
+func (b *BlockReader) FinishCut() (chain []scan.PyException, cut *Cut, ok bool) {
 	b.state = blockOutside
 	secs := b.sections
 	b.sections = nil
+	if n := len(secs); n > 0 && !secs[n-1].done && (len(secs[n-1].frames) > 0 || b.headType != "") {
+		cut = &Cut{Frames: secs[n-1].frames, Chained: n > 1}
+		if n == 1 {
+			cut.HeadType = b.headType
+		}
+	}
 	for len(secs) > 0 && !secs[len(secs)-1].done {
 		secs = secs[:len(secs)-1]
 	}
 	if len(secs) == 0 {
-		return nil, false
+		return nil, cut, false
 	}
-	chain := make([]scan.PyException, len(secs))
+	chain = make([]scan.PyException, len(secs))
 	for i, s := range secs {
 		j := len(secs) - 1 - i
 		chain[j] = scan.PyException{Type: s.typ, Message: s.msg.String(), Frames: s.frames}
@@ -217,7 +247,7 @@ func (b *BlockReader) Finish() ([]scan.PyException, bool) {
 			chain[j].Relation = s.relation
 		}
 	}
-	return chain, true
+	return chain, cut, true
 }
 
 // Held is about the bytes the open block holds, for a caller's memory

@@ -187,3 +187,49 @@ func TestBlockReaderFences(t *testing.T) {
 		t.Error("a second Finish reads a chain")
 	}
 }
+
+// A block cut before its exception line hands on its frames and the type
+// its head names; one that ended on its exception line has no cut.
+func TestBlockReaderCut(t *testing.T) {
+	t.Parallel()
+	read := func(ipython bool, lines ...string) ([]scan.PyException, *Cut, bool) {
+		b := NewBlockReader(testBounds)
+		b.Start(lines[0], ipython)
+		for _, l := range lines[1:] {
+			if _, ended := b.Feed(l); ended {
+				break
+			}
+		}
+		return b.FinishCut()
+	}
+	frame := scan.Frame{File: "~/.venv/lib/python3.11/site-packages/g4f/__init__.py", Line: 16, Func: "create", Code: "return x"}
+	chain, cut, ok := read(true, "RuntimeError                              Traceback (most recent call last)",
+		"File ~/.venv/lib/python3.11/site-packages/g4f/__init__.py:16, in ChatCompletion.create(model, messages)",
+		"---> 16 return x")
+	if ok || chain != nil || cut == nil || cut.HeadType != "RuntimeError" || cut.Chained || !reflect.DeepEqual(cut.Frames, []scan.Frame{frame}) {
+		t.Errorf("IPython cut: chain %+v ok %v cut %+v", chain, ok, cut)
+	}
+	_, cut, ok = read(false, "Traceback (most recent call last):", `  File "a.py", line 1, in f`, "    g()")
+	if ok || cut == nil || cut.HeadType != "" || len(cut.Frames) != 1 || cut.Frames[0].Code != "g()" {
+		t.Errorf("Python cut: ok %v cut %+v", ok, cut)
+	}
+	// a chain whose raised traceback was cut: the chain before it, and the cut
+	chain, cut, ok = read(false, "Traceback (most recent call last):", `  File "a.py", line 1, in f`, "KeyError: 'x'", "",
+		"During handling of the above exception, another exception occurred:", "",
+		"Traceback (most recent call last):", `  File "a.py", line 3, in f`)
+	if !ok || len(chain) != 1 || chain[0].Type != "KeyError" || cut == nil || !cut.Chained || cut.HeadType != "" || len(cut.Frames) != 1 {
+		t.Errorf("cut chain: chain %+v ok %v cut %+v", chain, ok, cut)
+	}
+	if _, cut, ok = read(false, "Traceback (most recent call last):", `  File "a.py", line 1, in f`, "KeyError: 'x'"); !ok || cut != nil {
+		t.Errorf("whole block: ok %v cut %+v", ok, cut)
+	}
+	if _, cut, ok = read(false, "Traceback (most recent call last):"); ok || cut != nil {
+		t.Errorf("a head alone: ok %v cut %+v", ok, cut)
+	}
+	if got := IPythonHeadType("KeyError                                  Traceback (most recent call last)"); got != "KeyError" {
+		t.Errorf("IPythonHeadType = %q", got)
+	}
+	if got := IPythonHeadType("Traceback (most recent call last):"); got != "" {
+		t.Errorf("IPythonHeadType of Python's head = %q", got)
+	}
+}

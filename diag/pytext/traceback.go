@@ -83,6 +83,18 @@ func IsIPythonHead(trimmed string) bool {
 	return strings.Contains(trimmed, "Traceback (most recent call last)") && ipythonHead.MatchString(trimmed)
 }
 
+// IPythonHeadType is the exception type an IPython head names
+// ("RuntimeError" of "RuntimeError   Traceback (most recent call last)"),
+// "" when the trimmed line is no head.
+func IPythonHeadType(trimmed string) string {
+	if !IsIPythonHead(trimmed) {
+		return ""
+	}
+	typ, _, _ := strings.Cut(trimmed, " ")
+	typ, _, _ = strings.Cut(typ, "\t")
+	return typ
+}
+
 // IsIPythonRule reports whether a trimmed line is the rule above one.
 func IsIPythonRule(trimmed string) bool { return ipythonRule.MatchString(trimmed) }
 
