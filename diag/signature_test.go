@@ -44,10 +44,22 @@ var signatureCases = []exceptionCase{
 	{"OpenAI 401 body through OpenaiTemplate", "g4f.errors.ResponseError", "Error invalid_api_key: Incorrect API key provided: sk-****. You can find your API key at https://platform.openai.com/account/api-keys.", "auth-http-401", ClassAuth},
 	{"api key required", "ValueError", "An API key is required for this provider", "auth-api-key", ClassAuth},
 	{"api_key missing", "Exception", "api_key is missing", "auth-api-key", ClassAuth},
+	{"invalid api key message", "Exception", "Invalid API key provided", "auth-api-key", ClassAuth},
+	{"403 body naming the key", "g4f.errors.ResponseStatusError", `Response 403: {"error": {"message": "Invalid API key", "type": "invalid_request_error"}}`, "auth-http-body", ClassAuth},
+	{"401 body not authenticated", "aiohttp.client_exceptions.ClientResponseError", "403, message='Not authenticated', url='https://api.example/v1/chat/completions'", "auth-http-body", ClassAuth},
+	{"403 block stays a status", "g4f.errors.ResponseStatusError", "Response 403: Forbidden", "http-status", ClassProviderError},
+	{"needs an auth token", "ValueError", `Provider "MetaAI" needs an auth token`, "auth-token", ClassAuth},
+	{"access token missing", "RuntimeError", "Access token is missing, log in first", "auth-token", ClassAuth},
 
 	// provider errors
 	{"RateLimitError", "g4f.errors.RateLimitError", "slow down", "rate-limited", ClassRateLimit},
 	{"HTTP 429", "g4f.errors.ResponseStatusError", "Response 429: Too Many Requests", "rate-limited-http", ClassRateLimit},
+	{"HTTP quota body", "g4f.errors.ResponseStatusError", `Response 403: {"error": {"code": "insufficient_quota"}}`, "rate-limited-http", ClassRateLimit},
+	{"429 through asyncio.run", "Exception", `Error 429: {"error": {"message": "Rate limit reached for requests"}}`, "rate-limited-http", ClassRateLimit},
+	{"status 429 under any type", "RuntimeError", "Request failed with status code 429", "rate-limited-http", ClassRateLimit},
+	{"quota exceeded", "Exception", "You exceeded your current quota, please check your plan and billing details.", "rate-limited-http", ClassRateLimit},
+	{"google resource exhausted", "Exception", "429 RESOURCE_EXHAUSTED. Quota exceeded for metric", "rate-limited-http", ClassRateLimit},
+	{"too many requests", "ValueError", "Too many requests, slow down", "rate-limited-http", ClassRateLimit},
 	{"Cloudflare", "g4f.errors.CloudflareError", "Response 403: Cloudflare detected", "cloudflare", ClassProviderError},
 	{"HTTP 403", "g4f.errors.ResponseStatusError", "Response 403: Forbidden", "http-status", ClassProviderError},
 	{"HTTP 500 message", "Exception", "Response 500: Internal Server Error", "http-status-message", ClassProviderError},
@@ -60,6 +72,8 @@ var signatureCases = []exceptionCase{
 	{"ModuleNotFoundError", "ModuleNotFoundError", "No module named 'curl_cffi'", "missing-module", ClassMissingRequirements},
 	{"uvloop not installed", "ModuleNotFoundError", "No module named 'uvloop'", "loop-package-missing", ClassUnavailable},
 	{"nest_asyncio not installed", "ImportError", "No module named nest_asyncio", "loop-package-missing", ClassUnavailable},
+	{"uvloop 0.21 on Python 3.14", "ImportError", "cannot import name 'BaseDefaultEventLoopPolicy' from 'asyncio.events' (/usr/lib/python3.14/asyncio/events.py)", "loop-package-outdated", ClassUnavailable},
+	{"uvloop 0.21 on a 3.14 alpha", "AttributeError", "module 'asyncio' has no attribute 'AbstractChildWatcher'", "loop-package-outdated", ClassUnavailable},
 	{"uvloop's submodule is not the loop missing", "ModuleNotFoundError", "No module named 'uvloopx'", "missing-module", ClassMissingRequirements},
 
 	// provider state
@@ -82,10 +96,16 @@ var signatureCases = []exceptionCase{
 
 	{"loop stopped under a sync call", "RuntimeError", "Event loop stopped before Future completed.", "reentry-loop-stopped", ClassLoopReentry},
 	{"closing the running loop", "RuntimeError", "Cannot close a running event loop", "reentry-close-running", ClassLoopReentry},
+	{"old g4f: create_async in an async loop", "RuntimeError", `Use "create_async" instead of "create" function in a async loop.`, "reentry-create-async", ClassLoopReentry},
+	{"nest_asyncio2 refuses the old patch", "RuntimeError", "asyncio is already patched by nest_asyncio", "reentry-nest-mispatched", ClassLoopReentry},
 
 	// loop missing, closed, mismatch
 	{"no loop in thread", "RuntimeError", "There is no current event loop in thread 'ThreadPoolExecutor-0_0'.", "missing-thread-loop", ClassLoopMissing},
 	{"no running loop", "RuntimeError", "no running event loop", "missing-running-loop", ClassLoopMissing},
+	{"anyio no loop", "anyio.NoEventLoopError", "Not currently running on any asynchronous event loop. Available async backends: asyncio, trio", "missing-async-library", ClassLoopMissing},
+	{"anyio no loop, internal module", "anyio._core._exceptions.NoEventLoopError", "Not currently running on any asynchronous event loop. Available async backends: asyncio, trio", "missing-async-library", ClassLoopMissing},
+	{"sniffio no library", "sniffio._impl.AsyncLibraryNotFoundError", "unknown async library, or not in async context", "missing-async-library", ClassLoopMissing},
+	{"stdlib timeout outside a task", "RuntimeError", "Timeout should be used inside a task", "missing-timeout-task", ClassLoopMissing},
 	{"loop closed", "RuntimeError", "Event loop is closed", "closed-loop", ClassLoopClosed},
 	{"future other loop", "RuntimeError", "Task <Task pending name='Task-2' coro=<f() running at x.py:3>> got Future <Future pending> attached to a different loop", "mismatch-different-loop", ClassLoopMismatch},
 	{"aiohttp timeout outside task", "RuntimeError", "Timeout context manager should be used inside a task", "mismatch-timeout-outside-task", ClassLoopMismatch},

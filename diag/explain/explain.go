@@ -78,7 +78,8 @@ type Finding struct {
 	ReentryFrame string     `json:"reentry_frame,omitempty"`
 	Note         string     `json:"note,omitempty"`
 	order        int
-	lastLine     int // the line of the last occurrence
+	lastLine     int  // the line of the last occurrence
+	symptom      bool // its signature is a Symptom: it decides only alone
 }
 
 // Summary counts the failures of a text.
@@ -413,6 +414,12 @@ func (x *explainer) outsideLine(line string) {
 		return
 	}
 	if r, pid, ok := x.lineSignature(line); ok {
+		if r.sig.Symptom {
+			// left behind by a failure: no traceback repeats it, and it
+			// ends no process
+			x.add(x.withProvider(r, line), x.lastTime)
+			return
+		}
 		if x.sameEnd(r, pid) {
 			return
 		}
@@ -623,6 +630,38 @@ func (x *explainer) finishBlock() {
 		return
 	}
 	x.add(r, x.blockTime)
+	for _, pr := range providerRecords(r) {
+		x.add(pr, x.blockTime)
+	}
+}
+
+// providerRecords are the other providers' failures of a combined message
+// (g4f's RetryProviderError), each with its own signature and provider: the
+// record r stands for the worst one.
+func providerRecords(r record) []record {
+	if r.chain == nil {
+		return nil
+	}
+	e := r.chain[r.idx]
+	ps := diag.ProviderErrors(e.Message)
+	if len(ps) < 2 {
+		return nil
+	}
+	t := pytext.ShortType(e.Type)
+	var out []record
+	for _, p := range ps {
+		if p.Provider == r.provider && p.Match.Sig == r.sig {
+			continue
+		}
+		ev := p.Match.Line
+		if t != "" {
+			ev = t + ": " + ev
+		}
+		out = append(out, record{sig: p.Match.Sig, evidence: ev, provider: providerName(p.Provider),
+			note:  "quoted in " + diag.OrDefault(t, "a combined message") + " (" + providerName(p.Provider) + ")",
+			chain: r.chain, idx: r.idx})
+	}
+	return out
 }
 
 // chainRecord classifies an exception chain (raised first) as check does.
@@ -678,7 +717,9 @@ func (x *explainer) finish() {
 
 // add aggregates one failure.
 func (x *explainer) add(r record, when string) {
-	x.attemptFailed(r)
+	if !r.sig.Symptom {
+		x.attemptFailed(r)
+	}
 	x.sum.Failures++
 	if r.sig.Class.IsLoop() {
 		x.sum.Loop++
@@ -693,7 +734,7 @@ func (x *explainer) add(r record, when string) {
 		i = len(x.findings)
 		x.idx[k] = i
 		f := Finding{Verdict: r.sig.Class, Signature: string(r.sig.ID), Evidence: diag.OneLine(r.evidence),
-			Provider: r.provider, First: when, Note: r.note, order: i}
+			Provider: r.provider, First: when, Note: r.note, order: i, symptom: r.sig.Symptom}
 		if r.chain != nil {
 			f.Frame = diag.ChainFrame(r.chain, r.idx)
 			if rf, ok := diag.ChainReentry(r.chain, r.idx); ok {
@@ -724,7 +765,7 @@ func (x *explainer) add(r record, when string) {
 // network or credentials it lacked), then the most frequent, then the first
 // seen.
 func (x *explainer) explanation() Explanation {
-	fs := append([]Finding(nil), x.findings...)
+	fs, sum := x.decisive()
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
 		if a.Verdict != b.Verdict {
@@ -735,7 +776,6 @@ func (x *explainer) explanation() Explanation {
 		}
 		return a.order < b.order
 	})
-	sum := x.sum
 	for _, f := range fs {
 		if sum.ByClass == nil {
 			sum.ByClass, sum.ByProvider = map[diag.Class]int{}, map[string]int{}
@@ -768,6 +808,34 @@ func (x *explainer) explanation() Explanation {
 	e.Provider, e.Frame, e.ReentryFrame, e.Note = d.Provider, d.Frame, d.ReentryFrame, d.Note
 	e.Explanation, e.Remedy = s.Explanation, s.Remedy
 	return e
+}
+
+// decisive is the findings that count and their summary: the symptoms (a
+// task destroyed while pending, a coroutine never awaited) only when the
+// text holds nothing else, for beside a real error they are its noise.
+func (x *explainer) decisive() ([]Finding, Summary) {
+	sum := x.sum
+	real := 0
+	for _, f := range x.findings {
+		if !f.symptom {
+			real++
+		}
+	}
+	if real == 0 || real == len(x.findings) {
+		return append([]Finding(nil), x.findings...), sum
+	}
+	fs := make([]Finding, 0, real)
+	for _, f := range x.findings {
+		if !f.symptom {
+			fs = append(fs, f)
+			continue
+		}
+		sum.Failures -= f.Count
+		if f.Verdict.IsLoop() {
+			sum.Loop -= f.Count
+		}
+	}
+	return fs, sum
 }
 
 // Formats lists the formats Render knows.
