@@ -1180,6 +1180,9 @@ type ProviderError struct {
 // name, or whose "name" is an error type or a log level ("Error:
 // RuntimeError: ..."), are left out.
 func ProviderErrors(msg string) []ProviderError {
+	if !strings.Contains(msg, "\n") {
+		return nil // one line quotes one exception at most
+	}
 	msg = CapMessage(msg)
 	var out []ProviderError
 	for q := range pytext.NamedQuotes(msg, MaxQuotes) {
