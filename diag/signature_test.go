@@ -2,6 +2,7 @@ package diag
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
@@ -278,6 +279,97 @@ func TestMatchType(t *testing.T) {
 	for _, c := range cases {
 		if got := typeIn(c.names, c.typ); got != c.want {
 			t.Errorf("typeIn(%v, %q) = %v, want %v", c.names, c.typ, got, c.want)
+		}
+	}
+}
+
+// g4f's RetryProviderError ("RetryProvider failed:\n" + one
+// "Provider: Type: message" line per provider, g4f/providers/
+// retry_provider.py raise_exceptions): each provider is classified on its
+// own, the loop classes first.
+const retryFourProviders = "RetryProvider failed:\n" +
+	"HuggingChat: MissingAuthError: Missing \"hf-chat\" cookie\n" +
+	"PollinationsAI: RateLimitError: Response 429: Too Many Requests\n" +
+	"Copilot: RuntimeError: There is no current event loop in thread 'ThreadPoolExecutor-0_0'.\n" +
+	"DeepInfra: ResponseStatusError: Response 500: upstream timed out"
+
+func TestProviderErrors(t *testing.T) {
+	t.Parallel()
+	got := ProviderErrors(retryFourProviders)
+	want := []struct {
+		provider string
+		sig      SignatureID
+	}{
+		{"Copilot", SigMissingThreadLoop},
+		{"DeepInfra", SigHTTPStatus},
+		{"PollinationsAI", SigRateLimited},
+		{"HuggingChat", SigAuthMissing},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d provider errors, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if got[i].Provider != w.provider || got[i].Match.Sig.ID != w.sig {
+			t.Errorf("%d: got %s %s, want %s %s", i, got[i].Provider, got[i].Match.Sig.ID, w.provider, w.sig)
+		}
+	}
+	if s := PerProvider(got); s != "Copilot loop-missing, DeepInfra provider-error, PollinationsAI rate-limit, HuggingChat auth" {
+		t.Errorf("PerProvider = %q", s)
+	}
+	// an unknown error is the fallback's, not dropped
+	ps := ProviderErrors("RetryProvider failed:\nA: KeyError: 'choices'\nB: RuntimeError: Event loop is closed")
+	if len(ps) != 2 || ps[0].Provider != "B" || ps[1].Match.Sig.ID != SigProviderError {
+		t.Errorf("with an unknown error: %+v", ps)
+	}
+	// no provider names: an API body, an "Error:" prefix, one line
+	for _, msg := range []string{
+		"RuntimeError: this event loop is already running.",
+		"Error: RuntimeError: Event loop is closed\nERROR: ValueError: x",
+		"Blackbox: RuntimeError: this event loop is already running.",
+	} {
+		if ps := ProviderErrors(msg); len(ps) > 1 {
+			t.Errorf("%q: got %+v, want at most one provider", msg, ps)
+		}
+	}
+}
+
+// A scan's evidence names each provider of a RetryProviderError with its
+// own class, within the evidence bound, and keeps the worst one's line.
+func TestClassifyNamesEachProvider(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 300)
+	for _, tc := range []struct{ msg, line, list string }{
+		{retryFourProviders, "RetryProviderError: RuntimeError: There is no current event loop",
+			"[Copilot loop-missing, DeepInfra provider-error, PollinationsAI rate-limit, HuggingChat auth]"},
+		{"RetryProvider failed:\nBlackbox: RuntimeError: this event loop is already running. " + long + "\nDDG: ClientConnectorError: Cannot connect to host duckduckgo.com:443",
+			"RetryProviderError: RuntimeError: this event loop is already running.", "[Blackbox loop-reentry, DDG network]"},
+	} {
+		o := scan.Observation{Cell: scan.Cell{Provider: "RetryProvider", Mode: scan.ModeSync, Loop: scan.LoopUvloop}, End: scan.EndCompleted,
+			Calls: []scan.Call{sample.ErrorCall(0, 1, scan.PyException{Type: "g4f.errors.RetryProviderError", Message: tc.msg})}}
+		v := Classify(o)
+		if !v.Class.IsLoop() || !strings.HasPrefix(v.Evidence, tc.line) || !strings.HasSuffix(v.Evidence, tc.list) {
+			t.Errorf("got %s %q, want a loop class, %q ... %q", v.Class, v.Evidence, tc.line, tc.list)
+		}
+		if n := len([]rune(v.Evidence)); n > maxEvidence {
+			t.Errorf("evidence of %d runes, over %d", n, maxEvidence)
+		}
+	}
+	// one provider: the evidence as before
+	o := scan.Observation{Cell: scan.Cell{Provider: "RetryProvider", Mode: scan.ModeSync, Loop: scan.LoopUvloop}, End: scan.EndCompleted,
+		Calls: []scan.Call{sample.ErrorCall(0, 1, scan.PyException{Type: "g4f.errors.RetryProviderError",
+			Message: "RetryProvider failed:\nBlackbox: RuntimeError: this event loop is already running."})}}
+	if v := Classify(o); v.Evidence != "RetryProviderError: RuntimeError: this event loop is already running." {
+		t.Errorf("one provider: evidence %q", v.Evidence)
+	}
+}
+
+// Symptoms and the rows that read log lines never match an exception: a
+// scan classifies what a call raised, never a warning it printed.
+func TestSymptomsAreLineSignatures(t *testing.T) {
+	t.Parallel()
+	for _, s := range Signatures {
+		if s.Symptom && (s.Line == nil || len(s.Types) > 0 || s.Message != nil) {
+			t.Errorf("%s: a symptom is read from log lines only", s.ID)
 		}
 	}
 }
