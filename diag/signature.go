@@ -1166,9 +1166,14 @@ func MatchQuoted(typ, msg string, depth int) (Match, bool) {
 	return best, found
 }
 
-// ProviderError is one provider's exception in a combined message (g4f's
-// RetryProviderError lists one "Provider: Type: message" line per provider
-// it tried) and the signature it matched.
+// ProviderError is one provider's exception in a combined message and the
+// signature it matched. g4f's RetryProviderError (g4f/providers/
+// retry_provider.py, raise_exceptions) reads "RetryProvider failed:\n" and
+// then one "{provider}: {type}: {exception}" line per provider it tried, in
+// every release read; later releases raise a lone provider's error, and
+// MissingAuthError or NoValidHarFileError, unwrapped, and chain the first
+// provider's error as the cause (raise ... from it). RetryNoProviderError
+// reads "No provider found".
 type ProviderError struct {
 	Provider string
 	Match    Match // Line is the quoted exception's "Type: message"
