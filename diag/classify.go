@@ -266,8 +266,26 @@ func ClassifyCall(o scan.Observation, c scan.Call) Verdict {
 		v.Frame = ChainFrame(c.Chain, 0)
 		return v
 	}
-	return Verdict{Class: m.Sig.Class, Signature: string(m.Sig.ID), Evidence: OneLine(m.Line),
+	return Verdict{Class: m.Sig.Class, Signature: string(m.Sig.ID), Evidence: chainEvidence(m, c.Chain[idx]),
 		Frame: ChainFrame(c.Chain, idx), Explanation: m.Sig.Explanation, Remedy: m.Sig.Remedy}
+}
+
+// chainEvidence is the matched line; for a combined message that quotes
+// several providers' errors, each provider with its own class after it,
+// the line shortened to leave them room.
+func chainEvidence(m Match, e scan.PyException) string {
+	ps := ProviderErrors(e.Message)
+	if len(ps) < 2 {
+		return OneLine(m.Line)
+	}
+	list := " [" + PerProvider(ps) + "]"
+	line := []rune(OneLine(m.Line))
+	if room := maxEvidence - len([]rune(list)) - 1; room < 40 {
+		return OneLine(m.Line + list)
+	} else if len(line) > room {
+		line = append(line[:room-1], '…')
+	}
+	return OneLine(string(line) + list)
 }
 
 func fallbackVerdict() Verdict {

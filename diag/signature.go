@@ -45,6 +45,8 @@ const (
 	SigAuthHTTP401                SignatureID = "auth-http-401"
 	SigAuthAPIServerKey           SignatureID = "auth-api-server-key"
 	SigAuthAPIKey                 SignatureID = "auth-api-key"
+	SigAuthHTTPBody               SignatureID = "auth-http-body"
+	SigAuthToken                  SignatureID = "auth-token"
 	SigRateLimited                SignatureID = "rate-limited"
 	SigRateLimitedHTTP            SignatureID = "rate-limited-http"
 	SigCloudflare                 SignatureID = "cloudflare"
@@ -55,11 +57,13 @@ const (
 	SigMissingRequirements        SignatureID = "missing-requirements"
 	SigMissingRequirementsInstall SignatureID = "missing-requirements-install"
 	SigLoopPackageMissing         SignatureID = "loop-package-missing"
+	SigLoopPackageOutdated        SignatureID = "loop-package-outdated"
 	SigMissingModule              SignatureID = "missing-module"
 	SigNotWorking                 SignatureID = "not-working"
 	SigProviderNotFound           SignatureID = "provider-not-found"
 	SigNoProviderFound            SignatureID = "no-provider-found"
 	SigProviderNotFoundMessage    SignatureID = "provider-not-found-message"
+	SigCoroutineNeverAwaited      SignatureID = "coroutine-never-awaited"
 	SigReentryUvloop              SignatureID = "reentry-uvloop"
 	SigReentryStdlib              SignatureID = "reentry-stdlib"
 	SigReentryAsyncioRun          SignatureID = "reentry-asyncio-run"
@@ -70,9 +74,16 @@ const (
 	SigReentryNestUvloop          SignatureID = "reentry-nest-uvloop"
 	SigReentryLoopStopped         SignatureID = "reentry-loop-stopped"
 	SigReentryCloseRunning        SignatureID = "reentry-close-running"
+	SigReentryCreateAsync         SignatureID = "reentry-create-async"
+	SigReentryNestMispatched      SignatureID = "reentry-nest-mispatched"
+	SigReentryNestMispatchWarning SignatureID = "reentry-nest-mispatch-warning"
+	SigReentryNeverAwaited        SignatureID = "reentry-never-awaited"
 	SigMissingThreadLoop          SignatureID = "missing-thread-loop"
 	SigMissingRunningLoop         SignatureID = "missing-running-loop"
+	SigMissingAsyncLibrary        SignatureID = "missing-async-library"
+	SigMissingTimeoutTask         SignatureID = "missing-timeout-task"
 	SigClosedLoop                 SignatureID = "closed-loop"
+	SigTaskDestroyedPending       SignatureID = "task-destroyed-pending"
 	SigMismatchDifferentLoop      SignatureID = "mismatch-different-loop"
 	SigMismatchTimeoutOutsideTask SignatureID = "mismatch-timeout-outside-task"
 	SigMismatchWrongThread        SignatureID = "mismatch-wrong-thread"
@@ -131,9 +142,14 @@ type Signature struct {
 	// log cost a few substring searches. LineAfter, when set, must have
 	// matched an earlier line of the same text: such signatures are tried
 	// before those without, as they are narrower.
-	Line        *regexp.Regexp
-	LineHints   []string
-	LineAfter   *regexp.Regexp
+	Line      *regexp.Regexp
+	LineHints []string
+	LineAfter *regexp.Regexp
+	// Symptom marks what a failure leaves behind rather than a failure:
+	// a task destroyed while pending, a coroutine never awaited, a
+	// warning. Explain lets a symptom decide only when the text holds
+	// nothing else; beside a real error it is that error's noise.
+	Symptom     bool
 	Explanation string
 	Remedy      string
 	// RemedyAt is the remedy phrased for the user's own line, a format
@@ -160,6 +176,13 @@ var (
 	// decides between auth, rate limit and a plain provider error.
 	httpErrorTypes = []string{"ResponseStatusError", "ResponseError", "ClientResponseError", "HTTPStatusError", "HTTPError"}
 	nestAsyncio    = regexp.MustCompile(`(?i)nest[_-]?asyncio`)
+	// g4fWrapperCoroutine are the coroutines g4f's sync wrappers make
+	// and hand to run_until_complete or asyncio.run (g4f/providers/
+	// asyncio.py); left unawaited, the loop refused to run them.
+	g4fWrapperCoroutine = regexp.MustCompile(`coroutine '(?:await_callback|async_generator_to_list)' was never awaited`)
+	// quotaWords is a spent quota as providers word it.
+	quotaWords = `\bquota\b[^\n]{0,40}?\b(?:exceeded|exhausted|reached|used up)\b|\bexceeded (?:your|the) (?:current |daily |monthly )?quota\b|` +
+		`\binsufficient_quota\b|\bRESOURCE_EXHAUSTED\b`
 )
 
 // Signatures is the table Classify matches exceptions against, in order. The
@@ -444,6 +467,33 @@ var Signatures = []Signature{
 		Explanation: "The provider asks for an API key.",
 		Remedy:      "Pass api_key= for this provider, or leave it out of the scan.",
 	},
+	{
+		// A 403 is mostly a block (Cloudflare, a region) and stays
+		// http-status; a 401 or 403 whose body names the credentials is
+		// auth. Bodies as OpenAI-compatible servers send them:
+		// {"error": {"message": "Invalid API key", ...}}, "Not
+		// authenticated", "Invalid authentication credentials".
+		ID:    SigAuthHTTPBody,
+		Class: ClassAuth,
+		Types: httpErrorTypes,
+		Message: regexp.MustCompile(`(?i)\b(?:invalid|incorrect|missing|expired|revoked)[ _-]?(?:api[ _-]?key|(?:auth(?:entication|orization)?|access|bearer)[ _-]?token|credentials)\b|` +
+			`\bnot authenticated\b|\bauthentication (?:failed|required)\b|\binvalid authentication\b`),
+		Explanation: "The provider's server refused the request (401 or 403) and its answer says why: the credentials " +
+			"(an API key or token) are missing, wrong or expired. Not a block and not a loop fault.",
+		Remedy: "Pass a valid api_key (or the provider's token or cookies); check that it is not expired or revoked.",
+	},
+	{
+		// Unverified wording, as providers phrase it: a ValueError
+		// "<Provider> needs an auth token", "Missing access token",
+		// "auth token is required".
+		ID:    SigAuthToken,
+		Class: ClassAuth,
+		Message: regexp.MustCompile(`(?i)\b(?:needs?|requires?|missing|invalid|expired|no|provide)\s+(?:an?\s+)?(?:valid\s+)?(?:auth(?:entication|orization)?|access|bearer|session)[ _-]?token\b|` +
+			`\b(?:auth|access)[ _-]?token\b[^\n]{0,60}?\b(?:required|missing|invalid|expired|not (?:set|provided|found|given))\b`),
+		Explanation: "The provider needs a token (an auth, access or session token, often read from a browser's cookies " +
+			"or a .har file) and had none, or a stale one.",
+		Remedy: "Give the provider its token (api_key=, cookies or a .har file), or leave it out of the scan.",
+	},
 
 	// --- provider errors with a known reason ---
 	{
@@ -454,12 +504,19 @@ var Signatures = []Signature{
 		Remedy:      "Wait and retry, or scan with less --concurrency and --repeat.",
 	},
 	{
-		ID:          SigRateLimitedHTTP,
-		Class:       ClassRateLimit,
-		Types:       httpErrorTypes,
-		Message:     regexp.MustCompile(`(?i)(?:response|status(?: code)?|http(?:/[\d.]+)?(?: error)?)\W{0,3}429\b|^429\b|too many requests|rate[ -]?limit(?:ed| exceeded| reached)`),
-		Explanation: "The provider's server answered 429 Too Many Requests.",
-		Remedy:      "Wait and retry, or scan with less --concurrency and --repeat.",
+		// By type first; its message also matches under any type in the
+		// message pass (an Exception(f"Error {status}: ...") of a
+		// provider, a 429 re-raised through asyncio.run), before
+		// http-status-message would call it a plain provider error. Quota
+		// wording: OpenAI-compatible bodies ("You exceeded your current
+		// quota", insufficient_quota) and Google's RESOURCE_EXHAUSTED.
+		ID:    SigRateLimitedHTTP,
+		Class: ClassRateLimit,
+		Types: httpErrorTypes,
+		Message: regexp.MustCompile(`(?i)(?:response|status(?: code)?|http(?:/[\d.]+)?(?: error)?|error)\W{0,3}429\b|^429\b|too many requests|` +
+			`rate[ _-]?limit(?:ed|_exceeded| exceeded| reached)|` + quotaWords),
+		Explanation: "The provider refused the request: 429 Too Many Requests, or the account's quota is spent.",
+		Remedy:      "Wait and retry, or scan with less --concurrency and --repeat; a spent quota needs another key or plan.",
 	},
 	{
 		ID:          SigCloudflare,
@@ -515,6 +572,25 @@ var Signatures = []Signature{
 		Remedy:      "Install the package the message names (pip install -U ...) in the scanned environment.",
 	},
 	{
+		// uvloop 0.21 and older on Python 3.14: uvloop/__init__.py imports
+		// a policy class 3.14 renamed, "ImportError: cannot import name
+		// 'BaseDefaultEventLoopPolicy' from 'asyncio.events'"; on the 3.14
+		// alphas its compiled loop failed first on "AttributeError: module
+		// 'asyncio' has no attribute 'AbstractChildWatcher'" (both quoted
+		// in MagicStack/uvloop issue 637). An environment problem, not a
+		// loop fault: nothing ran on uvloop.
+		ID:    SigLoopPackageOutdated,
+		Class: ClassUnavailable,
+		Types: []string{"ImportError", "AttributeError"},
+		Message: regexp.MustCompile(`cannot import name '(?:_?BaseDefaultEventLoopPolicy|AbstractChildWatcher)' from 'asyncio(?:\.events)?'|` +
+			`module 'asyncio' has no attribute '(?:AbstractChildWatcher|BaseDefaultEventLoopPolicy)'`),
+		Explanation: "The installed uvloop is older than this Python: uvloop 0.21 and older import asyncio names Python 3.14 " +
+			"removed or renamed, so uvloop cannot even be imported. Nothing ran on uvloop; this is an environment problem, " +
+			"not a loop fault. (g4f itself imports uvloop only if it can, so it carries on without it.)",
+		Remedy: "Upgrade uvloop (pip install -U uvloop; 0.22 supports Python 3.14), or run on the stdlib loop " +
+			"(uvicorn --loop asyncio) until you can.",
+	},
+	{
 		ID:      SigLoopPackageMissing,
 		Class:   ClassUnavailable,
 		Types:   []string{"ModuleNotFoundError", "ImportError"},
@@ -561,6 +637,24 @@ var Signatures = []Signature{
 		Message:     regexp.MustCompile(`(?i)\bprovider not found\b|\bprovider\b[^\n]{0,60}?\bnot found\b|\bunknown provider\b`),
 		Explanation: "This g4f does not know a provider of that name.",
 		Remedy:      "Check the name against g4fdiag providers; names are case-sensitive and change between g4f releases.",
+	},
+
+	// --- what a failure leaves behind, read from log lines (explain) ---
+	{
+		// Python's own warning (Lib/warnings.py): "RuntimeWarning:
+		// coroutine 'f' was never awaited". g4f's wrapper coroutines are
+		// reentry-never-awaited's; this row is every other one.
+		ID:        SigCoroutineNeverAwaited,
+		Class:     ClassProviderError,
+		Line:      regexp.MustCompile(`\bcoroutine '[^']*' was never awaited`),
+		LineHints: []string{"was never awaited"},
+		Unless:    g4fWrapperCoroutine,
+		Symptom:   true,
+		Explanation: "A coroutine was created and then dropped without running: most often an async function called " +
+			"without await (AsyncClient's create, create_async), or one handed to a loop that refused it. Alone it shows " +
+			"no loop fault; the error that left it behind, if any, is not in the text.",
+		Remedy: "Find the call that makes this coroutine and await it (or hand it to asyncio.run / create_task); if an " +
+			"error came before the warning, explain that error.",
 	},
 
 	// --- loop: re-entry ---
@@ -637,6 +731,9 @@ var Signatures = []Signature{
 		RemedyAt: "this call in %s re-enters the running loop through nest_asyncio: await AsyncClient there",
 	},
 	{
+		// nest_asyncio.py and nest_asyncio2.py (_patch_loop) both raise
+		// ValueError("Can't patch loop of type %s" % type(loop)) for a
+		// loop that is not an asyncio.BaseEventLoop.
 		ID:          SigReentryNestUvloop,
 		Class:       ClassLoopReentry,
 		Types:       []string{"ValueError"},
@@ -648,6 +745,13 @@ var Signatures = []Signature{
 	},
 
 	{
+		// CPython's Lib/asyncio/base_events.py run_until_complete, and
+		// nest_asyncio's and nest_asyncio2's patched run_until_complete:
+		// RuntimeError('Event loop stopped before Future completed.').
+		// Re-entry rather than a stopped loop of its own: the call waited
+		// on a loop something else drives and stops (a nested run, a
+		// Jupyter kernel, a server), which is the shared-loop fault
+		// loop-reentry names; its remedy is the same, a loop of its own.
 		ID:      SigReentryLoopStopped,
 		Class:   ClassLoopReentry,
 		Types:   []string{"RuntimeError"},
@@ -660,6 +764,12 @@ var Signatures = []Signature{
 		RemedyAt: "this call in %s runs the sync client on a loop other code also drives: await AsyncClient there",
 	},
 	{
+		// CPython's Lib/asyncio/base_events.py, selector_events.py and
+		// proactor_events.py close(): RuntimeError("Cannot close a running
+		// event loop"). Re-entry rather than loop-closed: nothing used a
+		// closed loop; a sync wrapper treated the running loop as its own
+		// and tried to close it, which only happens when it ran on a loop
+		// already running on the thread.
 		ID:      SigReentryCloseRunning,
 		Class:   ClassLoopReentry,
 		Types:   []string{"RuntimeError"},
@@ -668,6 +778,36 @@ var Signatures = []Signature{
 			"the call ended.",
 		Remedy:   "Inside async code use g4f.client.AsyncClient; or run the sync call with await asyncio.to_thread(...).",
 		RemedyAt: "this call in %s runs the sync client inside the running loop, then closes that loop: await AsyncClient there",
+	},
+	{
+		// g4f before 0.1.8 (g4f/Provider/helper.py, create_event_loop):
+		// RuntimeError('Use "create_async" instead of "create" function in
+		// a async loop.'). The later wording that adds 'Or install
+		// (the) "nest_asyncio" package.' is reentry-nest-asyncio-install's.
+		ID:      SigReentryCreateAsync,
+		Class:   ClassLoopReentry,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`Use "create_async" instead of "create"`),
+		Unless:  nestAsyncio,
+		Explanation: "An old g4f (2023) refused a sync create() called while an event loop was running on this thread: " +
+			"its sync path would have had to re-enter that loop.",
+		Remedy: "Await the async call there (g4f.ChatCompletion.create_async, or g4f.client.AsyncClient in current g4f); " +
+			"or run the sync call with await asyncio.to_thread(...); and upgrade g4f.",
+	},
+	{
+		// nest_asyncio2 (Chaoses-Ib/nest-asyncio2, _patch_asyncio) with
+		// error_on_mispatched=True: RuntimeError("asyncio is already
+		// patched by nest_asyncio"); the warning it gives otherwise is
+		// reentry-nest-mispatch-warning.
+		ID:      SigReentryNestMispatched,
+		Class:   ClassLoopReentry,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`asyncio is already patched by nest_asyncio`),
+		Explanation: "Two re-entry patches met: the original nest_asyncio patched asyncio first, then nest_asyncio2 (which " +
+			"2026 g4f releases use) refused to patch over it. On Python 3.12 and later the old patch breaks asyncio's " +
+			"tasks; the app depends on re-entering its running loop.",
+		Remedy: "Remove the old nest_asyncio (pip uninstall nest_asyncio) and the nest_asyncio.apply() calls of other " +
+			"libraries; better, stop re-entering: g4f.client.AsyncClient in async code, await asyncio.to_thread(...) for sync calls.",
 	},
 
 	// --- loop: missing, closed, mismatch ---
@@ -691,6 +831,42 @@ var Signatures = []Signature{
 			"with none running.",
 		Remedy:   "Call this provider through g4f.client.AsyncClient from async code, or wrap the call in asyncio.run(...).",
 		RemedyAt: "this call in %s needs a running event loop and has none: await AsyncClient from async code there, or wrap it in asyncio.run(...)",
+	},
+	{
+		// anyio (agronholm/anyio, _core/_eventloop.py get_async_backend):
+		// NoEventLoopError("Not currently running on any asynchronous
+		// event loop. Available async backends: asyncio, trio"); older
+		// anyio lets sniffio's AsyncLibraryNotFoundError("unknown async
+		// library, or not in async context") through (python-trio/
+		// sniffio, _impl.py). Both mean sniffio saw no running task.
+		ID:    SigMissingAsyncLibrary,
+		Class: ClassLoopMissing,
+		Types: []string{"NoEventLoopError", "AsyncLibraryNotFoundError"},
+		Message: regexp.MustCompile(`Not currently running on any asynchronous event loop|` +
+			`unknown async library, or not in async context`),
+		Explanation: "anyio (under httpx, starlette, FastAPI) asked sniffio which event loop runs the current task and got " +
+			"none: the call ran in sync code or a thread with no loop, or, on Python 3.14, under nest_asyncio, whose patch " +
+			"hides the current task from asyncio.current_task(), so code inside the loop looks loop-less.",
+		Remedy: "On Python 3.14 drop nest_asyncio.apply() (from your code or a library such as chainlit's CLI) and use " +
+			"g4f.client.AsyncClient from async code; from a thread, run the async call with asyncio.run(...) or an anyio portal.",
+	},
+	{
+		// CPython's Lib/asyncio/timeouts.py (3.11+), Timeout.__aenter__:
+		// RuntimeError("Timeout should be used inside a task"). loop-missing
+		// rather than loop-mismatch: there is no task at all, so nothing
+		// of another loop was awaited; the code ran where asyncio sees no
+		// running task (a callback, a nest_asyncio re-entry on 3.14, a
+		// loop run by hand). aiohttp's own "Timeout context manager ..."
+		// is mismatch-timeout-outside-task.
+		ID:      SigMissingTimeoutTask,
+		Class:   ClassLoopMissing,
+		Types:   []string{"RuntimeError"},
+		Message: regexp.MustCompile(`^Timeout should be used inside a task`),
+		Explanation: "asyncio.timeout() (used by aiohttp, httpx's anyio backend and asyncio.wait_for since Python 3.12) " +
+			"found no current task: the code ran on a loop thread outside any task, most often under nest_asyncio on " +
+			"Python 3.14, whose re-entered runs hide the current task, or from a plain callback.",
+		Remedy: "Run the call inside a task (await it from async code, or asyncio.run(...) around it); on Python 3.14 " +
+			"drop nest_asyncio and use g4f.client.AsyncClient instead of re-entering the loop.",
 	},
 	{
 		ID:      SigClosedLoop,
@@ -724,6 +900,9 @@ var Signatures = []Signature{
 		RemedyAt: "this call in %s uses an aiohttp session made on another event loop: create it inside the loop that runs this code",
 	},
 	{
+		// CPython's Lib/asyncio/base_events.py _check_thread (debug
+		// mode): RuntimeError("Non-thread-safe operation invoked on an
+		// event loop other than the current one").
 		ID:      SigMismatchWrongThread,
 		Class:   ClassLoopMismatch,
 		Types:   []string{"RuntimeError"},
@@ -758,6 +937,57 @@ var Signatures = []Signature{
 			"deadlocked) by sync code such as a g4f sync call, not merely by a slow request.",
 		Remedy: "Keep sync g4f calls off the loop thread (await asyncio.to_thread(...) or g4f.client.AsyncClient); to see " +
 			"the blocking call, py-spy dump the worker before the timeout and run g4fdiag explain on the dump.",
+	},
+	{
+		// nest_asyncio2's warning when the original nest_asyncio patched
+		// asyncio first (Python 3.12+): "UserWarning: asyncio is already
+		// patched by nest_asyncio. You may encounter bugs related to
+		// asyncio".
+		ID:        SigReentryNestMispatchWarning,
+		Class:     ClassLoopReentry,
+		Line:      regexp.MustCompile(`Warning: asyncio is already patched by nest_asyncio\b`),
+		LineHints: []string{"already patched by nest_asyncio"},
+		Symptom:   true,
+		Explanation: "nest_asyncio2 found asyncio already patched by the original nest_asyncio and warned: the app " +
+			"re-enters its running loop through a patch that breaks asyncio's tasks on Python 3.12 and later. Re-entry " +
+			"is set up; a hang or task error later is its likely effect.",
+		Remedy: "Remove the old nest_asyncio and the libraries' nest_asyncio.apply() calls; better, stop re-entering: " +
+			"g4f.client.AsyncClient in async code, await asyncio.to_thread(...) for sync calls.",
+	},
+	{
+		// "RuntimeWarning: coroutine 'await_callback' was never awaited",
+		// for g4f's wrapper coroutines (g4fWrapperCoroutine): run_until_
+		// complete and asyncio.run check for a running loop before they
+		// take the coroutine, so one left unawaited was refused, and
+		// these wrappers never meet a closed loop of their own.
+		ID:        SigReentryNeverAwaited,
+		Class:     ClassLoopReentry,
+		Line:      g4fWrapperCoroutine,
+		LineHints: []string{"was never awaited"},
+		Symptom:   true,
+		Explanation: "g4f's sync wrapper made its coroutine and handed it to run_until_complete or asyncio.run, which " +
+			"refused it without running it: an event loop was already running on this thread. The error itself was " +
+			"not pasted (or was caught); the warning is what it left behind.",
+		Remedy: "Inside async code use g4f.client.AsyncClient (await it); or run the sync call off the loop thread with " +
+			"await asyncio.to_thread(...).",
+	},
+	{
+		// CPython's Lib/asyncio/tasks.py Task.__del__ logs "Task was
+		// destroyed but it is pending!" for a task collected before it
+		// ended. loop-closed: the loop the task belonged to was closed or
+		// dropped under it (a sync wrapper's own loop closed at the end
+		// of a call, asyncio.run ending with the task still waiting).
+		ID:        SigTaskDestroyedPending,
+		Class:     ClassLoopClosed,
+		Line:      regexp.MustCompile(`Task was destroyed but it is pending!`),
+		LineHints: []string{"Task was destroyed"},
+		Symptom:   true,
+		Explanation: "asyncio collected a task that had not finished: the loop it ran on was stopped or closed with the " +
+			"task still waiting (a sync wrapper's private loop closed at the end of a call, a stream abandoned mid-way, " +
+			"asyncio.run returning while the task waited), or nothing kept a reference to it. Usually a symptom; an error " +
+			"before it, if any, is the cause.",
+		Remedy: "Keep one loop for the client's lifetime (g4f.client.AsyncClient in async code), await or cancel the tasks " +
+			"you start before their loop ends, and keep a reference to every task you create.",
 	},
 }
 
@@ -965,4 +1195,76 @@ func MatchQuoted(typ, msg string, depth int) (Match, bool) {
 		}
 	}
 	return best, found
+}
+
+// ProviderError is one provider's exception in a combined message and the
+// signature it matched. g4f's RetryProviderError (g4f/providers/
+// retry_provider.py, raise_exceptions) reads "RetryProvider failed:\n" and
+// then one "{provider}: {type}: {exception}" line per provider it tried, in
+// every release read; later releases raise a lone provider's error, and
+// MissingAuthError or NoValidHarFileError, unwrapped, and chain the first
+// provider's error as the cause (raise ... from it). RetryNoProviderError
+// reads "No provider found".
+type ProviderError struct {
+	Provider string
+	Match    Match // Line is the quoted exception's "Type: message"
+}
+
+// ProviderErrors classifies each provider's exception that msg quotes, the
+// worst class first (the loop classes), else in the order quoted. An
+// exception no signature knows is the fallback's. Lines without a provider
+// name, or whose "name" is an error type or a log level ("Error:
+// RuntimeError: ..."), are left out.
+func ProviderErrors(msg string) []ProviderError {
+	if !strings.Contains(msg, "\n") {
+		return nil // one line quotes one exception at most
+	}
+	msg = CapMessage(msg)
+	var out []ProviderError
+	for q := range pytext.NamedQuotes(msg, MaxQuotes) {
+		if !providerLike(q.Name) {
+			continue
+		}
+		m, ok := MatchType(q.Type, q.Message)
+		if !ok {
+			m, ok = MatchQuoted(q.Type, q.Message, 1)
+		}
+		if !ok {
+			m, ok = matchMessage(q.Type, q.Message)
+		}
+		if !ok {
+			m = Match{&FallbackSignature, pytext.FormatExceptionLine(q.Type, q.Message, pytext.LineEvidence)}
+		}
+		out = append(out, ProviderError{Provider: q.Name, Match: m})
+	}
+	slices.SortStableFunc(out, func(a, b ProviderError) int { return a.Match.Sig.Class.rank() - b.Match.Sig.Class.rank() })
+	return out
+}
+
+// providerLike reports whether a name before a quoted exception can be a
+// provider's: not empty, not an exception type, not a log level.
+func providerLike(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, suffix := range []string{"Error", "Exception", "Warning"} {
+		if strings.HasSuffix(name, suffix) {
+			return false
+		}
+	}
+	switch strings.ToUpper(name) {
+	case "DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL", "TRACE", "EXCEPTION", "TRACEBACK":
+		return false
+	}
+	return true
+}
+
+// PerProvider is "Blackbox loop-reentry, DDG network": each provider of a
+// combined message with its own class, worst first.
+func PerProvider(ps []ProviderError) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.Provider + " " + string(p.Match.Sig.Class)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -2,6 +2,7 @@ package diag
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/g4fdiag/g4fdiag/diag/internal/sample"
@@ -44,10 +45,22 @@ var signatureCases = []exceptionCase{
 	{"OpenAI 401 body through OpenaiTemplate", "g4f.errors.ResponseError", "Error invalid_api_key: Incorrect API key provided: sk-****. You can find your API key at https://platform.openai.com/account/api-keys.", "auth-http-401", ClassAuth},
 	{"api key required", "ValueError", "An API key is required for this provider", "auth-api-key", ClassAuth},
 	{"api_key missing", "Exception", "api_key is missing", "auth-api-key", ClassAuth},
+	{"invalid api key message", "Exception", "Invalid API key provided", "auth-api-key", ClassAuth},
+	{"403 body naming the key", "g4f.errors.ResponseStatusError", `Response 403: {"error": {"message": "Invalid API key", "type": "invalid_request_error"}}`, "auth-http-body", ClassAuth},
+	{"401 body not authenticated", "aiohttp.client_exceptions.ClientResponseError", "403, message='Not authenticated', url='https://api.example/v1/chat/completions'", "auth-http-body", ClassAuth},
+	{"403 block stays a status", "g4f.errors.ResponseStatusError", "Response 403: Forbidden", "http-status", ClassProviderError},
+	{"needs an auth token", "ValueError", `Provider "MetaAI" needs an auth token`, "auth-token", ClassAuth},
+	{"access token missing", "RuntimeError", "Access token is missing, log in first", "auth-token", ClassAuth},
 
 	// provider errors
 	{"RateLimitError", "g4f.errors.RateLimitError", "slow down", "rate-limited", ClassRateLimit},
 	{"HTTP 429", "g4f.errors.ResponseStatusError", "Response 429: Too Many Requests", "rate-limited-http", ClassRateLimit},
+	{"HTTP quota body", "g4f.errors.ResponseStatusError", `Response 403: {"error": {"code": "insufficient_quota"}}`, "rate-limited-http", ClassRateLimit},
+	{"429 through asyncio.run", "Exception", `Error 429: {"error": {"message": "Rate limit reached for requests"}}`, "rate-limited-http", ClassRateLimit},
+	{"status 429 under any type", "RuntimeError", "Request failed with status code 429", "rate-limited-http", ClassRateLimit},
+	{"quota exceeded", "Exception", "You exceeded your current quota, please check your plan and billing details.", "rate-limited-http", ClassRateLimit},
+	{"google resource exhausted", "Exception", "429 RESOURCE_EXHAUSTED. Quota exceeded for metric", "rate-limited-http", ClassRateLimit},
+	{"too many requests", "ValueError", "Too many requests, slow down", "rate-limited-http", ClassRateLimit},
 	{"Cloudflare", "g4f.errors.CloudflareError", "Response 403: Cloudflare detected", "cloudflare", ClassProviderError},
 	{"HTTP 403", "g4f.errors.ResponseStatusError", "Response 403: Forbidden", "http-status", ClassProviderError},
 	{"HTTP 500 message", "Exception", "Response 500: Internal Server Error", "http-status-message", ClassProviderError},
@@ -60,6 +73,8 @@ var signatureCases = []exceptionCase{
 	{"ModuleNotFoundError", "ModuleNotFoundError", "No module named 'curl_cffi'", "missing-module", ClassMissingRequirements},
 	{"uvloop not installed", "ModuleNotFoundError", "No module named 'uvloop'", "loop-package-missing", ClassUnavailable},
 	{"nest_asyncio not installed", "ImportError", "No module named nest_asyncio", "loop-package-missing", ClassUnavailable},
+	{"uvloop 0.21 on Python 3.14", "ImportError", "cannot import name 'BaseDefaultEventLoopPolicy' from 'asyncio.events' (/usr/lib/python3.14/asyncio/events.py)", "loop-package-outdated", ClassUnavailable},
+	{"uvloop 0.21 on a 3.14 alpha", "AttributeError", "module 'asyncio' has no attribute 'AbstractChildWatcher'", "loop-package-outdated", ClassUnavailable},
 	{"uvloop's submodule is not the loop missing", "ModuleNotFoundError", "No module named 'uvloopx'", "missing-module", ClassMissingRequirements},
 
 	// provider state
@@ -82,10 +97,16 @@ var signatureCases = []exceptionCase{
 
 	{"loop stopped under a sync call", "RuntimeError", "Event loop stopped before Future completed.", "reentry-loop-stopped", ClassLoopReentry},
 	{"closing the running loop", "RuntimeError", "Cannot close a running event loop", "reentry-close-running", ClassLoopReentry},
+	{"old g4f: create_async in an async loop", "RuntimeError", `Use "create_async" instead of "create" function in a async loop.`, "reentry-create-async", ClassLoopReentry},
+	{"nest_asyncio2 refuses the old patch", "RuntimeError", "asyncio is already patched by nest_asyncio", "reentry-nest-mispatched", ClassLoopReentry},
 
 	// loop missing, closed, mismatch
 	{"no loop in thread", "RuntimeError", "There is no current event loop in thread 'ThreadPoolExecutor-0_0'.", "missing-thread-loop", ClassLoopMissing},
 	{"no running loop", "RuntimeError", "no running event loop", "missing-running-loop", ClassLoopMissing},
+	{"anyio no loop", "anyio.NoEventLoopError", "Not currently running on any asynchronous event loop. Available async backends: asyncio, trio", "missing-async-library", ClassLoopMissing},
+	{"anyio no loop, internal module", "anyio._core._exceptions.NoEventLoopError", "Not currently running on any asynchronous event loop. Available async backends: asyncio, trio", "missing-async-library", ClassLoopMissing},
+	{"sniffio no library", "sniffio._impl.AsyncLibraryNotFoundError", "unknown async library, or not in async context", "missing-async-library", ClassLoopMissing},
+	{"stdlib timeout outside a task", "RuntimeError", "Timeout should be used inside a task", "missing-timeout-task", ClassLoopMissing},
 	{"loop closed", "RuntimeError", "Event loop is closed", "closed-loop", ClassLoopClosed},
 	{"future other loop", "RuntimeError", "Task <Task pending name='Task-2' coro=<f() running at x.py:3>> got Future <Future pending> attached to a different loop", "mismatch-different-loop", ClassLoopMismatch},
 	{"aiohttp timeout outside task", "RuntimeError", "Timeout context manager should be used inside a task", "mismatch-timeout-outside-task", ClassLoopMismatch},
@@ -258,6 +279,97 @@ func TestMatchType(t *testing.T) {
 	for _, c := range cases {
 		if got := typeIn(c.names, c.typ); got != c.want {
 			t.Errorf("typeIn(%v, %q) = %v, want %v", c.names, c.typ, got, c.want)
+		}
+	}
+}
+
+// g4f's RetryProviderError ("RetryProvider failed:\n" + one
+// "Provider: Type: message" line per provider, g4f/providers/
+// retry_provider.py raise_exceptions): each provider is classified on its
+// own, the loop classes first.
+const retryFourProviders = "RetryProvider failed:\n" +
+	"HuggingChat: MissingAuthError: Missing \"hf-chat\" cookie\n" +
+	"PollinationsAI: RateLimitError: Response 429: Too Many Requests\n" +
+	"Copilot: RuntimeError: There is no current event loop in thread 'ThreadPoolExecutor-0_0'.\n" +
+	"DeepInfra: ResponseStatusError: Response 500: upstream timed out"
+
+func TestProviderErrors(t *testing.T) {
+	t.Parallel()
+	got := ProviderErrors(retryFourProviders)
+	want := []struct {
+		provider string
+		sig      SignatureID
+	}{
+		{"Copilot", SigMissingThreadLoop},
+		{"DeepInfra", SigHTTPStatus},
+		{"PollinationsAI", SigRateLimited},
+		{"HuggingChat", SigAuthMissing},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d provider errors, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if got[i].Provider != w.provider || got[i].Match.Sig.ID != w.sig {
+			t.Errorf("%d: got %s %s, want %s %s", i, got[i].Provider, got[i].Match.Sig.ID, w.provider, w.sig)
+		}
+	}
+	if s := PerProvider(got); s != "Copilot loop-missing, DeepInfra provider-error, PollinationsAI rate-limit, HuggingChat auth" {
+		t.Errorf("PerProvider = %q", s)
+	}
+	// an unknown error is the fallback's, not dropped
+	ps := ProviderErrors("RetryProvider failed:\nA: KeyError: 'choices'\nB: RuntimeError: Event loop is closed")
+	if len(ps) != 2 || ps[0].Provider != "B" || ps[1].Match.Sig.ID != SigProviderError {
+		t.Errorf("with an unknown error: %+v", ps)
+	}
+	// no provider names: an API body, an "Error:" prefix, one line
+	for _, msg := range []string{
+		"RuntimeError: this event loop is already running.",
+		"Error: RuntimeError: Event loop is closed\nERROR: ValueError: x",
+		"Blackbox: RuntimeError: this event loop is already running.",
+	} {
+		if ps := ProviderErrors(msg); len(ps) > 1 {
+			t.Errorf("%q: got %+v, want at most one provider", msg, ps)
+		}
+	}
+}
+
+// A scan's evidence names each provider of a RetryProviderError with its
+// own class, within the evidence bound, and keeps the worst one's line.
+func TestClassifyNamesEachProvider(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 300)
+	for _, tc := range []struct{ msg, line, list string }{
+		{retryFourProviders, "RetryProviderError: RuntimeError: There is no current event loop",
+			"[Copilot loop-missing, DeepInfra provider-error, PollinationsAI rate-limit, HuggingChat auth]"},
+		{"RetryProvider failed:\nBlackbox: RuntimeError: this event loop is already running. " + long + "\nDDG: ClientConnectorError: Cannot connect to host duckduckgo.com:443",
+			"RetryProviderError: RuntimeError: this event loop is already running.", "[Blackbox loop-reentry, DDG network]"},
+	} {
+		o := scan.Observation{Cell: scan.Cell{Provider: "RetryProvider", Mode: scan.ModeSync, Loop: scan.LoopUvloop}, End: scan.EndCompleted,
+			Calls: []scan.Call{sample.ErrorCall(0, 1, scan.PyException{Type: "g4f.errors.RetryProviderError", Message: tc.msg})}}
+		v := Classify(o)
+		if !v.Class.IsLoop() || !strings.HasPrefix(v.Evidence, tc.line) || !strings.HasSuffix(v.Evidence, tc.list) {
+			t.Errorf("got %s %q, want a loop class, %q ... %q", v.Class, v.Evidence, tc.line, tc.list)
+		}
+		if n := len([]rune(v.Evidence)); n > maxEvidence {
+			t.Errorf("evidence of %d runes, over %d", n, maxEvidence)
+		}
+	}
+	// one provider: the evidence as before
+	o := scan.Observation{Cell: scan.Cell{Provider: "RetryProvider", Mode: scan.ModeSync, Loop: scan.LoopUvloop}, End: scan.EndCompleted,
+		Calls: []scan.Call{sample.ErrorCall(0, 1, scan.PyException{Type: "g4f.errors.RetryProviderError",
+			Message: "RetryProvider failed:\nBlackbox: RuntimeError: this event loop is already running."})}}
+	if v := Classify(o); v.Evidence != "RetryProviderError: RuntimeError: this event loop is already running." {
+		t.Errorf("one provider: evidence %q", v.Evidence)
+	}
+}
+
+// Symptoms and the rows that read log lines never match an exception: a
+// scan classifies what a call raised, never a warning it printed.
+func TestSymptomsAreLineSignatures(t *testing.T) {
+	t.Parallel()
+	for _, s := range Signatures {
+		if s.Symptom && (s.Line == nil || len(s.Types) > 0 || s.Message != nil) {
+			t.Errorf("%s: a symptom is read from log lines only", s.ID)
 		}
 	}
 }

@@ -543,6 +543,13 @@ func (x *explainer) outsideLine(line string) {
 		return
 	}
 	if r, pid, ok := x.lineSignature(line); ok {
+		if r.sig.Symptom {
+			// left behind by a failure: no traceback repeats it, and it
+			// ends no process
+			r.noise = lineNoise(line)
+			x.add(x.withProvider(r, line), x.lastTime)
+			return
+		}
 		if x.sameEnd(r, pid) {
 			return
 		}
@@ -881,6 +888,38 @@ func (x *explainer) finishBlock() {
 		return
 	}
 	x.add(r, x.blockTime)
+	for _, pr := range providerRecords(r) {
+		x.add(pr, x.blockTime)
+	}
+}
+
+// providerRecords are the other providers' failures of a combined message
+// (g4f's RetryProviderError), each with its own signature and provider: the
+// record r stands for the worst one.
+func providerRecords(r record) []record {
+	if r.chain == nil {
+		return nil
+	}
+	e := r.chain[r.idx]
+	ps := diag.ProviderErrors(e.Message)
+	if len(ps) < 2 {
+		return nil
+	}
+	t := pytext.ShortType(e.Type)
+	var out []record
+	for _, p := range ps {
+		if p.Provider == r.provider && p.Match.Sig == r.sig {
+			continue
+		}
+		ev := p.Match.Line
+		if t != "" {
+			ev = t + ": " + ev
+		}
+		out = append(out, record{sig: p.Match.Sig, evidence: ev, provider: providerName(p.Provider),
+			note:  "quoted in " + diag.OrDefault(t, "a combined message") + " (" + providerName(p.Provider) + ")",
+			chain: r.chain, idx: r.idx})
+	}
+	return out
 }
 
 // chainRecord classifies an exception chain (raised first) as check does.
@@ -1012,7 +1051,14 @@ func placed(r record) record {
 // add aggregates one failure.
 func (x *explainer) add(r record, when string) {
 	r = placed(r)
-	x.attemptFailed(r)
+	if r.sig.Symptom && r.noise == "" {
+		// A symptom (a task destroyed pending, a coroutine never awaited)
+		// decides only alone: beside a real error it is that error's noise.
+		r.noise = "a symptom of another failure (a coroutine or task left behind), which decides when there is one"
+	}
+	if !r.sig.Symptom {
+		x.attemptFailed(r)
+	}
 	x.sum.Failures++
 	if r.noise == "" {
 		x.real++
@@ -1090,6 +1136,7 @@ func (x *explainer) explanation() Explanation {
 		for _, f := range fs {
 			if f.Noise != "" {
 				secondary = append(secondary, f)
+				sum.Failures -= f.Count // said beside the real error, not counted
 				if f.Verdict.IsLoop() {
 					sum.Loop -= f.Count
 				}

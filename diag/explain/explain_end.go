@@ -65,7 +65,7 @@ func (x *explainer) noteAfter(line string) {
 // process the line names, when it names one.
 func (x *explainer) lineSignature(line string) (r record, pid string, ok bool) {
 	for _, s := range lineSigs {
-		if (s.LineAfter != nil && !x.after[s]) || !hinted(s, line) {
+		if (s.LineAfter != nil && !x.after[s]) || !hinted(s, line) || (s.Unless != nil && s.Unless.MatchString(line)) {
 			continue
 		}
 		m := s.Line.FindStringSubmatch(line)

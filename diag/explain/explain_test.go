@@ -396,3 +396,78 @@ Current thread 0x00007f3a1c7fe640 (most recent call first):
 		}
 	}
 }
+
+// A task destroyed while pending, a coroutine never awaited, nest_asyncio2's
+// warning: alone they decide (never "ok"); beside a real error they are its
+// noise and change neither the verdict nor the counts.
+func TestSymptomsDecideOnlyAlone(t *testing.T) {
+	t.Parallel()
+	const destroyed = "Task was destroyed but it is pending!\n" +
+		"task: <Task pending name='Task-4' coro=<AsyncGeneratorProvider.create_async_generator() running at /x/g4f/providers/base_provider.py:311>>\n"
+	const neverAwaited = "sys:1: RuntimeWarning: coroutine 'send_alert' was never awaited\n"
+	const network = "Traceback (most recent call last):\n" +
+		"  File \"/x/bot.py\", line 9, in <module>\n" +
+		"    ask()\n" +
+		"aiohttp.client_exceptions.ClientConnectorError: Cannot connect to host api.example:443 ssl:default [Connection refused]\n"
+	for _, tc := range []struct {
+		name, text string
+		verdict    diag.Class
+		sig        diag.SignatureID
+		failures   int
+		loop       int
+	}{
+		{"destroyed alone", destroyed, diag.ClassLoopClosed, diag.SigTaskDestroyedPending, 1, 1},
+		{"never awaited alone", neverAwaited, diag.ClassProviderError, diag.SigCoroutineNeverAwaited, 1, 0},
+		{"both alone: the worse", neverAwaited + destroyed, diag.ClassLoopClosed, diag.SigTaskDestroyedPending, 2, 1},
+		{"after a network error", network + destroyed + neverAwaited, diag.ClassNetwork, diag.SigNetworkAiohttp, 1, 0},
+		{"before a network error", destroyed + network, diag.ClassNetwork, diag.SigNetworkAiohttp, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := explainString(t, tc.text)
+			if e.Verdict != tc.verdict || e.Signature != string(tc.sig) {
+				t.Errorf("verdict %s (%s), want %s (%s)", e.Verdict, e.Signature, tc.verdict, tc.sig)
+			}
+			if e.Summary.Failures != tc.failures || e.Summary.Loop != tc.loop || e.LoopFailure() != (tc.loop > 0) {
+				t.Errorf("summary %d failures, %d loop; want %d, %d", e.Summary.Failures, e.Summary.Loop, tc.failures, tc.loop)
+			}
+			if e.Explanation == "" || e.Remedy == "" {
+				t.Errorf("no explanation or remedy: %+v", e)
+			}
+		})
+	}
+}
+
+// Each provider a RetryProviderError lists is a finding of its own, with its
+// provider and class, the loop-class ones first.
+func TestRetryProviderErrorFindingPerProvider(t *testing.T) {
+	t.Parallel()
+	e := explainString(t, mustRead(t, "../../testdata/explain/155-retry-provider-auth-rate-missing.txt"))
+	want := []struct {
+		class    diag.Class
+		sig      diag.SignatureID
+		provider string
+	}{
+		{diag.ClassLoopMissing, diag.SigMissingThreadLoop, "Copilot"},
+		{diag.ClassProviderError, diag.SigHTTPStatus, "DeepInfra"},
+		{diag.ClassRateLimit, diag.SigRateLimited, "PollinationsAI"},
+		{diag.ClassAuth, diag.SigAuthMissing, "HuggingChat"},
+	}
+	if len(e.Findings) != len(want) {
+		t.Fatalf("%d findings, want %d: %+v", len(e.Findings), len(want), e.Findings)
+	}
+	for i, w := range want {
+		f := e.Findings[i]
+		if f.Verdict != w.class || f.Signature != string(w.sig) || f.Provider != w.provider {
+			t.Errorf("finding %d: %s %s %s, want %s %s %s", i, f.Verdict, f.Signature, f.Provider, w.class, w.sig, w.provider)
+		}
+		if wantNote := "quoted in RetryProviderError (" + w.provider + ")"; f.Note != wantNote {
+			t.Errorf("finding %d: note %q, want %q", i, f.Note, wantNote)
+		}
+		if !strings.HasPrefix(f.Evidence, "RetryProviderError: ") {
+			t.Errorf("finding %d: evidence %q", i, f.Evidence)
+		}
+	}
+	if e.Provider != "Copilot" || e.Summary.Loop != 1 || e.Summary.Failures != 4 {
+		t.Errorf("decisive provider %q, summary %+v", e.Provider, e.Summary)
+	}
+}

@@ -36,6 +36,12 @@ var lineCases = []struct {
 	{"nginx 502", "", "<head><title>502 Bad Gateway</title></head>", "gateway-bad", diag.ClassProtocol},
 	{"nginx 504", "", "<head><title>504 Gateway Time-out</title></head>", "gateway-timeout", diag.ClassTimeout},
 	{"asyncio slow callback", "", "WARNING:asyncio:Executing <Task pending name='Task-7' coro=<on_message() running at /srv/bot/handlers.py:41>> took 12.406 seconds", "loop-slow-callback", diag.ClassLoopBlocked},
+	{"coroutine never awaited", "", "/srv/bot/handlers.py:30: RuntimeWarning: coroutine 'AsyncCompletions.create' was never awaited", "coroutine-never-awaited", diag.ClassProviderError},
+	{"g4f wrapper never awaited", "", "sys:1: RuntimeWarning: coroutine 'await_callback' was never awaited", "reentry-never-awaited", diag.ClassLoopReentry},
+	{"g4f list wrapper never awaited", "", "<sys>:0: RuntimeWarning: coroutine 'async_generator_to_list' was never awaited", "reentry-never-awaited", diag.ClassLoopReentry},
+	{"nest_asyncio2 mispatch warning", "", "/srv/app/.venv/lib/python3.13/site-packages/nest_asyncio2.py:158: UserWarning: asyncio is already patched by nest_asyncio. You may encounter bugs related to asyncio", "reentry-nest-mispatch-warning", diag.ClassLoopReentry},
+	{"task destroyed pending", "", "Task was destroyed but it is pending!", "task-destroyed-pending", diag.ClassLoopClosed},
+	{"task destroyed pending, logged", "", "2026-02-11 08:03:12,551 ERROR asyncio: Task was destroyed but it is pending!", "task-destroyed-pending", diag.ClassLoopClosed},
 }
 
 func TestLineSignatures(t *testing.T) {

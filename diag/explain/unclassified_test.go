@@ -55,7 +55,7 @@ func TestExplainErrorRules(t *testing.T) {
 		{"exception ignored alone", "Exception ignored in: <function Foo.__del__ at 0x7f>\n",
 			diag.ClassUnclassified, "Exception ignored in", ""},
 		{"task destroyed alone", "Task was destroyed but it is pending!\ntask: <Task pending name='Task-1' coro=<main() running at a.py:3>>\n",
-			diag.ClassUnclassified, "Task was destroyed but it is pending!", ""},
+			diag.ClassLoopClosed, "Task was destroyed but it is pending!", ""},
 		// no error at all
 		{"a 404 access line", "INFO:     127.0.0.1:51234 - \"GET /favicon.ico HTTP/1.1\" 404 Not Found\n", diag.ClassOK, "no failure", ""},
 		{"a warning record", "WARNING: This is a development server. Do not use it in a production deployment.\n", diag.ClassOK, "no failure", ""},
@@ -143,7 +143,7 @@ func TestExplainNoiseBelowRealError(t *testing.T) {
 		noiseText string
 	}{
 		{"101-auth-then-proactor-closed-noise-windows-py311.txt", diag.ClassAuth, diag.ClassLoopClosed, "__del__"},
-		{"102-auth-401-then-task-destroyed-aiogram.txt", diag.ClassAuth, diag.ClassUnclassified, "destroyed a task"},
+		{"102-auth-401-then-task-destroyed-aiogram.txt", diag.ClassAuth, diag.ClassLoopClosed, "destroyed a task"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -24,7 +24,7 @@ var (
 	// quotedError (in another exception's message): "Type: message" at a
 	// line start, optionally after "Name: "; the type ends in Error,
 	// Exception or Warning, or is gaierror, herror or timeout.
-	quotedError = regexp.MustCompile(`(?m)^[ \t]*(?:[A-Za-z0-9_.\-]+:[ \t]+)?` +
+	quotedError = regexp.MustCompile(`(?m)^[ \t]*(?:([A-Za-z0-9_.\-]+):[ \t]+)?` +
 		`((?:[A-Za-z_][A-Za-z0-9_]*\.)*(?:[A-Z][A-Za-z0-9_]*(?:Error|Exception|Warning)|gaierror|herror|timeout)):[ \t]*([^\n]*)`)
 )
 
@@ -73,7 +73,26 @@ func FindReprException(line string) (typ, msg string, ok bool) {
 func QuotedExceptions(msg string, n int) iter.Seq2[string, string] {
 	return func(yield func(typ, msg string) bool) {
 		for _, q := range quotedError.FindAllStringSubmatch(msg, n) {
-			if !yield(q[1], q[2]) {
+			if !yield(q[2], q[3]) {
+				return
+			}
+		}
+	}
+}
+
+// Quoted is one exception another one's message quotes at a line start:
+// Name is what stands before it ("Blackbox" in g4f's "Blackbox:
+// RuntimeError: ..."), "" when nothing does.
+type Quoted struct {
+	Name, Type, Message string
+}
+
+// NamedQuotes is QuotedExceptions with the name each quote stands after:
+// g4f's RetryProviderError names the provider of every line.
+func NamedQuotes(msg string, n int) iter.Seq[Quoted] {
+	return func(yield func(Quoted) bool) {
+		for _, q := range quotedError.FindAllStringSubmatch(msg, n) {
+			if !yield(Quoted{Name: q[1], Type: q[2], Message: q[3]}) {
 				return
 			}
 		}

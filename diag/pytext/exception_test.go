@@ -124,3 +124,32 @@ func TestFormatExceptionLine(t *testing.T) {
 		t.Error("ShortType, FirstLine")
 	}
 }
+
+func TestNamedQuotes(t *testing.T) {
+	t.Parallel()
+	msg := "RetryProvider failed:\n" +
+		"Blackbox: RuntimeError: this event loop is already running.\n" +
+		"DDG: ClientConnectorError: Cannot connect to host duckduckgo.com:443\n" +
+		"  socket.timeout: timed out\n" +
+		`HTTP 500 body {"detail": "ValueError: inside a line"}`
+	want := []Quoted{
+		{"Blackbox", "RuntimeError", "this event loop is already running."},
+		{"DDG", "ClientConnectorError", "Cannot connect to host duckduckgo.com:443"},
+		{"", "socket.timeout", "timed out"},
+	}
+	var got []Quoted
+	for q := range NamedQuotes(msg, -1) {
+		got = append(got, q)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("NamedQuotes = %+v, want %+v", got, want)
+	}
+	// the same quotes as QuotedExceptions, in the same order
+	i := 0
+	for typ, m := range QuotedExceptions(msg, -1) {
+		if i >= len(got) || got[i].Type != typ || got[i].Message != m {
+			t.Errorf("QuotedExceptions %d = %q %q, NamedQuotes %+v", i, typ, m, got)
+		}
+		i++
+	}
+}
