@@ -211,6 +211,9 @@ type record struct {
 	// for frames only when the record starts a finding
 	chain []scan.PyException
 	idx   int
+	// a stack dump's loop thread waiting on run_coroutine_threadsafe: the
+	// record it is when the dump holds no other loop
+	ownLoop *record
 }
 
 type explainer struct {
@@ -237,6 +240,8 @@ type explainer struct {
 	// a stack dump being read, and faulthandler's timeout header before it
 	dump         *dumpState
 	faultTimeout string
+	// the first line telling of a hang in words, while no failure was seen
+	hangWords string
 	// line signatures' LineAfter patterns seen so far
 	after map[*diag.Signature]bool
 	// the last record telling how a process ended, so that the kill that
@@ -399,7 +404,7 @@ func (x *explainer) outsideLine(line string) {
 		x.faultTimeout = trimmed
 		return
 	}
-	if (strings.Contains(line, "hread ") || strings.Contains(line, "Stack (")) && x.dumpStart(line) {
+	if pytext.MayStartDump(line) && x.dumpStart(line) {
 		return
 	}
 	x.attemptLine(line)
@@ -426,7 +431,9 @@ func (x *explainer) outsideLine(line string) {
 	if r, ok := x.lineRecord(line); ok {
 		x.flushPending()
 		x.pending, x.pendingAge, x.pendTime = &r, 0, x.lastTime
+		return
 	}
+	x.noteHangWords(trimmed)
 }
 
 // lineRecord classifies a line outside a traceback: an API error body, a log
@@ -674,6 +681,7 @@ func (x *explainer) finish() {
 	x.finishDump()
 	x.flushPending()
 	x.flakyFindings()
+	x.hangDescribed()
 }
 
 // add aggregates one failure.
