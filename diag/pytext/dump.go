@@ -260,14 +260,14 @@ func (r *DumpReader) feedTree(body, trimmed string) (*DumpThread, bool) {
 		h := ThreadHeader{Text: strings.TrimSpace(node), Name: strings.TrimSpace(name), Form: FormAsyncioTree}
 		r.cur = &DumpThread{Header: h}
 		r.threads++
-		r.path = append(r.path, treeNode{depth: depth, task: h})
+		r.push(treeNode{depth: depth, task: h})
 		return ended, true
 	}
 	if len(r.path) == 0 {
 		return nil, false
 	}
 	owner := r.path[len(r.path)-1].task
-	r.path = append(r.path, treeNode{depth: depth, task: owner})
+	r.push(treeNode{depth: depth, task: owner})
 	var ended *DumpThread
 	if r.cur == nil || r.cur.Header != owner {
 		// the task's frames go on after a task of its own: a part of it
@@ -276,6 +276,16 @@ func (r *DumpReader) feedTree(body, trimmed string) (*DumpThread, bool) {
 	}
 	r.cur.add(treeFrame(strings.TrimSpace(node)))
 	return ended, true
+}
+
+// maxTreeDepth bounds the pstree path held: a node deeper than that joins
+// the deepest one kept.
+const maxTreeDepth = 256
+
+func (r *DumpReader) push(n treeNode) {
+	if len(r.path) < maxTreeDepth {
+		r.path = append(r.path, n)
+	}
 }
 
 // treeFrame reads a pstree coroutine node: "consume bot.py:12", or a bare

@@ -43,7 +43,7 @@ func TestDumpReaderGdbPyBt(t *testing.T) {
 	if got := threads[1].Frames[1]; got.Func != "select" || got.Code != "fd_event_list = self._selector.poll(timeout, max_ev)" {
 		t.Errorf("thread 1 innermost %+v", got)
 	}
-	if l := threads[1].Header.DumpLabel(threads[1].Frames); l != `gdb thread 1 "python3"` {
+	if l := threads[1].Header.DumpLabel(threads[1].Frames); l != "gdb thread 1" {
 		t.Errorf("label %q", l)
 	}
 }
@@ -212,5 +212,21 @@ func TestMayStartDump(t *testing.T) {
 		if _, _, ok := FindThreadHeader(l); !ok {
 			t.Errorf("FindThreadHeader(%q) found none", l)
 		}
+	}
+}
+
+func TestDumpReaderPstreeDepthBounded(t *testing.T) {
+	t.Parallel()
+	r := NewDumpReader(ThreadHeader{Text: "└── (T) Task-1", Name: "Task-1", Form: FormAsyncioTree})
+	for i := range 4 * maxTreeDepth {
+		if _, ok := r.Feed(strings.Repeat("    ", i+1) + "└──  f /a.py:1"); !ok {
+			t.Fatalf("line %d ended the tree", i)
+		}
+	}
+	if len(r.path) > maxTreeDepth {
+		t.Errorf("path holds %d nodes", len(r.path))
+	}
+	if th := r.Close(); th == nil || th.Header.Name != "Task-1" || len(th.Frames) != MaxDumpFrames {
+		t.Errorf("task %+v", th)
 	}
 }

@@ -219,8 +219,8 @@ func (h ThreadHeader) HangLabel(frames []scan.Frame) string {
 }
 
 // DumpLabel names a HeaderDump thread for explain: gdb's thread number
-// and name ('gdb thread 2 "python3"', "the thread gdb dumped" under a
-// bare py-bt), a task's name ('task "Task-3"'), py-spy's and a thread
+// and name ('gdb thread 3 "llm-loop"', "gdb thread 1" when the name is
+// the interpreter's, "the thread gdb dumped" under a bare py-bt), a task's name ('task "Task-3"'), py-spy's and a thread
 // dump's name in quotes ('thread "MainThread"'), "the dumped thread" for "Stack (…)",
 // "main thread 0x…" when its outermost frame is a module's, "thread 0x…",
 // else "a thread". The 3.14 "[name]" is not read.
@@ -230,7 +230,8 @@ func (h ThreadHeader) DumpLabel(frames []scan.Frame) string {
 		switch {
 		case h.ID == "":
 			return "the thread gdb dumped"
-		case h.Name != "":
+		case h.Name != "" && !strings.HasPrefix(h.Name, "python"):
+			// before 3.14 a thread's name in gdb is the process's
 			return "gdb thread " + h.ID + ` "` + h.Name + `"`
 		}
 		return "gdb thread " + h.ID
