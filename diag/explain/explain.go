@@ -211,9 +211,6 @@ type record struct {
 	// for frames only when the record starts a finding
 	chain []scan.PyException
 	idx   int
-	// a stack dump's loop thread waiting on run_coroutine_threadsafe: the
-	// record it is when the dump holds no other loop
-	ownLoop *record
 }
 
 type explainer struct {

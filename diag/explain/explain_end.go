@@ -14,7 +14,9 @@ import (
 // This file reads the texts that tell how a process or a request ended
 // rather than which exception it raised: log lines (a killed worker, a
 // gunicorn WORKER TIMEOUT, curl's exit messages), stack dumps of a hung or
-// crashed process (faulthandler, py-spy dump), a Ctrl-C traceback, and
+// crashed process (faulthandler, py-spy dump, gdb py-bt, a server's thread
+// dump, Python 3.14's asyncio ps and pstree task lists), a hang told in
+// words with nothing else, a Ctrl-C traceback, and
 // g4f's retry log, where one provider failing some attempts and answering
 // others is flaky.
 
@@ -142,9 +144,10 @@ type dumpState struct {
 	r       *pytext.DumpReader
 	timeout string // faulthandler's "Timeout (0:00:30)!" header, when there was one
 	when    string // the log time when the dump started: it ends at the next record
-	// the worst loop thread so far
-	best     *record
-	bestRank int
+	// the worst loop thread so far, and the deadlock it is if the loop it
+	// waits on is its own (stackRecord's ownLoop)
+	best, bestOwn *record
+	bestRank      int
 	// the loop threads seen, and the first idle one, named
 	loops int
 	idle  string
@@ -236,9 +239,9 @@ func (d *dumpState) judge(t *pytext.DumpThread) {
 			}
 		}
 	}
-	r, rank, ok := stackRecord(name, frames)
+	r, own, rank, ok := stackRecord(name, frames)
 	if ok && (d.best == nil || rank < d.bestRank) {
-		d.best, d.bestRank = &r, rank
+		d.best, d.bestOwn, d.bestRank = &r, own, rank
 	}
 	if ok || loop {
 		return
@@ -310,22 +313,20 @@ func taskFrame(frames []scan.Frame) string {
 // of another loop, is a blocked loop. The rank orders the two (deadlock
 // first). ownLoop, for a wait on run_coroutine_threadsafe's future, is the
 // deadlock it is when the loop it was handed is the thread's own.
-func stackRecord(name string, frames []scan.Frame) (record, int, bool) {
+func stackRecord(name string, frames []scan.Frame) (r record, ownLoop *record, rank int, ok bool) {
 	if !diag.RunsLoopHere(frames) {
-		return record{}, 0, false
+		return record{}, nil, 0, false
 	}
 	if idle, _ := diag.LoopIdle(frames); idle {
-		return record{}, 0, false
+		return record{}, nil, 0, false
 	}
-	r := record{}
-	rank := 0
 	cross, portal, isCross := diag.CrossLoopWait(frames)
 	switch {
 	case isCross:
 		r.sig, r.evidence, rank = sigPtr(diag.SigLoopThreadBlocked),
 			name+" runs the event loop and is blocked waiting on "+cross, 1
 		if !portal {
-			r.ownLoop = &record{sig: sigPtr(diag.SigDeadlockLoopThread),
+			ownLoop = &record{sig: sigPtr(diag.SigDeadlockLoopThread),
 				evidence: name + " runs the event loop and waits forever on " + cross + ", and no other loop runs: it was handed its own"}
 		}
 	case diag.WaitsForever(frames):
@@ -335,7 +336,7 @@ func stackRecord(name string, frames []scan.Frame) (record, int, bool) {
 		what, _ := diag.BlockingCall(frames)
 		r.sig, r.evidence, rank = sigPtr(diag.SigLoopThreadBlocked), name+" runs the event loop and is blocked in "+what, 1
 	default:
-		return record{}, 0, false
+		return record{}, nil, 0, false
 	}
 	if f, ok := diag.InnermostG4F(frames); ok {
 		r.frame = diag.OneLine(diag.FormatFrame(f))
@@ -344,17 +345,17 @@ func stackRecord(name string, frames []scan.Frame) (record, int, bool) {
 		}
 	} else if b := diag.HangBlame(frames); b != "" {
 		r.evidence += ", under " + b
-		if r.ownLoop != nil {
-			r.ownLoop.evidence += ", under " + b
+		if ownLoop != nil {
+			ownLoop.evidence += ", under " + b
 		}
 	}
 	if f, ok := diag.Reentry(frames, diag.ReentryOnStack); ok {
 		r.reentry = diag.FormatFrame(f)
 	}
-	if o := r.ownLoop; o != nil {
+	if o := ownLoop; o != nil {
 		o.frame, o.provider, o.reentry = r.frame, r.provider, r.reentry
 	}
-	return r, rank, true
+	return r, ownLoop, rank, true
 }
 
 // sigPtr is the table entry of a state signature, so findings compare by
@@ -394,10 +395,10 @@ func (x *explainer) finishDump() {
 		return
 	}
 	r := d.hangRecord()
-	if b := d.best; b != nil {
-		r = *b
-		if b.ownLoop != nil && d.loops < 2 {
-			r = *b.ownLoop
+	if d.best != nil {
+		r = *d.best
+		if d.bestOwn != nil && d.loops < 2 {
+			r = *d.bestOwn
 		}
 	}
 	if d.timeout != "" {
@@ -468,9 +469,9 @@ func interruptRecord(chain []scan.PyException) (record, bool) {
 	for len(frames) > 0 && signalHandler(frames[len(frames)-1]) {
 		frames = frames[:len(frames)-1]
 	}
-	if r, _, ok := stackRecord("the interrupted thread", frames); ok {
-		if r.ownLoop != nil {
-			r = *r.ownLoop // one thread's traceback shows no other loop
+	if r, own, _, ok := stackRecord("the interrupted thread", frames); ok {
+		if own != nil {
+			r = *own // one thread's traceback shows no other loop
 		}
 		r.evidence = "KeyboardInterrupt: " + r.evidence
 		return r, true
