@@ -753,3 +753,31 @@ func TaskWaitsOn(frames []scan.Frame) (string, bool) {
 	}
 	return "", false
 }
+
+// dumperCode is code that takes a dump of the threads' stacks.
+var dumperCode = regexp.MustCompile(`\bextract_stack\(|\b_current_frames\(|\bformat_stack\(|\bprint_stack\(|\bdump_traceback(?:_later)?\(`)
+
+// dumperHook are the server hooks that print a thread dump (gunicorn's
+// example config), and the worker methods that call them on a signal.
+var dumperHook = map[string]bool{"worker_int": true, "worker_abort": true, "handle_quit": true, "handle_int": true,
+	"handle_abort": true, "handle_usr1": true, "handle_usr2": true}
+
+// TrimDumper drops the innermost frames of a thread that took a dump from
+// inside the dump (a signal handler that runs sys._current_frames and
+// traceback.extract_stack on the thread the signal interrupted): the code
+// that dumps, the hook and handler that called it, Python's signal module.
+// What is left is where the thread was when the signal came.
+func TrimDumper(frames []scan.Frame) []scan.Frame {
+	n := len(frames)
+	for n > 0 {
+		f := frames[n-1]
+		if !dumperCode.MatchString(f.Code) && !dumperHook[f.Func] && pytext.FileBase(pytext.SlashPath(f.File)) != "signal.py" {
+			break
+		}
+		n--
+	}
+	if n == 0 {
+		return frames // nothing but the dumper: keep it as it is
+	}
+	return frames[:n]
+}

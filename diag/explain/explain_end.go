@@ -223,6 +223,9 @@ func (d *dumpState) judge(t *pytext.DumpThread) {
 		d.judgeTask(t)
 		return
 	}
+	if t.Header.Form == pytext.FormThreadDump {
+		frames = diag.TrimDumper(frames) // the signal handler that printed the dump
+	}
 	if t.Header.Current && d.crashFrame == "" {
 		if f, ok := diag.BlameFrame(frames); ok {
 			d.crashFrame = diag.OneLine(diag.FormatFrame(f))

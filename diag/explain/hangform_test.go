@@ -24,7 +24,7 @@ func TestExplainHangForms(t *testing.T) {
 		{"122-gdb-py-bt-full-loop-blocked-sleep", diag.ClassLoopBlocked, []string{"the thread gdb dumped runs the event loop and is blocked in time.sleep"}},
 		{"123-gdb-py-bt-run-coroutine-threadsafe-own-loop", diag.ClassDeadlock,
 			[]string{"waits forever on run_coroutine_threadsafe(...).result(), and no other loop runs: it was handed its own"}},
-		{"125-gunicorn-worker-int-thread-dump-uvicorn-blocked", diag.ClassLoopBlocked, []string{`thread "MainThread" runs the event loop and is blocked in socket recv`}},
+		{"125-gunicorn-worker-int-thread-dump-loop-blocked", diag.ClassLoopBlocked, []string{`thread "g4f-loop" runs the event loop and is blocked in socket recv`}},
 		{"126-waitress-thread-dump-run-coroutine-threadsafe-other-loop", diag.ClassTimeout,
 			[]string{`the loop of thread "asyncio-loop" idles in select(): no loop fault; thread "waitress-0" waits on run_coroutine_threadsafe(...).result()`}},
 		{"127-faulthandler-py314-anyio-portal-from-loop-thread", diag.ClassLoopBlocked,
