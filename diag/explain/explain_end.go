@@ -148,9 +148,10 @@ type dumpState struct {
 	// waits on is its own (stackRecord's ownLoop)
 	best, bestOwn *record
 	bestRank      int
-	// the loop threads seen, and the first idle one, named
-	loops int
-	idle  string
+	// the loop threads seen, those blocked on another loop's work, and
+	// the first idle one, named
+	loops, crossWaits int
+	idle              string
 	// the thread to name when no loop thread is at fault: one waiting on
 	// another loop (rank 0), else on a queue (1), else the
 	// first one running code outside the stdlib and the loop machinery (2)
@@ -243,6 +244,9 @@ func (d *dumpState) judge(t *pytext.DumpThread) {
 		}
 	}
 	r, own, rank, ok := stackRecord(name, frames)
+	if _, _, cross := diag.CrossLoopWait(frames); ok && cross {
+		d.crossWaits++
+	}
 	if ok && (d.best == nil || rank < d.bestRank) {
 		d.best, d.bestOwn, d.bestRank = &r, own, rank
 	}
@@ -398,7 +402,17 @@ func (x *explainer) finishDump() {
 		return
 	}
 	r := d.hangRecord()
-	if d.best != nil {
+	switch {
+	case d.best != nil && d.bestRank > 0 && d.crossWaits >= 2 && d.crossWaits == d.loops:
+		// every loop waits on another loop's work: none is left to do it
+		r = *d.best
+		r.sig = sigPtr(diag.SigDeadlockLoopThread)
+		all := fmt.Sprintf("all %d event loops", d.loops)
+		if d.loops == 2 {
+			all = "both event loops"
+		}
+		r.evidence = all + " in the dump wait on each other's work; " + r.evidence
+	case d.best != nil:
 		r = *d.best
 		if d.bestOwn != nil && d.loops < 2 {
 			r = *d.bestOwn

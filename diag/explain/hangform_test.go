@@ -34,6 +34,9 @@ func TestExplainHangForms(t *testing.T) {
 		{"130-asyncio-pstree-py314-event-wait", diag.ClassTimeout, []string{`task "handle-update-7741" waits on asyncio.Event.wait in kim/tgbot/gate.py:19`}},
 		{"131-asyncio-pstree-py314-await-cycle", diag.ClassDeadlock, []string{"cycle: fetch-models → refresh-cache → fetch-models"}},
 		{"134-gdb-py-bt-two-loops-run-coroutine-threadsafe", diag.ClassLoopBlocked, []string{"gdb thread 1 runs the event loop and is blocked waiting on run_coroutine_threadsafe(...).result()"}},
+		{"137-gdb-thread-apply-all-py-bt-full-queue-on-loop", diag.ClassDeadlock, []string{"gdb thread 1 runs the event loop and waits forever in queue.Queue.get()"}},
+		{"138-faulthandler-two-loops-waiting-on-each-other", diag.ClassDeadlock,
+			[]string{"Timeout (0:01:00): both event loops in the dump wait on each other's work; thread 0x00007f2e0effd6c0 runs the event loop and is blocked waiting on anyio BlockingPortal.call()"}},
 		{"132-hang-one-line-bot", diag.ClassTimeout, []string{`a hang told in words ("the bot hangs forever after the first message")`, "low-confidence"}},
 	}
 	for _, tt := range tests {
