@@ -724,3 +724,99 @@ func stalledChunks(c CellReport) int {
 	}
 	return any
 }
+
+// CrossLoopWait names the wait of a thread blocked on work another event
+// loop runs: an anyio BlockingPortal (or from_thread.run) call, or a
+// future of asyncio.run_coroutine_threadsafe(...).result(). Run on a loop
+// thread, such a wait blocks that loop, but what it waits for runs on the
+// other loop, so it is no deadlock of its own; run_coroutine_threadsafe
+// may also be handed the thread's own loop, which the caller tells from
+// the loops the dump holds. portal is true for anyio's portal, which
+// refuses to be called from its own loop's thread.
+func CrossLoopWait(frames []scan.Frame) (what string, portal, ok bool) {
+	for i := len(frames) - 1; i >= 0; i-- {
+		f := frames[i]
+		p := pytext.SlashPath(f.File)
+		if strings.HasSuffix(p, "anyio/from_thread.py") {
+			switch f.Func {
+			case "run", "run_sync":
+				return "anyio.from_thread." + f.Func + "() (the loop that started this thread)", true, true
+			case "call", "start_task_soon", "_spawn_task_from_thread", "start_task", "wrap_async_context_manager":
+				return "anyio BlockingPortal." + f.Func + "() (the portal's loop, in another thread)", true, true
+			}
+			continue
+		}
+		if strings.Contains(f.Code, "run_coroutine_threadsafe(") {
+			return "run_coroutine_threadsafe(...).result()", false, true
+		}
+		if !isStdlib(f.File) {
+			return "", false, false
+		}
+	}
+	return "", false, false
+}
+
+// TaskWaitsOn names what an asyncio task waits on, from the frames of its
+// coroutine stack (outermost first) as a task list shows them: Python
+// 3.14's "asyncio ps" (qualified names, no files) or "asyncio pstree" and
+// print_stack (files and lines).
+func TaskWaitsOn(frames []scan.Frame) (string, bool) {
+	if len(frames) == 0 {
+		return "", false
+	}
+	in := frames[len(frames)-1]
+	p := pytext.SlashPath(in.File)
+	method := in.Func
+	if i := strings.LastIndexByte(method, '.'); i >= 0 {
+		method = method[i+1:]
+	}
+	asyncioFile := func(base string) bool { return p == "" || strings.HasSuffix(p, "asyncio/"+base) }
+	switch {
+	case strings.HasSuffix(in.Func, "Queue.get") || (asyncioFile("queues.py") && p != "" && method == "get"):
+		return "asyncio.Queue.get", true
+	case strings.HasSuffix(in.Func, "Condition.wait"):
+		return "asyncio.Condition.wait", true
+	case strings.HasSuffix(in.Func, "Event.wait") || (asyncioFile("locks.py") && p != "" && method == "wait"):
+		return "asyncio.Event.wait", true
+	case strings.HasSuffix(in.Func, "Lock.acquire"), strings.HasSuffix(in.Func, "Semaphore.acquire"):
+		return "asyncio." + in.Func[strings.LastIndexByte(in.Func[:len(in.Func)-len(".acquire")], '.')+1:], true
+	case in.Func == "sleep" && asyncioFile("tasks.py"):
+		return "asyncio.sleep", true
+	case asyncNetworkFile.MatchString(p), strings.HasPrefix(in.Func, "StreamReader."), in.Func == "open_connection",
+		strings.HasPrefix(in.Func, "sock_"):
+		return "network I/O (" + in.Func + ")", true
+	case strings.HasPrefix(p, "/") && !isStdlib(in.File) || p == "" && !strings.Contains(in.Func, "."):
+		// the task's own coroutine awaits a future: a thread's or another
+		// loop's work (run_in_executor, wrap_future), or one it never gets
+		return "a future", true
+	}
+	return "", false
+}
+
+// dumperCode is code that takes a dump of the threads' stacks.
+var dumperCode = regexp.MustCompile(`\bextract_stack\(|\b_current_frames\(|\bformat_stack\(|\bprint_stack\(|\bdump_traceback(?:_later)?\(`)
+
+// dumperHook are the server hooks that print a thread dump (gunicorn's
+// example config), and the worker methods that call them on a signal.
+var dumperHook = map[string]bool{"worker_int": true, "worker_abort": true, "handle_quit": true, "handle_int": true,
+	"handle_abort": true, "handle_usr1": true, "handle_usr2": true}
+
+// TrimDumper drops the innermost frames of a thread that took a dump from
+// inside the dump (a signal handler that runs sys._current_frames and
+// traceback.extract_stack on the thread the signal interrupted): the code
+// that dumps, the hook and handler that called it, Python's signal module.
+// What is left is where the thread was when the signal came.
+func TrimDumper(frames []scan.Frame) []scan.Frame {
+	n := len(frames)
+	for n > 0 {
+		f := frames[n-1]
+		if !dumperCode.MatchString(f.Code) && !dumperHook[f.Func] && pytext.FileBase(pytext.SlashPath(f.File)) != "signal.py" {
+			break
+		}
+		n--
+	}
+	if n == 0 {
+		return frames // nothing but the dumper: keep it as it is
+	}
+	return frames[:n]
+}

@@ -89,6 +89,7 @@ const (
 	SigMismatchWrongThread        SignatureID = "mismatch-wrong-thread"
 	SigLoopSlowCallback           SignatureID = "loop-slow-callback"
 	SigWorkerTimeoutUvicorn       SignatureID = "worker-timeout-uvicorn"
+	SigDeadlockTaskCycle          SignatureID = "deadlock-task-cycle"
 )
 
 // The IDs of StateSignatures, assigned from how a cell ended.
@@ -105,6 +106,7 @@ const (
 	SigStreamStillRunning SignatureID = "stream-still-running"
 	SigNoAnswer           SignatureID = "no-answer"
 	SigHangDump           SignatureID = "hang-dump"
+	SigHangDescribed      SignatureID = "hang-described"
 	SigKeyboardInterrupt  SignatureID = "keyboard-interrupt"
 	SigRetryAnswered      SignatureID = "retry-answered"
 	SigNoCalls            SignatureID = "no-calls"
@@ -989,6 +991,17 @@ var Signatures = []Signature{
 		Remedy: "Keep one loop for the client's lifetime (g4f.client.AsyncClient in async code), await or cancel the tasks " +
 			"you start before their loop ends, and keep a reference to every task you create.",
 	},
+	{
+		ID:        SigDeadlockTaskCycle,
+		Class:     ClassDeadlock,
+		Line:      regexp.MustCompile(`^\s*cycle: \S.* → `),
+		LineHints: []string{"cycle: "},
+		LineAfter: regexp.MustCompile(`await-graph contains cycles`),
+		Explanation: "Python 3.14's asyncio pstree found tasks that await each other in a circle: each waits for the next " +
+			"to finish, so none ever does, and the loop runs on with nothing to do for them.",
+		Remedy: "Break the circle: a task must not await a task that (through others) awaits it; the cycle line names " +
+			"the tasks, python -m asyncio ps PID shows where each one awaits.",
+	},
 }
 
 // StateSignatures are the signatures Classify assigns from how a cell ended
@@ -1028,11 +1041,19 @@ var StateSignatures = []Signature{
 		Explanation: "No answer before the cell deadline and no sign of a blocked loop: a hang in the provider or the network.",
 		Remedy:      "Raise --timeout to tell slow from hung; g4fdiag repro shows the stacks of the hung call."},
 	{ID: SigHangDump, Class: ClassTimeout,
-		Explanation: "The stacks were dumped while the process hung (faulthandler, py-spy): no event-loop thread in them is " +
-			"blocked or waits on itself, so the loop kept running and the hang is in what it waits for: a provider's " +
-			"network call, a thread, a lock.",
+		Explanation: "The stacks were dumped while the process hung (faulthandler, py-spy, gdb py-bt, a server's thread " +
+			"dump, asyncio ps or pstree): no event-loop thread in them is blocked or waits on itself (an idle loop waits " +
+			"in select() with no callback ready, which is no loop fault), so the loop kept running and the hang is in what " +
+			"it waits for: a provider's network call, a thread, a lock, another loop.",
 		Remedy: "Read the thread named in the evidence; g4fdiag repro --provider X reruns the call with a deadline and " +
 			"shows the stacks of the hung call."},
+	{ID: SigHangDescribed, Class: ClassTimeout,
+		Explanation: "The text describes a hang but holds no stack dump and no error. A guess from the words alone (low " +
+			"confidence): nothing in it tells a loop thread blocked by a sync call or waiting on its own loop from a " +
+			"provider or network that never answers.",
+		Remedy: "Dump the stacks of the hung process and explain the dump: py-spy dump --pid PID; or start Python with " +
+			"faulthandler.register(signal.SIGUSR1, all_threads=True) and kill -USR1 PID; or gdb -p PID -batch -ex " +
+			"'thread apply all py-bt'; on Python 3.14 also python -m asyncio pstree PID. Then: g4fdiag explain dump.txt."},
 	{ID: SigKeyboardInterrupt, Class: ClassSkipped,
 		Explanation: "The program was stopped (Ctrl-C) while it waited; its stack shows an event loop idle, waiting for I/O, " +
 			"so nothing blocked the loop: the call was slow or hung on the network.",

@@ -32,7 +32,8 @@ func explainCommand(stdio IO) *cli.Command {
    pbpaste | g4fdiag explain
    g4fdiag explain /var/log/g4f/api.log --format json`,
 		Description: `Reads Python tracebacks (chained ones too), g4f API error bodies and SSE data:
-lines, uvicorn/gunicorn/g4f logs, stack dumps (faulthandler, py-spy dump),
+lines, uvicorn/gunicorn/g4f logs, stack dumps (faulthandler, py-spy dump, gdb
+py-bt/py-bt-full, a server's "# Thread:" dump, python -m asyncio ps/pstree),
 curl output or Markdown bug reports from the FILEs (stdin when none or -) and
 prints the decisive verdict: class, signature, evidence, the frame that
 re-entered the loop, "your code:" (the first frame outside g4f, Python's

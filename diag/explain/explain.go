@@ -338,6 +338,8 @@ type explainer struct {
 	// a stack dump being read, and faulthandler's timeout header before it
 	dump         *dumpState
 	faultTimeout string
+	// the first line telling of a hang in words, while no failure was seen
+	hangWords string
 	// line signatures' LineAfter patterns seen so far
 	after map[*diag.Signature]bool
 	// the last record telling how a process ended, so that the kill that
@@ -529,7 +531,7 @@ func (x *explainer) outsideLine(line string) {
 		// a traceback whose head the paste lost
 		x.unplaced.frame, x.unplaced.frameLine = diag.OneLine(diag.FormatFrame(f)), x.lineNo
 	}
-	if (strings.Contains(line, "hread ") || strings.Contains(line, "Stack (")) && x.dumpStart(line) {
+	if pytext.MayStartDump(line) && x.dumpStart(line) {
 		return
 	}
 	x.attemptLine(line)
@@ -574,6 +576,7 @@ func (x *explainer) outsideLine(line string) {
 		x.pending, x.pendingAge, x.pendTime = &r, 0, x.lastTime
 		return
 	}
+	x.noteHangWords(trimmed)
 	if x.real > 0 {
 		return // what shows an error but gave no finding matters only in a text with none
 	}
@@ -1030,6 +1033,7 @@ func (x *explainer) finish() {
 			x.add(r, "")
 		}
 	}
+	x.hangDescribed()
 }
 
 // placed is the record with an error no signature knows put where the

@@ -14,7 +14,9 @@ import (
 // This file reads the texts that tell how a process or a request ended
 // rather than which exception it raised: log lines (a killed worker, a
 // gunicorn WORKER TIMEOUT, curl's exit messages), stack dumps of a hung or
-// crashed process (faulthandler, py-spy dump), a Ctrl-C traceback, and
+// crashed process (faulthandler, py-spy dump, gdb py-bt, a server's thread
+// dump, Python 3.14's asyncio ps and pstree task lists), a hang told in
+// words with nothing else, a Ctrl-C traceback, and
 // g4f's retry log, where one provider failing some attempts and answering
 // others is flaky.
 
@@ -142,12 +144,23 @@ type dumpState struct {
 	r       *pytext.DumpReader
 	timeout string // faulthandler's "Timeout (0:00:30)!" header, when there was one
 	when    string // the log time when the dump started: it ends at the next record
-	// the worst loop thread so far
-	best     *record
-	bestRank int
-	// the thread to name when no loop thread is at fault: the first one
-	// running code outside the stdlib and the loop machinery
-	other string
+	// the worst loop thread so far, and the deadlock it is if the loop it
+	// waits on is its own (stackRecord's ownLoop)
+	best, bestOwn *record
+	bestRank      int
+	// the loop threads seen, those blocked on another loop's work, and
+	// the first idle one, named
+	loops, crossWaits int
+	idle              string
+	// the thread to name when no loop thread is at fault: one waiting on
+	// another loop (rank 0), else on a queue (1), else the
+	// first one running code outside the stdlib and the loop machinery (2)
+	other     string
+	otherRank int
+	// the task to name in an asyncio task list, and how many wait
+	task     string
+	taskRank int
+	waiting  int
 	// the crashing thread's innermost g4f (else own) frame
 	crashFrame string
 }
@@ -207,36 +220,122 @@ func (d *dumpState) judge(t *pytext.DumpThread) {
 		return
 	}
 	frames := t.Frames
+	if t.Header.Form.Tasks() {
+		d.judgeTask(t)
+		return
+	}
+	if t.Header.Form == pytext.FormThreadDump {
+		frames = diag.TrimDumper(frames) // the signal handler that printed the dump
+	}
 	if t.Header.Current && d.crashFrame == "" {
 		if f, ok := diag.BlameFrame(frames); ok {
 			d.crashFrame = diag.OneLine(diag.FormatFrame(f))
 		}
 	}
-	r, rank, ok := stackRecord(t.Header.DumpLabel(frames), frames)
-	if ok && (d.best == nil || rank < d.bestRank) {
-		d.best, d.bestRank = &r, rank
-	}
-	if !ok && d.other == "" && !diag.RunsLoopHere(frames) {
-		if b := diag.HangBlame(frames); b != "" {
-			d.other = t.Header.DumpLabel(frames) + " waits in " + b
+	name := t.Header.DumpLabel(frames)
+	loop := diag.RunsLoopHere(frames)
+	if loop {
+		d.loops++
+		if idle, inSelect := diag.LoopIdle(frames); idle && d.idle == "" {
+			d.idle = "the loop of " + name + " idles"
+			if inSelect {
+				d.idle += " in select()"
+			}
 		}
 	}
+	r, own, rank, ok := stackRecord(name, frames)
+	if _, _, cross := diag.CrossLoopWait(frames); ok && cross {
+		d.crossWaits++
+	}
+	if ok && (d.best == nil || rank < d.bestRank) {
+		d.best, d.bestOwn, d.bestRank = &r, own, rank
+	}
+	if ok || loop {
+		return
+	}
+	other, otherRank := "", 2
+	if what, _, cross := diag.CrossLoopWait(frames); cross {
+		other, otherRank = name+" waits on "+what, 0
+	} else if what, _ := diag.DeadlockWait(frames); diag.WaitsForever(frames) && strings.HasPrefix(what, "queue.") {
+		other, otherRank = name+" waits on "+what, 1
+	} else if b := diag.HangBlame(frames); b != "" {
+		other = name + " waits in " + b
+	}
+	if other != "" && otherRank < 2 {
+		if b := diag.HangBlame(frames); b != "" {
+			other += " in " + b
+		}
+	}
+	if other != "" && (d.other == "" || otherRank < d.otherRank) {
+		d.other, d.otherRank = other, otherRank
+	}
+}
+
+// judgeTask judges a task of an asyncio task list (ps, pstree): what its
+// innermost coroutine awaits. A sleep is named only when no task waits on
+// anything else, a bare future only when no task sleeps either.
+func (d *dumpState) judgeTask(t *pytext.DumpThread) {
+	what, ok := diag.TaskWaitsOn(t.Frames)
+	if !ok {
+		return
+	}
+	// a future may be a child task's, which a task list names as a task
+	rank := 0
+	switch what {
+	case "asyncio.sleep":
+		rank = 1
+	case "a future":
+		rank = 2
+	}
+	if rank < 2 {
+		d.waiting++
+	}
+	if d.task != "" && rank >= d.taskRank {
+		return
+	}
+	d.task, d.taskRank = t.Header.DumpLabel(t.Frames)+" waits on "+what, rank
+	if at := taskFrame(t.Frames); at != "" {
+		d.task += " in " + at
+	}
+}
+
+// taskFrame is where a task's own code awaits: the innermost frame outside
+// asyncio, formatted, or its function when the list gives no file.
+func taskFrame(frames []scan.Frame) string {
+	for i := len(frames) - 1; i >= 0; i-- {
+		f := frames[i]
+		switch {
+		case f.File == "" && !strings.Contains(f.Func, "."):
+			return f.Func + "()"
+		case f.File != "" && !strings.Contains(pytext.SlashPath(f.File), "/asyncio/"):
+			return diag.FormatFrame(f)
+		}
+	}
+	return ""
 }
 
 // stackRecord judges one thread's stack, outermost frame first: a thread
 // running an event loop that waits for something only that loop could
-// deliver is a deadlock; one held by a blocking call is a blocked loop. The
-// rank orders the two (deadlock first).
-func stackRecord(name string, frames []scan.Frame) (record, int, bool) {
+// deliver is a deadlock; one held by a blocking call, or waiting on work
+// of another loop, is a blocked loop. The rank orders the two (deadlock
+// first). ownLoop, for a wait on run_coroutine_threadsafe's future, is the
+// deadlock it is when the loop it was handed is the thread's own.
+func stackRecord(name string, frames []scan.Frame) (r record, ownLoop *record, rank int, ok bool) {
 	if !diag.RunsLoopHere(frames) {
-		return record{}, 0, false
+		return record{}, nil, 0, false
 	}
 	if idle, _ := diag.LoopIdle(frames); idle {
-		return record{}, 0, false
+		return record{}, nil, 0, false
 	}
-	r := record{}
-	rank := 0
+	cross, portal, isCross := diag.CrossLoopWait(frames)
 	switch {
+	case isCross:
+		r.sig, r.evidence, rank = sigPtr(diag.SigLoopThreadBlocked),
+			name+" runs the event loop and is blocked waiting on "+cross, 1
+		if !portal {
+			ownLoop = &record{sig: sigPtr(diag.SigDeadlockLoopThread),
+				evidence: name + " runs the event loop and waits forever on " + cross + ", and no other loop runs: it was handed its own"}
+		}
 	case diag.WaitsForever(frames):
 		what, _ := diag.DeadlockWait(frames)
 		r.sig, r.evidence = sigPtr(diag.SigDeadlockLoopThread), name+" runs the event loop and waits forever in "+what
@@ -244,7 +343,7 @@ func stackRecord(name string, frames []scan.Frame) (record, int, bool) {
 		what, _ := diag.BlockingCall(frames)
 		r.sig, r.evidence, rank = sigPtr(diag.SigLoopThreadBlocked), name+" runs the event loop and is blocked in "+what, 1
 	default:
-		return record{}, 0, false
+		return record{}, nil, 0, false
 	}
 	if f, ok := diag.InnermostG4F(frames); ok {
 		r.frame = diag.OneLine(diag.FormatFrame(f))
@@ -253,6 +352,9 @@ func stackRecord(name string, frames []scan.Frame) (record, int, bool) {
 		}
 	} else if b := diag.HangBlame(frames); b != "" {
 		r.evidence += ", under " + b
+		if ownLoop != nil {
+			ownLoop.evidence += ", under " + b
+		}
 	}
 	if f, ok := diag.Reentry(frames, diag.ReentryOnStack); ok {
 		r.reentry = diag.FormatFrame(f)
@@ -260,7 +362,10 @@ func stackRecord(name string, frames []scan.Frame) (record, int, bool) {
 	if u, ok := diag.UserCode(frames); ok {
 		r.user = &u
 	}
-	return r, rank, true
+	if o := ownLoop; o != nil {
+		o.frame, o.provider, o.reentry, o.user = r.frame, r.provider, r.reentry, r.user
+	}
+	return r, ownLoop, rank, true
 }
 
 // sigPtr is the table entry of a state signature, so findings compare by
@@ -310,18 +415,76 @@ func (x *explainer) finishDump() {
 	if crash {
 		return
 	}
-	r := record{sig: sigPtr(diag.SigHangDump),
-		evidence: fmt.Sprintf("stack dump of %d thread%s: no event-loop thread is blocked", d.r.Threads(), diag.Plural(d.r.Threads()))}
-	if d.other != "" {
-		r.evidence += "; " + d.other
-	}
-	if d.best != nil {
+	r := d.hangRecord()
+	switch {
+	case d.best != nil && d.bestRank > 0 && d.crossWaits >= 2 && d.crossWaits == d.loops:
+		// every loop waits on another loop's work: none is left to do it
 		r = *d.best
+		r.sig = sigPtr(diag.SigDeadlockLoopThread)
+		all := fmt.Sprintf("all %d event loops", d.loops)
+		if d.loops == 2 {
+			all = "both event loops"
+		}
+		r.evidence = all + " in the dump wait on each other's work; " + r.evidence
+	case d.best != nil:
+		r = *d.best
+		if d.bestOwn != nil && d.loops < 2 {
+			r = *d.bestOwn
+		}
 	}
 	if d.timeout != "" {
 		r.evidence = strings.TrimSuffix(d.timeout, "!") + ": " + r.evidence
 	}
 	x.add(r, d.when)
+}
+
+// dumpKinds name the dumps of each form in a finding.
+var dumpKinds = map[pytext.DumpForm]string{
+	pytext.FormFaulthandler: "stack dump", pytext.FormPySpy: "stack dump", pytext.FormGdb: "gdb py-bt",
+	pytext.FormThreadDump: "thread dump", pytext.FormAsyncioPs: "asyncio ps", pytext.FormAsyncioTree: "asyncio pstree",
+}
+
+// hangRecord is the finding of a dump whose loop threads are not at fault:
+// an idle loop is named as such, with the thread or task that waits.
+func (d *dumpState) hangRecord() record {
+	n := d.r.Threads()
+	kind := dumpKinds[d.r.Form()]
+	if d.r.Form().Tasks() {
+		ev := fmt.Sprintf("%s of %d task%s", kind, n, diag.Plural(n))
+		switch {
+		case d.task != "" && d.taskRank < 2 && d.waiting > 1:
+			ev += fmt.Sprintf(": %s, and %d other task%s wait%s too", d.task, d.waiting-1, diag.Plural(d.waiting-1), verbS(d.waiting-1))
+		case d.task != "":
+			ev += ": " + d.task
+		default:
+			ev += ": no task waits on a lock, queue, event, sleep or socket"
+		}
+		ev += "; a task list shows awaits only, not a loop thread blocked in sync code (py-spy dump --pid shows that)"
+		return record{sig: sigPtr(diag.SigHangDump), evidence: ev}
+	}
+	ev := fmt.Sprintf("%s of %d thread%s: no event-loop thread is blocked", kind, n, diag.Plural(n))
+	// the idle loop comes first, unless the thread named waits in no
+	// more than its own code
+	idle := ""
+	if d.idle != "" {
+		idle = "; " + d.idle + ": no loop fault"
+	}
+	if d.other != "" && d.otherRank == 2 {
+		ev += "; " + d.other + idle
+	} else if d.other != "" {
+		ev += idle + "; " + d.other
+	} else {
+		ev += idle
+	}
+	return record{sig: sigPtr(diag.SigHangDump), evidence: ev}
+}
+
+// verbS is the "s" of a verb after a count: "1 other task waits".
+func verbS(n int) string {
+	if n == 1 {
+		return "s"
+	}
+	return ""
 }
 
 // interruptRecord judges a Ctrl-C traceback no signature matched by where
@@ -337,7 +500,10 @@ func interruptRecord(chain []scan.PyException) (record, bool) {
 	for len(frames) > 0 && signalHandler(frames[len(frames)-1]) {
 		frames = frames[:len(frames)-1]
 	}
-	if r, _, ok := stackRecord("the interrupted thread", frames); ok {
+	if r, own, _, ok := stackRecord("the interrupted thread", frames); ok {
+		if own != nil {
+			r = *own // one thread's traceback shows no other loop
+		}
 		r.evidence = "KeyboardInterrupt: " + r.evidence
 		return r, true
 	}
@@ -456,4 +622,37 @@ func (x *explainer) flakyFindings() {
 		}
 		x.add(record{sig: sigPtr(diag.SigRetryAnswered), evidence: ev, provider: p}, "")
 	}
+}
+
+// --- a hang told in words ---
+
+// hangWords are the words a user describes a hang with.
+var hangWords = regexp.MustCompile(`(?i)\b(?:hangs?|hung|hanging|freez(?:e|es|ing)|frozen|stuck|deadlock(?:s|ed)?|` +
+	`never (?:returns?|responds?|answers?|replies|finishes|completes|ends)|` +
+	`(?:doesn't|does not|don't|didn't|won't|will not|never) (?:respond|return|reply|answer|finish|complete)|` +
+	`no (?:response|answer|reply) (?:ever|at all|comes))\b`)
+
+// noteHangWords keeps the first line that tells of a hang, while the text
+// has shown no failure: the finding of a text that has nothing else.
+func (x *explainer) noteHangWords(trimmed string) {
+	if x.hangWords != "" || len(x.findings) > 0 || x.pending != nil || len(trimmed) > 400 {
+		return
+	}
+	if hangWords.MatchString(trimmed) {
+		x.hangWords = trimmed
+	}
+}
+
+// hangDescribed adds the finding of a hang told in words, when the text
+// holds no other.
+func (x *explainer) hangDescribed() {
+	if x.hangWords == "" || len(x.findings) > 0 {
+		return
+	}
+	words := x.hangWords
+	if len(words) > 160 {
+		words = strings.ToValidUTF8(words[:160], "") + "…"
+	}
+	x.add(record{sig: sigPtr(diag.SigHangDescribed), evidence: "a hang told in words (\"" + words +
+		"\") with no stack dump and no error: a low-confidence guess; a dump of the hung process tells which hang it is"}, "")
 }

@@ -18,7 +18,11 @@ func FuzzExplain(f *testing.F) {
 	// dumps, IPython, gunicorn and g4f's retry log
 	for _, name := range []string{"57-deadlock-faulthandler-sigusr1-uvicorn", "62-blocked-gunicorn-uvicorn-worker-timeout",
 		"69-crashed-segfault-faulthandler", "72-flaky-retry-attempts-debug-log", "76-reentry-loop-stopped-jupyter",
-		"82-deadlock-py-spy-dump", "60-blocked-asyncio-debug-slow-callback"} {
+		"82-deadlock-py-spy-dump", "60-blocked-asyncio-debug-slow-callback",
+		// gdb py-bt and py-bt-full, thread dumps, asyncio ps and pstree, a hang told in words
+		"120-gdb-thread-apply-all-py-bt-select", "122-gdb-py-bt-full-loop-blocked-sleep", "125-gunicorn-worker-int-thread-dump-loop-blocked",
+		"129-asyncio-ps-py314-queue-get", "130-asyncio-pstree-py314-event-wait", "131-asyncio-pstree-py314-await-cycle",
+		"132-hang-one-line-bot"} {
 		f.Add([]byte(mustReadF(f, "../../testdata/explain/"+name+".txt")))
 	}
 	f.Add([]byte("Traceback (most recent call last):\n  File \"a\", line 1, in f\nX\n\nThe above exception was the direct cause of the following exception:\n\nY: z\n"))

@@ -14,6 +14,7 @@ var lineCases = []struct {
 	want              diag.Class
 }{
 	{"fatal error", "", "Fatal Python error: Segmentation fault", "python-fatal-error", diag.ClassCrashed},
+	{"asyncio pstree cycle", "ERROR: await-graph contains cycles - cannot print a tree!", "cycle: Task-2 → Task-3 → Task-2", "deadlock-task-cycle", diag.ClassDeadlock},
 	{"gunicorn SIGKILL", "", "[2025-05-02 10:16:05 +0000] [1] [ERROR] Worker (pid:17) was sent SIGKILL! Perhaps out of memory?", "process-killed", diag.ClassCrashed},
 	{"gunicorn code", "", "[2025-05-02 10:16:05 +0000] [1] [ERROR] Worker (pid:9) was sent code 134!", "process-killed", diag.ClassCrashed},
 	{"uvicorn child died", "", "INFO:     Child process [14] died", "process-killed", diag.ClassCrashed},

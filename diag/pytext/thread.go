@@ -31,6 +31,40 @@ const (
 	HeaderDisplay
 )
 
+// DumpForm is the tool a dump came from: it decides which lines of the
+// dump are frames, which are notes, and in which order the frames come.
+type DumpForm int
+
+// The forms DumpReader reads, with a line of each (see the package doc).
+const (
+	// FormFaulthandler: 'Thread 0x… (most recent call first):', frames
+	// '  File "x", line 3 in f', most recent call first.
+	FormFaulthandler DumpForm = iota
+	// FormPySpy: 'Thread 4242 (idle): "MainThread"', frames
+	// '    wait (threading.py:327)', most recent call first.
+	FormPySpy
+	// FormGdb: gdb's 'Thread 2 (Thread 0x… (LWP 4131) "python3"):' and
+	// py-bt's 'Traceback (most recent call first):', frames in traceback
+	// form with their source line, or py-bt-full's '#4 Frame 0x…, for file
+	// F, line N, in f (locals)', most recent call first.
+	FormGdb
+	// FormThreadDump: the all-threads dump servers print on a signal
+	// (gunicorn's worker_int example and the snippet it comes from):
+	// '# Thread: MainThread(1403…)', frames 'File: "x", line 3, in f' with
+	// their source line, most recent call last.
+	FormThreadDump
+	// FormAsyncioPs: Python 3.14's "python -m asyncio ps PID" table; each
+	// row is a task, its coroutine stack 'sleep -> consume' innermost first.
+	FormAsyncioPs
+	// FormAsyncioTree: Python 3.14's "python -m asyncio pstree PID"; each
+	// '(T) name' node is a task, the coroutine nodes under it its frames
+	// 'consume bot.py:12', outermost first.
+	FormAsyncioTree
+)
+
+// Tasks reports whether the form lists asyncio tasks rather than threads.
+func (f DumpForm) Tasks() bool { return f == FormAsyncioPs || f == FormAsyncioTree }
+
 // ThreadHeader is a thread's header line as a dialect read it.
 type ThreadHeader struct {
 	// Text is the header, trimmed; for HeaderDump, from the header on.
@@ -42,16 +76,54 @@ type ThreadHeader struct {
 	// Current: faulthandler's "Current thread" or "Stack (…)", the thread
 	// that crashed or dumped (HeaderDump).
 	Current bool
+	// Form is the tool whose header this is (HeaderDump).
+	Form DumpForm
+	// lead is a frame line that started the dump (py-bt-full prints no
+	// header): NewDumpReader reads it first.
+	lead string
 }
+
+// dumpHeaders are the HeaderDump headers, one row per form of header.
+var dumpHeaders = []struct {
+	re   *regexp.Regexp
+	form DumpForm
+}{
+	{regexp.MustCompile(`(?:Current thread|Thread) 0x[0-9a-fA-F]+(?: \[[^\]]*\])? \(most recent call first\):|Stack \(most recent call first\):`), FormFaulthandler},
+	{regexp.MustCompile(`Thread (?:0x[0-9A-Fa-f]+|\d+) \((?:idle|active|active\+gil|gil|waiting)\)(?:: "[^"]*")?[ \t]*$`), FormPySpy},
+	{regexp.MustCompile(`Thread \d+ \((?:Thread 0x[0-9a-fA-F]+ \(LWP \d+\)|LWP \d+)(?: "[^"]*")?\):|` + regexp.QuoteMeta(pyBtHead)), FormGdb},
+	{regexp.MustCompile(`# Thread: .*\(\d+\)[ \t]*$`), FormThreadDump},
+	{regexp.MustCompile(`tid +task id +task name +coroutine (?:stack|chain)\b`), FormAsyncioPs},
+	{regexp.MustCompile(`└── \(T\) \S`), FormAsyncioTree},
+}
+
+// pyBtHead is what gdb's py-bt prints before the frames of a thread.
+const pyBtHead = "Traceback (most recent call first):"
 
 var (
 	// splitHeader: ID and name of a HeaderSplit header.
 	splitHeader = regexp.MustCompile(`^(?:Current thread|Thread) (0x[0-9a-fA-F]+)(?: \[([^\]]*)\]| "([^"]*)")?`)
-	dumpHeader  = regexp.MustCompile(`(?:Current thread|Thread) 0x[0-9a-fA-F]+(?: \[[^\]]*\])? \(most recent call first\):|` +
-		`Stack \(most recent call first\):|` +
-		`Thread (?:0x[0-9A-Fa-f]+|\d+) \((?:idle|active|active\+gil|gil|waiting)\)(?:: "[^"]*")?[ \t]*$`)
-	threadID = regexp.MustCompile(`\b(0x[0-9a-fA-F]+|\d+)\b`)
+	threadID    = regexp.MustCompile(`\b(0x[0-9a-fA-F]+|\d+)\b`)
+	gdbThread   = regexp.MustCompile(`^Thread (\d+) \((?:Thread (0x[0-9a-fA-F]+) )?\(?LWP (\d+)\)?(?: "([^"]*)")?\):`)
 )
+
+// MayStartDump is a cheap test that a line may hold a HeaderDump header or
+// a py-bt-full frame, to spare the regexps the lines of a log that cannot.
+func MayStartDump(line string) bool {
+	return strings.Contains(line, "hread ") || strings.Contains(line, "Stack (") || strings.Contains(line, "call first") ||
+		strings.Contains(line, "Frame 0x") || strings.Contains(line, "task id") || strings.Contains(line, "(T) ") ||
+		strings.Contains(line, "# Thread:")
+}
+
+// matchDumpHeader finds a HeaderDump header in a line: where it starts and
+// ends, and its form.
+func matchDumpHeader(line string) (loc []int, form DumpForm) {
+	for _, h := range dumpHeaders {
+		if l := h.re.FindStringIndex(line); l != nil {
+			return l, h.form
+		}
+	}
+	return nil, 0
+}
 
 // ParseThreadHeader reads a line that is a thread header in the dialect.
 // HeaderSplit reads the line from column 0, after leading blank lines are
@@ -66,10 +138,12 @@ func ParseThreadHeader(line string, d HeaderDialect) (ThreadHeader, bool) {
 		}
 		return ThreadHeader{Text: strings.TrimSpace(line), ID: m[1], Name: m[2] + m[3]}, true
 	case HeaderDump:
-		if !dumpHeader.MatchString(line) || strings.TrimSpace(dumpHeader.ReplaceAllString(line, "")) != "" {
+		loc, form := matchDumpHeader(line)
+		if loc == nil || strings.TrimSpace(line[:loc[0]]) != "" || (form != FormThreadDump && form != FormAsyncioPs &&
+			form != FormAsyncioTree && strings.TrimSpace(line[loc[1]:]) != "") {
 			return ThreadHeader{}, false
 		}
-		return dumpThreadHeader(strings.TrimSpace(line)), true
+		return dumpThreadHeader(strings.TrimSpace(line), form), true
 	case HeaderDisplay:
 		if strings.HasPrefix(line, " ") || !(strings.HasPrefix(line, "Thread ") || strings.HasPrefix(line, "Current thread ") ||
 			strings.HasPrefix(line, "Stack of ") || strings.HasPrefix(line, "# Thread")) {
@@ -81,18 +155,47 @@ func ParseThreadHeader(line string, d HeaderDialect) (ThreadHeader, bool) {
 }
 
 // FindThreadHeader finds a HeaderDump header anywhere in a line (a log's
-// prefix may come before it) and returns where it starts.
+// prefix may come before it) and returns where it starts. A py-bt-full
+// frame line, which gdb prints with no header, starts a dump too.
 func FindThreadHeader(line string) (int, ThreadHeader, bool) {
-	loc := dumpHeader.FindStringIndex(line)
-	if loc == nil {
-		return 0, ThreadHeader{}, false
+	if loc, form := matchDumpHeader(line); loc != nil {
+		return loc[0], dumpThreadHeader(strings.TrimSpace(line[loc[0]:]), form), true
 	}
-	return loc[0], dumpThreadHeader(strings.TrimSpace(line[loc[0]:])), true
+	if i := strings.Index(line, "Frame 0x"); i >= 0 {
+		at := strings.LastIndex(line[:i], "#")
+		if at < 0 {
+			return 0, ThreadHeader{}, false
+		}
+		if _, _, ok := ParseGdbFrame(line[at:]); ok {
+			return at, ThreadHeader{Text: "py-bt-full", Form: FormGdb, lead: line[at:]}, true
+		}
+	}
+	return 0, ThreadHeader{}, false
 }
 
 // dumpThreadHeader reads a HeaderDump header from its start.
-func dumpThreadHeader(text string) ThreadHeader {
-	h := ThreadHeader{Text: text, Current: strings.HasPrefix(text, "Current thread") || strings.HasPrefix(text, "Stack ")}
+func dumpThreadHeader(text string, form DumpForm) ThreadHeader {
+	h := ThreadHeader{Text: text, Form: form}
+	switch form {
+	case FormGdb:
+		if m := gdbThread.FindStringSubmatch(text); m != nil {
+			h.ID, h.Name = m[1], m[4]
+		}
+		return h
+	case FormThreadDump:
+		name := strings.TrimSpace(strings.TrimPrefix(text, "# Thread:"))
+		if i := strings.LastIndexByte(name, '('); i >= 0 {
+			h.ID = strings.TrimSuffix(strings.TrimSpace(name[i+1:]), ")")
+			h.Name = name[:i]
+		}
+		return h
+	case FormAsyncioPs:
+		return h
+	case FormAsyncioTree:
+		h.Name = strings.TrimSpace(strings.TrimPrefix(text, "└── (T)"))
+		return h
+	}
+	h.Current = strings.HasPrefix(text, "Current thread") || strings.HasPrefix(text, "Stack ")
 	if m := threadID.FindStringSubmatch(text); m != nil && !strings.HasPrefix(text, "Stack ") {
 		h.ID = m[1]
 	}
@@ -115,11 +218,28 @@ func (h ThreadHeader) HangLabel(frames []scan.Frame) string {
 	return "thread " + h.ID
 }
 
-// DumpLabel names a HeaderDump thread for explain: py-spy's name in its
-// quotes ('thread "MainThread"'), "the dumped thread" for "Stack (…)",
+// DumpLabel names a HeaderDump thread for explain: gdb's thread number
+// and name ('gdb thread 3 "llm-loop"', "gdb thread 1" when the name is
+// the interpreter's, "the thread gdb dumped" under a bare py-bt), a task's name ('task "Task-3"'), py-spy's and a thread
+// dump's name in quotes ('thread "MainThread"'), "the dumped thread" for "Stack (…)",
 // "main thread 0x…" when its outermost frame is a module's, "thread 0x…",
 // else "a thread". The 3.14 "[name]" is not read.
 func (h ThreadHeader) DumpLabel(frames []scan.Frame) string {
+	switch h.Form {
+	case FormGdb:
+		switch {
+		case h.ID == "":
+			return "the thread gdb dumped"
+		case h.Name != "" && !strings.HasPrefix(h.Name, "python"):
+			// before 3.14 a thread's name in gdb is the process's
+			return "gdb thread " + h.ID + ` "` + h.Name + `"`
+		}
+		return "gdb thread " + h.ID
+	case FormThreadDump:
+		return `thread "` + h.Name + `"`
+	case FormAsyncioPs, FormAsyncioTree:
+		return `task "` + h.Name + `"`
+	}
 	header := h.Text
 	if i := strings.Index(header, `: "`); i >= 0 && strings.HasSuffix(header, `"`) {
 		return "thread " + header[i+2:]
