@@ -14,8 +14,9 @@ import (
 const (
 	exitOK          = 0   // no loop-class failure
 	exitFailures    = 1   // loop-class failures found
-	exitUsage       = 2   // bad arguments; for explain, an input that is empty or not text
+	exitUsage       = 2   // bad arguments
 	exitEnv         = 3   // no Python, g4f not importable, a worker that cannot start, an output that cannot be written, a scan where none can run; and any other error
+	exitNoText      = 4   // explain: an input that is empty or not text: nothing to explain
 	exitInterrupted = 130 // SIGINT, SIGTERM or SIGHUP
 )
 
@@ -24,13 +25,22 @@ const exitCodesHelp = `EXIT CODES:
    1    loop-class failures found (loop-reentry, loop-missing, loop-closed,
         loop-mismatch, loop-blocked, deadlock)
    2    usage error: an unknown command, flag or value (with the closest one),
-        a bad provider, mode, loop, --api URL or output file; for explain, an
-        input that cannot be read, is empty or is not text
+        a bad provider, mode, loop, --api URL or output file, or a file that
+        cannot be read
    3    environment error: no Python, g4f not importable, a worker that cannot
         start, an output that cannot be written (the other outputs are still written);
         also the catch-all for any other internal error
+   4    explain only: the input is empty (or blank lines only) or is not text
+        (a binary file, UTF-16): there is nothing to explain
    130  interrupted (Ctrl-C, SIGTERM, SIGHUP); finished cells are still written
         to every output; a second Ctrl-C stops at once`
+
+// noTextError is an explain input with nothing to explain in it: empty,
+// blank, or not text. Exit 4, apart from usage errors, so a pipeline can
+// tell "explain got nothing" from "explain was called wrong".
+type noTextError struct{ msg string }
+
+func (e *noTextError) Error() string { return e.msg }
 
 // usageError is a mistake in the arguments: exit 2.
 type usageError struct{ msg string }
@@ -81,6 +91,7 @@ func exitCode(err error) int {
 		env      *repro.EnvError
 		failures *failuresError
 		output   *outputError
+		noText   *noTextError
 	)
 	switch {
 	case err == nil:
@@ -91,6 +102,8 @@ func exitCode(err error) int {
 		return exitEnv
 	case errors.As(err, &failures):
 		return exitFailures
+	case errors.As(err, &noText):
+		return exitNoText
 	case errors.As(err, &usage), errors.As(err, &unknown):
 		return exitUsage
 	case errors.As(err, &env):

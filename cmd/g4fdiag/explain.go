@@ -53,10 +53,11 @@ Exit codes of explain:
    0  no loop-class failure (nor one of the --fail-on classes): ok, a
       provider's error, unclassified (--fail-on any makes these 1)
    1  a loop-class failure, or one of the --fail-on classes
-   2  the input cannot be read (a missing file, a directory), is empty
-      (nothing or blank lines only) or is not text (a binary file, UTF-16):
-      stderr says which; or a bad flag
-   3  the output cannot be written`,
+   2  a bad flag, or an input that cannot be read (a missing file, a
+      directory)
+   3  the output cannot be written
+   4  the input is empty (nothing or blank lines only) or is not text (a
+      binary file, UTF-16): stderr says which; there is nothing to explain`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table (or text), json or markdown"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
@@ -95,7 +96,7 @@ func runExplain(o explainOptions, stdio IO) error {
 	e, err := explain.Explain(in, explain.Options{})
 	var bad *explain.InputError
 	if errors.As(err, &bad) {
-		return usagef("%s: %v", inputNames(o.Files), bad)
+		return &noTextError{msg: fmt.Sprintf("%s: %v", inputNames(o.Files), bad)}
 	}
 	if err != nil {
 		return usagef("%v", err)
