@@ -79,7 +79,7 @@ func TestBadArguments(t *testing.T) {
 		{"bad provider glob in providers", []string{"providers", "--demo", "-p", "Echo*,["}, exitUsage,
 			`g4fdiag: bad --provider pattern "[": syntax error in pattern; escape [, * and ? with \ to match them literally`},
 		{"report without file", []string{"report"}, exitUsage,
-			`g4fdiag: report needs exactly one FILE (a json or jsonl report from check), got 0`},
+			`g4fdiag: report needs a FILE (a json or jsonl report from check; - for stdin)`},
 		{"report of a missing file", []string{"report", "/nonexistent/scan.json"}, exitUsage,
 			`g4fdiag: cannot read /nonexistent/scan.json: no such file or directory`},
 	}
