@@ -97,7 +97,7 @@ func Suggest(catalog []Provider, name string, n int) []string {
 	var cands []scored
 	for _, pr := range catalog {
 		cand := strings.ToLower(pr.Name)
-		d := distance(target, cand)
+		d := EditDistance(target, cand)
 		if target != "" && (strings.Contains(cand, target) || strings.Contains(target, cand)) {
 			d = 0
 		}
@@ -122,9 +122,12 @@ func Suggest(catalog []Provider, name string, n int) []string {
 	return out
 }
 
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
+// EditDistance is the Levenshtein distance of a and b, a swap of two
+// neighbours counting one edit (a typo's usual shape): what suggestions for
+// a mistyped name (a provider, a command, a flag) are ranked by.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
@@ -138,8 +141,11 @@ func distance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/urfave/cli/v2"
 )
 
@@ -14,7 +15,7 @@ import (
 func closest(name string, options []string) string {
 	best, bestD := "", -1
 	for _, o := range options {
-		d := editDistance(strings.ToLower(name), strings.ToLower(o))
+		d := providers.EditDistance(strings.ToLower(name), strings.ToLower(o))
 		if bestD < 0 || d < bestD {
 			best, bestD = o, d
 		}
@@ -36,33 +37,6 @@ func didYouMean(name string, options []string) string {
 		return fmt.Sprintf(" (did you mean %s?)", c)
 	}
 	return ""
-}
-
-// editDistance is the Levenshtein distance of a and b, a swap of two
-// neighbours counting one (a typo's usual shape).
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
 
 // commandNames are the app's commands and their aliases.
