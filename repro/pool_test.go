@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -382,4 +383,33 @@ func waitGone(t *testing.T, pid int) {
 		}
 	}
 	t.Errorf("worker %d still runs", pid)
+}
+
+// TestCatalogLeavesOutBaseClasses: a g4f that lists its base classes in
+// g4f.Provider beside its providers (as releases do through `from
+// .base_provider import ...`) gets a catalog of providers only.
+func TestCatalogLeavesOutBaseClasses(t *testing.T) {
+	dir := reprotest.WriteDemo(t, nil, "\nfrom ..providers.base_provider import BaseProvider, AbstractProvider, AsyncProvider, AsyncGeneratorProvider\n"+
+		"__providers__ = __providers__ + [BaseProvider, AbstractProvider, AsyncProvider, AsyncGeneratorProvider]\n")
+	p, err := NewPool(Target{Python: testPython(t), Env: WithPythonPath(os.Environ(), dir), Demo: true}, PoolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	_, catalog, err := p.Start(context.Background(), []scan.Loop{scan.LoopAsyncio})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, pr := range catalog {
+		names = append(names, pr.Name)
+	}
+	for _, base := range []string{"BaseProvider", "AbstractProvider", "AsyncProvider", "AsyncGeneratorProvider"} {
+		if slices.Contains(names, base) {
+			t.Errorf("the catalog lists the base class %s: %v", base, names)
+		}
+	}
+	if !slices.Contains(names, "StreamAsync") || len(names) != 10 {
+		t.Errorf("catalog %v, want the demo's 10 providers", names)
+	}
 }

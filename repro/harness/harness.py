@@ -779,6 +779,25 @@ def as_names(value):
     return [as_name(v) for v in value]
 
 
+# Where g4f keeps the base classes, mixins and wrappers its providers are
+# built from. Releases list some of them in g4f.Provider beside the
+# providers (BaseProvider, AsyncProvider, AsyncGeneratorProvider, through
+# `from .base_provider import ...`); none is a provider to scan.
+BASE_MODULES = ("g4f.providers.base_provider", "g4f.Provider.base_provider", "g4f.providers.types",
+                "g4f.providers.retry_provider", "g4f.providers.helper", "g4f.Provider.helper")
+
+
+def is_base_class(cls):
+    """A base class or mixin of g4f's, not a provider: defined in one of
+    BASE_MODULES, or abstract."""
+    if class_attr(cls, "__module__", "") in BASE_MODULES:
+        return True
+    try:
+        return inspect.isabstract(cls)
+    except Exception:
+        return False
+
+
 def provider_classes(g4f):
     module = sys.modules.get("g4f.Provider") or getattr(g4f, "Provider", None)
     classes = list(class_attr(module, "__providers__", None) or [])
@@ -787,7 +806,7 @@ def provider_classes(g4f):
             value = class_attr(module, name, None)
             if inspect.isclass(value) and hasattr(value, "working"):
                 classes.append(value)
-    return classes
+    return [cls for cls in classes if not is_base_class(cls)]
 
 
 def catalog_entry(cls):
