@@ -109,6 +109,8 @@ type scanOptions struct {
 	// Probe scans g4fdiag's probe providers (and only the providers
 	// --provider names besides them).
 	Probe bool
+	// All keeps the table rows of providers that ran in no cell.
+	All bool
 }
 
 // apiOptions say which g4f API server the HTTP modes call.
@@ -129,9 +131,15 @@ func targetFlags() []cli.Flag {
 	}
 }
 
+// allFlag is --all: the table shows every provider's row.
+func allFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "all", Usage: "show the table rows of providers that ran in no cell (marked not working, or needing auth); without it they fold into one line"}
+}
+
 func scanFlags() []cli.Flag {
 	return append(targetFlags(),
 		&cli.StringSliceFlag{Name: "provider", Aliases: []string{"p"}, Usage: "provider `NAME` or glob (repeatable; default: all)"},
+		allFlag(),
 		&cli.BoolFlag{Name: "probe", Usage: "scan g4fdiag's probe providers, registered into the installed g4f on its own base classes: offline, no key, every mode and loop (with --api-spawn through its API server too); --provider adds providers to them"},
 		&cli.StringFlag{Name: "modes", Value: joinModes(scan.AllModes), Usage: "call modes to run, comma-separated; api-json and api-sse call an API server (default with --api: " + joinModes(scan.APIModes) + ")"},
 		&cli.StringFlag{Name: "loops", Value: joinLoops(scan.AllLoops), Usage: "event loops to run on, comma-separated"},
@@ -227,6 +235,7 @@ func scanOptionsFrom(c *cli.Context, command string) (scanOptions, error) {
 		Format:        c.String("format"),
 		Baseline:      c.String("baseline"),
 		VerifyFixes:   c.Bool("verify-fixes"),
+		All:           c.Bool("all"),
 		Quiet:         c.Bool("quiet"),
 		Probe:         c.Bool("probe"),
 	}
@@ -816,7 +825,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	interrupted = interrupted || ctx.Err() != nil
 
 	rep.Gate = report.NewGate(rep, o.FailOn, o.Baseline, base)
-	outErr := deliver(sinks, delivery{report: rep, evidence: o.Evidence, script: script}, stdio)
+	outErr := deliver(sinks, delivery{report: rep, evidence: o.Evidence, script: script, all: o.All}, stdio)
 	if script != nil {
 		stdio.info(o.Quiet, "%s", script.Note)
 		for _, line := range script.Remedies {

@@ -18,6 +18,7 @@ type mergeOptions struct {
 	Outputs  []output
 	Baseline string
 	FailOn   diag.ClassSet
+	All      bool
 }
 
 func mergeCommand(stdio IO) *cli.Command {
@@ -39,6 +40,7 @@ func mergeCommand(stdio IO) *cli.Command {
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout; FORMAT=FILE writes that format there beside stdout's (repeatable)"},
 			&cli.StringFlag{Name: "baseline", Usage: "an earlier JSON report: only loop-class failures new against it fail the run"},
 			&cli.StringFlag{Name: "fail-on", Value: "loop", Usage: "classes that fail the run: loop (the loop classes), any (every failure), or class names, comma-separated"},
+			allFlag(),
 		},
 		OnUsageError: commandUsageError,
 		Action: func(c *cli.Context) error {
@@ -53,7 +55,7 @@ func mergeCommand(stdio IO) *cli.Command {
 
 // mergeOptionsFrom reads and checks merge's flags and files.
 func mergeOptionsFrom(c *cli.Context) (mergeOptions, error) {
-	o := mergeOptions{Files: c.Args().Slice(), Format: c.String("format"), Baseline: c.String("baseline")}
+	o := mergeOptions{Files: c.Args().Slice(), Format: c.String("format"), Baseline: c.String("baseline"), All: c.Bool("all")}
 	if len(o.Files) == 0 {
 		return o, usagef("merge needs at least one FILE (json or jsonl reports of check --shard i/n)")
 	}
@@ -100,7 +102,7 @@ func runMerge(ctx context.Context, o mergeOptions, stdio IO) error {
 		return err
 	}
 	defer closeSinks(sinks)
-	if err := deliver(sinks, delivery{report: m.Report}, stdio); err != nil {
+	if err := deliver(sinks, delivery{report: m.Report, all: o.All}, stdio); err != nil {
 		return err
 	}
 	if w := mergeWarning(m); w != "" {

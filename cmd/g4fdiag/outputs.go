@@ -177,6 +177,7 @@ type delivery struct {
 	report   report.Report  // its Gate set: the comparison comes from there
 	evidence bool           // repro: every failing cell's evidence after the table
 	script   *scriptOutcome // repro --emit-script
+	all      bool           // --all: the table keeps the rows of providers that ran in no cell
 }
 
 // deliver writes a finished report to every sink — a table followed by the
@@ -188,7 +189,7 @@ func deliver(sinks []*sink, d delivery, stdio IO) error {
 		if s.w.failed() != nil {
 			continue // a stream that failed during the scan
 		}
-		ropts := render.Options{Color: s.stdout() && stdio.color(), Width: 120}
+		ropts := render.Options{Color: s.stdout() && stdio.color(), Width: 120, All: d.all}
 		if d.script != nil {
 			ropts.Script = d.script.Text
 			ropts.ScriptNote = strings.Join(append([]string{d.script.Note}, d.script.Remedies...), "\n")

@@ -17,6 +17,7 @@ type reportOptions struct {
 	Output   string
 	Baseline string
 	FailOn   diag.ClassSet
+	All      bool
 }
 
 func reportCommand(stdio IO) *cli.Command {
@@ -41,6 +42,7 @@ func reportCommand(stdio IO) *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
 			&cli.StringFlag{Name: "baseline", Usage: "an earlier report: only failures new against it fail"},
 			&cli.StringFlag{Name: "fail-on", Value: "loop", Usage: "classes that fail: loop, any, or class names, comma-separated"},
+			allFlag(),
 		},
 		OnUsageError: commandUsageError,
 		Action: func(c *cli.Context) error {
@@ -48,7 +50,7 @@ func reportCommand(stdio IO) *cli.Command {
 				return usagef("report needs a FILE (a json or jsonl report from check; - for stdin)")
 			}
 			o := reportOptions{Files: c.Args().Slice(), Format: c.String("format"), Output: c.String("output"),
-				Baseline: c.String("baseline")}
+				Baseline: c.String("baseline"), All: c.Bool("all")}
 			if err := checkFormat(o.Format); err != nil {
 				return err
 			}
@@ -97,7 +99,7 @@ func runReport(ctx context.Context, o reportOptions, stdio IO) error {
 		return err
 	}
 	defer closeSinks(sinks)
-	if err := deliver(sinks, delivery{report: r}, stdio); err != nil {
+	if err := deliver(sinks, delivery{report: r, all: o.All}, stdio); err != nil {
 		return err
 	}
 	return gate(r)

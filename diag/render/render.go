@@ -19,6 +19,9 @@ type Options struct {
 	Color bool
 	// Width is the terminal width the table must fit; 0 means no limit.
 	Width int
+	// All keeps the table's rows of providers that ran in no cell (marked
+	// not working, or needing auth): without it they fold into one line.
+	All bool
 	// Script is the standalone reproduction script the markdown report
 	// shows under "Reproduction", and ScriptNote what it says above it (how
 	// to run it); other formats ignore both.

@@ -167,7 +167,7 @@ func TestRedactedInEveryFormat(t *testing.T) {
 
 func TestTableFitsWidth(t *testing.T) {
 	t.Parallel()
-	out := renderString(t, "table", sampleReport(), Options{})
+	out := renderString(t, "table", sampleReport(), Options{All: true})
 	tableLines := 0
 	for _, l := range strings.Split(out, "\n") {
 		if strings.ContainsAny(l, "│┌└├") {
@@ -179,6 +179,14 @@ func TestTableFitsWidth(t *testing.T) {
 	}
 	if tableLines != len(sample.Providers)+5 {
 		t.Errorf("%d table lines, want %d", tableLines, len(sample.Providers)+5)
+	}
+	// Without All, the provider that ran in no cell (marked not working)
+	// folds into one line under the table.
+	folded := renderString(t, "table", sampleReport(), Options{})
+	if n := strings.Count(folded, "│ "); n >= strings.Count(out, "│ ") ||
+		!strings.Contains(folded, "not run in any cell, 1 provider (--all shows their rows):\n") ||
+		!strings.Contains(folded, "not run: 1 provider marked working = False (--include-not-working runs them)") {
+		t.Errorf("no folded row:\n%s", folded)
 	}
 
 	// long provider names are cut to fit the given width

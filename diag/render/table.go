@@ -106,12 +106,19 @@ func (g grid) columnWidth(m scan.Mode) int {
 func renderTable(w io.Writer, r report.Report, o Options) error {
 	p := NewPainter(o.Color)
 	g := newGrid(r)
+	var folded []foldedRow
+	if !o.All {
+		g, folded = foldUnrun(g)
+	}
 	var buf bytes.Buffer
 	if len(r.Cells) == 0 {
 		buf.WriteString("no cells\n")
+	} else if len(g.providers) == 0 {
+		buf.WriteString("no provider ran in any cell\n")
 	} else if err := writeGrid(&buf, g, p, o.Width); err != nil {
 		return err
 	}
+	writeFolded(&buf, folded)
 	writeLegend(&buf, r, g, p)
 	writeSummary(&buf, r, p)
 	writeRemedies(&buf, r, p)
@@ -185,6 +192,74 @@ func writeGrid(buf *bytes.Buffer, g grid, p *Painter, maxWidth int) error {
 	return nil
 }
 
+// foldedRow is a provider whose row was folded: what kept all its cells
+// from running.
+type foldedRow struct {
+	provider string
+	why      string // the skip reason its cells share
+}
+
+// foldUnrun takes out of g the providers none of whose cells ran (not
+// working, needing auth, skipped): a real g4f has dozens, and rows of
+// "nw nw nw" hide the rows that matter.
+func foldUnrun(g grid) (grid, []foldedRow) {
+	var kept []string
+	var folded []foldedRow
+	for _, prov := range g.providers {
+		ran, why, any := false, "", false
+		for _, m := range g.modes {
+			for _, l := range g.loops {
+				c, ok := g.cells[scan.Cell{Provider: prov, Mode: m, Loop: l}.Key()]
+				if !ok {
+					continue
+				}
+				any = true
+				if c.End != scan.EndNotWorking && c.End != scan.EndSkipped {
+					ran = true
+				} else if why == "" {
+					why = c.SkipReason
+				}
+			}
+		}
+		if ran || !any {
+			kept = append(kept, prov)
+			continue
+		}
+		folded = append(folded, foldedRow{provider: prov, why: why})
+	}
+	g.providers = kept
+	return g, folded
+}
+
+// writeFolded says which providers' rows were folded, grouped by why, and
+// how to see them.
+func writeFolded(buf *bytes.Buffer, folded []foldedRow) {
+	if len(folded) == 0 {
+		return
+	}
+	var order []string
+	byWhy := map[string][]string{}
+	for _, f := range folded {
+		why := diag.SingleLine(f.why)
+		if why == "" {
+			why = "not run"
+		}
+		if _, seen := byWhy[why]; !seen {
+			order = append(order, why)
+		}
+		byWhy[why] = append(byWhy[why], diag.SingleLine(f.provider))
+	}
+	fmt.Fprintf(buf, "not run in any cell, %d provider%s (--all shows their rows):\n", len(folded), diag.Plural(len(folded)))
+	for _, why := range order {
+		names := byWhy[why]
+		list := strings.Join(names, ", ")
+		if len(names) > 8 {
+			list = strings.Join(names[:8], ", ") + fmt.Sprintf(", … %d more", len(names)-8)
+		}
+		fmt.Fprintf(buf, "  %s: %s\n", why, list)
+	}
+}
+
 func writeLegend(buf *bytes.Buffer, r report.Report, g grid, p *Painter) {
 	if len(r.Cells) == 0 {
 		return
@@ -232,6 +307,9 @@ func writeSummary(buf *bytes.Buffer, r report.Report, p *Painter) {
 	if r.Interrupted {
 		fmt.Fprintf(buf, "interrupted: %s\n", s.InterruptedNote())
 	}
+	if line := notRunLine(r); line != "" {
+		fmt.Fprintf(buf, "not run: %s\n", line)
+	}
 	shown := 0
 	for _, c := range r.Cells {
 		if !c.LoopFailure() {
@@ -247,6 +325,29 @@ func writeSummary(buf *bytes.Buffer, r report.Report, p *Painter) {
 		fmt.Fprintf(buf, "  %s\n", cellLine(c, p))
 		shown++
 	}
+}
+
+// notRunLine says which cells were not run because of their provider, and
+// how to include them; "" when every provider ran.
+func notRunLine(r report.Report) string {
+	auth, retired := map[string]bool{}, map[string]bool{}
+	for _, c := range r.Cells {
+		switch {
+		case c.End == scan.EndNotWorking:
+			retired[c.Provider] = true
+		case c.End == scan.EndSkipped && strings.Contains(c.SkipReason, "--include-auth"):
+			auth[c.Provider] = true
+		}
+	}
+	var parts []string
+	if n := len(auth); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d provider%s needing auth (--include-auth runs them: without keys they fail fast, "+
+			"which still shows a loop conflict; with keys they make real calls)", n, diag.Plural(n)))
+	}
+	if n := len(retired); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d provider%s marked working = False (--include-not-working runs them)", n, diag.Plural(n)))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // maxCellLines bounds the failing loop cells listed under the table.
