@@ -774,6 +774,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	}
 	header := report.Header{Tool: "g4fdiag", Version: versionString(), Command: o.Command,
 		Plan: o.Plan, Environment: st.env, Providers: selected}
+	header.Environment.Hostname, _ = os.Hostname() // JUnit's hostname; "" leaves it "localhost"
 
 	for _, s := range sinks {
 		if s.jsonl != nil {

@@ -8,38 +8,46 @@ import (
 	"strings"
 
 	"github.com/g4fdiag/g4fdiag/diag"
-	"github.com/g4fdiag/g4fdiag/diag/pytext"
 	"github.com/g4fdiag/g4fdiag/diag/report"
 )
 
 // renderGitHub writes the report as GitHub Actions workflow commands
 // (docs.github.com/actions/reference/workflow-commands-for-github-actions),
-// which the runner turns into annotations on the run:
+// which the runner turns into annotations on the run. What is an error is
+// what the run's gate (report.Gate) fails, so the annotations and the exit
+// code tell one story:
 //
-//   - one ::notice with the summary line, first, so the per-job annotation
-//     limit never drops it;
-//   - one ::error per cell that fails like the documented loop conflict (what
-//     sets exit code 1), saying provider, mode/loop, class, signature,
-//     evidence, frame, the remedy and what the remedies tried did. GitHub
-//     shows ten error annotations per step, so the first cell of each kind of
-//     failure (provider, class, signature) comes first and the repeats after;
-//   - one ::warning per cell that hung, stalled, crashed, broke the API
-//     protocol or was flaky without a loop class among its calls: not a loop
-//     failure, but it can hide one and deserves a look;
-//   - nothing for failures that are the provider's (network, auth,
+//   - one ::notice with the summary line and what fails the run, first, so
+//     the per-job annotation limit never drops it;
+//   - one ::error per cell that fails the run: a cell in the --fail-on set
+//     (by default the cells that fail like the documented loop conflict)
+//     or, with --baseline, a new failure. It says provider, mode/loop,
+//     class, signature, evidence, frame, the remedy and what the remedies
+//     tried did. GitHub shows ten error annotations per step, so the first
+//     cell of each kind of failure (provider, class, signature) comes first
+//     and the repeats after;
+//   - one ::warning per cell that fails as it did in the baseline (still
+//     failing: it does not fail the run), and per cell outside the set that
+//     hung, stalled, crashed, broke the API protocol or was flaky without a
+//     loop class among its calls: it can hide a loop failure;
+//   - one ::notice per cell that failed in the baseline and is fixed now;
+//   - nothing for other failures outside the set (network, auth,
 //     provider-error, missing requirements, unknown provider) or cells that
 //     did not run: an offline CI would bury the loop errors under them. The
-//     notice counts them; the job summary (GitHubSummary) lists them.
+//     summary notice counts them; the job summary (GitHubSummary) lists them.
 //
-// Every message and property is escaped as the runner expects, so no text of
-// a provider can end the command or start another one.
+// Errors and warnings carry file= and line= when the failure has a place in
+// code a repository can hold (codeLocation). Every message and property is
+// escaped as the runner expects, so no text of a provider can end the
+// command or start another one.
 func renderGitHub(w io.Writer, r report.Report, _ Options) error {
+	gv := newGateView(r)
 	var b bytes.Buffer
-	writeWorkflowCommand(&b, "notice", diag.OrDefault(diag.SingleLine(r.Tool), "g4fdiag")+" summary", gitHubSummaryLine(r))
+	writeWorkflowCommand(&b, "notice", diag.OrDefault(diag.SingleLine(r.Tool), "g4fdiag")+" summary", gitHubSummaryLine(r)+". "+gv.line())
 	var firsts, repeats []diag.CellReport
 	seen := map[string]bool{}
 	for _, c := range r.Cells {
-		if !c.LoopFailure() {
+		if gv.standing(c) != standingFails {
 			continue
 		}
 		key := strings.Join([]string{c.Provider, string(c.Class), c.Signature}, "\x00")
@@ -54,9 +62,21 @@ func renderGitHub(w io.Writer, r report.Report, _ Options) error {
 		writeWorkflowCommand(&b, "error"+gitHubLocation(c), gitHubTitle(c), gitHubMessage(c))
 	}
 	for _, c := range r.Cells {
-		if !c.LoopFailure() && c.Class.GitHubWarns() {
+		switch st := gv.standing(c); {
+		case st == standingStill:
+			writeWorkflowCommand(&b, "warning"+gitHubLocation(c), "still failing: "+gitHubTitle(c),
+				gitHubMessage(c)+"\nbaseline: it failed there too, so it does not fail the run ("+gv.line()+")")
+		case st == standingPass && c.Failing() && c.Class.GitHubWarns():
 			writeWorkflowCommand(&b, "warning"+gitHubLocation(c), gitHubTitle(c), gitHubMessage(c))
 		}
+	}
+	for _, c := range r.Cells {
+		if gv.standing(c) != standingFixed {
+			continue
+		}
+		was := gv.fixed[c.Key()]
+		writeWorkflowCommand(&b, "notice", fmt.Sprintf("fixed: %s %s/%s", diag.SingleLine(c.Provider), diag.SingleLine(string(c.Mode)), diag.SingleLine(string(c.Loop))),
+			fmt.Sprintf("%s: fixed since the baseline, where it failed as %s; now %s", was.String(), diag.SingleLine(string(was.Class)), diag.SingleLine(string(c.Class))))
 	}
 	_, err := w.Write(b.Bytes())
 	return err
@@ -110,19 +130,14 @@ func gitHubMessage(c diag.CellReport) string {
 }
 
 // gitHubLocation is the " file=F,line=N" an annotation carries to sit on
-// the user's own line, when the verdict has one whose path can be a path
-// in the repository (relative, not a notebook cell): a scan's never does.
+// the line of code where the cell failed (codeLocation): the user's own,
+// or else g4f's.
 func gitHubLocation(c diag.CellReport) string {
-	u := c.User
-	if u == nil || u.Line <= 0 {
+	file, line, ok := codeLocation(c)
+	if !ok {
 		return ""
 	}
-	p := pytext.SlashPath(u.File)
-	if p == "" || strings.HasPrefix(p, "/") || strings.HasPrefix(p, "~") || strings.HasPrefix(p, "<") ||
-		strings.HasPrefix(p, "Cell In") || strings.HasPrefix(p, "Input In") || strings.Contains(p, ":") || strings.Contains(p, "../") {
-		return ""
-	}
-	return " file=" + escapeWorkflowProperty(p) + ",line=" + strconv.Itoa(u.Line)
+	return " file=" + escapeWorkflowProperty(file) + ",line=" + strconv.Itoa(line)
 }
 
 // writeWorkflowCommand writes "::command title=...::message" on one line;

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/diag/report"
@@ -18,24 +19,34 @@ import (
 // "g4fdiag.<provider>", name "<mode>/<loop>"). Remedy re-runs are not test
 // cases: their outcomes are part of the failure they were tried for.
 //
-// What counts as a failure is what sets exit code 1 (DESIGN.md §7): a cell
-// that fails like the documented loop conflict (a loop class, or flaky with a
-// loop class among its calls) is a <failure> whose type is the cell's class
+// What counts as a failure is what sets exit code 1 (DESIGN.md §7), read
+// from the run's gate (report.Gate): a cell in the --fail-on set (by
+// default, one that fails like the documented loop conflict) or, with
+// --baseline, a new failure, is a <failure> whose type is the cell's class
 // and whose message is "<signature>: <evidence>"; its body holds the
 // explanation, the remedy, the frame, the exception chain and traceback tail
 // of a representative call, the hang evidence and the remedies tried. Every
-// other failing cell (network, auth, timeout, a crash, ...) passes, with a
-// "not a loop failure" note in its <system-out>: a JUnit consumer turns any
-// <failure> or <error> red, and a provider that is offline in CI is not what
-// g4fdiag gates on — the XML and the exit code must agree. No <error> is ever
-// written, for the same reason. Cells that did not run (skipped, not-working,
-// unavailable) are <skipped>.
+// other failing cell (outside the set, or failing as it did in the
+// baseline) passes, with a note in its <system-out> saying why it does not
+// fail the run; a cell fixed since the baseline says so there too. A JUnit
+// consumer turns any <failure> or <error> red: the XML and the exit code
+// must agree. No <error> is ever written, for the same reason. Cells that
+// did not run (skipped, not-working, unavailable) are <skipped>.
+//
+// Each <testsuite> carries a timestamp (when its first cell started, UTC,
+// without a zone, as Ant writes it) and the hostname of the scan; a
+// testcase whose failure has a place in code a repository can hold
+// (codeLocation) carries file and line. The document validates against
+// the Jenkins xunit plugin's JUnit schema and a strict schema of Ant's
+// format (testdata/*.xsd): no attribute either does not know, such as
+// skipped on <testsuites>.
 //
 // Untrusted text is cleaned and redacted, stripped of the characters XML 1.0
 // does not allow, and escaped (markup characters always, line breaks in
 // attributes), so the document is well-formed whatever a provider printed;
 // the tests read it back with a strict encoding/xml decoder and go-junit.
 func renderJUnit(w io.Writer, r report.Report, _ Options) error {
+	gv := newGateView(r)
 	var suites []junitSuite
 	var total junitCounts
 	for _, l := range newGrid(r).loops {
@@ -43,7 +54,10 @@ func renderJUnit(w io.Writer, r report.Report, _ Options) error {
 		for _, c := range r.Cells {
 			if c.Loop == l {
 				s.cells = append(s.cells, c)
-				s.counts.add(c)
+				s.counts.add(c, gv)
+				if !c.Started.IsZero() && (s.start.IsZero() || c.Started.Before(s.start)) {
+					s.start = c.Started
+				}
 			}
 		}
 		total.merge(s.counts)
@@ -54,11 +68,24 @@ func renderJUnit(w io.Writer, r report.Report, _ Options) error {
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	b.WriteString("<testsuites")
 	xmlAttr(&b, "name", diag.OrDefault(diag.SingleLine(r.Tool), "g4fdiag"))
-	total.attrs(&b)
+	xmlAttr(&b, "tests", strconv.Itoa(total.tests))
+	xmlAttr(&b, "failures", strconv.Itoa(total.failures))
+	xmlAttr(&b, "errors", "0")
+	xmlAttr(&b, "time", junitSeconds(total.ms))
 	b.WriteString(">\n")
-	props := junitProperties(r)
+	props := junitProperties(r, gv)
+	var first time.Time
 	for _, s := range suites {
-		writeJUnitSuite(&b, r, s, props)
+		if !s.start.IsZero() && (first.IsZero() || s.start.Before(first)) {
+			first = s.start
+		}
+	}
+	host := diag.OrDefault(xmlToken(r.Environment.Hostname), "localhost")
+	for _, s := range suites {
+		if s.start.IsZero() {
+			s.start = first // a suite none of whose cells ran: the scan's start
+		}
+		writeJUnitSuite(&b, r, s, props, host, gv)
 	}
 	b.WriteString("</testsuites>\n")
 	_, err := w.Write(b.Bytes())
@@ -69,6 +96,7 @@ type junitSuite struct {
 	loop   scan.Loop
 	cells  []diag.CellReport
 	counts junitCounts
+	start  time.Time // when its first cell started; zero if none did
 }
 
 // junitCounts are the attributes JUnit reporters total: tests, failures,
@@ -78,11 +106,11 @@ type junitCounts struct {
 	ms                       float64
 }
 
-func (k *junitCounts) add(c diag.CellReport) {
+func (k *junitCounts) add(c diag.CellReport, gv gateView) {
 	k.tests++
 	k.ms += junitMS(c.DurationMS)
 	switch {
-	case c.LoopFailure():
+	case gv.standing(c) == standingFails:
 		k.failures++
 	case junitSkipped(c):
 		k.skipped++
@@ -96,6 +124,7 @@ func (k *junitCounts) merge(o junitCounts) {
 	k.ms += o.ms
 }
 
+// attrs writes a <testsuite>'s counts.
 func (k junitCounts) attrs(b *bytes.Buffer) {
 	xmlAttr(b, "tests", strconv.Itoa(k.tests))
 	xmlAttr(b, "failures", strconv.Itoa(k.failures))
@@ -120,7 +149,7 @@ func junitSeconds(ms float64) string {
 
 // junitProperties describe the scan; every suite carries them, since many
 // reporters read properties per suite only.
-func junitProperties(r report.Report) [][2]string {
+func junitProperties(r report.Report, gv gateView) [][2]string {
 	e := r.Environment
 	props := [][2]string{
 		{"tool", strings.TrimSpace(diag.SingleLine(r.Tool) + " " + diag.SingleLine(r.Version))},
@@ -130,6 +159,11 @@ func junitProperties(r report.Report) [][2]string {
 		{"g4f.path", diag.SingleLine(e.G4FPath)},
 		{"g4f.nest_module", diag.SingleLine(e.NestModule)},
 		{"likely_cause", diag.SingleLine(r.Summary.LikelyCause)},
+		{"fail_on", gv.failOn()},
+		{"gate", gv.line()},
+	}
+	if gv.gate.Baseline != "" {
+		props = append(props, [2]string{"baseline", diag.SingleLine(gv.gate.Baseline)})
 	}
 	if e.Demo {
 		props = append(props, [2]string{"g4f.demo", "true"})
@@ -140,10 +174,12 @@ func junitProperties(r report.Report) [][2]string {
 	return props
 }
 
-func writeJUnitSuite(b *bytes.Buffer, r report.Report, s junitSuite, props [][2]string) {
+func writeJUnitSuite(b *bytes.Buffer, r report.Report, s junitSuite, props [][2]string, host string, gv gateView) {
 	b.WriteString("  <testsuite")
 	xmlAttr(b, "name", "g4fdiag "+diag.SingleLine(string(s.loop)))
 	s.counts.attrs(b)
+	xmlAttr(b, "timestamp", junitTimestamp(s.start))
+	xmlAttr(b, "hostname", host)
 	b.WriteString(">\n    <properties>\n")
 	loopProps := [][2]string{{"loop", diag.SingleLine(string(s.loop))}, {"loop.meaning", s.loop.Meaning()}}
 	for _, li := range r.Environment.Loops {
@@ -169,16 +205,17 @@ func writeJUnitSuite(b *bytes.Buffer, r report.Report, s junitSuite, props [][2]
 	}
 	b.WriteString("    </properties>\n")
 	for _, c := range s.cells {
-		writeJUnitCase(b, c)
+		writeJUnitCase(b, c, gv)
 	}
 	b.WriteString("  </testsuite>\n")
 }
 
-func writeJUnitCase(b *bytes.Buffer, c diag.CellReport) {
+func writeJUnitCase(b *bytes.Buffer, c diag.CellReport, gv gateView) {
 	var inner bytes.Buffer
 	var out strings.Builder
+	standing := gv.standing(c)
 	switch {
-	case c.LoopFailure():
+	case standing == standingFails:
 		inner.WriteString("      <failure")
 		xmlAttr(&inner, "type", diag.SingleLine(string(c.Class)))
 		xmlAttr(&inner, "message", junitMessage(c))
@@ -190,7 +227,14 @@ func writeJUnitCase(b *bytes.Buffer, c diag.CellReport) {
 		xmlAttr(&inner, "message", junitMessage(c))
 		inner.WriteString("/>\n")
 	case c.Failing():
-		fmt.Fprintf(&out, "g4fdiag: not a loop failure: %s [%s] %s\n", diag.SingleLine(string(c.Class)), diag.SingleLine(c.Signature), diag.SingleLine(c.Evidence))
+		why := "not in --fail-on " + gv.failOn()
+		if standing == standingStill {
+			why = "still failing, as in the baseline"
+		}
+		fmt.Fprintf(&out, "g4fdiag: does not fail the run (%s): %s [%s] %s\n", why, diag.SingleLine(string(c.Class)), diag.SingleLine(c.Signature), diag.SingleLine(c.Evidence))
+		if c.Frame != "" {
+			fmt.Fprintf(&out, "frame: %s\n", diag.SingleLine(c.Frame))
+		}
 		if c.User != nil {
 			fmt.Fprintf(&out, "%s\n", diag.YourCode(c.User))
 		}
@@ -200,6 +244,8 @@ func writeJUnitCase(b *bytes.Buffer, c diag.CellReport) {
 		if c.Remedy != "" {
 			fmt.Fprintf(&out, "remedy: %s\n", diag.SingleLine(c.Remedy))
 		}
+	case standing == standingFixed:
+		fmt.Fprintf(&out, "g4fdiag: fixed since the baseline, where it failed: %s\n", gv.fixed[c.Key()].String())
 	}
 	if log := strings.TrimRight(diag.Clean(tail(c.Log, outputTail)), "\n "); !diag.Blank(log) {
 		if out.Len() > 0 {
@@ -222,6 +268,10 @@ func writeJUnitCase(b *bytes.Buffer, c diag.CellReport) {
 	xmlAttr(b, "classname", "g4fdiag."+diag.SingleLine(c.Provider))
 	xmlAttr(b, "name", diag.SingleLine(string(c.Mode))+"/"+diag.SingleLine(string(c.Loop)))
 	xmlAttr(b, "time", junitSeconds(c.DurationMS))
+	if file, line, ok := codeLocation(c); ok {
+		xmlAttr(b, "file", file)
+		xmlAttr(b, "line", strconv.Itoa(line))
+	}
 	if inner.Len() == 0 {
 		b.WriteString("/>\n")
 		return
@@ -238,11 +288,25 @@ func junitSkipped(c diag.CellReport) bool { return !c.Failing() && c.Class != di
 // junitMessage is the one-line message of a failure or a skip: the signature
 // and the evidence for a failure, the class and the reason for a skip.
 func junitMessage(c diag.CellReport) string {
-	if c.LoopFailure() {
+	if c.Failing() {
 		return diag.SingleLine(c.Signature) + ": " + diag.SingleLine(c.Evidence)
 	}
 	return diag.SingleLine(string(c.Class)) + ": " + diag.SingleLine(c.Evidence)
 }
+
+// junitTimestamp is a suite's start as Ant writes it: ISO 8601 in UTC,
+// to the second, without a zone (the Ant schema allows none). A scan with
+// no start time at all gets the Unix epoch, so the attribute is there.
+func junitTimestamp(t time.Time) string {
+	if t.IsZero() {
+		t = time.Unix(0, 0)
+	}
+	return t.UTC().Format("2006-01-02T15:04:05")
+}
+
+// xmlToken is s as an XML token (the schemas' type for a hostname): one
+// line, no blanks at its ends or runs of them inside.
+func xmlToken(s string) string { return strings.Join(strings.Fields(diag.SingleLine(s)), " ") }
 
 // junitFailureBody is what a CI reader needs to act on a loop failure, as
 // Evidence prints it: why, the fix, where, and the traceback or stacks

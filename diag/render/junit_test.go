@@ -167,7 +167,7 @@ func TestJUnitParsesBack(t *testing.T) {
 				t.Errorf("%s: %s %q, want skipped", key, tc.Status, tc.Message)
 			}
 		default:
-			if tc.Status != junit.StatusPassed || !strings.Contains(tc.SystemOut, "not a loop failure: "+string(c.Class)) {
+			if tc.Status != junit.StatusPassed || !strings.Contains(tc.SystemOut, "does not fail the run (not in --fail-on loop): "+string(c.Class)) {
 				t.Errorf("%s: %s, system-out %q; want passed with a note", key, tc.Status, tc.SystemOut)
 			}
 		}
@@ -184,7 +184,8 @@ func TestJUnitParsesBack(t *testing.T) {
 
 	// the attributes a reporter reads instead of counting
 	s := decodeStrict(t, out)
-	if s.Tests != tests || s.Failures != failed || s.Skipped != skipped || s.Errors != 0 {
+	// <testsuites> has no skipped attribute: the Jenkins xunit schema rejects it
+	if s.Tests != tests || s.Failures != failed || s.Skipped != 0 || s.Errors != 0 || strings.Contains(out, "<testsuites skipped") {
 		t.Errorf("testsuites attributes %+v", s)
 	}
 	var sum float64

@@ -22,6 +22,8 @@ type Environment struct {
 	Demo          bool       `json:"demo,omitempty"`        // the embedded miniature g4f
 	NestModule    string     `json:"nest_module,omitempty"` // which nest_asyncio g4f imports, when it says
 	Loops         []LoopInfo `json:"loops,omitempty"`
+	// Hostname is the machine the scan ran on, for JUnit's hostname.
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // Loop returns the info of one loop variant and whether it is known.
