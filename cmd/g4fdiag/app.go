@@ -107,7 +107,7 @@ var colorModes = []string{colorAuto, colorAlways, colorNever}
 // each refuse a value that is none of colorModes before it runs.
 func withColorFlag(app *cli.App, mode *string) {
 	for _, c := range app.Commands {
-		if c.Name == "version" || c.Name == "completion" {
+		if c.Name == "version" || c.Name == "completion" || c.Name == "man" {
 			continue
 		}
 		c.Flags = append(c.Flags, &cli.StringFlag{Name: "color", Value: colorAuto, Destination: mode,
@@ -146,6 +146,10 @@ func Main(args []string, stdio IO) int {
 	*stdio.colorMode = colorAuto
 	app := newApp(stdio)
 	withColorFlag(app, stdio.colorMode)
+	if n := len(args); n > 1 && args[n-1] == completionFlag {
+		completeWords(stdio.Out, app, args[1:n-1], stdio)
+		return exitOK
+	}
 	err := app.RunContext(ctx, flagsFirst(app, bareAPIFlag(args)))
 	if err != nil && ctx.Err() != nil {
 		err = context.Canceled
@@ -416,6 +420,7 @@ loop conflict "RuntimeError: this event loop is already running." and why.`,
 			doctorCommand(stdio),
 			completionCommand(stdio),
 			versionCommand(),
+			manCommand(stdio),
 		},
 		CustomAppHelpTemplate: cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n",
 	}

@@ -11,10 +11,12 @@ import (
 // completionShells are the shells `g4fdiag completion` writes a script for.
 var completionShells = []string{"bash", "zsh", "fish"}
 
-// bashCompletion is urfave/cli's autocomplete/bash_autocomplete (MIT), bound
-// to g4fdiag: it asks `g4fdiag ... --generate-bash-completion` for the
-// candidates. Without the bash-completion package it reads COMP_WORDS
-// itself instead of failing.
+// bashCompletion is built on urfave/cli's autocomplete/bash_autocomplete
+// (MIT), bound to g4fdiag: it asks `g4fdiag WORDS... CUR
+// --generate-bash-completion` for the candidates (completeWords), and
+// leaves file names to bash when there are none. A completed word gets its
+// trailing space, but FORMAT= of --output. Without the bash-completion
+// package it reads COMP_WORDS itself instead of failing.
 const bashCompletion = `# bash completion for g4fdiag: source <(g4fdiag completion bash)
 
 _g4fdiag_init_completion() {
@@ -39,18 +41,20 @@ _g4fdiag_bash_autocomplete() {
       _g4fdiag_init_completion -n "=:" || return
     fi
     words=("${words[@]:0:$cword}")
-    if [[ "$cur" == "-"* ]]; then
-      requestComp="${words[*]} ${cur} --generate-bash-completion"
-    else
-      requestComp="${words[*]} --generate-bash-completion"
+    # The words before the cursor, then the word being completed (maybe
+    # empty): g4fdiag prints the candidates, one a line.
+    local IFS=$'\n'
+    opts=($("${words[@]}" "$cur" --generate-bash-completion 2>/dev/null))
+    COMPREPLY=($(compgen -W "${opts[*]}" -- "$cur"))
+    # FORMAT=FILE: no space after "json=", the file name follows.
+    if [[ ${#COMPREPLY[@]} -eq 1 && "${COMPREPLY[0]}" == *= ]]; then
+      compopt -o nospace 2>/dev/null
     fi
-    opts=$(eval "${requestComp}" 2>/dev/null)
-    COMPREPLY=($(compgen -W "${opts}" -- ${cur}))
     return 0
   fi
 }
 
-complete -o bashdefault -o default -o nospace -F _g4fdiag_bash_autocomplete g4fdiag
+complete -o bashdefault -o default -F _g4fdiag_bash_autocomplete g4fdiag
 `
 
 // zshCompletion is urfave/cli's autocomplete/zsh_autocomplete (MIT), bound
@@ -62,11 +66,7 @@ _g4fdiag_zsh_autocomplete() {
   local -a opts
   local cur
   cur=${words[-1]}
-  if [[ "$cur" == "-"* ]]; then
-    opts=("${(@f)$(${words[@]:0:#words[@]-1} ${cur} --generate-bash-completion)}")
-  else
-    opts=("${(@f)$(${words[@]:0:#words[@]-1} --generate-bash-completion)}")
-  fi
+  opts=("${(@f)$(${words[@]:0:#words[@]-1} "$cur" --generate-bash-completion)}")
 
   if [[ "${opts[1]}" != "" ]]; then
     _describe 'values' opts
@@ -138,6 +138,41 @@ func dropRepeatedCompletions(script string) string {
 			seen[key] = true
 		}
 		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// manCommand writes the man page, made from the command definitions: the
+// same text as --help, so the two cannot disagree.
+func manCommand(stdio IO) *cli.Command {
+	return &cli.Command{
+		Name:      "man",
+		Usage:     "print the man page (roff), made from the commands' own help",
+		UsageText: "g4fdiag man > g4fdiag.1; man ./g4fdiag.1",
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("man takes no arguments, got %q", c.Args().First())
+			}
+			page, err := c.App.ToManWithSection(1)
+			if err != nil {
+				return fmt.Errorf("writing the man page: %w", err)
+			}
+			_, err = io.WriteString(stdio.Out, roffASCII(page))
+			return err
+		},
+	}
+}
+
+// roffASCII writes the characters past ASCII (×, —, →) as roff's \[uXXXX]
+// escapes, so any troff typesets the page, whatever its input encoding.
+func roffASCII(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x80 {
+			b.WriteRune(r)
+		} else {
+			fmt.Fprintf(&b, "\\[u%04X]", r)
+		}
 	}
 	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCompletionScripts: each shell gets a script for g4fdiag that its shell
@@ -70,6 +71,15 @@ func TestBashCompletes(t *testing.T) {
 		{[]string{"g4fdiag", "ch"}, "check"},
 		{[]string{"g4fdiag", "check", "--prov"}, "--provider"},
 		{[]string{"g4fdiag", "completion", ""}, "bash zsh fish"},
+		// "--" ends flags for a parser: the completion reads it as a prefix.
+		{[]string{"g4fdiag", "doctor", "--"}, "--python --demo --demo-scale --format --output --no-probe --color"},
+		{[]string{"g4fdiag", "report", ""}, ""}, // files, left to bash; never "help h"
+		{[]string{"g4fdiag", "check", "--format", ""}, "table json jsonl markdown junit github"},
+		{[]string{"g4fdiag", "check", "--demo", "--loops", "uv"}, "uvloop"},
+		{[]string{"g4fdiag", "check", "--color", ""}, "auto always never"},
+		{[]string{"g4fdiag", "check", "--demo", "--provider", "Stal"}, "StallStream"},
+		{[]string{"g4fdiag", "explain", "--format", ""}, "table text json markdown"},
+		{[]string{"g4fdiag", "check", "-o", "ju"}, "junit="},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.words, " "), func(t *testing.T) {
@@ -116,5 +126,93 @@ func TestCompletionErrors(t *testing.T) {
 				t.Errorf("stderr = %q, want %q", stderr, tc.msg+"\n")
 			}
 		})
+	}
+}
+
+// TestBashCompletesInTmux types into a real interactive bash in tmux, with
+// the completion script sourced as ~/.bashrc would: a completed flag or
+// value gets its trailing space, FORMAT= of --output does not.
+func TestBashCompletesInTmux(t *testing.T) {
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Skip("tmux is not installed (scripts/setup.sh installs it)")
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash is not installed")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	_, script, _ := run(t, os.Environ(), "completion", "bash")
+	rc := filepath.Join(dir, "bashrc")
+	if err := os.WriteFile(rc, []byte("PS1='$ '\n"+script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "tmux.sock")
+	tm := func(args ...string) string {
+		out, err := exec.Command(tmux, append([]string{"-S", sock}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	env := "PATH=" + filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")
+	tm("new-session", "-d", "-x", "200", "-y", "20", "env", env, bash, "--noprofile", "--rcfile", rc, "-i")
+	t.Cleanup(func() { _ = exec.Command(tmux, "-S", sock, "kill-server").Run() })
+	line := func() string {
+		lines := strings.Split(strings.TrimRight(tm("capture-pane", "-p"), "\n"), "\n")
+		return lines[len(lines)-1]
+	}
+	// The pane's text drops trailing spaces: the cursor's column tells
+	// whether a space followed the completion.
+	cursor := func() int {
+		n, _ := strconv.Atoi(strings.TrimSpace(tm("display-message", "-p", "#{cursor_x}")))
+		return n
+	}
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for line() != strings.TrimRight(want, " ") || cursor() != len(want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the prompt line is %q with the cursor at %d, want %q (cursor at %d)", line(), cursor(), want, len(want))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitFor("$ ")
+	for _, step := range []struct{ keys, want string }{
+		{"g4fdiag chec", "$ g4fdiag check "},
+		{"--form", "$ g4fdiag check --format "},
+		{"jsonl", "$ g4fdiag check --format jsonl "},
+		{"-o jun", "$ g4fdiag check --format jsonl -o junit="},
+	} {
+		tm("send-keys", "-l", "--", step.keys)
+		tm("send-keys", "Tab")
+		waitFor(step.want)
+	}
+}
+
+// TestManPage: the man page names every command and their flags, and groff
+// reads it without a warning where it is installed.
+func TestManPage(t *testing.T) {
+	code, page, stderr := run(t, os.Environ(), "man")
+	if code != exitOK || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	for _, want := range []string{".TH g4fdiag 1", ".SH check", ".SH explain", ".SH doctor", "--probe", "--color", "--fail-on", "--no-probe"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the man page lacks %q", want)
+		}
+	}
+	nroff, err := exec.LookPath("nroff")
+	if err != nil {
+		t.Skip("nroff is not installed; the page is not typeset")
+	}
+	cmd := exec.Command(nroff, "-man", "-ww")
+	cmd.Stdin = strings.NewReader(page)
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	if err := cmd.Run(); err != nil || errOut.Len() > 0 {
+		t.Errorf("nroff: %v\n%s", err, errOut.String())
 	}
 }
