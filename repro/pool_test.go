@@ -1,6 +1,7 @@
 package repro
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -411,5 +412,42 @@ func TestCatalogLeavesOutBaseClasses(t *testing.T) {
 	}
 	if !slices.Contains(names, "StreamAsync") || len(names) != 10 {
 		t.Errorf("catalog %v, want the demo's 10 providers", names)
+	}
+}
+
+// TestNestVariantFollowsG4F: a g4f that imports nest_asyncio2 where only
+// nest_asyncio is installed cannot re-enter a stdlib loop through it: the
+// nest variant is unavailable, saying why, instead of claiming
+// "asyncio + nest_asyncio" for cells g4f runs without any patch.
+func TestNestVariantFollowsG4F(t *testing.T) {
+	dir, err := providers.WriteDemo(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "g4f", "providers", "asyncio.py")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(src, []byte("    import nest_asyncio\n")) {
+		t.Fatalf("the demo's bridge changed: %s", path)
+	}
+	src = bytes.Replace(src, []byte("    import nest_asyncio\n"), []byte("    import nest_asyncio2 as nest_asyncio\n"), 1)
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPool(Target{Python: testPython(t), Env: WithPythonPath(os.Environ(), dir), Demo: true}, PoolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	env, _, err := p.Start(context.Background(), []scan.Loop{scan.LoopNest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	li, _ := env.Loop(scan.LoopNest)
+	want := "this g4f imports nest_asyncio2, which is not installed (nest_asyncio is, and this g4f does not use it)"
+	if li.Available || li.Reason != want || env.NestModule != "nest_asyncio2" {
+		t.Errorf("nest loop %+v, g4f's nest module %q; want unavailable: %s", li, env.NestModule, want)
 	}
 }

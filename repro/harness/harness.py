@@ -442,6 +442,26 @@ def setup_variant(name):
     return variant
 
 
+def settle_nest(variant):
+    """Once g4f is imported: the nest variant as that g4f has it. g4f
+    imports one re-entrancy patch (nest_asyncio up to 2025, nest_asyncio2
+    from 2026); the other one installed does not count, and the variant is
+    then unavailable, saying so."""
+    if variant.name != "nest" or not variant.available:
+        return
+    wanted = nest_module_of_g4f()
+    if not wanted:
+        return
+    if importable(wanted):
+        variant.package, variant.version = wanted, dist_version(wanted)
+        return
+    others = [m for m in NEST_MODULES if m != wanted and importable(m)]
+    variant.available = False
+    variant.reason = "this g4f imports %s, which is not installed" % wanted
+    if others:
+        variant.reason += " (%s is, and this g4f does not use it)" % others[0]
+
+
 VARIANT = None  # set in main()
 DUMP_FILE = None  # the --dump file, open for the life of the process
 
@@ -2390,6 +2410,12 @@ def serve_setup(args):
         serve_fatal("uvicorn not importable: %s: %s" % (type_name(exc), safe_str(exc)), exc)
     try:
         g4f = importlib.import_module("g4f")
+        settle_nest(VARIANT)
+    except BaseException as exc:
+        serve_fatal("g4f.api not usable: %s: %s" % (type_name(exc), safe_str(exc)), exc)
+    if not VARIANT.available:
+        serve_fatal("loop variant %s unavailable: %s" % (VARIANT.name, VARIANT.reason))
+    try:
         register_probes(g4f, log.warning)  # before the app: its routes resolve names in g4f.Provider
         module = importlib.import_module("g4f.api")
         app, source = api_app(module, g4f)
@@ -2804,6 +2830,7 @@ def main(argv=None):
     except BaseException as exc:
         emit({"event": "fatal", "error": exception_record(exc)})
         quit_now(3)
+    settle_nest(VARIANT)
     register_probes(g4f)
     API = Api(g4f)
     G4F = g4f
