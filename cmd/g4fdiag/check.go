@@ -789,13 +789,17 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	for _, s := range sinks {
 		jsonlOnTerminal = jsonlOnTerminal || (s.jsonl != nil && s.stdout() && stdio.OutTerminal)
 	}
-	progress := newProgress(stdio.Err, stdio.showProgress(o.Quiet) && !jsonlOnTerminal, len(o.Plan.Cells(selected)), time.Now)
+	progress := newProgress(stdio.Err, stdio.showProgress(o.Quiet) && !jsonlOnTerminal, len(o.Plan.Cells(selected)), time.Now, stdio.stderrWidth)
 	defer progress.Done()
 	var observations []scan.Observation
 	collect := func(ch <-chan scan.Observation) error {
 		for obs := range ch {
 			observations = append(observations, obs)
-			progress.Observe(diag.Classify(obs).LoopFailure())
+			if cellRan(obs.End) {
+				progress.Observe(diag.Classify(obs).LoopFailure())
+			} else {
+				progress.ObserveNotRun()
+			}
 			for _, s := range sinks {
 				if s.jsonl != nil && s.w.failed() == nil {
 					// A write error stays with its sink: the scan and the

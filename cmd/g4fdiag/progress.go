@@ -3,11 +3,17 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/term"
 
 	"github.com/g4fdiag/g4fdiag/diag"
+	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
 
 // progressThrottle is the least time between two redraws prompted by
@@ -29,11 +35,19 @@ type Progress struct {
 	w       io.Writer
 	enabled bool
 	now     func() time.Time
+	// width is the terminal's width in columns, asked at every draw (the
+	// terminal may be resized during a scan); 0 means unknown: the line is
+	// not clipped.
+	width func() int
 
-	mu       sync.Mutex
-	start    time.Time
-	total    int
-	done     int
+	mu    sync.Mutex
+	start time.Time
+	total int
+	done  int
+	// notRun counts the done cells that were decided without running
+	// (skipped, not-working, unavailable): they take no time, so the
+	// estimate of the time left leaves them out.
+	notRun   int
 	failures int
 	lastDraw time.Time
 	drawn    bool // a line is on the screen and Done must erase it
@@ -46,22 +60,26 @@ type Progress struct {
 
 // newProgress starts the progress of a scan of total cells. When enabled it
 // draws the line at once and redraws it every second until Done; now is the
-// clock (time.Now when nil).
-func newProgress(w io.Writer, enabled bool, total int, now func() time.Time) *Progress {
+// clock (time.Now when nil), width the terminal's width in columns, asked
+// at every draw (nil or 0: unknown, the line is not clipped).
+func newProgress(w io.Writer, enabled bool, total int, now func() time.Time, width func() int) *Progress {
 	if !enabled {
 		return &Progress{}
 	}
 	t := time.NewTicker(progressTick)
-	return startProgress(w, total, now, t.C, t.Stop)
+	return startProgress(w, total, now, width, t.C, t.Stop)
 }
 
 // startProgress is newProgress enabled, redrawing on every tick; stopTicks
 // runs when the ticker goroutine ends. Tests drive tick by hand.
-func startProgress(w io.Writer, total int, now func() time.Time, tick <-chan time.Time, stopTicks func()) *Progress {
+func startProgress(w io.Writer, total int, now func() time.Time, width func() int, tick <-chan time.Time, stopTicks func()) *Progress {
 	if now == nil {
 		now = time.Now
 	}
-	p := &Progress{w: w, enabled: true, now: now, total: total,
+	if width == nil {
+		width = func() int { return 0 }
+	}
+	p := &Progress{w: w, enabled: true, now: now, width: width, total: total,
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	p.start = now()
 	p.mu.Lock()
@@ -89,7 +107,14 @@ func startProgress(w io.Writer, total int, now func() time.Time, tick <-chan tim
 // Observe counts one finished cell; failing says whether it failed with a
 // loop-class verdict. The line is redrawn at most every 100 ms, and always
 // for the last cell.
-func (p *Progress) Observe(failing bool) {
+func (p *Progress) Observe(failing bool) { p.observe(true, failing) }
+
+// ObserveNotRun counts one cell decided without running (skipped,
+// not-working, unavailable): done, but it took no time, so it does not
+// shorten the estimate of the time left.
+func (p *Progress) ObserveNotRun() { p.observe(false, false) }
+
+func (p *Progress) observe(ran, failing bool) {
 	if !p.enabled {
 		return
 	}
@@ -99,6 +124,9 @@ func (p *Progress) Observe(failing bool) {
 		return
 	}
 	p.done++
+	if !ran {
+		p.notRun++
+	}
 	if failing {
 		p.failures++
 	}
@@ -137,30 +165,75 @@ func (p *Progress) Done() {
 	})
 }
 
-// draw writes the line; p.mu is held.
+// draw writes the line, clipped to the terminal's width; p.mu is held.
 func (p *Progress) draw() {
 	now := p.now()
 	p.lastDraw = now
 	p.drawn = true
-	io.WriteString(p.w, eraseLine+p.line(now.Sub(p.start)))
+	io.WriteString(p.w, eraseLine+p.fit(now.Sub(p.start), p.width()))
 }
 
 // line is the progress line after elapsed, without the erase sequence:
 //
 //	g4fdiag: 37/150 cells · 5 loop failures · 0:12 elapsed · ETA 0:34
 func (p *Progress) line(elapsed time.Duration) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "g4fdiag: %d/%d cells · %d loop failure", p.done, p.total, p.failures)
+	return p.fit(elapsed, 0)
+}
+
+// fit is the line after elapsed in fewer than width columns (0: any
+// width), so that it never wraps: a wrapped line is one the erase sequence
+// cannot take back, and every redraw would leave one on the screen. Parts
+// go or shorten, least useful first (the tool's name, the elapsed time, the
+// words), before the line is cut.
+func (p *Progress) fit(elapsed time.Duration, width int) string {
+	counts := fmt.Sprintf("%d/%d", p.done, p.total)
+	failures := fmt.Sprintf("%d loop failure", p.failures)
 	if p.failures != 1 {
-		b.WriteString("s")
+		failures += "s"
 	}
-	fmt.Fprintf(&b, " · %s elapsed", clock(elapsed))
-	if p.done > 0 && p.done < p.total {
-		// The mean time per cell so far, times the cells left.
-		eta := elapsed * time.Duration(p.total-p.done) / time.Duration(p.done)
-		fmt.Fprintf(&b, " · ETA %s", clock(eta))
+	eta := ""
+	if d, ok := p.eta(elapsed); ok {
+		eta = "ETA " + clock(d)
 	}
-	return b.String()
+	join := func(parts ...string) string {
+		parts = slices.DeleteFunc(parts, func(s string) bool { return s == "" })
+		return strings.Join(parts, " · ")
+	}
+	full := join("g4fdiag: "+counts+" cells", failures, clock(elapsed)+" elapsed", eta)
+	if width <= 0 {
+		return full
+	}
+	// The last column stays free: a character written there leaves some
+	// terminals waiting to wrap.
+	room := width - 1
+	forms := []string{
+		full,
+		join(counts+" cells", failures, clock(elapsed)+" elapsed", eta),
+		join(counts+" cells", failures, eta),
+		join(counts, failures, eta),
+		join(counts, fmt.Sprintf("%d fail", p.failures), eta),
+		join(counts, eta),
+	}
+	for _, f := range forms {
+		if utf8.RuneCountInString(f) <= room {
+			return f
+		}
+	}
+	if room <= 0 {
+		return ""
+	}
+	return string([]rune(forms[len(forms)-1])[:room])
+}
+
+// eta estimates the time left: the mean time of the cells that ran, times
+// the cells left. Cells decided without running are done in no time, and
+// come first: counted as done, they would promise the rest in no time too.
+func (p *Progress) eta(elapsed time.Duration) (time.Duration, bool) {
+	ran := p.done - p.notRun
+	if ran <= 0 || p.done >= p.total {
+		return 0, false
+	}
+	return elapsed * time.Duration(p.total-p.done) / time.Duration(ran), true
 }
 
 // clock formats d as m:ss, or h:mm:ss from an hour on, rounded to the
@@ -174,6 +247,31 @@ func clock(d time.Duration) string {
 		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
 	}
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// cellRan says whether a cell that ended with e ran, or began to: a cell
+// decided without running (skipped, not-working, unavailable) took no time.
+func cellRan(e scan.End) bool {
+	switch e {
+	case scan.EndSkipped, scan.EndNotWorking, scan.EndUnavailable:
+		return false
+	}
+	return true
+}
+
+// stderrWidth is the width of the terminal stderr is, in columns: COLUMNS
+// when it holds a width (as a user sets it, or a terminal that does not
+// answer the ioctl), else the terminal's own; 0 when neither is known.
+func (o IO) stderrWidth() int {
+	if n, err := strconv.Atoi(strings.TrimSpace(o.getenv("COLUMNS"))); err == nil && n > 0 {
+		return n
+	}
+	if f, ok := o.Err.(interface{ Fd() uintptr }); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
+		}
+	}
+	return 0
 }
 
 // showProgress says whether a scan draws its progress line: only when

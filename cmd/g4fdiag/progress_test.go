@@ -73,7 +73,7 @@ func manualProgress(t *testing.T, total int) (*Progress, *lockedBuffer, *fakeClo
 	var buf lockedBuffer
 	clk := newFakeClock()
 	tick := make(chan time.Time)
-	p := startProgress(&buf, total, clk.now, tick, func() {})
+	p := startProgress(&buf, total, clk.now, nil, tick, func() {})
 	t.Cleanup(p.Done)
 	return p, &buf, clk, tick
 }
@@ -207,7 +207,7 @@ func TestProgressDone(t *testing.T) {
 	clk := newFakeClock()
 	tick := make(chan time.Time)
 	tickerStopped := make(chan struct{})
-	p := startProgress(&buf, 3, clk.now, tick, func() { close(tickerStopped) })
+	p := startProgress(&buf, 3, clk.now, nil, tick, func() { close(tickerStopped) })
 	p.Observe(false)
 	p.Done()
 	select {
@@ -237,7 +237,7 @@ func TestProgressDone(t *testing.T) {
 // goroutine.
 func TestProgressDisabled(t *testing.T) {
 	var buf lockedBuffer
-	p := newProgress(&buf, false, 10, nil)
+	p := newProgress(&buf, false, 10, nil, nil)
 	if p.stop != nil {
 		t.Error("a disabled Progress started its ticker")
 	}
@@ -255,7 +255,7 @@ func TestProgressDisabled(t *testing.T) {
 // goroutines while its ticker runs; run with -race.
 func TestProgressConcurrent(t *testing.T) {
 	var buf lockedBuffer
-	p := newProgress(&buf, true, 400, nil)
+	p := newProgress(&buf, true, 400, nil, nil)
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
@@ -448,6 +448,15 @@ func TestProgressInTerminal(t *testing.T) {
 // its stdout and its exit code.
 func runInTerminal(t *testing.T, argv ...string) (tty, stdout string, code int) {
 	t.Helper()
+	tty, stdout, _, code = runInTerminalSized(t, 200, argv...)
+	return tty, stdout, code
+}
+
+// runInTerminalSized is runInTerminal in a pane cols columns wide; it
+// returns too the screen the pane shows once the program has ended (as
+// tmux rendered it, one line per row).
+func runInTerminalSized(t *testing.T, cols int, argv ...string) (tty, stdout, screen string, code int) {
+	t.Helper()
 	tmux, err := exec.LookPath("tmux")
 	if err != nil {
 		t.Fatalf("no tmux for the terminal test (run scripts/setup.sh): %v", err)
@@ -467,7 +476,7 @@ func runInTerminal(t *testing.T, argv ...string) (tty, stdout string, code int) 
 	// the exit code and waits to be killed.
 	const marker = "g4fdiag-test-exit"
 	script := fmt.Sprintf("read _; %s >%s; echo %s $?; read _", shellQuote(argv...), shellQuote(out), marker)
-	tmuxDo("new-session", "-d", "-s", "g4fdiag", "-x", "200", "-y", "50", script)
+	tmuxDo("new-session", "-d", "-s", "g4fdiag", "-x", strconv.Itoa(cols), "-y", "50", script)
 	t.Cleanup(func() {
 		exec.Command(tmux, "-S", sock, "kill-server").Run()
 	})
@@ -489,11 +498,16 @@ func runInTerminal(t *testing.T, argv ...string) (tty, stdout string, code int) 
 	code, _ = strconv.Atoi(exit.FindStringSubmatch(all)[1])
 	tty = all[:strings.Index(all, marker)]
 	tty = strings.TrimPrefix(tty, "\r\n") // the echo of the key that started it
+	capture := exec.Command(tmux, "-S", sock, "capture-pane", "-p", "-t", "g4fdiag")
+	shown, err := capture.Output()
+	if err != nil {
+		t.Fatalf("tmux capture-pane: %v", err)
+	}
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tty, string(b), code
+	return tty, string(b), string(shown), code
 }
 
 // shellQuote quotes words for sh.

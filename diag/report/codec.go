@@ -517,20 +517,29 @@ func redactCells(in []diag.CellReport) []diag.CellReport {
 }
 
 // redactHeader returns a copy of h safe to write out: the names a server
-// gave (providers, models) hold no kept secret.
+// gave (providers, models) hold no kept secret. Its lists are never null
+// (docs/report.schema.json): a report rebuilt from bare observations has
+// no plan, and says so with empty lists.
 func redactHeader(h Header) Header {
 	h.Command = diag.Redact(h.Command)
 	h.Plan.API, h.Plan.Model = diag.Redact(h.Plan.API), secret.Cut(h.Plan.Model)
 	h.Plan.Providers = cutAll(h.Plan.Providers)
-	if h.Providers != nil {
-		ps := make([]providers.Provider, len(h.Providers))
-		for i, p := range h.Providers {
-			p.Name, p.DefaultModel, p.URL, p.Parent = secret.Cut(p.Name), secret.Cut(p.DefaultModel), diag.Redact(p.URL), secret.Cut(p.Parent)
-			p.Models = cutAll(p.Models)
-			ps[i] = p
-		}
-		h.Providers = ps
+	if h.Plan.Providers == nil {
+		h.Plan.Providers = []string{}
 	}
+	if h.Plan.Modes == nil {
+		h.Plan.Modes = []scan.Mode{}
+	}
+	if h.Plan.Loops == nil {
+		h.Plan.Loops = []scan.Loop{}
+	}
+	ps := make([]providers.Provider, len(h.Providers))
+	for i, p := range h.Providers {
+		p.Name, p.DefaultModel, p.URL, p.Parent = secret.Cut(p.Name), secret.Cut(p.DefaultModel), diag.Redact(p.URL), secret.Cut(p.Parent)
+		p.Models = cutAll(p.Models)
+		ps[i] = p
+	}
+	h.Providers = ps
 	return h
 }
 
@@ -550,9 +559,6 @@ func redactReport(r Report) Report {
 	h := redactHeader(r.Header())
 	r.Command, r.Plan, r.Providers = h.Command, h.Plan, h.Providers
 	r.Cells = redactCells(r.Cells)
-	if r.Providers == nil {
-		r.Providers = []providers.Provider{}
-	}
 	return r
 }
 
