@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/g4fdiag/g4fdiag/internal/schematest"
+	"github.com/g4fdiag/g4fdiag/diag/report/schematest"
 )
 
 // TestOutputsValidate: what real scans of the miniature g4f write as json

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/g4fdiag/g4fdiag/internal/schematest"
+	"github.com/g4fdiag/g4fdiag/diag/report/schematest"
 )
 
 // TestGoldensValidate: the json and jsonl goldens, which the render tests

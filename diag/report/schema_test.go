@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/g4fdiag/g4fdiag/diag"
-	"github.com/g4fdiag/g4fdiag/internal/schematest"
+	"github.com/g4fdiag/g4fdiag/diag/report/schematest"
 	"github.com/g4fdiag/g4fdiag/providers"
 	"github.com/g4fdiag/g4fdiag/repro/scan"
 )
