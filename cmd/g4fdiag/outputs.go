@@ -190,6 +190,9 @@ func deliver(sinks []*sink, d delivery, stdio IO) error {
 			continue // a stream that failed during the scan
 		}
 		ropts := render.Options{Color: s.stdout() && stdio.color(), Width: 120, All: d.all}
+		if s.stdout() {
+			ropts.Width = stdio.tableWidth()
+		}
 		if d.script != nil {
 			ropts.Script = d.script.Text
 			ropts.ScriptNote = strings.Join(append([]string{d.script.Note}, d.script.Remedies...), "\n")

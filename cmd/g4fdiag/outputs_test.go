@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseOutputs(t *testing.T) {
@@ -31,5 +35,41 @@ func TestParseOutputs(t *testing.T) {
 		if _, err := parseOutputs(bad, "table"); err == nil {
 			t.Errorf("parseOutputs(%q) accepted", bad)
 		}
+	}
+}
+
+// TestTableFitsTheTerminal: on an 80-column terminal the demo's matrix
+// comes in blocks that fit, never wrapped; to a pipe it keeps 120.
+func TestTableFitsTheTerminal(t *testing.T) {
+	python := testPython(t)
+	for _, tc := range []struct {
+		name     string
+		terminal bool
+		columns  string
+		widest   int
+		blocks   int
+	}{
+		{"80-column terminal", true, "80", 80, 2},
+		{"pipe", false, "", 120, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := append(os.Environ(), "COLUMNS="+tc.columns)
+			var out, errOut bytes.Buffer
+			code := Main([]string{"g4fdiag", "check", "--demo", "--python", python, "--provider", "EchoSync,StreamAsync",
+				"-q", "--color", "never"}, IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Environ: env, OutTerminal: tc.terminal})
+			if code != exitFailures {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			widest := 0
+			for _, l := range strings.Split(out.String(), "\n") {
+				if strings.ContainsAny(l, "│┌└├") {
+					widest = max(widest, utf8.RuneCountInString(l))
+				}
+			}
+			if widest > tc.widest || strings.Count(out.String(), "│ provider") != tc.blocks {
+				t.Errorf("widest table line %d (want at most %d), %d blocks (want %d):\n%s",
+					widest, tc.widest, strings.Count(out.String(), "│ provider"), tc.blocks, out.String())
+			}
+		})
 	}
 }

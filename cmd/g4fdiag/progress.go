@@ -262,13 +262,30 @@ func cellRan(e scan.End) bool {
 // stderrWidth is the width of the terminal stderr is, in columns: COLUMNS
 // when it holds a width (as a user sets it, or a terminal that does not
 // answer the ioctl), else the terminal's own; 0 when neither is known.
-func (o IO) stderrWidth() int {
+func (o IO) stderrWidth() int { return o.widthOf(o.Err) }
+
+// tableWidth is the width the table on stdout must fit: the terminal's
+// (COLUMNS first), else 120 for a pipe or a file, which keeps reports
+// comparable wherever they are written.
+func (o IO) tableWidth() int {
+	if w := o.widthOf(o.Out); w > 0 && (o.OutTerminal || o.getenv("COLUMNS") != "") {
+		return w
+	}
+	return 120
+}
+
+// widthOf is the width of the terminal w writes to: COLUMNS when it holds
+// a width, else the terminal's own; 0 when neither is known.
+func (o IO) widthOf(w io.Writer) int {
 	if n, err := strconv.Atoi(strings.TrimSpace(o.getenv("COLUMNS"))); err == nil && n > 0 {
 		return n
 	}
-	if f, ok := o.Err.(interface{ Fd() uintptr }); ok {
-		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
-			return w
+	if rw, ok := w.(*recordingWriter); ok {
+		w = rw.w
+	}
+	if f, ok := w.(interface{ Fd() uintptr }); ok {
+		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
+			return width
 		}
 	}
 	return 0

@@ -201,8 +201,35 @@ func TestTableFitsWidth(t *testing.T) {
 			t.Errorf("table line is %d wide with Width 110: %s", utf8.RuneCountInString(l), l)
 		}
 	}
-	if !strings.Contains(out, "…") {
-		t.Error("long names were not cut")
+	if !strings.Contains(out, "AsyncGenHealthyWithAVeryLongSuffixName") {
+		t.Error("a name that fits beside one block of modes was cut")
+	}
+
+	// 80 columns: the matrix comes in blocks of modes, each a table that
+	// fits, every mode in one of them, no line wrapped; at 40 the names are
+	// cut too.
+	narrow := renderString(t, "table", sampleReport(), Options{Width: 80})
+	for _, l := range strings.Split(narrow, "\n") {
+		if strings.ContainsAny(l, "│┌└├") && utf8.RuneCountInString(l) > 80 {
+			t.Errorf("table line is %d wide with Width 80: %s", utf8.RuneCountInString(l), l)
+		}
+	}
+	if n := strings.Count(narrow, "│ provider"); n < 2 {
+		t.Errorf("%d blocks at 80 columns, want at least 2:\n%s", n, narrow)
+	}
+	for _, m := range []string{"baseline", "sync", "sync-stream", "async", "async-stream"} {
+		if !strings.Contains(narrow, "│ "+m+" ") {
+			t.Errorf("mode %s is in no block", m)
+		}
+	}
+	tiny := renderString(t, "table", r, Options{Width: 40})
+	for _, l := range strings.Split(tiny, "\n") {
+		if strings.ContainsAny(l, "│┌└├") && utf8.RuneCountInString(l) > 40 {
+			t.Errorf("table line is %d wide with Width 40: %s", utf8.RuneCountInString(l), l)
+		}
+	}
+	if !strings.Contains(tiny, "…") {
+		t.Error("long names were not cut at 40 columns")
 	}
 }
 

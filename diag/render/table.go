@@ -126,6 +126,10 @@ func renderTable(w io.Writer, r report.Report, o Options) error {
 	return err
 }
 
+// writeGrid writes the matrix. One that is wider than maxWidth is laid out
+// as blocks of mode columns, each a table of its own under the one before,
+// never wrapped; provider names are cut only when a single mode column does
+// not fit beside them.
 func writeGrid(buf *bytes.Buffer, g grid, p *Painter, maxWidth int) error {
 	names := make([]string, len(g.providers))
 	provWidth := len("provider")
@@ -135,16 +139,57 @@ func writeGrid(buf *bytes.Buffer, g grid, p *Painter, maxWidth int) error {
 			provWidth = n
 		}
 	}
-	total := provWidth + 4 // "│ name " + final "│"
-	for _, m := range g.modes {
-		total += g.columnWidth(m) + 3
-	}
-	if maxWidth > 0 && total > maxWidth {
-		provWidth = max(8, provWidth-(total-maxWidth))
-		for i := range names {
-			names[i] = truncateRunes(names[i], provWidth, "…")
+	blocks := [][]scan.Mode{g.modes}
+	if maxWidth > 0 {
+		blocks = modeBlocks(g, provWidth, maxWidth)
+		widest := provWidth + 4
+		for _, m := range g.modes {
+			widest = max(widest, provWidth+4+g.columnWidth(m)+3)
+		}
+		if widest > maxWidth {
+			provWidth = max(8, provWidth-(widest-maxWidth))
+			for i := range names {
+				names[i] = truncateRunes(names[i], provWidth, "…")
+			}
 		}
 	}
+	for i, modes := range blocks {
+		if i > 0 {
+			buf.WriteString("\n")
+		}
+		block := g
+		block.modes = modes
+		if err := writeBlock(buf, block, names, provWidth, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// modeBlocks packs g's mode columns into as few blocks as fit in maxWidth
+// beside the provider column, in report order; a column that fits nowhere
+// gets a block of its own.
+func modeBlocks(g grid, provWidth, maxWidth int) [][]scan.Mode {
+	var blocks [][]scan.Mode
+	var cur []scan.Mode
+	width := provWidth + 4 // "│ name " + final "│"
+	for _, m := range g.modes {
+		w := g.columnWidth(m) + 3
+		if len(cur) > 0 && width+w > maxWidth {
+			blocks = append(blocks, cur)
+			cur, width = nil, provWidth+4
+		}
+		cur = append(cur, m)
+		width += w
+	}
+	if len(cur) > 0 {
+		blocks = append(blocks, cur)
+	}
+	return blocks
+}
+
+// writeBlock writes one table of the matrix: the providers, and g's modes.
+func writeBlock(buf *bytes.Buffer, g grid, names []string, provWidth int, p *Painter) error {
 
 	header := []any{"provider"}
 	for _, m := range g.modes {
