@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need, when it is missing: Debian's
-# python3 with uvloop, nest_asyncio, aiohttp, FastAPI and uvicorn, tmux for
-# the terminal tests, and iproute2 (ip) to bring loopback up in the network
-# namespace of the offline test, and xmllint (libxml2-utils) to validate JUnit
-# output against its schemas. Needs root (or sudo) only when something is
-# missing.
+# python3 with uvloop, nest_asyncio, aiohttp, FastAPI and uvicorn; tmux,
+# fish and zsh for the terminal and completion tests; iproute2 (ip) to bring
+# loopback up in the network namespace of the offline test; libxml2-utils
+# (xmllint) to check JUnit output against its schemas. Needs root (or sudo)
+# only when something is missing.
 set -euo pipefail
 
 PY=/usr/bin/python3
-PACKAGES=(python3 python3-uvloop python3-nest-asyncio python3-aiohttp python3-fastapi python3-uvicorn tmux iproute2 libxml2-utils)
+PACKAGES=(python3 python3-uvloop python3-nest-asyncio python3-aiohttp python3-fastapi python3-uvicorn tmux iproute2 libxml2-utils fish zsh)
 
 have_all() {
 	[ -x "$PY" ] || return 1
 	"$PY" -c 'import uvloop, nest_asyncio, aiohttp, fastapi, uvicorn' 2>/dev/null || return 1
 	command -v tmux >/dev/null || return 1
 	command -v ip >/dev/null || return 1
+	command -v fish >/dev/null || return 1
+	command -v zsh >/dev/null || return 1
 	command -v xmllint >/dev/null || return 1
 }
 

@@ -57,6 +57,24 @@ _g4fdiag_bash_autocomplete() {
 complete -o bashdefault -o default -F _g4fdiag_bash_autocomplete g4fdiag
 `
 
+// fishCompletion asks the binary too (completeWords), so fish offers the
+// same commands, flags and values as bash and zsh; file names where the
+// binary offers nothing.
+const fishCompletion = `# fish completion for g4fdiag: g4fdiag completion fish > ~/.config/fish/completions/g4fdiag.fish
+
+function __g4fdiag_complete
+    set -l words (commandline -opc)
+    set -l cands (g4fdiag $words[2..-1] (commandline -ct) --generate-bash-completion 2>/dev/null)
+    if test (count $cands) -gt 0
+        printf '%s\n' $cands
+    else
+        __fish_complete_path (commandline -ct)
+    end
+end
+
+complete -c g4fdiag -f -a '(__g4fdiag_complete)'
+`
+
 // zshCompletion is urfave/cli's autocomplete/zsh_autocomplete (MIT), bound
 // to g4fdiag.
 const zshCompletion = `#compdef g4fdiag
@@ -111,35 +129,12 @@ func writeCompletion(w io.Writer, app *cli.App, shell string) error {
 	case "zsh":
 		script = zshCompletion
 	case "fish":
-		var err error
-		if script, err = app.ToFishCompletion(); err != nil {
-			return fmt.Errorf("writing the fish completion: %w", err)
-		}
-		script = dropRepeatedCompletions(script)
+		script = fishCompletion
 	default:
 		return usagef("unknown shell %q for completion; use %s", shell, strings.Join(completionShells, ", "))
 	}
 	_, err := io.WriteString(w, script)
 	return err
-}
-
-// dropRepeatedCompletions removes the second of two identical `complete`
-// lines: urfave/cli's fish template adds --help and --version once more
-// after the app's visible flags, which already hold them.
-func dropRepeatedCompletions(script string) string {
-	seen := map[string]bool{}
-	var b strings.Builder
-	for _, line := range strings.SplitAfter(script, "\n") {
-		if strings.HasPrefix(line, "complete ") {
-			key := strings.TrimSuffix(line, "\n")
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-		}
-		b.WriteString(line)
-	}
-	return b.String()
 }
 
 // manCommand writes the man page, made from the command definitions: the
