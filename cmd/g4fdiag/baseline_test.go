@@ -34,15 +34,7 @@ func TestBaseline(t *testing.T) {
 	}
 
 	// The baseline: the same scan in which StreamAsync sync/uvloop answered.
-	f, err := os.Open(cur)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := report.ReadReport(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := savedReport(t, cur)
 	basePath := writeBaseline(t, dir, r, func(o scan.Observation) bool {
 		return o.Provider == "StreamAsync" && o.Mode == scan.ModeSync && o.Loop == scan.LoopUvloop
 	})
@@ -116,15 +108,7 @@ func TestGateAgrees(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("scan: exit %d, stderr %s", code, stderr)
 	}
-	f, err := os.Open(cur)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := report.ReadReport(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := savedReport(t, cur)
 	// The baseline: the same scan in which NetFail answered.
 	netFails := 0
 	for _, c := range r.Cells {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/g4fdiag/g4fdiag/diag/report"
 	"github.com/g4fdiag/g4fdiag/repro/reprotest"
 )
 
@@ -124,6 +125,21 @@ func scanReport(t *testing.T, wantCode int, args ...string) reportJSON {
 		t.Fatalf("exit %d, want %d; stderr %s", code, wantCode, stderr)
 	}
 	return readReport(t, out)
+}
+
+// savedReport reads a report check wrote, reclassified as report does.
+func savedReport(t *testing.T, path string) report.Report {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := report.ReadReport(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // matrixLines is a demo scan as the golden holds it: a cell a line, its

@@ -147,25 +147,34 @@ func TestExplainRealFailures(t *testing.T) {
 // handler only cancels the main task on the first SIGINT, which a blocked
 // loop never runs; the second raises KeyboardInterrupt inside the wait, and
 // that traceback shows the deadlock.
-func TestExplainRealCtrlC(t *testing.T) {
-	python := testPython(t)
-	cmd := exec.Command(python, writeScript(t, deadlockScript))
+// startReady starts python with args, its stdout piped and its stderr
+// kept, and waits for the script's "ready" line; the process is killed when
+// the test ends.
+func startReady(t *testing.T, python string, args ...string) (*exec.Cmd, io.Reader, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(python, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
+	errOut := &bytes.Buffer{}
+	cmd.Stderr = errOut
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	ready := make([]byte, 6)
 	if _, err := io.ReadFull(stdout, ready); err != nil || string(ready) != "ready\n" {
-		cmd.Process.Kill()
-		cmd.Wait() // stderr is complete, and no longer written
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait() // stderr is complete, and no longer written
 		t.Fatalf("script did not start: %q %v; stderr %q", ready, err, errOut.String())
 	}
+	return cmd, stdout, errOut
+}
+
+func TestExplainRealCtrlC(t *testing.T) {
+	python := testPython(t)
+	cmd, _, errOut := startReady(t, python, writeScript(t, deadlockScript))
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	for i := 0; ; i++ {

@@ -3,9 +3,7 @@
 package main
 
 import (
-	"bytes"
 	"io"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,21 +69,7 @@ func TestExplainRealThreadDump(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			cmd := exec.Command(python, script, tt.mode)
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var errOut bytes.Buffer
-			cmd.Stderr = &errOut
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Process.Kill()
-			ready := make([]byte, 6)
-			if _, err := io.ReadFull(stdout, ready); err != nil || string(ready) != "ready\n" {
-				t.Fatalf("script did not start: %q %v; stderr %q", ready, err, errOut.String())
-			}
+			cmd, stdout, errOut := startReady(t, python, script, tt.mode)
 			time.Sleep(500 * time.Millisecond) // let it reach the wait
 			if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 				t.Fatal(err)

@@ -95,15 +95,7 @@ func TestGateOutputsAgree(t *testing.T) {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
 	// what the exit code counts: the cells failing under --fail-on any
-	f, err := os.Open(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := report.ReadReport(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := savedReport(t, jsonPath)
 	anySet, _ := diag.ParseClassSet("any")
 	failing := len(report.Failing(r, anySet))
 	if r.Summary.LoopFailures != 0 || failing == 0 {

@@ -10,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/g4fdiag/g4fdiag/diag/report"
 )
 
 // A Ctrl-C during a scan keeps the cell it cut short: the report holds it
@@ -95,15 +93,7 @@ func TestInterruptedCellReachesReport(t *testing.T) {
 	}
 
 	// The saved scan gives the same report.
-	f, err := os.Open(jsonl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved, err := report.ReadReport(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	saved := savedReport(t, jsonl)
 	if !saved.Interrupted || saved.Summary.Interrupted != 1 {
 		t.Errorf("jsonl report: interrupted %v, %d cut short", saved.Interrupted, saved.Summary.Interrupted)
 	}
