@@ -33,6 +33,19 @@ type TestRepo struct {
 // of the fix (at least 1). environ gives git its identity
 // (GIT_AUTHOR_*, GIT_COMMITTER_*). It is for tests and benchmarks.
 func BuildTestRepo(dir string, filler int, environ []string) (TestRepo, error) {
+	return buildTestRepo(dir, filler, environ, false)
+}
+
+// BuildSkipTestRepo is BuildTestRepo with the fix committed while g4f
+// does not import: v1, the unimportable commit (v2), the fix, the commit
+// that makes g4f import again, filler, v3. The first commit that can be
+// tested and differs is the one after the fix; bisect must skip the two
+// before it and name all three as candidates.
+func BuildSkipTestRepo(dir string, filler int, environ []string) (TestRepo, error) {
+	return buildTestRepo(dir, filler, environ, true)
+}
+
+func buildTestRepo(dir string, filler int, environ []string, fixUnimportable bool) (TestRepo, error) {
 	r := TestRepo{Dir: dir}
 	run := func(args ...string) (string, error) {
 		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
@@ -108,23 +121,35 @@ func BuildTestRepo(dir string, filler int, environ []string) (TestRepo, error) {
 	if _, err := run("tag", "v2"); err != nil {
 		return r, err
 	}
+	fix := func() error {
+		if err := os.WriteFile(client, fixed, 0o644); err != nil {
+			return err
+		}
+		if err := commit("AsyncClient streams the provider's async generator", "g4f"); err != nil {
+			return err
+		}
+		var err error
+		r.Fix, err = run("rev-parse", "HEAD")
+		return err
+	}
+	if fixUnimportable {
+		if err := fix(); err != nil {
+			return r, err
+		}
+	}
 	if err := os.WriteFile(initPy, initSrc, 0o644); err != nil {
 		return r, err
 	}
 	if err := commit("Drop the import again", "g4f"); err != nil {
 		return r, err
 	}
-	if err := fill(filler - filler/2); err != nil {
-		return r, err
-	}
-	if err := os.WriteFile(client, fixed, 0o644); err != nil {
-		return r, err
-	}
-	if err := commit("AsyncClient streams the provider's async generator", "g4f"); err != nil {
-		return r, err
-	}
-	if r.Fix, err = run("rev-parse", "HEAD"); err != nil {
-		return r, err
+	if !fixUnimportable {
+		if err := fill(filler - filler/2); err != nil {
+			return r, err
+		}
+		if err := fix(); err != nil {
+			return r, err
+		}
 	}
 	if err := fill(filler); err != nil {
 		return r, err

@@ -116,3 +116,61 @@ func TestBisect(t *testing.T) {
 		t.Errorf("good %s bad %s, want a failure then ok", b.GoodClass, b.BadClass)
 	}
 }
+
+// TestBisectSkips: when the fix is committed while g4f does not import,
+// bisect skips the commits it cannot test, as git bisect skip does, and
+// names every commit the change may be in.
+func TestBisectSkips(t *testing.T) {
+	o := options(t, t.TempDir())
+	tr, err := BuildSkipTestRepo(o.Repo, 4, gitEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Bisect(context.Background(), o, "v1", "v3", "ProbeAsyncGenerator/async-stream/uvloop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := 0
+	for _, s := range b.Steps {
+		t.Logf("%s %s %s %s", s.Commit[:8], s.Subject, s.Class, s.Unavailable)
+		if s.Unavailable != "" {
+			skipped++
+		}
+	}
+	if skipped == 0 {
+		t.Errorf("no commit skipped")
+	}
+	if b.First.Subject != "Drop the import again" {
+		t.Errorf("first testable commit %q, want the one that makes g4f import again", b.First.Subject)
+	}
+	var names []string
+	for _, v := range b.Candidates {
+		names = append(names, v.Subject)
+		if v.Commit == tr.Fix {
+			return
+		}
+	}
+	t.Errorf("candidates %q do not include the fix", names)
+}
+
+func TestPickUntested(t *testing.T) {
+	for _, c := range []struct {
+		lo, hi  int
+		skipped []int
+		want    int
+	}{
+		{-1, 9, nil, 4},
+		{-1, 9, []int{4}, 3},
+		{-1, 9, []int{4, 3}, 5},
+		{2, 4, []int{3}, -1},
+		{2, 3, nil, -1},
+	} {
+		sk := map[int]bool{}
+		for _, i := range c.skipped {
+			sk[i] = true
+		}
+		if got := pickUntested(c.lo, c.hi, sk); got != c.want {
+			t.Errorf("pickUntested(%d, %d, %v) = %d, want %d", c.lo, c.hi, c.skipped, got, c.want)
+		}
+	}
+}
