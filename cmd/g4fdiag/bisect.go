@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/g4fdiag/g4fdiag/diag"
 	"github.com/g4fdiag/g4fdiag/repro/versions"
 )
 
@@ -66,18 +67,18 @@ func writeBisection(w io.Writer, b versions.Bisection) {
 		if s.Unavailable != "" {
 			what = "skipped: " + s.Unavailable
 		}
-		fmt.Fprintf(w, "tested %.10s %s: %s\n", s.Commit, s.Subject, what)
+		fmt.Fprintf(w, "tested %.10s %s: %s\n", s.Commit, diag.Sanitize(s.Subject), diag.Sanitize(what))
 	}
-	fmt.Fprintf(w, "%s: %s at %s, %s at %s; %d commits, %d tested\n", b.Cell, b.GoodClass, b.Good.Rev, b.BadClass, b.Bad.Rev, b.Commits, len(b.Steps))
+	fmt.Fprintf(w, "%s: %s at %s, %s at %s; %d commits, %d tested\n", diag.Sanitize(b.Cell), b.GoodClass, diag.Sanitize(b.Good.Rev), b.BadClass, diag.Sanitize(b.Bad.Rev), b.Commits, len(b.Steps))
 	if len(b.Candidates) > 0 {
 		fmt.Fprintf(w, "the first commit where it changes is one of (commits between could not be tested):\n")
 		for _, v := range b.Candidates {
-			fmt.Fprintf(w, "  %s %s\n", v.Commit, v.Subject)
+			fmt.Fprintf(w, "  %s %s\n", v.Commit, diag.Sanitize(v.Subject))
 		}
 	}
-	fmt.Fprintf(w, "first commit where it is no longer %s: %s %s\n", b.GoodClass, b.First.Commit, b.First.Subject)
+	fmt.Fprintf(w, "first commit where it is no longer %s: %s %s\n", b.GoodClass, b.First.Commit, diag.Sanitize(b.First.Subject))
 	if b.DiffStat != "" {
-		fmt.Fprintf(w, "g4f loop code it changes:\n%s\n", b.DiffStat)
+		fmt.Fprintf(w, "g4f loop code it changes:\n%s\n", diag.Sanitize(b.DiffStat))
 	} else {
 		fmt.Fprintln(w, "it changes none of g4f's loop code (g4f/providers/asyncio.py, g4f/client/, g4f/api/)")
 	}

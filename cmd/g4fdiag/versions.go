@@ -197,7 +197,7 @@ func runVersions(ctx context.Context, o versions.Options, revList, rng string, j
 // that could be scanned, then one summary line per (mode, loop).
 func writeVersionsTable(w io.Writer, rs []versions.Result, show []string, p scan.Plan) {
 	for _, prov := range show {
-		fmt.Fprintf(w, "%s\n", prov)
+		fmt.Fprintf(w, "%s\n", diag.Sanitize(prov))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		head := []string{"version", "commit"}
 		var keys []string
@@ -211,13 +211,13 @@ func writeVersionsTable(w io.Writer, rs []versions.Result, show []string, p scan
 		prev := map[string]diag.Class{}
 		var notes []string
 		for _, r := range rs {
-			row := []string{r.Rev, r.Commit[:min(10, len(r.Commit))]}
+			row := []string{diag.Sanitize(r.Rev), r.Commit[:min(10, len(r.Commit))]}
 			if r.Unavailable != "" {
 				for range keys {
 					row = append(row, "unavailable")
 				}
 				fmt.Fprintln(tw, strings.Join(row, "\t"))
-				notes = append(notes, fmt.Sprintf("  %s unavailable: %s", r.Rev, r.Unavailable))
+				notes = append(notes, fmt.Sprintf("  %s unavailable: %s", diag.Sanitize(r.Rev), diag.Sanitize(r.Unavailable)))
 				continue
 			}
 			for _, k := range keys {
@@ -241,7 +241,7 @@ func writeVersionsTable(w io.Writer, rs []versions.Result, show []string, p scan
 		}
 		for _, m := range p.Modes {
 			for _, l := range p.Loops {
-				fmt.Fprintf(w, "  %s/%s: %s\n", m, l, summarize(rs, prov+"/"+string(m)+"/"+string(l)))
+				fmt.Fprintf(w, "  %s/%s: %s\n", m, l, diag.Sanitize(summarize(rs, prov+"/"+string(m)+"/"+string(l))))
 			}
 		}
 		fmt.Fprintln(w)

@@ -1,7 +1,3 @@
-// Package versions runs scans across revisions of a g4f git checkout: it
-// exports each revision's g4f/ into a cache keyed by commit (git archive,
-// never touching the checkout), runs a plan on each, and bisects a cell's
-// verdict between two revisions.
 package versions
 
 import (
