@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -45,7 +46,11 @@ func bisectCommand(stdio IO) *cli.Command {
 				if c.Context.Err() != nil {
 					return c.Context.Err()
 				}
-				return usagef("%v", err)
+				var arg *versions.ArgError
+				if errors.As(err, &arg) {
+					return usagef("%v", err)
+				}
+				return err
 			}
 			if c.String("format") == "json" {
 				data, err := json.MarshalIndent(b, "", "  ")

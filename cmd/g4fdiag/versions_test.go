@@ -79,8 +79,23 @@ func TestBisectCommand(t *testing.T) {
 			t.Errorf("stdout has no %q", want)
 		}
 	}
-	code, _, stderr = run(t, os.Environ(), "bisect", "--repo", r.Dir, "--python", python, "--good", "v1", "--bad", "v3", "--cell", "nope")
-	if code != exitUsage || !strings.Contains(stderr, "PROVIDER/MODE/LOOP") {
-		t.Errorf("bad --cell: exit %d, stderr %s", code, stderr)
+	cache := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--good", "v1", "--bad", "v3", "--cell", "nope"}, "PROVIDER/MODE/LOOP"},
+		{[]string{"--good", "v0", "--bad", "v3", "--cell", "ProbeAsyncGenerator/sync/uvloop"}, `revision "v0" is not a commit`},
+		{[]string{"--good", "v3", "--bad", "v1", "--cell", "ProbeAsyncGenerator/sync/uvloop"}, "v3 is not an ancestor of v1"},
+		{[]string{"--good", "v1", "--bad", "v3", "--cell", "ProbeAsyncGenerator/sync/uvloop"}, "nothing to bisect"},
+		{[]string{"--good", "v2", "--bad", "v3", "--cell", "ProbeAsyncGenerator/sync/uvloop"}, "--good v2 cannot be tested: missing module g4fdiag_missing_module"},
+	} {
+		code, _, stderr = run(t, os.Environ(), append([]string{"bisect", "--repo", r.Dir, "--python", python, "--cache", cache}, c.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %s; want %d and %q", c.args, code, stderr, exitUsage, c.want)
+		}
+	}
+	if code, _, stderr := run(t, os.Environ(), "versions", "--python", python); code != exitUsage || !strings.Contains(stderr, "needs --repo PATH") {
+		t.Errorf("versions without --repo: exit %d, stderr %s", code, stderr)
 	}
 }

@@ -2,7 +2,6 @@ package versions
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/g4fdiag/g4fdiag/diag"
@@ -41,7 +40,7 @@ func Bisect(ctx context.Context, o Options, good, bad, cell string) (Bisection, 
 	b := Bisection{Cell: cell}
 	parts := strings.Split(cell, "/")
 	if len(parts) != 3 {
-		return b, fmt.Errorf("--cell %q is not PROVIDER/MODE/LOOP (e.g. ProbeAsyncGenerator/sync/uvloop)", cell)
+		return b, argErrorf("--cell %q is not PROVIDER/MODE/LOOP (e.g. ProbeAsyncGenerator/sync/uvloop)", cell)
 	}
 	o.Providers = []string{parts[0]}
 	o.Plan.Modes = nil
@@ -56,10 +55,10 @@ func Bisect(ctx context.Context, o Options, good, bad, cell string) (Bisection, 
 	}
 	commits, err := Range(ctx, o.Repo, ends[0].Commit, ends[1].Commit)
 	if err != nil {
-		return b, err
+		return b, argErrorf("%v", err)
 	}
 	if len(commits) == 0 {
-		return b, fmt.Errorf("%s is not an ancestor of %s: no commits between them", good, bad)
+		return b, argErrorf("%s is not an ancestor of %s: no commits between them", good, bad)
 	}
 	b.Commits = len(commits)
 	test := func(v Version) (Step, error) {
@@ -80,17 +79,17 @@ func Bisect(ctx context.Context, o Options, good, bad, cell string) (Bisection, 
 		return b, err
 	}
 	if b.Good.Unavailable != "" {
-		return b, fmt.Errorf("--good %s cannot be tested: %s", good, b.Good.Unavailable)
+		return b, argErrorf("--good %s cannot be tested: %s", good, b.Good.Unavailable)
 	}
 	if b.Bad, err = test(ends[1]); err != nil {
 		return b, err
 	}
 	if b.Bad.Unavailable != "" {
-		return b, fmt.Errorf("--bad %s cannot be tested: %s", bad, b.Bad.Unavailable)
+		return b, argErrorf("--bad %s cannot be tested: %s", bad, b.Bad.Unavailable)
 	}
 	b.GoodClass, b.BadClass = b.Good.Class, b.Bad.Class
 	if b.Good.Class == b.Bad.Class {
-		return b, fmt.Errorf("%s has the same verdict (%s) at %s and %s: nothing to bisect", cell, b.Good.Class, good, bad)
+		return b, argErrorf("%s has the same verdict (%s) at %s and %s: nothing to bisect", cell, b.Good.Class, good, bad)
 	}
 	// lo: last index known to be as good (-1 is GOOD); hi: first index known
 	// to differ (len-1 is BAD). skipped: indices that cannot be tested.

@@ -45,6 +45,16 @@ func lines(s string) []string {
 	return strings.Split(s, "\n")
 }
 
+// ArgError is a revision or cell the user named that does not fit: a
+// revision that is no commit, a --good that is no ancestor of --bad, a
+// cell whose verdict does not change. The other errors are the machine's
+// (git, the cache, the interpreter).
+type ArgError struct{ Msg string }
+
+func (e *ArgError) Error() string { return e.Msg }
+
+func argErrorf(format string, args ...any) error { return &ArgError{Msg: fmt.Sprintf(format, args...)} }
+
 // Tags lists the checkout's tags, oldest first (git tag --sort=creatordate).
 func Tags(ctx context.Context, repo string) ([]string, error) {
 	out, err := git(ctx, repo, "tag", "--sort=creatordate")
@@ -64,7 +74,7 @@ func Resolve(ctx context.Context, repo string, revs []string) ([]Version, error)
 	for _, r := range revs {
 		out, err := git(ctx, repo, "log", "-1", "--format=%H%x00%s", r+"^{commit}", "--")
 		if err != nil {
-			return nil, fmt.Errorf("revision %q is not a commit of %s: %w", r, repo, err)
+			return nil, argErrorf("revision %q is not a commit of %s: %v", r, repo, err)
 		}
 		h, s, _ := strings.Cut(out, "\x00")
 		vs = append(vs, Version{Rev: r, Commit: h, Subject: s})
