@@ -138,6 +138,9 @@ func runVersions(ctx context.Context, o versions.Options, revList, rng string, j
 		if revs, err = versions.Range(ctx, o.Repo, a, b); err != nil {
 			return usagef("--range %s: %v", rng, err)
 		}
+		for i, c := range revs {
+			revs[i] = c[:min(10, len(c))] // a commit's row is named by its short hash
+		}
 		revs = append([]string{a}, revs...)
 	case revList != "":
 		revs = splitList(revList)
