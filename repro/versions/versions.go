@@ -64,6 +64,11 @@ func Tags(ctx context.Context, repo string) ([]string, error) {
 // Range lists the commits of A..B on the ancestry path, first-parent,
 // oldest first, B included and A not.
 func Range(ctx context.Context, repo, a, b string) ([]string, error) {
+	for _, r := range []string{a, b} {
+		if strings.HasPrefix(r, "-") || r == "" {
+			return nil, argErrorf("revision %q is not a revision name (it would be read as a git option)", r)
+		}
+	}
 	out, err := git(ctx, repo, "rev-list", "--reverse", "--first-parent", "--ancestry-path", a+".."+b)
 	return lines(out), err
 }
@@ -72,6 +77,9 @@ func Range(ctx context.Context, repo, a, b string) ([]string, error) {
 func Resolve(ctx context.Context, repo string, revs []string) ([]Version, error) {
 	vs := make([]Version, 0, len(revs))
 	for _, r := range revs {
+		if strings.HasPrefix(r, "-") || r == "" {
+			return nil, argErrorf("revision %q is not a revision name (it would be read as a git option)", r)
+		}
 		out, err := git(ctx, repo, "log", "-1", "--format=%H%x00%s", r+"^{commit}", "--")
 		if err != nil {
 			return nil, argErrorf("revision %q is not a commit of %s: %v", r, repo, err)

@@ -174,3 +174,20 @@ func TestPickUntested(t *testing.T) {
 		}
 	}
 }
+
+// TestRevisionsAreNotOptions: a revision that starts with "-" is refused
+// before git sees it (git log --output=FILE would write a file).
+func TestRevisionsAreNotOptions(t *testing.T) {
+	dir := t.TempDir()
+	for _, r := range []string{"--output=" + filepath.Join(dir, "x"), "-p", ""} {
+		if _, err := Resolve(context.Background(), dir, []string{r}); err == nil {
+			t.Errorf("Resolve(%q) gave no error", r)
+		}
+		if _, err := Range(context.Background(), dir, r, "HEAD"); err == nil {
+			t.Errorf("Range(%q) gave no error", r)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
+		t.Error("git wrote --output")
+	}
+}
