@@ -795,8 +795,9 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 	collect := func(ch <-chan scan.Observation) error {
 		for obs := range ch {
 			observations = append(observations, obs)
+			v := diag.Classify(obs)
 			if cellRan(obs.End) {
-				progress.Observe(diag.Classify(obs).LoopFailure())
+				progress.Observe(v.LoopFailure())
 			} else {
 				progress.ObserveNotRun()
 			}
@@ -804,7 +805,7 @@ func runScan(ctx context.Context, o scanOptions, stdio IO) error {
 				if s.jsonl != nil && s.w.failed() == nil {
 					// A write error stays with its sink: the scan and the
 					// other outputs go on, and the end names it.
-					if err := s.jsonl.WriteObservation(obs); err != nil && s.w.failed() == nil {
+					if err := s.jsonl.WriteClassified(obs, v); err != nil && s.w.failed() == nil {
 						return err
 					}
 				}

@@ -80,6 +80,13 @@ func (j *JSONLWriter) WriteHeader(h Header) error {
 
 // WriteObservation writes one observation line.
 func (j *JSONLWriter) WriteObservation(o scan.Observation) error {
+	return j.WriteClassified(o, diag.Classify(o))
+}
+
+// WriteClassified is WriteObservation for an observation already
+// classified (v is diag.Classify(o)), so a scan classifies each cell once
+// for its progress line and every jsonl output.
+func (j *JSONLWriter) WriteClassified(o scan.Observation, v diag.Verdict) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	switch {
@@ -88,7 +95,6 @@ func (j *JSONLWriter) WriteObservation(o scan.Observation) error {
 	case j.ended:
 		return errors.New("diag: jsonl observation after the end record")
 	}
-	v := diag.Classify(o)
 	if err := j.line(observationRecord{Record: RecordObservation, Observation: redactObservation(o),
 		Verdict: v.Class, Signature: diag.Redact(v.Signature)}); err != nil {
 		return err
