@@ -45,23 +45,5 @@ func markdownSample() report.Report {
 // sampleWith is the sample scan with some cells replaced (by provider, mode
 // and loop) and some left out.
 func sampleWith(replace []scan.Observation, drop ...scan.Cell) report.Report {
-	byKey := map[string]scan.Observation{}
-	for _, o := range replace {
-		byKey[o.Key()] = o
-	}
-	gone := map[string]bool{}
-	for _, c := range drop {
-		gone[c.Key()] = true
-	}
-	var obs []scan.Observation
-	for _, o := range sample.Observations() {
-		if gone[o.Key()] {
-			continue
-		}
-		if r, ok := byKey[o.Key()]; ok {
-			o = r
-		}
-		obs = append(obs, o)
-	}
-	return report.Build(sampleHeader(), obs, false)
+	return report.Build(sampleHeader(), sample.ObservationsWith(replace, drop...), false)
 }

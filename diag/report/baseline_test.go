@@ -14,25 +14,7 @@ import (
 // sampleWith is the sample scan with some cells replaced (by provider, mode
 // and loop) and some left out.
 func sampleWith(replace []scan.Observation, drop ...scan.Cell) Report {
-	byKey := map[string]scan.Observation{}
-	for _, o := range replace {
-		byKey[o.Key()] = o
-	}
-	gone := map[string]bool{}
-	for _, c := range drop {
-		gone[c.Key()] = true
-	}
-	var obs []scan.Observation
-	for _, o := range sample.Observations() {
-		if gone[o.Key()] {
-			continue
-		}
-		if r, ok := byKey[o.Key()]; ok {
-			o = r
-		}
-		obs = append(obs, o)
-	}
-	return Build(sampleHeader(), obs, false)
+	return Build(sampleHeader(), sample.ObservationsWith(replace, drop...), false)
 }
 
 func key(p string, m scan.Mode, l scan.Loop, c diag.Class, sig string) CellKey {

@@ -248,6 +248,30 @@ func Observations() []scan.Observation {
 	return obs
 }
 
+// ObservationsWith is the sample scan with some cells replaced (by
+// provider, mode and loop) and some left out.
+func ObservationsWith(replace []scan.Observation, drop ...scan.Cell) []scan.Observation {
+	byKey := map[string]scan.Observation{}
+	for _, o := range replace {
+		byKey[o.Key()] = o
+	}
+	gone := map[string]bool{}
+	for _, c := range drop {
+		gone[c.Key()] = true
+	}
+	var obs []scan.Observation
+	for _, o := range Observations() {
+		if gone[o.Key()] {
+			continue
+		}
+		if r, ok := byKey[o.Key()]; ok {
+			o = r
+		}
+		obs = append(obs, o)
+	}
+	return obs
+}
+
 // Command is the command line the sample scan ran (with a key to redact).
 const Command = "g4fdiag check --demo --concurrency 2 --api-key sk-testkeyABCDEFGHIJKLMNOP123456"
 
